@@ -1,0 +1,122 @@
+// A small flag parser that follows the CLI conventions: `--flag V` or
+// `--flag=V`, boolean switches, repeatable flags, and positionals. Unknown
+// flags are usage errors; a bare `--` ends flag parsing.
+
+import { UsageError } from './errors.js';
+
+export interface FlagSpec {
+  /** Takes a value (`--flag V`). Otherwise a boolean switch. */
+  value?: boolean;
+  /** May be given more than once; values collect into an array. */
+  repeat?: boolean;
+}
+
+export interface ParsedArgs {
+  flags: Map<string, string[]>;
+  switches: Set<string>;
+  positionals: string[];
+  /** Everything after the first positional when `stopAtPositional` is set (module arguments). */
+  rest: string[];
+}
+
+export interface ParseOptions {
+  /** Stop at the first positional: later words belong to it (e.g. a module's own argv). */
+  stopAtPositional?: boolean;
+}
+
+export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpec>, options: ParseOptions = {}): ParsedArgs {
+  const parsed: ParsedArgs = { flags: new Map(), switches: new Set(), positionals: [], rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') {
+      parsed.positionals.push(...argv.slice(i + 1, options.stopAtPositional ? i + 2 : undefined));
+      if (options.stopAtPositional) parsed.rest.push(...argv.slice(i + 2));
+      break;
+    }
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=');
+      const name = word.slice(2, eq === -1 ? undefined : eq);
+      const spec = specs[name];
+      if (!spec) throw new UsageError(`unknown flag --${name}`);
+      if (!spec.value) {
+        if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+        parsed.switches.add(name);
+        continue;
+      }
+      let value: string;
+      if (eq !== -1) value = word.slice(eq + 1);
+      else {
+        if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
+        value = argv[++i]!;
+      }
+      const list = parsed.flags.get(name);
+      if (list && !spec.repeat) throw new UsageError(`--${name} given more than once`);
+      if (list) list.push(value);
+      else parsed.flags.set(name, [value]);
+      continue;
+    }
+    if (word.length > 1 && word.startsWith('-') && word !== '-') {
+      const spec = specs[word.slice(1)];
+      // Single-dash short flags are accepted only where a spec names them (e.g. `-o`).
+      if (!spec) throw new UsageError(`unknown flag ${word}`);
+      if (!spec.value) { parsed.switches.add(word.slice(1)); continue; }
+      if (i + 1 >= argv.length) throw new UsageError(`${word} needs a value`);
+      const name = word.slice(1);
+      const list = parsed.flags.get(name);
+      if (list && !spec.repeat) throw new UsageError(`${word} given more than once`);
+      if (list) list.push(argv[++i]!); else parsed.flags.set(name, [argv[++i]!]);
+      continue;
+    }
+    parsed.positionals.push(word);
+    if (options.stopAtPositional) {
+      let rest = argv.slice(i + 1);
+      if (rest[0] === '--') rest = rest.slice(1);
+      parsed.rest.push(...rest);
+      break;
+    }
+  }
+  return parsed;
+}
+
+export function flag(args: ParsedArgs, name: string): string | undefined {
+  return args.flags.get(name)?.[0];
+}
+
+export function flagList(args: ParsedArgs, name: string): string[] {
+  return args.flags.get(name) ?? [];
+}
+
+const sizeUnits: Record<string, number> = {
+  '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9,
+  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
+};
+
+/** Parses `64MiB`, `1GiB`, `4096` into bytes. */
+export function parseSize(text: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = match ? sizeUnits[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new UsageError(`${what}: '${text}' is not a size (e.g. 4096, 64MiB, 1GiB)`);
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${what}: '${text}' is too large`);
+  return bytes;
+}
+
+const durationUnits: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, us: 0.001 };
+
+/** Parses `500ms`, `2s` or plain milliseconds into milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = match ? durationUnits[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 500ms, 2s)`);
+  const ms = Number(match[1]) * unit;
+  if (!Number.isFinite(ms) || ms > 2 ** 31) throw new UsageError(`${what}: '${text}' is too long`);
+  return ms;
+}
+
+/** Parses a non-negative integer count. */
+export function parseCount(text: string, what: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what}: '${text}' is not a whole number`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${what}: '${text}' is too large`);
+  return n;
+}

@@ -1,0 +1,13 @@
+// Output helpers for commands: everything a command prints goes through here so
+// tests can capture it and so errors are always a single line.
+
+export interface CommandIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The process environment, read only here at the edge (data dir, XDG). */
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  debug: boolean;
+}
+
+export type Command = (argv: string[], io: CommandIO) => Promise<number>;
