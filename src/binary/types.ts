@@ -199,6 +199,11 @@ export interface WasmModule {
   names: NameSection | null;
   producers: Producers | null;
   targetFeatures: TargetFeature[] | null;
+  /**
+   * Known custom sections whose contents are malformed. Engines ignore these
+   * (a module stays valid), so the decoder records them instead of failing.
+   */
+  customSectionErrors: Array<{ name: string; reason: string; offset: number }>;
   /** Counts of imports by kind, so function index spaces can be computed. */
   importedFunctionCount: number;
   importedTableCount: number;

@@ -1,0 +1,35 @@
+// Constant expressions: global initialisers and segment offsets.
+
+import { newInstruction, walkCode } from './instructions.js';
+import type { ByteReader } from './reader.js';
+import type { ConstExpr, Instruction } from './types.js';
+
+const noBlocks = { maxNestingDepth: 0 };
+const scratch = newInstruction();
+
+function valueOf(ins: Instruction): ConstExpr['value'] {
+  switch (ins.name) {
+    case 'i32.const': return { kind: 'i32.const', value: ins.value };
+    case 'i64.const': return { kind: 'i64.const', value: ins.value64 };
+    case 'f32.const': return { kind: 'f32.const', value: ins.value };
+    case 'f64.const': return { kind: 'f64.const', value: ins.value };
+    case 'global.get': return { kind: 'global.get', index: ins.index };
+    case 'ref.func': return { kind: 'ref.func', index: ins.index };
+    case 'ref.null': return { kind: 'ref.null', type: ins.types![0]! };
+    default: return { kind: 'other' };
+  }
+}
+
+/** Reads a constant expression up to and including its `end`. */
+export function readConstExpr(reader: ByteReader): ConstExpr {
+  const start = reader.pos;
+  let value: ConstExpr['value'] = { kind: 'other' };
+  let count = 0;
+  const end = walkCode(reader.bytes, start, reader.end, noBlocks, (ins) => {
+    if (ins.prefix === 0 && ins.code === 0x0b) return;
+    count++;
+    value = count === 1 ? valueOf(ins) : { kind: 'other' };
+  }, scratch, true);
+  reader.pos = end;
+  return { start, end, value };
+}

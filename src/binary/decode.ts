@@ -1,0 +1,308 @@
+// Decodes a core WebAssembly module. Every section is parsed eagerly except
+// function bodies, which are framed (locals decoded) and, by default, walked
+// once to prove they are well formed; passes walk them again on demand.
+
+import { readConstExpr } from './const-expr.js';
+import { readNameSection, readProducers, readTargetFeatures } from './custom-sections.js';
+import { WasmDecodeError } from './errors.js';
+import { walkCode, newInstruction } from './instructions.js';
+import { resolveLimits } from './limits.js';
+import { ByteReader } from './reader.js';
+import { readSections } from './sections.js';
+import { readRefType, readValType } from './valtypes.js';
+import type {
+  DecodeLimits, DecodeOptions, ElementSegment, ExternKind, FuncType, GlobalType, Limits, LocalDecl,
+  SegmentMode, TableType, TagType, ValType, WasmModule,
+} from './types.js';
+
+/** Where each known section may appear; custom sections (0) may appear anywhere. */
+const sectionRank: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
+const sectionNames: Record<number, string> = {
+  1: 'type', 2: 'import', 3: 'function', 4: 'table', 5: 'memory', 6: 'global', 7: 'export', 8: 'start',
+  9: 'element', 10: 'code', 11: 'data', 12: 'data count', 13: 'tag',
+};
+const externKinds: ExternKind[] = ['func', 'table', 'memory', 'global', 'tag'];
+
+function readLimits(reader: ByteReader, what: 'memory' | 'table', maxInitial: number): Limits {
+  const at = reader.pos;
+  const flags = reader.u8();
+  if (flags > 7 || (what === 'table' && (flags & 2))) reader.fail(`invalid ${what} limits flags 0x${flags.toString(16)}`, at);
+  const is64 = (flags & 4) !== 0;
+  const read = is64 ? () => reader.u64() : () => reader.u32();
+  const min = read();
+  const max = flags & 1 ? read() : null;
+  if (max !== null && max < min) reader.fail(`${what} maximum ${max} is below its minimum ${min}`, at);
+  if (what === 'memory' && !is64 && (min > 65536 || (max !== null && max > 65536))) reader.fail('memory size exceeds 65536 pages', at);
+  if (what === 'table' && min > maxInitial) reader.fail(`table initial size ${min} exceeds the limit of ${maxInitial}`, at);
+  const shared = (flags & 2) !== 0;
+  if (shared && max === null) reader.fail('shared memory must declare a maximum', at);
+  return { min, max, shared, is64 };
+}
+
+function readTableType(reader: ByteReader, limits: DecodeLimits): TableType {
+  const elemType = readRefType(reader);
+  return { elemType, limits: readLimits(reader, 'table', limits.maxTableInitial) };
+}
+
+function readGlobalType(reader: ByteReader): GlobalType {
+  const valType = readValType(reader);
+  const at = reader.pos;
+  const mut = reader.u8();
+  if (mut > 1) reader.fail('invalid global mutability', at);
+  return { valType, mutable: mut === 1 };
+}
+
+function readTagType(reader: ByteReader): TagType {
+  const at = reader.pos;
+  const attribute = reader.u8();
+  if (attribute !== 0) reader.fail('invalid tag attribute', at);
+  return { attribute, typeIndex: reader.u32() };
+}
+
+function readTypes(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
+  const n = reader.count('type', limits.maxTypes);
+  for (let i = 0; i < n; i++) {
+    const at = reader.pos;
+    const form = reader.u8();
+    if (form === 0x4e || form === 0x50 || form === 0x4f || form === 0x5f || form === 0x5e) {
+      reader.fail('GC types (proposal gc) are not supported', at);
+    }
+    if (form !== 0x60) reader.fail(`unknown type form 0x${form.toString(16)}`, at);
+    const np = reader.count('param', limits.maxParams);
+    const params: ValType[] = new Array(np);
+    for (let j = 0; j < np; j++) params[j] = readValType(reader);
+    const nr = reader.count('result', limits.maxResults);
+    const results: ValType[] = new Array(nr);
+    for (let j = 0; j < nr; j++) results[j] = readValType(reader);
+    const type: FuncType = { params, results };
+    module.types.push(type);
+  }
+}
+
+function readImports(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
+  const n = reader.count('import', limits.maxImports, 4);
+  for (let i = 0; i < n; i++) {
+    const offset = reader.pos;
+    const moduleName = reader.name(limits.maxStringBytes);
+    const name = reader.name(limits.maxStringBytes);
+    const kindAt = reader.pos;
+    const kind = reader.u8();
+    switch (kind) {
+      case 0: module.imports.push({ module: moduleName, name, offset, desc: { kind: 'func', typeIndex: reader.u32() } }); module.importedFunctionCount++; break;
+      case 1: module.imports.push({ module: moduleName, name, offset, desc: { kind: 'table', type: readTableType(reader, limits) } }); module.importedTableCount++; break;
+      case 2: module.imports.push({ module: moduleName, name, offset, desc: { kind: 'memory', type: { limits: readLimits(reader, 'memory', 0) } } }); module.importedMemoryCount++; break;
+      case 3: module.imports.push({ module: moduleName, name, offset, desc: { kind: 'global', type: readGlobalType(reader) } }); module.importedGlobalCount++; break;
+      case 4: module.imports.push({ module: moduleName, name, offset, desc: { kind: 'tag', type: readTagType(reader) } }); module.importedTagCount++; break;
+      default: reader.fail(`unknown import kind ${kind}`, kindAt);
+    }
+  }
+  if (module.importedFunctionCount > limits.maxFunctions) reader.fail(`more than ${limits.maxFunctions} functions`);
+}
+
+function readFunctions(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
+  const n = reader.count('function', limits.maxFunctions - module.importedFunctionCount);
+  const functions: number[] = new Array(n);
+  for (let i = 0; i < n; i++) functions[i] = reader.u32();
+  module.functions = functions;
+}
+
+function readSegmentOffset(reader: ByteReader, index: number): SegmentMode {
+  return { kind: 'active', index, offset: readConstExpr(reader) };
+}
+
+function readElementItems(reader: ByteReader, segment: ElementSegment, asExpressions: boolean): void {
+  const n = reader.count('element', 10_000_000);
+  for (let i = 0; i < n; i++) {
+    if (!asExpressions) {
+      segment.functionIndices.push(reader.u32());
+      continue;
+    }
+    const expr = readConstExpr(reader);
+    if (expr.value.kind === 'ref.func') segment.functionIndices.push(expr.value.index);
+    else segment.otherItems++;
+  }
+}
+
+function readElements(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
+  const n = reader.count('element segment', limits.maxElementSegments);
+  for (let i = 0; i < n; i++) {
+    const at = reader.pos;
+    const flags = reader.u32();
+    if (flags > 7) reader.fail(`invalid element segment flags ${flags}`, at);
+    const passiveOrDeclarative = (flags & 1) !== 0;
+    const explicitIndex = (flags & 2) !== 0;
+    const usesExpressions = (flags & 4) !== 0;
+    let mode: SegmentMode;
+    if (!passiveOrDeclarative) mode = readSegmentOffset(reader, explicitIndex ? reader.u32() : 0);
+    else mode = explicitIndex ? { kind: 'declarative' } : { kind: 'passive' };
+    let elemType: ValType = 'funcref';
+    if (passiveOrDeclarative || explicitIndex) {
+      if (usesExpressions) elemType = readRefType(reader);
+      else {
+        const kindAt = reader.pos;
+        if (reader.u8() !== 0) reader.fail('unknown element kind', kindAt);
+      }
+    }
+    const segment: ElementSegment = { mode, elemType, functionIndices: [], otherItems: 0 };
+    readElementItems(reader, segment, usesExpressions);
+    module.elements.push(segment);
+  }
+}
+
+function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, validateBodies: boolean): void {
+  const at = reader.pos;
+  const n = reader.count('function body', limits.maxFunctions, 2);
+  if (n !== module.functions.length) reader.fail(`${n} function bodies for ${module.functions.length} declared functions`, at);
+  const ins = validateBodies ? newInstruction() : undefined;
+  for (let i = 0; i < n; i++) {
+    const sizeAt = reader.pos;
+    const size = reader.u32();
+    if (size > limits.maxFunctionBodyBytes) reader.fail(`function body of ${size} bytes exceeds the limit of ${limits.maxFunctionBodyBytes}`, sizeAt);
+    if (size > reader.remaining) reader.fail('function body runs past the code section', sizeAt);
+    const start = reader.pos;
+    const end = start + size;
+    const body = new ByteReader(reader.bytes, start, end);
+    const groups = body.count('local declaration', limits.maxLocalsPerFunction, 2);
+    const locals: LocalDecl[] = new Array(groups);
+    let localCount = 0;
+    for (let g = 0; g < groups; g++) {
+      const countAt = body.pos;
+      const count = body.u32();
+      localCount += count;
+      if (localCount > limits.maxLocalsPerFunction) body.fail(`more than ${limits.maxLocalsPerFunction} locals in function ${i}`, countAt);
+      locals[g] = { count, type: readValType(body) };
+    }
+    if (validateBodies) walkCode(reader.bytes, body.pos, end, limits, undefined, ins);
+    module.code.push({ start, end, locals, localCount, codeStart: body.pos });
+    reader.pos = end;
+  }
+}
+
+function readData(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
+  const n = reader.count('data segment', limits.maxDataSegments, 2);
+  if (module.dataCount !== null && n !== module.dataCount) reader.fail(`${n} data segments but the data count section says ${module.dataCount}`);
+  for (let i = 0; i < n; i++) {
+    const at = reader.pos;
+    const flags = reader.u32();
+    let mode: SegmentMode;
+    if (flags === 0) mode = readSegmentOffset(reader, 0);
+    else if (flags === 1) mode = { kind: 'passive' };
+    else if (flags === 2) mode = readSegmentOffset(reader, reader.u32());
+    else reader.fail(`invalid data segment flags ${flags}`, at);
+    const sizeAt = reader.pos;
+    const size = reader.u32();
+    if (size > reader.remaining) reader.fail('data segment runs past its section', sizeAt);
+    module.data.push({ mode, start: reader.pos, end: reader.pos + size });
+    reader.pos += size;
+  }
+}
+
+function readExports(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
+  const n = reader.count('export', limits.maxExports, 3);
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const at = reader.pos;
+    const name = reader.name(limits.maxStringBytes);
+    if (seen.has(name)) reader.fail(`duplicate export '${name}'`, at);
+    seen.add(name);
+    const kindAt = reader.pos;
+    const kind = externKinds[reader.u8()];
+    if (!kind) reader.fail('unknown export kind', kindAt);
+    module.exports.push({ name, kind, index: reader.u32() });
+  }
+}
+
+function emptyModule(bytes: Uint8Array): WasmModule {
+  return {
+    bytes, version: 1, sections: [], types: [], imports: [], functions: [], tables: [], memories: [], tags: [],
+    globals: [], exports: [], start: null, elements: [], dataCount: null, code: [], data: [], customs: [],
+    names: null, producers: null, targetFeatures: null, customSectionErrors: [],
+    importedFunctionCount: 0, importedTableCount: 0, importedMemoryCount: 0, importedGlobalCount: 0, importedTagCount: 0,
+  };
+}
+
+function readCustom(module: WasmModule, name: string, start: number, end: number, limits: DecodeLimits): void {
+  module.customs.push({ name, start, end });
+  try {
+    if (name === 'name' && module.names === null) module.names = readNameSection(module.bytes, start, end, limits);
+    else if (name === 'producers' && module.producers === null) module.producers = readProducers(module.bytes, start, end, limits);
+    else if (name === 'target_features' && module.targetFeatures === null) module.targetFeatures = readTargetFeatures(module.bytes, start, end, limits);
+  } catch (error) {
+    if (!(error instanceof WasmDecodeError)) throw error;
+    module.customSectionErrors.push({ name, reason: error.reason, offset: error.offset });
+  }
+}
+
+/**
+ * Decodes `bytes` as a core module. Throws WasmDecodeError (with the byte
+ * offset) on anything malformed or beyond the limits; never anything else.
+ */
+export function decodeModule(bytes: Uint8Array, options: DecodeOptions = {}): WasmModule {
+  const limits = resolveLimits(options.limits);
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeModule expects a Uint8Array');
+  if (bytes.length > limits.maxModuleBytes) throw new WasmDecodeError(`module of ${bytes.length} bytes exceeds the limit of ${limits.maxModuleBytes}`, 0);
+  const module = emptyModule(bytes);
+  module.sections = readSections(bytes, limits.maxStringBytes);
+  const validateBodies = options.validateBodies ?? true;
+  let lastRank = 0;
+  for (const section of module.sections) {
+    const reader = new ByteReader(bytes, section.payloadStart, section.end);
+    if (section.id === 0) {
+      reader.name(limits.maxStringBytes);
+      readCustom(module, section.name!, reader.pos, section.end, limits);
+      continue;
+    }
+    const rank = sectionRank[section.id];
+    if (rank === undefined) reader.fail(`unknown section id ${section.id}`, section.start);
+    if (rank <= lastRank) reader.fail(`${sectionNames[section.id]} section out of order or duplicated`, section.start);
+    lastRank = rank;
+    switch (section.id) {
+      case 1: readTypes(reader, limits, module); break;
+      case 2: readImports(reader, limits, module); break;
+      case 3: readFunctions(reader, limits, module); break;
+      case 4: {
+        const n = reader.count('table', 100_000);
+        for (let i = 0; i < n; i++) {
+          if (reader.bytes[reader.pos] === 0x40) {
+            // A table with an initialiser expression (function-references proposal).
+            reader.pos++;
+            if (reader.u8() !== 0) reader.fail('invalid table prefix');
+            const type = readTableType(reader, limits);
+            readConstExpr(reader);
+            module.tables.push(type);
+          } else module.tables.push(readTableType(reader, limits));
+        }
+        break;
+      }
+      case 5: {
+        const n = reader.count('memory', 100_000);
+        for (let i = 0; i < n; i++) module.memories.push({ limits: readLimits(reader, 'memory', 0) });
+        break;
+      }
+      case 13: {
+        const n = reader.count('tag', 1_000_000);
+        for (let i = 0; i < n; i++) module.tags.push(readTagType(reader));
+        break;
+      }
+      case 6: {
+        const n = reader.count('global', limits.maxGlobals, 2);
+        for (let i = 0; i < n; i++) {
+          const type = readGlobalType(reader);
+          module.globals.push({ type, init: readConstExpr(reader) });
+        }
+        break;
+      }
+      case 7: readExports(reader, limits, module); break;
+      case 8: module.start = reader.u32(); break;
+      case 9: readElements(reader, limits, module); break;
+      case 12: module.dataCount = reader.u32(); break;
+      case 10: readCode(reader, limits, module, validateBodies); break;
+      case 11: readData(reader, limits, module); break;
+    }
+    if (!reader.atEnd()) reader.fail(`${sectionNames[section.id]} section has ${reader.remaining} trailing bytes`);
+  }
+  if (module.functions.length > 0 && module.code.length === 0) {
+    throw new WasmDecodeError(`${module.functions.length} functions declared but no code section`, bytes.length);
+  }
+  return module;
+}

@@ -1,0 +1,103 @@
+// A growable byte buffer with the binary format's primitive encodings.
+
+import type { ValType } from './types.js';
+
+const utf8 = new TextEncoder();
+
+export class ByteWriter {
+  private buffer: Uint8Array;
+  length = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buffer = new Uint8Array(initialCapacity);
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buffer.length) return;
+    let capacity = this.buffer.length * 2;
+    while (capacity < this.length + n) capacity *= 2;
+    const next = new Uint8Array(capacity);
+    next.set(this.buffer.subarray(0, this.length));
+    this.buffer = next;
+  }
+
+  u8(byte: number): this {
+    this.reserve(1);
+    this.buffer[this.length++] = byte & 0xff;
+    return this;
+  }
+
+  u32(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`u32 out of range: ${value}`);
+    this.reserve(5);
+    do {
+      let byte = value & 0x7f;
+      value = Math.floor(value / 128);
+      if (value !== 0) byte |= 0x80;
+      this.buffer[this.length++] = byte;
+    } while (value !== 0);
+    return this;
+  }
+
+  /** Unsigned LEB128 padded to exactly 5 bytes, so it can be patched in place. */
+  u32Padded(value: number): this {
+    this.reserve(5);
+    for (let i = 0; i < 4; i++) this.buffer[this.length++] = ((value >>> (7 * i)) & 0x7f) | 0x80;
+    this.buffer[this.length++] = (value >>> 28) & 0x0f;
+    return this;
+  }
+
+  s32(value: number): this {
+    return this.s64(BigInt(value | 0));
+  }
+
+  s64(value: bigint): this {
+    this.reserve(10);
+    let v = BigInt.asIntN(64, value);
+    for (;;) {
+      const byte = Number(v & 0x7fn);
+      v >>= 7n;
+      const done = (v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0);
+      this.buffer[this.length++] = done ? byte : byte | 0x80;
+      if (done) return this;
+    }
+  }
+
+  bytes(data: Uint8Array): this {
+    this.reserve(data.length);
+    this.buffer.set(data, this.length);
+    this.length += data.length;
+    return this;
+  }
+
+  name(text: string): this {
+    const encoded = utf8.encode(text);
+    return this.u32(encoded.length).bytes(encoded);
+  }
+
+  valType(type: ValType): this {
+    return this.bytes(encodeValType(type));
+  }
+
+  /** A copy of what was written. */
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+const valTypeBytes: Record<string, number> = {
+  i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f, exnref: 0x69,
+  anyref: 0x6e, eqref: 0x6d, i31ref: 0x6c, structref: 0x6b, arrayref: 0x6a, nullref: 0x71,
+  nullfuncref: 0x73, nullexternref: 0x72, nullexnref: 0x74,
+};
+
+export function encodeValType(type: ValType): Uint8Array {
+  if (typeof type === 'string') return Uint8Array.of(valTypeBytes[type]!);
+  const writer = new ByteWriter(8).u8(type.nullable ? 0x63 : 0x64).s64(BigInt(type.ref));
+  return writer.finish();
+}
+
+/** `size ‖ payload`, the framing of sections and function bodies. */
+export function sized(payload: Uint8Array): Uint8Array {
+  return new ByteWriter(payload.length + 5).u32(payload.length).bytes(payload).finish();
+}
