@@ -29,7 +29,8 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   const debug = rest.includes('--debug');
   const args = rest.filter((a) => a !== '--debug');
   try {
-    return await entry.run(args, { ...io, debug });
+    const command = await entry.load();
+    return await command.run(args, { ...io, debug });
   } catch (error) {
     const failure = name === 'run' ? ExitCode.RUN_REFUSED : ExitCode.USAGE;
     const message = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,39 @@
+// warden inspect MODULE.wasm [--json | --sarif]
+
+import { WasmDecodeError } from '../../binary/errors.js';
+import { hasErrors, inspect } from '../../audit/inspect.js';
+import { renderSarif } from '../../audit/render-sarif.js';
+import { renderText } from '../../audit/render-text.js';
+import { parseArgs } from '../args.js';
+import { ExitCode, InputError, UsageError } from '../errors.js';
+import type { CommandIO } from '../io.js';
+import { readModuleFile } from '../read-module.js';
+
+export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif]
+
+Static security audit of a module: capability surface, memory-safety posture,
+side-channel indicators and findings (docs/rules.md).
+Exit 0 without error-level findings, 1 with one, 2 for bad usage or input.`;
+
+export async function run(argv: string[], io: CommandIO): Promise<number> {
+  const args = parseArgs(argv, { json: {}, sarif: {}, help: {} });
+  if (args.switches.has('help')) {
+    io.stdout(usage + '\n');
+    return ExitCode.OK;
+  }
+  if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? 'takes exactly one module' : 'needs a module path (warden inspect MODULE.wasm)');
+  if (args.switches.has('json') && args.switches.has('sarif')) throw new UsageError('--json and --sarif are exclusive');
+  const path = args.positionals[0]!;
+  const bytes = readModuleFile(path, io.cwd);
+  let report;
+  try {
+    report = inspect(bytes, { file: path });
+  } catch (error) {
+    if (error instanceof WasmDecodeError) throw new InputError(`${path} is not a valid module: ${error.message}`);
+    throw error;
+  }
+  if (args.switches.has('sarif')) io.stdout(JSON.stringify(renderSarif(report), null, 2) + '\n');
+  else if (args.switches.has('json')) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  else io.stdout(renderText(report));
+  return hasErrors(report) ? ExitCode.NEGATIVE : ExitCode.OK;
+}

@@ -1,0 +1,51 @@
+// Reads a module file named on the command line, turning each way it can be
+// wrong into its own one-line message.
+
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { InputError } from './errors.js';
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+function looksLikeText(bytes: Uint8Array): boolean {
+  const head = bytes.subarray(0, Math.min(bytes.length, 512));
+  let printable = 0;
+  for (const b of head) if (b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc0) printable++;
+  return printable / head.length > 0.95;
+}
+
+/** Reads PATH (relative to cwd) as a binary module, or throws InputError naming what is wrong. */
+export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024 * 1024): Uint8Array {
+  const full = isAbsolute(path) ? path : resolve(cwd, path);
+  let size: number;
+  try {
+    const stat = statSync(full);
+    if (stat.isDirectory()) throw new InputError(`${path} is a directory, not a module`);
+    if (!stat.isFile()) throw new InputError(`${path} is not a regular file`);
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`${path}: no such file`);
+    if (code === 'EACCES') throw new InputError(`${path}: permission denied`);
+    throw new InputError(`${path}: cannot read (${code ?? 'error'})`);
+  }
+  if (size === 0) throw new InputError(`${path} is empty`);
+  if (size > maxBytes) throw new InputError(`${path} is ${size} bytes, over the limit of ${maxBytes}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(full));
+  } catch (error) {
+    throw new InputError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!WASM_MAGIC.every((b, i) => bytes[i] === b)) {
+    const text = new TextDecoder().decode(bytes.subarray(0, 256)).trimStart();
+    if (text.startsWith('(module') || text.startsWith('(component') || text.startsWith(';;')) {
+      throw new InputError(`${path} is WebAssembly text, not a binary module; assemble it first (e.g. wat2wasm)`);
+    }
+    if (looksLikeText(bytes)) throw new InputError(`${path} is a text file, not a WebAssembly module`);
+    throw new InputError(`${path} is not a WebAssembly module (no \\0asm magic number)`);
+  }
+  if (bytes.length < 8) throw new InputError(`${path} is truncated: ${bytes.length} bytes, shorter than the 8-byte header`);
+  return bytes;
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runWarden } from '../helpers/cli.js';
+import { fixture } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
+import { watFixture } from '../helpers/wat.js';
+
+describe('warden inspect', () => {
+  it('exits 0 and prints the report for a clean module', async () => {
+    const r = await runWarden(['inspect', fixture('c', 'hello.wasm')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Capabilities/);
+    assert.match(r.stdout, /fd_write/);
+    assert.equal(r.stderr, '');
+  });
+
+  it('exits 1 when there is an error-level finding', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'threads.wasm');
+    writeFileSync(path, await watFixture('audit-threads'));
+    const r = await runWarden(['inspect', path]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /shared-memory/);
+  });
+
+  it('--json emits the report', async () => {
+    const r = await runWarden(['inspect', '--json', fixture('c', 'hello.wasm')]);
+    assert.equal(r.code, 0);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.counts.importedFunctions, 7);
+  });
+
+  it('--sarif emits SARIF 2.1.0', async () => {
+    const r = await runWarden(['inspect', '--sarif', fixture('c', 'layout_data_first.wasm')]);
+    const sarif = JSON.parse(r.stdout);
+    assert.equal(sarif.version, '2.1.0');
+    assert.ok(sarif.runs[0].results.some((x: any) => x.ruleId === 'stack-data-first'));
+  });
+
+  it('gives each kind of bad input its own one-line message and exit 2', async (t) => {
+    const dir = tempDir(t);
+    const write = (name: string, data: string | Uint8Array) => { const p = join(dir, name); writeFileSync(p, data); return p; };
+    const hello = readFileSync(fixture('c', 'hello.wasm'));
+    mkdirSync(join(dir, 'adir'));
+    const cases: Array<[string, RegExp]> = [
+      [join(dir, 'missing.wasm'), /no such file/],
+      [join(dir, 'adir'), /is a directory/],
+      [write('empty.wasm', ''), /is empty/],
+      [write('text.wasm', 'hello, this is text\n'), /is a text file/],
+      [write('module.wat', '(module (func))\n'), /WebAssembly text/],
+      [write('elf.wasm', Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0])), /no \\0asm magic/],
+      [write('component.wasm', Uint8Array.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0])), /component-model binary/],
+      [write('truncated.wasm', hello.subarray(0, 2000)), /not a valid module: .*at byte offset \d+/],
+      [write('short.wasm', Uint8Array.from([0, 0x61, 0x73, 0x6d, 1])), /truncated/],
+    ];
+    for (const [path, message] of cases) {
+      const r = await runWarden(['inspect', path]);
+      assert.equal(r.code, 2, `${path}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  it('refuses bad usage with exit 2', async () => {
+    assert.equal((await runWarden(['inspect'])).code, 2);
+    assert.equal((await runWarden(['inspect', '--bogus', 'x.wasm'])).code, 2);
+    assert.equal((await runWarden(['inspect', '--json', '--sarif', fixture('c', 'hello.wasm')])).code, 2);
+    const r = await runWarden(['nonsense']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command/);
+  });
+
+  it('shows a stack trace only with --debug', async () => {
+    const plain = await runWarden(['inspect', '/nonexistent.wasm']);
+    assert.ok(!plain.stderr.includes('    at '));
+    const debug = await runWarden(['inspect', '/nonexistent.wasm', '--debug']);
+    assert.ok(debug.stderr.includes('    at '));
+  });
+});
