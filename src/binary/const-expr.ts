@@ -23,6 +23,16 @@ function valueOf(ins: Instruction): ConstExpr['value'] {
 /** Reads a constant expression up to and including its `end`. */
 export function readConstExpr(reader: ByteReader): ConstExpr {
   const start = reader.pos;
+  // Fast path: `i32.const N; end`, the offset of nearly every segment.
+  if (reader.bytes[start] === 0x41 && start < reader.end) {
+    reader.pos++;
+    const value = reader.s32();
+    if (reader.bytes[reader.pos] === 0x0b && reader.pos < reader.end) {
+      reader.pos++;
+      return { start, end: reader.pos, value: { kind: 'i32.const', value } };
+    }
+    reader.pos = start;
+  }
   let value: ConstExpr['value'] = { kind: 'other' };
   let count = 0;
   const end = walkCode(reader.bytes, start, reader.end, noBlocks, (ins) => {

@@ -151,7 +151,15 @@ export function walkCode(
     ins.feature = info.feature;
     ins.offset = offset;
     ins.memArg = null;
-    if (info.imm !== Imm.None) {
+    if (info.singleIndex) {
+      const b = bytes[reader.pos]!;
+      if (b < 0x80 && reader.pos < end) {
+        ins.index = b;
+        reader.pos++;
+      } else {
+        ins.index = reader.u32();
+      }
+    } else if (info.imm !== Imm.None) {
       ins.blockType = null; ins.labels = null; ins.types = null;
       if (info.imm === Imm.MemArg || info.imm === Imm.MemArgLane) ins.memArg = memArg;
       readImmediates(reader, info, ins);

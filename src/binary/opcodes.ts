@@ -14,13 +14,18 @@ export interface OpInfo {
   name: string;
   imm: Imm;
   feature: Feature;
+  /** The only immediate is one u32 index: the walker reads it inline. */
+  singleIndex: boolean;
 }
+
+const singleIndexImms = new Set<Imm>([Imm.Label, Imm.Func, Imm.Local, Imm.Global, Imm.Table, Imm.Tag, Imm.Data, Imm.Elem, Imm.CallRef]);
+const info = (name: string, imm: Imm, feature: Feature): OpInfo => ({ name, imm, feature, singleIndex: singleIndexImms.has(imm) });
 
 type Row = [code: number, name: string, imm?: Imm, feature?: Feature];
 
 function table(size: number, rows: Row[], defaultFeature: Feature): Array<OpInfo | undefined> {
   const out: Array<OpInfo | undefined> = new Array(size).fill(undefined);
-  for (const [code, name, imm = Imm.None, feature = defaultFeature] of rows) out[code] = { name, imm, feature };
+  for (const [code, name, imm = Imm.None, feature = defaultFeature] of rows) out[code] = info(name, imm, feature);
   return out;
 }
 
@@ -126,7 +131,7 @@ export const simdOps: Array<OpInfo | undefined> = simdNames.map((name, code) => 
   else if (code === 13) imm = Imm.Shuffle;
   else if (code >= 21 && code <= 34) imm = Imm.Lane;
   else if (code >= 84 && code <= 91) imm = Imm.MemArgLane;
-  return { name, imm, feature: code >= 0x100 ? 'relaxed-simd' : 'simd' };
+  return info(name, imm, code >= 0x100 ? 'relaxed-simd' : 'simd');
 });
 
 const rmw = (op: string): string =>

@@ -124,6 +124,26 @@ export class ByteReader {
 
   /** Signed LEB128 of at most 64 bits. */
   s64(): bigint {
+    // Fast path: up to 7 bytes (49 bits) is exact in a double, no BigInt arithmetic.
+    const bytes = this.bytes;
+    let pos = this.pos;
+    const limit = Math.min(this.end, pos + 7);
+    let value = 0;
+    let mul = 1;
+    while (pos < limit) {
+      const b = bytes[pos++]!;
+      value += (b & 0x7f) * mul;
+      mul *= 128;
+      if ((b & 0x80) === 0) {
+        if (b & 0x40) value -= mul;
+        this.pos = pos;
+        return BigInt(value);
+      }
+    }
+    return this.s64Slow();
+  }
+
+  private s64Slow(): bigint {
     const start = this.pos;
     let result = 0n;
     let shift = 0n;
