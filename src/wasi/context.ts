@@ -1,0 +1,67 @@
+// Everything one run's WASI functions share: memory, descriptors, grants,
+// counters. Built fresh for each run, dropped with it.
+
+import type { Clocks } from './clocks.js';
+import { Errno } from './errno.js';
+import type { FdTable } from './fd-table.js';
+import type { Quota } from './fs/types.js';
+import type { GuestMemory } from './guest-memory.js';
+import type { RandomSource } from './random.js';
+import { DeadlineReached } from './stdio.js';
+
+export interface DeniedAttempt {
+  call: string;
+  errno: string;
+  detail?: string;
+}
+
+/** At most this many denied attempts are kept (the count goes on). */
+const MAX_DENIED_RECORDS = 100;
+
+export const errnoNames: Record<number, string> = Object.fromEntries(
+  Object.entries(Errno).map(([name, value]) => [value, name]),
+);
+
+/** Errnos that mean "the grant did not allow this", recorded as denied capability attempts. */
+const denialErrnos = new Set<number>([Errno.NOTCAPABLE, Errno.PERM, Errno.ROFS, Errno.DQUOT, Errno.MFILE, Errno.NOTSOCK, Errno.ACCES]);
+
+export class WasiContext {
+  readonly denied: DeniedAttempt[] = [];
+  deniedCount = 0;
+  readonly limitsHit = new Set<string>();
+
+  constructor(
+    readonly memory: GuestMemory,
+    readonly fds: FdTable,
+    readonly args: readonly Uint8Array[],
+    readonly env: readonly Uint8Array[],
+    readonly clocks: Clocks,
+    readonly random: RandomSource,
+    readonly quota: Quota,
+    /** Absolute host-monotonic ms at which blocking calls give up; null for none. */
+    readonly deadlineAt: number | null,
+    readonly maxRandomBytesPerCall: number,
+    private readonly monotonicMs: () => number,
+  ) {}
+
+  /** Ends the run if its deadline has passed (called by blocking host calls). */
+  checkDeadline(): void {
+    if (this.deadlineAt !== null && this.monotonicMs() >= this.deadlineAt) throw new DeadlineReached('the run reached its deadline');
+  }
+
+  msUntilDeadline(): number {
+    return this.deadlineAt === null ? Infinity : this.deadlineAt - this.monotonicMs();
+  }
+
+  noteErrno(call: string, errno: number, detail?: string): void {
+    if (errno === Errno.DQUOT) for (const hit of this.quota.hits) this.limitsHit.add(hit);
+    if (errno === Errno.MFILE) this.limitsHit.add('max-fds');
+    if (!denialErrnos.has(errno)) return;
+    this.deniedCount++;
+    if (this.denied.length < MAX_DENIED_RECORDS) {
+      const entry: DeniedAttempt = { call, errno: errnoNames[errno] ?? String(errno) };
+      if (detail !== undefined) entry.detail = detail;
+      this.denied.push(entry);
+    }
+  }
+}

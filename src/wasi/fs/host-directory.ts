@@ -1,0 +1,261 @@
+// A host directory granted to the guest. Every path is resolved beneath it by
+// walk.ts; the final step acts on a single name relative to a descriptor we
+// hold, so no operation ever re-resolves a path string the guest influenced.
+
+import {
+  closeSync, constants, fstatSync, fsyncSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync,
+} from 'node:fs';
+import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
+import { HostFile, timeToSeconds } from './host-file.js';
+import { fileTypeOf, toFileStat } from './host-stat.js';
+import { allowCreate, chargeCreate } from './quota.js';
+import { ESCAPE, procPath, release, resolve, type Resolved } from './walk.js';
+import { FileType, type DirEntry, type Directory, type File, type FileStat, type OpenOptions, type Quota, type TimeUpdate } from './types.js';
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+const O_CLOEXEC = (constants as { O_CLOEXEC?: number }).O_CLOEXEC ?? 0x80000;
+
+/** The errno for a mutation of a read-only mount. */
+export const READ_ONLY = Errno.ROFS;
+
+export interface HostDirectoryOptions {
+  readOnly?: boolean;
+  quota: Quota;
+  /** The current time in ns, for timestamps set to "now": the run's clock capability. */
+  now: () => bigint;
+}
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw error instanceof WasiError ? error : new WasiError(errnoFromNodeError(error));
+  }
+}
+
+/** Opens a host directory as a capability. Throws a plain Error when the host path is unusable. */
+export function hostDirectory(hostPath: string, options: HostDirectoryOptions): Directory {
+  let fd: number;
+  try {
+    fd = openSync(hostPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } catch (error) {
+    throw new Error(`cannot open directory ${hostPath}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  return new HostDirectory(fd, options.readOnly ?? false, options.quota, options.now);
+}
+
+export class HostDirectory implements Directory {
+  readonly kind = 'dir' as const;
+  private closed = false;
+
+  constructor(
+    readonly fd: number,
+    readonly readOnly: boolean,
+    private readonly quota: Quota,
+    private readonly now: () => bigint,
+  ) {}
+
+  private at<T>(path: string, follow: boolean, fn: (r: Resolved, target: string) => T): T {
+    if (this.closed) throw new WasiError(Errno.BADF);
+    const resolved = wrap(() => resolve(this.fd, path, follow));
+    try {
+      return wrap(() => fn(resolved, procPath(resolved.parent, resolved.name)));
+    } finally {
+      release(resolved);
+    }
+  }
+
+  private mutable(): void {
+    if (this.readOnly) throw new WasiError(READ_ONLY);
+  }
+
+  open(path: string, options: OpenOptions): File | Directory {
+    const writes = options.write || options.truncate || options.append;
+    if (this.readOnly && (writes || options.create)) throw new WasiError(READ_ONLY);
+    return this.at(path, options.followSymlinks, (resolved, target) => {
+      const wantsDir = options.directory || resolved.trailingSlash;
+      const access = options.write || options.append || options.truncate ? (options.read ? O_RDWR : O_WRONLY) : O_RDONLY;
+      let flags = access | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (wantsDir ? O_DIRECTORY : 0) | (options.truncate ? O_TRUNC : 0);
+      if (resolved.name === '.') {
+        if (options.create && options.exclusive) throw new WasiError(Errno.EXIST);
+        if (access !== O_RDONLY) throw new WasiError(Errno.ISDIR);
+        flags &= ~O_TRUNC;
+      }
+      const fd = this.openCounted(target, flags, options);
+      let stat;
+      try {
+        stat = fstatSync(fd);
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+      if (stat.isDirectory()) return new HostDirectory(fd, this.readOnly, this.quota, this.now);
+      if (!stat.isFile()) {
+        closeSync(fd);
+        throw new WasiError(Errno.NOTSUP);
+      }
+      const readable = access !== O_WRONLY;
+      const writable = access !== O_RDONLY;
+      return new HostFile(fd, readable, writable, options.append, this.quota, this.now);
+    });
+  }
+
+  /** Opens, creating the file when asked, and counts a creation against the quota exactly once. */
+  private openCounted(target: string, flags: number, options: OpenOptions): number {
+    if (!options.create) return openSync(target, flags);
+    if (!options.exclusive) {
+      try {
+        return openSync(target, flags);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    allowCreate(this.quota);
+    try {
+      const fd = openSync(target, flags | O_CREAT | O_EXCL, 0o644);
+      chargeCreate(this.quota);
+      return fd;
+    } catch (error) {
+      // Lost a race with another creator: open what is there now.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !options.exclusive) return openSync(target, flags);
+      throw error;
+    }
+  }
+
+  stat(): FileStat {
+    return wrap(() => toFileStat(fstatSync(this.fd, { bigint: true })));
+  }
+
+  statAt(path: string, followSymlinks: boolean): FileStat {
+    return this.at(path, followSymlinks, (_r, target) => toFileStat(lstatSync(target, { bigint: true })));
+  }
+
+  setTimesAt(path: string, followSymlinks: boolean, atim: TimeUpdate, mtim: TimeUpdate): void {
+    this.mutable();
+    this.at(path, followSymlinks, (_r, target) => {
+      const stat = lstatSync(target, { bigint: true });
+      lutimesSync(target, timeToSeconds(atim, stat.atimeNs, this.now), timeToSeconds(mtim, stat.mtimeNs, this.now));
+    });
+  }
+
+  setTimes(atim: TimeUpdate, mtim: TimeUpdate): void {
+    this.mutable();
+    wrap(() => {
+      const stat = fstatSync(this.fd, { bigint: true });
+      futimesSync(this.fd, timeToSeconds(atim, stat.atimeNs, this.now), timeToSeconds(mtim, stat.mtimeNs, this.now));
+    });
+  }
+
+  createDirectory(path: string): void {
+    this.mutable();
+    this.at(path, false, (resolved, target) => {
+      if (resolved.name === '.') throw new WasiError(Errno.EXIST);
+      allowCreate(this.quota);
+      mkdirSync(target, 0o755);
+      chargeCreate(this.quota);
+    });
+  }
+
+  removeDirectory(path: string): void {
+    this.mutable();
+    this.at(path, false, (resolved, target) => {
+      if (resolved.name === '.') throw new WasiError(Errno.INVAL);
+      rmdirSync(target);
+    });
+  }
+
+  unlinkFile(path: string): void {
+    this.mutable();
+    this.at(path, false, (resolved, target) => {
+      if (resolved.name === '.') throw new WasiError(Errno.ISDIR);
+      if (resolved.trailingSlash) throw new WasiError(lstatSync(target).isDirectory() ? Errno.ISDIR : Errno.NOTDIR);
+      unlinkSync(target);
+    });
+  }
+
+  symlink(linkTarget: string, path: string): void {
+    this.mutable();
+    if (linkTarget.includes('\0')) throw new WasiError(Errno.ILSEQ);
+    // A link that names an absolute host path would be a trap for whoever follows it on the host.
+    if (linkTarget.startsWith('/')) throw new WasiError(ESCAPE);
+    this.at(path, false, (resolved, target) => {
+      if (resolved.name === '.' || resolved.trailingSlash) throw new WasiError(Errno.EXIST);
+      allowCreate(this.quota);
+      symlinkSync(linkTarget, target);
+      chargeCreate(this.quota);
+    });
+  }
+
+  readlink(path: string): Uint8Array {
+    return this.at(path, false, (resolved, target) => {
+      if (resolved.name === '.') throw new WasiError(Errno.INVAL);
+      return new Uint8Array(readlinkSync(target, { encoding: 'buffer' }));
+    });
+  }
+
+  private peer(other: Directory): HostDirectory {
+    if (!(other instanceof HostDirectory)) throw new WasiError(Errno.XDEV);
+    if (other.closed) throw new WasiError(Errno.BADF);
+    return other;
+  }
+
+  rename(from: string, targetDir: Directory, to: string): void {
+    const destination = this.peer(targetDir);
+    this.mutable();
+    destination.mutable();
+    this.at(from, false, (source, sourcePath) => {
+      if (source.name === '.') throw new WasiError(Errno.BUSY);
+      destination.at(to, false, (dest, destPath) => {
+        if (dest.name === '.') throw new WasiError(Errno.BUSY);
+        if ((source.trailingSlash || dest.trailingSlash) && !lstatSync(sourcePath).isDirectory()) throw new WasiError(Errno.NOTDIR);
+        renameSync(sourcePath, destPath);
+      });
+    });
+  }
+
+  link(from: string, followSymlinks: boolean, targetDir: Directory, to: string): void {
+    const destination = this.peer(targetDir);
+    // A new name for a file in a read-only mount would make it writable through the new name.
+    this.mutable();
+    destination.mutable();
+    this.at(from, followSymlinks, (source, sourcePath) => {
+      if (source.name === '.' || lstatSync(sourcePath).isDirectory()) throw new WasiError(Errno.PERM);
+      destination.at(to, false, (dest, destPath) => {
+        if (dest.name === '.' || dest.trailingSlash) throw new WasiError(Errno.EXIST);
+        allowCreate(this.quota);
+        linkSync(sourcePath, destPath);
+        chargeCreate(this.quota);
+      });
+    });
+  }
+
+  entries(): DirEntry[] {
+    if (this.closed) throw new WasiError(Errno.BADF);
+    return wrap(() => {
+      const dir = procPath(this.fd, '.');
+      return readdirSync(dir).sort().map((name) => {
+        try {
+          const stat = lstatSync(`${dir}/${name}`, { bigint: true });
+          return { name, ino: stat.ino, filetype: fileTypeOf(stat) };
+        } catch {
+          return { name, ino: 0n, filetype: FileType.Unknown };
+        }
+      });
+    });
+  }
+
+  sync(): void {
+    wrap(() => fsyncSync(this.fd));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // Already gone.
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// Checked access to the guest's linear memory. Views are cached and rebuilt
+// only when memory.grow has replaced the buffer, so the hot WASI calls
+// allocate nothing. Every pointer and length is checked before use; a bad one
+// is EFAULT for the guest, never a host exception.
+
+import { Errno, WasiError } from './errno.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+export class GuestMemory {
+  private memory: WebAssembly.Memory | null = null;
+  private buffer: ArrayBuffer | null = null;
+  private u8 = new Uint8Array(0);
+  private view = new DataView(new ArrayBuffer(0));
+
+  attach(memory: WebAssembly.Memory): void {
+    this.memory = memory;
+    this.buffer = null;
+  }
+
+  /** Current bytes; refreshed when the buffer changed (grow detaches the old one). */
+  bytes(): Uint8Array {
+    const memory = this.memory;
+    if (!memory) throw new WasiError(Errno.FAULT);
+    if (memory.buffer !== this.buffer) this.refresh(memory);
+    return this.u8;
+  }
+
+  data(): DataView {
+    this.bytes();
+    return this.view;
+  }
+
+  private refresh(memory: WebAssembly.Memory): void {
+    this.buffer = memory.buffer;
+    this.u8 = new Uint8Array(this.buffer);
+    this.view = new DataView(this.buffer);
+  }
+
+  /** Throws EFAULT unless [ptr, ptr + length) lies inside memory. */
+  check(ptr: number, length: number): void {
+    const size = this.bytes().length;
+    if (ptr < 0 || length < 0 || ptr > size || length > size - ptr) throw new WasiError(Errno.FAULT);
+  }
+
+  slice(ptr: number, length: number): Uint8Array {
+    this.check(ptr, length);
+    return this.u8.subarray(ptr, ptr + length);
+  }
+
+  u32(ptr: number): number {
+    this.check(ptr, 4);
+    return this.view.getUint32(ptr, true);
+  }
+
+  setU8(ptr: number, value: number): void {
+    this.check(ptr, 1);
+    this.view.setUint8(ptr, value);
+  }
+
+  setU16(ptr: number, value: number): void {
+    this.check(ptr, 2);
+    this.view.setUint16(ptr, value, true);
+  }
+
+  setU32(ptr: number, value: number): void {
+    this.check(ptr, 4);
+    this.view.setUint32(ptr, value, true);
+  }
+
+  setU64(ptr: number, value: bigint): void {
+    this.check(ptr, 8);
+    this.view.setBigUint64(ptr, BigInt.asUintN(64, value), true);
+  }
+
+  /** A guest string; EILSEQ when it is not UTF-8. */
+  string(ptr: number, length: number): string {
+    const bytes = this.slice(ptr, length);
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw new WasiError(Errno.ILSEQ);
+    }
+  }
+
+  /** Copies as much of `data` as fits in [ptr, ptr + capacity); returns bytes written. */
+  write(ptr: number, capacity: number, data: Uint8Array): number {
+    const n = Math.min(capacity, data.length);
+    this.check(ptr, n);
+    this.u8.set(n === data.length ? data : data.subarray(0, n), ptr);
+    return n;
+  }
+}
+
+export function encodeUtf8(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}

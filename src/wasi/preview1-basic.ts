@@ -1,0 +1,73 @@
+// preview1 functions that touch no descriptors: args, environment, clocks,
+// randomness, process control, and the socket calls (no sockets are granted).
+
+import type { WasiContext } from './context.js';
+import { Errno, WasiError } from './errno.js';
+
+/** Raised by proc_exit; unwinds the guest and carries its exit code to the host. */
+export class ExitSignal {
+  constructor(readonly code: number) {}
+}
+
+function writeStrings(ctx: WasiContext, strings: readonly Uint8Array[], pointers: number, buffer: number): void {
+  const m = ctx.memory;
+  let at = buffer;
+  for (let i = 0; i < strings.length; i++) {
+    const s = strings[i]!;
+    m.setU32(pointers + i * 4, at);
+    m.check(at, s.length + 1);
+    m.bytes().set(s, at);
+    m.bytes()[at + s.length] = 0;
+    at += s.length + 1;
+  }
+}
+
+function sizes(ctx: WasiContext, strings: readonly Uint8Array[], countPtr: number, sizePtr: number): void {
+  let total = 0;
+  for (const s of strings) total += s.length + 1;
+  ctx.memory.setU32(countPtr, strings.length);
+  ctx.memory.setU32(sizePtr, total);
+}
+
+export function basicFunctions(ctx: WasiContext) {
+  const m = ctx.memory;
+  return {
+    args_get: (argv: number, buf: number) => { writeStrings(ctx, ctx.args, argv >>> 0, buf >>> 0); return 0; },
+    args_sizes_get: (count: number, size: number) => { sizes(ctx, ctx.args, count >>> 0, size >>> 0); return 0; },
+    environ_get: (env: number, buf: number) => { writeStrings(ctx, ctx.env, env >>> 0, buf >>> 0); return 0; },
+    environ_sizes_get: (count: number, size: number) => { sizes(ctx, ctx.env, count >>> 0, size >>> 0); return 0; },
+
+    clock_res_get: (id: number, out: number) => {
+      const res = ctx.clocks.resolution(id);
+      if (res === undefined) throw new WasiError(Errno.INVAL);
+      m.setU64(out >>> 0, res);
+      return 0;
+    },
+    clock_time_get: (id: number, _precision: bigint, out: number) => {
+      const now = ctx.clocks.now(id);
+      if (now === undefined) throw new WasiError(Errno.INVAL);
+      m.setU64(out >>> 0, now);
+      return 0;
+    },
+
+    random_get: (buf: number, len: number) => {
+      const length = len >>> 0;
+      if (length > ctx.maxRandomBytesPerCall) {
+        ctx.limitsHit.add('max-random-per-call');
+        throw new WasiError(Errno.INVAL);
+      }
+      ctx.random.fill(m.slice(buf >>> 0, length));
+      return 0;
+    },
+
+    proc_exit: (code: number) => { throw new ExitSignal(code >>> 0); },
+    proc_raise: (_signal: number) => { throw new WasiError(Errno.NOSYS); },
+    sched_yield: () => 0,
+
+    // No sockets are ever granted: a socket call on any open descriptor is ENOTSOCK.
+    sock_accept: (fd: number, _flags: number, _out: number) => { ctx.fds.get(fd); throw new WasiError(Errno.NOTSOCK); },
+    sock_recv: (fd: number) => { ctx.fds.get(fd); throw new WasiError(Errno.NOTSOCK); },
+    sock_send: (fd: number) => { ctx.fds.get(fd); throw new WasiError(Errno.NOTSOCK); },
+    sock_shutdown: (fd: number) => { ctx.fds.get(fd); throw new WasiError(Errno.NOTSOCK); },
+  };
+}

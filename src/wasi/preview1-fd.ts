@@ -1,0 +1,291 @@
+// preview1 descriptor functions: reading, writing, seeking, stat, readdir,
+// prestat, renumbering and closing.
+
+import type { WasiContext } from './context.js';
+import { Errno, WasiError } from './errno.js';
+import { closeEntry, type FdEntry } from './fd-table.js';
+import { FileType, type File, type TimeUpdate } from './fs/types.js';
+import { encodeUtf8 } from './guest-memory.js';
+import { RIGHTS } from './rights.js';
+
+/** The most iovecs one call may pass, as IOV_MAX on Linux. */
+export const MAX_IOVS = 1024;
+/** The most bytes one read call moves through a host-side buffer. */
+const MAX_READ_CHUNK = 1024 * 1024;
+
+export const FDFLAGS = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
+const FSTFLAGS = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
+
+export function timeUpdates(flags: number, atim: bigint, mtim: bigint): [TimeUpdate, TimeUpdate] {
+  if (flags & ~0xf) throw new WasiError(Errno.INVAL);
+  if ((flags & FSTFLAGS.ATIM && flags & FSTFLAGS.ATIM_NOW) || (flags & FSTFLAGS.MTIM && flags & FSTFLAGS.MTIM_NOW)) throw new WasiError(Errno.INVAL);
+  const one = (set: number, now: number, ns: bigint): TimeUpdate =>
+    flags & set ? { kind: 'set', ns } : flags & now ? { kind: 'now' } : { kind: 'keep' };
+  return [one(FSTFLAGS.ATIM, FSTFLAGS.ATIM_NOW, atim), one(FSTFLAGS.MTIM, FSTFLAGS.MTIM_NOW, mtim)];
+}
+
+function filetypeOf(entry: FdEntry): number {
+  switch (entry.kind) {
+    case 'stdin': case 'stdout': return FileType.CharacterDevice;
+    case 'dir': return FileType.Directory;
+    case 'file': return FileType.RegularFile;
+  }
+}
+
+function fileOf(entry: FdEntry): File {
+  if (entry.kind === 'file') return entry.file;
+  if (entry.kind === 'dir') throw new WasiError(Errno.ISDIR);
+  throw new WasiError(Errno.SPIPE);
+}
+
+/** Writes a 64-byte filestat at `ptr`. */
+export function writeFilestat(ctx: WasiContext, ptr: number, s: { dev: bigint; ino: bigint; filetype: number; nlink: bigint; size: bigint; atim: bigint; mtim: bigint; ctim: bigint }): void {
+  const m = ctx.memory;
+  m.check(ptr, 64);
+  const v = m.data();
+  v.setBigUint64(ptr, s.dev, true);
+  v.setBigUint64(ptr + 8, s.ino, true);
+  v.setUint8(ptr + 16, s.filetype);
+  for (let i = 17; i < 24; i++) v.setUint8(ptr + i, 0);
+  v.setBigUint64(ptr + 24, s.nlink, true);
+  v.setBigUint64(ptr + 32, s.size, true);
+  v.setBigUint64(ptr + 40, s.atim, true);
+  v.setBigUint64(ptr + 48, s.mtim, true);
+  v.setBigUint64(ptr + 56, s.ctim, true);
+}
+
+export function fdFunctions(ctx: WasiContext) {
+  const m = ctx.memory;
+  const fds = ctx.fds;
+
+  /** Visits each iovec (ptr, len pairs) after checking the array and every buffer. */
+  function iovecs(iovs: number, count: number): Array<[number, number]> {
+    if (count > MAX_IOVS) throw new WasiError(Errno.INVAL);
+    m.check(iovs, count * 8);
+    const view = m.data();
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < count; i++) {
+      const ptr = view.getUint32(iovs + i * 8, true);
+      const len = view.getUint32(iovs + i * 8 + 4, true);
+      m.check(ptr, len);
+      out.push([ptr, len]);
+    }
+    return out;
+  }
+
+  function write(fd: number, iovs: number, count: number, position: bigint | null): number {
+    const entry = fds.get(fd);
+    let total = 0;
+    if (entry.kind === 'stdout') {
+      if (position !== null) throw new WasiError(Errno.SPIPE);
+      const view = m.data();
+      m.check(iovs, Math.min(count, MAX_IOVS + 1) * 8);
+      if (count > MAX_IOVS) throw new WasiError(Errno.INVAL);
+      for (let i = 0; i < count; i++) {
+        const ptr = view.getUint32(iovs + i * 8, true);
+        const len = view.getUint32(iovs + i * 8 + 4, true);
+        total += entry.stream.write(m.slice(ptr, len));
+      }
+      return total;
+    }
+    if (entry.kind === 'stdin') throw new WasiError(Errno.BADF);
+    const file = fileOf(entry);
+    for (const [ptr, len] of iovecs(iovs, count)) {
+      if (len === 0) continue;
+      const n = file.write(m.slice(ptr, len), position === null ? null : position + BigInt(total));
+      total += n;
+      if (n < len) break;
+    }
+    return total;
+  }
+
+  function read(fd: number, iovs: number, count: number, position: bigint | null): number {
+    const entry = fds.get(fd);
+    let total = 0;
+    for (const [ptr, len] of iovecs(iovs, count)) {
+      if (len === 0) continue;
+      const want = Math.min(len, MAX_READ_CHUNK);
+      let n: number;
+      if (entry.kind === 'stdin') {
+        if (position !== null) throw new WasiError(Errno.SPIPE);
+        n = entry.stream.read(m.slice(ptr, want));
+      } else if (entry.kind === 'stdout') {
+        throw new WasiError(Errno.BADF);
+      } else {
+        n = fileOf(entry).read(m.slice(ptr, want), position === null ? null : position + BigInt(total));
+      }
+      total += n;
+      if (n < len) break;
+    }
+    return total;
+  }
+
+  return {
+    fd_write: (fd: number, iovs: number, count: number, out: number) => {
+      m.setU32(out >>> 0, write(fd, iovs >>> 0, count >>> 0, null));
+      return 0;
+    },
+    fd_pwrite: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
+      if (offset < 0n) throw new WasiError(Errno.INVAL);
+      m.setU32(out >>> 0, write(fd, iovs >>> 0, count >>> 0, offset));
+      return 0;
+    },
+    fd_read: (fd: number, iovs: number, count: number, out: number) => {
+      m.setU32(out >>> 0, read(fd, iovs >>> 0, count >>> 0, null));
+      return 0;
+    },
+    fd_pread: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
+      if (offset < 0n) throw new WasiError(Errno.INVAL);
+      m.setU32(out >>> 0, read(fd, iovs >>> 0, count >>> 0, offset));
+      return 0;
+    },
+    fd_seek: (fd: number, offset: bigint, whence: number, out: number) => {
+      if (whence > 2) throw new WasiError(Errno.INVAL);
+      const file = fileOf(fds.get(fd));
+      m.setU64(out >>> 0, file.seek(offset, whence as 0 | 1 | 2));
+      return 0;
+    },
+    fd_tell: (fd: number, out: number) => {
+      m.setU64(out >>> 0, fileOf(fds.get(fd)).tell());
+      return 0;
+    },
+    fd_close: (fd: number) => {
+      closeEntry(fds.remove(fd));
+      return 0;
+    },
+    fd_renumber: (from: number, to: number) => {
+      const replaced = fds.renumber(from, to);
+      if (replaced) closeEntry(replaced);
+      return 0;
+    },
+    fd_sync: (fd: number) => {
+      const entry = fds.get(fd);
+      if (entry.kind === 'file') entry.file.sync();
+      else if (entry.kind === 'dir') entry.dir.sync();
+      else throw new WasiError(Errno.INVAL);
+      return 0;
+    },
+    fd_datasync: (fd: number) => {
+      const entry = fds.get(fd);
+      if (entry.kind === 'file') entry.file.datasync();
+      else if (entry.kind === 'dir') entry.dir.sync();
+      else throw new WasiError(Errno.INVAL);
+      return 0;
+    },
+    fd_advise: (fd: number, offset: bigint, len: bigint, advice: number) => {
+      const entry = fds.get(fd);
+      if (advice > 5 || offset < 0n || len < 0n) throw new WasiError(Errno.INVAL);
+      if (entry.kind === 'dir') throw new WasiError(Errno.BADF);
+      if (entry.kind !== 'file') throw new WasiError(Errno.SPIPE);
+      return 0;
+    },
+    fd_allocate: (fd: number, offset: bigint, len: bigint) => {
+      const file = fileOf(fds.get(fd));
+      if (offset < 0n || len <= 0n) throw new WasiError(Errno.INVAL);
+      file.allocate(offset, len);
+      return 0;
+    },
+    fd_fdstat_get: (fd: number, out: number) => {
+      const entry = fds.get(fd);
+      const ptr = out >>> 0;
+      m.check(ptr, 24);
+      const v = m.data();
+      v.setUint8(ptr, filetypeOf(entry));
+      v.setUint8(ptr + 1, 0);
+      const append = entry.kind === 'file' && entry.file.append ? FDFLAGS.APPEND : 0;
+      v.setUint16(ptr + 2, (entry.flags & ~FDFLAGS.APPEND) | append, true);
+      v.setUint32(ptr + 4, 0, true);
+      v.setBigUint64(ptr + 8, entry.rights, true);
+      v.setBigUint64(ptr + 16, entry.inheriting, true);
+      return 0;
+    },
+    fd_fdstat_set_flags: (fd: number, flags: number) => {
+      const entry = fds.get(fd);
+      if (flags & ~0x1f) throw new WasiError(Errno.INVAL);
+      // Only APPEND and NONBLOCK can change after open, as in Wasmtime.
+      if (flags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC | FDFLAGS.SYNC)) throw new WasiError(Errno.NOTSUP);
+      if (entry.kind === 'file') entry.file.append = (flags & FDFLAGS.APPEND) !== 0;
+      else if (flags & FDFLAGS.APPEND) throw new WasiError(Errno.NOTSUP);
+      entry.flags = flags;
+      return 0;
+    },
+    fd_fdstat_set_rights: (fd: number, rights: bigint, inheriting: bigint) => {
+      const entry = fds.get(fd);
+      // Rights can only be dropped, never gained.
+      if ((rights & ~entry.rights) !== 0n || (inheriting & ~entry.inheriting) !== 0n) throw new WasiError(Errno.NOTCAPABLE);
+      entry.rights = rights;
+      entry.inheriting = inheriting;
+      return 0;
+    },
+    fd_filestat_get: (fd: number, out: number) => {
+      const entry = fds.get(fd);
+      if (entry.kind === 'file') writeFilestat(ctx, out >>> 0, entry.file.stat());
+      else if (entry.kind === 'dir') writeFilestat(ctx, out >>> 0, entry.dir.stat());
+      else writeFilestat(ctx, out >>> 0, { dev: 0n, ino: 0n, filetype: FileType.CharacterDevice, nlink: 0n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n });
+      return 0;
+    },
+    fd_filestat_set_size: (fd: number, size: bigint) => {
+      const entry = fds.get(fd);
+      if (entry.kind === 'dir') throw new WasiError(Errno.ISDIR);
+      if (entry.kind !== 'file') throw new WasiError(Errno.INVAL);
+      if (size < 0n) throw new WasiError(Errno.INVAL);
+      entry.file.setSize(size);
+      return 0;
+    },
+    fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => {
+      const entry = fds.get(fd);
+      const [a, mt] = timeUpdates(flags, atim, mtim);
+      if (entry.kind === 'file') entry.file.setTimes(a, mt);
+      else if (entry.kind === 'dir') entry.dir.setTimes(a, mt);
+      else throw new WasiError(Errno.BADF);
+      return 0;
+    },
+    fd_prestat_get: (fd: number, out: number) => {
+      const entry = fds.get(fd);
+      if (entry.kind !== 'dir' || entry.preopen === null) throw new WasiError(Errno.BADF);
+      const ptr = out >>> 0;
+      m.check(ptr, 8);
+      m.data().setUint32(ptr, 0, true);
+      m.data().setUint32(ptr + 4, encodeUtf8(entry.preopen).length, true);
+      return 0;
+    },
+    fd_prestat_dir_name: (fd: number, path: number, len: number) => {
+      const entry = fds.get(fd);
+      if (entry.kind !== 'dir' || entry.preopen === null) throw new WasiError(Errno.BADF);
+      const name = encodeUtf8(entry.preopen);
+      if ((len >>> 0) < name.length) throw new WasiError(Errno.NAMETOOLONG);
+      m.write(path >>> 0, name.length, name);
+      return 0;
+    },
+    fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, out: number) => {
+      const entry = fds.get(fd);
+      if (entry.kind !== 'dir') throw new WasiError(Errno.NOTDIR);
+      if ((entry.rights & RIGHTS.FD_READDIR) === 0n) throw new WasiError(Errno.NOTCAPABLE);
+      const ptr = buf >>> 0;
+      const capacity = bufLen >>> 0;
+      m.check(ptr, capacity);
+      const self = entry.dir.stat();
+      const listing = [
+        { name: '.', ino: self.ino, filetype: FileType.Directory },
+        { name: '..', ino: 0n, filetype: FileType.Directory },
+        ...entry.dir.entries(),
+      ];
+      // Each dirent is built in a fresh zeroed buffer: nothing but its own bytes reaches the guest.
+      let used = 0;
+      for (let i = Number(cookie < 0n ? 0n : cookie > BigInt(listing.length) ? BigInt(listing.length) : cookie); i < listing.length && used < capacity; i++) {
+        const item = listing[i]!;
+        const name = encodeUtf8(item.name);
+        const dirent = new Uint8Array(24 + name.length);
+        const view = new DataView(dirent.buffer);
+        view.setBigUint64(0, BigInt(i + 1), true);
+        view.setBigUint64(8, item.ino, true);
+        view.setUint32(16, name.length, true);
+        view.setUint8(20, item.filetype);
+        dirent.set(name, 24);
+        used += m.write(ptr + used, capacity - used, dirent);
+      }
+      m.setU32(out >>> 0, used);
+      return 0;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// The wasi_snapshot_preview1 import object. Each function is wrapped so that a
+// WasiError becomes its errno and anything unexpected becomes EIO: no host
+// exception ever reaches the guest. Signals that end the run pass through.
+
+import type { WasiContext } from './context.js';
+import { Errno, WasiError } from './errno.js';
+import { basicFunctions, ExitSignal } from './preview1-basic.js';
+import { fdFunctions } from './preview1-fd.js';
+import { pathFunctions } from './preview1-path.js';
+import { pollFunctions } from './preview1-poll.js';
+import { DeadlineReached, OutputLimitExceeded } from './stdio.js';
+
+type HostFunction = (...args: never[]) => number;
+
+function guard(ctx: WasiContext, name: string, fn: HostFunction): HostFunction {
+  return ((...args: never[]) => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      if (error instanceof WasiError) {
+        ctx.noteErrno(name, error.errno);
+        return error.errno;
+      }
+      if (error instanceof ExitSignal || error instanceof OutputLimitExceeded || error instanceof DeadlineReached) throw error;
+      // A bug of ours or an unexpected host failure: the guest sees an I/O error, never the exception.
+      ctx.noteErrno(name, Errno.IO, error instanceof Error ? error.message : String(error));
+      return Errno.IO;
+    }
+  }) as HostFunction;
+}
+
+export function buildImports(ctx: WasiContext): WebAssembly.Imports {
+  const all = { ...basicFunctions(ctx), ...fdFunctions(ctx), ...pathFunctions(ctx), ...pollFunctions(ctx) } as Record<string, HostFunction>;
+  const wrapped: Record<string, HostFunction> = {};
+  for (const [name, fn] of Object.entries(all)) wrapped[name] = guard(ctx, name, fn);
+  return { wasi_snapshot_preview1: wrapped };
+}

@@ -1,0 +1,62 @@
+// Randomness as a capability: the OS CSPRNG, or a seeded generator for
+// reproducible runs. Bytes go straight into guest memory in bounded chunks.
+
+import { randomFillSync } from 'node:crypto';
+
+export type RandomPolicy = { kind: 'os' } | { kind: 'seeded'; seed: number };
+
+export interface RandomSource {
+  readonly policy: RandomPolicy;
+  fill(target: Uint8Array): void;
+}
+
+/** The most random_get fills in one call; larger requests are filled in pieces of this size. */
+const CHUNK = 64 * 1024;
+
+class OsRandom implements RandomSource {
+  readonly policy = { kind: 'os' } as const;
+  fill(target: Uint8Array): void {
+    for (let at = 0; at < target.length; at += CHUNK) randomFillSync(target.subarray(at, Math.min(target.length, at + CHUNK)));
+  }
+}
+
+/** xoshiro128** seeded by splitmix32: fast, deterministic, not for secrets. */
+class SeededRandom implements RandomSource {
+  readonly policy: RandomPolicy;
+  private s = new Uint32Array(4);
+  constructor(seed: number) {
+    this.policy = { kind: 'seeded', seed };
+    let x = seed >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+  }
+  private next(): number {
+    const s = this.s;
+    const result = Math.imul(((Math.imul(s[1]!, 5) << 7) | (Math.imul(s[1]!, 5) >>> 25)), 9) >>> 0;
+    const t = (s[1]! << 9) >>> 0;
+    s[2]! ^= s[0]!; s[3]! ^= s[1]!; s[1]! ^= s[2]!; s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = ((s[3]! << 11) | (s[3]! >>> 21)) >>> 0;
+    return result;
+  }
+  fill(target: Uint8Array): void {
+    let i = 0;
+    for (; i + 4 <= target.length; i += 4) {
+      const v = this.next();
+      target[i] = v; target[i + 1] = v >>> 8; target[i + 2] = v >>> 16; target[i + 3] = v >>> 24;
+    }
+    if (i < target.length) {
+      const v = this.next();
+      for (let k = 0; i < target.length; i++, k += 8) target[i] = v >>> k;
+    }
+  }
+}
+
+export function createRandom(policy: RandomPolicy): RandomSource {
+  return policy.kind === 'os' ? new OsRandom() : new SeededRandom(policy.seed);
+}

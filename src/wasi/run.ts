@@ -1,0 +1,173 @@
+// Runs a WASI command module under a grant: opens the capabilities, links the
+// preview1 functions, runs `_start`, and reports how the run ended and what it
+// used. A module is compiled once by the caller and may run any number of
+// times, each run with its own grant and nothing carried between runs.
+
+import vm from 'node:vm';
+import { createClocks, hostMonotonicMs } from './clocks.js';
+import { WasiContext, type DeniedAttempt } from './context.js';
+import { WasiError, errnoFromNodeError } from './errno.js';
+import { closeEntry, FdTable } from './fd-table.js';
+import { hostDirectory } from './fs/host-directory.js';
+import { createQuota } from './fs/quota.js';
+import type { GrantSpec } from './grant.js';
+import { encodeUtf8, GuestMemory } from './guest-memory.js';
+import { buildImports } from './preview1.js';
+import { ExitSignal } from './preview1-basic.js';
+import { createRandom } from './random.js';
+import { DIRECTORY_RIGHTS, READ_ONLY_DIRECTORY_RIGHTS, STDIO_RIGHTS } from './rights.js';
+import { DeadlineReached, InputStream, OutputCounter, OutputLimitExceeded, OutputStream } from './stdio.js';
+import { classifyEngineError, type Trap } from './trap.js';
+
+export interface RunUsage {
+  wallMs: number;
+  bytesWritten: number;
+  filesCreated: number;
+  outputBytes: number;
+  peakMemoryBytes: number;
+}
+
+export interface RunResult {
+  /** The guest's exit code; null when it trapped or a limit ended the run. */
+  exitCode: number | null;
+  trap: Trap | null;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  /** Names of limits that refused something or ended the run. */
+  limitsHit: string[];
+  /** Operations refused because the grant did not allow them (first 100). */
+  denied: DeniedAttempt[];
+  deniedCount: number;
+  usage: RunUsage;
+}
+
+/** wasm-warden refused or failed before any guest code ran (bad module, unusable grant). */
+export class RunRefused extends Error {
+  override name = 'RunRefused';
+}
+
+export interface RunOptions {
+  /**
+   * Preempt running guest code at the deadline with a V8 watchdog (vm
+   * timeout). Costs about 60 µs a run; hosts that terminate the isolate
+   * themselves (worker pools) turn it off. Default on.
+   */
+  preemptWithWatchdog?: boolean;
+  /** Called with the instance before `_start`, e.g. to set a fuel budget. */
+  beforeStart?: (instance: WebAssembly.Instance) => void;
+  /** Called with the instance after the run, however it ended. */
+  afterRun?: (instance: WebAssembly.Instance | null, result: RunResult) => void;
+}
+
+const enc = encodeUtf8;
+
+export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: RunOptions = {}): RunResult {
+  const started = hostMonotonicMs();
+  const limits = grant.limits;
+  const deadlineAt = limits.timeoutMs === null ? null : started + limits.timeoutMs;
+  const clocks = createClocks(grant.clock);
+  const quota = createQuota({ maxWriteBytes: limits.maxWriteBytes, maxFilesCreated: limits.maxFilesCreated });
+  const memory = new GuestMemory();
+  const fds = new FdTable(limits.maxFds);
+  const ctx = new WasiContext(
+    memory, fds, grant.args.map(enc), grant.env.map(([k, v]) => enc(`${k}=${v}`)), clocks, createRandom(grant.random),
+    quota, deadlineAt, limits.maxRandomBytesPerCall, hostMonotonicMs,
+  );
+  const checkDeadline = () => ctx.checkDeadline();
+  const counter = new OutputCounter(limits.maxOutputBytes);
+  const stdout = new OutputStream(grant.stdout, 1, counter, checkDeadline);
+  const stderr = new OutputStream(grant.stderr, 2, counter, checkDeadline);
+  fds.add({ kind: 'stdin', stream: new InputStream(grant.stdin, checkDeadline), rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
+  fds.add({ kind: 'stdout', stream: stdout, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
+  fds.add({ kind: 'stdout', stream: stderr, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
+
+  let instance: WebAssembly.Instance | null = null;
+  const result: RunResult = {
+    exitCode: null, trap: null, stdout: new Uint8Array(0), stderr: new Uint8Array(0), limitsHit: [], denied: ctx.denied,
+    deniedCount: 0, usage: { wallMs: 0, bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 },
+  };
+  try {
+    for (const mount of grant.mounts) {
+      let dir;
+      try {
+        dir = hostDirectory(mount.host, { readOnly: mount.readOnly, quota, now: () => clocks.wallNow() });
+      } catch (error) {
+        throw new RunRefused((error as Error).message);
+      }
+      fds.add({ kind: 'dir', dir, preopen: mount.guest, rights: mount.readOnly ? READ_ONLY_DIRECTORY_RIGHTS : DIRECTORY_RIGHTS, inheriting: DIRECTORY_RIGHTS | (1n << 30n) - 1n, flags: 0 });
+    }
+    const imports = buildImports(ctx);
+    const body = (): void => {
+      try {
+        instance = new WebAssembly.Instance(module, imports);
+      } catch (error) {
+        if (error instanceof WebAssembly.LinkError || error instanceof TypeError) throw new RunRefused(`cannot link the module: ${(error as Error).message}`);
+        throw error;
+      }
+      const exported = instance.exports;
+      if (exported.memory instanceof WebAssembly.Memory) memory.attach(exported.memory);
+      const start = exported._start;
+      if (typeof start !== 'function') throw new RunRefused('the module exports no _start function (not a WASI command)');
+      options.beforeStart?.(instance);
+      (start as () => void)();
+    };
+    try {
+      if (deadlineAt !== null && (options.preemptWithWatchdog ?? true)) runWithWatchdog(body, Math.max(1, deadlineAt - hostMonotonicMs()));
+      else body();
+      result.exitCode = 0;
+    } catch (error) {
+      settle(result, error, ctx);
+    }
+  } finally {
+    for (const entry of fds.drain()) closeEntry(entry);
+    result.stdout = stdout.contents();
+    result.stderr = stderr.contents();
+    const exportedMemory = (instance as WebAssembly.Instance | null)?.exports.memory;
+    result.usage = {
+      wallMs: hostMonotonicMs() - started,
+      bytesWritten: quota.writtenBytes,
+      filesCreated: quota.filesCreated,
+      outputBytes: counter.used,
+      peakMemoryBytes: exportedMemory instanceof WebAssembly.Memory ? exportedMemory.buffer.byteLength : 0,
+    };
+    result.limitsHit = [...new Set([...ctx.limitsHit, ...quota.hits, ...result.limitsHit])];
+    result.deniedCount = ctx.deniedCount;
+  }
+  options.afterRun?.(instance, result);
+  return result;
+}
+
+/** Turns however the guest stopped into an exit code or a trap. */
+function settle(result: RunResult, error: unknown, ctx: WasiContext): void {
+  if (error instanceof ExitSignal) {
+    if (error.code < 126) {
+      result.exitCode = error.code;
+      return;
+    }
+    result.trap = { kind: 'other', message: `exit status ${error.code} outside [0, 126)` };
+    return;
+  }
+  if (error instanceof RunRefused) throw error;
+  if (error instanceof OutputLimitExceeded) {
+    result.trap = { kind: 'output-limit', message: error.message };
+    result.limitsHit.push('max-output');
+    return;
+  }
+  if (error instanceof DeadlineReached || (error as { code?: string })?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+    result.trap = { kind: 'deadline', message: 'the run reached its deadline' };
+    result.limitsHit.push('timeout');
+    return;
+  }
+  if (error instanceof WasiError) {
+    result.trap = { kind: 'other', message: `host error ${errnoFromNodeError(error)}` };
+    return;
+  }
+  result.trap = classifyEngineError(error);
+  void ctx;
+}
+
+/** Runs `body` under a V8 watchdog that terminates it after `ms`. */
+function runWithWatchdog(body: () => void, ms: number): void {
+  const context = vm.createContext({ body }, { microtaskMode: 'afterEvaluate' });
+  vm.runInContext('body()', context, { timeout: Math.ceil(ms) });
+}
