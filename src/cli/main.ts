@@ -32,6 +32,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     const command = await entry.load();
     return await command.run(args, { ...io, debug });
   } catch (error) {
+    // `warden run` reserves 1 and 2 for the guest: its own failures are 125.
     const failure = name === 'run' ? ExitCode.RUN_REFUSED : ExitCode.USAGE;
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof UsageError || error instanceof InputError) {

@@ -6,7 +6,7 @@
 //   frozen    time does not advance while the guest runs;
 //   virtual   deterministic: starts at a fixed instant, advances a fixed step per read.
 
-import { randomInt } from 'node:crypto';
+import { lazyCrypto } from './lazy-builtins.js';
 
 export type ClockPolicy =
   | { kind: 'real' }
@@ -86,7 +86,7 @@ class CoarseClocks implements Clocks {
     if (host >= this.nextStep[id]!) {
       const floored = host - (host % this.resolutionNs);
       if (floored > this.last[id]!) this.last[id] = floored;
-      const jitter = this.resolutionNs > 1n ? BigInt(randomInt(0, Number(this.resolutionNs > 1_000_000_000n ? 1_000_000_000n : this.resolutionNs))) : 0n;
+      const jitter = this.resolutionNs > 1n ? BigInt(lazyCrypto().randomInt(0, Number(this.resolutionNs > 1_000_000_000n ? 1_000_000_000n : this.resolutionNs))) : 0n;
       this.nextStep[id] = floored + this.resolutionNs + jitter;
     }
     return this.last[id]!;

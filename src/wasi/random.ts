@@ -1,7 +1,7 @@
 // Randomness as a capability: the OS CSPRNG, or a seeded generator for
 // reproducible runs. Bytes go straight into guest memory in bounded chunks.
 
-import { randomFillSync } from 'node:crypto';
+import { lazyCrypto } from './lazy-builtins.js';
 
 export type RandomPolicy = { kind: 'os' } | { kind: 'seeded'; seed: number };
 
@@ -16,6 +16,7 @@ const CHUNK = 64 * 1024;
 class OsRandom implements RandomSource {
   readonly policy = { kind: 'os' } as const;
   fill(target: Uint8Array): void {
+    const { randomFillSync } = lazyCrypto();
     for (let at = 0; at < target.length; at += CHUNK) randomFillSync(target.subarray(at, Math.min(target.length, at + CHUNK)));
   }
 }

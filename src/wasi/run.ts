@@ -3,7 +3,6 @@
 // used. A module is compiled once by the caller and may run any number of
 // times, each run with its own grant and nothing carried between runs.
 
-import vm from 'node:vm';
 import { createClocks, hostMonotonicMs } from './clocks.js';
 import { WasiContext, type DeniedAttempt } from './context.js';
 import { WasiError, errnoFromNodeError } from './errno.js';
@@ -12,6 +11,7 @@ import { hostDirectory } from './fs/host-directory.js';
 import { createQuota } from './fs/quota.js';
 import type { GrantSpec } from './grant.js';
 import { encodeUtf8, GuestMemory } from './guest-memory.js';
+import { lazyVm } from './lazy-builtins.js';
 import { buildImports } from './preview1.js';
 import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
@@ -168,6 +168,7 @@ function settle(result: RunResult, error: unknown, ctx: WasiContext): void {
 
 /** Runs `body` under a V8 watchdog that terminates it after `ms`. */
 function runWithWatchdog(body: () => void, ms: number): void {
+  const vm = lazyVm();
   const context = vm.createContext({ body }, { microtaskMode: 'afterEvaluate' });
   vm.runInContext('body()', context, { timeout: Math.ceil(ms) });
 }

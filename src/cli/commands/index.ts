@@ -9,5 +9,6 @@ export interface CommandEntry {
 }
 
 export const commands: Record<string, CommandEntry> = {
+  run: { summary: 'run a WASI module with explicit grants', load: () => import('./run.js') },
   inspect: { summary: 'static security audit of a module', load: () => import('./inspect.js') },
 };
