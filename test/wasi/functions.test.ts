@@ -1,0 +1,267 @@
+// Each preview1 function on its errno paths, called directly on guest memory.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Errno } from '../../src/wasi/errno.js';
+import { tempDir } from '../helpers/tmp.js';
+import { withProbe } from './probe.js';
+
+const OK = Errno.SUCCESS;
+
+describe('preview1 functions', () => {
+  it('fd_write checks every pointer: EFAULT for an iovec outside memory, no host exception', async () => {
+    const result = await withProbe({}, (p) => {
+      p.view.setUint32(0, 65530, true); // buffer at the end of the only page
+      p.view.setUint32(4, 100, true);  // running past it
+      assert.equal(p.fd_write!(1, 0, 1, 16), Errno.FAULT);
+      assert.equal(p.fd_write!(1, 70000, 1, 16), Errno.FAULT); // the iovec array itself outside
+      assert.equal(p.fd_write!(1, 0, 1, 65535), Errno.FAULT); // the result pointer
+      assert.equal(p.fd_write!(1, 0, 5000, 16), Errno.INVAL); // more iovecs than IOV_MAX
+      const n = p.put(100, 'hi');
+      p.view.setUint32(0, 100, true);
+      p.view.setUint32(4, n, true);
+      assert.equal(p.fd_write!(1, 0, 1, 16), OK);
+      assert.equal(p.view.getUint32(16, true), 2);
+    });
+    assert.equal(new TextDecoder().decode(result.stdout), 'hi');
+  });
+
+  it('args and environ are exactly the grant', async () => {
+    await withProbe({ args: ['prog', 'é'], env: [['K', 'v=1']] }, (p) => {
+      assert.equal(p.args_sizes_get!(0, 4), OK);
+      assert.equal(p.view.getUint32(0, true), 2);
+      assert.equal(p.view.getUint32(4, true), 5 + 3);
+      assert.equal(p.args_get!(100, 200), OK);
+      assert.equal(p.get(p.view.getUint32(104, true), 2), 'é');
+      assert.equal(p.environ_sizes_get!(0, 4), OK);
+      assert.equal(p.view.getUint32(0, true), 1);
+      assert.equal(p.environ_get!(100, 200), OK);
+      assert.equal(p.get(200, 5), 'K=v=1');
+      assert.equal(p.args_get!(65534, 200), Errno.FAULT);
+    });
+  });
+
+  it('the host environment never leaks', async () => {
+    process.env.WARDEN_TEST_CANARY = 'leaked';
+    try {
+      await withProbe({}, (p) => {
+        assert.equal(p.environ_sizes_get!(0, 4), OK);
+        assert.equal(p.view.getUint32(0, true), 0);
+      });
+    } finally {
+      delete process.env.WARDEN_TEST_CANARY;
+    }
+  });
+
+  it('clock_time_get rejects unknown clocks; clock_res_get reports the policy resolution', async () => {
+    await withProbe({ clock: { kind: 'coarse', resolutionNs: 5_000_000n } }, (p) => {
+      assert.equal(p.clock_res_get!(1, 0), OK);
+      assert.equal(p.view.getBigUint64(0, true), 5_000_000n);
+      assert.equal(p.clock_time_get!(9, 0n, 0), Errno.INVAL);
+      for (let id = 0; id < 4; id++) {
+        assert.equal(p.clock_time_get!(id, 0n, 8), OK);
+        assert.equal(p.view.getBigUint64(8, true) % 5_000_000n, 0n);
+      }
+    });
+  });
+
+  it('random_get fills guest memory, refuses more than the per-call cap, and seeds reproducibly', async () => {
+    const draw = async () => {
+      let bytes: number[] = [];
+      await withProbe({ random: { kind: 'seeded', seed: 99 }, limits: { maxRandomBytesPerCall: 1024 } }, (p) => {
+        assert.equal(p.random_get!(0, 64), OK);
+        bytes = [...p.bytes.subarray(0, 64)];
+        assert.equal(p.random_get!(0, 1025), Errno.INVAL);
+        assert.equal(p.random_get!(65500, 64), Errno.FAULT);
+      });
+      return bytes;
+    };
+    const a = await draw();
+    assert.deepEqual(a, await draw());
+    assert.ok(a.filter((b) => b !== 0).length > 48);
+  });
+
+  it('proc_exit ends the run with its code; codes from 126 up are traps, as in Wasmtime', async () => {
+    assert.equal((await withProbe({}, (p) => { p.proc_exit!(7); })).exitCode, 7);
+    const high = await withProbe({}, (p) => { p.proc_exit!(200); });
+    assert.equal(high.exitCode, null);
+    assert.equal(high.trap?.kind, 'other');
+  });
+
+  it('sockets: EBADF on a closed descriptor, ENOTSOCK on any open one, recorded as denied', async () => {
+    const result = await withProbe({}, (p) => {
+      assert.equal(p.sock_accept!(1, 0, 0), Errno.NOTSOCK);
+      assert.equal(p.sock_recv!(40, 0, 0, 0, 0, 0), Errno.BADF);
+      assert.equal(p.sock_send!(0, 0, 0, 0, 0), Errno.NOTSOCK);
+      assert.equal(p.sock_shutdown!(2, 0), Errno.NOTSOCK);
+    });
+    assert.ok(result.denied.some((d) => d.call === 'sock_accept' && d.errno === 'NOTSOCK'));
+  });
+
+  it('prestat names the preopen; non-preopens are EBADF; a short buffer is ENAMETOOLONG', async (t) => {
+    const dir = tempDir(t);
+    await withProbe({ mounts: [{ host: dir, guest: '/data', readOnly: false }] }, (p) => {
+      assert.equal(p.fd_prestat_get!(3, 0), OK);
+      assert.equal(p.view.getUint8(0), 0);
+      assert.equal(p.view.getUint32(4, true), 5);
+      assert.equal(p.fd_prestat_dir_name!(3, 100, 5), OK);
+      assert.equal(p.get(100, 5), '/data');
+      assert.equal(p.fd_prestat_dir_name!(3, 100, 4), Errno.NAMETOOLONG);
+      assert.equal(p.fd_prestat_get!(1, 0), Errno.BADF);
+      assert.equal(p.fd_prestat_get!(4, 0), Errno.BADF);
+    });
+  });
+
+  it('use after close is EBADF; closing a preopen removes the capability', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'f'), 'x');
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const len = p.put(200, 'f');
+      assert.equal(p.path_open!(3, 0, 200, len, 0, 2n, 0n, 0, 0), OK);
+      const fd = p.view.getUint32(0, true);
+      assert.equal(p.fd_close!(fd), OK);
+      assert.equal(p.fd_close!(fd), Errno.BADF);
+      assert.equal(p.fd_read!(fd, 0, 0, 8), Errno.BADF);
+      assert.equal(p.fd_close!(3), OK);
+      assert.equal(p.path_open!(3, 0, 200, len, 0, 2n, 0n, 0, 0), Errno.BADF);
+    });
+  });
+
+  it('fd_renumber over a preopen replaces it and grants nothing more', async (t) => {
+    const a = tempDir(t);
+    const b = tempDir(t);
+    writeFileSync(join(a, 'in-a'), 'a');
+    writeFileSync(join(b, 'in-b'), 'b');
+    await withProbe({ mounts: [{ host: a, guest: '/a', readOnly: true }, { host: b, guest: '/b', readOnly: false }] }, (p) => {
+      assert.equal(p.fd_renumber!(4, 3), OK); // /b now at 3, /a closed
+      assert.equal(p.fd_prestat_dir_name!(3, 100, 2), OK);
+      assert.equal(p.get(100, 2), '/b');
+      assert.equal(p.fd_prestat_get!(4, 0), Errno.BADF);
+      const len = p.put(200, 'in-a');
+      assert.equal(p.path_open!(3, 0, 200, len, 0, 2n, 0n, 0, 0), Errno.NOENT);
+      assert.equal(p.fd_renumber!(3, 30), Errno.BADF); // target must be open
+      assert.equal(p.fd_renumber!(31, 3), Errno.BADF);
+    });
+  });
+
+  it('fd_readdir lists . and .., honours cookies and truncates the last entry without leaking memory', async (t) => {
+    const dir = tempDir(t);
+    for (const name of ['alpha', 'beta', 'gamma']) writeFileSync(join(dir, name), name);
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      p.bytes.fill(0xaa, 0, 4096);
+      assert.equal(p.fd_readdir!(3, 1000, 2000, 0n, 0), OK);
+      const used = p.view.getUint32(0, true);
+      const names: string[] = [];
+      let cookie = 0n;
+      for (let at = 1000; at < 1000 + used;) {
+        const len = p.view.getUint32(at + 16, true);
+        names.push(p.get(at + 24, len));
+        cookie = p.view.getBigUint64(at, true);
+        at += 24 + len;
+      }
+      assert.deepEqual(names, ['.', '..', 'alpha', 'beta', 'gamma']);
+      assert.equal(cookie, 5n);
+      // Resume after the second entry.
+      assert.equal(p.fd_readdir!(3, 1000, 2000, 2n, 0), OK);
+      assert.equal(p.get(1024, 5), 'alpha');
+      // A buffer that ends mid-entry: filled exactly, and nothing past it touched.
+      p.bytes.fill(0xaa, 3000, 3200);
+      assert.equal(p.fd_readdir!(3, 3000, 30, 0n, 0), OK);
+      assert.equal(p.view.getUint32(0, true), 30);
+      assert.ok(p.bytes.subarray(3030, 3200).every((b) => b === 0xaa));
+      // The padding inside the header is zero, never stale host bytes.
+      assert.deepEqual([...p.bytes.subarray(3021, 3024)], [0, 0, 0]);
+      assert.equal(p.fd_readdir!(1, 3000, 30, 0n, 0), Errno.NOTDIR);
+    });
+  });
+
+  it('path_readlink truncates into a short buffer', async (t) => {
+    const dir = tempDir(t);
+    symlinkSync('some/long/target', join(dir, 'link'));
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const len = p.put(200, 'link');
+      assert.equal(p.path_readlink!(3, 200, len, 300, 4, 0), OK);
+      assert.equal(p.view.getUint32(0, true), 4);
+      assert.equal(p.get(300, 4), 'some');
+      assert.equal(p.path_readlink!(3, 200, len, 300, 100, 0), OK);
+      assert.equal(p.get(300, 16), 'some/long/target');
+    });
+  });
+
+  it('paths: NUL bytes are EILSEQ, invalid UTF-8 is EILSEQ, absolute paths are EPERM', async (t) => {
+    const dir = tempDir(t);
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const nul = p.put(200, 'a\0b');
+      assert.equal(p.path_create_directory!(3, 200, nul), Errno.ILSEQ);
+      p.put(300, Uint8Array.of(0xc3, 0x28));
+      assert.equal(p.path_create_directory!(3, 300, 2), Errno.ILSEQ);
+      const abs = p.put(400, '/etc');
+      assert.equal(p.path_create_directory!(3, 400, abs), Errno.PERM);
+      assert.equal(p.path_create_directory!(3, 400, 0), Errno.NOENT);
+    });
+    assert.ok(!existsSync(join(dir, 'a')));
+  });
+
+  it('timestamps: set in nanoseconds, and ATIM with ATIM_NOW together is EINVAL', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'f'), 'x');
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const len = p.put(200, 'f');
+      const mtime = 1_600_000_000_123_456_000n;
+      assert.equal(p.path_filestat_set_times!(3, 0, 200, len, 0n, mtime, 4), OK);
+      assert.equal(p.path_filestat_get!(3, 0, 200, len, 1000), OK);
+      assert.equal(p.view.getBigUint64(1000 + 48, true), mtime);
+      assert.equal(p.view.getBigUint64(1000 + 32, true), 1n);
+      assert.equal(p.view.getUint8(1000 + 16), 4);
+      assert.equal(p.path_filestat_set_times!(3, 0, 200, len, 0n, 0n, 1 | 2), Errno.INVAL);
+    });
+  });
+
+  it('poll_oneoff: zero subscriptions is EINVAL; a clock subscription sleeps and reports', async () => {
+    await withProbe({ clock: { kind: 'real' } }, (p) => {
+      assert.equal(p.poll_oneoff!(0, 1000, 0, 2000), Errno.INVAL);
+      p.view.setBigUint64(0, 42n, true);  // userdata
+      p.view.setUint8(8, 0);               // clock
+      p.view.setUint32(16, 1, true);       // monotonic
+      p.view.setBigUint64(24, 2_000_000n, true); // 2 ms
+      assert.equal(p.poll_oneoff!(0, 1000, 1, 2000), OK);
+      assert.equal(p.view.getUint32(2000, true), 1);
+      assert.equal(p.view.getBigUint64(1000, true), 42n);
+      assert.equal(p.view.getUint16(1008, true), 0);
+    });
+  });
+
+  it('fd_seek on stdio is ESPIPE, fd_allocate is ENOTSUP, bad whence is EINVAL', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'f'), 'abc');
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      assert.equal(p.fd_seek!(1, 0n, 0, 0), Errno.SPIPE);
+      const len = p.put(200, 'f');
+      assert.equal(p.path_open!(3, 0, 200, len, 0, (1n << 1n) | (1n << 6n), 0n, 0, 0), OK);
+      const fd = p.view.getUint32(0, true);
+      assert.equal(p.fd_seek!(fd, 0n, 7, 8), Errno.INVAL);
+      assert.equal(p.fd_seek!(fd, -5n, 0, 8), Errno.INVAL);
+      assert.equal(p.fd_seek!(fd, 0n, 2, 8), OK);
+      assert.equal(p.view.getBigUint64(8, true), 3n);
+      assert.equal(p.fd_allocate!(fd, 0n, 10n), Errno.NOTSUP);
+    });
+    assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'abc');
+  });
+
+  it('fd_fdstat_get reports types and flags; set_rights can only drop rights', async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, 'sub'));
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      assert.equal(p.fd_fdstat_get!(3, 0), OK);
+      assert.equal(p.view.getUint8(0), 3);
+      const rights = p.view.getBigUint64(8, true);
+      assert.equal(p.fd_fdstat_get!(1, 0), OK);
+      assert.equal(p.view.getUint8(0), 2);
+      assert.equal(p.fd_fdstat_set_rights!(3, rights & ~(1n << 14n), 0n), OK);
+      assert.equal(p.fd_fdstat_set_rights!(3, rights, 0n), Errno.NOTCAPABLE);
+      assert.equal(p.fd_readdir!(3, 1000, 100, 0n, 0), Errno.NOTCAPABLE);
+    });
+  });
+});
