@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runWarden } from '../helpers/cli.js';
+import { fixture } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
+import { watFixture } from '../helpers/wat.js';
+
+async function watFile(t: Parameters<typeof tempDir>[0], name: string): Promise<string> {
+  const path = join(tempDir(t), `${name}.wasm`);
+  writeFileSync(path, await watFixture(name));
+  return path;
+}
+
+describe('warden run', () => {
+  it('runs a module, passing arguments after --, with the module path as argv[0]', async () => {
+    const r = await runWarden(['run', fixture('c', 'hello.wasm'), '--', 'there']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello from wasm-warden, there\n');
+  });
+
+  it('exits with the guest\'s own exit code', async () => {
+    const r = await runWarden(['run', fixture('c', 'wasi', 'basics.wasm'), '42']);
+    assert.equal(r.code, 42);
+    assert.match(r.stdout, /argv\[0\] .*basics\.wasm/);
+  });
+
+  it('grants exactly the environment given, nothing of its own', async () => {
+    const r = await runWarden(['run', '--env', 'ONLY=this', fixture('c', 'wasi', 'basics.wasm')], { env: { WARDEN_CANARY: 'secret' } });
+    assert.match(r.stdout, /env ONLY=this\nenv count 1\n/);
+    assert.ok(!r.stdout.includes('secret'));
+    assert.ok(!r.stdout.includes('PATH='));
+  });
+
+  it('maps --dir HOST::GUEST and --dir HOST, matching Wasmtime on the conformance program', async (t) => {
+    const dir = tempDir(t);
+    const sandbox = join(dir, 'sandbox');
+    mkdirSync(sandbox);
+    const r = await runWarden(['run', '--dir', `${sandbox}::/sandbox`, fixture('c', 'wasi', 'fs_conformance.wasm')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, readFileSync(fixture('c', 'wasi', 'fs_conformance.expected'), 'utf8'));
+    assert.deepEqual(readdirSync(dir), ['sandbox']);
+  });
+
+  it('--dir-ro refuses writes', async (t) => {
+    const dir = tempDir(t);
+    const r = await runWarden(['run', '--dir-ro', `${dir}::/scratch`, fixture('c', 'wasi', 'exhaust.wasm'), 'files']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^files 0 /);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  it('--tmpfs gives an empty scratch directory that is gone afterwards', async () => {
+    const r = await runWarden(['run', '--tmpfs', '/scratch', '--max-files', '3', fixture('c', 'wasi', 'exhaust.wasm'), 'files']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'files 3 EDQUOT\n');
+  });
+
+  it('--max-fds gives EMFILE, --max-write gives EDQUOT, and the guest goes on', async (t) => {
+    const fds = await runWarden(['run', '--tmpfs', '/scratch', '--max-fds', '10', fixture('c', 'wasi', 'exhaust.wasm'), 'fds']);
+    assert.equal(fds.stdout, 'fds 6 EMFILE\n'); // 3 stdio + 1 preopen + 6 = 10
+    const write = await runWarden(['run', '--dir', `${tempDir(t)}::/scratch`, '--max-write', '10KiB', fixture('c', 'wasi', 'exhaust.wasm'), 'write']);
+    assert.equal(write.stdout, 'write 10240 EDQUOT\n');
+  });
+
+  it('a spinning guest ends at --timeout with 134 and a one-line reason', async (t) => {
+    const r = await runWarden(['run', '--timeout', '200ms', await watFile(t, 'wasi-spin')]);
+    assert.equal(r.code, 134);
+    assert.match(r.stderr, /deadline/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  it('poll_oneoff cannot sleep past the deadline', async (t) => {
+    const started = Date.now();
+    const r = await runWarden(['run', '--timeout', '300ms', await watFile(t, 'wasi-sleep')]);
+    assert.equal(r.code, 134);
+    assert.match(r.stderr, /deadline/);
+    assert.ok(Date.now() - started < 30_000);
+  });
+
+  it('an output flood ends at --max-output with 134', async (t) => {
+    const r = await runWarden(['run', '--max-output', '1MiB', await watFile(t, 'wasi-flood')]);
+    assert.equal(r.code, 134);
+    assert.match(r.stderr, /output-limit/);
+    assert.ok(r.stdout.length <= 1024 * 1024);
+  });
+
+  it('--stdin feeds a file; the default inherits stdin', async (t) => {
+    const input = join(tempDir(t), 'in.txt');
+    writeFileSync(input, 'x'.repeat(10_000));
+    const fromFile = await runWarden(['run', '--env', 'READ_STDIN=1', '--stdin', input, fixture('c', 'wasi', 'basics.wasm')]);
+    assert.match(fromFile.stdout, /stdin bytes 10000/);
+    const inherited = await runWarden(['run', '--env', 'READ_STDIN=1', fixture('c', 'wasi', 'basics.wasm')], { input: 'abc' });
+    assert.match(inherited.stdout, /stdin bytes 3/);
+  });
+
+  it('--report writes the run record', async (t) => {
+    const dir = tempDir(t);
+    const report = join(dir, 'report.json');
+    const r = await runWarden(['run', '--report', report, '--timeout', '200ms', await watFile(t, 'wasi-spin')]);
+    assert.equal(r.code, 134);
+    const record = JSON.parse(readFileSync(report, 'utf8'));
+    assert.equal(record.exitCode, null);
+    assert.equal(record.trap.kind, 'deadline');
+    assert.deepEqual(record.limitsHit, ['timeout']);
+    assert.equal(typeof record.usage.wallMs, 'number');
+    const ok = join(dir, 'ok.json');
+    await runWarden(['run', '--report', ok, '--tmpfs', '/scratch', '--max-files', '2', fixture('c', 'wasi', 'exhaust.wasm'), 'files']);
+    const okRecord = JSON.parse(readFileSync(ok, 'utf8'));
+    assert.equal(okRecord.exitCode, 0);
+    assert.deepEqual(okRecord.limitsHit, ['max-files']);
+    assert.ok(okRecord.denied.some((d: { errno: string }) => d.errno === 'DQUOT'));
+    assert.equal(okRecord.usage.filesCreated, 2);
+  });
+
+  it('refuses with 125 before the guest runs: bad flags, missing or broken modules, no _start', async (t) => {
+    const dir = tempDir(t);
+    const cases: Array<[string[], RegExp]> = [
+      [['run'], /needs a module/],
+      [['run', '--bogus', 'x.wasm'], /unknown flag/],
+      [['run', '--max-fds', 'many', fixture('c', 'hello.wasm')], /not a whole number/],
+      [['run', '--clock', 'sundial', fixture('c', 'hello.wasm')], /unknown clock policy/],
+      [['run', join(dir, 'missing.wasm')], /no such file/],
+      [['run', '--dir', join(dir, 'nope'), fixture('c', 'hello.wasm')], /cannot open directory/],
+      [['run', await watFile(t, 'audit-clean').then(() => fixture('wat', 'audit-clean.wat'))], /WebAssembly text/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runWarden(args);
+      assert.equal(r.code, 125, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    const noStart = join(dir, 'lib.wasm');
+    writeFileSync(noStart, await watFixture('audit-threads'));
+    const r = await runWarden(['run', noStart]);
+    assert.equal(r.code, 125);
+  });
+});
