@@ -2,7 +2,7 @@
 // wrong into its own one-line message.
 
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolveFrom } from './paths.js';
 import { InputError } from './errors.js';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -16,7 +16,7 @@ function looksLikeText(bytes: Uint8Array): boolean {
 
 /** Reads PATH (relative to cwd) as a binary module, or throws InputError naming what is wrong. */
 export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024 * 1024): Uint8Array {
-  const full = isAbsolute(path) ? path : resolve(cwd, path);
+  const full = resolveFrom(cwd, path);
   let size: number;
   try {
     const stat = statSync(full);

@@ -1,12 +1,12 @@
 // Writes a file so that readers see the old contents or the new, never half.
 
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { baseName, parentOf } from './paths.js';
 
 let counter = 0;
 
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const temp = join(dirname(path), `.${basename(path)}.${`${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`}.tmp`);
+  const temp = `${parentOf(path)}/.${baseName(path)}.${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}.tmp`;
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   const fd = openSync(temp, 'wx', mode);
   try {

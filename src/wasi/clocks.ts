@@ -6,7 +6,7 @@
 //   frozen    time does not advance while the guest runs;
 //   virtual   deterministic: starts at a fixed instant, advances a fixed step per read.
 
-import { lazyCrypto } from './lazy-builtins.js';
+import { randomUint32 } from './lazy-builtins.js';
 
 export type ClockPolicy =
   | { kind: 'real' }
@@ -74,21 +74,26 @@ class RealClocks implements Clocks {
 class CoarseClocks implements Clocks {
   readonly policy: ClockPolicy;
   private readonly last = [0n, 0n, 0n, 0n];
-  private readonly nextStep = [0n, 0n, 0n, 0n];
+  /** Host monotonic ms (a double, cheap to read) before which each clock keeps its last value. */
+  private readonly nextStepMs = [0, 0, 0, 0];
+  private readonly resolutionMs: number;
 
   constructor(private readonly resolutionNs: bigint) {
     this.policy = { kind: 'coarse', resolutionNs };
+    this.resolutionMs = Number(resolutionNs) / 1e6;
   }
 
   now(id: number): bigint | undefined {
     if (!knownId(id)) return undefined;
+    const nowMs = performance.now();
+    if (nowMs < this.nextStepMs[id]!) return this.last[id]!;
     const host = hostNow(id);
-    if (host >= this.nextStep[id]!) {
-      const floored = host - (host % this.resolutionNs);
-      if (floored > this.last[id]!) this.last[id] = floored;
-      const jitter = this.resolutionNs > 1n ? BigInt(lazyCrypto().randomInt(0, Number(this.resolutionNs > 1_000_000_000n ? 1_000_000_000n : this.resolutionNs))) : 0n;
-      this.nextStep[id] = floored + this.resolutionNs + jitter;
-    }
+    const floored = host - (host % this.resolutionNs);
+    if (floored > this.last[id]!) this.last[id] = floored;
+    // The next step comes one resolution after this edge, plus a random part of one more.
+    const sinceEdgeMs = Number(host - floored) / 1e6;
+    const jitterMs = (this.resolutionMs * randomUint32()) / 2 ** 32;
+    this.nextStepMs[id] = nowMs - sinceEdgeMs + this.resolutionMs + jitterMs;
     return this.last[id]!;
   }
 

@@ -29,6 +29,8 @@ export class WasiContext {
   readonly denied: DeniedAttempt[] = [];
   deniedCount = 0;
   readonly limitsHit = new Set<string>();
+  /** Pushes out gathered stdout/stderr before the guest blocks (set by the run). */
+  flushOutput: () => void = () => {};
 
   constructor(
     readonly memory: GuestMemory,

@@ -16,19 +16,25 @@ export class GuestMemory {
 
   attach(memory: WebAssembly.Memory): void {
     this.memory = memory;
-    this.buffer = null;
+    this.refresh(memory);
   }
 
-  /** Current bytes; refreshed when the buffer changed (grow detaches the old one). */
-  bytes(): Uint8Array {
+  /**
+   * Re-reads memory.buffer, which memory.grow replaces. Called once as each
+   * host call starts: the guest cannot grow its memory while the host runs,
+   * so the views stay valid for the whole call.
+   */
+  sync(): void {
     const memory = this.memory;
-    if (!memory) throw new WasiError(Errno.FAULT);
-    if (memory.buffer !== this.buffer) this.refresh(memory);
+    if (memory && memory.buffer !== this.buffer) this.refresh(memory);
+  }
+
+  bytes(): Uint8Array {
+    if (!this.memory) throw new WasiError(Errno.FAULT);
     return this.u8;
   }
 
   data(): DataView {
-    this.bytes();
     return this.view;
   }
 
@@ -40,7 +46,7 @@ export class GuestMemory {
 
   /** Throws EFAULT unless [ptr, ptr + length) lies inside memory. */
   check(ptr: number, length: number): void {
-    const size = this.bytes().length;
+    const size = this.u8.length;
     if (ptr < 0 || length < 0 || ptr > size || length > size - ptr) throw new WasiError(Errno.FAULT);
   }
 

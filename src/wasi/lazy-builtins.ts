@@ -1,18 +1,17 @@
-// Builtins that most runs never need, loaded on first use: `warden run` on a
-// small module finishes in tens of milliseconds, and loading node:crypto and
-// node:vm up front costs several of them.
+// Randomness without loading node:crypto up front: `warden run` on a small
+// module finishes in tens of milliseconds, and loading node:crypto (or a
+// require function to load it lazily) costs more than a millisecond of that.
+// Web Crypto's getRandomValues is the same OS CSPRNG, loaded on first use.
 
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
-let crypto: typeof import('node:crypto') | undefined;
-let vm: typeof import('node:vm') | undefined;
-
-export function lazyCrypto(): typeof import('node:crypto') {
-  return (crypto ??= require('node:crypto') as typeof import('node:crypto'));
+/** Fills `target` (at most 65,536 bytes) from the OS CSPRNG. */
+export function fillRandom(target: Uint8Array): void {
+  globalThis.crypto.getRandomValues(target);
 }
 
-export function lazyVm(): typeof import('node:vm') {
-  return (vm ??= require('node:vm') as typeof import('node:vm'));
+const word = new Uint32Array(1);
+
+/** A uniformly random 32-bit value from the OS CSPRNG. */
+export function randomUint32(): number {
+  globalThis.crypto.getRandomValues(word);
+  return word[0]!;
 }

@@ -78,13 +78,15 @@ export function fdFunctions(ctx: WasiContext) {
     let total = 0;
     if (entry.kind === 'stdout') {
       if (position !== null) throw new WasiError(Errno.SPIPE);
-      const view = m.data();
-      m.check(iovs, Math.min(count, MAX_IOVS + 1) * 8);
       if (count > MAX_IOVS) throw new WasiError(Errno.INVAL);
+      m.check(iovs, count * 8);
+      const view = m.data();
+      const bytes = m.bytes();
       for (let i = 0; i < count; i++) {
         const ptr = view.getUint32(iovs + i * 8, true);
         const len = view.getUint32(iovs + i * 8 + 4, true);
-        total += entry.stream.write(m.slice(ptr, len));
+        m.check(ptr, len);
+        total += entry.stream.write(bytes, ptr, len);
       }
       return total;
     }

@@ -65,6 +65,7 @@ export function pollFunctions(ctx: WasiContext) {
       // Only sleep when nothing else is ready; the wait never passes the run's deadline.
       if (events.length === 0 && sleepUntilNs !== null) {
         const ms = Number(sleepUntilNs) / 1e6;
+        ctx.flushOutput();
         if (ms > ctx.msUntilDeadline()) {
           sleepMs(Math.max(0, ctx.msUntilDeadline()));
           ctx.checkDeadline();

@@ -12,21 +12,34 @@ import { DeadlineReached, OutputLimitExceeded } from './stdio.js';
 
 type HostFunction = (...args: never[]) => number;
 
+type Arg = number | bigint;
+
+/**
+ * Wraps one host function. Fixed arity (preview1's longest signature has nine
+ * parameters) instead of rest arguments: no array is allocated per call.
+ */
 function guard(ctx: WasiContext, name: string, fn: HostFunction): HostFunction {
-  return ((...args: never[]) => {
+  const memory = ctx.memory;
+  const call = fn as unknown as (a?: Arg, b?: Arg, c?: Arg, d?: Arg, e?: Arg, f?: Arg, g?: Arg, h?: Arg, i?: Arg) => number;
+  return ((a?: Arg, b?: Arg, c?: Arg, d?: Arg, e?: Arg, f?: Arg, g?: Arg, h?: Arg, i?: Arg) => {
     try {
-      return fn(...args);
+      memory.sync();
+      return call(a, b, c, d, e, f, g, h, i);
     } catch (error) {
-      if (error instanceof WasiError) {
-        ctx.noteErrno(name, error.errno);
-        return error.errno;
-      }
-      if (error instanceof ExitSignal || error instanceof OutputLimitExceeded || error instanceof DeadlineReached) throw error;
-      // A bug of ours or an unexpected host failure: the guest sees an I/O error, never the exception.
-      ctx.noteErrno(name, Errno.IO, error instanceof Error ? error.message : String(error));
-      return Errno.IO;
+      return failure(ctx, name, error);
     }
-  }) as HostFunction;
+  }) as unknown as HostFunction;
+}
+
+function failure(ctx: WasiContext, name: string, error: unknown): number {
+  if (error instanceof WasiError) {
+    ctx.noteErrno(name, error.errno);
+    return error.errno;
+  }
+  if (error instanceof ExitSignal || error instanceof OutputLimitExceeded || error instanceof DeadlineReached) throw error;
+  // A bug of ours or an unexpected host failure: the guest sees an I/O error, never the exception.
+  ctx.noteErrno(name, Errno.IO, error instanceof Error ? error.message : String(error));
+  return Errno.IO;
 }
 
 export function buildImports(ctx: WasiContext): WebAssembly.Imports {

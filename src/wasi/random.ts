@@ -1,7 +1,7 @@
 // Randomness as a capability: the OS CSPRNG, or a seeded generator for
 // reproducible runs. Bytes go straight into guest memory in bounded chunks.
 
-import { lazyCrypto } from './lazy-builtins.js';
+import { fillRandom } from './lazy-builtins.js';
 
 export type RandomPolicy = { kind: 'os' } | { kind: 'seeded'; seed: number };
 
@@ -13,11 +13,29 @@ export interface RandomSource {
 /** The most random_get fills in one call; larger requests are filled in pieces of this size. */
 const CHUNK = 64 * 1024;
 
+/**
+ * The OS CSPRNG, drawn in 64 KiB batches: most guests ask for a few bytes at
+ * a time, and one crypto call per request would dominate. Every byte is used
+ * once and handed to exactly one guest.
+ */
 class OsRandom implements RandomSource {
   readonly policy = { kind: 'os' } as const;
+  private pool = new Uint8Array(0);
+  private used = 0;
+
   fill(target: Uint8Array): void {
-    const { randomFillSync } = lazyCrypto();
-    for (let at = 0; at < target.length; at += CHUNK) randomFillSync(target.subarray(at, Math.min(target.length, at + CHUNK)));
+    if (target.length > CHUNK) {
+      for (let at = 0; at < target.length; at += CHUNK) fillRandom(target.subarray(at, Math.min(target.length, at + CHUNK)));
+      return;
+    }
+    if (this.pool.length - this.used < target.length) {
+      if (this.pool.length === 0) this.pool = new Uint8Array(CHUNK);
+      fillRandom(this.pool);
+      this.used = 0;
+    }
+    target.set(this.pool.subarray(this.used, this.used + target.length));
+    this.pool.fill(0, this.used, this.used + target.length);
+    this.used += target.length;
   }
 }
 

@@ -3,6 +3,7 @@
 // used. A module is compiled once by the caller and may run any number of
 // times, each run with its own grant and nothing carried between runs.
 
+import vm from 'node:vm';
 import { createClocks, hostMonotonicMs } from './clocks.js';
 import { WasiContext, type DeniedAttempt } from './context.js';
 import { WasiError, errnoFromNodeError } from './errno.js';
@@ -11,12 +12,11 @@ import { hostDirectory } from './fs/host-directory.js';
 import { createQuota } from './fs/quota.js';
 import type { GrantSpec } from './grant.js';
 import { encodeUtf8, GuestMemory } from './guest-memory.js';
-import { lazyVm } from './lazy-builtins.js';
 import { buildImports } from './preview1.js';
 import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
 import { DIRECTORY_RIGHTS, READ_ONLY_DIRECTORY_RIGHTS, STDIO_RIGHTS } from './rights.js';
-import { DeadlineReached, InputStream, OutputCounter, OutputLimitExceeded, OutputStream } from './stdio.js';
+import { DeadlineReached, InputStream, OutputGroup, OutputLimitExceeded, OutputStream } from './stdio.js';
 import { classifyEngineError, type Trap } from './trap.js';
 
 export interface RunUsage {
@@ -74,10 +74,11 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
     quota, deadlineAt, limits.maxRandomBytesPerCall, hostMonotonicMs,
   );
   const checkDeadline = () => ctx.checkDeadline();
-  const counter = new OutputCounter(limits.maxOutputBytes);
-  const stdout = new OutputStream(grant.stdout, 1, counter, checkDeadline);
-  const stderr = new OutputStream(grant.stderr, 2, counter, checkDeadline);
-  fds.add({ kind: 'stdin', stream: new InputStream(grant.stdin, checkDeadline), rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
+  const output = new OutputGroup(limits.maxOutputBytes);
+  const stdout = new OutputStream(grant.stdout, 1, output, checkDeadline);
+  const stderr = new OutputStream(grant.stderr, 2, output, checkDeadline);
+  ctx.flushOutput = () => output.flush();
+  fds.add({ kind: 'stdin', stream: new InputStream(grant.stdin, checkDeadline, output), rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
   fds.add({ kind: 'stdout', stream: stdout, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
   fds.add({ kind: 'stdout', stream: stderr, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
 
@@ -119,6 +120,11 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       settle(result, error, ctx);
     }
   } finally {
+    try {
+      output.flush();
+    } catch {
+      // The host's stdout is gone (a closed pipe); the run's result still stands.
+    }
     for (const entry of fds.drain()) closeEntry(entry);
     result.stdout = stdout.contents();
     result.stderr = stderr.contents();
@@ -127,7 +133,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       wallMs: hostMonotonicMs() - started,
       bytesWritten: quota.writtenBytes,
       filesCreated: quota.filesCreated,
-      outputBytes: counter.used,
+      outputBytes: output.used,
       peakMemoryBytes: exportedMemory instanceof WebAssembly.Memory ? exportedMemory.buffer.byteLength : 0,
     };
     result.limitsHit = [...new Set([...ctx.limitsHit, ...quota.hits, ...result.limitsHit])];
@@ -168,7 +174,6 @@ function settle(result: RunResult, error: unknown, ctx: WasiContext): void {
 
 /** Runs `body` under a V8 watchdog that terminates it after `ms`. */
 function runWithWatchdog(body: () => void, ms: number): void {
-  const vm = lazyVm();
   const context = vm.createContext({ body }, { microtaskMode: 'afterEvaluate' });
   vm.runInContext('body()', context, { timeout: Math.ceil(ms) });
 }

@@ -4,8 +4,6 @@
 // any mount, and its size is bounded by the run's write quota.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 const memoryBacked = '/dev/shm';
 
@@ -15,7 +13,7 @@ export interface Scratch {
 }
 
 export function createScratch(): Scratch {
-  const base = existsSync(memoryBacked) ? memoryBacked : tmpdir();
-  const path = mkdtempSync(join(base, 'warden-scratch-'));
+  const base = existsSync(memoryBacked) ? memoryBacked : '/tmp';
+  const path = mkdtempSync(`${base}/warden-scratch-`);
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }

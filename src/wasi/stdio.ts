@@ -25,40 +25,80 @@ export function sleepMs(ms: number): void {
   if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
 }
 
-export class OutputCounter {
+/**
+ * What stdout and stderr share: the output cap, and the order of writes. Small
+ * writes to host descriptors are gathered into one buffer and written in one
+ * call (as C stdio would), flushed whenever order could show: before the
+ * other stream writes, before stdin is read, before a sleep, and at the end.
+ */
+export class OutputGroup {
   used = 0;
+  private pending: OutputStream | null = null;
   constructor(readonly max: number) {}
+
   charge(bytes: number): void {
     this.used += bytes;
     if (this.used > this.max) throw new OutputLimitExceeded(`output passed ${this.max} bytes`);
   }
+
+  /** Called by a stream about to buffer; flushes the other stream first. */
+  claim(stream: OutputStream): void {
+    if (this.pending && this.pending !== stream) this.pending.flush();
+    this.pending = stream;
+  }
+
+  flush(): void {
+    this.pending?.flush();
+    this.pending = null;
+  }
 }
+
+/** Writes smaller than this are gathered; larger ones go straight out. */
+const GATHER_BYTES = 64 * 1024;
 
 export class OutputStream {
   private readonly chunks: Uint8Array[] = [];
   private captured = 0;
+  private gathered: Uint8Array | null = null;
+  private gatheredLength = 0;
 
-  constructor(private readonly spec: OutputSpec, private readonly hostFd: number, private readonly counter: OutputCounter, private readonly deadline: () => void) {}
+  constructor(private readonly spec: OutputSpec, private readonly hostFd: number, private readonly group: OutputGroup, private readonly deadline: () => void) {}
 
-  write(data: Uint8Array): number {
-    if (data.length === 0) return 0;
-    this.counter.charge(data.length);
+  /** Writes `length` bytes of `memory` from `offset`; takes no copy unless capturing or gathering. */
+  write(memory: Uint8Array, offset: number, length: number): number {
+    if (length === 0) return 0;
+    this.group.charge(length);
     switch (this.spec.kind) {
-      case 'discard': return data.length;
+      case 'discard': return length;
       case 'capture':
-        this.chunks.push(data.slice());
-        this.captured += data.length;
-        return data.length;
-      case 'inherit': return this.writeAll(this.hostFd, data);
-      case 'fd': return this.writeAll(this.spec.fd, data);
+        this.chunks.push(memory.slice(offset, offset + length));
+        this.captured += length;
+        return length;
+      case 'inherit': case 'fd': {
+        this.group.claim(this);
+        if (this.gatheredLength + length > GATHER_BYTES) this.flush();
+        if (length >= GATHER_BYTES) return this.writeAll(memory, offset, length);
+        this.gathered ??= new Uint8Array(GATHER_BYTES);
+        this.gathered.set(memory.subarray(offset, offset + length), this.gatheredLength);
+        this.gatheredLength += length;
+        return length;
+      }
     }
   }
 
-  private writeAll(fd: number, data: Uint8Array): number {
+  flush(): void {
+    if (this.gatheredLength === 0 || !this.gathered) return;
+    const length = this.gatheredLength;
+    this.gatheredLength = 0;
+    this.writeAll(this.gathered, 0, length);
+  }
+
+  private writeAll(memory: Uint8Array, offset: number, length: number): number {
+    const fd = this.spec.kind === 'fd' ? this.spec.fd : this.hostFd;
     let done = 0;
-    while (done < data.length) {
+    while (done < length) {
       try {
-        done += writeSync(fd, data, done, data.length - done);
+        done += writeSync(fd, memory, offset + done, length - done);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'EAGAIN') throw new WasiError(Errno.IO);
@@ -81,10 +121,12 @@ export class OutputStream {
 
 export class InputStream {
   private offset = 0;
-  constructor(private readonly spec: StdinSpec, private readonly deadline: () => void) {}
+  constructor(private readonly spec: StdinSpec, private readonly deadline: () => void, private readonly output: OutputGroup) {}
 
   /** Reads into `target`; 0 at end of input. A blocking host read waits until data or the deadline. */
   read(target: Uint8Array): number {
+    // Whatever the guest printed (a prompt) must be out before it waits for input.
+    this.output.flush();
     switch (this.spec.kind) {
       case 'none': return 0;
       case 'buffer': {

@@ -17,7 +17,7 @@ function findRoot(): string {
 
 export const repoRoot = findRoot();
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
-export const wardenBin = join(repoRoot, 'bin', 'warden.js');
+export const wardenBin = join(repoRoot, 'bin', 'warden.cjs');
 
 export function fixture(...parts: string[]): string {
   return join(fixturesDir, ...parts);

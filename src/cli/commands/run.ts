@@ -1,7 +1,6 @@
 // warden run [options] MODULE.wasm [-- ARGS...]
 
 import { closeSync, openSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { defineGrant, type MountSpec } from '../../wasi/grant.js';
 import { RunRefused, runWasi, type RunResult } from '../../wasi/run.js';
@@ -10,6 +9,7 @@ import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize } from 
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { readModuleFile } from '../read-module.js';
+import { resolveFrom } from '../paths.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
@@ -45,7 +45,7 @@ function parseMount(text: string, readOnly: boolean, cwd: string): MountSpec {
   const host = split === -1 ? text : text.slice(0, split);
   const guest = split === -1 ? text : text.slice(split + 2);
   if (!host || !guest) throw new UsageError(`--dir${readOnly ? '-ro' : ''}: '${text}' is not HOST[::GUEST]`);
-  return { host: isAbsolute(host) ? host : resolve(cwd, host), guest, readOnly };
+  return { host: resolveFrom(cwd, host), guest, readOnly };
 }
 
 function parseEnv(text: string): [string, string] {
@@ -119,7 +119,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     if (stdinFlag !== '-' && stdinFlag !== 'none') {
       try {
-        stdinFd = openSync(isAbsolute(stdinFlag) ? stdinFlag : resolve(io.cwd, stdinFlag), 'r');
+        stdinFd = openSync(resolveFrom(io.cwd, stdinFlag), 'r');
       } catch (error) {
         throw new InputError(`--stdin ${stdinFlag}: ${(error as NodeJS.ErrnoException).code ?? 'cannot open'}`);
       }
@@ -147,7 +147,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       if (error instanceof RunRefused) throw new InputError(error.message);
       throw error;
     }
-    if (reportPath) writeFileAtomic(isAbsolute(reportPath) ? reportPath : resolve(io.cwd, reportPath), JSON.stringify(reportOf(modulePath, result), null, 2) + '\n');
+    if (reportPath) writeFileAtomic(resolveFrom(io.cwd, reportPath), JSON.stringify(reportOf(modulePath, result), null, 2) + '\n');
     if (result.trap) {
       io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
       return ExitCode.RUN_TRAPPED;

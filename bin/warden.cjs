@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+'use strict';
+const { main } = require('../dist/cli/warden.cjs');
 
-const code = await main(process.argv.slice(2), {
+main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
   debug: false,
+}).then((code) => {
+  process.exitCode = code;
 });
-process.exitCode = code;
