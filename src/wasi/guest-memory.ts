@@ -25,8 +25,10 @@ export class GuestMemory {
    * so the views stay valid for the whole call.
    */
   sync(): void {
+    // memory.grow detaches the old buffer (its length drops to 0), which is
+    // cheaper to notice than reading memory.buffer on every call.
     const memory = this.memory;
-    if (memory && memory.buffer !== this.buffer) this.refresh(memory);
+    if (memory && (this.buffer === null || this.buffer.byteLength === 0)) this.refresh(memory);
   }
 
   bytes(): Uint8Array {

@@ -82,7 +82,11 @@ export class HostDirectory implements Directory {
         if (access !== O_RDONLY) throw new WasiError(Errno.ISDIR);
         flags &= ~O_TRUNC;
       }
-      const fd = this.openCounted(target, flags, options);
+      const { fd, created } = this.openCounted(target, flags, options);
+      const readable = access !== O_WRONLY;
+      const writable = access !== O_RDONLY;
+      // A file this call created is a regular file; anything else is checked.
+      if (created) return new HostFile(fd, readable, writable, options.append, this.quota, this.now);
       let stat;
       try {
         stat = fstatSync(fd);
@@ -95,30 +99,32 @@ export class HostDirectory implements Directory {
         closeSync(fd);
         throw new WasiError(Errno.NOTSUP);
       }
-      const readable = access !== O_WRONLY;
-      const writable = access !== O_RDONLY;
       return new HostFile(fd, readable, writable, options.append, this.quota, this.now);
     });
   }
 
-  /** Opens, creating the file when asked, and counts a creation against the quota exactly once. */
-  private openCounted(target: string, flags: number, options: OpenOptions): number {
-    if (!options.create) return openSync(target, flags);
-    if (!options.exclusive) {
+  /**
+   * Opens, creating the file when asked, and counts a creation against the
+   * quota exactly once: O_EXCL tells a creation from an open of what exists.
+   */
+  private openCounted(target: string, flags: number, options: OpenOptions): { fd: number; created: boolean } {
+    if (!options.create) return { fd: openSync(target, flags), created: false };
+    if (this.quota.filesCreated < this.quota.maxFilesCreated) {
       try {
-        return openSync(target, flags);
+        const fd = openSync(target, flags | O_CREAT | O_EXCL, 0o644);
+        chargeCreate(this.quota);
+        return { fd, created: true };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || options.exclusive) throw error;
+        return { fd: openSync(target, flags), created: false };
       }
     }
-    allowCreate(this.quota);
+    // The quota is spent: opening what exists is still fine, creating is not.
+    if (options.exclusive) allowCreate(this.quota);
     try {
-      const fd = openSync(target, flags | O_CREAT | O_EXCL, 0o644);
-      chargeCreate(this.quota);
-      return fd;
+      return { fd: openSync(target, flags), created: false };
     } catch (error) {
-      // Lost a race with another creator: open what is there now.
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !options.exclusive) return openSync(target, flags);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') allowCreate(this.quota);
       throw error;
     }
   }
@@ -128,7 +134,7 @@ export class HostDirectory implements Directory {
   }
 
   statAt(path: string, followSymlinks: boolean): FileStat {
-    return this.at(path, followSymlinks, (_r, target) => toFileStat(lstatSync(target, { bigint: true })));
+    return this.at(path, followSymlinks, (resolved, target) => toFileStat(resolved.stat ?? lstatSync(target, { bigint: true })));
   }
 
   setTimesAt(path: string, followSymlinks: boolean, atim: TimeUpdate, mtim: TimeUpdate): void {

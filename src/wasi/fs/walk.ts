@@ -8,7 +8,7 @@
 // from a path string, so swapping a directory for a symlink between two steps
 // cannot redirect a walk outside the root.
 
-import { closeSync, constants, lstatSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { Errno, WasiError } from '../errno.js';
 
 const O_PATH = 0x200000;
@@ -35,6 +35,8 @@ export interface Resolved {
   name: string;
   /** The guest path ended in '/': the final component must be a directory. */
   trailingSlash: boolean;
+  /** The final component's lstat, when resolution had to take it (following a final link). */
+  stat?: BigIntStats;
 }
 
 /** Splits and checks a guest path. */
@@ -139,8 +141,9 @@ export function resolve(root: number, path: string, followFinal: boolean): Resol
         if (!(followFinal || trailingSlash)) return { ...stack.takeTop(), name, trailingSlash };
         let isLink = false;
         let isDir = false;
+        let stat: BigIntStats;
         try {
-          const stat = lstatSync(procPath(stack.top, name));
+          stat = lstatSync(procPath(stack.top, name), { bigint: true });
           isLink = stat.isSymbolicLink();
           isDir = stat.isDirectory();
         } catch (error) {
@@ -157,7 +160,7 @@ export function resolve(root: number, path: string, followFinal: boolean): Resol
           continue;
         }
         if (trailingSlash && !isDir) throw new WasiError(Errno.NOTDIR);
-        return { ...stack.takeTop(), name, trailingSlash };
+        return { ...stack.takeTop(), name, trailingSlash, stat };
       }
       let fd: number;
       try {
