@@ -2,6 +2,7 @@
 // `--flag=V`, boolean switches, repeatable flags, and positionals. Unknown
 // flags are usage errors; a bare `--` ends flag parsing.
 
+import { toBytes, toMilliseconds } from '../policy/units.js';
 import { UsageError } from './errors.js';
 
 export interface FlagSpec {
@@ -86,30 +87,17 @@ export function flagList(args: ParsedArgs, name: string): string[] {
   return args.flags.get(name) ?? [];
 }
 
-const sizeUnits: Record<string, number> = {
-  '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9,
-  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
-};
-
 /** Parses `64MiB`, `1GiB`, `4096` into bytes. */
 export function parseSize(text: string, what: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
-  const unit = match ? sizeUnits[match[2]!.toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw new UsageError(`${what}: '${text}' is not a size (e.g. 4096, 64MiB, 1GiB)`);
-  const bytes = Math.floor(Number(match[1]) * unit);
-  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${what}: '${text}' is too large`);
+  const bytes = toBytes(text);
+  if (bytes === null) throw new UsageError(`${what}: '${text}' is not a size (e.g. 4096, 64MiB, 1GiB)`);
   return bytes;
 }
 
-const durationUnits: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, us: 0.001 };
-
 /** Parses `500ms`, `2s` or plain milliseconds into milliseconds. */
 export function parseDuration(text: string, what: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
-  const unit = match ? durationUnits[match[2]!.toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 500ms, 2s)`);
-  const ms = Number(match[1]) * unit;
-  if (!Number.isFinite(ms) || ms > 2 ** 31) throw new UsageError(`${what}: '${text}' is too long`);
+  const ms = toMilliseconds(text);
+  if (ms === null) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 500ms, 2s)`);
   return ms;
 }
 

@@ -78,7 +78,13 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
   const stdout = new OutputStream(grant.stdout, 1, output, checkDeadline);
   const stderr = new OutputStream(grant.stderr, 2, output, checkDeadline);
   ctx.flushOutput = () => output.flush();
-  fds.add({ kind: 'stdin', stream: new InputStream(grant.stdin, checkDeadline, output), rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
+  let stdin: InputStream;
+  try {
+    stdin = new InputStream(grant.stdin, checkDeadline, output);
+  } catch (error) {
+    throw new RunRefused((error as Error).message);
+  }
+  fds.add({ kind: 'stdin', stream: stdin, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
   fds.add({ kind: 'stdout', stream: stdout, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
   fds.add({ kind: 'stdout', stream: stderr, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
 
@@ -126,6 +132,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       // The host's stdout is gone (a closed pipe); the run's result still stands.
     }
     for (const entry of fds.drain()) closeEntry(entry);
+    stdin.close();
     result.stdout = stdout.contents();
     result.stderr = stderr.contents();
     const exportedMemory = (instance as WebAssembly.Instance | null)?.exports.memory;

@@ -3,10 +3,10 @@
 // descriptor, a bounded capture buffer, or nowhere. One output cap counts
 // stdout and stderr together; passing it ends the run.
 
-import { readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { Errno, WasiError } from './errno.js';
 
-export type StdinSpec = { kind: 'none' } | { kind: 'buffer'; data: Uint8Array } | { kind: 'fd'; fd: number };
+export type StdinSpec = { kind: 'none' } | { kind: 'buffer'; data: Uint8Array } | { kind: 'fd'; fd: number } | { kind: 'file'; path: string };
 export type OutputSpec = { kind: 'inherit' } | { kind: 'capture' } | { kind: 'discard' } | { kind: 'fd'; fd: number };
 
 /** Thrown from a write that passes the output cap: the run ends with trap kind `output-limit`. */
@@ -121,7 +121,26 @@ export class OutputStream {
 
 export class InputStream {
   private offset = 0;
-  constructor(private readonly spec: StdinSpec, private readonly deadline: () => void, private readonly output: OutputGroup) {}
+  private readonly spec: Exclude<StdinSpec, { kind: 'file' }>;
+  private readonly owned: number | null = null;
+
+  /** A `file` stdin is opened here (in whichever isolate runs the guest) and closed by `close`. */
+  constructor(spec: StdinSpec, private readonly deadline: () => void, private readonly output: OutputGroup) {
+    if (spec.kind === 'file') {
+      try {
+        this.owned = openSync(spec.path, 'r');
+      } catch (error) {
+        throw new Error(`cannot open stdin file ${spec.path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+      }
+      this.spec = { kind: 'fd', fd: this.owned };
+    } else {
+      this.spec = spec;
+    }
+  }
+
+  close(): void {
+    if (this.owned !== null) closeSync(this.owned);
+  }
 
   /** Reads into `target`; 0 at end of input. A blocking host read waits until data or the deadline. */
   read(target: Uint8Array): number {

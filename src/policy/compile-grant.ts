@@ -1,0 +1,51 @@
+// A policy and one run's inputs become the plain-data grant the WASI layer
+// runs under. Scratch mounts are created here and removed by the caller.
+
+import { defineGrant, type GrantSpec, type MountSpec } from '../wasi/grant.js';
+import type { StdinSpec } from '../wasi/stdio.js';
+import type { Policy } from './policy.js';
+
+export interface RunInputs {
+  /** Replaces the policy's args (argv[0] included). */
+  args?: readonly string[];
+  /** Added to (and overriding) the policy's environment. */
+  env?: Readonly<Record<string, string>>;
+  /** Replaces the policy's stdin with these bytes. */
+  stdin?: Uint8Array | string;
+}
+
+/** A clock for runs whose policy grants none: time stands at the epoch, so nothing can be measured. */
+const NO_CLOCK = { kind: 'virtual', stepNs: 0n, startNs: 0n } as const;
+
+export function compileGrant(policy: Policy, inputs: RunInputs, scratch: (guest: string) => string): GrantSpec {
+  const mounts: MountSpec[] = policy.mounts.map((m) =>
+    m.kind === 'host' ? { host: m.host, guest: m.guest, readOnly: m.readOnly } : { host: scratch(m.guest), guest: m.guest, readOnly: false },
+  );
+  const env = new Map(policy.env.map(([k, v]) => [k, v] as const));
+  for (const [k, v] of Object.entries(inputs.env ?? {})) env.set(k, v);
+  let stdin: StdinSpec;
+  if (inputs.stdin !== undefined) stdin = { kind: 'buffer', data: typeof inputs.stdin === 'string' ? new TextEncoder().encode(inputs.stdin) : inputs.stdin };
+  else if (policy.stdin.kind === 'inherit') stdin = { kind: 'fd', fd: 0 };
+  else if (policy.stdin.kind === 'file') stdin = { kind: 'file', path: policy.stdin.path };
+  else stdin = { kind: 'none' };
+  const output = (o: Policy['stdout']) => (o === 'capture' ? { kind: 'capture' as const } : o === 'inherit' ? { kind: 'inherit' as const } : { kind: 'discard' as const });
+  const { limits } = policy;
+  return defineGrant({
+    args: inputs.args ?? (policy.args.length ? policy.args : ['module.wasm']),
+    env: [...env],
+    mounts,
+    clock: policy.clock ?? NO_CLOCK,
+    // No random source granted: a fixed seed, never reached because admission refuses random_get.
+    random: policy.random ?? { kind: 'seeded', seed: 0 },
+    stdin,
+    stdout: output(policy.stdout),
+    stderr: output(policy.stderr),
+    limits: {
+      maxFds: limits.fds,
+      maxFilesCreated: limits.files,
+      maxWriteBytes: limits.writeBytes,
+      maxOutputBytes: limits.outputBytes,
+      timeoutMs: limits.timeoutMs,
+    },
+  });
+}

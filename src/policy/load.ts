@@ -1,0 +1,249 @@
+// Loading and validating policies: from TOML, JSON or a plain object, into a
+// frozen Policy. Every problem is reported with the key path that has it, all
+// at once, so one edit fixes a file.
+
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { parseClockPolicy } from '../wasi/clocks.js';
+import { wasiPreview1Functions } from '../binary/wasi-abi.js';
+import { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
+import { toBytes, toMilliseconds } from './units.js';
+
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+  constructor(readonly problems: readonly string[], source?: string) {
+    super(`${source ? source + ': ' : ''}${problems.join('; ')}`);
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Reader {
+  readonly problems: string[] = [];
+  fail(path: string, message: string): void {
+    this.problems.push(`${path}: ${message}`);
+  }
+  keys(object: Raw, path: string, allowed: readonly string[]): void {
+    for (const key of Object.keys(object)) if (!allowed.includes(key)) this.fail(path ? `${path}.${key}` : key, `unknown key (expected one of ${allowed.join(', ')})`);
+  }
+  string(value: unknown, path: string): string | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') { this.fail(path, `expected a string, got ${describe(value)}`); return undefined; }
+    return value;
+  }
+  size(value: unknown, path: string): number | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+    if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+    const bytes = typeof value === 'string' ? toBytes(value) : null;
+    if (bytes === null) this.fail(path, `${JSON.stringify(String(value))} is not a size (e.g. 4096, 64MiB, 1GiB)`);
+    return bytes ?? undefined;
+  }
+  count(value: unknown, path: string, min = 0): number | undefined {
+    if (value === undefined) return undefined;
+    const n = typeof value === 'bigint' ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) { this.fail(path, `expected a whole number of at least ${min}, got ${describe(value)}`); return undefined; }
+    return n;
+  }
+  duration(value: unknown, path: string): number | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value === 'number' && value >= 0 && value <= 2 ** 31) return value;
+    const ms = typeof value === 'string' ? toMilliseconds(value) : null;
+    if (ms === null) this.fail(path, `${JSON.stringify(String(value))} is not a duration (e.g. 500ms, 2s)`);
+    return ms ?? undefined;
+  }
+  strings(value: unknown, path: string): string[] | undefined {
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) { this.fail(path, 'expected an array of strings'); return undefined; }
+    return value as string[];
+  }
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'a table' : `${typeof value} ${JSON.stringify(String(value)).slice(0, 40)}`;
+}
+
+const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust'];
+const LIMIT_KEYS = ['memory', 'table-elements', 'fuel', 'timeout', 'output', 'fds', 'files', 'write', 'module-size', 'functions', 'data', 'concurrency', 'queue'];
+
+function readMounts(r: Reader, raw: unknown): MountPolicy[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) { r.fail('mount', 'expected an array of tables ([[mount]])'); return []; }
+  const mounts: MountPolicy[] = [];
+  const guests = new Set<string>();
+  raw.forEach((m, i) => {
+    const path = `mount[${i}]`;
+    if (!isObject(m)) { r.fail(path, 'expected a table'); return; }
+    r.keys(m, path, ['host', 'guest', 'mode', 'kind']);
+    const guest = r.string(m.guest, `${path}.guest`);
+    if (!guest) { if (m.guest === undefined) r.fail(`${path}.guest`, 'required'); return; }
+    if (guests.has(guest)) r.fail(`${path}.guest`, `'${guest}' is mounted twice`);
+    guests.add(guest);
+    const kind = r.string(m.kind, `${path}.kind`) ?? 'host';
+    if (kind === 'tmpfs') {
+      if (m.host !== undefined) r.fail(`${path}.host`, 'a tmpfs mount has no host path');
+      mounts.push({ kind: 'tmpfs', guest });
+      return;
+    }
+    if (kind !== 'host') { r.fail(`${path}.kind`, `'${kind}' is not host or tmpfs`); return; }
+    const host = r.string(m.host, `${path}.host`);
+    if (!host) { if (m.host === undefined) r.fail(`${path}.host`, 'required'); return; }
+    const mode = r.string(m.mode, `${path}.mode`) ?? 'ro';
+    if (mode !== 'ro' && mode !== 'rw') r.fail(`${path}.mode`, `'${mode}' is not ro or rw`);
+    mounts.push({ kind: 'host', host, guest, readOnly: mode !== 'rw' });
+  });
+  return mounts;
+}
+
+function readStdio(r: Reader, raw: unknown): { stdin: StdinPolicy; stdout: OutputPolicy; stderr: OutputPolicy } {
+  const out = { stdin: { kind: 'none' } as StdinPolicy, stdout: 'capture' as OutputPolicy, stderr: 'capture' as OutputPolicy };
+  if (raw === undefined) return out;
+  if (!isObject(raw)) { r.fail('stdio', 'expected a table'); return out; }
+  r.keys(raw, 'stdio', ['stdin', 'stdout', 'stderr']);
+  const stdin = r.string(raw.stdin, 'stdio.stdin');
+  if (stdin === 'none' || stdin === undefined) out.stdin = { kind: 'none' };
+  else if (stdin === 'inherit') out.stdin = { kind: 'inherit' };
+  else if (stdin.startsWith('file:') && stdin.length > 5) out.stdin = { kind: 'file', path: stdin.slice(5) };
+  else r.fail('stdio.stdin', `'${stdin}' is not none, inherit or file:PATH`);
+  for (const key of ['stdout', 'stderr'] as const) {
+    const value = r.string(raw[key], `stdio.${key}`);
+    if (value === undefined) continue;
+    if (value === 'capture' || value === 'inherit' || value === 'discard') out[key] = value;
+    else r.fail(`stdio.${key}`, `'${value}' is not capture, inherit or discard`);
+  }
+  return out;
+}
+
+function readLimits(r: Reader, raw: unknown): LimitsPolicy {
+  const limits: LimitsPolicy = { ...DEFAULT_LIMITS };
+  if (raw === undefined) return limits;
+  if (!isObject(raw)) { r.fail('limits', 'expected a table'); return limits; }
+  r.keys(raw, 'limits', LIMIT_KEYS);
+  const set = <K extends keyof LimitsPolicy>(key: K, value: LimitsPolicy[K] | undefined) => { if (value !== undefined) limits[key] = value; };
+  set('memory', r.size(raw.memory, 'limits.memory'));
+  set('tableElements', r.count(raw['table-elements'], 'limits.table-elements'));
+  if (raw.fuel !== undefined) {
+    const fuel = r.count(raw.fuel, 'limits.fuel');
+    if (fuel !== undefined) limits.fuel = fuel === 0 ? null : fuel;
+  }
+  if (raw.timeout !== undefined) {
+    const ms = r.duration(raw.timeout, 'limits.timeout');
+    if (ms !== undefined) limits.timeoutMs = ms === 0 ? null : ms;
+  }
+  set('outputBytes', r.size(raw.output, 'limits.output'));
+  set('fds', r.count(raw.fds, 'limits.fds', 3));
+  set('files', r.count(raw.files, 'limits.files'));
+  set('writeBytes', r.size(raw.write, 'limits.write'));
+  set('moduleBytes', r.size(raw['module-size'], 'limits.module-size'));
+  set('functions', r.count(raw.functions, 'limits.functions'));
+  set('dataBytes', r.size(raw.data, 'limits.data'));
+  set('concurrency', r.count(raw.concurrency, 'limits.concurrency', 1));
+  set('queue', r.count(raw.queue, 'limits.queue'));
+  if (limits.memory > 4 * 1024 ** 3) r.fail('limits.memory', 'at most 4GiB (32-bit memories)');
+  return limits;
+}
+
+/** Validates a policy given as a plain object (parsed TOML or JSON, or built in code). */
+export function parsePolicy(input: unknown, source?: string): Policy {
+  const r = new Reader();
+  const raw: Raw = input === undefined ? {} : isObject(input) ? input : (r.fail('policy', 'expected a table'), {});
+  r.keys(raw, '', TOP_KEYS);
+  const mounts = readMounts(r, raw.mount);
+  const args = r.strings(raw.args, 'args') ?? [];
+  const env: Array<[string, string]> = [];
+  if (raw.env !== undefined) {
+    if (!isObject(raw.env)) r.fail('env', 'expected a table of strings');
+    else for (const [k, v] of Object.entries(raw.env)) {
+      if (typeof v !== 'string') r.fail(`env.${k}`, `expected a string, got ${describe(v)}`);
+      else if (k.includes('=') || k.length === 0) r.fail(`env.${k}`, 'a variable name cannot be empty or contain =');
+      else env.push([k, v]);
+    }
+  }
+  let clock: Policy['clock'] = null;
+  const clockText = r.string(raw.clock, 'clock');
+  if (clockText !== undefined) {
+    if (clockText !== 'none') {
+      try { clock = parseClockPolicy(clockText); } catch (error) { r.fail('clock', (error as Error).message); }
+    }
+  }
+  let random: Policy['random'] = null;
+  const randomText = r.string(raw.random, 'random');
+  if (randomText !== undefined) {
+    const seeded = /^seeded:(\d+)$/.exec(randomText);
+    if (randomText === 'none') random = null;
+    else if (randomText === 'os') random = { kind: 'os' };
+    else if (seeded) random = { kind: 'seeded', seed: Number(seeded[1]) >>> 0 };
+    else r.fail('random', `'${randomText}' is not os or seeded:N`);
+  }
+  const stdio = readStdio(r, raw.stdio);
+  let extraImports: string[] = [];
+  if (raw.imports !== undefined) {
+    if (!isObject(raw.imports)) r.fail('imports', 'expected a table');
+    else {
+      r.keys(raw.imports, 'imports', ['allow']);
+      extraImports = r.strings(raw.imports.allow, 'imports.allow') ?? [];
+      for (const name of extraImports) if (!Object.hasOwn(wasiPreview1Functions, name)) r.fail('imports.allow', `'${name}' is not a wasi_snapshot_preview1 function`);
+    }
+  }
+  const limits = readLimits(r, raw.limits);
+  const features = new Set<FeatureName>(DEFAULT_FEATURES);
+  if (raw.features !== undefined) {
+    if (!isObject(raw.features)) r.fail('features', 'expected a table of feature = true|false');
+    else for (const [name, on] of Object.entries(raw.features)) {
+      if (!(FEATURES as readonly string[]).includes(name)) { r.fail(`features.${name}`, `unknown feature (one of ${FEATURES.join(', ')})`); continue; }
+      if (typeof on !== 'boolean') { r.fail(`features.${name}`, 'expected true or false'); continue; }
+      if (on) features.add(name as FeatureName); else features.delete(name as FeatureName);
+    }
+  }
+  const isolation = r.string(raw.isolation, 'isolation') ?? 'thread';
+  if (isolation !== 'thread' && isolation !== 'process') r.fail('isolation', `'${isolation}' is not thread or process`);
+  let pins: string[] = [];
+  if (raw.trust !== undefined) {
+    if (!isObject(raw.trust)) r.fail('trust', 'expected a table');
+    else {
+      r.keys(raw.trust, 'trust', ['pins']);
+      pins = r.strings(raw.trust.pins, 'trust.pins') ?? [];
+      for (const pin of pins) if (!/^sha256:[0-9a-f]{64}$/.test(pin)) r.fail('trust.pins', `'${pin}' is not sha256:<64 hex digits>`);
+    }
+  }
+  if (r.problems.length) throw new PolicyError(r.problems, source);
+  const policy: Policy = {
+    mounts: Object.freeze(mounts.map((m) => Object.freeze(m))), args: Object.freeze(args),
+    env: Object.freeze(env.map((e) => Object.freeze(e) as readonly [string, string])), clock: clock && Object.freeze(clock),
+    random: random && Object.freeze(random), stdin: Object.freeze(stdio.stdin), stdout: stdio.stdout, stderr: stdio.stderr,
+    extraImports: Object.freeze(extraImports), limits: Object.freeze(limits), features: freezeSet(features),
+    isolation: isolation as Policy['isolation'], pins: Object.freeze(pins),
+  };
+  return Object.freeze(policy);
+}
+
+function freezeSet<T>(set: Set<T>): ReadonlySet<T> {
+  const frozen = new Set(set);
+  const refuse = () => { throw new TypeError('the policy is frozen'); };
+  Object.defineProperties(frozen, { add: { value: refuse }, delete: { value: refuse }, clear: { value: refuse } });
+  return Object.freeze(frozen);
+}
+
+/** Reads a policy file: TOML unless it ends in .json. */
+export function loadPolicy(path: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PolicyError([`cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`], path);
+  }
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseToml(text);
+  } catch (error) {
+    throw new PolicyError([`not valid ${path.endsWith('.json') ? 'JSON' : 'TOML'}: ${(error as Error).message.split('\n')[0]}`], path);
+  }
+  return parsePolicy(raw, path);
+}
+
+/** The empty policy: stdout and stderr, nothing else. */
+export const EMPTY_POLICY: Policy = parsePolicy({});

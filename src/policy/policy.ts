@@ -1,0 +1,81 @@
+// The policy: everything a module is granted and limited to, as one frozen,
+// validated value. Deny by default: the empty policy grants stdout and stderr
+// and nothing else the guest could use to reach the host.
+
+import type { ClockPolicy } from '../wasi/clocks.js';
+import type { RandomPolicy } from '../wasi/random.js';
+
+export type MountPolicy =
+  | { kind: 'host'; host: string; guest: string; readOnly: boolean }
+  | { kind: 'tmpfs'; guest: string };
+
+export type StdinPolicy = { kind: 'none' } | { kind: 'inherit' } | { kind: 'file'; path: string };
+export type OutputPolicy = 'capture' | 'inherit' | 'discard';
+
+export interface LimitsPolicy {
+  /** Linear memory, bytes (rounded down to 64 KiB pages). */
+  memory: number;
+  /** Elements of any one table. */
+  tableElements: number;
+  /** Instructions, about one unit each; null for no fuel metering. */
+  fuel: number | null;
+  /** Wall-clock ms per run; null for none. */
+  timeoutMs: number | null;
+  outputBytes: number;
+  fds: number;
+  files: number;
+  writeBytes: number;
+  moduleBytes: number;
+  functions: number;
+  dataBytes: number;
+  /** Runs at once in one sandbox; more wait, up to `queue`, and beyond that are refused. */
+  concurrency: number;
+  queue: number;
+}
+
+export const FEATURES = [
+  'sign-extension', 'nontrapping-fptoint', 'multi-value', 'bulk-memory', 'reference-types', 'simd', 'relaxed-simd',
+  'tail-call', 'exceptions-legacy', 'exceptions', 'threads', 'memory64', 'multi-memory', 'gc', 'extended-const',
+] as const;
+export type FeatureName = (typeof FEATURES)[number];
+
+export interface Policy {
+  mounts: readonly MountPolicy[];
+  args: readonly string[];
+  env: readonly (readonly [string, string])[];
+  /** null: no clock is granted (clock imports are refused at admission). */
+  clock: ClockPolicy | null;
+  /** null: no random source is granted. */
+  random: RandomPolicy | null;
+  stdin: StdinPolicy;
+  stdout: OutputPolicy;
+  stderr: OutputPolicy;
+  /** WASI functions allowed beyond those the grants imply. */
+  extraImports: readonly string[];
+  limits: LimitsPolicy;
+  /** Proposals a module may use beyond the 1.0 core. */
+  features: ReadonlySet<FeatureName>;
+  isolation: 'thread' | 'process';
+  /** If not empty, only modules whose SHA-256 is listed are admitted. */
+  pins: readonly string[];
+}
+
+export const DEFAULT_FEATURES: readonly FeatureName[] = [
+  'sign-extension', 'nontrapping-fptoint', 'multi-value', 'bulk-memory', 'reference-types', 'simd', 'tail-call', 'extended-const',
+];
+
+export const DEFAULT_LIMITS: Readonly<LimitsPolicy> = Object.freeze({
+  memory: 1024 * 1024 * 1024,
+  tableElements: 1_000_000,
+  fuel: null,
+  timeoutMs: null,
+  outputBytes: 1024 * 1024 * 1024,
+  fds: 256,
+  files: 10_000,
+  writeBytes: 256 * 1024 * 1024,
+  moduleBytes: 256 * 1024 * 1024,
+  functions: 1_000_000,
+  dataBytes: 256 * 1024 * 1024,
+  concurrency: 4,
+  queue: 64,
+});

@@ -1,0 +1,108 @@
+// Admission: the checks a module must pass before any of its code runs. Each
+// refusal names a stable rule (documented in docs/policy.md); all of them are
+// reported, not just the first.
+
+import { forEachInstruction, newInstruction } from '../binary/instructions.js';
+import { WASI_PREVIEW1, wasiFunction, wasiPreview1Functions, type WasiCapability } from '../binary/wasi-abi.js';
+import type { Feature, Instruction, WasmModule } from '../binary/types.js';
+import type { FeatureName, Policy } from '../policy/policy.js';
+
+export interface Violation {
+  rule: string;
+  message: string;
+  offset?: number;
+}
+
+export interface Verdict {
+  admitted: boolean;
+  violations: Violation[];
+}
+
+export const ADMISSION_RULES = [
+  'digest-not-pinned', 'module-too-large', 'import-unknown-module', 'import-unknown-function', 'import-not-granted',
+  'import-signature-mismatch', 'import-non-function', 'shared-memory', 'atomics', 'memory-too-large',
+  'table-too-large', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command',
+] as const;
+
+/** The WASI functions a policy's grants imply: what a module may import without `imports.allow`. */
+export function impliedImports(policy: Policy): Set<string> {
+  const capabilities = new Set<WasiCapability>(['stdio', 'args-env', 'process']);
+  if (policy.mounts.length > 0) capabilities.add('filesystem');
+  if (policy.clock) capabilities.add('clocks');
+  if (policy.random) capabilities.add('random');
+  const allowed = new Set<string>(policy.extraImports);
+  for (const [name, abi] of Object.entries(wasiPreview1Functions)) if (capabilities.has(abi.capability)) allowed.add(name);
+  return allowed;
+}
+
+const PAGE = 65536;
+
+function featureName(feature: Feature): FeatureName | null {
+  return feature === 'mvp' ? null : feature;
+}
+
+/**
+ * Checks `module` against `policy`. `digest` is the SHA-256 of the module's
+ * bytes as `sha256:<hex>`, for digest pins.
+ */
+export function admit(module: WasmModule, policy: Policy, digest: string): Verdict {
+  const violations: Violation[] = [];
+  const refuse = (rule: (typeof ADMISSION_RULES)[number], message: string, offset?: number) =>
+    violations.push(offset === undefined ? { rule, message } : { rule, message, offset });
+  const { limits } = policy;
+
+  if (policy.pins.length > 0 && !policy.pins.includes(digest)) refuse('digest-not-pinned', `${digest} is not among the policy's pins`);
+  if (module.bytes.length > limits.moduleBytes) refuse('module-too-large', `${module.bytes.length} bytes, over the limit of ${limits.moduleBytes}`);
+
+  const allowed = impliedImports(policy);
+  for (const imp of module.imports) {
+    const where = `${imp.module}.${imp.name}`;
+    if (imp.desc.kind !== 'func') {
+      refuse('import-non-function', `imports ${imp.desc.kind} ${where}; wasm-warden provides functions only`, imp.offset);
+      if (imp.desc.kind === 'memory' && imp.desc.type.limits.shared) refuse('shared-memory', `imports shared memory ${where}`, imp.offset);
+      continue;
+    }
+    if (imp.module !== WASI_PREVIEW1) { refuse('import-unknown-module', `imports ${where}`, imp.offset); continue; }
+    const abi = wasiFunction(imp.name);
+    if (!abi) { refuse('import-unknown-function', `imports ${imp.name}, which preview1 does not have`, imp.offset); continue; }
+    if (!allowed.has(imp.name)) refuse('import-not-granted', `imports ${imp.name} (${abi.capability}), which the policy does not grant`, imp.offset);
+    const type = module.types[imp.desc.typeIndex];
+    const matches = !!type && type.params.length === abi.params.length && type.results.length === abi.results.length &&
+      type.params.every((p, i) => p === abi.params[i]) && type.results.every((r, i) => r === abi.results[i]);
+    if (!matches) refuse('import-signature-mismatch', `${imp.name} does not have preview1's signature (${abi.params.join(', ')}) -> (${abi.results.join(', ')})`, imp.offset);
+  }
+
+  const maxPages = Math.floor(limits.memory / PAGE);
+  for (const [i, memory] of module.memories.entries()) {
+    if (memory.limits.shared) refuse('shared-memory', `memory ${i} is shared`);
+    if (memory.limits.min > maxPages) refuse('memory-too-large', `memory ${i} starts at ${memory.limits.min} pages, over the limit of ${maxPages}`);
+  }
+  for (const [i, table] of module.tables.entries()) {
+    if (table.limits.min > limits.tableElements) refuse('table-too-large', `table ${i} starts at ${table.limits.min} elements, over the limit of ${limits.tableElements}`);
+  }
+  const functions = module.importedFunctionCount + module.functions.length;
+  if (functions > limits.functions) refuse('too-many-functions', `${functions} functions, over the limit of ${limits.functions}`);
+  const dataBytes = module.data.reduce((sum, d) => sum + (d.end - d.start), 0);
+  if (dataBytes > limits.dataBytes) refuse('data-too-large', `${dataBytes} bytes of data segments, over the limit of ${limits.dataBytes}`);
+  if (!module.exports.some((e) => e.name === '_start' && e.kind === 'func')) refuse('not-a-command', 'exports no _start function');
+
+  const used = new Map<FeatureName, number>();
+  const note = (feature: FeatureName, offset: number) => { if (!used.has(feature)) used.set(feature, offset); };
+  let atomicsAt: number | null = null;
+  const ins = newInstruction();
+  const visit = (i: Instruction) => {
+    const feature = featureName(i.feature);
+    if (feature) note(feature, i.offset);
+    if (i.prefix === 0xfe && atomicsAt === null) atomicsAt = i.offset;
+  };
+  for (let f = 0; f < module.code.length; f++) forEachInstruction(module, f, visit, ins);
+  if (module.memories.some((m) => m.limits.is64)) note('memory64', 0);
+  if (module.memories.length + module.importedMemoryCount > 1) note('multi-memory', 0);
+  if (module.tags.length + module.importedTagCount > 0 && !used.has('exceptions')) note('exceptions-legacy', 0);
+  if (atomicsAt !== null) refuse('atomics', 'uses atomic instructions, the building block of a shared-memory timer', atomicsAt);
+  for (const [feature, offset] of used) {
+    if (feature === 'threads') continue; // reported as atomics / shared-memory
+    if (!policy.features.has(feature)) refuse('feature-not-allowed', `uses ${feature}, which the policy does not allow`, offset || undefined);
+  }
+  return { admitted: violations.length === 0, violations };
+}

@@ -1,0 +1,94 @@
+// The two kinds of isolate a sandbox runs guests in, behind one small shape:
+// a worker thread (cheap, shares the process), or a child process started
+// under Node's permission model (a separate address space per trust domain).
+
+import { fork } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+
+export interface Isolate extends EventEmitter {
+  /** Resolves when the isolate can take work. */
+  readonly ready: Promise<void>;
+  send(message: unknown): void;
+  /** Stops it at once, whatever it is doing. */
+  kill(): void;
+  /** Keeps the host process alive while a run is in progress (idle isolates never do). */
+  hold(busy: boolean): void;
+}
+
+export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Isolate {
+  const worker = new Worker(entry, {
+    // Guests never see the host's environment, and neither does the worker.
+    env: {},
+    resourceLimits: options.stackSizeMb ? { stackSizeMb: options.stackSizeMb } : undefined,
+  });
+  worker.unref();
+  const isolate = worker as unknown as Isolate & Worker;
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('online', resolve);
+    worker.once('error', reject);
+  });
+  ready.catch(() => {});
+  return Object.assign(isolate, {
+    ready,
+    send: (message: unknown) => worker.postMessage(message),
+    kill: () => void worker.terminate(),
+    hold: (busy: boolean) => (busy ? worker.ref() : worker.unref()),
+  });
+}
+
+export interface ProcessOptions {
+  /** Host paths the child may read (its own code is added). */
+  readPaths: readonly string[];
+  /** Host paths the child may write. */
+  writePaths: readonly string[];
+  /** Directory holding the compiled package, which the child must read to start. */
+  codeDir: string;
+}
+
+/**
+ * A child process restricted by Node's permission model to the paths its
+ * trust domain mounts. Defence in depth only: the model follows symlinks out
+ * of allowed directories, so the WASI layer's own resolution stays the
+ * boundary (SECURITY.md).
+ */
+export function processIsolate(entry: string, options: ProcessOptions): Isolate {
+  const read = [options.codeDir, ...options.readPaths, ...options.writePaths, '/proc/self/fd/*', '/dev/shm/*'];
+  const child = fork(entry, [], {
+    env: {},
+    serialization: 'advanced',
+    execArgv: [
+      '--experimental-permission',
+      '--no-warnings',
+      ...read.map((p) => `--allow-fs-read=${p}`),
+      ...[...options.writePaths, '/dev/shm/*'].map((p) => `--allow-fs-write=${p}`),
+    ],
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
+  const emitter = new EventEmitter() as Isolate;
+  const ready = new Promise<void>((resolve, reject) => {
+    const onFirst = (message: { ready?: boolean }) => {
+      if (message?.ready) {
+        child.off('message', onFirst);
+        resolve();
+      }
+    };
+    child.on('message', onFirst);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+  ready.catch(() => {});
+  child.on('message', (message: { ready?: boolean }) => { if (!message?.ready) emitter.emit('message', message); });
+  child.on('error', (error) => emitter.emit('error', error));
+  child.on('exit', (code) => emitter.emit('exit', code ?? -1));
+  child.unref();
+  child.channel?.unref();
+  return Object.assign(emitter, {
+    ready,
+    send: (message: unknown) => { child.send(message as never); },
+    kill: () => { child.kill('SIGKILL'); },
+    hold: (busy: boolean) => {
+      if (busy) { child.ref(); child.channel?.ref(); } else { child.unref(); child.channel?.unref(); }
+    },
+  });
+}

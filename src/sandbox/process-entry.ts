@@ -1,0 +1,33 @@
+// A child process that runs jobs for one trust domain. Compiled modules cannot
+// cross a process boundary (V8 has no cross-process code cache), so the
+// module's bytes come with the first job that uses them and are compiled
+// here once per digest.
+
+import { RunRefused } from '../wasi/run.js';
+import { execute } from './execute.js';
+import type { GrantSpec } from '../wasi/grant.js';
+
+interface ProcessJob {
+  digest: string;
+  bytes?: Uint8Array;
+  grant: GrantSpec;
+  fuel: number | null;
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+process.on('message', (message: { id: number; job: ProcessJob }) => {
+  const { id, job } = message;
+  try {
+    let module = compiled.get(job.digest);
+    if (!module) {
+      if (!job.bytes) throw new Error('module bytes missing');
+      module = new WebAssembly.Module(job.bytes);
+      compiled.set(job.digest, module);
+    }
+    process.send!({ id, result: { ok: true, value: execute({ module, grant: job.grant, fuel: job.fuel, watchdog: false }) } });
+  } catch (error) {
+    process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
+  }
+});
+process.send!({ ready: true });
