@@ -18,5 +18,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
+  // The sandbox finds its worker entry through __dirname when bundled, import.meta.url when not.
+  logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
 });

@@ -2,8 +2,6 @@
 // frozen Policy. Every problem is reported with the key path that has it, all
 // at once, so one edit fixes a file.
 
-import { readFileSync } from 'node:fs';
-import { parse as parseToml } from 'smol-toml';
 import { parseClockPolicy } from '../wasi/clocks.js';
 import { wasiPreview1Functions } from '../binary/wasi-abi.js';
 import { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
@@ -226,23 +224,6 @@ function freezeSet<T>(set: Set<T>): ReadonlySet<T> {
   const refuse = () => { throw new TypeError('the policy is frozen'); };
   Object.defineProperties(frozen, { add: { value: refuse }, delete: { value: refuse }, clear: { value: refuse } });
   return Object.freeze(frozen);
-}
-
-/** Reads a policy file: TOML unless it ends in .json. */
-export function loadPolicy(path: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new PolicyError([`cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`], path);
-  }
-  let raw: unknown;
-  try {
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseToml(text);
-  } catch (error) {
-    throw new PolicyError([`not valid ${path.endsWith('.json') ? 'JSON' : 'TOML'}: ${(error as Error).message.split('\n')[0]}`], path);
-  }
-  return parsePolicy(raw, path);
 }
 
 /** The empty policy: stdout and stderr, nothing else. */

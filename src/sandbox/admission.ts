@@ -42,16 +42,16 @@ function featureName(feature: Feature): FeatureName | null {
 }
 
 /**
- * Checks `module` against `policy`. `digest` is the SHA-256 of the module's
- * bytes as `sha256:<hex>`, for digest pins.
+ * Checks `module` against `policy`. `digest` gives the SHA-256 of the module's
+ * bytes as `sha256:<hex>`, for digest pins (asked for only when there are pins).
  */
-export function admit(module: WasmModule, policy: Policy, digest: string): Verdict {
+export function admit(module: WasmModule, policy: Policy, digest: () => string): Verdict {
   const violations: Violation[] = [];
   const refuse = (rule: (typeof ADMISSION_RULES)[number], message: string, offset?: number) =>
     violations.push(offset === undefined ? { rule, message } : { rule, message, offset });
   const { limits } = policy;
 
-  if (policy.pins.length > 0 && !policy.pins.includes(digest)) refuse('digest-not-pinned', `${digest} is not among the policy's pins`);
+  if (policy.pins.length > 0 && !policy.pins.includes(digest())) refuse('digest-not-pinned', `${digest()} is not among the policy's pins`);
   if (module.bytes.length > limits.moduleBytes) refuse('module-too-large', `${module.bytes.length} bytes, over the limit of ${limits.moduleBytes}`);
 
   const allowed = impliedImports(policy);

@@ -2,7 +2,7 @@
 // against the policy, then limits and metering rewritten into the bytes.
 // Admission sees the module as its author shipped it; rewriting comes after.
 
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { decodeModule } from '../binary/decode.js';
 import { WasmDecodeError } from '../binary/errors.js';
 import type { Policy } from '../policy/policy.js';
@@ -10,7 +10,8 @@ import { prepareModule } from '../transform/index.js';
 import { admit, type Violation } from './admission.js';
 
 export interface Prepared {
-  digest: string;
+  /** SHA-256 of the input bytes, computed on first use. */
+  readonly digest: string;
   /** The rewritten bytes (limits, fuel); the input when nothing needed rewriting. */
   bytes: Uint8Array;
   metered: boolean;
@@ -19,29 +20,38 @@ export interface Prepared {
 /** The module was refused before any of its code ran. */
 export class AdmissionError extends Error {
   override name = 'AdmissionError';
-  constructor(readonly digest: string, readonly violations: readonly Violation[]) {
+  constructor(readonly violations: readonly Violation[]) {
     super(`refused: ${violations.map((v) => `${v.rule} (${v.message})`).join('; ')}`);
   }
 }
 
+// node:crypto is loaded on first use: `warden run` needs a digest only for pins.
+let hash: typeof import('node:crypto').createHash | undefined;
+
 export function digestOf(bytes: Uint8Array): string {
-  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  // `require` exists in the CommonJS CLI bundle; the ESM library makes one.
+  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+  hash ??= (load('node:crypto') as typeof import('node:crypto')).createHash;
+  return 'sha256:' + hash('sha256').update(bytes).digest('hex');
 }
 
 export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
-  const digest = digestOf(bytes);
+  let digestMemo: string | undefined;
+  const digest = () => (digestMemo ??= digestOf(bytes));
   let module;
+  let verdict;
   try {
-    module = decodeModule(bytes, { limits: { maxModuleBytes: policy.limits.moduleBytes } });
+    // Admission walks every body, which proves them well formed: the decoder need not walk them first.
+    module = decodeModule(bytes, { limits: { maxModuleBytes: policy.limits.moduleBytes }, validateBodies: false });
+    verdict = admit(module, policy, digest);
   } catch (error) {
-    if (error instanceof WasmDecodeError) throw new AdmissionError(digest, [{ rule: 'malformed', message: error.message, offset: error.offset }]);
+    if (error instanceof WasmDecodeError) throw new AdmissionError([{ rule: 'malformed', message: error.message, offset: error.offset }]);
     throw error;
   }
-  const verdict = admit(module, policy, digest);
-  if (!verdict.admitted) throw new AdmissionError(digest, verdict.violations);
+  if (!verdict.admitted) throw new AdmissionError(verdict.violations);
   const metered = policy.limits.fuel !== null;
   return {
-    digest,
+    get digest() { return digest(); },
     bytes: prepareModule(module, { memoryBytes: policy.limits.memory, tableElements: policy.limits.tableElements, fuel: metered }),
     metered,
   };

@@ -1,21 +1,28 @@
 // warden run [options] MODULE.wasm [-- ARGS...]
 
-import { closeSync, openSync } from 'node:fs';
 import { parseClockPolicy } from '../../wasi/clocks.js';
-import { defineGrant, type MountSpec } from '../../wasi/grant.js';
-import { RunRefused, runWasi, type RunResult } from '../../wasi/run.js';
+import { RunRefused } from '../../wasi/run.js';
 import { createScratch, type Scratch } from '../../wasi/scratch.js';
-import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize } from '../args.js';
+import { compileGrant } from '../../policy/compile-grant.js';
+import { PolicyError } from '../../policy/load.js';
+import { loadPolicy } from '../../policy/read-file.js';
+import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/overrides.js';
+import type { MountPolicy, Policy } from '../../policy/policy.js';
+import { execute, type SandboxResult } from '../../sandbox/execute.js';
+import { AdmissionError, prepare } from '../../sandbox/prepare.js';
+import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { readModuleFile } from '../read-module.js';
 import { resolveFrom } from '../paths.js';
+import { readModuleFile } from '../read-module.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
 
 Runs a WASI command module with exactly the capabilities the options grant.
+Admission checks the module against the policy before any of its code runs.
 
+  --policy FILE           a policy file (TOML, or JSON by extension); flags override it
   --dir HOST[::GUEST]     grant a host directory read-write (guest path defaults to HOST)
   --dir-ro HOST[::GUEST]  grant a host directory read-only
   --tmpfs GUEST           grant an empty scratch directory, removed after the run
@@ -24,6 +31,9 @@ Runs a WASI command module with exactly the capabilities the options grant.
   --random SOURCE         os | seeded:N                                   (default os)
   --stdin FILE            read stdin from FILE ('-' inherits, 'none' gives EOF; default inherit)
   --timeout DURATION      wall-clock limit, preempting running code (default none)
+  --memory-limit SIZE     linear memory (default 1GiB; memory.grow fails beyond)
+  --fuel N                instruction budget, about one unit per instruction (default off)
+  --isolation MODE        thread | process (default: this process runs the guest)
   --max-output SIZE       stdout + stderr (default 1GiB; passing it ends the run)
   --max-fds N             open descriptors (default 256; EMFILE beyond)
   --max-files N           files and directories created (default 10000; EDQUOT beyond)
@@ -34,18 +44,19 @@ Exit status: the guest's own; 134 when it traps or a limit ends the run;
 125 when wasm-warden refuses or fails before the guest runs.`;
 
 const specs = {
-  dir: { value: true, repeat: true }, 'dir-ro': { value: true, repeat: true }, tmpfs: { value: true, repeat: true },
-  env: { value: true, repeat: true }, clock: { value: true }, random: { value: true }, stdin: { value: true },
-  timeout: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true }, 'max-files': { value: true },
-  'max-write': { value: true }, report: { value: true }, help: {},
+  policy: { value: true }, dir: { value: true, repeat: true }, 'dir-ro': { value: true, repeat: true },
+  tmpfs: { value: true, repeat: true }, env: { value: true, repeat: true }, clock: { value: true },
+  random: { value: true }, stdin: { value: true }, timeout: { value: true }, 'memory-limit': { value: true },
+  fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
+  'max-files': { value: true }, 'max-write': { value: true }, report: { value: true }, help: {},
 } as const;
 
-function parseMount(text: string, readOnly: boolean, cwd: string): MountSpec {
+function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
   const split = text.indexOf('::');
   const host = split === -1 ? text : text.slice(0, split);
   const guest = split === -1 ? text : text.slice(split + 2);
   if (!host || !guest) throw new UsageError(`--dir${readOnly ? '-ro' : ''}: '${text}' is not HOST[::GUEST]`);
-  return { host: resolveFrom(cwd, host), guest, readOnly };
+  return { kind: 'host', host: resolveFrom(cwd, host), guest, readOnly };
 }
 
 function parseEnv(text: string): [string, string] {
@@ -61,7 +72,57 @@ function parseRandom(text: string): { kind: 'os' } | { kind: 'seeded'; seed: num
   return { kind: 'seeded', seed: Number(match[1]) >>> 0 };
 }
 
-export function reportOf(modulePath: string, result: RunResult): object {
+/** The policy this run gets: the file's (or the CLI's defaults), with every flag on top. */
+function effectivePolicy(args: ParsedArgs, cwd: string): Policy {
+  const file = flag(args, 'policy');
+  let base: Policy;
+  try {
+    base = file ? loadPolicy(resolveFrom(cwd, file)) : commandLinePolicy();
+  } catch (error) {
+    throw new InputError(error instanceof PolicyError ? error.message : String(error));
+  }
+  const overrides: Overrides = { limits: {} };
+  const limits = overrides.limits!;
+  overrides.mounts = [
+    ...flagList(args, 'dir').map((d) => parseMount(d, false, cwd)),
+    ...flagList(args, 'dir-ro').map((d) => parseMount(d, true, cwd)),
+    ...flagList(args, 'tmpfs').map((guest): MountPolicy => ({ kind: 'tmpfs', guest })),
+  ];
+  overrides.env = flagList(args, 'env').map(parseEnv);
+  const clock = flag(args, 'clock');
+  if (clock !== undefined) {
+    try { overrides.clock = parseClockPolicy(clock); } catch (error) { throw new UsageError(`--clock: ${(error as Error).message}`); }
+  }
+  const random = flag(args, 'random');
+  if (random !== undefined) overrides.random = parseRandom(random);
+  const stdin = flag(args, 'stdin');
+  if (stdin !== undefined) overrides.stdin = stdin === '-' ? { kind: 'inherit' } : stdin === 'none' ? { kind: 'none' } : { kind: 'file', path: resolveFrom(cwd, stdin) };
+  const timeout = flag(args, 'timeout');
+  if (timeout !== undefined) limits.timeoutMs = parseDuration(timeout, '--timeout');
+  const memory = flag(args, 'memory-limit');
+  if (memory !== undefined) limits.memory = parseSize(memory, '--memory-limit');
+  const fuel = flag(args, 'fuel');
+  if (fuel !== undefined) limits.fuel = parseCount(fuel, '--fuel') || null;
+  const sizes = [['max-output', 'outputBytes'], ['max-write', 'writeBytes']] as const;
+  for (const [name, key] of sizes) { const v = flag(args, name); if (v !== undefined) limits[key] = parseSize(v, `--${name}`); }
+  const counts = [['max-fds', 'fds'], ['max-files', 'files']] as const;
+  for (const [name, key] of counts) { const v = flag(args, name); if (v !== undefined) limits[key] = parseCount(v, `--${name}`); }
+  const isolation = flag(args, 'isolation');
+  if (isolation !== undefined) {
+    if (isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not thread or process`);
+    overrides.isolation = isolation;
+  }
+  // A terminal user sees the guest's output: a policy's `capture` means "to the terminal" here.
+  if (base.stdout === 'capture') overrides.stdout = 'inherit';
+  if (base.stderr === 'capture') overrides.stderr = 'inherit';
+  try {
+    return applyOverrides(base, overrides);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function reportOf(modulePath: string, result: SandboxResult): object {
   return {
     version: 1,
     module: modulePath,
@@ -70,8 +131,31 @@ export function reportOf(modulePath: string, result: RunResult): object {
     limitsHit: result.limitsHit,
     denied: result.denied,
     deniedCount: result.deniedCount,
+    fuelUsed: result.fuelUsed,
     usage: result.usage,
   };
+}
+
+function writeReport(path: string | undefined, cwd: string, record: object): void {
+  if (path) writeFileAtomic(resolveFrom(cwd, path), JSON.stringify(record, null, 2) + '\n');
+}
+
+/** Runs on this thread: a CLI process runs one guest, so the process is the isolate. */
+async function runHere(bytes: Uint8Array, policy: Policy, args: readonly string[]): Promise<SandboxResult> {
+  const prepared = prepare(bytes, policy);
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(prepared.bytes);
+  } catch (error) {
+    throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
+  }
+  const scratches: Scratch[] = [];
+  try {
+    const grant = compileGrant(policy, { args }, () => { const s = createScratch(); scratches.push(s); return s.path; });
+    return execute({ module, grant, fuel: prepared.metered ? policy.limits.fuel : null, watchdog: true });
+  } finally {
+    for (const s of scratches) s.remove();
+  }
 }
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
@@ -82,79 +166,35 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const modulePath = args.positionals[0];
   if (!modulePath) throw new UsageError('needs a module (warden run [options] MODULE.wasm [-- ARGS...])');
-
-  const mounts = [
-    ...flagList(args, 'dir').map((d) => parseMount(d, false, io.cwd)),
-    ...flagList(args, 'dir-ro').map((d) => parseMount(d, true, io.cwd)),
-  ];
-  let clock;
-  try {
-    clock = parseClockPolicy(flag(args, 'clock') ?? 'coarse:1ms');
-  } catch (error) {
-    throw new UsageError(`--clock: ${(error as Error).message}`);
-  }
-  const stdinFlag = flag(args, 'stdin') ?? '-';
-  const timeout = flag(args, 'timeout');
-  const limits = {
-    maxOutputBytes: parseSize(flag(args, 'max-output') ?? '1GiB', '--max-output'),
-    maxFds: parseCount(flag(args, 'max-fds') ?? '256', '--max-fds'),
-    maxFilesCreated: parseCount(flag(args, 'max-files') ?? '10000', '--max-files'),
-    maxWriteBytes: parseSize(flag(args, 'max-write') ?? '256MiB', '--max-write'),
-    timeoutMs: timeout === undefined ? null : parseDuration(timeout, '--timeout'),
-  };
-  const random = parseRandom(flag(args, 'random') ?? 'os');
-  const env = flagList(args, 'env').map(parseEnv);
+  const policy = effectivePolicy(args, io.cwd);
   const reportPath = flag(args, 'report');
-
   const bytes = readModuleFile(modulePath, io.cwd);
-  let module: WebAssembly.Module;
+  const guestArgs = [modulePath, ...args.rest];
+  let result: SandboxResult;
   try {
-    module = new WebAssembly.Module(bytes);
-  } catch (error) {
-    throw new InputError(`${modulePath} does not compile: ${(error as Error).message}`);
-  }
-
-  let stdinFd: number | null = null;
-  const scratches: Scratch[] = [];
-  try {
-    if (stdinFlag !== '-' && stdinFlag !== 'none') {
+    if (flag(args, 'isolation') === undefined) {
+      result = await runHere(bytes, policy, guestArgs);
+    } else {
+      const { createSandbox } = await import('../../sandbox/sandbox.js');
+      const sandbox = await createSandbox(policy);
       try {
-        stdinFd = openSync(resolveFrom(io.cwd, stdinFlag), 'r');
-      } catch (error) {
-        throw new InputError(`--stdin ${stdinFlag}: ${(error as NodeJS.ErrnoException).code ?? 'cannot open'}`);
+        result = await sandbox.run(bytes, { args: guestArgs });
+      } finally {
+        await sandbox.close();
       }
     }
-    for (const guest of flagList(args, 'tmpfs')) {
-      const scratch = createScratch();
-      scratches.push(scratch);
-      mounts.push({ host: scratch.path, guest, readOnly: false });
+  } catch (error) {
+    if (error instanceof AdmissionError) {
+      writeReport(reportPath, io.cwd, { version: 1, module: modulePath, refused: error.violations });
+      throw new InputError(`${modulePath} ${error.message}`);
     }
-    const grant = defineGrant({
-      args: [modulePath, ...args.rest],
-      env,
-      mounts,
-      clock,
-      random,
-      stdin: stdinFlag === 'none' ? { kind: 'none' } : stdinFd !== null ? { kind: 'fd', fd: stdinFd } : { kind: 'fd', fd: 0 },
-      stdout: { kind: 'inherit' },
-      stderr: { kind: 'inherit' },
-      limits,
-    });
-    let result: RunResult;
-    try {
-      result = runWasi(module, grant);
-    } catch (error) {
-      if (error instanceof RunRefused) throw new InputError(error.message);
-      throw error;
-    }
-    if (reportPath) writeFileAtomic(resolveFrom(io.cwd, reportPath), JSON.stringify(reportOf(modulePath, result), null, 2) + '\n');
-    if (result.trap) {
-      io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
-      return ExitCode.RUN_TRAPPED;
-    }
-    return result.exitCode ?? ExitCode.RUN_TRAPPED;
-  } finally {
-    if (stdinFd !== null) closeSync(stdinFd);
-    for (const s of scratches) s.remove();
+    if (error instanceof RunRefused) throw new InputError(error.message);
+    throw error;
   }
+  writeReport(reportPath, io.cwd, reportOf(modulePath, result));
+  if (result.trap) {
+    io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
+    return ExitCode.RUN_TRAPPED;
+  }
+  return result.exitCode ?? ExitCode.RUN_TRAPPED;
 }
