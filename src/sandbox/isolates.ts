@@ -42,6 +42,8 @@ export interface ProcessOptions {
   readPaths: readonly string[];
   /** Host paths the child may write. */
   writePaths: readonly string[];
+  /** Whether anything is mounted writable (scratch space included). */
+  writable: boolean;
   /** Directory holding the compiled package, which the child must read to start. */
   codeDir: string;
 }
@@ -61,7 +63,8 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
       '--experimental-permission',
       '--no-warnings',
       ...read.map((p) => `--allow-fs-read=${p}`),
-      ...[...options.writePaths, '/dev/shm/*'].map((p) => `--allow-fs-write=${p}`),
+      // Writable mounts are reached through /proc/self/fd/<dirfd>/<name> (see wasi/fs/walk.ts).
+      ...(options.writable ? [...options.writePaths, '/dev/shm/*', '/proc/self/fd/*'] : []).map((p) => `--allow-fs-write=${p}`),
     ],
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
