@@ -10,5 +10,6 @@ export interface CommandEntry {
 
 export const commands: Record<string, CommandEntry> = {
   run: { summary: 'run a WASI module with explicit grants', load: () => import('./run.js') },
+  check: { summary: 'would a policy admit this module? (nothing runs)', load: () => import('./check.js') },
   inspect: { summary: 'static security audit of a module', load: () => import('./inspect.js') },
 };

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { decodeModule } from '../../src/binary/decode.js';
+import { parsePolicy } from '../../src/policy/load.js';
+import { admit, impliedImports } from '../../src/sandbox/admission.js';
+import { fixture } from '../helpers/paths.js';
+import { wat } from '../helpers/wat.js';
+
+const rules = (bytes: Uint8Array, policy: Record<string, unknown> = {}, digest = 'sha256:x') =>
+  admit(decodeModule(bytes), parsePolicy(policy), () => digest).violations.map((v) => v.rule);
+
+describe('admission', () => {
+  it('admits hello under the empty policy: it imports only stdio, args and exit', () => {
+    assert.deepEqual(rules(new Uint8Array(readFileSync(fixture('c', 'hello.wasm')))), []);
+  });
+
+  it('grants imply imports: filesystem only with a mount, clocks only with a clock', async () => {
+    const fs = await wat('(module (import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32))) (memory 1) (func (export "_start")))');
+    assert.deepEqual(rules(fs), ['import-not-granted']);
+    assert.deepEqual(rules(fs, { mount: [{ kind: 'tmpfs', guest: '/t' }] }), []);
+    assert.deepEqual(rules(fs, { imports: { allow: ['path_open'] } }), []);
+    const clock = await wat('(module (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32))) (memory 1) (func (export "_start")))');
+    assert.deepEqual(rules(clock), ['import-not-granted']);
+    assert.deepEqual(rules(clock, { clock: 'coarse' }), []);
+    assert.ok(impliedImports(parsePolicy({})).has('fd_write'));
+    assert.ok(!impliedImports(parsePolicy({})).has('sock_accept'));
+  });
+
+  it('refuses sockets under any grant', async () => {
+    const sock = await wat('(module (import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32))) (memory 1) (func (export "_start")))');
+    assert.deepEqual(rules(sock, { mount: [{ kind: 'tmpfs', guest: '/t' }], clock: 'real', random: 'os' }), ['import-not-granted']);
+  });
+
+  it('refuses disallowed features found in code', async () => {
+    const simd = await wat('(module (memory 1) (func (export "_start") v128.const i32x4 0 0 0 0 drop))');
+    assert.deepEqual(rules(simd), []);
+    assert.deepEqual(rules(simd, { features: { simd: false } }), ['feature-not-allowed']);
+  });
+
+  it('enforces sizes, pins and the command shape', async () => {
+    const big = await wat('(module (memory 100) (table 50 funcref) (func (export "_start")) (data (i32.const 0) "0123456789"))');
+    assert.deepEqual(rules(big, { limits: { memory: '1MiB', 'table-elements': 10, data: 5, functions: 0 } }).sort(), ['data-too-large', 'memory-too-large', 'table-too-large', 'too-many-functions']);
+    const lib = await wat('(module (memory 1) (func (export "run")))');
+    assert.deepEqual(rules(lib), ['not-a-command']);
+    const pin = `sha256:${'b'.repeat(64)}`;
+    assert.deepEqual(rules(lib, { trust: { pins: [pin] } }, pin), ['not-a-command']);
+    assert.deepEqual(rules(lib, { trust: { pins: [pin] } }, `sha256:${'c'.repeat(64)}`), ['digest-not-pinned', 'not-a-command']);
+  });
+});
