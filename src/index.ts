@@ -28,3 +28,17 @@ export type { RandomPolicy } from './wasi/random.js';
 export { RunRefused, runWasi, type RunOptions, type RunResult, type RunUsage } from './wasi/run.js';
 export type { OutputSpec, StdinSpec } from './wasi/stdio.js';
 export { TRAP_KINDS, type Trap, type TrapKind } from './wasi/trap.js';
+
+// policy: one document of grants and limits, validated once.
+export { compileGrant, type RunInputs } from './policy/compile-grant.js';
+export { EMPTY_POLICY, parsePolicy, PolicyError } from './policy/load.js';
+export { applyOverrides, type Overrides } from './policy/overrides.js';
+export { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type Policy } from './policy/policy.js';
+export { loadPolicy } from './policy/read-file.js';
+
+// transform: limits and metering rewritten into the module.
+export { FUEL_EXPORT, prepareModule, type TransformOptions } from './transform/index.js';
+
+// sandbox: admission, isolation, runs.
+export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
+export { AdmissionError, createSandbox, SandboxBusyError, SandboxClosedError, type Sandbox, type SandboxOptions, type SandboxResult } from './sandbox/sandbox.js';

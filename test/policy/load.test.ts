@@ -118,3 +118,19 @@ pins = ["sha256:${'a'.repeat(64)}"]
     }), { seed: 5, numRuns: 2000 });
   });
 });
+
+describe('the published JSON Schema', () => {
+  it('lists exactly the keys the loader accepts', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { repoRoot } = await import('../helpers/paths.js');
+    const { FEATURES, DEFAULT_LIMITS } = await import('../../src/policy/policy.js');
+    const schema = JSON.parse(readFileSync(join(repoRoot, 'docs', 'policy.schema.json'), 'utf8'));
+    assert.deepEqual(Object.keys(schema.properties).sort(), ['args', 'clock', 'env', 'features', 'imports', 'isolation', 'limits', 'mount', 'random', 'stdio', 'trust']);
+    assert.deepEqual(Object.keys(schema.properties.features.properties).sort(), [...FEATURES].sort());
+    assert.equal(Object.keys(schema.properties.limits.properties).length, Object.keys(DEFAULT_LIMITS).length);
+    // Every key the schema names is one the loader accepts.
+    const limits = Object.fromEntries(Object.keys(schema.properties.limits.properties).map((k) => [k, k === 'timeout' ? '1s' : k === 'fds' || k === 'concurrency' ? 4 : '1MiB'].map((v, i) => (i === 1 && ['table-elements', 'fuel', 'files', 'functions', 'queue'].includes(k) ? 5 : v))));
+    assert.doesNotThrow(() => parsePolicy({ limits }));
+  });
+});

@@ -1,0 +1,104 @@
+// Sandbox benchmarks, one run, same-run ratios:
+//  1. warm per-run overhead for hello (instantiate, WASI setup, run, teardown):
+//     a wasm-warden sandbox in thread mode, wasm-warden's runWasi on this thread,
+//     node:wasi and @bjorn3/browser_wasi_shim, each with the module compiled once;
+//  2. fuel metering's cost on CPU-bound programs (SHA-256, LZ77), metered against not;
+//  3. deadline accuracy: how long after its deadline a spinning guest's run has
+//     ended and the sandbox can start the next run.
+//
+//   npm run bench:sandbox [-- --runs 500 --full]
+
+import { openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WASI as NodeWasi } from 'node:wasi';
+import * as shim from '@bjorn3/browser_wasi_shim';
+import { decodeModule } from '../src/binary/decode.js';
+import { rewriteModule } from '../src/binary/encode.js';
+import { createSandbox } from '../src/sandbox/sandbox.js';
+import { fuelEdits, FUEL_EXPORT } from '../src/transform/fuel.js';
+import { defineGrant } from '../src/wasi/grant.js';
+import { runWasi } from '../src/wasi/run.js';
+import { argValue, median, percentile, table, timeRuns, timeRunsAsync } from './stats.js';
+
+const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+const fixture = (name: string) => new Uint8Array(readFileSync(join(root, 'test', 'fixtures', 'c', name)));
+const runs = argValue('runs', 500);
+const full = process.argv.includes('--full');
+const us = (ms: number) => (ms * 1000).toFixed(0);
+
+// 1. Warm per-run overhead.
+const helloBytes = fixture('hello.wasm');
+const hello = new WebAssembly.Module(helloBytes);
+const sandbox = await createSandbox({});
+const sandboxTimes = await timeRunsAsync(runs, async () => { await sandbox.run(helloBytes); }, 50);
+await sandbox.close();
+const inThread = timeRuns(runs, () => { runWasi(hello, defineGrant({ args: ['hello'] })); }, 50);
+const devNull = openSync('/dev/null', 'w');
+const nodeWasi = timeRuns(runs, () => {
+  const wasi = new NodeWasi({ version: 'preview1', args: ['hello'], returnOnExit: true, stdout: devNull });
+  wasi.start(new WebAssembly.Instance(hello, wasi.getImportObject() as WebAssembly.Imports) as never);
+}, 50);
+const shimTimes = timeRuns(runs, () => {
+  const fds = [new shim.OpenFile(new shim.File([])), new shim.ConsoleStdout(() => {}), new shim.ConsoleStdout(() => {})];
+  const wasi = new shim.WASI(['hello'], [], fds, { debug: false });
+  wasi.start(new WebAssembly.Instance(hello, { wasi_snapshot_preview1: wasi.wasiImport as never }) as never);
+}, 50);
+const base = median(nodeWasi);
+console.log(`1. warm per-run overhead, hello, ${runs} runs each (µs)\n`);
+console.log(table(['host', 'median', 'p99', 'x node:wasi'], [
+  ['wasm-warden sandbox, thread mode', us(median(sandboxTimes)), us(percentile(sandboxTimes, 99)), (median(sandboxTimes) / base).toFixed(2)],
+  ['wasm-warden runWasi, this thread', us(median(inThread)), us(percentile(inThread, 99)), (median(inThread) / base).toFixed(2)],
+  ['node:wasi', us(base), us(percentile(nodeWasi, 99)), '1.00'],
+  ['browser_wasi_shim', us(median(shimTimes)), us(percentile(shimTimes, 99)), (median(shimTimes) / base).toFixed(2)],
+]));
+
+// 2. Fuel overhead.
+const fuelRuns = argValue('fuel-runs', 20);
+const cpu = [
+  ['SHA-256', 'bench/sha256.wasm', full ? '64' : '16'],
+  ['LZ77 compress + decompress', 'bench/compress.wasm', full ? '32' : '8'],
+] as const;
+const fuelRows: Array<Array<string | number>> = [];
+for (const [label, file, mib] of cpu) {
+  const bytes = fixture(file);
+  const plain = new WebAssembly.Module(bytes);
+  const decoded = decodeModule(bytes);
+  const metered = new WebAssembly.Module(rewriteModule(decoded, fuelEdits(decoded)));
+  const grant = defineGrant({ args: ['x', mib], stdout: { kind: 'discard' } });
+  const budget = { beforeStart: (i: WebAssembly.Instance) => { (i.exports[FUEL_EXPORT] as WebAssembly.Global).value = 10n ** 15n; } };
+  const plainTimes: number[] = [];
+  const meteredTimes: number[] = [];
+  runWasi(plain, grant);
+  runWasi(metered, grant, budget);
+  for (let i = 0; i < fuelRuns; i++) {
+    plainTimes.push(...timeRuns(1, () => { runWasi(plain, grant); }, 0));
+    meteredTimes.push(...timeRuns(1, () => { runWasi(metered, grant, budget); }, 0));
+  }
+  const overhead = (median(meteredTimes) / median(plainTimes) - 1) * 100;
+  fuelRows.push([`${label} of ${mib} MiB`, median(plainTimes).toFixed(1), median(meteredTimes).toFixed(1), `${overhead.toFixed(1)}%`]);
+}
+console.log(`\n2. fuel metering, ${fuelRuns} interleaved runs each (ms)\n`);
+console.log(table(['workload', 'plain', 'metered', 'overhead'], fuelRows));
+
+// 3. Deadline accuracy.
+// (module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))
+const spin = new Uint8Array(Buffer.from('0061736d01000000010401600000030201000503010001071302066d656d6f72790200065f737461727400000a0901070003400c000b0b', 'hex'));
+const deadlineMs = 50;
+const spinning = await createSandbox({ limits: { timeout: `${deadlineMs}ms`, concurrency: 1 } });
+const ended: number[] = [];
+const readyAgain: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const started = performance.now();
+  const result = await spinning.run(spin);
+  if (result.trap?.kind !== 'deadline') throw new Error(`expected a deadline trap, got ${JSON.stringify(result.trap)}`);
+  ended.push(performance.now() - started - deadlineMs);
+  await spinning.run(helloBytes);
+  readyAgain.push(performance.now() - started - deadlineMs);
+}
+await spinning.close();
+console.log(`\n3. deadline accuracy, spinning guest, ${deadlineMs} ms deadline, 20 runs (ms after the deadline)\n`);
+console.log(table(['measure', 'median', 'p99'], [
+  ['run ended (promise resolved)', median(ended).toFixed(2), percentile(ended, 99).toFixed(2)],
+  ['next run completed on the replacement isolate', median(readyAgain).toFixed(2), percentile(readyAgain, 99).toFixed(2)],
+]));
+process.exit(0);
