@@ -4,7 +4,7 @@
 
 import { FUEL_EXPORT } from '../transform/index.js';
 import type { GrantSpec } from '../wasi/grant.js';
-import { runWasi, type RunResult } from '../wasi/run.js';
+import { runWasi, type RunResult, type WasiHost } from '../wasi/run.js';
 
 export interface Job {
   module: WebAssembly.Module;
@@ -20,10 +20,12 @@ export interface SandboxResult extends RunResult {
   fuelUsed: number | null;
 }
 
-export function execute(job: Job): SandboxResult {
+/** `host` is the isolate's reusable WASI host; without one, a fresh host is built for the run. */
+export function execute(job: Job, host?: WasiHost): SandboxResult {
   let fuelUsed: number | null = null;
   let outOfFuel = false;
   const result = runWasi(job.module, job.grant, {
+    ...(host ? { host } : {}),
     preemptWithWatchdog: job.watchdog,
     beforeStart: (instance) => {
       if (job.fuel !== null) (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(job.fuel);

@@ -3,7 +3,7 @@
 // module's bytes come with the first job that uses them and are compiled
 // here once per digest.
 
-import { RunRefused } from '../wasi/run.js';
+import { createWasiHost, RunRefused } from '../wasi/run.js';
 import { execute } from './execute.js';
 import type { GrantSpec } from '../wasi/grant.js';
 
@@ -15,6 +15,7 @@ interface ProcessJob {
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
+const host = createWasiHost();
 
 process.on('message', (message: { id: number; job: ProcessJob }) => {
   const { id, job } = message;
@@ -25,7 +26,7 @@ process.on('message', (message: { id: number; job: ProcessJob }) => {
       module = new WebAssembly.Module(job.bytes);
       compiled.set(job.digest, module);
     }
-    process.send!({ id, result: { ok: true, value: execute({ module, grant: job.grant, fuel: job.fuel, watchdog: false }) } });
+    process.send!({ id, result: { ok: true, value: execute({ module, grant: job.grant, fuel: job.fuel, watchdog: false }, host) } });
   } catch (error) {
     process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
   }

@@ -1,9 +1,9 @@
 // Everything one run's WASI functions share: memory, descriptors, grants,
 // counters. Built fresh for each run, dropped with it.
 
-import type { Clocks } from './clocks.js';
 import { Errno } from './errno.js';
 import type { FdTable } from './fd-table.js';
+import type { Clocks } from './clocks.js';
 import type { Quota } from './fs/types.js';
 import type { GuestMemory } from './guest-memory.js';
 import type { RandomSource } from './random.js';
@@ -25,26 +25,59 @@ export const errnoNames: Record<number, string> = Object.fromEntries(
 /** Errnos that mean "the grant did not allow this", recorded as denied capability attempts. */
 const denialErrnos = new Set<number>([Errno.NOTCAPABLE, Errno.PERM, Errno.ROFS, Errno.DQUOT, Errno.MFILE, Errno.NOTSOCK, Errno.ACCES]);
 
+export interface RunParameters {
+  args: readonly Uint8Array[];
+  env: readonly Uint8Array[];
+  clocks: Clocks;
+  random: RandomSource;
+  quota: Quota;
+  /** Absolute host-monotonic ms at which blocking calls give up; null for none. */
+  deadlineAt: number | null;
+  maxRandomBytesPerCall: number;
+  maxFds: number;
+}
+
+/**
+ * What the WASI functions of one host read at call time. A host (its import
+ * object and this context) is built once per isolate and serves run after
+ * run: `begin` replaces every piece of per-run state, so nothing of one run
+ * is visible to the next.
+ */
 export class WasiContext {
-  readonly denied: DeniedAttempt[] = [];
+  denied: DeniedAttempt[] = [];
   deniedCount = 0;
-  readonly limitsHit = new Set<string>();
+  limitsHit = new Set<string>();
   /** Pushes out gathered stdout/stderr before the guest blocks (set by the run). */
   flushOutput: () => void = () => {};
+  args: readonly Uint8Array[] = [];
+  env: readonly Uint8Array[] = [];
+  clocks!: Clocks;
+  random!: RandomSource;
+  quota!: Quota;
+  deadlineAt: number | null = null;
+  maxRandomBytesPerCall = 0;
 
   constructor(
     readonly memory: GuestMemory,
     readonly fds: FdTable,
-    readonly args: readonly Uint8Array[],
-    readonly env: readonly Uint8Array[],
-    readonly clocks: Clocks,
-    readonly random: RandomSource,
-    readonly quota: Quota,
-    /** Absolute host-monotonic ms at which blocking calls give up; null for none. */
-    readonly deadlineAt: number | null,
-    readonly maxRandomBytesPerCall: number,
     private readonly monotonicMs: () => number,
   ) {}
+
+  begin(run: RunParameters): void {
+    this.denied = [];
+    this.deniedCount = 0;
+    this.limitsHit = new Set();
+    this.flushOutput = () => {};
+    this.args = run.args;
+    this.env = run.env;
+    this.clocks = run.clocks;
+    this.random = run.random;
+    this.quota = run.quota;
+    this.deadlineAt = run.deadlineAt;
+    this.maxRandomBytesPerCall = run.maxRandomBytesPerCall;
+    this.memory.detach();
+    this.fds.reset(run.maxFds);
+  }
 
   /** Ends the run if its deadline has passed (called by blocking host calls). */
   checkDeadline(): void {

@@ -15,7 +15,14 @@ export class FdTable {
   private readonly entries: Array<FdEntry | undefined> = [];
   private open = 0;
 
-  constructor(readonly maxFds: number) {}
+  constructor(public maxFds: number) {}
+
+  /** Empties the table (closing nothing: the run closed its entries) for a new run. */
+  reset(maxFds: number): void {
+    this.entries.length = 0;
+    this.open = 0;
+    this.maxFds = maxFds;
+  }
 
   get count(): number {
     return this.open;

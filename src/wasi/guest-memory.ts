@@ -14,6 +14,14 @@ export class GuestMemory {
   private u8 = new Uint8Array(0);
   private view = new DataView(new ArrayBuffer(0));
 
+  /** Forgets the last run's memory, so no view of it survives into the next run. */
+  detach(): void {
+    this.memory = null;
+    this.buffer = null;
+    this.u8 = new Uint8Array(0);
+    this.view = new DataView(new ArrayBuffer(0));
+  }
+
   attach(memory: WebAssembly.Memory): void {
     this.memory = memory;
     this.refresh(memory);

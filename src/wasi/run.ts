@@ -46,7 +46,20 @@ export class RunRefused extends Error {
   override name = 'RunRefused';
 }
 
+/** A WASI host: the import object and the context it reads, reusable run after run on one thread. */
+export interface WasiHost {
+  readonly ctx: WasiContext;
+  readonly imports: WebAssembly.Imports;
+}
+
+export function createWasiHost(): WasiHost {
+  const ctx = new WasiContext(new GuestMemory(), new FdTable(0), hostMonotonicMs);
+  return { ctx, imports: buildImports(ctx) };
+}
+
 export interface RunOptions {
+  /** A host built by createWasiHost, reused across runs on this thread (one run at a time). */
+  host?: WasiHost;
   /**
    * Preempt running guest code at the deadline with a V8 watchdog (vm
    * timeout). Costs about 60 µs a run; hosts that terminate the isolate
@@ -67,12 +80,13 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
   const deadlineAt = limits.timeoutMs === null ? null : started + limits.timeoutMs;
   const clocks = createClocks(grant.clock);
   const quota = createQuota({ maxWriteBytes: limits.maxWriteBytes, maxFilesCreated: limits.maxFilesCreated });
-  const memory = new GuestMemory();
-  const fds = new FdTable(limits.maxFds);
-  const ctx = new WasiContext(
-    memory, fds, grant.args.map(enc), grant.env.map(([k, v]) => enc(`${k}=${v}`)), clocks, createRandom(grant.random),
-    quota, deadlineAt, limits.maxRandomBytesPerCall, hostMonotonicMs,
-  );
+  const host = options.host ?? createWasiHost();
+  const { ctx } = host;
+  const { memory, fds } = ctx;
+  ctx.begin({
+    args: grant.args.map(enc), env: grant.env.map(([k, v]) => enc(`${k}=${v}`)), clocks, random: createRandom(grant.random),
+    quota, deadlineAt, maxRandomBytesPerCall: limits.maxRandomBytesPerCall, maxFds: limits.maxFds,
+  });
   const checkDeadline = () => ctx.checkDeadline();
   const output = new OutputGroup(limits.maxOutputBytes);
   const stdout = new OutputStream(grant.stdout, 1, output, checkDeadline);
@@ -103,7 +117,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       }
       fds.add({ kind: 'dir', dir, preopen: mount.guest, rights: mount.readOnly ? READ_ONLY_DIRECTORY_RIGHTS : DIRECTORY_RIGHTS, inheriting: DIRECTORY_RIGHTS | (1n << 30n) - 1n, flags: 0 });
     }
-    const imports = buildImports(ctx);
+    const { imports } = host;
     const body = (): void => {
       try {
         instance = new WebAssembly.Instance(module, imports);
@@ -133,6 +147,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
     }
     for (const entry of fds.drain()) closeEntry(entry);
     stdin.close();
+    memory.detach();
     result.stdout = stdout.contents();
     result.stderr = stderr.contents();
     const exportedMemory = (instance as WebAssembly.Instance | null)?.exports.memory;
