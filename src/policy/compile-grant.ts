@@ -1,7 +1,9 @@
 // A policy and one run's inputs become the plain-data grant the WASI layer
 // runs under. Scratch mounts are created here and removed by the caller.
 
+import { copyFileSync } from 'node:fs';
 import { defineGrant, type GrantSpec, type MountSpec } from '../wasi/grant.js';
+import { RunRefused } from '../wasi/run.js';
 import type { StdinSpec } from '../wasi/stdio.js';
 import type { Policy } from './policy.js';
 
@@ -17,10 +19,34 @@ export interface RunInputs {
 /** A clock for runs whose policy grants none: time stands at the epoch, so nothing can be measured. */
 const NO_CLOCK = { kind: 'virtual', stepNs: 0n, startNs: 0n } as const;
 
+/**
+ * Single-file mounts: each file is copied (a snapshot) into a scratch
+ * directory per guest directory, which is mounted read-only. Nothing else of
+ * the host directory that holds the file is reachable.
+ */
+function fileMounts(policy: Policy, scratch: (guest: string) => string): MountSpec[] {
+  const dirs = new Map<string, string>();
+  for (const m of policy.mounts) {
+    if (m.kind !== 'file') continue;
+    const slash = m.guest.lastIndexOf('/');
+    const guestDir = slash === 0 ? '/' : m.guest.slice(0, slash);
+    let dir = dirs.get(guestDir);
+    if (!dir) dirs.set(guestDir, (dir = scratch(guestDir)));
+    try {
+      copyFileSync(m.host, `${dir}/${m.guest.slice(slash + 1)}`);
+    } catch (error) {
+      throw new RunRefused(`cannot mount file ${m.host}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    }
+  }
+  return [...dirs].map(([guest, host]) => ({ host, guest, readOnly: true }));
+}
+
 export function compileGrant(policy: Policy, inputs: RunInputs, scratch: (guest: string) => string): GrantSpec {
-  const mounts: MountSpec[] = policy.mounts.map((m) =>
-    m.kind === 'host' ? { host: m.host, guest: m.guest, readOnly: m.readOnly } : { host: scratch(m.guest), guest: m.guest, readOnly: false },
+  const mounts: MountSpec[] = policy.mounts.flatMap((m): MountSpec[] =>
+    m.kind === 'host' ? [{ host: m.host, guest: m.guest, readOnly: m.readOnly }]
+      : m.kind === 'tmpfs' ? [{ host: scratch(m.guest), guest: m.guest, readOnly: false }] : [],
   );
+  mounts.push(...fileMounts(policy, scratch));
   const env = new Map(policy.env.map(([k, v]) => [k, v] as const));
   for (const [k, v] of Object.entries(inputs.env ?? {})) env.set(k, v);
   let stdin: StdinSpec;

@@ -82,12 +82,20 @@ function readMounts(r: Reader, raw: unknown): MountPolicy[] {
     if (guests.has(guest)) r.fail(`${path}.guest`, `'${guest}' is mounted twice`);
     guests.add(guest);
     const kind = r.string(m.kind, `${path}.kind`) ?? 'host';
+    if (kind === 'file') {
+      const host = r.string(m.host, `${path}.host`);
+      if (!host) { if (m.host === undefined) r.fail(`${path}.host`, 'required'); return; }
+      if (m.mode !== undefined && m.mode !== 'ro') r.fail(`${path}.mode`, 'a file mount is read-only');
+      if (!guest.startsWith('/') || guest.endsWith('/')) r.fail(`${path}.guest`, 'a file mount needs an absolute guest file path');
+      mounts.push({ kind: 'file', host, guest });
+      return;
+    }
     if (kind === 'tmpfs') {
       if (m.host !== undefined) r.fail(`${path}.host`, 'a tmpfs mount has no host path');
       mounts.push({ kind: 'tmpfs', guest });
       return;
     }
-    if (kind !== 'host') { r.fail(`${path}.kind`, `'${kind}' is not host or tmpfs`); return; }
+    if (kind !== 'host') { r.fail(`${path}.kind`, `'${kind}' is not host, tmpfs or file`); return; }
     const host = r.string(m.host, `${path}.host`);
     if (!host) { if (m.host === undefined) r.fail(`${path}.host`, 'required'); return; }
     const mode = r.string(m.mode, `${path}.mode`) ?? 'ro';

@@ -7,7 +7,9 @@ import type { RandomPolicy } from '../wasi/random.js';
 
 export type MountPolicy =
   | { kind: 'host'; host: string; guest: string; readOnly: boolean }
-  | { kind: 'tmpfs'; guest: string };
+  | { kind: 'tmpfs'; guest: string }
+  /** One host file, read-only: a snapshot taken when the run starts, alone in its guest directory. */
+  | { kind: 'file'; host: string; guest: string };
 
 export type StdinPolicy = { kind: 'none' } | { kind: 'inherit' } | { kind: 'file'; path: string };
 export type OutputPolicy = 'capture' | 'inherit' | 'discard';

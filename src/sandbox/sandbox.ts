@@ -60,7 +60,7 @@ export async function createSandbox(policyInput: Policy | Record<string, unknown
       codeDir,
       readPaths: hostMounts.filter((m) => m.readOnly).map((m) => `${m.host}/*`),
       writePaths: hostMounts.filter((m) => !m.readOnly).map((m) => `${m.host}/*`),
-      writable: policy.mounts.some((m) => m.kind === 'tmpfs' || !m.readOnly),
+      writable: policy.mounts.some((m) => m.kind === 'tmpfs' || (m.kind === 'host' && !m.readOnly)),
     })
     : () => workerIsolate(workerEntry, { stackSizeMb: options.stackSizeMb ?? 4 });
   const pool = new IsolatePool<unknown, { ok: boolean; value?: SandboxResult; refused?: boolean; message?: string }>({

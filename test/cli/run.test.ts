@@ -137,3 +137,18 @@ describe('warden run', () => {
     assert.equal(r.code, 125);
   });
 });
+
+describe('warden run --file', () => {
+  it('grants one host file read-only, alone in its guest directory', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'app.conf'), 'setting = 1\n');
+    writeFileSync(join(dir, 'neighbour.secret'), 'not granted\n');
+    const r = await runWarden(['run', '--file', `${join(dir, 'app.conf')}::/etc/app.conf`, fixture('c', 'wasi', 'cat.wasm'), '--', '/etc/app.conf']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'setting = 1\nwrite: Read-only file system\nentry: app.conf\n');
+    assert.equal(readFileSync(join(dir, 'app.conf'), 'utf8'), 'setting = 1\n');
+    const missing = await runWarden(['run', '--file', `${join(dir, 'nope')}::/etc/x`, fixture('c', 'wasi', 'cat.wasm'), '--', '/etc/x']);
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /cannot mount file/);
+  });
+});

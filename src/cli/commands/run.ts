@@ -26,6 +26,7 @@ Admission checks the module against the policy before any of its code runs.
   --dir HOST[::GUEST]     grant a host directory read-write (guest path defaults to HOST)
   --dir-ro HOST[::GUEST]  grant a host directory read-only
   --tmpfs GUEST           grant an empty scratch directory, removed after the run
+  --file HOST::GUEST      grant one host file, read-only (a snapshot), at the guest file path
   --env K=V               set an environment variable (repeatable; nothing is inherited)
   --clock POLICY          real | coarse[:RES] | frozen | virtual[:STEP]   (default coarse:1ms)
   --random SOURCE         os | seeded:N                                   (default os)
@@ -45,7 +46,7 @@ Exit status: the guest's own; 134 when it traps or a limit ends the run;
 
 const specs = {
   policy: { value: true }, dir: { value: true, repeat: true }, 'dir-ro': { value: true, repeat: true },
-  tmpfs: { value: true, repeat: true }, env: { value: true, repeat: true }, clock: { value: true },
+  tmpfs: { value: true, repeat: true }, file: { value: true, repeat: true }, env: { value: true, repeat: true }, clock: { value: true },
   random: { value: true }, stdin: { value: true }, timeout: { value: true }, 'memory-limit': { value: true },
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
   'max-files': { value: true }, 'max-write': { value: true }, report: { value: true }, help: {},
@@ -87,6 +88,12 @@ function effectivePolicy(args: ParsedArgs, cwd: string): Policy {
     ...flagList(args, 'dir').map((d) => parseMount(d, false, cwd)),
     ...flagList(args, 'dir-ro').map((d) => parseMount(d, true, cwd)),
     ...flagList(args, 'tmpfs').map((guest): MountPolicy => ({ kind: 'tmpfs', guest })),
+    ...flagList(args, 'file').map((text): MountPolicy => {
+      const split = text.indexOf('::');
+      const guest = text.slice(split + 2);
+      if (split <= 0 || !guest.startsWith('/')) throw new UsageError(`--file: '${text}' is not HOST::/GUEST/PATH`);
+      return { kind: 'file', host: resolveFrom(cwd, text.slice(0, split)), guest };
+    }),
   ];
   overrides.env = flagList(args, 'env').map(parseEnv);
   const clock = flag(args, 'clock');

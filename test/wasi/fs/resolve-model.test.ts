@@ -1,0 +1,122 @@
+// Path resolution against a model. fast-check builds random trees of files,
+// directories and symlinks (targets may hold `..`, `.`, absolute paths and
+// trailing slashes) in a real temp directory, then resolves random paths
+// through the host-directory capability; a small model of beneath-only
+// resolution must predict the same node or the same error for every path.
+
+import assert from 'node:assert/strict';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Errno, WasiError } from '../../../src/wasi/errno.js';
+import { hostDirectory } from '../../../src/wasi/fs/host-directory.js';
+import { createQuota } from '../../../src/wasi/fs/quota.js';
+
+type Node = { kind: 'file' } | { kind: 'dir'; entries: Map<string, Node> } | { kind: 'link'; target: string };
+const NAMES = ['a', 'b', 'c'];
+
+const pathArb = fc.tuple(
+  fc.boolean(),
+  fc.array(fc.constantFrom('a', 'b', 'c', '..', '.'), { minLength: 1, maxLength: 5 }),
+  fc.boolean(),
+).map(([absolute, parts, slash]) => (absolute ? '/' : '') + parts.join('/') + (slash ? '/' : ''));
+
+const nodeArb: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.nat(9).map((): Node => ({ kind: 'file' })),
+    pathArb.map((target): Node => ({ kind: 'link', target })),
+    fc.dictionary(fc.constantFrom(...NAMES), tie('node'), { maxKeys: 3 }).map((d): Node => ({ kind: 'dir', entries: new Map(Object.entries(d)) })),
+  ),
+})).node;
+
+const rootArb = fc.dictionary(fc.constantFrom(...NAMES), nodeArb, { maxKeys: 3 }).map((d): Node => ({ kind: 'dir', entries: new Map(Object.entries(d)) }));
+
+function build(dir: string, node: Node & { kind: 'dir' }): void {
+  for (const [name, child] of node.entries) {
+    const path = join(dir, name);
+    if (child.kind === 'file') writeFileSync(path, name);
+    else if (child.kind === 'link') symlinkSync(child.target, path);
+    else { mkdirSync(path); build(path, child); }
+  }
+}
+
+type Outcome = { node: Node } | { errno: number };
+
+/** Beneath-only resolution, as docs/wasi.md states it, over the model tree. */
+function model(root: Node & { kind: 'dir' }, path: string, follow: boolean): Outcome {
+  if (path.startsWith('/')) return { errno: Errno.PERM };
+  const queue = path.split('/').filter((p) => p !== '');
+  let trailing = path.endsWith('/');
+  const stack: Array<Node & { kind: 'dir' }> = [root];
+  let links = 0;
+  for (;;) {
+    if (queue.length === 0) return { node: stack[stack.length - 1]! };
+    const name = queue.shift()!;
+    const final = queue.length === 0;
+    if (name === '.') continue;
+    if (name === '..') {
+      if (stack.length === 1) return { errno: Errno.PERM };
+      stack.pop();
+      continue;
+    }
+    const entry = stack[stack.length - 1]!.entries.get(name);
+    if (final && !(follow || trailing)) return entry ? { node: entry } : { errno: Errno.NOENT };
+    if (!entry) return { errno: Errno.NOENT };
+    if (entry.kind === 'link') {
+      if (++links > 40) return { errno: Errno.LOOP };
+      if (entry.target.startsWith('/')) return { errno: Errno.PERM };
+      const parts = entry.target.split('/').filter((p) => p !== '');
+      if (final) { queue.push(...parts); trailing = trailing || entry.target.endsWith('/'); }
+      else queue.unshift(...parts);
+      continue;
+    }
+    if (entry.kind === 'file') return final && !trailing ? { node: entry } : { errno: Errno.NOTDIR };
+    if (final) return { node: entry };
+    stack.push(entry);
+  }
+}
+
+describe('path resolution against a model', () => {
+  it('agrees on the resolved node or the error for random trees and paths', () => {
+    const base = mkdtempSync(join(tmpdir(), 'warden-model-'));
+    let case_ = 0;
+    try {
+      fc.assert(fc.property(rootArb, fc.array(fc.tuple(pathArb, fc.boolean()), { minLength: 1, maxLength: 12 }), (root, probes) => {
+        const dir = join(base, String(case_++));
+        mkdirSync(dir);
+        build(dir, root as Node & { kind: 'dir' });
+        // Inode of each model node, from the real tree.
+        const inodes = new Map<Node, bigint>();
+        const index = (path: string, node: Node) => {
+          inodes.set(node, lstatSync(path, { bigint: true }).ino);
+          if (node.kind === 'dir') for (const [name, child] of node.entries) index(join(path, name), child);
+        };
+        index(dir, root);
+        const capability = hostDirectory(dir, { quota: createQuota({ maxWriteBytes: 0, maxFilesCreated: 0 }), now: () => 0n });
+        try {
+          for (const [path, follow] of probes) {
+            const expected = model(root as Node & { kind: 'dir' }, path, follow);
+            let actual: Outcome;
+            try {
+              const stat = capability.statAt(path, follow);
+              actual = { node: [...inodes].find(([, ino]) => ino === stat.ino)?.[0] ?? ({ kind: 'file' } as Node) };
+            } catch (error) {
+              if (!(error instanceof WasiError)) throw error;
+              actual = { errno: error.errno };
+            }
+            if ('errno' in expected) assert.deepEqual(actual, expected, `${path} (follow ${follow})`);
+            else assert.ok('node' in actual && actual.node === expected.node, `${path} (follow ${follow}): expected a node, got ${JSON.stringify(actual)}`);
+          }
+        } finally {
+          capability.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }), { seed: 17, numRuns: 300 });
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
