@@ -12,4 +12,7 @@ export const commands: Record<string, CommandEntry> = {
   run: { summary: 'run a WASI module with explicit grants', load: () => import('./run.js') },
   check: { summary: 'would a policy admit this module? (nothing runs)', load: () => import('./check.js') },
   inspect: { summary: 'static security audit of a module', load: () => import('./inspect.js') },
+  keygen: { summary: 'make an Ed25519 key pair for signing modules', load: () => import('./keygen.js') },
+  sign: { summary: 'sign a module (wasmsign2 format)', load: () => import('./sign.js') },
+  verify: { summary: 'verify a module\'s signatures against trusted keys', load: () => import('./verify.js') },
 };

@@ -1,0 +1,30 @@
+// warden keygen --out KEY [--force]
+
+import { existsSync } from 'node:fs';
+import { encodePublicKey, encodeSecretKey, generateSecretKey } from '../../signing/keys.js';
+import { flag, parseArgs } from '../args.js';
+import { ExitCode, UsageError } from '../errors.js';
+import type { CommandIO } from '../io.js';
+import { resolveFrom } from '../paths.js';
+import { writeFileAtomic } from '../write-atomic.js';
+
+export const usage = `usage: warden keygen --out KEY [--force]
+
+Writes a new Ed25519 secret key to KEY (mode 0600) and its public key to KEY.pub,
+in wasmsign2's raw format. Refuses to overwrite unless --force.`;
+
+export async function run(argv: string[], io: CommandIO): Promise<number> {
+  const args = parseArgs(argv, { out: { value: true }, force: {}, help: {} });
+  if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
+  const out = flag(args, 'out');
+  if (!out || args.positionals.length) throw new UsageError('usage: warden keygen --out KEY');
+  const secretPath = resolveFrom(io.cwd, out);
+  if (!args.switches.has('force') && (existsSync(secretPath) || existsSync(`${secretPath}.pub`))) {
+    throw new UsageError(`${out} or ${out}.pub exists; pass --force to overwrite`);
+  }
+  const key = generateSecretKey();
+  writeFileAtomic(secretPath, encodeSecretKey(key), 0o600);
+  writeFileAtomic(`${secretPath}.pub`, encodePublicKey(key.publicKey));
+  io.stdout(`key id ${Buffer.from(key.publicKey.keyId).toString('hex')}\n`);
+  return ExitCode.OK;
+}

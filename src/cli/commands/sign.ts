@@ -1,0 +1,44 @@
+// warden sign --key KEY IN.wasm -o OUT.wasm [--detached SIG] [--key-id HEX]
+
+import { WasmDecodeError } from '../../binary/errors.js';
+import { SignatureFormatError } from '../../signing/format.js';
+import { signModule, SigningError } from '../../signing/sign.js';
+import { flag, parseArgs } from '../args.js';
+import { ExitCode, InputError, UsageError } from '../errors.js';
+import type { CommandIO } from '../io.js';
+import { resolveFrom } from '../paths.js';
+import { readSecretKey } from '../read-key.js';
+import { readModuleFile } from '../read-module.js';
+import { writeFileAtomic } from '../write-atomic.js';
+
+export const usage = `usage: warden sign --key KEY IN.wasm -o OUT.wasm [--key-id HEX]
+       warden sign --key KEY IN.wasm --detached SIG
+
+Signs a module (wasmsign2 format): a signature section placed first, or added to the
+one already there; with --detached, the signature goes to SIG and the module is unchanged.`;
+
+export async function run(argv: string[], io: CommandIO): Promise<number> {
+  const args = parseArgs(argv, { key: { value: true }, o: { value: true }, out: { value: true }, detached: { value: true }, 'key-id': { value: true }, help: {} });
+  if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
+  const keyPath = flag(args, 'key');
+  const out = flag(args, 'o') ?? flag(args, 'out');
+  const detached = flag(args, 'detached');
+  if (!keyPath || args.positionals.length !== 1) throw new UsageError('usage: warden sign --key KEY IN.wasm -o OUT.wasm');
+  if (!out && !detached) throw new UsageError('needs -o OUT.wasm or --detached SIG');
+  if (out && detached) throw new UsageError('-o and --detached are exclusive');
+  const keyIdText = flag(args, 'key-id');
+  if (keyIdText !== undefined && !/^([0-9a-f]{2})*$/i.test(keyIdText)) throw new UsageError(`--key-id: '${keyIdText}' is not hex`);
+  const key = readSecretKey(keyPath, io.cwd);
+  const bytes = readModuleFile(args.positionals[0]!, io.cwd);
+  let signed;
+  try {
+    signed = signModule(bytes, key, { detached: !!detached, ...(keyIdText !== undefined ? { keyId: keyIdText ? Uint8Array.from(Buffer.from(keyIdText, 'hex')) : null } : {}) });
+  } catch (error) {
+    if (error instanceof SigningError || error instanceof SignatureFormatError || error instanceof WasmDecodeError) throw new InputError(`${args.positionals[0]}: ${error.message}`);
+    throw error;
+  }
+  if (detached) writeFileAtomic(resolveFrom(io.cwd, detached), signed.signature);
+  else writeFileAtomic(resolveFrom(io.cwd, out!), signed.module);
+  io.stdout(`signed by key id ${Buffer.from(key.publicKey.keyId).toString('hex')}\n`);
+  return ExitCode.OK;
+}
