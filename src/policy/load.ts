@@ -2,6 +2,8 @@
 // frozen Policy. Every problem is reported with the key path that has it, all
 // at once, so one edit fixes a file.
 
+import { readFileSync } from 'node:fs';
+import { parsePublicKey, type PublicKey } from '../signing/keys.js';
 import { parseClockPolicy } from '../wasi/clocks.js';
 import { wasiPreview1Functions } from '../binary/wasi-abi.js';
 import { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
@@ -153,8 +155,24 @@ function readLimits(r: Reader, raw: unknown): LimitsPolicy {
   return limits;
 }
 
-/** Validates a policy given as a plain object (parsed TOML or JSON, or built in code). */
-export function parsePolicy(input: unknown, source?: string): Policy {
+/** A trusted key: `base64:` followed by a raw or PEM key, or a key file path (relative to `baseDir`). */
+function readKey(spec: string, baseDir: string): PublicKey {
+  if (spec.startsWith('base64:')) return parsePublicKey(new Uint8Array(Buffer.from(spec.slice(7), 'base64')));
+  const path = spec.startsWith('/') ? spec : `${baseDir}/${spec}`;
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (error) {
+    throw new Error(`cannot read key ${spec} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parsePublicKey(bytes);
+}
+
+/**
+ * Validates a policy given as a plain object (parsed TOML or JSON, or built in
+ * code). Relative key paths are read from `baseDir` (the policy file's directory).
+ */
+export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Policy {
   const r = new Reader();
   const raw: Raw = input === undefined ? {} : isObject(input) ? input : (r.fail('policy', 'expected a table'), {});
   r.keys(raw, '', TOP_KEYS);
@@ -208,12 +226,30 @@ export function parsePolicy(input: unknown, source?: string): Policy {
   const isolation = r.string(raw.isolation, 'isolation') ?? 'thread';
   if (isolation !== 'thread' && isolation !== 'process') r.fail('isolation', `'${isolation}' is not thread or process`);
   let pins: string[] = [];
+  const keys: PublicKey[] = [];
+  let require = 0;
   if (raw.trust !== undefined) {
     if (!isObject(raw.trust)) r.fail('trust', 'expected a table');
     else {
-      r.keys(raw.trust, 'trust', ['pins']);
+      r.keys(raw.trust, 'trust', ['pins', 'keys', 'require']);
       pins = r.strings(raw.trust.pins, 'trust.pins') ?? [];
       for (const pin of pins) if (!/^sha256:[0-9a-f]{64}$/.test(pin)) r.fail('trust.pins', `'${pin}' is not sha256:<64 hex digits>`);
+      (r.strings(raw.trust.keys, 'trust.keys') ?? []).forEach((spec, i) => {
+        try {
+          keys.push(readKey(spec, baseDir));
+        } catch (error) {
+          r.fail(`trust.keys[${i}]`, (error as Error).message);
+        }
+      });
+      const req = raw.trust.require;
+      if (req === undefined) require = keys.length > 0 ? 1 : 0;
+      else if (req === 'none') require = 0;
+      else if (req === 'any') require = 1;
+      else {
+        const n = r.count(req, 'trust.require', 1);
+        if (n !== undefined) require = n;
+      }
+      if (require > keys.length) r.fail('trust.require', `needs ${require} signers but trust.keys lists ${keys.length} key${keys.length === 1 ? '' : 's'}`);
     }
   }
   if (r.problems.length) throw new PolicyError(r.problems, source);
@@ -223,6 +259,7 @@ export function parsePolicy(input: unknown, source?: string): Policy {
     random: random && Object.freeze(random), stdin: Object.freeze(stdio.stdin), stdout: stdio.stdout, stderr: stdio.stderr,
     extraImports: Object.freeze(extraImports), limits: Object.freeze(limits), features: freezeSet(features),
     isolation: isolation as Policy['isolation'], pins: Object.freeze(pins),
+    trust: Object.freeze({ keys: Object.freeze(keys), require }),
   };
   return Object.freeze(policy);
 }

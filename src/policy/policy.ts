@@ -2,6 +2,7 @@
 // validated value. Deny by default: the empty policy grants stdout and stderr
 // and nothing else the guest could use to reach the host.
 
+import type { PublicKey } from '../signing/keys.js';
 import type { ClockPolicy } from '../wasi/clocks.js';
 import type { RandomPolicy } from '../wasi/random.js';
 
@@ -60,6 +61,8 @@ export interface Policy {
   isolation: 'thread' | 'process';
   /** If not empty, only modules whose SHA-256 is listed are admitted. */
   pins: readonly string[];
+  /** Keys whose signatures count, and how many distinct ones must have signed (0: no signature needed). */
+  trust: { keys: readonly PublicKey[]; require: number };
 }
 
 export const DEFAULT_FEATURES: readonly FeatureName[] = [

@@ -18,5 +18,6 @@ export function loadPolicy(path: string): Policy {
   } catch (error) {
     throw new PolicyError([`not valid ${path.endsWith('.json') ? 'JSON' : 'TOML'}: ${(error as Error).message.split('\n')[0]}`], path);
   }
-  return parsePolicy(raw, path);
+  const slash = path.lastIndexOf('/');
+  return parsePolicy(raw, path, slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.');
 }

@@ -19,7 +19,7 @@ export interface Verdict {
 }
 
 export const ADMISSION_RULES = [
-  'digest-not-pinned', 'module-too-large', 'import-unknown-module', 'import-unknown-function', 'import-not-granted',
+  'malformed', 'unsigned', 'signature-untrusted', 'digest-not-pinned', 'module-too-large', 'import-unknown-module', 'import-unknown-function', 'import-not-granted',
   'import-signature-mismatch', 'import-non-function', 'shared-memory', 'atomics', 'memory-too-large',
   'table-too-large', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command',
 ] as const;

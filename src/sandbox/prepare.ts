@@ -7,6 +7,7 @@ import { decodeModule } from '../binary/decode.js';
 import { WasmDecodeError } from '../binary/errors.js';
 import type { Policy } from '../policy/policy.js';
 import { prepareModule } from '../transform/index.js';
+import { verifyModule } from '../signing/verify.js';
 import { admit, type Violation } from './admission.js';
 
 export interface Prepared {
@@ -36,6 +37,11 @@ export function digestOf(bytes: Uint8Array): string {
 }
 
 export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
+  // Signatures first: nothing of an untrusted module is decoded, let alone rewritten.
+  if (policy.trust.require > 0) {
+    const verdict = verifyModule(bytes, policy.trust.keys, { threshold: policy.trust.require });
+    if (!verdict.ok) throw new AdmissionError([{ rule: verdict.reason === 'the module is not signed' ? 'unsigned' : 'signature-untrusted', message: verdict.reason! }]);
+  }
   let digestMemo: string | undefined;
   const digest = () => (digestMemo ??= digestOf(bytes));
   let module;

@@ -81,3 +81,11 @@ export function verifyModule(bytes: Uint8Array, keys: readonly PublicKey[], opti
   if (by.length < threshold) return { ok: false, reason: `${by.length} of the required ${threshold} trusted keys signed this module`, keyIds, verifiedBy: by };
   return { ok: true, keyIds, verifiedBy: by };
 }
+
+/** What `warden inspect` shows: whether the module is signed, by which key ids, and which given keys verify. */
+export function signatureStatus(bytes: Uint8Array, keys: readonly PublicKey[]): { signed: boolean; keyIds: string[]; verifiedBy: string[]; error?: string } {
+  const result = verifyModule(bytes, keys);
+  const signed = result.keyIds.length > 0 || (result.reason !== undefined && result.reason !== 'the module is not signed' && !result.reason.startsWith('not a well-formed'));
+  const status = { signed, keyIds: result.keyIds, verifiedBy: result.verifiedBy.map((i) => hex(keys[i]!.keyId)) };
+  return signed && !result.ok && keys.length > 0 ? { ...status, error: result.reason! } : status;
+}

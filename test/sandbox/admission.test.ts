@@ -48,3 +48,38 @@ describe('admission', () => {
     assert.deepEqual(rules(lib, { trust: { pins: [pin] } }, `sha256:${'c'.repeat(64)}`), ['digest-not-pinned', 'not-a-command']);
   });
 });
+
+describe('trust', () => {
+  it('refuses unsigned and untrusted modules before decoding them, and admits trusted ones', async () => {
+    const { createSandbox } = await import('../../src/sandbox/sandbox.js');
+    const { AdmissionError } = await import('../../src/sandbox/prepare.js');
+    const { encodePublicKey, generateSecretKey } = await import('../../src/signing/keys.js');
+    const { signModule } = await import('../../src/signing/sign.js');
+    const hello = new Uint8Array(readFileSync(fixture('c', 'hello.wasm')));
+    const trusted = generateSecretKey();
+    const stranger = generateSecretKey();
+    const key = `base64:${Buffer.from(encodePublicKey(trusted.publicKey)).toString('base64')}`;
+    const sandbox = await createSandbox({ trust: { keys: [key] } });
+    try {
+      const rule = async (bytes: Uint8Array) => {
+        try {
+          await sandbox.run(bytes);
+          return 'admitted';
+        } catch (error) {
+          assert.ok(error instanceof AdmissionError);
+          return error.violations.map((v) => v.rule).join(',');
+        }
+      };
+      assert.equal(await rule(hello), 'unsigned');
+      assert.equal(await rule(signModule(hello, stranger).module), 'signature-untrusted');
+      // Garbage after a valid signature section is refused by the signature check, not the decoder.
+      const signed = signModule(hello, trusted).module;
+      assert.equal(await rule(Uint8Array.from([...signed, 0xff, 0xff])), 'signature-untrusted');
+      assert.equal(await rule(signed), 'admitted');
+    } finally {
+      await sandbox.close();
+    }
+    assert.throws(() => parsePolicy({ trust: { keys: [key], require: 2 } }), /trust\.require: needs 2 signers/);
+    assert.throws(() => parsePolicy({ trust: { keys: ['base64:AAAA'] } }), /trust\.keys\[0\]/);
+  });
+});

@@ -4,19 +4,22 @@ import { WasmDecodeError } from '../../binary/errors.js';
 import { hasErrors, inspect } from '../../audit/inspect.js';
 import { renderSarif } from '../../audit/render-sarif.js';
 import { renderText } from '../../audit/render-text.js';
-import { parseArgs } from '../args.js';
+import { signatureStatus } from '../../signing/verify.js';
+import { flagList, parseArgs } from '../args.js';
+import { readPublicKey } from '../read-key.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { readModuleFile } from '../read-module.js';
 
-export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif]
+export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif] [--key KEY.pub …]
 
 Static security audit of a module: capability surface, memory-safety posture,
-side-channel indicators and findings (docs/rules.md).
+side-channel indicators and findings (docs/rules.md), and signature status: which
+key ids signed it, and which of the --key public keys verify.
 Exit 0 without error-level findings, 1 with one, 2 for bad usage or input.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { json: {}, sarif: {}, help: {} });
+  const args = parseArgs(argv, { json: {}, sarif: {}, key: { value: true, repeat: true }, help: {} });
   if (args.switches.has('help')) {
     io.stdout(usage + '\n');
     return ExitCode.OK;
@@ -32,6 +35,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (error instanceof WasmDecodeError) throw new InputError(`${path} is not a valid module: ${error.message}`);
     throw error;
   }
+  const keys = flagList(args, 'key').map((k) => readPublicKey(k, io.cwd));
+  const status = signatureStatus(bytes, keys);
+  if (status.signed || keys.length > 0) report.signatures = status;
   if (args.switches.has('sarif')) io.stdout(JSON.stringify(renderSarif(report), null, 2) + '\n');
   else if (args.switches.has('json')) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(renderText(report));
