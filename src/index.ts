@@ -42,3 +42,8 @@ export { FUEL_EXPORT, prepareModule, type TransformOptions } from './transform/i
 // sandbox: admission, isolation, runs.
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
 export { AdmissionError, createSandbox, SandboxBusyError, SandboxClosedError, type Sandbox, type SandboxOptions, type SandboxResult } from './sandbox/sandbox.js';
+
+// signing: wasmsign2-compatible signatures.
+export { encodePublicKey, encodeSecretKey, generateSecretKey, KeyError, parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from './signing/keys.js';
+export { signModule, SigningError, type SignOptions } from './signing/sign.js';
+export { signatureStatus, verifyModule, type Verification, type VerifyOptions } from './signing/verify.js';
