@@ -15,6 +15,9 @@ import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
 import { readModuleFile } from '../read-module.js';
+import { isStoreDigest } from '../../store/reference.js';
+import { openStore, StoreError } from '../../store/local.js';
+import { dataDir } from '../data-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
@@ -23,6 +26,7 @@ Runs a WASI command module with exactly the capabilities the options grant.
 Admission checks the module against the policy before any of its code runs.
 
   --policy FILE           a policy file (TOML, or JSON by extension); flags override it
+  --data-dir DIR          where the module store lives (MODULE may be a sha256:<hex> store digest)
   --dir HOST[::GUEST]     grant a host directory read-write (guest path defaults to HOST)
   --dir-ro HOST[::GUEST]  grant a host directory read-only
   --tmpfs GUEST           grant an empty scratch directory, removed after the run
@@ -46,7 +50,7 @@ Exit status: the guest's own; 134 when it traps or a limit ends the run;
 
 const specs = {
   policy: { value: true }, dir: { value: true, repeat: true }, 'dir-ro': { value: true, repeat: true },
-  tmpfs: { value: true, repeat: true }, file: { value: true, repeat: true }, env: { value: true, repeat: true }, clock: { value: true },
+  'data-dir': { value: true }, tmpfs: { value: true, repeat: true }, file: { value: true, repeat: true }, env: { value: true, repeat: true }, clock: { value: true },
   random: { value: true }, stdin: { value: true }, timeout: { value: true }, 'memory-limit': { value: true },
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
   'max-files': { value: true }, 'max-write': { value: true }, report: { value: true }, help: {},
@@ -147,6 +151,16 @@ function writeReport(path: string | undefined, cwd: string, record: object): voi
   if (path) writeFileAtomic(resolveFrom(cwd, path), JSON.stringify(record, null, 2) + '\n');
 }
 
+/** A module named by its store digest (warden push prints it). */
+function readFromStore(digest: string, dataDirFlag: string | undefined, io: CommandIO): Uint8Array {
+  try {
+    return openStore(dataDir(dataDirFlag, io)).get(digest);
+  } catch (error) {
+    if (error instanceof StoreError) throw new InputError(error.message);
+    throw error;
+  }
+}
+
 /** Runs on this thread: a CLI process runs one guest, so the process is the isolate. */
 async function runHere(bytes: Uint8Array, policy: Policy, args: readonly string[]): Promise<SandboxResult> {
   const prepared = prepare(bytes, policy);
@@ -175,7 +189,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!modulePath) throw new UsageError('needs a module (warden run [options] MODULE.wasm [-- ARGS...])');
   const policy = effectivePolicy(args, io.cwd);
   const reportPath = flag(args, 'report');
-  const bytes = readModuleFile(modulePath, io.cwd);
+  const bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd);
   const guestArgs = [modulePath, ...args.rest];
   let result: SandboxResult;
   try {

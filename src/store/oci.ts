@@ -1,0 +1,108 @@
+// Wasm modules as OCI artifacts (CNCF TAG Runtime layout): a config blob of
+// media type application/vnd.wasm.config.v0+json, exactly one
+// application/wasm layer, an OCI image manifest. Pushing requires a module
+// that carries its signature; pulling pins the manifest by the digest of its
+// raw bytes and checks every blob against its digest and size.
+
+import { readSections } from '../binary/sections.js';
+import { SIGNATURE_SECTION } from '../signing/format.js';
+import { RegistryClient, RegistryError, type ClientOptions } from './http.js';
+import { sha256 } from './local.js';
+import { formatOciReference, type OciReference } from './reference.js';
+
+export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+export const CONFIG_TYPE = 'application/vnd.wasm.config.v0+json';
+export const LAYER_TYPE = 'application/wasm';
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export interface PullOptions extends ClientOptions {
+  /** Largest module accepted (default 256 MiB). */
+  maxBytes?: number;
+}
+
+function hasEmbeddedSignature(bytes: Uint8Array): boolean {
+  try {
+    const first = readSections(bytes)[0];
+    return first?.id === 0 && first.name === SIGNATURE_SECTION;
+  } catch {
+    return false;
+  }
+}
+
+async function uploadBlob(client: RegistryClient, repository: string, bytes: Uint8Array, digest: string): Promise<void> {
+  const scope = `repository:${repository}:pull,push`;
+  const head = await client.send('HEAD', `/v2/${repository}/blobs/${digest}`, { maxBytes: 0, scope });
+  if (head.status === 200) return;
+  const start = await client.send('POST', `/v2/${repository}/blobs/uploads/`, { maxBytes: 1 << 16, scope });
+  if (start.status !== 202 || !start.headers.location) throw new RegistryError(`starting an upload failed (${start.status})`);
+  const location = new URL(start.headers.location, 'http://placeholder');
+  location.searchParams.set('digest', digest);
+  const put = await client.send('PUT', `${location.pathname}${location.search}`, { body: bytes, headers: { 'content-type': 'application/octet-stream' }, maxBytes: 1 << 16, scope });
+  if (put.status !== 201) throw new RegistryError(`uploading ${digest} failed (${put.status})`);
+}
+
+/** Pushes a signed module; returns the reference pinned by manifest digest. */
+export async function pushModule(ref: OciReference, module: Uint8Array, options: ClientOptions & { created: string }): Promise<string> {
+  if (!ref.tag) throw new RegistryError('pushing needs a tag (REGISTRY/REPO:TAG)');
+  if (!hasEmbeddedSignature(module)) throw new RegistryError('the module is not signed: sign it first (warden sign); only signed modules are pushed');
+  const client = new RegistryClient(ref.registry, options);
+  const layerDigest = sha256(module);
+  const config = new TextEncoder().encode(JSON.stringify({ created: options.created, architecture: 'wasm', os: 'wasip1', layerDigests: [layerDigest] }));
+  const configDigest = sha256(config);
+  await uploadBlob(client, ref.repository, config, configDigest);
+  await uploadBlob(client, ref.repository, module, layerDigest);
+  const manifest = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MANIFEST_TYPE,
+    artifactType: CONFIG_TYPE,
+    config: { mediaType: CONFIG_TYPE, digest: configDigest, size: config.length },
+    layers: [{ mediaType: LAYER_TYPE, digest: layerDigest, size: module.length }],
+  }));
+  const put = await client.send('PUT', `/v2/${ref.repository}/manifests/${ref.tag}`, {
+    body: manifest, headers: { 'content-type': MANIFEST_TYPE }, maxBytes: 1 << 16, scope: `repository:${ref.repository}:pull,push`,
+  });
+  if (put.status !== 201) throw new RegistryError(`pushing the manifest failed (${put.status})`);
+  return formatOciReference({ ...ref, tag: null, digest: sha256(manifest) });
+}
+
+interface Descriptor { mediaType?: unknown; digest?: unknown; size?: unknown }
+
+function descriptor(value: unknown, what: string): { mediaType: string; digest: string; size: number } {
+  const d = value as Descriptor;
+  if (!d || typeof d.mediaType !== 'string' || typeof d.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(d.digest) || typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+    throw new RegistryError(`the manifest's ${what} is not a valid descriptor`);
+  }
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+}
+
+/** Pulls a module; the manifest must hash to the pinned digest when one is given. */
+export async function pullModule(ref: OciReference, options: PullOptions = {}): Promise<{ module: Uint8Array; manifestDigest: string }> {
+  const client = new RegistryClient(ref.registry, options);
+  const scope = `repository:${ref.repository}:pull`;
+  const target = ref.digest ?? ref.tag!;
+  const response = await client.send('GET', `/v2/${ref.repository}/manifests/${target}`, { headers: { accept: MANIFEST_TYPE }, maxBytes: MAX_MANIFEST_BYTES, scope });
+  if (response.status === 404) throw new RegistryError(`${formatOciReference(ref)} was not found`);
+  if (response.status !== 200) throw new RegistryError(`fetching the manifest failed (${response.status})`);
+  const manifestDigest = sha256(response.body);
+  if (ref.digest && manifestDigest !== ref.digest) throw new RegistryError(`the manifest's digest is ${manifestDigest}, not the pinned ${ref.digest}`);
+  let manifest: { mediaType?: unknown; schemaVersion?: unknown; config?: unknown; layers?: unknown };
+  try {
+    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(response.body));
+  } catch {
+    throw new RegistryError('the manifest is not JSON');
+  }
+  if (typeof manifest !== 'object' || manifest === null || manifest.schemaVersion !== 2) throw new RegistryError('the manifest is not an OCI image manifest (schemaVersion 2)');
+  if (manifest.mediaType !== undefined && manifest.mediaType !== MANIFEST_TYPE) throw new RegistryError(`unexpected manifest media type ${String(manifest.mediaType)}`);
+  const config = descriptor(manifest.config, 'config');
+  if (config.mediaType !== CONFIG_TYPE) throw new RegistryError(`the config's media type is ${config.mediaType}, not ${CONFIG_TYPE}: not a Wasm artifact`);
+  if (!Array.isArray(manifest.layers) || manifest.layers.length !== 1) throw new RegistryError(`a Wasm artifact has exactly one layer, this one has ${Array.isArray(manifest.layers) ? manifest.layers.length : 'none'}`);
+  const layer = descriptor(manifest.layers[0], 'layer');
+  if (layer.mediaType !== LAYER_TYPE) throw new RegistryError(`the layer's media type is ${layer.mediaType}, not ${LAYER_TYPE}`);
+  const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+  if (layer.size > maxBytes) throw new RegistryError(`the module is ${layer.size} bytes, over the limit of ${maxBytes}`);
+  const blob = await client.send('GET', `/v2/${ref.repository}/blobs/${layer.digest}`, { maxBytes: layer.size, scope });
+  if (blob.status !== 200) throw new RegistryError(`fetching the module failed (${blob.status})`);
+  if (blob.body.length !== layer.size) throw new RegistryError(`the module is ${blob.body.length} bytes, the manifest says ${layer.size}`);
+  if (sha256(blob.body) !== layer.digest) throw new RegistryError(`the module's digest does not match the manifest (${layer.digest})`);
+  return { module: blob.body, manifestDigest };
+}
