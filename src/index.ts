@@ -47,3 +47,10 @@ export { AdmissionError, createSandbox, SandboxBusyError, SandboxClosedError, ty
 export { encodePublicKey, encodeSecretKey, generateSecretKey, KeyError, parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from './signing/keys.js';
 export { signModule, SigningError, type SignOptions } from './signing/sign.js';
 export { signatureStatus, verifyModule, type Verification, type VerifyOptions } from './signing/verify.js';
+
+// store: the content-addressed store and OCI distribution.
+export { openStore, sha256, StoreError, type Store } from './store/local.js';
+export { RegistryError, type ClientOptions, type Credentials } from './store/http.js';
+export { pullModule, pushModule, pushModuleManifest } from './store/oci.js';
+export { formatOciReference, isStoreDigest, parseOciReference, ReferenceError, type OciReference } from './store/reference.js';
+export { attachSignature, fetchSignatures } from './store/referrers.js';

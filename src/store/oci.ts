@@ -43,6 +43,11 @@ async function uploadBlob(client: RegistryClient, repository: string, bytes: Uin
 
 /** Pushes a signed module; returns the reference pinned by manifest digest. */
 export async function pushModule(ref: OciReference, module: Uint8Array, options: ClientOptions & { created: string }): Promise<string> {
+  return (await pushModuleManifest(ref, module, options)).pinned;
+}
+
+/** As pushModule, also returning the manifest's digest and size (the subject for referrers). */
+export async function pushModuleManifest(ref: OciReference, module: Uint8Array, options: ClientOptions & { created: string }): Promise<{ pinned: string; digest: string; size: number }> {
   if (!ref.tag) throw new RegistryError('pushing needs a tag (REGISTRY/REPO:TAG)');
   if (!hasEmbeddedSignature(module)) throw new RegistryError('the module is not signed: sign it first (warden sign); only signed modules are pushed');
   const client = new RegistryClient(ref.registry, options);
@@ -62,7 +67,8 @@ export async function pushModule(ref: OciReference, module: Uint8Array, options:
     body: manifest, headers: { 'content-type': MANIFEST_TYPE }, maxBytes: 1 << 16, scope: `repository:${ref.repository}:pull,push`,
   });
   if (put.status !== 201) throw new RegistryError(`pushing the manifest failed (${put.status})`);
-  return formatOciReference({ ...ref, tag: null, digest: sha256(manifest) });
+  const digest = sha256(manifest);
+  return { pinned: formatOciReference({ ...ref, tag: null, digest }), digest, size: manifest.length };
 }
 
 interface Descriptor { mediaType?: unknown; digest?: unknown; size?: unknown }

@@ -74,3 +74,34 @@ describe('OCI distribution against a real registry', { skip }, () => {
     assert.match(tag.stderr, /tag, which can be moved/);
   });
 });
+
+describe('detached signatures as OCI referrers', { skip }, () => {
+  let registry: Registry;
+  before(async () => { registry = await startRegistry(); });
+  after(async () => { await registry?.stop(); });
+
+  it('attaches through the tag-schema fallback and is found again', async (t) => {
+    const { attachSignature, fetchSignatures } = await import('../../src/store/referrers.js');
+    const { pushModuleManifest } = await import('../../src/store/oci.js');
+    const key = secretKeyFromSeed(new Uint8Array(32).fill(9));
+    const embedded = signModule(new Uint8Array(readFileSync(fixture('c', 'hello.wasm'))), key).module;
+    const detached = signModule(new Uint8Array(readFileSync(fixture('c', 'hello.wasm'))), secretKeyFromSeed(new Uint8Array(32).fill(10)), { detached: true }).signature;
+    const ref = parseOciReference(`${registry.address}/plugins/ref:1`);
+    const pushed = await pushModuleManifest(ref, embedded, { created: 'x' });
+    await attachSignature(ref, pushed, detached);
+    const found = await fetchSignatures(ref, pushed.digest);
+    assert.equal(found.length, 1);
+    assert.deepEqual(Buffer.compare(found[0]!, detached), 0);
+    // The index is the fallback tag sha256-<hex>, as OCI 1.1 describes for registries without the referrers API.
+    const index = (await (await fetch(`http://${registry.address}/v2/plugins/ref/manifests/${pushed.digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).json()) as { manifests: unknown[] };
+    assert.equal(index.manifests.length, 1);
+    // The CLI path: --referrer.
+    const cwd = tempDir(t);
+    writeFileSync(join(cwd, 'm.wasm'), embedded);
+    writeFileSync(join(cwd, 'm.sig'), detached);
+    const push = await runWarden(['push', '--oci', `${registry.address}/plugins/cli:1`, '--referrer', 'm.sig', 'm.wasm'], { cwd });
+    assert.equal(push.code, 0, push.stderr);
+    const digest = push.stdout.trim().split('@')[1]!;
+    assert.equal((await fetchSignatures(parseOciReference(`${registry.address}/plugins/cli:1`), digest)).length, 1);
+  });
+});

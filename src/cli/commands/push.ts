@@ -3,7 +3,9 @@
 
 import { RegistryError } from '../../store/http.js';
 import { openStore, StoreError } from '../../store/local.js';
-import { pushModule } from '../../store/oci.js';
+import { pushModuleManifest } from '../../store/oci.js';
+import { attachSignature } from '../../store/referrers.js';
+import { readDetached } from '../read-key.js';
 import { parseOciReference, ReferenceError } from '../../store/reference.js';
 import { flag, parseArgs, parseDuration } from '../args.js';
 import { dataDir } from '../data-dir.js';
@@ -13,14 +15,15 @@ import { readModuleFile } from '../read-module.js';
 import { credentialsFrom } from '../registry-credentials.js';
 
 export const usage = `usage: warden push [--data-dir DIR] FILE
-       warden push --oci REGISTRY/REPO:TAG [--insecure] [--timeout 30s] FILE
+       warden push --oci REGISTRY/REPO:TAG [--referrer SIG] [--insecure] [--timeout 30s] FILE
 
 Stores a module in the local content-addressed store (printing its sha256 digest), or
 pushes a signed module to an OCI registry as a Wasm artifact (printing the reference
-pinned by manifest digest). Registry credentials: WARDEN_REGISTRY_USER, WARDEN_REGISTRY_PASSWORD.`;
+pinned by manifest digest); --referrer also attaches a detached signature as an OCI
+referrer (tag-schema fallback). Registry credentials: WARDEN_REGISTRY_USER, WARDEN_REGISTRY_PASSWORD.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { oci: { value: true }, 'data-dir': { value: true }, insecure: {}, timeout: { value: true }, help: {} });
+  const args = parseArgs(argv, { oci: { value: true }, 'data-dir': { value: true }, insecure: {}, timeout: { value: true }, referrer: { value: true }, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   if (args.positionals.length !== 1) throw new UsageError('needs exactly one module file');
   const bytes = readModuleFile(args.positionals[0]!, io.cwd);
@@ -32,13 +35,16 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     }
     const ref = parseOciReference(target);
     const timeout = flag(args, 'timeout');
-    const pinned = await pushModule(ref, bytes, {
+    const client = {
       insecure: args.switches.has('insecure'),
       ...credentialsFrom(io),
       ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
-      created: new Date().toISOString(),
-    });
-    io.stdout(pinned + '\n');
+    };
+    const referrer = flag(args, 'referrer');
+    const signature = referrer ? readDetached(referrer, io.cwd) : null;
+    const pushed = await pushModuleManifest(ref, bytes, { ...client, created: new Date().toISOString() });
+    if (signature) await attachSignature(ref, pushed, signature, client);
+    io.stdout(pushed.pinned + '\n');
     return ExitCode.OK;
   } catch (error) {
     if (error instanceof ReferenceError) throw new UsageError(error.message);
