@@ -29,16 +29,18 @@ function hasEmbeddedSignature(bytes: Uint8Array): boolean {
   }
 }
 
-async function uploadBlob(client: RegistryClient, repository: string, bytes: Uint8Array, digest: string): Promise<void> {
+/** Uploads a blob unless the registry has it (monolithic upload); returns its digest. */
+export async function uploadBlob(client: RegistryClient, repository: string, bytes: Uint8Array, digest = sha256(bytes)): Promise<string> {
   const scope = `repository:${repository}:pull,push`;
   const head = await client.send('HEAD', `/v2/${repository}/blobs/${digest}`, { maxBytes: 0, scope });
-  if (head.status === 200) return;
+  if (head.status === 200) return digest;
   const start = await client.send('POST', `/v2/${repository}/blobs/uploads/`, { maxBytes: 1 << 16, scope });
   if (start.status !== 202 || !start.headers.location) throw new RegistryError(`starting an upload failed (${start.status})`);
   const location = new URL(start.headers.location, 'http://placeholder');
   location.searchParams.set('digest', digest);
   const put = await client.send('PUT', `${location.pathname}${location.search}`, { body: bytes, headers: { 'content-type': 'application/octet-stream' }, maxBytes: 1 << 16, scope });
   if (put.status !== 201) throw new RegistryError(`uploading ${digest} failed (${put.status})`);
+  return digest;
 }
 
 /** Pushes a signed module; returns the reference pinned by manifest digest. */

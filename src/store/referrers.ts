@@ -5,7 +5,7 @@
 
 import { RegistryClient, RegistryError, type ClientOptions } from './http.js';
 import { sha256 } from './local.js';
-import { MANIFEST_TYPE } from './oci.js';
+import { MANIFEST_TYPE, uploadBlob } from './oci.js';
 import type { OciReference } from './reference.js';
 
 export const SIGNATURE_ARTIFACT_TYPE = 'application/vnd.wasm.signature.v1+wasmsign2';
@@ -14,19 +14,6 @@ const EMPTY_TYPE = 'application/vnd.oci.empty.v1+json';
 const EMPTY = new TextEncoder().encode('{}');
 
 interface IndexDescriptor { mediaType: string; digest: string; size: number; artifactType?: string }
-
-async function putBlob(client: RegistryClient, repository: string, bytes: Uint8Array): Promise<string> {
-  const digest = sha256(bytes);
-  const scope = `repository:${repository}:pull,push`;
-  if ((await client.send('HEAD', `/v2/${repository}/blobs/${digest}`, { maxBytes: 0, scope })).status === 200) return digest;
-  const start = await client.send('POST', `/v2/${repository}/blobs/uploads/`, { maxBytes: 1 << 16, scope });
-  if (start.status !== 202 || !start.headers.location) throw new RegistryError(`starting an upload failed (${start.status})`);
-  const location = new URL(start.headers.location, 'http://placeholder');
-  location.searchParams.set('digest', digest);
-  const put = await client.send('PUT', `${location.pathname}${location.search}`, { body: bytes, headers: { 'content-type': 'application/octet-stream' }, maxBytes: 1 << 16, scope });
-  if (put.status !== 201) throw new RegistryError(`uploading ${digest} failed (${put.status})`);
-  return digest;
-}
 
 async function putManifest(client: RegistryClient, repository: string, reference: string, body: Uint8Array, mediaType: string): Promise<void> {
   const put = await client.send('PUT', `/v2/${repository}/manifests/${reference}`, { body, headers: { 'content-type': mediaType }, maxBytes: 1 << 16, scope: `repository:${repository}:pull,push` });
@@ -50,8 +37,8 @@ async function readIndex(client: RegistryClient, repository: string, subject: st
 /** Attaches a detached signature to the module manifest `subject` (a digest in `ref`'s repository). */
 export async function attachSignature(ref: OciReference, subject: { digest: string; size: number }, signature: Uint8Array, options: ClientOptions = {}): Promise<string> {
   const client = new RegistryClient(ref.registry, options);
-  await putBlob(client, ref.repository, EMPTY);
-  const layer = await putBlob(client, ref.repository, signature);
+  await uploadBlob(client, ref.repository, EMPTY);
+  const layer = await uploadBlob(client, ref.repository, signature);
   const manifest = new TextEncoder().encode(JSON.stringify({
     schemaVersion: 2,
     mediaType: MANIFEST_TYPE,

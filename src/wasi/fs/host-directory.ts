@@ -7,6 +7,7 @@ import {
   openSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync,
 } from 'node:fs';
 import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
+import { closeQuietly } from './close-quietly.js';
 import { HostFile, timeToSeconds } from './host-file.js';
 import { fileTypeOf, toFileStat } from './host-stat.js';
 import { allowCreate, chargeCreate } from './quota.js';
@@ -258,10 +259,6 @@ export class HostDirectory implements Directory {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // Already gone.
-    }
+    closeQuietly(this.fd);
   }
 }

@@ -2,8 +2,9 @@
 // not in the kernel, so append mode can be switched on and off (Node has no
 // fcntl) and positioned I/O never disturbs it.
 
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, readSync, writeSync } from 'node:fs';
+import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, readSync, writeSync } from 'node:fs';
 import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
+import { closeQuietly } from './close-quietly.js';
 import { toFileStat } from './host-stat.js';
 import { allowWrite, chargeWrite } from './quota.js';
 import type { File, FileStat, Quota, TimeUpdate } from './types.js';
@@ -117,10 +118,6 @@ export class HostFile implements File {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // Already gone; nothing the guest can do about it.
-    }
+    closeQuietly(this.fd);
   }
 }
