@@ -2,9 +2,12 @@
 
 // binary: decode, walk and re-encode modules; safe on hostile bytes.
 export { decodeModule } from './binary/decode.js';
-export { rewriteModule, encodeModule, encodeFunctionBody, type ModuleEdits, type NewFunction, type NewGlobal } from './binary/encode.js';
+export { rewriteModule, encodeModule, encodeFunctionBody, type ModuleEdits, type NewCustomSection, type NewFunction, type NewGlobal } from './binary/encode.js';
+export { encodeInstruction, encodeInstructions } from './binary/encode-instructions.js';
+export { bodyFunctionIndex, exportedName, functionName, functionType, functionTypeIndex } from './binary/lookup.js';
+export { ByteWriter, encodeS32, encodeS64, encodeU32 } from './binary/writer.js';
 export { WasmDecodeError } from './binary/errors.js';
-export { decodeInstructions, forEachInstruction } from './binary/instructions.js';
+export { decodeInstructions, forEachInstruction, newInstruction } from './binary/instructions.js';
 export { defaultDecodeLimits } from './binary/limits.js';
 export { readSections } from './binary/sections.js';
 export { wasiPreview1Functions, type WasiCapability } from './binary/wasi-abi.js';
@@ -35,9 +38,10 @@ export { EMPTY_POLICY, parsePolicy, PolicyError } from './policy/load.js';
 export { applyOverrides, type Overrides } from './policy/overrides.js';
 export { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type Policy } from './policy/policy.js';
 export { loadPolicy } from './policy/read-file.js';
+export { policySchema } from './policy/schema.js';
 
 // transform: limits and metering rewritten into the module.
-export { FUEL_EXPORT, prepareModule, type TransformOptions } from './transform/index.js';
+export { FUEL_EXPORT, limitMemory, limitTables, MAX_FUEL, meterFuel, prepareModule, type TransformOptions } from './transform/index.js';
 
 // sandbox: admission, isolation, runs.
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
@@ -49,8 +53,8 @@ export { signModule, SigningError, type SignOptions } from './signing/sign.js';
 export { signatureStatus, verifyModule, type Verification, type VerifyOptions } from './signing/verify.js';
 
 // store: the content-addressed store and OCI distribution.
-export { openStore, sha256, StoreError, type Store } from './store/local.js';
-export { RegistryError, type ClientOptions, type Credentials } from './store/http.js';
-export { pullModule, pushModule, pushModuleManifest } from './store/oci.js';
-export { formatOciReference, isStoreDigest, parseOciReference, ReferenceError, type OciReference } from './store/reference.js';
+export { openStore, sha256, StoreError, type BlobIngest, type ResolvedModule, type Store, type StoreOptions } from './store/local.js';
+export { RegistryError, type ClientOptions, type Credentials, type RegistryFailure } from './store/http.js';
+export { DEFAULT_MAX_MODULE_BYTES, pullModule, pullModuleInto, pushModule, pushModuleManifest, type PullOptions, type Pulled } from './store/oci.js';
+export { classifyModuleRef, formatOciReference, isStoreDigest, parseOciReference, ReferenceError, type ModuleSource, type OciReference } from './store/reference.js';
 export { attachSignature, fetchSignatures } from './store/referrers.js';

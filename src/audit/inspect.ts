@@ -10,10 +10,13 @@ import { assessMemorySafety } from './memory-safety.js';
 import type { Finding, ImportEntry, InspectReport, MemorySafety, SideChannels } from './report.js';
 import { rules, type Rule } from './rules.js';
 
-/** Module-wide density of large constants (per KiB of code) above which the audit warns. */
-export const moduleConstantDensityThreshold = 40;
-/** The same for any single function of at least 1 KiB. */
-export const functionConstantDensityThreshold = 120;
+/**
+ * Module-wide density of large constants (per KiB of code) above which the
+ * audit warns: about 3x the densest real module measured (docs/rules.md).
+ */
+export const moduleConstantDensityThreshold = 20;
+/** The same for any single function of at least 1 KiB: about 2x the densest real function measured. */
+export const functionConstantDensityThreshold = 100;
 /** Share of defined functions reachable through the table above which the audit notes it. */
 const indirectExposureThreshold = 0.5;
 
@@ -29,13 +32,20 @@ function sameSignature(type: FuncType | undefined, params: readonly string[], re
     type.params.every((p, i) => p === params[i]) && type.results.every((r, i) => r === results[i]);
 }
 
-function finding(rule: Rule, message: string, offset?: number): Finding {
-  return offset === undefined ? { rule: rule.id, severity: rule.severity, message } : { rule: rule.id, severity: rule.severity, message, offset };
+function finding(rule: Rule, message: string, offset?: number, functionIndex?: number): Finding {
+  const found: Finding = { rule: rule.id, severity: rule.severity, message };
+  if (offset !== undefined) found.offset = offset;
+  if (functionIndex !== undefined) found.function = functionIndex;
+  return found;
 }
+
+const gcOnlyTypes = new Set(['anyref', 'eqref', 'i31ref', 'structref', 'arrayref', 'nullref', 'nullfuncref', 'nullexternref']);
 
 function describeImports(module: WasmModule, findings: Finding[]): { imports: ImportEntry[]; capabilities: Partial<Record<WasiCapability, string[]>> } {
   const imports: ImportEntry[] = [];
   const capabilities: Partial<Record<WasiCapability, string[]>> = {};
+  const firstImportOf: Partial<Record<WasiCapability, number>> = {};
+  const foreign = new Map<string, { names: string[]; offset: number }>();
   for (const imp of module.imports) {
     if (imp.desc.kind !== 'func') {
       imports.push({ module: imp.module, name: imp.name, kind: imp.desc.kind, known: false });
@@ -46,7 +56,9 @@ function describeImports(module: WasmModule, findings: Finding[]): { imports: Im
     const entry: ImportEntry = { module: imp.module, name: imp.name, kind: 'func', signature: signatureText(type), known: false };
     imports.push(entry);
     if (imp.module !== WASI_PREVIEW1) {
-      findings.push(finding(rules.importUnknownModule, `imports ${imp.module}.${imp.name}, which wasm-warden does not provide`, imp.offset));
+      const group = foreign.get(imp.module);
+      if (group) group.names.push(imp.name);
+      else foreign.set(imp.module, { names: [imp.name], offset: imp.offset });
       continue;
     }
     const abi = wasiFunction(imp.name);
@@ -57,12 +69,17 @@ function describeImports(module: WasmModule, findings: Finding[]): { imports: Im
     entry.known = true;
     entry.capability = abi.capability;
     (capabilities[abi.capability] ??= []).push(imp.name);
+    firstImportOf[abi.capability] ??= imp.offset;
     if (!sameSignature(type, abi.params, abi.results)) {
       findings.push(finding(rules.importSignature, `${imp.name} is imported as ${entry.signature}; preview1 declares (${abi.params.join(', ')}) -> (${abi.results.join(', ')})`, imp.offset));
     }
   }
-  if (capabilities.sockets) findings.push(finding(rules.sockets, `imports ${capabilities.sockets.join(', ')}`));
-  if (capabilities.filesystem) findings.push(finding(rules.filesystem, `imports ${capabilities.filesystem.length} filesystem functions`));
+  for (const [name, { names, offset }] of foreign) {
+    const listed = names.slice(0, 3).join(', ') + (names.length > 3 ? `, … ${names.length - 3} more` : '');
+    findings.push(finding(rules.importUnknownModule, `imports ${names.length} function${names.length === 1 ? '' : 's'} from "${name}" (${listed}), which wasm-warden does not provide`, offset));
+  }
+  if (capabilities.sockets) findings.push(finding(rules.sockets, `imports ${capabilities.sockets.join(', ')}`, firstImportOf.sockets));
+  if (capabilities.filesystem) findings.push(finding(rules.filesystem, `imports ${capabilities.filesystem.length} filesystem functions`, firstImportOf.filesystem));
   return { imports, capabilities };
 }
 
@@ -76,6 +93,15 @@ function collectFeatures(module: WasmModule, scan: CodeScan): string[] {
   if (limits.some((l) => l.is64)) features.add('memory64');
   if (limits.length > 1) features.add('multi-memory');
   if (module.types.some((t) => t.results.length > 1)) features.add('multi-value');
+  const valTypes = [
+    ...module.types.flatMap((t) => [...t.params, ...t.results]),
+    ...module.globals.map((g) => g.type.valType),
+    ...module.tables.map((t) => t.elemType),
+  ];
+  for (const type of valTypes) {
+    if (typeof type === 'object' || gcOnlyTypes.has(type)) features.add('gc');
+    else if (type === 'exnref' || type === 'nullexnref') features.add('exceptions');
+  }
   if (module.tags.length > 0 || module.importedTagCount > 0) features.add(scan.features.has('exceptions') ? 'exceptions' : 'exceptions-legacy');
   if (module.tables.length + module.importedTableCount > 1 || module.tables.some((t) => t.elemType !== 'funcref')) features.add('reference-types');
   if (module.dataCount !== null || module.data.some((d) => d.mode.kind === 'passive')) features.add('bulk-memory');
@@ -89,7 +115,7 @@ function memoryFindings(report: Pick<InspectReport, 'memories'>, safety: MemoryS
     if (m.is64) findings.push(finding(rules.memory64, `memory ${m.index} is 64-bit`));
   }
   if (safety.layout === 'data-first') {
-    findings.push(finding(rules.dataFirst, `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); an overflow corrupts it silently. Link with --stack-first.`));
+    findings.push(finding(rules.dataFirst, `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); an overflow corrupts it silently. Link with -Wl,--stack-first.`));
   }
   if (safety.stackPointer && !safety.stackProtector) findings.push(finding(rules.noStackProtector, 'no __stack_chk_fail: compile with -fstack-protector-strong'));
   const { indirectCalls } = safety;
@@ -99,14 +125,17 @@ function memoryFindings(report: Pick<InspectReport, 'memories'>, safety: MemoryS
 }
 
 function sideChannelFindings(sides: SideChannels, scan: CodeScan, findings: Finding[]): void {
-  if (sides.atomicInstructions > 0) {
-    findings.push(finding(rules.atomics, `${sides.atomicInstructions} atomic instructions (${sides.atomicWaits} waits)`, scan.firstAtomicOffset ?? undefined));
+  const waitOrNotify = scan.firstWaitOrNotify;
+  if (waitOrNotify) {
+    findings.push(finding(rules.atomicsWait, `${sides.atomicWaits} atomic waits and ${sides.atomicNotifies} notifies; the first in function ${waitOrNotify.function}`, waitOrNotify.offset, waitOrNotify.function));
+  } else if (scan.firstAtomic) {
+    findings.push(finding(rules.atomics, `${sides.atomicInstructions} atomic instructions; the first in function ${scan.firstAtomic.function}`, scan.firstAtomic.offset, scan.firstAtomic.function));
   }
-  const densest = sides.densestFunction;
+  const densest = scan.densestFunction;
   if (sides.largeConstantsPerKiB > moduleConstantDensityThreshold) {
     findings.push(finding(rules.constantDensity, `${sides.largeConstantsPerKiB.toFixed(1)} large constants per KiB of code (threshold ${moduleConstantDensityThreshold})`));
   } else if (densest && densest.perKiB > functionConstantDensityThreshold) {
-    findings.push(finding(rules.constantDensity, `function ${densest.index} has ${densest.perKiB.toFixed(1)} large constants per KiB (threshold ${functionConstantDensityThreshold})`));
+    findings.push(finding(rules.constantDensity, `function ${densest.index} has ${densest.perKiB.toFixed(1)} large constants per KiB (threshold ${functionConstantDensityThreshold})`, densest.offset, densest.index));
   }
 }
 
@@ -144,13 +173,14 @@ export function inspect(input: Uint8Array | WasmModule, options: InspectOptions 
     sharedMemory: memories.some((m) => m.shared),
     atomicInstructions: scan.atomicInstructions,
     atomicWaits: scan.atomicWaits,
+    atomicNotifies: scan.atomicNotifies,
     largeConstants: scan.largeConstants,
     largeConstantsPerKiB: codeBytes > 0 ? (scan.largeConstants * 1024) / codeBytes : 0,
-    densestFunction: scan.densestFunction,
+    densestFunction: scan.densestFunction && { index: scan.densestFunction.index, perKiB: scan.densestFunction.perKiB },
   };
   memoryFindings({ memories }, memorySafety, findings);
   sideChannelFindings(sideChannels, scan, findings);
-  if (module.start !== null) findings.push(finding(rules.startFunction, `function ${module.start} runs at instantiation`));
+  if (module.start !== null) findings.push(finding(rules.startFunction, `function ${module.start} runs at instantiation`, undefined, module.start));
   for (const bad of module.customSectionErrors) findings.push(finding(rules.malformedCustomSection, `${bad.name}: ${bad.reason}`, bad.offset));
 
   const severityOrder = { error: 0, warning: 1, note: 2 };

@@ -8,8 +8,10 @@ import type { WasmModule } from '../binary/types.js';
 import type { CodeScan } from './code-scan.js';
 import type { MemorySafety } from './report.js';
 
+const STACK_POINTER = '__stack_pointer';
+const STACK_PROTECTOR_SYMBOLS = new Set(['__stack_chk_fail', '__stack_chk_guard']);
+
 function findStackPointer(module: WasmModule): MemorySafety['stackPointer'] {
-  const exportedGlobals = new Set(module.exports.filter((e) => e.kind === 'global').map((e) => e.index));
   const names = module.names?.globals;
   const initialOf = (index: number): number | null => {
     const global = module.globals[index - module.importedGlobalCount];
@@ -17,9 +19,17 @@ function findStackPointer(module: WasmModule): MemorySafety['stackPointer'] {
   };
   if (names) {
     for (const [index, name] of names) {
-      if (name === '__stack_pointer') return { global: index, name, foundBy: 'name', initial: initialOf(index) };
+      if (name === STACK_POINTER) return { global: index, name, foundBy: 'name', initial: initialOf(index) };
     }
   }
+  let globalIndex = 0;
+  for (const imp of module.imports) {
+    if (imp.desc.kind !== 'global') continue;
+    // Position-independent code imports the stack pointer (env.__stack_pointer); its value is the host's.
+    if (imp.name === STACK_POINTER) return { global: globalIndex, name: STACK_POINTER, foundBy: 'import', initial: null };
+    globalIndex++;
+  }
+  const exportedGlobals = new Set(module.exports.filter((e) => e.kind === 'global').map((e) => e.index));
   for (let i = 0; i < module.globals.length; i++) {
     const index = module.importedGlobalCount + i;
     const { type } = module.globals[i]!;
@@ -30,50 +40,47 @@ function findStackPointer(module: WasmModule): MemorySafety['stackPointer'] {
   return null;
 }
 
-function staticDataRange(module: WasmModule): { start: number; end: number } | null {
-  let start = Infinity;
-  let end = -Infinity;
+/**
+ * Places the stack against the active data segments of memory 0 with constant
+ * offsets. Data that starts below the stack pointer is what an overflow of the
+ * downward-growing stack runs into.
+ */
+function layoutOf(module: WasmModule, stackTop: number): { layout: MemorySafety['layout']; stackBytes: number } {
+  let highestEndBelow = -1;
   for (const segment of module.data) {
-    if (segment.mode.kind !== 'active' || segment.mode.offset.value.kind !== 'i32.const') continue;
-    const at = segment.mode.offset.value.value >>> 0;
-    start = Math.min(start, at);
-    end = Math.max(end, at + (segment.end - segment.start));
+    if (segment.mode.kind !== 'active' || segment.mode.index !== 0 || segment.mode.offset.value.kind !== 'i32.const') continue;
+    const start = segment.mode.offset.value.value >>> 0;
+    const length = segment.end - segment.start;
+    if (length === 0 || start >= stackTop) continue;
+    highestEndBelow = Math.max(highestEndBelow, start + length);
   }
-  return Number.isFinite(start) ? { start, end } : null;
+  if (highestEndBelow < 0) return { layout: 'stack-first', stackBytes: stackTop };
+  return { layout: 'data-first', stackBytes: Math.max(0, stackTop - highestEndBelow) };
 }
 
 function hasStackProtector(module: WasmModule): boolean {
-  const names = ['__stack_chk_fail', '__stack_chk_guard'];
-  if (module.imports.some((i) => names.includes(i.name))) return true;
-  if (module.exports.some((e) => names.includes(e.name))) return true;
-  const functionNames = module.names ? [...module.names.functions.values(), ...module.names.globals.values()] : [];
-  return functionNames.some((n) => names.includes(n));
+  if (module.imports.some((i) => STACK_PROTECTOR_SYMBOLS.has(i.name))) return true;
+  if (module.exports.some((e) => STACK_PROTECTOR_SYMBOLS.has(e.name))) return true;
+  if (!module.names) return false;
+  for (const name of module.names.functions.values()) if (STACK_PROTECTOR_SYMBOLS.has(name)) return true;
+  for (const name of module.names.globals.values()) if (STACK_PROTECTOR_SYMBOLS.has(name)) return true;
+  return false;
 }
 
 /** Table 0: the first imported table, else the first defined one. */
-function firstTableLimits(module: WasmModule): { min: number } | undefined {
-  for (const i of module.imports) if (i.desc.kind === 'table') return i.desc.type.limits;
-  return module.tables[0]?.limits;
+function firstTableSize(module: WasmModule): number | null {
+  for (const i of module.imports) if (i.desc.kind === 'table') return i.desc.type.limits.min;
+  return module.tables[0]?.limits.min ?? null;
 }
 
 export function assessMemorySafety(module: WasmModule, scan: CodeScan): MemorySafety {
   const stackPointer = findStackPointer(module);
-  const data = staticDataRange(module);
-  let layout: MemorySafety['layout'] = 'unknown';
-  let stackBytes: number | null = null;
-  if (stackPointer?.initial != null) {
-    const sp = stackPointer.initial;
-    if (!data || sp <= data.start) {
-      layout = 'stack-first';
-      stackBytes = sp;
-    } else if (sp >= data.end) {
-      layout = 'data-first';
-      stackBytes = sp - data.end;
-    }
-  }
+  // A stack pointer starting at 0 leaves no room for a stack: the heuristic found some other global.
+  const placed = stackPointer?.initial ? layoutOf(module, stackPointer.initial) : null;
   const inTable = new Set<number>();
-  for (const segment of module.elements) for (const f of segment.functionIndices) inTable.add(f);
-  const tableSize = firstTableLimits(module)?.min ?? null;
+  for (const segment of module.elements) {
+    for (const f of segment.functionIndices) if (f >= module.importedFunctionCount) inTable.add(f);
+  }
   const defined = module.functions.length;
   const allMemories = [
     ...module.imports.flatMap((i) => (i.desc.kind === 'memory' ? [i.desc.type.limits] : [])),
@@ -81,15 +88,15 @@ export function assessMemorySafety(module: WasmModule, scan: CodeScan): MemorySa
   ];
   return {
     stackPointer,
-    layout,
-    stackBytes,
+    layout: placed?.layout ?? 'unknown',
+    stackBytes: placed?.stackBytes ?? null,
     stackProtector: hasStackProtector(module),
     indirectCalls: {
       sites: scan.indirectCallSites,
       distinctTypes: scan.indirectCallTypes.size,
-      tableSize,
+      tableSize: firstTableSize(module),
       functionsInTable: inTable.size,
-      shareOfFunctionsInTable: defined > 0 ? Math.min(1, inTable.size / defined) : 0,
+      shareOfFunctionsInTable: defined > 0 ? inTable.size / defined : 0,
     },
     everyMemoryHasMaximum: allMemories.every((l) => l.max !== null),
   };

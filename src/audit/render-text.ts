@@ -1,26 +1,77 @@
 // The human rendering of an inspection report: short sections, aligned
-// columns, findings last so they are what the reader sees at the end.
+// columns wrapped to 80 characters, findings last so they are what the reader
+// sees at the end.
 
-import type { InspectReport } from './report.js';
+import type { Finding, InspectReport } from './report.js';
 
-const kib = (n: number): string => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
-const pages = (n: number | null): string => (n === null ? 'none' : `${n} pages (${kib(n * 65536)})`);
+const WIDTH = 80;
+const LABEL_WIDTH = 22;
+const VALUE_INDENT = ' '.repeat(2 + LABEL_WIDTH + 1);
+
+const size = (n: number): string => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+const pages = (n: number | null): string => (n === null ? 'none' : `${n} pages (${size(n * 65536)})`);
+
+const MAX_WORD = 160;
+
+/**
+ * Names come from the module, so they may hold terminal escapes, newlines or
+ * bidi overrides: those are shown as \u{…} escapes, and overlong words cut.
+ */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+  return escaped.split(' ').map((word) => (word.length > MAX_WORD ? `${word.slice(0, MAX_WORD)}…` : word)).join(' ');
+}
+
+/** Breaks `text` at spaces so that no line passes WIDTH; the first line starts after `first`, the rest after `indent`. */
+function wrap(first: string, text: string, indent: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let lineHasWord = false;
+  for (const word of printable(text).split(' ')) {
+    if (lineHasWord && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line += (lineHasWord ? ' ' : '') + word;
+    }
+    lineHasWord = true;
+  }
+  lines.push(line);
+  return lines;
+}
+
+function where(f: Finding): string {
+  const parts: string[] = [];
+  if (f.function !== undefined) parts.push(`function ${f.function}`);
+  if (f.offset !== undefined) parts.push(`byte 0x${f.offset.toString(16)}`);
+  return parts.length ? ` [${parts.join(', ')}]` : '';
+}
 
 export function renderText(report: InspectReport): string {
   const lines: string[] = [];
   const heading = (title: string) => lines.push('', title);
-  const row = (label: string, value: string) => lines.push(`  ${label.padEnd(22)} ${value}`);
+  const row = (label: string, value: string) => lines.push(...wrap(`  ${label.padEnd(LABEL_WIDTH)} `, value, VALUE_INDENT));
 
-  lines.push(`${report.file ?? 'module'}: ${kib(report.size)}, ${report.counts.definedFunctions} functions, ${report.counts.importedFunctions} imported`);
-  const producers = Object.entries(report.toolchain.producers).map(([k, v]) => `${k}: ${v.join(', ')}`);
-  if (producers.length) row('toolchain', producers.join('; '));
+  const c = report.counts;
+  lines.push(...wrap('', `${report.file ?? 'module'}: ${size(report.size)}, ${c.definedFunctions} functions (+${c.importedFunctions} imported)`, '  '));
+  for (const [field, values] of Object.entries(report.toolchain.producers)) row(field, values.join(', '));
+  if (report.toolchain.targetFeatures.length) row('target features', report.toolchain.targetFeatures.join(' '));
 
   heading('Capabilities');
   const caps = Object.entries(report.capabilities);
-  if (caps.length === 0 && report.imports.length === 0) lines.push('  none: the module imports nothing');
+  if (report.imports.length === 0) lines.push('  none: the module imports nothing');
   for (const [capability, names] of caps) row(capability, names!.join(' '));
-  const foreign = report.imports.filter((i) => !i.known);
-  for (const i of foreign) row('unknown', `${i.module}.${i.name} (${i.kind}${i.signature ? ' ' + i.signature : ''})`);
+  const unknown = new Map<string, string[]>();
+  for (const i of report.imports) {
+    if (i.known) continue;
+    const label = i.module === 'wasi_snapshot_preview1' ? 'unknown WASI' : `from ${i.module}`;
+    const entry = i.kind === 'func' ? i.name : `${i.name} (${i.kind})`;
+    const names = unknown.get(label);
+    if (names) names.push(entry);
+    else unknown.set(label, [entry]);
+  }
+  for (const [label, names] of unknown) row(printable(label).slice(0, LABEL_WIDTH), names.join(' '));
 
   heading('Exports');
   if (report.exports.length === 0) lines.push('  none');
@@ -35,32 +86,36 @@ export function renderText(report: InspectReport): string {
     row(`memory ${m.index}`, `initial ${pages(m.initialPages)}, maximum ${pages(m.maximumPages)}${flags ? ` [${flags}]` : ''}`);
   }
   for (const t of report.tables) {
-    row(`table ${t.index}`, `${t.elementType} × ${t.initial}, maximum ${t.maximum ?? 'none'}${t.exported ? ' [exported]' : ''}`);
+    const flags = [t.imported && 'imported', t.exported && 'exported', t.growable && 'growable'].filter(Boolean).join(', ');
+    row(`table ${t.index}`, `${t.elementType} × ${t.initial}, maximum ${t.maximum ?? 'none'}${flags ? ` [${flags}]` : ''}`);
   }
-  row('data', `${report.counts.dataSegments} segments, ${kib(report.counts.dataBytes)}`);
-  row('globals', `${report.counts.globals} (${report.globals.filter((g) => g.mutable).length} mutable)`);
+  row('data', `${c.dataSegments} segments, ${size(c.dataBytes)}`);
+  row('elements', `${c.elementSegments} segments`);
+  row('globals', `${c.globals} (${report.globals.filter((g) => g.mutable).length} mutable)`);
 
   heading('Memory safety');
   const s = report.memorySafety;
-  row('stack pointer', s.stackPointer ? `global ${s.stackPointer.global}${s.stackPointer.name ? ` (${s.stackPointer.name})` : ''}, starts at ${s.stackPointer.initial ?? '?'}, found by ${s.stackPointer.foundBy}` : 'not found');
-  row('layout', s.layout + (s.stackBytes !== null ? `, stack ${kib(s.stackBytes)}` : ''));
+  const sp = s.stackPointer;
+  row('stack pointer', sp ? `global ${sp.global}${sp.name ? ` (${sp.name})` : ''}, starts at ${sp.initial ?? '?'}, found by ${sp.foundBy}` : 'not found');
+  row('layout', s.layout + (s.stackBytes !== null ? `, stack ${size(s.stackBytes)}` : ''));
   row('stack protector', s.stackProtector ? 'yes' : 'no');
   const ic = s.indirectCalls;
   row('indirect calls', `${ic.sites} sites, ${ic.distinctTypes} types, table ${ic.tableSize ?? 'none'}, ${ic.functionsInTable} functions in table (${Math.round(ic.shareOfFunctionsInTable * 100)}%)`);
+  row('memory maximum', s.everyMemoryHasMaximum ? 'declared' : 'missing');
 
   heading('Side channels');
   const sc = report.sideChannels;
   row('shared memory', sc.sharedMemory ? 'YES' : 'no');
-  row('atomics', `${sc.atomicInstructions} instructions, ${sc.atomicWaits} waits`);
-  row('large constants', `${sc.largeConstants} (${sc.largeConstantsPerKiB.toFixed(1)} per KiB of code)`);
+  row('atomics', `${sc.atomicInstructions} instructions, ${sc.atomicWaits} waits, ${sc.atomicNotifies} notifies`);
+  row('large constants', `${sc.largeConstants} (${sc.largeConstantsPerKiB.toFixed(1)} per KiB of code${sc.densestFunction ? `, densest function ${sc.densestFunction.index}: ${sc.densestFunction.perKiB.toFixed(1)}` : ''})`);
 
   heading('Features');
-  lines.push(`  ${report.features.length ? report.features.join(', ') : 'core 1.0 only'}`);
+  lines.push(...wrap('  ', report.features.length ? report.features.join(', ') : 'core 1.0 only', '  '));
 
   heading('Size');
-  const c = report.counts;
-  row('code', `${kib(c.codeBytes)} in ${c.definedFunctions} bodies, largest ${kib(c.largestBodyBytes)}`);
+  row('code', `${size(c.codeBytes)} in ${c.definedFunctions} bodies, largest ${size(c.largestBodyBytes)}`);
   row('instructions', `${c.instructions}, nesting up to ${c.maxNesting}, up to ${c.maxLocals} locals`);
+  row('imports, exports', `${report.imports.length}, ${c.exports}`);
 
   if (report.signatures) {
     heading('Signatures');
@@ -72,6 +127,6 @@ export function renderText(report: InspectReport): string {
 
   heading(`Findings (${report.findings.length})`);
   if (report.findings.length === 0) lines.push('  none');
-  for (const f of report.findings) lines.push(`  ${f.severity.padEnd(7)} ${f.rule}: ${f.message}`);
-  return lines.join('\n').replace(/^\n/, '') + '\n';
+  for (const f of report.findings) lines.push(...wrap(`  ${f.severity.padEnd(7)} `, `${f.rule}: ${f.message}${where(f)}`, ' '.repeat(12)));
+  return lines.join('\n') + '\n';
 }

@@ -11,6 +11,8 @@ export interface Finding {
   message: string;
   /** Byte offset in the module the finding points at, where there is one. */
   offset?: number;
+  /** Index (in the function index space, imports first) of the function it concerns. */
+  function?: number;
 }
 
 export interface ImportEntry {
@@ -45,11 +47,21 @@ export interface TableEntry {
 }
 
 export interface MemorySafety {
-  stackPointer: { global: number; name: string | null; foundBy: 'name' | 'heuristic'; initial: number | null } | null;
-  /** stack-first: the stack sits below static data, so an overflow runs off address 0 and traps. */
+  /**
+   * The shadow-stack pointer: found by its name in the name section, as an
+   * imported global of that name, or as the first mutable i32 global that is
+   * not exported. `initial` is null when it is imported or not a constant.
+   */
+  stackPointer: { global: number; name: string | null; foundBy: 'name' | 'import' | 'heuristic'; initial: number | null } | null;
+  /**
+   * stack-first: no static data below the stack, so an overflow runs off address 0 and traps;
+   * data-first: static data lies below the stack, so an overflow silently overwrites it.
+   */
   layout: 'stack-first' | 'data-first' | 'unknown';
+  /** From the stack pointer's initial value down to the highest data end below it (or 0). */
   stackBytes: number | null;
   stackProtector: boolean;
+  /** functionsInTable counts distinct defined functions placed in any table by element segments. */
   indirectCalls: { sites: number; distinctTypes: number; tableSize: number | null; functionsInTable: number; shareOfFunctionsInTable: number };
   everyMemoryHasMaximum: boolean;
 }
@@ -58,6 +70,8 @@ export interface SideChannels {
   sharedMemory: boolean;
   atomicInstructions: number;
   atomicWaits: number;
+  atomicNotifies: number;
+  /** i32/i64/f32/f64/v128 constants whose significant bits span more than 24 bits. */
   largeConstants: number;
   largeConstantsPerKiB: number;
   densestFunction: { index: number; perKiB: number } | null;
@@ -100,6 +114,7 @@ export interface InspectReport {
   memorySafety: MemorySafety;
   sideChannels: SideChannels;
   toolchain: { producers: Record<string, string[]>; targetFeatures: string[] };
+  /** Present when the caller checked signatures (the CLI always does); renderers print it. */
   signatures?: SignatureStatus;
   findings: Finding[];
 }

@@ -1,6 +1,13 @@
 // Re-encodes modules. An unedited module comes out byte-identical (its section
 // ranges are copied as they are); edits replace or extend individual sections
 // and leave every other byte alone, so index spaces and custom sections survive.
+//
+// Typical rewrite (e.g. a metering pass):
+//
+//   const module = decodeModule(bytes);
+//   const code = encodeInstructions(changedInstructions, module.bytes);
+//   const body = encodeFunctionBody(module.code[i].locals, code);
+//   const out = rewriteModule(module, { bodies: new Map([[i, body]]) });
 
 import { ByteReader } from './reader.js';
 import { HEADER_BYTES } from './sections.js';
@@ -35,14 +42,39 @@ export interface ModuleEdits {
   addExports?: readonly Export[];
   /** Custom sections whose name is listed are dropped. */
   dropCustomSections?: readonly string[];
+  /**
+   * Whole payloads (the bytes after the section's size) of known sections, by
+   * id (1 type … 12 data count, 13 tag): each replaces the module's section of
+   * that id, or is inserted in canonical order if the module has none. Wins
+   * over every other edit of the same section.
+   */
+  replaceSections?: ReadonlyMap<number, Uint8Array>;
+  /** Custom sections to add: `position: 'start'` right after the header (where signatures go), else at the end. */
+  addCustomSections?: readonly NewCustomSection[];
 }
+
+export interface NewCustomSection {
+  name: string;
+  /** The bytes after the section's name. */
+  payload: Uint8Array;
+  position?: 'start' | 'end';
+}
+
+/** Canonical position of each known section, for inserting ones the module lacks. */
+const sectionRank: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
 
 const exportKindByte = { func: 0, table: 1, memory: 2, global: 3, tag: 4 } as const;
 
 export function encodeLimits(writer: ByteWriter, limits: { min: number; max: number | null; shared: boolean; is64: boolean }): void {
   const flags = (limits.max !== null ? 1 : 0) | (limits.shared ? 2 : 0) | (limits.is64 ? 4 : 0);
-  writer.u8(flags).u32(limits.min);
-  if (limits.max !== null) writer.u32(limits.max);
+  writer.u8(flags);
+  if (limits.is64) {
+    writer.u64(limits.min);
+    if (limits.max !== null) writer.u64(limits.max);
+  } else {
+    writer.u32(limits.min);
+    if (limits.max !== null) writer.u32(limits.max);
+  }
 }
 
 export function encodeFuncType(writer: ByteWriter, type: FuncType): void {
@@ -107,11 +139,13 @@ function changedPayloads(module: WasmModule, edits: ModuleEdits): Map<number, Ui
   put(6, extendVector(module, 6, (edits.addGlobals ?? []).map((g) => new ByteWriter().valType(g.type.valType).u8(g.type.mutable ? 1 : 0).bytes(g.init).finish())));
   put(7, extendVector(module, 7, (edits.addExports ?? []).map((e) => new ByteWriter().name(e.name).u8(exportKindByte[e.kind]).u32(e.index).finish())));
   put(10, codePayload(module, edits));
+  for (const [id, payload] of edits.replaceSections ?? []) {
+    if (sectionRank[id] === undefined) throw new RangeError(`replaceSections: ${id} is not a known section id`);
+    changed.set(id, payload);
+  }
   return changed;
 }
 
-/** Canonical position of each known section, for inserting ones the module lacks. */
-const sectionRank: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13 };
 
 /**
  * Encodes `module` with `edits` applied. With no edits the result is
@@ -123,6 +157,11 @@ export function rewriteModule(module: WasmModule, edits: ModuleEdits = {}): Uint
   const drop = new Set(edits.dropCustomSections ?? []);
   const writer = new ByteWriter(module.bytes.length + 64);
   writer.bytes(module.bytes.subarray(0, HEADER_BYTES));
+  const customs = edits.addCustomSections ?? [];
+  const emitCustom = (section: NewCustomSection): void => {
+    writer.u8(0).bytes(sized(new ByteWriter(section.payload.length + 16).name(section.name).bytes(section.payload).finish()));
+  };
+  for (const section of customs) if (section.position === 'start') emitCustom(section);
   const pending = new Map(changed);
   const emitMissingBefore = (rank: number): void => {
     for (const [id, payload] of [...pending].sort((a, b) => sectionRank[a[0]]! - sectionRank[b[0]]!)) {
@@ -148,6 +187,7 @@ export function rewriteModule(module: WasmModule, edits: ModuleEdits = {}): Uint
     }
   }
   emitMissingBefore(Infinity);
+  for (const section of customs) if (section.position !== 'start') emitCustom(section);
   return writer.finish();
 }
 

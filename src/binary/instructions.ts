@@ -114,6 +114,10 @@ function readImmediates(reader: ByteReader, info: OpInfo, ins: Instruction): voi
  * (or a constant expression): balanced blocks, closed by a final `end` exactly
  * at `end` (or anywhere before it, with `allowTrailing`). Calls `visit` with
  * the reused instruction object, if given. Returns the offset after the final end.
+ *
+ * The hot immediates (one index, i32/i64 constants, memargs, block types) are
+ * read inline from a local position with one-byte fast paths; everything else
+ * goes through the bounds-checked ByteReader.
  */
 export function walkCode(
   bytes: Uint8Array,
@@ -128,15 +132,18 @@ export function walkCode(
   const memArg = { align: 0, offset: 0, memory: 0 };
   const maxDepth = limits.maxNestingDepth;
   let depth = 0;
-  while (reader.pos < end) {
-    const offset = reader.pos;
-    const byte = bytes[reader.pos++]!;
+  let pos = start;
+  while (pos < end) {
+    const offset = pos;
+    const byte = bytes[pos++]!;
     let info: OpInfo | undefined;
     if (byte >= 0xfb) {
-      if (byte === 0xfb) reader.fail('GC instruction (proposal gc) is not supported', offset);
+      if (byte === 0xfb) throw new WasmDecodeError('GC instruction (proposal gc) is not supported', offset, 'gc');
       const table = prefixes[byte];
       if (!table) reader.fail(`unknown opcode 0x${byte.toString(16)}`, offset);
+      reader.pos = pos;
       const code = reader.u32();
+      pos = reader.pos;
       info = table.ops[code];
       if (!info) reader.fail(`unknown ${table.what} opcode 0x${byte.toString(16)} ${code}`, offset);
       ins.prefix = byte;
@@ -151,33 +158,82 @@ export function walkCode(
     ins.feature = info.feature;
     ins.offset = offset;
     ins.memArg = null;
-    if (info.singleIndex) {
-      const b = bytes[reader.pos]!;
-      if (b < 0x80 && reader.pos < end) {
-        ins.index = b;
-        reader.pos++;
-      } else {
-        ins.index = reader.u32();
+    ins.blockType = null;
+    switch (info.imm) {
+      case Imm.None:
+        if (byte === 0x0b) {
+          if (depth === 0) {
+            ins.end = pos;
+            if (visit) visit(ins);
+            if (pos !== end && !allowTrailing) reader.fail('code continues after the final end', pos);
+            return pos;
+          }
+          depth--;
+        }
+        break;
+      case Imm.Label: case Imm.Func: case Imm.Local: case Imm.Global: case Imm.Table:
+      case Imm.Tag: case Imm.Data: case Imm.Elem: case Imm.CallRef: {
+        const b = bytes[pos]!;
+        if (b < 0x80 && pos < end) {
+          ins.index = b;
+          pos++;
+        } else {
+          reader.pos = pos;
+          ins.index = reader.u32();
+          pos = reader.pos;
+        }
+        if (byte === 0x18 && info.imm === Imm.Label) depth--; // delegate closes its try
+        break;
       }
-    } else if (info.imm !== Imm.None) {
-      ins.blockType = null; ins.labels = null; ins.types = null;
-      if (info.imm === Imm.MemArg || info.imm === Imm.MemArgLane) ins.memArg = memArg;
-      readImmediates(reader, info, ins);
-      if (info.imm === Imm.Block || info.imm === Imm.TryTable) {
+      case Imm.I32: {
+        const b = bytes[pos]!;
+        if (b < 0x80 && pos < end) {
+          ins.value = (b << 25) >> 25;
+          pos++;
+        } else {
+          reader.pos = pos;
+          ins.value = reader.s32();
+          pos = reader.pos;
+        }
+        break;
+      }
+      case Imm.I64:
+        reader.pos = pos;
+        ins.value64 = reader.s64();
+        pos = reader.pos;
+        break;
+      case Imm.MemArg: {
+        ins.memArg = memArg;
+        const align = bytes[pos]!;
+        const off = bytes[pos + 1]!;
+        if (align < 0x40 && off < 0x80 && pos + 1 < end) {
+          memArg.align = align;
+          memArg.offset = off;
+          memArg.memory = 0;
+          pos += 2;
+        } else {
+          reader.pos = pos;
+          readMemArg(reader, ins);
+          pos = reader.pos;
+        }
+        break;
+      }
+      case Imm.Block:
+        reader.pos = pos;
+        ins.blockType = readBlockType(reader);
+        pos = reader.pos;
+        if (ins.blockType.kind === 'type' && ins.feature === 'mvp') ins.feature = 'multi-value';
         if (++depth > maxDepth) reader.fail(`nesting deeper than ${maxDepth}`, offset);
-      } else if (byte === 0x18 && ins.prefix === 0) {
-        depth--; // delegate closes its try
-      }
-    } else if (byte === 0x0b && ins.prefix === 0) {
-      if (depth === 0) {
-        ins.end = reader.pos;
-        if (visit) visit(ins);
-        if (reader.pos !== end && !allowTrailing) reader.fail('code continues after the final end', reader.pos);
-        return reader.pos;
-      }
-      depth--;
+        break;
+      default:
+        ins.labels = null; ins.types = null;
+        if (info.imm === Imm.MemArgLane) ins.memArg = memArg;
+        reader.pos = pos;
+        readImmediates(reader, info, ins);
+        pos = reader.pos;
+        if (info.imm === Imm.TryTable && ++depth > maxDepth) reader.fail(`nesting deeper than ${maxDepth}`, offset);
     }
-    ins.end = reader.pos;
+    ins.end = pos;
     if (visit) visit(ins);
   }
   reader.fail('code ends without a final end', end);

@@ -1,4 +1,9 @@
-// A growable byte buffer with the binary format's primitive encodings.
+// A growable byte buffer with the binary format's primitive encodings
+// (LEB128 integers, IEEE floats, names, value types).
+//
+//   const w = new ByteWriter();
+//   w.u8(0x41).s32(-1).u8(0x0b);   // i32.const -1; end
+//   const bytes = w.finish();
 
 import type { ValType } from './types.js';
 
@@ -14,7 +19,7 @@ export class ByteWriter {
 
   private reserve(n: number): void {
     if (this.length + n <= this.buffer.length) return;
-    let capacity = this.buffer.length * 2;
+    let capacity = Math.max(16, this.buffer.length * 2);
     while (capacity < this.length + n) capacity *= 2;
     const next = new Uint8Array(capacity);
     next.set(this.buffer.subarray(0, this.length));
@@ -47,8 +52,44 @@ export class ByteWriter {
     return this;
   }
 
+  /** Signed LEB128 of a 32-bit integer (the value is truncated to 32 bits first). */
   s32(value: number): this {
-    return this.s64(BigInt(value | 0));
+    this.reserve(5);
+    let v = value | 0;
+    for (;;) {
+      const byte = v & 0x7f;
+      v >>= 7;
+      const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+      this.buffer[this.length++] = done ? byte : byte | 0x80;
+      if (done) return this;
+    }
+  }
+
+  /** Unsigned LEB128 of a safe integer up to 2^53 (memory64 offsets and limits). */
+  u64(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`u64 out of range: ${value}`);
+    this.reserve(10);
+    do {
+      let byte = value % 128;
+      value = Math.floor(value / 128);
+      if (value !== 0) byte |= 0x80;
+      this.buffer[this.length++] = byte;
+    } while (value !== 0);
+    return this;
+  }
+
+  f32(value: number): this {
+    this.reserve(4);
+    new DataView(this.buffer.buffer, this.buffer.byteOffset + this.length, 4).setFloat32(0, value, true);
+    this.length += 4;
+    return this;
+  }
+
+  f64(value: number): this {
+    this.reserve(8);
+    new DataView(this.buffer.buffer, this.buffer.byteOffset + this.length, 8).setFloat64(0, value, true);
+    this.length += 8;
+    return this;
   }
 
   s64(value: bigint): this {
@@ -95,6 +136,21 @@ export function encodeValType(type: ValType): Uint8Array {
   if (typeof type === 'string') return Uint8Array.of(valTypeBytes[type]!);
   const writer = new ByteWriter(8).u8(type.nullable ? 0x63 : 0x64).s64(BigInt(type.ref));
   return writer.finish();
+}
+
+/** The unsigned LEB128 encoding of `value` (0 ≤ value < 2^32). */
+export function encodeU32(value: number): Uint8Array {
+  return new ByteWriter(5).u32(value).finish();
+}
+
+/** The signed LEB128 encoding of a 32-bit integer. */
+export function encodeS32(value: number): Uint8Array {
+  return new ByteWriter(5).s32(value).finish();
+}
+
+/** The signed LEB128 encoding of a 64-bit integer. */
+export function encodeS64(value: bigint): Uint8Array {
+  return new ByteWriter(10).s64(value).finish();
 }
 
 /** `size ‖ payload`, the framing of sections and function bodies. */

@@ -6,6 +6,9 @@ import { resolveFrom } from './paths.js';
 import { InputError } from './errors.js';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+/** Version 0x0d, layer 1: the preamble of a component-model binary. */
+const COMPONENT_VERSION = [0x0d, 0x00, 0x01, 0x00];
+const WAT_START = /^(?:\(\s*(?:module|component|func|memory|type|import|export|global|table|data|elem)\b|;;|\(;)/;
 
 function looksLikeText(bytes: Uint8Array): boolean {
   const head = bytes.subarray(0, Math.min(bytes.length, 512));
@@ -40,11 +43,14 @@ export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024
   }
   if (!WASM_MAGIC.every((b, i) => bytes[i] === b)) {
     const text = new TextDecoder().decode(bytes.subarray(0, 256)).trimStart();
-    if (text.startsWith('(module') || text.startsWith('(component') || text.startsWith(';;')) {
+    if (WAT_START.test(text)) {
       throw new InputError(`${path} is WebAssembly text, not a binary module; assemble it first (e.g. wat2wasm)`);
     }
     if (looksLikeText(bytes)) throw new InputError(`${path} is a text file, not a WebAssembly module`);
     throw new InputError(`${path} is not a WebAssembly module (no \\0asm magic number)`);
+  }
+  if (bytes.length >= 8 && COMPONENT_VERSION.every((b, i) => bytes[4 + i] === b)) {
+    throw new InputError(`${path} is a component-model binary, not a core module; wasm-warden runs core modules (WASI preview1)`);
   }
   if (bytes.length < 8) throw new InputError(`${path} is truncated: ${bytes.length} bytes, shorter than the 8-byte header`);
   return bytes;

@@ -1,10 +1,45 @@
-// Registry credentials from the environment, read only here at the edge.
+// Registry credentials, read only here at the edge: WARDEN_REGISTRY_USER and
+// WARDEN_REGISTRY_PASSWORD, else the registry's `auths` entry in Docker's
+// config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json).
+// Credential helpers (credsStore, credHelpers) are not consulted.
 
+import { readFileSync } from 'node:fs';
 import type { Credentials } from '../store/http.js';
 import type { CommandIO } from './io.js';
 
-export function credentialsFrom(io: CommandIO): { credentials?: Credentials } {
+const MAX_CONFIG_BYTES = 1 << 20;
+
+export function credentialsFrom(io: CommandIO, registry: string): { credentials?: Credentials } {
   const username = io.env.WARDEN_REGISTRY_USER;
   const password = io.env.WARDEN_REGISTRY_PASSWORD;
-  return username && password !== undefined ? { credentials: { username, password } } : {};
+  if (username && password !== undefined) return { credentials: { username, password } };
+  const fromDocker = dockerConfigCredentials(io, registry);
+  return fromDocker ? { credentials: fromDocker } : {};
+}
+
+function dockerConfigCredentials(io: CommandIO, registry: string): Credentials | null {
+  const dir = io.env.DOCKER_CONFIG || (io.env.HOME ? `${io.env.HOME}/.docker` : null);
+  if (!dir) return null;
+  let config: { auths?: Record<string, { auth?: unknown }> };
+  try {
+    const raw = readFileSync(`${dir}/config.json`);
+    if (raw.length > MAX_CONFIG_BYTES) return null;
+    config = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return null; // no (readable) Docker config: anonymous, as docker itself would be
+  }
+  const auths = config?.auths;
+  if (typeof auths !== 'object' || auths === null) return null;
+  for (const [key, entry] of Object.entries(auths)) {
+    if (hostOf(key) !== registry || typeof entry?.auth !== 'string') continue;
+    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  return null;
+}
+
+/** Docker config keys are `host[:port]` or a URL such as `https://host/v1/`. */
+function hostOf(key: string): string {
+  return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
 }

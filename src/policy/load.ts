@@ -7,6 +7,8 @@ import { parsePublicKey, type PublicKey } from '../signing/keys.js';
 import { parseClockPolicy } from '../wasi/clocks.js';
 import { wasiPreview1Functions } from '../binary/wasi-abi.js';
 import { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
+import { LIMIT_KEYS } from './limit-keys.js';
+import { CLOCK_PATTERN } from './schema.js';
 import { toBytes, toMilliseconds } from './units.js';
 
 export class PolicyError extends Error {
@@ -67,8 +69,9 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'a table' : `${typeof value} ${JSON.stringify(String(value)).slice(0, 40)}`;
 }
 
-const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust'];
-const LIMIT_KEYS = ['memory', 'table-elements', 'fuel', 'timeout', 'output', 'fds', 'files', 'write', 'module-size', 'functions', 'data', 'concurrency', 'queue'];
+const CLOCK_SYNTAX = new RegExp(CLOCK_PATTERN);
+
+export const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust'];
 
 function readMounts(r: Reader, raw: unknown): MountPolicy[] {
   if (raw === undefined) return [];
@@ -130,27 +133,13 @@ function readLimits(r: Reader, raw: unknown): LimitsPolicy {
   const limits: LimitsPolicy = { ...DEFAULT_LIMITS };
   if (raw === undefined) return limits;
   if (!isObject(raw)) { r.fail('limits', 'expected a table'); return limits; }
-  r.keys(raw, 'limits', LIMIT_KEYS);
-  const set = <K extends keyof LimitsPolicy>(key: K, value: LimitsPolicy[K] | undefined) => { if (value !== undefined) limits[key] = value; };
-  set('memory', r.size(raw.memory, 'limits.memory'));
-  set('tableElements', r.count(raw['table-elements'], 'limits.table-elements'));
-  if (raw.fuel !== undefined) {
-    const fuel = r.count(raw.fuel, 'limits.fuel');
-    if (fuel !== undefined) limits.fuel = fuel === 0 ? null : fuel;
+  r.keys(raw, 'limits', LIMIT_KEYS.map((k) => k.key));
+  const values = limits as unknown as Record<string, number | null>;
+  for (const { key, field, kind, min, zeroIsOff } of LIMIT_KEYS) {
+    const path = `limits.${key}`;
+    const value = kind === 'size' ? r.size(raw[key], path) : kind === 'duration' ? r.duration(raw[key], path) : r.count(raw[key], path, min);
+    if (value !== undefined) values[field] = zeroIsOff && value === 0 ? null : value;
   }
-  if (raw.timeout !== undefined) {
-    const ms = r.duration(raw.timeout, 'limits.timeout');
-    if (ms !== undefined) limits.timeoutMs = ms === 0 ? null : ms;
-  }
-  set('outputBytes', r.size(raw.output, 'limits.output'));
-  set('fds', r.count(raw.fds, 'limits.fds', 3));
-  set('files', r.count(raw.files, 'limits.files'));
-  set('writeBytes', r.size(raw.write, 'limits.write'));
-  set('moduleBytes', r.size(raw['module-size'], 'limits.module-size'));
-  set('functions', r.count(raw.functions, 'limits.functions'));
-  set('dataBytes', r.size(raw.data, 'limits.data'));
-  set('concurrency', r.count(raw.concurrency, 'limits.concurrency', 1));
-  set('queue', r.count(raw.queue, 'limits.queue'));
   if (limits.memory > 4 * 1024 ** 3) r.fail('limits.memory', 'at most 4GiB (32-bit memories)');
   return limits;
 }
@@ -190,7 +179,8 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
   let clock: Policy['clock'] = null;
   const clockText = r.string(raw.clock, 'clock');
   if (clockText !== undefined) {
-    if (clockText !== 'none') {
+    if (!CLOCK_SYNTAX.test(clockText)) r.fail('clock', `'${clockText.slice(0, 40)}' is not a clock policy (real, coarse[:RES], frozen, virtual[:STEP])`);
+    else if (clockText !== 'none') {
       try { clock = parseClockPolicy(clockText); } catch (error) { r.fail('clock', (error as Error).message); }
     }
   }

@@ -6,6 +6,7 @@ import { forEachInstruction, newInstruction } from '../binary/instructions.js';
 import { WASI_PREVIEW1, wasiFunction, wasiPreview1Functions, type WasiCapability } from '../binary/wasi-abi.js';
 import type { Feature, Instruction, WasmModule } from '../binary/types.js';
 import type { FeatureName, Policy } from '../policy/policy.js';
+import { RESERVED_EXPORT_PREFIX } from '../transform/fuel.js';
 
 export interface Violation {
   rule: string;
@@ -21,7 +22,7 @@ export interface Verdict {
 export const ADMISSION_RULES = [
   'malformed', 'unsigned', 'signature-untrusted', 'digest-not-pinned', 'module-too-large', 'import-unknown-module', 'import-unknown-function', 'import-not-granted',
   'import-signature-mismatch', 'import-non-function', 'shared-memory', 'atomics', 'memory-too-large',
-  'table-too-large', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command',
+  'table-too-large', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command', 'export-reserved',
 ] as const;
 
 /** The WASI functions a policy's grants imply: what a module may import without `imports.allow`. */
@@ -85,6 +86,10 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
   const dataBytes = module.data.reduce((sum, d) => sum + (d.end - d.start), 0);
   if (dataBytes > limits.dataBytes) refuse('data-too-large', `${dataBytes} bytes of data segments, over the limit of ${limits.dataBytes}`);
   if (!module.exports.some((e) => e.name === '_start' && e.kind === 'func')) refuse('not-a-command', 'exports no _start function');
+  for (const e of module.exports) {
+    // The rewriter adds exports under this prefix (the fuel counter); a module must not preempt them.
+    if (e.name.startsWith(RESERVED_EXPORT_PREFIX)) refuse('export-reserved', `exports ${JSON.stringify(e.name.slice(0, 64))}; names starting with ${RESERVED_EXPORT_PREFIX} are reserved`);
+  }
 
   const used = new Map<FeatureName, number>();
   const note = (feature: FeatureName, offset: number) => { if (!used.has(feature)) used.set(feature, offset); };

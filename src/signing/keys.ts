@@ -1,11 +1,17 @@
-// Ed25519 keys in wasmsign2's raw formats (public: 0x01 ‖ 32 bytes; secret:
-// 0x81 ‖ 32-byte seed ‖ 32-byte public key) or PEM, through node:crypto, which
-// verifies strictly (RFC 8032).
+// Ed25519 keys through node:crypto, which verifies strictly (RFC 8032).
+// Formats read: wasmsign2's raw formats (public: 0x01 ‖ 32 bytes; secret:
+// 0x81 ‖ 32-byte seed ‖ 32-byte public key), PEM (SPKI / PKCS#8), DER, and
+// OpenSSH public keys (`ssh-ed25519 AAAA…`). Written: the raw formats.
+// Every way a key file can be wrong has its own message: empty, truncated,
+// another algorithm, a secret key where a public one belongs and the reverse.
 
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 export const PUBLIC_KEY_TAG = 0x01;
 export const SECRET_KEY_TAG = 0x81;
+const RAW_PUBLIC_BYTES = 33;
+const RAW_SECRET_BYTES = 65;
+const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 export class KeyError extends Error {
   override name = 'KeyError';
@@ -25,6 +31,7 @@ export interface SecretKey {
 }
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 export function defaultKeyId(rawPublicKey: Uint8Array): Uint8Array {
   return new Uint8Array(createHmac('sha256', rawPublicKey).update('key_id').digest().subarray(0, 12));
@@ -32,70 +39,150 @@ export function defaultKeyId(rawPublicKey: Uint8Array): Uint8Array {
 
 export function publicKeyFromRaw(raw: Uint8Array): PublicKey {
   if (raw.length !== 32) throw new KeyError(`an Ed25519 public key has 32 bytes, not ${raw.length}`);
-  const object = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(raw) }, format: 'jwk' });
+  let object: KeyObject;
+  try {
+    object = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(raw) }, format: 'jwk' });
+  } catch {
+    throw new KeyError('not a valid Ed25519 public key');
+  }
   return { raw: new Uint8Array(raw), keyId: defaultKeyId(raw), object };
-}
-
-function fromKeyObject(object: KeyObject): Uint8Array {
-  if (object.asymmetricKeyType !== 'ed25519') throw new KeyError(`expected an Ed25519 key, got ${object.asymmetricKeyType ?? 'an unknown type'}`);
-  const jwk = object.export({ format: 'jwk' }) as { x?: string; d?: string };
-  return new Uint8Array(Buffer.from(object.type === 'private' ? jwk.d! : jwk.x!, 'base64url'));
 }
 
 export function secretKeyFromSeed(seed: Uint8Array): SecretKey {
   if (seed.length !== 32) throw new KeyError(`an Ed25519 seed has 32 bytes, not ${seed.length}`);
-  const object = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(derivePublic(seed)) }, format: 'jwk' });
-  return { seed: new Uint8Array(seed), publicKey: publicKeyFromRaw(derivePublic(seed)), object };
+  const object = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const publicKey = publicKeyFromRaw(rawOf(createPublicKey(object)));
+  return { seed: new Uint8Array(seed), publicKey, object };
 }
 
-function derivePublic(seed: Uint8Array): Uint8Array {
-  // Importing the seed alone yields the key pair; node:crypto derives the public half.
-  const object = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
-  return new Uint8Array(Buffer.from((createPublicKey(object).export({ format: 'jwk' }) as { x: string }).x, 'base64url'));
+/** The 32 raw bytes of an Ed25519 KeyObject: the public key, or a private key's seed. */
+function rawOf(object: KeyObject): Uint8Array {
+  if (object.asymmetricKeyType !== 'ed25519') throw new KeyError(`expected an Ed25519 key, got ${object.asymmetricKeyType ?? 'an unknown key type'}`);
+  const jwk = object.export({ format: 'jwk' }) as { x?: string; d?: string };
+  return new Uint8Array(Buffer.from((object.type === 'private' ? jwk.d : jwk.x) ?? '', 'base64url'));
 }
 
-const isPem = (bytes: Uint8Array) => Buffer.from(bytes.subarray(0, 64)).toString('latin1').includes('-----BEGIN');
+type Encoding = { kind: 'raw' } | { kind: 'pem'; label: string; text: string } | { kind: 'der' } | { kind: 'openssh'; text: string };
 
-/** A public key file: wasmsign2 raw (0x01 ‖ 32 bytes) or PEM (SPKI). */
-export function parsePublicKey(bytes: Uint8Array): PublicKey {
-  if (isPem(bytes)) {
-    let object: KeyObject;
-    try {
-      object = createPublicKey(Buffer.from(bytes).toString('utf8'));
-    } catch (error) {
-      throw new KeyError(`not a readable PEM public key (${(error as Error).message})`);
-    }
-    return publicKeyFromRaw(fromKeyObject(object));
+function classify(bytes: Uint8Array): Encoding {
+  if (bytes.length === 0) throw new KeyError('the key file is empty');
+  if (bytes.length > MAX_KEY_FILE_BYTES) throw new KeyError(`a key file of ${bytes.length} bytes is too large to be a key`);
+  if (bytes[0] === PUBLIC_KEY_TAG || bytes[0] === SECRET_KEY_TAG) return { kind: 'raw' };
+  if (bytes[0] === 0x30) return { kind: 'der' };
+  const text = Buffer.from(bytes).toString('utf8');
+  const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+  if (label) return { kind: 'pem', label, text };
+  if (/^\s*(ssh-[a-z0-9-]+|ecdsa-[a-z0-9-]+|sk-[a-z0-9-@.]+)\s/.test(text)) return { kind: 'openssh', text };
+  throw new KeyError(`unknown key type (first byte 0x${bytes[0]!.toString(16).padStart(2, '0')}; expected 0x01 for a raw Ed25519 public key, 0x81 for a secret key, PEM, DER or OpenSSH)`);
+}
+
+const isSecretLabel = (label: string) => label.includes('PRIVATE KEY');
+
+function readSshString(blob: Buffer, at: number): [Buffer, number] {
+  if (at + 4 > blob.length) throw new KeyError('truncated OpenSSH public key');
+  const length = blob.readUInt32BE(at);
+  if (at + 4 + length > blob.length) throw new KeyError('truncated OpenSSH public key');
+  return [blob.subarray(at + 4, at + 4 + length), at + 4 + length];
+}
+
+function parseOpenSsh(text: string): PublicKey {
+  const [type, base64] = text.trim().split(/\s+/);
+  if (type !== 'ssh-ed25519') throw new KeyError(`expected an Ed25519 key, got an OpenSSH ${type} key`);
+  if (!base64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) throw new KeyError('the OpenSSH public key is not base64');
+  const blob = Buffer.from(base64, 'base64');
+  const [name, next] = readSshString(blob, 0);
+  if (name.toString('latin1') !== 'ssh-ed25519') throw new KeyError('the OpenSSH key blob does not hold an Ed25519 key');
+  const [raw, end] = readSshString(blob, next);
+  if (end !== blob.length) throw new KeyError('trailing bytes in the OpenSSH public key');
+  return publicKeyFromRaw(raw);
+}
+
+function importKey(make: () => KeyObject, what: string): KeyObject {
+  try {
+    return make();
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/passphrase/i.test(message)) throw new KeyError('encrypted keys are not supported; decrypt it first');
+    throw new KeyError(`not a readable ${what} (${message})`);
   }
-  if (bytes[0] === SECRET_KEY_TAG) throw new KeyError('this is a secret key; verification takes a public key');
-  if (bytes[0] !== PUBLIC_KEY_TAG) throw new KeyError(`unknown key type 0x${(bytes[0] ?? 0).toString(16)} (expected 0x01, an Ed25519 public key)`);
-  if (bytes.length !== 33) throw new KeyError(`a raw public key has 33 bytes, not ${bytes.length}`);
-  return publicKeyFromRaw(bytes.subarray(1));
 }
 
-/** A secret key file: wasmsign2 raw (0x81 ‖ seed ‖ public key) or PEM (PKCS#8). */
+export interface PublicKeyOptions {
+  /** The key id signatures by this key carry, when the signer chose one (default: wasmsign2's derived id). */
+  keyId?: Uint8Array;
+}
+
+/** A public key file: raw (0x01 ‖ 32 bytes), PEM or DER (SPKI), or OpenSSH `ssh-ed25519`. */
+export function parsePublicKey(bytes: Uint8Array, options: PublicKeyOptions = {}): PublicKey {
+  const key = parsePublicKeyFile(bytes);
+  if (options.keyId === undefined) return key;
+  if (options.keyId.length === 0 || options.keyId.length > 255) throw new KeyError('a key id has 1 to 255 bytes');
+  return { ...key, keyId: new Uint8Array(options.keyId) };
+}
+
+function parsePublicKeyFile(bytes: Uint8Array): PublicKey {
+  const encoding = classify(bytes);
+  switch (encoding.kind) {
+    case 'raw':
+      if (bytes[0] === SECRET_KEY_TAG) throw new KeyError('this is a secret key; verification takes a public key');
+      if (bytes.length !== RAW_PUBLIC_BYTES) throw new KeyError(`a raw Ed25519 public key has ${RAW_PUBLIC_BYTES} bytes, not ${bytes.length}`);
+      return publicKeyFromRaw(bytes.subarray(1));
+    case 'pem':
+      if (isSecretLabel(encoding.label)) throw new KeyError('this is a secret key; verification takes a public key');
+      return publicKeyFromRaw(rawOf(importKey(() => createPublicKey({ key: encoding.text, format: 'pem' }), 'PEM public key')));
+    case 'der':
+      return publicKeyFromRaw(rawOf(importKey(() => createPublicKey({ key: Buffer.from(bytes), format: 'der', type: 'spki' }), 'DER public key')));
+    case 'openssh':
+      return parseOpenSsh(encoding.text);
+  }
+}
+
+/** A secret key file: raw (0x81 ‖ seed ‖ public key), or PEM or DER (PKCS#8). */
 export function parseSecretKey(bytes: Uint8Array): SecretKey {
-  if (isPem(bytes)) {
-    let object: KeyObject;
-    try {
-      object = createPrivateKey(Buffer.from(bytes).toString('utf8'));
-    } catch (error) {
-      throw new KeyError(`not a readable PEM secret key (${(error as Error).message})`);
+  const encoding = classify(bytes);
+  switch (encoding.kind) {
+    case 'raw': {
+      if (bytes[0] === PUBLIC_KEY_TAG) throw new KeyError('this is a public key; signing takes a secret key');
+      if (bytes.length !== RAW_SECRET_BYTES) throw new KeyError(`a raw Ed25519 secret key has ${RAW_SECRET_BYTES} bytes, not ${bytes.length}`);
+      const key = secretKeyFromSeed(bytes.subarray(1, 33));
+      if (!Buffer.from(key.publicKey.raw).equals(bytes.subarray(33))) throw new KeyError('the secret key\'s public half does not match its seed');
+      return key;
     }
-    return secretKeyFromSeed(fromKeyObject(object));
+    case 'pem':
+      if (!isSecretLabel(encoding.label)) throw new KeyError('this is a public key; signing takes a secret key');
+      if (encoding.label === 'OPENSSH PRIVATE KEY') throw new KeyError('OpenSSH secret keys are not supported; convert with `ssh-keygen -p -m PKCS8 -f KEY`');
+      return secretKeyFromSeed(rawOf(importKey(() => createPrivateKey({ key: encoding.text, format: 'pem' }), 'PEM secret key')));
+    case 'der':
+      return secretKeyFromSeed(rawOf(importKey(() => createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'pkcs8' }), 'DER secret key')));
+    case 'openssh':
+      throw new KeyError('this is an OpenSSH public key; signing takes a secret key');
   }
-  if (bytes[0] === PUBLIC_KEY_TAG) throw new KeyError('this is a public key; signing takes a secret key');
-  if (bytes[0] !== SECRET_KEY_TAG) throw new KeyError(`unknown key type 0x${(bytes[0] ?? 0).toString(16)} (expected 0x81, an Ed25519 secret key)`);
-  if (bytes.length !== 65) throw new KeyError(`a raw secret key has 65 bytes, not ${bytes.length}`);
-  const key = secretKeyFromSeed(bytes.subarray(1, 33));
-  if (!Buffer.from(key.publicKey.raw).equals(Buffer.from(bytes.subarray(33)))) throw new KeyError('the secret key\'s public half does not match its seed');
-  return key;
 }
 
 export function generateSecretKey(): SecretKey {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  return secretKeyFromSeed(fromKeyObject(privateKey));
+  return secretKeyFromSeed(rawOf(generateKeyPairSync('ed25519').privateKey));
 }
 
-export const encodePublicKey = (key: PublicKey): Uint8Array => Uint8Array.from([PUBLIC_KEY_TAG, ...key.raw]);
-export const encodeSecretKey = (key: SecretKey): Uint8Array => Uint8Array.from([SECRET_KEY_TAG, ...key.seed, ...key.publicKey.raw]);
+/** A fresh key pair: the secret key and its public half. */
+export function generateKeyPair(): { secretKey: SecretKey; publicKey: PublicKey } {
+  const secretKey = generateSecretKey();
+  return { secretKey, publicKey: secretKey.publicKey };
+}
+
+export const loadPublicKey = parsePublicKey;
+export const loadSecretKey = parseSecretKey;
+
+export function encodePublicKey(key: PublicKey): Uint8Array {
+  const out = new Uint8Array(RAW_PUBLIC_BYTES);
+  out[0] = PUBLIC_KEY_TAG;
+  out.set(key.raw, 1);
+  return out;
+}
+
+export function encodeSecretKey(key: SecretKey): Uint8Array {
+  const out = new Uint8Array(RAW_SECRET_BYTES);
+  out[0] = SECRET_KEY_TAG;
+  out.set(key.seed, 1);
+  out.set(key.publicKey.raw, 33);
+  return out;
+}

@@ -1,91 +1,194 @@
 // Verification, strict by default: the header checked on its own, exactly one
 // signature (embedded as the first section, or detached, never both), and a
 // signed hash set whose hashes are exactly those of every part of the module
-// as it is: a module truncated at a delimiter, or with a section added,
-// removed, reordered or changed, is refused with the reason.
+// as it is. A module truncated at a delimiter, with a section appended,
+// inserted, removed, reordered or changed, is refused with the reason.
+// Framing reads section headers only: nothing of the code is decoded first.
 
 import { verify as ed25519Verify } from 'node:crypto';
 import { WasmDecodeError } from '../binary/errors.js';
-import { parseSignatureData, SIGNATURE_SECTION, signedMessage, SignatureFormatError } from './format.js';
+import { ALG_ED25519, customPayload, parseSignatureData, SignatureFormatError, signedMessage, type SignedHashes } from './format.js';
 import { frame, partHashes } from './hashing.js';
 import type { PublicKey } from './keys.js';
 
+/** How many distinct trusted keys must have signed: one (`'any'`), or N of them. */
+export type Requirement = 'any' | { threshold: number };
+
 export interface VerifyOptions {
-  /** A detached signature (the section payload); the module must then carry none. */
+  /** A detached signature (a `signature` section's payload); the module must then carry none. */
   detached?: Uint8Array;
-  /** How many distinct trusted keys must have signed (default 1). */
+  /** Default `'any'`. */
+  requirement?: Requirement;
+  /** Shorthand for `requirement: { threshold }`. */
   threshold?: number;
+}
+
+export type RefusalCode = 'malformed-module' | 'unsigned' | 'empty' | 'misplaced' | 'malformed-signature' | 'mismatch' | 'untrusted' | 'threshold' | 'too-many-signatures' | 'bad-signature';
+
+export interface SignatureReport {
+  /** Hex; null when the signature carries none. */
+  keyId: string | null;
+  /** 0x01 is Ed25519; other algorithms are listed but never verified. */
+  algorithm: number;
+  /** Index of its signed hash set in the signature data. */
+  hashSet: number;
+  /** How many parts its hash set covers. */
+  parts: number;
+  /** Its hash set matches every part of the module as it is. */
+  coversModule: boolean;
+  /** Index into the keys given of the key it verified with, or null. */
+  verifiedBy: number | null;
 }
 
 export interface Verification {
   ok: boolean;
   /** Why not, when not ok. */
   reason?: string;
-  /** Key ids (hex) present in the signature data, trusted or not. */
+  code?: RefusalCode;
+  /** How many parts the module has (delimiters split it). */
+  parts: number;
+  signatures: SignatureReport[];
+  /** Distinct key ids (hex) in the signature data, trusted or not; `(none)` for signatures without one. */
   keyIds: string[];
-  /** Indices into the keys given, of those whose signature verified over every part. */
+  /** Indices into the keys given of those whose signature verified over every part (one per distinct key). */
   verifiedBy: number[];
 }
 
+/** Ed25519 verifications one module may cost: hostile data could otherwise ask for keys × 16,384. */
+export const MAX_VERIFICATIONS = 512;
+
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
+
+function requiredSigners(options: VerifyOptions): number {
+  const requirement = options.requirement ?? (options.threshold !== undefined ? { threshold: options.threshold } : 'any');
+  if (requirement === 'any') return 1;
+  const n = requirement.threshold;
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`a signer threshold must be a positive integer, not ${n}`);
+  return n;
+}
+
+/** Why no hash set matches: the set closest to the module decides the wording. */
+function mismatchReason(sets: readonly SignedHashes[], hashes: readonly Uint8Array[]): string {
+  let best = sets[0]!;
+  let bestCommon = -1;
+  for (const set of sets) {
+    let common = 0;
+    while (common < set.hashes.length && common < hashes.length && equal(set.hashes[common]!, hashes[common]!)) common++;
+    if (common > bestCommon) { best = set; bestCommon = common; }
+  }
+  const signed = best.hashes.length;
+  const have = hashes.length;
+  if (bestCommon === signed && have > signed) return `sections were added after the signed content: the signature covers ${signed} of the module's ${have} parts`;
+  if (bestCommon === have && signed > have) return `the module is truncated: the signature covers ${signed} parts, the module has ${have}`;
+  return `part ${bestCommon + 1} of ${have} does not match its signed hash: a section was changed, added, removed or reordered`;
+}
 
 export function verifyModule(bytes: Uint8Array, keys: readonly PublicKey[], options: VerifyOptions = {}): Verification {
-  const refuse = (reason: string, keyIds: string[] = []): Verification => ({ ok: false, reason, keyIds, verifiedBy: [] });
+  const required = requiredSigners(options);
+  const refuse = (code: RefusalCode, reason: string, parts = 0, signatures: SignatureReport[] = []): Verification =>
+    ({ ok: false, code, reason, parts, signatures, keyIds: keyIdsOf(signatures), verifiedBy: [] });
+
   let framed;
   try {
     framed = frame(bytes);
   } catch (error) {
-    if (error instanceof WasmDecodeError) return refuse(`not a well-formed module: ${error.message}`);
+    if (error instanceof WasmDecodeError) return refuse('malformed-module', `not a well-formed module: ${error.message}`);
     throw error;
   }
   const { sections, signatureSections } = framed;
-  if (signatureSections.length > 1) return refuse('more than one signature section');
-  if (signatureSections.length === 1 && signatureSections[0] !== 0) return refuse('the signature section is not the first section');
-  if (options.detached && signatureSections.length === 1) return refuse('a detached signature was given, but the module also carries one');
-  if (!options.detached && signatureSections.length === 0) return refuse('the module is not signed');
-  let payload: Uint8Array;
-  if (options.detached) payload = options.detached;
-  else {
-    const s = sections[0]!;
-    payload = bytes.subarray(s.payloadStart + 1 + SIGNATURE_SECTION.length, s.end);
-  }
-  let sets;
+  if (signatureSections.length > 1) return refuse('misplaced', 'more than one signature section');
+  if (signatureSections.length === 1 && signatureSections[0] !== 0) return refuse('misplaced', 'the signature section is not the first section');
+  const embedded = signatureSections.length === 1;
+  if (options.detached && embedded) return refuse('misplaced', 'a detached signature was given, but the module also carries one');
+  if (!options.detached && !embedded) return refuse('unsigned', 'the module is not signed');
+
+  let sets: SignedHashes[];
   try {
-    sets = parseSignatureData(payload);
+    sets = parseSignatureData(options.detached ?? customPayload(bytes, sections[0]!));
   } catch (error) {
-    if (error instanceof SignatureFormatError) return refuse(error.message);
+    if (error instanceof SignatureFormatError || error instanceof WasmDecodeError) return refuse('malformed-signature', error.message);
     throw error;
   }
-  const keyIds = [...new Set(sets.flatMap((s) => s.signatures.map((sig) => (sig.keyId ? hex(sig.keyId) : '(none)'))))];
-  const hashes = partHashes(bytes, sections, options.detached ? null : 0);
-  const covering = sets.filter((s) => s.hashes.length === hashes.length && s.hashes.every((h, i) => equal(h, hashes[i]!)));
-  if (covering.length === 0) {
-    const partial = sets.some((s) => hashes.every((h) => s.hashes.some((x) => equal(x, h))));
-    return refuse(partial ? 'the signature covers more parts than the module has (truncated?)' : 'no signature covers the module as it is (modified?)', keyIds);
-  }
-  const verifiedBy = new Set<number>();
-  for (const set of covering) {
+
+  const hashes = partHashes(bytes, sections, embedded ? 0 : null);
+  const covers = sets.map((s) => s.hashes.length === hashes.length && s.hashes.every((h, i) => equal(h, hashes[i]!)));
+  const signatures: SignatureReport[] = [];
+  sets.forEach((set, hashSet) => {
+    for (const sig of set.signatures) {
+      signatures.push({ keyId: sig.keyId ? hex(sig.keyId) : null, algorithm: sig.algorithm, hashSet, parts: set.hashes.length, coversModule: covers[hashSet]!, verifiedBy: null });
+    }
+  });
+  if (sets.length === 0) return refuse('empty', 'the signature data holds no signatures', hashes.length, signatures);
+  if (!covers.includes(true)) return refuse('mismatch', mismatchReason(sets, hashes), hashes.length, signatures);
+
+  // The same key given twice counts once.
+  const canonical = keys.map((k, i) => keys.findIndex((other) => equal(other.raw, k.raw)) === i);
+  let budget = MAX_VERIFICATIONS;
+  let report = 0;
+  for (let s = 0; s < sets.length; s++) {
+    const set = sets[s]!;
+    if (!covers[s]) { report += set.signatures.length; continue; }
     const message = signedMessage(set.hashes);
     for (const sig of set.signatures) {
-      keys.forEach((key, index) => {
-        if (verifiedBy.has(index)) return;
-        if (sig.keyId && !equal(sig.keyId, key.keyId)) return;
-        if (ed25519Verify(null, message, key.object, sig.signature)) verifiedBy.add(index);
-      });
+      const entry = signatures[report++]!;
+      if (sig.algorithm !== ALG_ED25519) {
+        if (sig.keyId && keys.some((k) => equal(k.keyId, sig.keyId!))) return refuse('bad-signature', `the signature by trusted key id ${entry.keyId} uses unknown algorithm 0x${sig.algorithm.toString(16)}: the signature data was altered`, hashes.length, signatures);
+        continue;
+      }
+      // A key id, when present, must be the verifying key's: it is not covered by the
+      // signature, so a tolerated mismatch would let anyone rewrite it unnoticed.
+      let named = false;
+      for (let index = 0; index < keys.length; index++) {
+        if (sig.keyId && !equal(sig.keyId, keys[index]!.keyId)) continue;
+        named ||= sig.keyId !== null;
+        if (!canonical[index]) continue;
+        if (--budget < 0) return refuse('too-many-signatures', `more than ${MAX_VERIFICATIONS} signature checks would be needed`, hashes.length, signatures);
+        if (ed25519Verify(null, message, keys[index]!.object, sig.signature)) { entry.verifiedBy = index; break; }
+      }
+      // A signature that names a trusted key but does not verify with it was altered: refuse, even if others verify.
+      if (named && entry.verifiedBy === null) return refuse('bad-signature', `the signature by key id ${entry.keyId} does not verify with that trusted key: the signature data was altered`, hashes.length, signatures);
     }
   }
-  const threshold = options.threshold ?? 1;
-  const by = [...verifiedBy].sort((a, b) => a - b);
-  if (by.length === 0) return { ok: false, reason: 'no trusted key signed this module', keyIds, verifiedBy: by };
-  if (by.length < threshold) return { ok: false, reason: `${by.length} of the required ${threshold} trusted keys signed this module`, keyIds, verifiedBy: by };
-  return { ok: true, keyIds, verifiedBy: by };
+
+  const verifiedBy = [...new Set(signatures.flatMap((s) => (s.verifiedBy === null ? [] : [s.verifiedBy])))].sort((a, b) => a - b);
+  const keyIds = keyIdsOf(signatures);
+  const result = { parts: hashes.length, signatures, keyIds, verifiedBy };
+  if (verifiedBy.length === 0) return { ok: false, code: 'untrusted', reason: `no trusted key signed this module (key ids present: ${keyIds.join(', ')})`, ...result };
+  if (verifiedBy.length < required) return { ok: false, code: 'threshold', reason: `${verifiedBy.length} of the required ${required} trusted keys signed this module`, ...result };
+  return { ok: true, ...result };
+}
+
+function keyIdsOf(signatures: readonly SignatureReport[]): string[] {
+  return [...new Set(signatures.map((s) => s.keyId ?? '(none)'))];
+}
+
+export interface SignatureStatus {
+  /** The module carries signature data (well formed or not). */
+  signed: boolean;
+  keyIds: string[];
+  /** Key ids (hex, wasmsign2's default) of the given keys that verify over every part. */
+  verifiedBy: string[];
+  /** Per given key: whether it verifies. */
+  keys: Array<{ keyId: string; verifies: boolean }>;
+  parts: number;
+  /** What is wrong with the signature, when something is: misplaced, malformed, mismatched, or not by these keys. */
+  error?: string;
 }
 
 /** What `warden inspect` shows: whether the module is signed, by which key ids, and which given keys verify. */
-export function signatureStatus(bytes: Uint8Array, keys: readonly PublicKey[]): { signed: boolean; keyIds: string[]; verifiedBy: string[]; error?: string } {
+export function signatureStatus(bytes: Uint8Array, keys: readonly PublicKey[] = []): SignatureStatus {
   const result = verifyModule(bytes, keys);
-  const signed = result.keyIds.length > 0 || (result.reason !== undefined && result.reason !== 'the module is not signed' && !result.reason.startsWith('not a well-formed'));
-  const status = { signed, keyIds: result.keyIds, verifiedBy: result.verifiedBy.map((i) => hex(keys[i]!.keyId)) };
-  return signed && !result.ok && keys.length > 0 ? { ...status, error: result.reason! } : status;
+  const signed = result.code !== 'unsigned' && result.code !== 'malformed-module';
+  const verified = new Set(result.verifiedBy.flatMap((i) => [i, ...keys.flatMap((k, j) => (equal(k.raw, keys[i]!.raw) ? [j] : []))]));
+  const status: SignatureStatus = {
+    signed,
+    keyIds: result.keyIds,
+    verifiedBy: [...new Set(result.verifiedBy.map((i) => hex(keys[i]!.keyId)))],
+    keys: keys.map((k, i) => ({ keyId: hex(k.keyId), verifies: verified.has(i) })),
+    parts: result.parts,
+  };
+  // Without keys, "no trusted key" is not a problem to report; everything else is.
+  if (signed && !result.ok && !(keys.length === 0 && result.code === 'untrusted')) status.error = result.reason!;
+  return status;
 }

@@ -3,9 +3,10 @@
 // then renamed into place, so a crash or a full disk never leaves a partial
 // module under a digest's name. Reads re-hash what they read.
 
-import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { isStoreDigest } from './reference.js';
+import { createHash, type Hash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createAtomicFile, defaultWrite, type AtomicFile, type WriteFn } from './atomic-file.js';
+import { classifyModuleRef, isStoreDigest } from './reference.js';
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -13,70 +14,104 @@ export class StoreError extends Error {
 
 export const sha256 = (bytes: Uint8Array): string => 'sha256:' + createHash('sha256').update(bytes).digest('hex');
 
+/** A blob being streamed into the store: nothing is visible under a digest until `commit`. */
+export interface BlobIngest {
+  write(chunk: Uint8Array): void;
+  /** Checks the bytes against `expected` (when given), then moves them under their digest. */
+  commit(expected?: string): string;
+  abort(): void;
+}
+
+/** A module argument resolved: the bytes from the store, or a path for the caller to read. */
+export type ResolvedModule = { kind: 'store'; digest: string; bytes: Uint8Array } | { kind: 'path'; path: string };
+
 export interface Store {
   readonly dir: string;
   put(bytes: Uint8Array): string;
+  /** Streams a blob in (a pull from a registry), hashing as it goes. */
+  ingest(): BlobIngest;
   get(digest: string): Uint8Array;
   has(digest: string): boolean;
   list(): string[];
+  /** `sha256:<hex>` → the stored bytes; anything else that claims to be a digest → ReferenceError; else a path. */
+  resolveModuleRef(ref: string): ResolvedModule;
 }
-
-let counter = 0;
 
 export interface StoreOptions {
   /** The write call, replaceable so tests can make the disk fill up halfway. */
-  write?: (fd: number, data: Uint8Array, offset: number) => number;
+  write?: WriteFn;
 }
 
+const code = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+
 export function openStore(dataDir: string, options: StoreOptions = {}): Store {
-  const write = options.write ?? ((fd: number, data: Uint8Array, offset: number) => writeSync(fd, data, offset));
+  const write = options.write ?? defaultWrite;
   const blobs = `${dataDir}/blobs/sha256`;
   const pathOf = (digest: string): string => {
-    if (!isStoreDigest(digest)) throw new StoreError(`'${digest}' is not a sha256:<64 hex> digest`);
+    if (!isStoreDigest(digest)) throw new StoreError(`'${digest.slice(0, 80)}' is not a sha256:<64 hex> digest`);
     return `${blobs}/${digest.slice(7)}`;
   };
+
+  const ingest = (): BlobIngest => {
+    let file: AtomicFile;
+    try {
+      mkdirSync(blobs, { recursive: true });
+      file = createAtomicFile(blobs, write);
+    } catch (error) {
+      throw new StoreError(`cannot write to the store at ${dataDir} (${code(error)})`);
+    }
+    const hash: Hash = createHash('sha256');
+    return {
+      write(chunk) {
+        try {
+          file.write(chunk);
+        } catch (error) {
+          throw new StoreError(`cannot write to the store at ${dataDir} (${code(error)})`);
+        }
+        hash.update(chunk);
+      },
+      commit(expected) {
+        const digest = 'sha256:' + hash.digest('hex');
+        if (expected !== undefined && digest !== expected) {
+          file.abort();
+          throw new StoreError(`the bytes hash to ${digest}, not ${expected}; not stored`);
+        }
+        try {
+          file.commit(pathOf(digest));
+        } catch (error) {
+          throw new StoreError(`cannot write to the store at ${dataDir} (${code(error)})`);
+        }
+        return digest;
+      },
+      abort: () => file.abort(),
+    };
+  };
+
+  const get = (digest: string): Uint8Array => {
+    let bytes: Uint8Array;
+    const path = pathOf(digest);
+    try {
+      bytes = new Uint8Array(readFileSync(path));
+    } catch (error) {
+      if (code(error) === 'ENOENT') throw new StoreError(`${digest} is not in the store at ${dataDir}`);
+      throw new StoreError(`cannot read ${digest} from the store at ${dataDir} (${code(error)})`);
+    }
+    if (sha256(bytes) !== digest) throw new StoreError(`the stored bytes for ${digest} are corrupted (they hash to ${sha256(bytes)})`);
+    return bytes;
+  };
+
   return {
     dir: dataDir,
     put(bytes) {
-      const digest = sha256(bytes);
-      const final = pathOf(digest);
-      try {
-        mkdirSync(blobs, { recursive: true });
-      } catch (error) {
-        throw new StoreError(`cannot create the store at ${dataDir} (${(error as NodeJS.ErrnoException).code})`);
-      }
-      const temp = `${blobs}/.tmp-${process.pid}-${counter++}`;
-      let fd: number | null = null;
-      try {
-        fd = openSync(temp, 'wx', 0o644);
-        let done = 0;
-        while (done < bytes.length) done += write(fd, bytes, done);
-        fsyncSync(fd);
-        closeSync(fd);
-        fd = null;
-        renameSync(temp, final);
-      } catch (error) {
-        if (fd !== null) closeSync(fd);
-        rmSync(temp, { force: true });
-        throw new StoreError(`cannot write to the store at ${dataDir} (${(error as NodeJS.ErrnoException).code ?? error})`);
-      }
-      return digest;
+      const blob = ingest();
+      blob.write(bytes);
+      return blob.commit();
     },
-    get(digest) {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(readFileSync(pathOf(digest)));
-      } catch (error) {
-        if (error instanceof StoreError) throw error;
-        throw new StoreError(`${digest} is not in the store at ${dataDir}`);
-      }
-      if (sha256(bytes) !== digest) throw new StoreError(`the stored bytes for ${digest} are corrupted`);
-      return bytes;
-    },
+    ingest,
+    get,
     has(digest) {
       try {
-        readFileSync(pathOf(digest), { flag: 'r' });
-        return true;
+        return statSync(pathOf(digest)).isFile();
       } catch {
         return false;
       }
@@ -87,6 +122,10 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
       } catch {
         return [];
       }
+    },
+    resolveModuleRef(ref) {
+      const source = classifyModuleRef(ref);
+      return source.kind === 'store' ? { kind: 'store', digest: source.digest, bytes: get(source.digest) } : source;
     },
   };
 }

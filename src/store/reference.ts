@@ -53,6 +53,41 @@ export function parseOciReference(text: string): OciReference {
   return { registry, repository: path, tag, digest };
 }
 
+/** Where a module named on a command line (or in a request) comes from. */
+export type ModuleSource = { kind: 'store'; digest: string } | { kind: 'path'; path: string };
+
+// Strings that claim to be a digest: a hash algorithm's name and a colon. A
+// file really named like that is still reachable as ./NAME.
+const DIGEST_LIKE = /^(sha-?\d+|md5|blake[23]\w*)\s*:/i;
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+const shown = (text: string): string => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+
+/**
+ * Classifies a module argument: a store digest (`sha256:<64 lowercase hex>`)
+ * or a path. Refuses, with the reason, anything that claims to be a digest
+ * but is malformed, and registry references (they must be pulled first).
+ */
+export function classifyModuleRef(text: string): ModuleSource {
+  if (isStoreDigest(text)) return { kind: 'store', digest: text };
+  const claim = DIGEST_LIKE.exec(text);
+  if (claim) {
+    const algorithm = claim[1]!;
+    const hex = text.slice(claim[0].length);
+    if (algorithm !== 'sha256' || claim[0] !== 'sha256:') {
+      throw new ReferenceError(`${shown(text)} is not a store digest: store digests are sha256:<64 hex> (for a file of that name, prefix it with ./)`);
+    }
+    const why = HEX64.test(hex) ? 'its hex digits must be lowercase'
+      : /^[0-9a-fA-F]*$/.test(hex) ? `it has ${hex.length} hex digits, not 64`
+      : 'it contains characters that are not hex digits';
+    throw new ReferenceError(`${shown(text)} is not a valid store digest: ${why} (for a file of that name, prefix it with ./)`);
+  }
+  if (/@sha256:/i.test(text)) {
+    throw new ReferenceError(`${shown(text)} is a registry reference, not a module: fetch it first (warden pull REF --store) and use the store digest it prints`);
+  }
+  return { kind: 'path', path: text };
+}
+
 export function formatOciReference(ref: OciReference): string {
   return `${ref.registry}/${ref.repository}${ref.digest ? '@' + ref.digest : ':' + ref.tag}`;
 }

@@ -17,7 +17,7 @@ interface IndexDescriptor { mediaType: string; digest: string; size: number; art
 
 async function putManifest(client: RegistryClient, repository: string, reference: string, body: Uint8Array, mediaType: string): Promise<void> {
   const put = await client.send('PUT', `/v2/${repository}/manifests/${reference}`, { body, headers: { 'content-type': mediaType }, maxBytes: 1 << 16, scope: `repository:${repository}:pull,push` });
-  if (put.status !== 201) throw new RegistryError(`pushing ${reference} failed (${put.status})`);
+  if (put.status !== 201) throw new RegistryError(`pushing ${reference} failed (${put.status})`, 'unavailable');
 }
 
 const fallbackTag = (digest: string) => digest.replace(':', '-');
@@ -25,10 +25,12 @@ const fallbackTag = (digest: string) => digest.replace(':', '-');
 async function readIndex(client: RegistryClient, repository: string, subject: string): Promise<IndexDescriptor[]> {
   const response = await client.send('GET', `/v2/${repository}/manifests/${fallbackTag(subject)}`, { headers: { accept: INDEX_TYPE }, maxBytes: 4 << 20, scope: `repository:${repository}:pull` });
   if (response.status === 404) return [];
-  if (response.status !== 200) throw new RegistryError(`reading the referrers of ${subject} failed (${response.status})`);
+  if (response.status !== 200) throw new RegistryError(`reading the referrers of ${subject} failed (${response.status})`, 'unavailable');
   try {
-    const index = JSON.parse(new TextDecoder().decode(response.body)) as { manifests?: IndexDescriptor[] };
-    return Array.isArray(index.manifests) ? index.manifests : [];
+    const index = JSON.parse(new TextDecoder().decode(response.body)) as { manifests?: unknown };
+    if (!Array.isArray(index?.manifests)) return [];
+    return index.manifests.filter((d): d is IndexDescriptor => typeof d === 'object' && d !== null
+      && typeof d.mediaType === 'string' && typeof d.digest === 'string' && typeof d.size === 'number');
   } catch {
     throw new RegistryError(`the referrers index of ${subject} is not JSON`);
   }
@@ -68,10 +70,16 @@ export async function fetchSignatures(ref: OciReference, subject: string, option
     if (d.artifactType !== SIGNATURE_ARTIFACT_TYPE || !/^sha256:[0-9a-f]{64}$/.test(d.digest)) continue;
     const response = await client.send('GET', `/v2/${ref.repository}/manifests/${d.digest}`, { headers: { accept: MANIFEST_TYPE }, maxBytes: 1 << 20, scope });
     if (response.status !== 200 || sha256(response.body) !== d.digest) throw new RegistryError(`referrer ${d.digest} does not match its digest`);
-    const manifest = JSON.parse(new TextDecoder().decode(response.body)) as { subject?: { digest?: string }; layers?: Array<{ digest?: string; size?: number }> };
+    let manifest: { subject?: { digest?: string }; layers?: Array<{ digest?: string; size?: number }> };
+    try {
+      manifest = JSON.parse(new TextDecoder().decode(response.body));
+    } catch {
+      throw new RegistryError(`referrer ${d.digest} is not JSON`);
+    }
+    if (typeof manifest !== 'object' || manifest === null) throw new RegistryError(`referrer ${d.digest} is not a manifest`);
     if (manifest.subject?.digest !== subject) throw new RegistryError(`referrer ${d.digest} names another subject`);
     const layer = manifest.layers?.[0];
-    if (!layer || typeof layer.digest !== 'string' || typeof layer.size !== 'number' || layer.size > 1 << 20) throw new RegistryError(`referrer ${d.digest} has no usable layer`);
+    if (!Array.isArray(manifest.layers) || !layer || typeof layer.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(layer.digest) || typeof layer.size !== 'number' || layer.size > 1 << 20) throw new RegistryError(`referrer ${d.digest} has no usable layer`);
     const blob = await client.send('GET', `/v2/${ref.repository}/blobs/${layer.digest}`, { maxBytes: layer.size, scope });
     if (blob.status !== 200 || sha256(blob.body) !== layer.digest) throw new RegistryError(`signature blob ${layer.digest} does not match its digest`);
     out.push(blob.body);

@@ -8,6 +8,10 @@
 // execution passes a loop header or a function entry, so no run outlasts its
 // budget; counts are static, so the same input uses the same fuel every time.
 // The host tells a fuel trap from others by the counter: negative means fuel.
+//
+// The counter starts at `budget` (0 unless given), so a module whose start
+// function runs during instantiation, before the host can set the counter,
+// is metered from the real budget instead of trapping at once.
 
 import { encodeFunctionBody, type ModuleEdits } from '../binary/encode.js';
 import { forEachInstruction, newInstruction } from '../binary/instructions.js';
@@ -69,8 +73,19 @@ function regionsOf(module: WasmModule, bodyIndex: number): Region[] {
   return regions;
 }
 
-/** Edits that meter every function body. Index spaces are unchanged: the counter is a new last global. */
-export function fuelEdits(module: WasmModule): ModuleEdits {
+/** Names the rewriter adds to a module's exports; admission refuses modules that already use the prefix. */
+export const RESERVED_EXPORT_PREFIX = '__warden_';
+
+/** The largest budget the i64 counter holds. */
+export const MAX_FUEL = 2n ** 63n - 1n;
+
+/**
+ * Edits that meter every function body, the counter starting at `budget`.
+ * Index spaces are unchanged: the counter is a new last global.
+ */
+export function fuelEdits(module: WasmModule, budget: number | bigint = 0n): ModuleEdits {
+  const initial = BigInt(budget);
+  if (initial < 0n || initial > MAX_FUEL) throw new RangeError(`fuel budget out of range: ${initial}`);
   const global = module.importedGlobalCount + module.globals.length;
   const bodies = new Map<number, Uint8Array>();
   for (let f = 0; f < module.code.length; f++) {
@@ -88,7 +103,7 @@ export function fuelEdits(module: WasmModule): ModuleEdits {
   }
   return {
     bodies,
-    addGlobals: [{ type: { valType: 'i64', mutable: true }, init: Uint8Array.of(0x42, 0x00, 0x0b) }],
+    addGlobals: [{ type: { valType: 'i64', mutable: true }, init: new ByteWriter(12).u8(0x42).s64(initial).u8(0x0b).finish() }],
     addExports: [{ name: FUEL_EXPORT, kind: 'global', index: global }],
   };
 }

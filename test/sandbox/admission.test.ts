@@ -4,8 +4,12 @@ import { describe, it } from 'node:test';
 import { decodeModule } from '../../src/binary/decode.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { admit, impliedImports } from '../../src/sandbox/admission.js';
+import fc from 'fast-check';
+import { WasmDecodeError } from '../../src/binary/errors.js';
+import { ADMISSION_RULES } from '../../src/sandbox/admission.js';
+import { repoRoot } from '../helpers/paths.js';
 import { fixture } from '../helpers/paths.js';
-import { wat } from '../helpers/wat.js';
+import { wat, watFixture } from '../helpers/wat.js';
 
 const rules = (bytes: Uint8Array, policy: Record<string, unknown> = {}, digest = 'sha256:x') =>
   admit(decodeModule(bytes), parsePolicy(policy), () => digest).violations.map((v) => v.rule);
@@ -46,6 +50,72 @@ describe('admission', () => {
     const pin = `sha256:${'b'.repeat(64)}`;
     assert.deepEqual(rules(lib, { trust: { pins: [pin] } }, pin), ['not-a-command']);
     assert.deepEqual(rules(lib, { trust: { pins: [pin] } }, `sha256:${'c'.repeat(64)}`), ['digest-not-pinned', 'not-a-command']);
+  });
+});
+
+describe('admission rules, one fixture each', () => {
+  const verdict = (bytes: Uint8Array, policy: Record<string, unknown> = {}) => admit(decodeModule(bytes, { validateBodies: false }), parsePolicy(policy), () => 'sha256:x');
+
+  it('refuses each kind of import it cannot grant, naming the import and its offset', async () => {
+    const bytes = await watFixture('policy-imports');
+    const { admitted, violations } = verdict(bytes, { mount: [{ kind: 'tmpfs', guest: '/t' }], clock: 'real', random: 'os' });
+    assert.equal(admitted, false);
+    assert.deepEqual(violations.map((v) => v.rule), [
+      'import-unknown-module', 'import-unknown-function', 'import-not-granted', 'import-signature-mismatch', 'import-non-function', 'import-non-function',
+    ]);
+    assert.match(violations[0]!.message, /env\.now/);
+    assert.match(violations[2]!.message, /sock_accept/);
+    assert.match(violations[3]!.message, /fd_write .*\(i32, i32, i32, i32\) -> \(i32\)/);
+    const module = decodeModule(bytes);
+    const importSection = module.sections.find((s) => s.id === 2)!;
+    for (const v of violations) assert.ok(v.offset! >= importSection.payloadStart && v.offset! < importSection.end, `${v.rule} at ${v.offset}`);
+    // imports.allow lists a function no grant implies; the other refusals stand.
+    assert.ok(!verdict(bytes, { imports: { allow: ['sock_accept'] } }).violations.some((v) => v.rule === 'import-not-granted'));
+  });
+
+  it('refuses shared memory and atomics even when the policy turns threads on', async () => {
+    const bytes = await watFixture('policy-threads');
+    for (const policy of [{}, { features: { threads: true } }]) {
+      const rules = verdict(bytes, policy).violations.map((v) => v.rule);
+      assert.ok(rules.includes('shared-memory') && rules.includes('atomics'), rules.join());
+    }
+  });
+
+  it('refuses proposals the policy does not allow, and admits them when it does', async () => {
+    const bytes = await watFixture('policy-features');
+    const messages = verdict(bytes).violations.filter((v) => v.rule === 'feature-not-allowed').map((v) => v.message).join('\n');
+    for (const feature of ['exceptions-legacy', 'multi-memory', 'memory64']) assert.match(messages, new RegExp(`uses ${feature},`));
+    assert.deepEqual(verdict(bytes, { features: { 'exceptions-legacy': true, 'multi-memory': true, memory64: true } }).violations, []);
+    assert.equal(verdict(bytes, { features: { 'exceptions-legacy': true, 'multi-memory': true } }).violations.length, 1);
+  });
+
+  it('refuses exports under the name the rewriter reserves for the fuel counter', async () => {
+    assert.deepEqual(verdict(await watFixture('policy-reserved')).violations.map((v) => v.rule), ['export-reserved']);
+  });
+
+  it('admits the C programs under the empty policy: libc without files imports no path_ or clock function', () => {
+    for (const name of ['hello', 'bench/sha256', 'bench/compress']) {
+      assert.deepEqual(verdict(new Uint8Array(readFileSync(fixture('c', `${name}.wasm`)))).violations, [], name);
+    }
+  });
+
+  it('documents every rule id in docs/policy.md', () => {
+    const doc = readFileSync(`${repoRoot}/docs/policy.md`, 'utf8');
+    for (const rule of ADMISSION_RULES) assert.ok(doc.includes(`| \`${rule}\` |`), `${rule} is not in docs/policy.md`);
+  });
+
+  it('on mutated modules, either decides or reports a decoding error: nothing else escapes', async () => {
+    const seeds = [await watFixture('policy-imports'), await watFixture('policy-features'), new Uint8Array(readFileSync(fixture('c', 'hello.wasm')))];
+    fc.assert(fc.property(fc.nat(seeds.length - 1), fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }), (which, flips) => {
+      const bytes = Uint8Array.from(seeds[which]!);
+      for (const [at, value] of flips) bytes[8 + (at % (bytes.length - 8))] = value;
+      try {
+        const result = verdict(bytes);
+        for (const v of result.violations) assert.ok((ADMISSION_RULES as readonly string[]).includes(v.rule));
+      } catch (error) {
+        if (!(error instanceof WasmDecodeError)) throw error;
+      }
+    }), { seed: 21, numRuns: 400 });
   });
 });
 

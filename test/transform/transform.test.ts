@@ -2,78 +2,174 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decodeModule } from '../../src/binary/decode.js';
-import { rewriteModule } from '../../src/binary/encode.js';
-import { fuelEdits, FUEL_EXPORT } from '../../src/transform/fuel.js';
-import { limitEdits } from '../../src/transform/limits.js';
+import { FUEL_EXPORT, limitMemory, limitTables, meterFuel, prepareModule } from '../../src/transform/index.js';
 import { defineGrant } from '../../src/wasi/grant.js';
 import { runWasi } from '../../src/wasi/run.js';
 import { fixture } from '../helpers/paths.js';
-import { wat } from '../helpers/wat.js';
+import { watFixture } from '../helpers/wat.js';
 
-describe('limits by rewriting', () => {
+const PAGE = 65536;
+const cFixture = (name: string) => new Uint8Array(readFileSync(fixture('c', `${name}.wasm`)));
+const instantiate = (bytes: Uint8Array) => new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe('limitMemory', () => {
   it('memory.grow returns -1 exactly at the limit, and the instance keeps working', async () => {
-    const bytes = await wat('(module (memory (export "m") 1) (func (export "grow") (param i32) (result i32) local.get 0 memory.grow) (func (export "poke") (param i32) local.get 0 i32.const 7 i32.store8))');
-    const limited = rewriteModule(decodeModule(bytes), limitEdits(decodeModule(bytes), { memoryBytes: 4 * 65536, tableElements: 10 }));
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(limited));
-    const grow = exports.grow as (n: number) => number;
+    const exports = instantiate(limitMemory(decodeModule(await watFixture('transform-grow')), 4));
+    const grow = exports.grow as (pages: number) => number;
+    const store = exports.store as (at: number, value: number) => void;
+    const load = exports.load as (at: number) => number;
     assert.equal(grow(3), 1);
     assert.equal(grow(1), -1);
-    (exports.poke as (a: number) => void)(4 * 65536 - 1);
-    assert.equal(new Uint8Array((exports.m as WebAssembly.Memory).buffer)[4 * 65536 - 1], 7);
+    assert.equal((exports.size as () => number)(), 4);
+    assert.equal(grow(0), 4);
+    store(4 * PAGE - 1, 7);
+    assert.equal(load(4 * PAGE - 1), 7);
+    assert.throws(() => load(4 * PAGE), WebAssembly.RuntimeError);
+    assert.equal((exports.memory as WebAssembly.Memory).buffer.byteLength, 4 * PAGE);
   });
 
-  it('caps tables, and keeps smaller declared maxima', async () => {
-    const bytes = await wat('(module (table (export "t") 2 funcref) (memory 1 2) (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow 0))');
-    const module = decodeModule(bytes);
-    const edits = limitEdits(module, { memoryBytes: 1 << 30, tableElements: 5 });
-    assert.equal(edits.memories!.size, 0);
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(rewriteModule(module, edits)));
-    const grow = exports.grow as (n: number) => number;
-    assert.equal(grow(3), 2);
-    assert.equal(grow(1), -1);
+  it('lowers a larger declared maximum, keeps a smaller one, and leaves the input alone', async () => {
+    const source = await watFixture('transform-grow');
+    const module = decodeModule(source);
+    const before = Uint8Array.from(source);
+    const twice = decodeModule(limitMemory(module, 8));
+    assert.equal(twice.memories[0]!.limits.max, 8);
+    assert.equal(decodeModule(limitMemory(twice, 2)).memories[0]!.limits.max, 2);
+    assert.equal(limitMemory(twice, 100), twice.bytes, 'a smaller maximum needs no rewrite');
+    assert.deepEqual(source, before);
+  });
+
+  it('a C program runs out of memory at the limit and recovers, as with a real allocation failure', () => {
+    const grant = defineGrant({ args: ['alloc'] });
+    const limited = limitMemory(decodeModule(cFixture('transform_alloc')), 16 * 1024 * 1024 / PAGE);
+    const result = runWasi(new WebAssembly.Module(limited), grant);
+    assert.equal(result.trap, null);
+    assert.equal(result.exitCode, 0);
+    const fitted = Number(/allocated (\d+) MiB/.exec(text(result.stdout))![1]);
+    // 16 MiB minus the program's own static data and stack: some blocks fit, never more than the limit allows.
+    assert.ok(fitted >= 10 && fitted < 16, `fitted ${fitted} MiB`);
+    assert.match(text(result.stdout), /recovered/);
+    assert.ok(result.usage.peakMemoryBytes <= 16 * 1024 * 1024);
+  });
+
+  it('refuses nonsense limits', async () => {
+    const module = decodeModule(await watFixture('transform-grow'));
+    assert.throws(() => limitMemory(module, -1), RangeError);
+    assert.throws(() => limitMemory(module, 1.5), RangeError);
   });
 });
 
-describe('fuel metering', () => {
-  const meter = (bytes: Uint8Array) => new WebAssembly.Module(rewriteModule(decodeModule(bytes), fuelEdits(decodeModule(bytes))));
-  const runWith = (module: WebAssembly.Module, budget: bigint, args: string[]) => {
-    let left = 0n;
-    const result = runWasi(module, defineGrant({ args }), {
-      beforeStart: (i) => { (i.exports[FUEL_EXPORT] as WebAssembly.Global).value = budget; },
-      afterRun: (i) => { left = (i!.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint; },
-    });
-    return { result, used: budget - left };
-  };
+describe('limitTables', () => {
+  it('table.grow returns -1 exactly at the limit', async () => {
+    const exports = instantiate(limitTables(decodeModule(await watFixture('transform-grow')), 5));
+    const grow = exports.grow_table as (n: number) => number;
+    assert.equal(grow(4), 1);
+    assert.equal(grow(1), -1);
+    assert.equal((exports.table as WebAssembly.Table).length, 5);
+  });
 
-  for (const [name, args] of [['bench/sha256', ['s', '2']], ['hello', ['h', 'x']]] as const) {
-    it(`leaves ${name}'s output unchanged and uses the same fuel every run`, () => {
-      const bytes = new Uint8Array(readFileSync(fixture('c', `${name}.wasm`)));
+  it('combines with the memory limit in prepareModule, and rewrites nothing already within both', async () => {
+    const module = decodeModule(await watFixture('transform-grow'));
+    const prepared = decodeModule(prepareModule(module, { memoryBytes: 3 * PAGE, tableElements: 2, fuel: false }));
+    assert.equal(prepared.memories[0]!.limits.max, 3);
+    assert.equal(prepared.tables[0]!.limits.max, 2);
+    assert.equal(prepareModule(prepared, { memoryBytes: 3 * PAGE, tableElements: 2, fuel: false }), prepared.bytes);
+  });
+});
+
+describe('meterFuel', () => {
+  /** Runs a metered module with `budget`; fuel used is read back from the counter. */
+  const runMetered = (metered: WebAssembly.Module, budget: bigint, args: string[]) => {
+    let left: bigint | null = null;
+    const result = runWasi(metered, defineGrant({ args }), {
+      beforeStart: (i) => { (i.exports[FUEL_EXPORT] as WebAssembly.Global).value = budget; },
+      afterRun: (i) => { left = i ? (i.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint : null; },
+    });
+    return { result, left: left as bigint | null, used: budget - (left ?? 0n) };
+  };
+  const metered = (bytes: Uint8Array, budget?: bigint) => new WebAssembly.Module(meterFuel(decodeModule(bytes), { budget }));
+
+  for (const [name, args] of [['bench/sha256', ['sha256', '1']], ['bench/compress', ['compress', '1']], ['hello', ['hello', 'x']]] as const) {
+    it(`leaves ${name}'s output unchanged and uses the same fuel on every run`, () => {
+      const bytes = cFixture(name);
       const plain = runWasi(new WebAssembly.Module(bytes), defineGrant({ args: [...args] }));
-      const metered = meter(bytes);
-      const a = runWith(metered, 10n ** 15n, [...args]);
-      const b = runWith(metered, 10n ** 15n, [...args]);
-      assert.deepEqual(a.result.stdout, plain.stdout);
+      const module = metered(bytes);
+      const a = runMetered(module, 10n ** 15n, [...args]);
+      const b = runMetered(module, 10n ** 15n, [...args]);
+      assert.equal(plain.exitCode, 0);
       assert.equal(a.result.exitCode, 0);
+      assert.equal(text(a.result.stdout), text(plain.stdout));
       assert.equal(a.used, b.used);
       assert.ok(a.used > 0n);
     });
   }
 
-  it('stops an infinite loop and a runaway recursion when the budget runs out', async () => {
-    const spin = meter(await wat('(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))'));
-    const r = runWith(spin, 100_000n, ['x']);
+  it('charges about one unit per instruction: more work, proportionally more fuel', async () => {
+    const module = metered(await watFixture('transform-count'));
+    const one = runMetered(module, 10n ** 12n, ['count']).used;
+    const three = runMetered(module, 10n ** 12n, ['count', 'b', 'c']).used;
+    // Each inner iteration runs about 20 instructions (with the call); 1000 of them per outer one.
+    assert.ok(one > 15_000n && one < 40_000n, `one outer iteration used ${one}`);
+    const perOuter = (three - one) / 2n;
+    assert.ok(perOuter > 15_000n && perOuter < 40_000n && (one - perOuter) < 100n && (one - perOuter) > -100n, `per outer iteration ${perOuter}, first ${one}`);
+  });
+
+  it('is exact: the fuel a run uses is enough, one unit less traps, and the trap is told apart by the counter', async () => {
+    const module = metered(await watFixture('transform-count'));
+    const { used, result } = runMetered(module, 10n ** 12n, ['count', 'b']);
+    assert.equal(result.trap, null);
+    const enough = runMetered(module, used, ['count', 'b']);
+    assert.equal(enough.result.trap, null);
+    assert.equal(enough.left, 0n);
+    const short = runMetered(module, used - 1n, ['count', 'b']);
+    assert.equal(short.result.trap?.kind, 'unreachable');
+    assert.ok(short.left! < 0n, 'a fuel trap leaves the counter negative');
+    assert.equal(runMetered(module, used - 1n, ['count', 'b']).left, short.left, 'the same run stops at the same point');
+  });
+
+  it('stops an infinite loop and a runaway recursion deterministically', async () => {
+    const spin = metered(await watFixture('wasi-spin'));
+    const first = runMetered(spin, 100_000n, ['spin']);
+    const second = runMetered(spin, 100_000n, ['spin']);
+    assert.equal(first.result.trap?.kind, 'unreachable');
+    assert.ok(first.left! < 0n);
+    assert.equal(first.left, second.left);
+    const recurse = metered(await watFixture('hostile-recurse'));
+    const r = runMetered(recurse, 1000n, ['recurse']);
     assert.equal(r.result.trap?.kind, 'unreachable');
-    assert.ok(r.used > 100_000n);
-    const recurse = meter(await wat('(module (memory (export "memory") 1) (func $f (call $f)) (func (export "_start") (call $f)))'));
-    assert.equal(runWith(recurse, 1000n, ['x']).result.trap?.kind, 'unreachable');
+    assert.ok(r.left! < 0n);
+  });
+
+  it('meters a start function from a budget given at rewrite time', async () => {
+    const source = await watFixture('transform-start');
+    const withBudget = runWasi(metered(source, 10_000n), defineGrant({ args: ['start'] }));
+    assert.equal(withBudget.trap, null);
+    assert.equal(withBudget.exitCode, 45);
+    // Without a budget the counter starts at 0, so the start function, which runs before any host code, traps.
+    const withoutBudget = runWasi(metered(source), defineGrant({ args: ['start'] }));
+    assert.equal(withoutBudget.trap?.kind, 'unreachable');
+    // Too small a budget stops the start function itself.
+    assert.equal(runWasi(metered(source, 20n), defineGrant({ args: ['start'] })).trap?.kind, 'unreachable');
   });
 
   it('keeps function indices: exports, start, tables and calls still line up', () => {
-    const bytes = new Uint8Array(readFileSync(fixture('c', 'layout_data_first.wasm')));
-    const metered = rewriteModule(decodeModule(bytes), fuelEdits(decodeModule(bytes)));
-    assert.equal(WebAssembly.validate(metered), true);
-    const decoded = decodeModule(metered);
-    assert.equal(decoded.functions.length, decodeModule(bytes).functions.length);
-    assert.ok(decoded.exports.some((e) => e.name === FUEL_EXPORT && e.kind === 'global'));
+    const bytes = cFixture('layout_data_first');
+    const original = decodeModule(bytes);
+    const rewritten = meterFuel(original);
+    assert.equal(WebAssembly.validate(rewritten), true);
+    const decoded = decodeModule(rewritten);
+    assert.equal(decoded.functions.length, original.functions.length);
+    assert.equal(decoded.imports.length, original.imports.length);
+    for (const e of original.exports) assert.ok(decoded.exports.some((d) => d.name === e.name && d.index === e.index && d.kind === e.kind));
+    const counter = decoded.exports.find((e) => e.name === FUEL_EXPORT)!;
+    assert.equal(counter.kind, 'global');
+    assert.equal(counter.index, original.importedGlobalCount + original.globals.length);
+  });
+
+  it('refuses a budget the counter cannot hold', async () => {
+    const module = decodeModule(await watFixture('transform-grow'));
+    assert.throws(() => meterFuel(module, { budget: -1n }), RangeError);
+    assert.throws(() => meterFuel(module, { budget: 2n ** 63n }), RangeError);
   });
 });

@@ -11,12 +11,17 @@ import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { readModuleFile } from '../read-module.js';
 
-export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif] [--key KEY.pub …]
+export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif] [--key KEY.pub …] [--debug]
 
 Static security audit of a module: capability surface, memory-safety posture,
 side-channel indicators and findings (docs/rules.md), and signature status: which
 key ids signed it, and which of the --key public keys verify.
 Exit 0 without error-level findings, 1 with one, 2 for bad usage or input.`;
+
+/** A decode error that ran into the end of the file: the file was cut short. */
+function isTruncation(error: WasmDecodeError, fileBytes: number): boolean {
+  return /past the end of the module/.test(error.reason) || (/^unexpected end/.test(error.reason) && error.offset >= fileBytes - 10);
+}
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { json: {}, sarif: {}, key: { value: true, repeat: true }, help: {} });
@@ -32,7 +37,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     report = inspect(bytes, { file: path });
   } catch (error) {
-    if (error instanceof WasmDecodeError) throw new InputError(`${path} is not a valid module: ${error.message}`);
+    if (error instanceof WasmDecodeError) {
+      if (isTruncation(error, bytes.length)) throw new InputError(`${path} is truncated (${bytes.length} bytes): ${error.message}`);
+      throw new InputError(`${path} is not a valid module: ${error.message}`);
+    }
     throw error;
   }
   const keys = flagList(args, 'key').map((k) => readPublicKey(k, io.cwd));

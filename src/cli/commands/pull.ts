@@ -1,59 +1,120 @@
 // warden pull REGISTRY/REPO@sha256:… (-o FILE | --store)
+// The module streams to a temporary file (beside FILE, or in the store) while
+// it is hashed; it is renamed into place only once it matched the manifest.
 
+import { createAtomicFile, type AtomicFile } from '../../store/atomic-file.js';
 import { RegistryError } from '../../store/http.js';
-import { openStore, StoreError } from '../../store/local.js';
-import { pullModule } from '../../store/oci.js';
-import { parseOciReference, ReferenceError } from '../../store/reference.js';
+import { openStore, StoreError, type BlobIngest } from '../../store/local.js';
+import { DEFAULT_MAX_MODULE_BYTES, pullModuleInto, type Pulled } from '../../store/oci.js';
+import { formatOciReference, parseOciReference, ReferenceError, type OciReference } from '../../store/reference.js';
 import { flag, parseArgs, parseDuration, parseSize } from '../args.js';
 import { dataDir } from '../data-dir.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { resolveFrom } from '../paths.js';
+import { parentOf, resolveFrom } from '../paths.js';
 import { credentialsFrom } from '../registry-credentials.js';
-import { writeFileAtomic } from '../write-atomic.js';
 
-export const usage = `usage: warden pull REGISTRY/REPO@sha256:<manifest digest> (-o FILE | --store) [--max-size 256MiB] [--timeout 30s] [--insecure]
+export const usage = `usage: warden pull REGISTRY/REPO@sha256:<manifest digest> (-o FILE | --store) [options]
 
-Fetches a Wasm artifact, checking the manifest against the pinned digest and the module
-against the manifest. A tag works too, with a warning: tags can be moved.
+Fetches a Wasm artifact, checking the manifest's raw bytes against the pinned digest and
+the module against the manifest. A tag works too, with a warning: tags can be moved.
+
+  -o, --out FILE       write the module to FILE (atomically); prints REGISTRY/REPO@sha256:<manifest>
+  --store              put the module in the local store; prints its store digest sha256:<hex>
+  --data-dir DIR       where the store lives
+  --max-size SIZE      largest module accepted (default 256MiB)
+  --timeout DURATION   for connecting, for response headers, for any pause (default 30s)
+  --body-timeout DUR   for a whole response body (default 10m)
+  --insecure           plain HTTP (automatic for 127.0.0.1, localhost, [::1])
+
+Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
 Exit 0 on success; 1 when the registry's answer is refused (digest mismatch, not a Wasm
-artifact, oversized, a redirect to another host, a timeout); 2 for bad usage or a local failure.`;
+artifact, more than one layer, oversized, a redirect to another host); 2 for bad usage, a
+registry that cannot be reached, times out or answers with an error, or a local write failure.`;
+
+interface Destination {
+  write(chunk: Uint8Array): void;
+  commit(pulled: Pulled): void;
+  abort(): void;
+}
+
+function fileDestination(path: string, shownAs: string): Destination {
+  let file: AtomicFile;
+  try {
+    file = createAtomicFile(parentOf(path));
+  } catch (error) {
+    throw new InputError(`cannot write ${shownAs} (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
+  const failed = (error: unknown) => new InputError(`cannot write ${shownAs} (${(error as NodeJS.ErrnoException).code ?? error}); nothing was written`);
+  return {
+    write(chunk) { try { file.write(chunk); } catch (error) { throw failed(error); } },
+    commit() { try { file.commit(path); } catch (error) { throw failed(error); } },
+    abort: () => file.abort(),
+  };
+}
+
+function storeDestination(dir: string, io: CommandIO): Destination {
+  let blob: BlobIngest;
+  try {
+    blob = openStore(dir).ingest();
+  } catch (error) {
+    throw new InputError((error as Error).message);
+  }
+  return {
+    write(chunk) { try { blob.write(chunk); } catch (error) { throw new InputError(`${(error as Error).message}; the store is unchanged`); } },
+    commit(pulled) {
+      try { io.stdout(blob.commit(pulled.layerDigest) + '\n'); } catch (error) { throw new InputError((error as Error).message); }
+    },
+    abort: () => blob.abort(),
+  };
+}
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { o: { value: true }, out: { value: true }, store: {}, 'data-dir': { value: true }, 'max-size': { value: true }, timeout: { value: true }, insecure: {}, help: {} });
+  const args = parseArgs(argv, {
+    o: { value: true }, out: { value: true }, store: {}, 'data-dir': { value: true }, 'max-size': { value: true },
+    timeout: { value: true }, 'body-timeout': { value: true }, insecure: {}, help: {},
+  });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
-  if (args.positionals.length !== 1) throw new UsageError('needs exactly one reference');
+  if (args.positionals.length !== 1) throw new UsageError('needs exactly one reference (REGISTRY/REPO@sha256:<manifest digest>)');
+  if (args.flags.has('o') && args.flags.has('out')) throw new UsageError('-o and --out name the same thing; give one');
   const out = flag(args, 'o') ?? flag(args, 'out');
   if (!out && !args.switches.has('store')) throw new UsageError('needs -o FILE or --store');
-  let ref;
+  let ref: OciReference;
   try {
     ref = parseOciReference(args.positionals[0]!);
   } catch (error) {
     if (error instanceof ReferenceError) throw new UsageError(error.message);
     throw error;
   }
-  if (!ref.digest) io.stderr(`warden pull: warning: ${args.positionals[0]} is a tag, which can be moved; pin a digest\n`);
   const timeout = flag(args, 'timeout');
+  const bodyTimeout = flag(args, 'body-timeout');
   const maxSize = flag(args, 'max-size');
-  let pulled;
+  const options = {
+    insecure: args.switches.has('insecure'),
+    ...credentialsFrom(io, ref.registry),
+    ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
+    ...(bodyTimeout ? { bodyTimeoutMs: parseDuration(bodyTimeout, '--body-timeout') } : {}),
+    maxBytes: maxSize ? parseSize(maxSize, '--max-size') : DEFAULT_MAX_MODULE_BYTES,
+  };
+  const storeDir = args.switches.has('store') ? dataDir(flag(args, 'data-dir'), io) : null;
+  if (!ref.digest) io.stderr(`warden pull: warning: ${args.positionals[0]} is a tag, which can be moved; pin a digest\n`);
+
+  const destinations: Destination[] = [];
   try {
-    pulled = await pullModule(ref, {
-      insecure: args.switches.has('insecure'),
-      ...credentialsFrom(io),
-      ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
-      ...(maxSize ? { maxBytes: parseSize(maxSize, '--max-size') } : {}),
-    });
+    if (out) destinations.push(fileDestination(resolveFrom(io.cwd, out), out));
+    if (storeDir) destinations.push(storeDestination(storeDir, io));
+    const pulled = await pullModuleInto(ref, (chunk) => { for (const d of destinations) d.write(chunk); }, options);
+    for (const d of destinations) d.commit(pulled);
+    if (out) io.stdout(formatOciReference({ ...ref, tag: null, digest: pulled.manifestDigest }) + '\n');
+    return ExitCode.OK;
   } catch (error) {
-    if (error instanceof RegistryError) { io.stderr(`warden pull: ${error.message}\n`); return ExitCode.NEGATIVE; }
+    for (const d of destinations) d.abort();
+    if (error instanceof RegistryError) {
+      if (error.failure === 'unavailable') throw new InputError(error.message);
+      io.stderr(`warden pull: refused: ${error.message}\n`);
+      return ExitCode.NEGATIVE;
+    }
+    if (error instanceof StoreError) throw new InputError(error.message);
     throw error;
   }
-  try {
-    if (out) writeFileAtomic(resolveFrom(io.cwd, out), pulled.module);
-    if (args.switches.has('store')) io.stdout(openStore(dataDir(flag(args, 'data-dir'), io)).put(pulled.module) + '\n');
-  } catch (error) {
-    if (error instanceof StoreError) throw new InputError(error.message);
-    throw new InputError(`cannot write ${out}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  if (out) io.stdout(`${out} (manifest ${pulled.manifestDigest})\n`);
-  return ExitCode.OK;
 }

@@ -5,51 +5,84 @@ import { RegistryError } from '../../store/http.js';
 import { openStore, StoreError } from '../../store/local.js';
 import { pushModuleManifest } from '../../store/oci.js';
 import { attachSignature } from '../../store/referrers.js';
-import { readDetached } from '../read-key.js';
-import { parseOciReference, ReferenceError } from '../../store/reference.js';
+import { parseOciReference, ReferenceError, type OciReference } from '../../store/reference.js';
 import { flag, parseArgs, parseDuration } from '../args.js';
 import { dataDir } from '../data-dir.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
+import { readDetached } from '../read-key.js';
 import { readModuleFile } from '../read-module.js';
 import { credentialsFrom } from '../registry-credentials.js';
 
 export const usage = `usage: warden push [--data-dir DIR] FILE
-       warden push --oci REGISTRY/REPO:TAG [--referrer SIG] [--insecure] [--timeout 30s] FILE
+       warden push --oci REGISTRY/REPO:TAG [--referrer SIG] [options] FILE
 
-Stores a module in the local content-addressed store (printing its sha256 digest), or
-pushes a signed module to an OCI registry as a Wasm artifact (printing the reference
-pinned by manifest digest); --referrer also attaches a detached signature as an OCI
-referrer (tag-schema fallback). Registry credentials: WARDEN_REGISTRY_USER, WARDEN_REGISTRY_PASSWORD.`;
+Stores a module in the local content-addressed store, printing its digest sha256:<hex>; or
+pushes a signed module to an OCI registry as a Wasm artifact, printing the reference pinned
+by manifest digest, REGISTRY/REPO@sha256:<hex>. Only modules carrying an embedded signature
+(warden sign) are pushed to a registry.
+
+  --data-dir DIR       where the store lives
+  --oci REF            push to a registry, under the tag REF names
+  --referrer SIG       also attach a detached signature (warden sign --detached) as an OCI
+                       referrer, through the tag-schema fallback (sha256-<hex> index tag)
+  --timeout DURATION   for connecting, for response headers, for any pause (default 30s)
+  --insecure           plain HTTP (automatic for 127.0.0.1, localhost, [::1])
+
+Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
+Exit 0 on success; 1 when the module is refused (not signed) or the registry's answer is;
+2 for bad usage, an unreadable file, a registry that cannot be reached or answers with an
+error, or a local write failure.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { oci: { value: true }, 'data-dir': { value: true }, insecure: {}, timeout: { value: true }, referrer: { value: true }, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   if (args.positionals.length !== 1) throw new UsageError('needs exactly one module file');
-  const bytes = readModuleFile(args.positionals[0]!, io.cwd);
   const target = flag(args, 'oci');
-  try {
-    if (!target) {
-      io.stdout(openStore(dataDir(flag(args, 'data-dir'), io)).put(bytes) + '\n');
-      return ExitCode.OK;
+  for (const only of ['referrer', 'timeout'] as const) {
+    if (!target && args.flags.has(only)) throw new UsageError(`--${only} needs --oci`);
+  }
+  if (!target && args.switches.has('insecure')) throw new UsageError('--insecure needs --oci');
+  if (target && args.flags.has('data-dir')) throw new UsageError('--data-dir is for the local store; --oci pushes to a registry');
+  let ref: OciReference | null = null;
+  if (target) {
+    try {
+      ref = parseOciReference(target);
+    } catch (error) {
+      if (error instanceof ReferenceError) throw new UsageError(error.message);
+      throw error;
     }
-    const ref = parseOciReference(target);
-    const timeout = flag(args, 'timeout');
-    const client = {
-      insecure: args.switches.has('insecure'),
-      ...credentialsFrom(io),
-      ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
-    };
-    const referrer = flag(args, 'referrer');
-    const signature = referrer ? readDetached(referrer, io.cwd) : null;
+    if (!ref.tag || ref.digest) throw new UsageError(`--oci needs REGISTRY/REPO:TAG (the registry computes the digest), not ${target}`);
+  }
+  const bytes = readModuleFile(args.positionals[0]!, io.cwd);
+  if (!ref) {
+    try {
+      io.stdout(openStore(dataDir(flag(args, 'data-dir'), io)).put(bytes) + '\n');
+    } catch (error) {
+      if (error instanceof StoreError) throw new InputError(error.message);
+      throw error;
+    }
+    return ExitCode.OK;
+  }
+  const timeout = flag(args, 'timeout');
+  const client = {
+    insecure: args.switches.has('insecure'),
+    ...credentialsFrom(io, ref.registry),
+    ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
+  };
+  const referrer = flag(args, 'referrer');
+  const signature = referrer ? readDetached(referrer, io.cwd) : null;
+  try {
     const pushed = await pushModuleManifest(ref, bytes, { ...client, created: new Date().toISOString() });
     if (signature) await attachSignature(ref, pushed, signature, client);
     io.stdout(pushed.pinned + '\n');
     return ExitCode.OK;
   } catch (error) {
-    if (error instanceof ReferenceError) throw new UsageError(error.message);
-    if (error instanceof RegistryError) { io.stderr(`warden push: ${error.message}\n`); return ExitCode.NEGATIVE; }
-    if (error instanceof StoreError) throw new InputError(error.message);
+    if (error instanceof RegistryError) {
+      if (error.failure === 'unavailable') throw new InputError(error.message);
+      io.stderr(`warden push: refused: ${error.message}\n`);
+      return ExitCode.NEGATIVE;
+    }
     throw error;
   }
 }

@@ -11,14 +11,14 @@ import { closeQuietly } from './close-quietly.js';
 import { HostFile, timeToSeconds } from './host-file.js';
 import { fileTypeOf, toFileStat } from './host-stat.js';
 import { allowCreate, chargeCreate } from './quota.js';
+import { READ_ONLY } from './refusals.js';
 import { ESCAPE, procPath, release, resolve, type Resolved } from './walk.js';
 import { FileType, type DirEntry, type Directory, type File, type FileStat, type OpenOptions, type Quota, type TimeUpdate } from './types.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 const O_CLOEXEC = (constants as { O_CLOEXEC?: number }).O_CLOEXEC ?? 0x80000;
 
-/** The errno for a mutation of a read-only mount. */
-export const READ_ONLY = Errno.ROFS;
+export { READ_ONLY } from './refusals.js';
 
 export interface HostDirectoryOptions {
   readOnly?: boolean;

@@ -10,6 +10,7 @@
 
 import { closeSync, constants, lstatSync, openSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { Errno, WasiError } from '../errno.js';
+import { ESCAPE } from './refusals.js';
 
 const O_PATH = 0x200000;
 const { O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC = 0x80000 } = constants as typeof constants & { O_CLOEXEC?: number };
@@ -21,8 +22,7 @@ export const MAX_SYMLINKS = 40;
 export const MAX_PATH_BYTES = 4096;
 const MAX_NAME_BYTES = 255;
 
-/** The errno for any attempt to leave a preopen (absolute paths, `..` above the root, links out). */
-export const ESCAPE = Errno.PERM;
+export { ESCAPE } from './refusals.js';
 
 export const procPath = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
 

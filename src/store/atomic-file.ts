@@ -1,0 +1,59 @@
+// A file that appears whole or not at all: bytes go to a temporary file in the
+// target's directory (so the final rename stays on one filesystem), are
+// synced, then renamed over the target. Any failure removes the temporary file.
+
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+
+/** The write call; replaceable so tests can make the disk fill up halfway. */
+export type WriteFn = (fd: number, data: Uint8Array, offset: number) => number;
+
+export const defaultWrite: WriteFn = (fd, data, offset) => writeSync(fd, data, offset);
+
+export interface AtomicFile {
+  /** Appends a chunk; throws (after cleaning up) when the write fails. */
+  write(chunk: Uint8Array): void;
+  /** Syncs and renames the temporary file to `path`. */
+  commit(path: string): void;
+  /** Drops the temporary file. Safe to call at any time, more than once. */
+  abort(): void;
+}
+
+let counter = 0;
+
+/** Starts a temporary file in `dir`; the caller commits it under a final name in the same dir. */
+export function createAtomicFile(dir: string, write: WriteFn = defaultWrite, mode = 0o644): AtomicFile {
+  const temp = `${dir}/.tmp-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+  let fd: number | null = openSync(temp, 'wx', mode);
+  const abort = (): void => {
+    if (fd !== null) {
+      try { closeSync(fd); } catch { /* already failing: the removal below is what matters */ }
+      fd = null;
+    }
+    rmSync(temp, { force: true });
+  };
+  return {
+    write(chunk) {
+      if (fd === null) throw new Error('write after commit or abort');
+      try {
+        let done = 0;
+        while (done < chunk.length) done += write(fd, chunk, done);
+      } catch (error) {
+        abort();
+        throw error;
+      }
+    },
+    commit(path) {
+      if (fd === null) throw new Error('commit after commit or abort');
+      try {
+        fsyncSync(fd);
+        closeSync(fd);
+        fd = null;
+        renameSync(temp, path);
+      } catch (error) {
+        abort();
+        throw error;
+      }
+    },
+    abort,
+  };
+}

@@ -1,0 +1,16 @@
+// The errnos every filesystem here answers when the grant, not the disk, says no.
+
+import { Errno } from '../errno.js';
+
+/**
+ * Leaving a preopen: absolute paths, `..` above the root, symlinks out, and
+ * creating absolute symlinks. Wasmtime answers EPERM (not-permitted) for all.
+ */
+export const ESCAPE = Errno.PERM;
+
+/**
+ * Any mutation of a read-only mount. Wasmtime 49 answers EPERM here too; EROFS
+ * is kept because it tells the guest (and its user) why, and the report can
+ * tell it from an escape attempt. See docs/RATIONALE.md.
+ */
+export const READ_ONLY = Errno.ROFS;
