@@ -2,7 +2,7 @@
 // `--flag=V`, boolean switches, repeatable flags, and positionals. Unknown
 // flags are usage errors; a bare `--` ends flag parsing.
 
-import { toBytes, toMilliseconds } from '../policy/units.js';
+import { DURATION_EXAMPLES, toBytes, toMilliseconds } from '../policy/units.js';
 import { UsageError } from './errors.js';
 
 export interface FlagSpec {
@@ -94,10 +94,13 @@ export function parseSize(text: string, what: string): number {
   return bytes;
 }
 
-/** Parses `500ms`, `2s` or plain milliseconds into milliseconds. */
+/** Parses `500ms`, `2s`, `1m` into milliseconds. A bare number is refused: its unit would be a guess. */
 export function parseDuration(text: string, what: string): number {
   const ms = toMilliseconds(text);
-  if (ms === null) throw new UsageError(`${what}: '${text}' is not a duration (e.g. 500ms, 2s)`);
+  if (ms === null && /^\s*\d+(?:\.\d+)?\s*$/.test(text)) {
+    throw new UsageError(`${what}: '${text}' needs a unit (${DURATION_EXAMPLES}); a bare number is ambiguous`);
+  }
+  if (ms === null) throw new UsageError(`${what}: '${text}' is not a duration (units: ${DURATION_EXAMPLES})`);
   return ms;
 }
 

@@ -9,7 +9,7 @@ import { wasiPreview1Functions } from '../binary/wasi-abi.js';
 import { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
 import { LIMIT_KEYS } from './limit-keys.js';
 import { CLOCK_PATTERN } from './schema.js';
-import { toBytes, toMilliseconds } from './units.js';
+import { DURATION_EXAMPLES, toBytes, toMilliseconds } from './units.js';
 
 export class PolicyError extends Error {
   override name = 'PolicyError';
@@ -52,8 +52,12 @@ class Reader {
   duration(value: unknown, path: string): number | undefined {
     if (value === undefined) return undefined;
     if (typeof value === 'number' && value >= 0 && value <= 2 ** 31) return value;
+    // A number is milliseconds; text must carry its unit ("2" is refused, as on the command line).
     const ms = typeof value === 'string' ? toMilliseconds(value) : null;
-    if (ms === null) this.fail(path, `${JSON.stringify(String(value))} is not a duration (e.g. 500ms, 2s)`);
+    if (ms === null) {
+      const bare = typeof value === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(value);
+      this.fail(path, `${JSON.stringify(String(value))} ${bare ? 'needs a unit' : 'is not a duration'} (${DURATION_EXAMPLES}, or a number of milliseconds)`);
+    }
     return ms ?? undefined;
   }
   strings(value: unknown, path: string): string[] | undefined {
@@ -142,6 +146,15 @@ function readLimits(r: Reader, raw: unknown): LimitsPolicy {
   }
   if (limits.memory > 4 * 1024 ** 3) r.fail('limits.memory', 'at most 4GiB (32-bit memories)');
   return limits;
+}
+
+/** The keys with repeats of the same public key removed (the first of each kept). */
+export function distinctKeys(keys: readonly PublicKey[]): PublicKey[] {
+  const seen = new Set<string>();
+  return keys.filter((k) => {
+    const raw = Buffer.from(k.raw).toString('hex');
+    return !seen.has(raw) && (seen.add(raw), true);
+  });
 }
 
 /** A trusted key: `base64:` followed by a raw or PEM key, or a key file path (relative to `baseDir`). */
@@ -239,7 +252,11 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
         const n = r.count(req, 'trust.require', 1);
         if (n !== undefined) require = n;
       }
-      if (require > keys.length) r.fail('trust.require', `needs ${require} signers but trust.keys lists ${keys.length} key${keys.length === 1 ? '' : 's'}`);
+      // A threshold counts distinct public keys: one key listed twice (as a file and as
+      // base64, say) must not let one signer stand in for two.
+      const distinct = distinctKeys(keys);
+      if (distinct.length < keys.length) keys.splice(0, keys.length, ...distinct);
+      if (require > keys.length) r.fail('trust.require', `needs ${require} signers but trust.keys lists ${keys.length} distinct key${keys.length === 1 ? '' : 's'}`);
     }
   }
   if (r.problems.length) throw new PolicyError(r.problems, source);

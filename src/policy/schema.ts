@@ -14,7 +14,9 @@ const anyCase = (word: string) => [...word].map((c) => `[${c.toLowerCase()}${c.t
 /** A number followed by one of `units`, as units.ts reads it. */
 function unitPattern(units: Readonly<Record<string, number>>): string {
   const names = Object.keys(units).filter((u) => u !== '').sort((a, b) => b.length - a.length);
-  return `^\\s*\\d+(\\.\\d+)?\\s*(${names.map(anyCase).join('|')})?\\s*$`;
+  // The unit is optional only where a bare number has a meaning (sizes: bytes).
+  const optional = Object.hasOwn(units, '') ? '?' : '';
+  return `^\\s*\\d+(\\.\\d+)?\\s*(${names.map(anyCase).join('|')})${optional}\\s*$`;
 }
 
 const sizeSchema = (description: string, fallback: number): Schema => ({

@@ -21,8 +21,14 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.positionals.length !== 1) throw new UsageError('warden verify: exactly one module, IN.wasm, is required');
   const thresholdText = flag(args, 'threshold');
   const threshold = thresholdText === undefined ? 1 : parseCount(thresholdText, '--threshold');
-  if (threshold < 1 || threshold > keyPaths.length) throw new UsageError(`--threshold must be between 1 and the number of keys (${keyPaths.length})`);
   const keys = keyPaths.map((p) => readPublicKey(p, io.cwd));
+  // The threshold counts distinct public keys: the same key named twice (two paths,
+  // two formats) is one signer.
+  const distinct = new Set(keys.map((k) => Buffer.from(k.raw).toString('hex'))).size;
+  if (threshold < 1 || threshold > distinct) {
+    const repeats = distinct < keys.length ? ` (${keys.length} --key given, ${keys.length - distinct} of them repeating a key)` : '';
+    throw new UsageError(`--threshold must be between 1 and the number of distinct keys, ${distinct}${repeats}`);
+  }
   const detachedPath = flag(args, 'detached');
   const detached = detachedPath === undefined ? undefined : readDetached(detachedPath, io.cwd);
   const path = args.positionals[0]!;
