@@ -1,6 +1,8 @@
-// HTTP for registry clients: every request bounded in time and size, redirects
-// followed only on the same host, and the registry's auth challenges answered
-// (basic credentials, or a bearer token from the same host's token endpoint).
+// HTTP for registry clients: every request bounded in size, every operation (a
+// pull, a push: all its requests) bounded by one total deadline, redirects
+// followed only on the same origin, and the registry's auth challenges answered
+// (basic credentials, or a bearer token from a token endpoint on the same
+// origin). Credentials and tokens go to that one origin and nowhere else.
 
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -30,11 +32,15 @@ export interface ClientOptions {
   /** Use plain HTTP (loopback registries get it automatically). */
   insecure?: boolean;
   credentials?: Credentials;
-  /** Connecting, waiting for the response headers, and any pause in a body (default 30 s). */
+  /**
+   * A total deadline for everything this client does (one pull or one push: every
+   * request in it, from connecting to the last byte of the last body), however
+   * steadily a registry trickles bytes. Default 5 min.
+   */
   timeoutMs?: number;
-  /** A whole response body, however steadily it trickles in (default 10 min). */
-  bodyTimeoutMs?: number;
 }
+
+export const DEFAULT_REGISTRY_TIMEOUT_MS = 5 * 60_000;
 
 export interface Response {
   status: number;
@@ -66,10 +72,21 @@ export function isLoopbackRegistry(registry: string): boolean {
 export class RegistryClient {
   private token: string | null = null;
   private readonly base: URL;
+  private readonly timeoutMs: number;
+  /** When every request of this client must have finished (performance.now() time). */
+  private readonly deadline: number;
 
+  /** One client per operation: its deadline starts now. */
   constructor(readonly registry: string, private readonly options: ClientOptions = {}) {
     const scheme = options.insecure || isLoopbackRegistry(registry) ? 'http' : 'https';
     this.base = new URL(`${scheme}://${registry}`);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS;
+    this.deadline = performance.now() + this.timeoutMs;
+  }
+
+  /** Credentials and tokens are for the configured origin (scheme, host and port) alone. */
+  private sameOrigin(url: URL): boolean {
+    return url.origin === this.base.origin;
   }
 
   /** Sends a request, answering one auth challenge and following same-host redirects. */
@@ -92,8 +109,8 @@ export class RegistryClient {
         } catch {
           throw new RegistryError(`${this.registry} redirected to an invalid location`);
         }
-        if (next.host !== this.base.host || next.protocol !== this.base.protocol) {
-          throw new RegistryError(`${this.registry} redirected to another host (${next.protocol}//${next.host}); refused`);
+        if (!this.sameOrigin(next)) {
+          throw new RegistryError(`${this.registry} redirected to another origin (${next.origin}); refused`);
         }
         if (++redirects > MAX_REDIRECTS) throw new RegistryError(`${this.registry} redirected more than ${MAX_REDIRECTS} times`);
         url = next;
@@ -115,8 +132,10 @@ export class RegistryClient {
     } catch {
       throw new RegistryError(`${this.registry} sent an invalid token endpoint`);
     }
+    // The credentials would go to the realm: it must be the registry's own origin. A realm on
+    // the same host but another port or scheme is another server (and plain http leaks them).
     if (realm.hostname !== this.base.hostname) throw new RegistryError(`${this.registry} sent a token endpoint on another host (${realm.host}); refused`);
-    if (realm.protocol !== this.base.protocol) throw new RegistryError(`${this.registry} sent a token endpoint over ${realm.protocol} while the registry is on ${this.base.protocol}; refused`);
+    if (!this.sameOrigin(realm)) throw new RegistryError(`${this.registry} sent a token endpoint on another origin (${realm.origin}, the registry is ${this.base.origin}); refused`);
     if (params.service) realm.searchParams.set('service', params.service);
     const wanted = params.scope ?? scope;
     if (wanted) realm.searchParams.set('scope', wanted);
@@ -136,10 +155,13 @@ export class RegistryClient {
   }
 
   private once(method: string, url: URL, init: RequestInit, authorize = true): Promise<Response> {
-    const timeoutMs = this.options.timeoutMs ?? 30_000;
-    const bodyTimeoutMs = this.options.bodyTimeoutMs ?? 600_000;
+    const timeoutMs = this.timeoutMs;
+    const remaining = Math.max(0, this.deadline - performance.now());
     const headers: Record<string, string> = { ...init.headers };
-    if (authorize && !headers.authorization) {
+    // Second line of defence behind the redirect and realm checks: nothing of the
+    // credentials leaves for another origin, whatever path a URL took to get here.
+    if (!this.sameOrigin(url)) delete headers.authorization;
+    else if (authorize && !headers.authorization) {
       if (this.token) headers.authorization = `Bearer ${this.token}`;
       else if (this.options.credentials) headers.authorization = basicAuth(this.options.credentials);
     }
@@ -162,11 +184,13 @@ export class RegistryClient {
         clearTimeout(timer);
         resolve(response);
       };
-      // The socket timeout covers connecting and every pause; these timers bound the totals.
-      timer = setTimeout(() => fail(new RegistryError(`${registry} did not answer within ${timeoutMs} ms`, 'unavailable')), timeoutMs);
-      const req = send(url, { method, headers, timeout: timeoutMs }, (res) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => fail(new RegistryError(`${registry} did not finish sending within ${bodyTimeoutMs} ms`, 'unavailable')), bodyTimeoutMs);
+      // One timer to the operation's deadline covers connecting, the headers and the whole
+      // body: a registry trickling a byte a second cannot keep the request alive past it
+      // (an idle timeout would be reset by every byte).
+      const late = () => fail(new RegistryError(`${registry} did not finish within the ${formatMs(timeoutMs)} deadline (--timeout)`, 'unavailable'));
+      if (remaining <= 0) { settled = true; reject(new RegistryError(`${registry} did not finish within the ${formatMs(timeoutMs)} deadline (--timeout)`, 'unavailable')); return; }
+      timer = setTimeout(late, remaining);
+      const req = send(url, { method, headers }, (res) => {
         const status = res.statusCode ?? 0;
         const success = status >= 200 && status < 300;
         const sink = success ? init.sink : undefined;
@@ -196,11 +220,14 @@ export class RegistryClient {
         res.on('error', () => fail(new RegistryError(`${registry} closed the connection mid-response`, 'unavailable')));
         res.on('aborted', () => fail(new RegistryError(`${registry} closed the connection mid-response`, 'unavailable')));
       });
-      req.on('timeout', () => fail(new RegistryError(`${registry} did not answer within ${timeoutMs} ms`, 'unavailable')));
       req.on('error', (error: NodeJS.ErrnoException) => fail(new RegistryError(`${registry}: ${error.code ?? error.message}`, 'unavailable')));
       req.end(init.body ? Buffer.from(init.body.buffer, init.body.byteOffset, init.body.length) : undefined);
     });
   }
+}
+
+function formatMs(ms: number): string {
+  return ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : ms % 1000 === 0 && ms > 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 function basicAuth(c: Credentials): string {

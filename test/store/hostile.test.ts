@@ -70,8 +70,8 @@ describe('a hostile registry', () => {
     ['oversized', /over the limit/],
     ['wrongblob', /digest does not match/],
     ['truncated', /closed the connection|bytes, the manifest says|socket hang up|ECONNRESET/],
-    ['redirect', /redirected to another host/],
-    ['hang', /did not answer within 300 ms/],
+    ['redirect', /redirected to another origin/],
+    ['hang', /did not finish within the 300ms deadline/],
   ];
   for (const [repo, reason] of cases) {
     it(`refuses: ${repo}`, async () => {

@@ -23,13 +23,12 @@ the module against the manifest. A tag works too, with a warning: tags can be mo
   --store              put the module in the local store; prints its store digest sha256:<hex>
   --data-dir DIR       where the store lives
   --max-size SIZE      largest module accepted (default 256MiB)
-  --timeout DURATION   for connecting, for response headers, for any pause (default 30s)
-  --body-timeout DUR   for a whole response body (default 10m)
+  --timeout DURATION   the whole pull, every request from connecting to the last byte (default 5m)
   --insecure           plain HTTP (automatic for 127.0.0.1, localhost, [::1])
 
 Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
 Exit 0 on success; 1 when the registry's answer is refused (digest mismatch, not a Wasm
-artifact, more than one layer, oversized, a redirect to another host); 2 for bad usage, a
+artifact, more than one layer, oversized, a redirect or token endpoint on another origin); 2 for bad usage, a
 registry that cannot be reached, times out or answers with an error, or a local write failure.`;
 
 interface Destination {
@@ -72,7 +71,7 @@ function storeDestination(dir: string, io: CommandIO): Destination {
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, {
     o: { value: true }, out: { value: true }, store: {}, 'data-dir': { value: true }, 'max-size': { value: true },
-    timeout: { value: true }, 'body-timeout': { value: true }, insecure: {}, help: {},
+    timeout: { value: true }, insecure: {}, help: {},
   });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   if (args.positionals.length !== 1) throw new UsageError('needs exactly one reference (REGISTRY/REPO@sha256:<manifest digest>)');
@@ -87,13 +86,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw error;
   }
   const timeout = flag(args, 'timeout');
-  const bodyTimeout = flag(args, 'body-timeout');
   const maxSize = flag(args, 'max-size');
   const options = {
     insecure: args.switches.has('insecure'),
     ...credentialsFrom(io, ref.registry),
     ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
-    ...(bodyTimeout ? { bodyTimeoutMs: parseDuration(bodyTimeout, '--body-timeout') } : {}),
     maxBytes: maxSize ? parseSize(maxSize, '--max-size') : DEFAULT_MAX_MODULE_BYTES,
   };
   const storeDir = args.switches.has('store') ? dataDir(flag(args, 'data-dir'), io) : null;

@@ -26,7 +26,8 @@ by manifest digest, REGISTRY/REPO@sha256:<hex>. Only modules carrying an embedde
   --oci REF            push to a registry, under the tag REF names
   --referrer SIG       also attach a detached signature (warden sign --detached) as an OCI
                        referrer, through the tag-schema fallback (sha256-<hex> index tag)
-  --timeout DURATION   for connecting, for response headers, for any pause (default 30s)
+  --timeout DURATION   each registry operation (the module's push, the referrer's), every
+                       request from connecting to the last byte (default 5m)
   --insecure           plain HTTP (automatic for 127.0.0.1, localhost, [::1])
 
 Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
