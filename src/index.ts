@@ -45,6 +45,7 @@ export { FUEL_EXPORT, limitMemory, limitTables, MAX_FUEL, meterFuel, prepareModu
 
 // sandbox: admission, isolation, runs.
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
+export { fixFor, formatViolation } from './sandbox/admission-fixes.js';
 export { AdmissionError, createSandbox, SandboxBusyError, SandboxClosedError, type Sandbox, type SandboxOptions, type SandboxResult } from './sandbox/sandbox.js';
 
 // signing: wasmsign2-compatible signatures.
@@ -53,7 +54,7 @@ export { signModule, SigningError, type SignOptions } from './signing/sign.js';
 export { signatureStatus, verifyModule, type Verification, type VerifyOptions } from './signing/verify.js';
 
 // store: the content-addressed store and OCI distribution.
-export { openStore, sha256, StoreError, type BlobIngest, type ResolvedModule, type Store, type StoreOptions } from './store/local.js';
+export { openStore, sha256, StoreError, type BlobIngest, type ResolvedModule, type Store, type StoreEntry, type StoreOptions } from './store/local.js';
 export { RegistryError, type ClientOptions, type Credentials, type RegistryFailure } from './store/http.js';
 export { DEFAULT_MAX_MODULE_BYTES, pullModule, pullModuleInto, pushModule, pushModuleManifest, type PullOptions, type Pulled } from './store/oci.js';
 export { classifyModuleRef, formatOciReference, isStoreDigest, parseOciReference, ReferenceError, type ModuleSource, type OciReference } from './store/reference.js';

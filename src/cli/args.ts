@@ -4,6 +4,7 @@
 
 import { DURATION_EXAMPLES, toBytes, toMilliseconds } from '../policy/units.js';
 import { UsageError } from './errors.js';
+import { didYouMean } from './suggest.js';
 
 export interface FlagSpec {
   /** Takes a value (`--flag V`). Otherwise a boolean switch. */
@@ -37,8 +38,8 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
     if (word.startsWith('--')) {
       const eq = word.indexOf('=');
       const name = word.slice(2, eq === -1 ? undefined : eq);
-      const spec = specs[name];
-      if (!spec) throw new UsageError(`unknown flag --${name}`);
+      const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+      if (!spec) throw new UsageError(`unknown flag --${name}${didYouMean(name, Object.keys(specs).filter((k) => k.length > 1), '--')}`);
       if (!spec.value) {
         if (eq !== -1) throw new UsageError(`--${name} takes no value`);
         parsed.switches.add(name);
@@ -56,10 +57,14 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
       else parsed.flags.set(name, [value]);
       continue;
     }
+    if (word === '-h' && Object.hasOwn(specs, 'help') && !Object.hasOwn(specs, 'h')) { parsed.switches.add('help'); continue; }
     if (word.length > 1 && word.startsWith('-') && word !== '-') {
-      const spec = specs[word.slice(1)];
+      const spec = Object.hasOwn(specs, word.slice(1)) ? specs[word.slice(1)] : undefined;
       // Single-dash short flags are accepted only where a spec names them (e.g. `-o`).
-      if (!spec) throw new UsageError(`unknown flag ${word}`);
+      if (!spec) {
+        const long = Object.keys(specs).filter((k) => k.length > 1);
+        throw new UsageError(`unknown flag ${word}${long.includes(word.slice(1)) ? ` (did you mean -${word}?)` : didYouMean(word.slice(1), long, '--')}`);
+      }
       if (!spec.value) { parsed.switches.add(word.slice(1)); continue; }
       if (i + 1 >= argv.length) throw new UsageError(`${word} needs a value`);
       const name = word.slice(1);

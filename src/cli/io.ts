@@ -8,6 +8,10 @@ export interface CommandIO {
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   debug: boolean;
+  /** stdout is a terminal (colour is considered only then). */
+  isTTY?: boolean;
+  /** Set by main: colour on a terminal, unless NO_COLOR or TERM=dumb. */
+  colour?: boolean;
 }
 
 export type Command = (argv: string[], io: CommandIO) => Promise<number>;

@@ -1,36 +1,52 @@
 // `warden` entry: picks the command, runs it, maps errors to exit codes.
 
+import { colourWanted } from './colour.js';
 import { ExitCode, InputError, UsageError } from './errors.js';
 import type { Command, CommandIO } from './io.js';
 import { commands } from './commands/index.js';
+import { didYouMean } from './suggest.js';
+import { packageVersion } from './version.js';
 
 const usage = `usage: warden <command> [options]
 
 commands:
 ${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
 
-Run 'warden <command> --help' for a command's options.`;
+options for every command:
+  --help, -h      that command's options (also: warden help <command>)
+  --json          the result as JSON, where the command prints one
+  --debug         stack traces with errors
+
+  warden --version, -V   prints the version
+
+Run 'warden help <command>' for a command's options.`;
+
+const names = () => Object.keys(commands);
 
 export async function main(argv: string[], io: CommandIO): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  const [first, ...after] = argv;
+  if (!first || first === '--help' || first === '-h' || (first === 'help' && after.length === 0)) {
     io.stdout(usage + '\n');
-    return name ? ExitCode.OK : ExitCode.USAGE;
+    return first ? ExitCode.OK : ExitCode.USAGE;
   }
-  if (name === '--version') {
-    io.stdout('wasm-warden 0.1.0\n');
+  if (first === '--version' || first === '-V') {
+    io.stdout(`wasm-warden ${packageVersion()}\n`);
     return ExitCode.OK;
   }
+  // `warden help CMD` is `warden CMD --help`, by construction.
+  const [name, rest] = first === 'help' ? [after[0]!, ['--help']] : [first, after];
   const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!entry) {
-    io.stderr(`warden: unknown command '${name}' (try 'warden --help')\n`);
+    const hint = name.startsWith('-') ? didYouMean(name.replace(/^-+/, ''), ['help', 'version'], '--') : didYouMean(name, names());
+    io.stderr(`warden: unknown ${name.startsWith('-') ? 'option' : 'command'} '${name}'${hint || " (try 'warden --help')"}\n`);
     return ExitCode.USAGE;
   }
   const debug = rest.includes('--debug');
   const args = rest.filter((a) => a !== '--debug');
+  const commandIO: CommandIO = { ...io, debug, colour: colourWanted(io.env, io.isTTY ?? false) };
   try {
     const command = await entry.load();
-    return await command.run(args, { ...io, debug });
+    return await command.run(args, commandIO);
   } catch (error) {
     // `warden run` reserves 1 and 2 for the guest: its own failures are 125.
     const failure = name === 'run' ? ExitCode.RUN_REFUSED : ExitCode.USAGE;
@@ -38,7 +54,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     if (error instanceof UsageError || error instanceof InputError) {
       io.stderr(`warden ${name}: ${message}\n`);
     } else {
-      io.stderr(`warden ${name}: internal error: ${message}\n`);
+      io.stderr(`warden ${name}: internal error: ${message}${debug ? '' : ' (--debug shows where)'}\n`);
     }
     if (debug && error instanceof Error && error.stack) io.stderr(error.stack + '\n');
     return failure;

@@ -77,7 +77,12 @@ const CLOCK_SYNTAX = new RegExp(CLOCK_PATTERN);
 
 export const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust'];
 
-function readMounts(r: Reader, raw: unknown): MountPolicy[] {
+/** A path from a policy: absolute as given, else relative to `baseDir` (the policy file's directory). */
+function resolvePolicyPath(baseDir: string, path: string): string {
+  return path.startsWith('/') || baseDir === '.' ? path : `${baseDir}/${path}`;
+}
+
+function readMounts(r: Reader, raw: unknown, baseDir: string): MountPolicy[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) { r.fail('mount', 'expected an array of tables ([[mount]])'); return []; }
   const mounts: MountPolicy[] = [];
@@ -96,7 +101,7 @@ function readMounts(r: Reader, raw: unknown): MountPolicy[] {
       if (!host) { if (m.host === undefined) r.fail(`${path}.host`, 'required'); return; }
       if (m.mode !== undefined && m.mode !== 'ro') r.fail(`${path}.mode`, 'a file mount is read-only');
       if (!guest.startsWith('/') || guest.endsWith('/')) r.fail(`${path}.guest`, 'a file mount needs an absolute guest file path');
-      mounts.push({ kind: 'file', host, guest });
+      mounts.push({ kind: 'file', host: resolvePolicyPath(baseDir, host), guest });
       return;
     }
     if (kind === 'tmpfs') {
@@ -109,12 +114,12 @@ function readMounts(r: Reader, raw: unknown): MountPolicy[] {
     if (!host) { if (m.host === undefined) r.fail(`${path}.host`, 'required'); return; }
     const mode = r.string(m.mode, `${path}.mode`) ?? 'ro';
     if (mode !== 'ro' && mode !== 'rw') r.fail(`${path}.mode`, `'${mode}' is not ro or rw`);
-    mounts.push({ kind: 'host', host, guest, readOnly: mode !== 'rw' });
+    mounts.push({ kind: 'host', host: resolvePolicyPath(baseDir, host), guest, readOnly: mode !== 'rw' });
   });
   return mounts;
 }
 
-function readStdio(r: Reader, raw: unknown): { stdin: StdinPolicy; stdout: OutputPolicy; stderr: OutputPolicy } {
+function readStdio(r: Reader, raw: unknown, baseDir: string): { stdin: StdinPolicy; stdout: OutputPolicy; stderr: OutputPolicy } {
   const out = { stdin: { kind: 'none' } as StdinPolicy, stdout: 'capture' as OutputPolicy, stderr: 'capture' as OutputPolicy };
   if (raw === undefined) return out;
   if (!isObject(raw)) { r.fail('stdio', 'expected a table'); return out; }
@@ -122,7 +127,7 @@ function readStdio(r: Reader, raw: unknown): { stdin: StdinPolicy; stdout: Outpu
   const stdin = r.string(raw.stdin, 'stdio.stdin');
   if (stdin === 'none' || stdin === undefined) out.stdin = { kind: 'none' };
   else if (stdin === 'inherit') out.stdin = { kind: 'inherit' };
-  else if (stdin.startsWith('file:') && stdin.length > 5) out.stdin = { kind: 'file', path: stdin.slice(5) };
+  else if (stdin.startsWith('file:') && stdin.length > 5) out.stdin = { kind: 'file', path: resolvePolicyPath(baseDir, stdin.slice(5)) };
   else r.fail('stdio.stdin', `'${stdin}' is not none, inherit or file:PATH`);
   for (const key of ['stdout', 'stderr'] as const) {
     const value = r.string(raw[key], `stdio.${key}`);
@@ -160,25 +165,28 @@ export function distinctKeys(keys: readonly PublicKey[]): PublicKey[] {
 /** A trusted key: `base64:` followed by a raw or PEM key, or a key file path (relative to `baseDir`). */
 function readKey(spec: string, baseDir: string): PublicKey {
   if (spec.startsWith('base64:')) return parsePublicKey(new Uint8Array(Buffer.from(spec.slice(7), 'base64')));
-  const path = spec.startsWith('/') ? spec : `${baseDir}/${spec}`;
+  const path = resolvePolicyPath(baseDir, spec);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (error) {
-    throw new Error(`cannot read key ${spec} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const base = spec.startsWith('/') ? '' : baseDir === '.' ? ', relative to the working directory' : `, relative to the policy's directory ${baseDir}`;
+    throw new Error(`cannot read key ${spec} (${path}${base}): ${code === 'ENOENT' ? 'no such file' : code}`);
   }
   return parsePublicKey(bytes);
 }
 
 /**
  * Validates a policy given as a plain object (parsed TOML or JSON, or built in
- * code). Relative key paths are read from `baseDir` (the policy file's directory).
+ * code). Relative paths (mount hosts, key files, stdin files) are resolved
+ * against `baseDir` (the policy file's directory); with `.`, they are left relative.
  */
 export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Policy {
   const r = new Reader();
   const raw: Raw = input === undefined ? {} : isObject(input) ? input : (r.fail('policy', 'expected a table'), {});
   r.keys(raw, '', TOP_KEYS);
-  const mounts = readMounts(r, raw.mount);
+  const mounts = readMounts(r, raw.mount, baseDir);
   const args = r.strings(raw.args, 'args') ?? [];
   const env: Array<[string, string]> = [];
   if (raw.env !== undefined) {
@@ -206,7 +214,7 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
     else if (seeded) random = { kind: 'seeded', seed: Number(seeded[1]) >>> 0 };
     else r.fail('random', `'${randomText}' is not os or seeded:N`);
   }
-  const stdio = readStdio(r, raw.stdio);
+  const stdio = readStdio(r, raw.stdio, baseDir);
   let extraImports: string[] = [];
   if (raw.imports !== undefined) {
     if (!isObject(raw.imports)) r.fail('imports', 'expected a table');

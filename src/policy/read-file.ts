@@ -16,8 +16,24 @@ export function loadPolicy(path: string): Policy {
   try {
     raw = path.endsWith('.json') ? JSON.parse(text) : parseToml(text);
   } catch (error) {
-    throw new PolicyError([`not valid ${path.endsWith('.json') ? 'JSON' : 'TOML'}: ${(error as Error).message.split('\n')[0]}`], path);
+    throw new PolicyError([`not valid ${path.endsWith('.json') ? 'JSON' : 'TOML'}${syntaxPosition(error, text)}: ${syntaxReason(error)}`], path);
   }
   const slash = path.lastIndexOf('/');
   return parsePolicy(raw, path, slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.');
+}
+
+/** ` at line L, column C`, from a TOML error's fields or a JSON error's offset. */
+function syntaxPosition(error: unknown, text: string): string {
+  const { line, column } = error as { line?: unknown; column?: unknown };
+  if (typeof line === 'number' && typeof column === 'number') return ` at line ${line}, column ${column}`;
+  const offset = /at position (\d+)/.exec((error as Error).message ?? '')?.[1];
+  if (offset === undefined) return '';
+  const before = text.slice(0, Number(offset));
+  const lineNumber = before.split('\n').length;
+  return ` at line ${lineNumber}, column ${Number(offset) - before.lastIndexOf('\n')}`;
+}
+
+/** The reason alone: no code excerpt, no repeated position. */
+function syntaxReason(error: unknown): string {
+  return ((error as Error).message ?? String(error)).split('\n')[0]!.replace(/^Invalid TOML document: /, '').replace(/ (in JSON )?at position \d+.*$/, '');
 }

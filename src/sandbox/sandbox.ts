@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileGrant, type RunInputs } from '../policy/compile-grant.js';
-import { parsePolicy } from '../policy/load.js';
+import { parsePolicyInput, type PolicyInput } from '../policy/input.js';
+import { checkMountSources } from '../policy/mount-sources.js';
 import type { Policy } from '../policy/policy.js';
 import { RunRefused } from '../wasi/run.js';
 import { createScratch, type Scratch } from '../wasi/scratch.js';
@@ -48,8 +49,9 @@ interface ReadyModule {
   compiled: WebAssembly.Module;
 }
 
-export async function createSandbox(policyInput: Policy | Record<string, unknown> = {}, options: SandboxOptions = {}): Promise<Sandbox> {
-  const policy = isPolicy(policyInput) ? policyInput : parsePolicy(policyInput);
+export async function createSandbox(policyInput: Policy | PolicyInput = {}, options: SandboxOptions = {}): Promise<Sandbox> {
+  const policy = isPolicy(policyInput) ? policyInput : parsePolicyInput(policyInput);
+  checkMountSources(policy);
   const { limits } = policy;
   const workerEntry = entry('worker-entry.js');
   const processEntry = fileURLToPath(entry('process-entry.js'));

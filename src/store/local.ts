@@ -33,8 +33,16 @@ export interface Store {
   get(digest: string): Uint8Array;
   has(digest: string): boolean;
   list(): string[];
+  /** Each stored blob's digest, size in bytes and when it was stored (ISO 8601), by digest. */
+  entries(): StoreEntry[];
   /** `sha256:<hex>` → the stored bytes; anything else that claims to be a digest → ReferenceError; else a path. */
   resolveModuleRef(ref: string): ResolvedModule;
+}
+
+export interface StoreEntry {
+  digest: string;
+  size: number;
+  stored: string;
 }
 
 export interface StoreOptions {
@@ -122,6 +130,16 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
       } catch {
         return [];
       }
+    },
+    entries() {
+      return this.list().flatMap((digest) => {
+        try {
+          const stat = statSync(pathOf(digest));
+          return stat.isFile() ? [{ digest, size: stat.size, stored: stat.mtime.toISOString() }] : [];
+        } catch {
+          return []; // removed while listing
+        }
+      });
     },
     resolveModuleRef(ref) {
       const source = classifyModuleRef(ref);

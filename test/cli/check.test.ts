@@ -45,7 +45,7 @@ describe('warden check and warden run --policy', () => {
     writeFileSync(sock, await watFixture('audit-imports'));
     const refused = await runWarden(['run', '--policy', policy, '--report', report, sock]);
     assert.equal(refused.code, 125);
-    assert.match(refused.stderr, /refused: import-unknown-module/);
+    assert.match(refused.stderr, /refused before running:\n  import-unknown-module: /);
     const record = JSON.parse(readFileSync(report, 'utf8'));
     assert.ok(record.refused.some((v: { rule: string }) => v.rule === 'import-not-granted'));
   });

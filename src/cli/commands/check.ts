@@ -1,37 +1,49 @@
 // warden check --policy FILE MODULE.wasm [--json]
 
 import { PolicyError } from '../../policy/load.js';
+import { checkMountSources } from '../../policy/mount-sources.js';
 import { loadPolicy } from '../../policy/read-file.js';
+import { fixFor, formatViolation } from '../../sandbox/admission-fixes.js';
 import { AdmissionError, prepare } from '../../sandbox/prepare.js';
 import { flag, parseArgs } from '../args.js';
+import { green, red } from '../colour.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
+import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 import { resolveFrom } from '../paths.js';
-import { readModuleFile } from '../read-module.js';
 
 export const usage = `usage: warden check --policy FILE MODULE.wasm [--json]
 
-Admission without running: would the policy admit this module?
-Exit 0 when it would, 1 when it would not (each violated rule listed), 2 for bad usage or input.`;
+Admission without running: would the policy admit this module? Each violated rule is
+listed on its own line with the policy key (or the change to the module) that fixes it.
+The policy's host mounts must exist.
+
+  --policy FILE        the policy (TOML, or JSON by extension; warden init writes one)
+  --json               the verdict as JSON
+${DATA_DIR_HELP}
+
+Exit 0 when it would, 1 when it would not, 2 for bad usage or input (a broken policy, a
+missing mount, an unreadable module).`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { policy: { value: true }, json: {}, help: {} });
+  const args = parseArgs(argv, { policy: { value: true }, json: {}, 'data-dir': { value: true }, help: {} });
   if (args.switches.has('help')) {
     io.stdout(usage + '\n');
     return ExitCode.OK;
   }
   const policyPath = flag(args, 'policy');
-  if (!policyPath) throw new UsageError('needs --policy FILE');
+  if (!policyPath) throw new UsageError('needs --policy FILE (warden init writes a starter policy)');
   if (args.positionals.length !== 1) throw new UsageError('needs exactly one module');
   const modulePath = args.positionals[0]!;
   let policy;
   try {
     policy = loadPolicy(resolveFrom(io.cwd, policyPath));
+    checkMountSources(policy, policyPath);
   } catch (error) {
     if (error instanceof PolicyError) throw new InputError(error.message);
     throw error;
   }
-  const bytes = readModuleFile(modulePath, io.cwd);
+  const bytes = readModuleArg(modulePath, io, flag(args, 'data-dir'));
   let violations: AdmissionError['violations'] = [];
   try {
     prepare(bytes, policy);
@@ -40,11 +52,12 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     violations = error.violations;
   }
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({ module: modulePath, admitted: violations.length === 0, violations }, null, 2) + '\n');
+    const listed = violations.map((v) => ({ ...v, fix: fixFor(v) }));
+    io.stdout(JSON.stringify({ module: modulePath, admitted: violations.length === 0, violations: listed }, null, 2) + '\n');
   } else if (violations.length === 0) {
-    io.stdout(`${modulePath}: admitted\n`);
+    io.stdout(`${modulePath}: ${green(io)('admitted')}\n`);
   } else {
-    io.stdout(`${modulePath}: refused\n${violations.map((v) => `  ${v.rule}: ${v.message}`).join('\n')}\n`);
+    io.stdout(`${modulePath}: ${red(io)('refused')}\n${violations.map((v) => `  ${formatViolation(v)}`).join('\n')}\n`);
   }
   return violations.length === 0 ? ExitCode.OK : ExitCode.NEGATIVE;
 }

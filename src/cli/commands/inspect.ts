@@ -5,17 +5,24 @@ import { hasErrors, inspect } from '../../audit/inspect.js';
 import { renderSarif } from '../../audit/render-sarif.js';
 import { renderText } from '../../audit/render-text.js';
 import { signatureStatus } from '../../signing/verify.js';
-import { flagList, parseArgs } from '../args.js';
+import { flag, flagList, parseArgs } from '../args.js';
 import { readPublicKey } from '../read-key.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { readModuleFile } from '../read-module.js';
+import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 
 export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif] [--key KEY.pub …] [--debug]
 
 Static security audit of a module: capability surface, memory-safety posture,
-side-channel indicators and findings (docs/rules.md), and signature status: which
-key ids signed it, and which of the --key public keys verify.
+side-channel indicators and findings (docs/rules.md), signature status (which key
+ids signed it, which of the --key public keys verify), what 'warden run' would
+refuse under the default policy, and advice for the toolchain that built it.
+
+  --json               the report as JSON
+  --sarif              the findings as SARIF 2.1.0
+  --key KEY.pub        a public key to check the signatures against (repeatable)
+${DATA_DIR_HELP}
+
 Exit 0 without error-level findings, 1 with one, 2 for bad usage or input.`;
 
 /** A decode error that ran into the end of the file: the file was cut short. */
@@ -24,7 +31,7 @@ function isTruncation(error: WasmDecodeError, fileBytes: number): boolean {
 }
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { json: {}, sarif: {}, key: { value: true, repeat: true }, help: {} });
+  const args = parseArgs(argv, { json: {}, sarif: {}, key: { value: true, repeat: true }, 'data-dir': { value: true }, help: {} });
   if (args.switches.has('help')) {
     io.stdout(usage + '\n');
     return ExitCode.OK;
@@ -32,7 +39,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.positionals.length !== 1) throw new UsageError(args.positionals.length ? 'takes exactly one module' : 'needs a module path (warden inspect MODULE.wasm)');
   if (args.switches.has('json') && args.switches.has('sarif')) throw new UsageError('--json and --sarif are exclusive');
   const path = args.positionals[0]!;
-  const bytes = readModuleFile(path, io.cwd);
+  const bytes = readModuleArg(path, io, flag(args, 'data-dir'));
   let report;
   try {
     report = inspect(bytes, { file: path });

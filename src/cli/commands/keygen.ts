@@ -11,10 +11,14 @@ import { writeFileAtomic } from '../write-atomic.js';
 export const usage = `usage: warden keygen --out KEY [--force]
 
 Writes a new Ed25519 secret key to KEY (mode 0600) and its public key to KEY.pub,
-in wasmsign2's raw format. Refuses to overwrite unless --force.`;
+in wasmsign2's raw format. Refuses to overwrite unless --force.
+
+  --out KEY     where the secret key goes (KEY.pub: the public key)
+  --force       overwrite KEY and KEY.pub
+  --json        the key id and both paths, as JSON`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { out: { value: true }, force: {}, help: {} });
+  const args = parseArgs(argv, { out: { value: true }, force: {}, json: {}, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const out = flag(args, 'out');
   if (!out || args.positionals.length) throw new UsageError('usage: warden keygen --out KEY');
@@ -25,6 +29,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const key = generateSecretKey();
   writeFileAtomic(secretPath, encodeSecretKey(key), 0o600);
   writeFileAtomic(`${secretPath}.pub`, encodePublicKey(key.publicKey));
-  io.stdout(`key id ${Buffer.from(key.publicKey.keyId).toString('hex')}\n`);
+  const keyId = Buffer.from(key.publicKey.keyId).toString('hex');
+  if (args.switches.has('json')) io.stdout(JSON.stringify({ keyId, secretKey: out, publicKey: `${out}.pub` }, null, 2) + '\n');
+  else io.stdout(`key id ${keyId}\n`);
   return ExitCode.OK;
 }

@@ -25,6 +25,7 @@ the module against the manifest. A tag works too, with a warning: tags can be mo
   --max-size SIZE      largest module accepted (default 256MiB)
   --timeout DURATION   the whole pull, every request from connecting to the last byte (default 5m)
   --insecure           plain HTTP (automatic for 127.0.0.1, localhost, [::1])
+  --json               the pinned reference, digests and size as JSON
 
 Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
 Exit 0 on success; 1 when the registry's answer is refused (digest mismatch, not a Wasm
@@ -33,7 +34,8 @@ registry that cannot be reached, times out or answers with an error, or a local 
 
 interface Destination {
   write(chunk: Uint8Array): void;
-  commit(pulled: Pulled): void;
+  /** Moves the bytes into place; returns the store digest for the store. */
+  commit(pulled: Pulled): string | void;
   abort(): void;
 }
 
@@ -52,7 +54,7 @@ function fileDestination(path: string, shownAs: string): Destination {
   };
 }
 
-function storeDestination(dir: string, io: CommandIO): Destination {
+function storeDestination(dir: string): Destination {
   let blob: BlobIngest;
   try {
     blob = openStore(dir).ingest();
@@ -62,7 +64,7 @@ function storeDestination(dir: string, io: CommandIO): Destination {
   return {
     write(chunk) { try { blob.write(chunk); } catch (error) { throw new InputError(`${(error as Error).message}; the store is unchanged`); } },
     commit(pulled) {
-      try { io.stdout(blob.commit(pulled.layerDigest) + '\n'); } catch (error) { throw new InputError((error as Error).message); }
+      try { return blob.commit(pulled.layerDigest); } catch (error) { throw new InputError((error as Error).message); }
     },
     abort: () => blob.abort(),
   };
@@ -71,7 +73,7 @@ function storeDestination(dir: string, io: CommandIO): Destination {
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, {
     o: { value: true }, out: { value: true }, store: {}, 'data-dir': { value: true }, 'max-size': { value: true },
-    timeout: { value: true }, insecure: {}, help: {},
+    timeout: { value: true }, insecure: {}, json: {}, help: {},
   });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   if (args.positionals.length !== 1) throw new UsageError('needs exactly one reference (REGISTRY/REPO@sha256:<manifest digest>)');
@@ -99,10 +101,17 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const destinations: Destination[] = [];
   try {
     if (out) destinations.push(fileDestination(resolveFrom(io.cwd, out), out));
-    if (storeDir) destinations.push(storeDestination(storeDir, io));
+    if (storeDir) destinations.push(storeDestination(storeDir));
     const pulled = await pullModuleInto(ref, (chunk) => { for (const d of destinations) d.write(chunk); }, options);
-    for (const d of destinations) d.commit(pulled);
-    if (out) io.stdout(formatOciReference({ ...ref, tag: null, digest: pulled.manifestDigest }) + '\n');
+    let stored: string | undefined;
+    for (const d of destinations) stored = d.commit(pulled) ?? stored;
+    const reference = formatOciReference({ ...ref, tag: null, digest: pulled.manifestDigest });
+    if (args.switches.has('json')) {
+      io.stdout(JSON.stringify({ reference, manifestDigest: pulled.manifestDigest, layerDigest: pulled.layerDigest, size: pulled.size, ...(out ? { out } : {}), ...(stored ? { stored } : {}) }, null, 2) + '\n');
+    } else {
+      if (stored) io.stdout(stored + '\n');
+      if (out) io.stdout(reference + '\n');
+    }
     return ExitCode.OK;
   } catch (error) {
     for (const d of destinations) d.abort();

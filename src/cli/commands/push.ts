@@ -11,7 +11,7 @@ import { dataDir } from '../data-dir.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { readDetached } from '../read-key.js';
-import { readModuleFile } from '../read-module.js';
+import { readModuleArg } from '../module-arg.js';
 import { credentialsFrom } from '../registry-credentials.js';
 
 export const usage = `usage: warden push [--data-dir DIR] FILE
@@ -22,13 +22,14 @@ pushes a signed module to an OCI registry as a Wasm artifact, printing the refer
 by manifest digest, REGISTRY/REPO@sha256:<hex>. Only modules carrying an embedded signature
 (warden sign) are pushed to a registry.
 
-  --data-dir DIR       where the store lives
+  --data-dir DIR       where the store lives (FILE may be a sha256:<hex> store digest)
   --oci REF            push to a registry, under the tag REF names
   --referrer SIG       also attach a detached signature (warden sign --detached) as an OCI
                        referrer, through the tag-schema fallback (sha256-<hex> index tag)
   --timeout DURATION   each registry operation (the module's push, the referrer's), every
                        request from connecting to the last byte (default 5m)
   --insecure           plain HTTP (automatic for 127.0.0.1, localhost, [::1])
+  --json               the digest (and pinned reference) as JSON
 
 Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
 Exit 0 on success; 1 when the module is refused (not signed) or the registry's answer is;
@@ -36,7 +37,7 @@ Exit 0 on success; 1 when the module is refused (not signed) or the registry's a
 error, or a local write failure.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { oci: { value: true }, 'data-dir': { value: true }, insecure: {}, timeout: { value: true }, referrer: { value: true }, help: {} });
+  const args = parseArgs(argv, { oci: { value: true }, 'data-dir': { value: true }, insecure: {}, timeout: { value: true }, referrer: { value: true }, json: {}, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   if (args.positionals.length !== 1) throw new UsageError('needs exactly one module file');
   const target = flag(args, 'oci');
@@ -44,7 +45,6 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (!target && args.flags.has(only)) throw new UsageError(`--${only} needs --oci`);
   }
   if (!target && args.switches.has('insecure')) throw new UsageError('--insecure needs --oci');
-  if (target && args.flags.has('data-dir')) throw new UsageError('--data-dir is for the local store; --oci pushes to a registry');
   let ref: OciReference | null = null;
   if (target) {
     try {
@@ -55,10 +55,12 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     }
     if (!ref.tag || ref.digest) throw new UsageError(`--oci needs REGISTRY/REPO:TAG (the registry computes the digest), not ${target}`);
   }
-  const bytes = readModuleFile(args.positionals[0]!, io.cwd);
+  const json = args.switches.has('json');
+  const bytes = readModuleArg(args.positionals[0]!, io, flag(args, 'data-dir'));
   if (!ref) {
     try {
-      io.stdout(openStore(dataDir(flag(args, 'data-dir'), io)).put(bytes) + '\n');
+      const digest = openStore(dataDir(flag(args, 'data-dir'), io)).put(bytes);
+      io.stdout(json ? JSON.stringify({ digest }, null, 2) + '\n' : digest + '\n');
     } catch (error) {
       if (error instanceof StoreError) throw new InputError(error.message);
       throw error;
@@ -76,7 +78,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     const pushed = await pushModuleManifest(ref, bytes, { ...client, created: new Date().toISOString() });
     if (signature) await attachSignature(ref, pushed, signature, client);
-    io.stdout(pushed.pinned + '\n');
+    io.stdout(json ? JSON.stringify({ reference: pushed.pinned, manifestDigest: pushed.digest, referrer: !!signature }, null, 2) + '\n' : pushed.pinned + '\n');
     return ExitCode.OK;
   } catch (error) {
     if (error instanceof RegistryError) {

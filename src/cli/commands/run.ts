@@ -10,6 +10,7 @@ import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/
 import type { MountPolicy, Policy } from '../../policy/policy.js';
 import { execute, type SandboxResult } from '../../sandbox/execute.js';
 import { AdmissionError, prepare } from '../../sandbox/prepare.js';
+import { formatViolation } from '../../sandbox/admission-fixes.js';
 import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
@@ -32,6 +33,7 @@ Admission checks the module against the policy before any of its code runs.
   --tmpfs GUEST           grant an empty scratch directory, removed after the run
   --file HOST::GUEST      grant one host file, read-only (a snapshot), at the guest file path
   --env K=V               set an environment variable (repeatable; nothing is inherited)
+  --env NAME              pass the host's NAME through (only the names given)
   --clock POLICY          real | coarse[:RES] | frozen | virtual[:STEP]   (default coarse:1ms)
   --random SOURCE         os | seeded:N                                   (default os)
   --stdin FILE            read stdin from FILE ('-' inherits, 'none' gives EOF; default inherit)
@@ -64,9 +66,15 @@ function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
   return { kind: 'host', host: resolveFrom(cwd, host), guest, readOnly };
 }
 
-function parseEnv(text: string): [string, string] {
+function parseEnv(text: string, hostEnv: CommandIO['env']): [string, string] {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new UsageError(`--env: '${text}' is not K=V`);
+  if (eq === -1 && text) {
+    // `--env NAME` passes one host variable through, as Wasmtime's does; only named ones.
+    const value = Object.hasOwn(hostEnv, text) ? hostEnv[text] : undefined;
+    if (value === undefined) throw new UsageError(`--env ${text}: the host has no variable ${text} to pass through (use --env ${text}=VALUE)`);
+    return [text, value];
+  }
+  if (eq <= 0) throw new UsageError(`--env: '${text}' is not K=V or NAME`);
   return [text.slice(0, eq), text.slice(eq + 1)];
 }
 
@@ -78,7 +86,7 @@ function parseRandom(text: string): { kind: 'os' } | { kind: 'seeded'; seed: num
 }
 
 /** The policy this run gets: the file's (or the CLI's defaults), with every flag on top. */
-function effectivePolicy(args: ParsedArgs, cwd: string): Policy {
+function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env']): Policy {
   const file = flag(args, 'policy');
   let base: Policy;
   try {
@@ -99,7 +107,7 @@ function effectivePolicy(args: ParsedArgs, cwd: string): Policy {
       return { kind: 'file', host: resolveFrom(cwd, text.slice(0, split)), guest };
     }),
   ];
-  overrides.env = flagList(args, 'env').map(parseEnv);
+  overrides.env = flagList(args, 'env').map((e) => parseEnv(e, hostEnv));
   const clock = flag(args, 'clock');
   if (clock !== undefined) {
     try { overrides.clock = parseClockPolicy(clock); } catch (error) { throw new UsageError(`--clock: ${(error as Error).message}`); }
@@ -187,7 +195,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const modulePath = args.positionals[0];
   if (!modulePath) throw new UsageError('needs a module (warden run [options] MODULE.wasm [-- ARGS...])');
-  const policy = effectivePolicy(args, io.cwd);
+  const policy = effectivePolicy(args, io.cwd, io.env);
   const reportPath = flag(args, 'report');
   const bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd);
   const guestArgs = [modulePath, ...args.rest];
@@ -207,7 +215,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     if (error instanceof AdmissionError) {
       writeReport(reportPath, io.cwd, { version: 1, module: modulePath, refused: error.violations });
-      throw new InputError(`${modulePath} ${error.message}`);
+      // One line per violation, each with its fix, as warden check prints them.
+      throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${formatViolation(v)}`).join('\n')}`);
     }
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;

@@ -8,17 +8,24 @@ import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
 import { readSecretKey } from '../read-key.js';
-import { readModuleFile } from '../read-module.js';
+import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 export const usage = `usage: warden sign --key KEY IN.wasm -o OUT.wasm [--key-id HEX]
        warden sign --key KEY IN.wasm --detached SIG
 
 Signs a module (wasmsign2 format): a signature section placed first, or added to the
-one already there; with --detached, the signature goes to SIG and the module is unchanged.`;
+one already there; with --detached, the signature goes to SIG and the module is unchanged.
+
+  --key KEY            the secret key (warden keygen; wasmsign2 raw or PEM)
+  -o, --out OUT.wasm   where the signed module goes
+  --detached SIG       write the signature alone to SIG
+  --key-id HEX         the key id recorded with the signature (default: wasmsign2's)
+  --json               what was written, as JSON
+${DATA_DIR_HELP}`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { key: { value: true }, o: { value: true }, out: { value: true }, detached: { value: true }, 'key-id': { value: true }, help: {} });
+  const args = parseArgs(argv, { key: { value: true }, o: { value: true }, out: { value: true }, detached: { value: true }, 'key-id': { value: true }, 'data-dir': { value: true }, json: {}, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const keyPath = flag(args, 'key');
   const out = flag(args, 'o') ?? flag(args, 'out');
@@ -29,7 +36,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const keyIdText = flag(args, 'key-id');
   if (keyIdText !== undefined && !/^([0-9a-f]{2})*$/i.test(keyIdText)) throw new UsageError(`--key-id: '${keyIdText}' is not hex`);
   const key = readSecretKey(keyPath, io.cwd);
-  const bytes = readModuleFile(args.positionals[0]!, io.cwd);
+  const bytes = readModuleArg(args.positionals[0]!, io, flag(args, 'data-dir'));
   let signed;
   try {
     signed = signModule(bytes, key, { detached: !!detached, ...(keyIdText !== undefined ? { keyId: keyIdText ? Uint8Array.from(Buffer.from(keyIdText, 'hex')) : null } : {}) });
@@ -39,6 +46,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   if (detached) writeFileAtomic(resolveFrom(io.cwd, detached), signed.signature);
   else writeFileAtomic(resolveFrom(io.cwd, out!), signed.module);
-  io.stdout(`signed by key id ${Buffer.from(key.publicKey.keyId).toString('hex')}\n`);
+  const keyId = Buffer.from(key.publicKey.keyId).toString('hex');
+  if (args.switches.has('json')) io.stdout(JSON.stringify({ module: args.positionals[0], keyId, ...(detached ? { detached } : { out }) }, null, 2) + '\n');
+  else io.stdout(`signed by key id ${keyId}\n`);
   return ExitCode.OK;
 }

@@ -5,16 +5,21 @@ import { flag, flagList, parseArgs, parseCount } from '../args.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { readDetached, readPublicKey } from '../read-key.js';
-import { readModuleFile } from '../read-module.js';
+import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 
 export const usage = `usage: warden verify --key KEY.pub [--key KEY.pub …] IN.wasm [--detached SIG] [--threshold N] [--json]
 
+  --key KEY.pub        a trusted public key (repeatable): wasmsign2 raw, PEM, DER or OpenSSH
+  --threshold N        how many distinct trusted keys must have signed (default 1)
+  --detached SIG       a detached signature (warden sign --detached) instead of an embedded one
+  --json               the verdict as JSON
+${DATA_DIR_HELP}
+
 Exit 0 when a trusted signature (N distinct trusted keys, with --threshold) covers every
-part of the module exactly; 1 when none does (the reason on stderr); 2 for bad usage or input.
-Keys: wasmsign2 raw, PEM, DER or OpenSSH (ssh-ed25519) public keys.`;
+part of the module exactly; 1 when none does (the reason on stderr); 2 for bad usage or input.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { key: { value: true, repeat: true }, detached: { value: true }, threshold: { value: true }, json: {}, help: {} });
+  const args = parseArgs(argv, { key: { value: true, repeat: true }, detached: { value: true }, threshold: { value: true }, json: {}, 'data-dir': { value: true }, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const keyPaths = flagList(args, 'key');
   if (keyPaths.length === 0) throw new UsageError('warden verify: at least one --key KEY.pub is required');
@@ -32,7 +37,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const detachedPath = flag(args, 'detached');
   const detached = detachedPath === undefined ? undefined : readDetached(detachedPath, io.cwd);
   const path = args.positionals[0]!;
-  const bytes = readModuleFile(path, io.cwd);
+  const bytes = readModuleArg(path, io, flag(args, 'data-dir'));
   const result = verifyModule(bytes, keys, { requirement: threshold === 1 ? 'any' : { threshold }, ...(detached ? { detached } : {}) });
   const keyName = (i: number | null) => (i === null ? null : keyPaths[i]!);
   if (args.switches.has('json')) {

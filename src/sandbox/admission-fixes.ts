@@ -1,0 +1,55 @@
+// How to fix each admission refusal: the policy key (and `warden run` flag)
+// that grants what was refused, or what to change in the module when no policy
+// can allow it. Kept beside the rules so a new rule gets its fix here too; the
+// CLI prints it after each violation, and the library exports it.
+
+import { wasiFunction } from '../binary/wasi-abi.js';
+import type { Violation } from './admission.js';
+
+const GRANTS: Readonly<Record<string, string>> = {
+  clocks: 'clock = "coarse:1ms" (warden run --clock coarse:1ms)',
+  random: 'random = "os" (warden run --random os)',
+  filesystem: 'a [[mount]] (warden run --dir, --dir-ro or --tmpfs), or imports.allow to link it without a directory',
+  sockets: 'imports.allow (sockets are never granted: every call fails with ENOTSOCK)',
+};
+
+/** The fix for one violation, as text, or null when there is nothing to suggest. */
+export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string | null {
+  const { rule, message } = violation;
+  switch (rule) {
+    case 'import-not-granted': {
+      const name = /^imports (\w+)/.exec(message)?.[1];
+      const capability = name ? wasiFunction(name)?.capability : undefined;
+      const grant = capability ? GRANTS[capability] : undefined;
+      const allow = name ? `imports.allow = ["${name}"]` : 'imports.allow';
+      return grant ? `grant it with ${grant.replace('imports.allow', allow)}` : `allow it with ${allow}`;
+    }
+    case 'feature-not-allowed': {
+      const feature = /^uses ([\w-]+)/.exec(message)?.[1];
+      return feature ? `allow it with features.${feature} = true` : 'allow it under [features]';
+    }
+    case 'unsigned': return 'sign it (warden sign --key KEY IN.wasm -o OUT.wasm), or set trust.require = "none"';
+    case 'signature-untrusted': return "add the signer's public key to trust.keys, or lower trust.require";
+    case 'digest-not-pinned': return 'add its digest to trust.pins';
+    case 'module-too-large': return 'raise limits.module-size';
+    case 'memory-too-large': return 'raise limits.memory (warden run --memory-limit)';
+    case 'table-too-large': return 'raise limits.table-elements';
+    case 'too-many-functions': return 'raise limits.functions';
+    case 'data-too-large': return 'raise limits.data';
+    case 'import-unknown-module': return 'no policy grants it: wasm-warden provides wasi_snapshot_preview1 only; build for wasm32-wasip1 without host-specific imports';
+    case 'import-unknown-function': return 'no policy grants it: rebuild against WASI preview1 (wasm32-wasip1)';
+    case 'import-signature-mismatch': return 'no policy grants it: the module was built against another ABI; rebuild for wasm32-wasip1';
+    case 'import-non-function': return 'no policy grants it: have the module define and export its memory or table instead of importing it';
+    case 'shared-memory':
+    case 'atomics': return 'no policy grants it: build without threads (no -pthread, no +atomics target feature)';
+    case 'not-a-command': return 'no policy grants it: build a command that exports _start (for C and Rust, a main function); a library (reactor) module cannot be run';
+    case 'export-reserved': return 'rename the export: names starting with the reserved prefix are the host\'s';
+    default: return null;
+  }
+}
+
+/** `rule: message; fix: …`, one line per violation. */
+export function formatViolation(violation: Pick<Violation, 'rule' | 'message'>): string {
+  const fix = fixFor(violation);
+  return `${violation.rule}: ${violation.message}${fix ? `; fix: ${fix}` : ''}`;
+}
