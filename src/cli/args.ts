@@ -59,8 +59,9 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
     }
     if (word === '-h' && Object.hasOwn(specs, 'help') && !Object.hasOwn(specs, 'h')) { parsed.switches.add('help'); continue; }
     if (word.length > 1 && word.startsWith('-') && word !== '-') {
-      const spec = Object.hasOwn(specs, word.slice(1)) ? specs[word.slice(1)] : undefined;
-      // Single-dash short flags are accepted only where a spec names them (e.g. `-o`).
+      // Single-dash flags are one letter, accepted only where a spec names them (e.g. `-o`):
+      // `-json` is a slip for `--json`, not a flag.
+      const spec = word.length === 2 && Object.hasOwn(specs, word.slice(1)) ? specs[word.slice(1)] : undefined;
       if (!spec) {
         const long = Object.keys(specs).filter((k) => k.length > 1);
         throw new UsageError(`unknown flag ${word}${long.includes(word.slice(1)) ? ` (did you mean -${word}?)` : didYouMean(word.slice(1), long, '--')}`);

@@ -18,8 +18,10 @@ export function loadPolicy(path: string): Policy {
   } catch (error) {
     throw new PolicyError([`not valid ${path.endsWith('.json') ? 'JSON' : 'TOML'}${syntaxPosition(error, text)}: ${syntaxReason(error)}`], path);
   }
-  const slash = path.lastIndexOf('/');
-  return parsePolicy(raw, path, slash > 0 ? path.slice(0, slash) : slash === 0 ? '/' : '.');
+  // Relative paths in the file are read from its directory, spelt without `.`/`..` so
+  // that messages name it plainly.
+  const dir = normalise(path.slice(0, Math.max(0, path.lastIndexOf('/'))) || (path.startsWith('/') ? '/' : '.'));
+  return parsePolicy(raw, path, dir);
 }
 
 /** ` at line L, column C`, from a TOML error's fields or a JSON error's offset. */
@@ -36,4 +38,16 @@ function syntaxPosition(error: unknown, text: string): string {
 /** The reason alone: no code excerpt, no repeated position. */
 function syntaxReason(error: unknown): string {
   return ((error as Error).message ?? String(error)).split('\n')[0]!.replace(/^Invalid TOML document: /, '').replace(/ (in JSON )?at position \d+.*$/, '');
+}
+
+/** `/a/b/../c/.` → `/a/c`; a relative path keeps its leading `..`s. */
+function normalise(path: string): string {
+  const absolute = path.startsWith('/');
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..' && parts.length > 0 && parts[parts.length - 1] !== '..') parts.pop();
+    else if (part !== '..' || !absolute) parts.push(part);
+  }
+  return (absolute ? '/' : '') + parts.join('/') || (absolute ? '/' : '.');
 }

@@ -1,0 +1,119 @@
+// The CLI conventions, command by command: `warden help CMD` equals
+// `warden CMD --help`; --version/-V; "did you mean" for slips; --json on every
+// command that prints a result; store digests wherever a module is taken;
+// `--env NAME` inherits one variable; colour only on a terminal.
+
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { colourWanted } from '../../src/cli/colour.js';
+import { commands } from '../../src/cli/commands/index.js';
+import { closest } from '../../src/cli/suggest.js';
+import { runWarden } from '../helpers/cli.js';
+import { fixture, repoRoot } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const hello = fixture('c', 'hello.wasm');
+const oneLine = (text: string) => text.trim().split('\n').length === 1;
+
+describe('CLI conventions', () => {
+  it('warden help CMD prints exactly what warden CMD --help and -h print, for every command', async () => {
+    for (const name of Object.keys(commands)) {
+      const viaHelp = await runWarden(['help', name]);
+      const viaFlag = await runWarden([name, '--help']);
+      const viaShort = await runWarden([name, '-h']);
+      assert.equal(viaHelp.code, 0, `${name}: ${viaHelp.stderr}`);
+      assert.match(viaHelp.stdout, new RegExp(`^usage: warden ${name}\\b`));
+      assert.equal(viaHelp.stdout, viaFlag.stdout, name);
+      assert.equal(viaHelp.stdout, viaShort.stdout, name);
+    }
+  });
+
+  it('--version and -V print the package version, and the help lists them', async () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const r = await runWarden([flag]);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, `wasm-warden ${version}\n`);
+    }
+    const help = await runWarden(['--help']);
+    assert.match(help.stdout, /--version, -V/);
+    assert.match(help.stdout, /warden help <command>/);
+  });
+
+  it('a mistyped command or flag gets one line naming the closest one (exit 2)', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['rnu', 'x.wasm'], /unknown command 'rnu' \(did you mean run\?\)/],
+      [['inpsect', 'x.wasm'], /did you mean inspect\?/],
+      [['verify', '--threshhold', '2'], /unknown flag --threshhold \(did you mean --threshold\?\)/],
+      [['inspect', '-json', hello], /unknown flag -json \(did you mean --json\?\)/],
+      [['--verison'], /did you mean --version\?/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runWarden(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
+      assert.ok(oneLine(r.stderr), r.stderr);
+    }
+    const run = await runWarden(['run', '--timout', '2s', hello]);
+    assert.equal(run.code, 125);
+    assert.match(run.stderr, /did you mean --timeout\?/);
+    assert.equal(closest('constructor', ['json']), null);
+    assert.equal((await runWarden(['inspect', '--constructor', hello])).code, 2, 'Object.prototype names are not flags');
+  });
+
+  it('--json on every command that prints a result; store digests wherever a module is taken', async (t) => {
+    const cwd = tempDir(t);
+    const env = { WARDEN_DATA_DIR: join(cwd, 'store') };
+    const json = async (args: string[], code = 0) => {
+      const r = await runWarden([...args, '--json'], { cwd, env });
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    };
+    assert.match((await json(['keygen', '--out', 'k'])).keyId, /^[0-9a-f]{24}$/);
+    assert.deepEqual(await json(['ls']), { store: join(cwd, 'store'), modules: [] });
+    const { digest } = await json(['push', hello]);
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    const listed = await json(['ls']);
+    assert.deepEqual(listed.modules.map((m: { digest: string }) => m.digest), [digest]);
+    assert.equal(listed.modules[0].size, readFileSync(hello).length);
+    assert.equal((await json(['inspect', digest])).file, digest);
+    assert.equal((await json(['sign', '--key', 'k', digest, '-o', 'signed.wasm'])).out, 'signed.wasm');
+    const { digest: signed } = await json(['push', 'signed.wasm']);
+    assert.equal((await json(['verify', '--key', 'k.pub', signed])).ok, true);
+    await json(['init', '--out', 'p.toml']);
+    assert.equal((await json(['check', '--policy', 'p.toml', digest])).admitted, true);
+    const plain = await runWarden(['ls'], { cwd, env });
+    assert.match(plain.stdout, /^sha256:[0-9a-f]{64} +\d+(\.\d)? KiB {2}\d{4}-/m);
+    const missing = await runWarden(['inspect', `sha256:${'0'.repeat(64)}`], { cwd, env });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /is not in the store/);
+    const typo = await runWarden(['inspect', 'sha256:ABC'], { cwd, env });
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /looks like a store digest/);
+  });
+
+  it('--env NAME passes that one host variable through, and nothing else', async () => {
+    const basics = fixture('c', 'wasi', 'basics.wasm');
+    const grants = ['--clock', 'coarse', '--random', 'os'];
+    const r = await runWarden(['run', ...grants, '--env', 'WARDEN_PASS', '--env', 'SET=1', basics], { env: { WARDEN_PASS: 'through', WARDEN_CANARY: 'leak' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /env WARDEN_PASS=through\nenv SET=1\nenv count 2\n/);
+    assert.doesNotMatch(r.stdout, /leak/);
+    const absent = await runWarden(['run', '--env', 'WARDEN_ABSENT', basics]);
+    assert.equal(absent.code, 125);
+    assert.match(absent.stderr, /the host has no variable WARDEN_ABSENT/);
+  });
+
+  it('colour only for a terminal, and never with NO_COLOR or TERM=dumb', async (t) => {
+    assert.equal(colourWanted({}, true), true);
+    assert.equal(colourWanted({}, false), false);
+    assert.equal(colourWanted({ NO_COLOR: '1' }, true), false);
+    assert.equal(colourWanted({ TERM: 'dumb' }, true), false);
+    const cwd = tempDir(t);
+    writeFileSync(join(cwd, 'p.toml'), '');
+    const piped = await runWarden(['check', '--policy', 'p.toml', hello], { cwd });
+    assert.equal(piped.stdout, `${hello}: admitted\n`);
+  });
+});
