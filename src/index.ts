@@ -35,6 +35,8 @@ export { TRAP_KINDS, type Trap, type TrapKind } from './wasi/trap.js';
 // policy: one document of grants and limits, validated once.
 export { compileGrant, type RunInputs } from './policy/compile-grant.js';
 export { EMPTY_POLICY, parsePolicy, PolicyError } from './policy/load.js';
+export { parsePolicyInput, type ClockInput, type Duration, type DurationUnit, type LimitsInput, type MountInput, type PolicyInput, type Size, type SizeUnit } from './policy/input.js';
+export { checkMountSources, mountSourceProblems } from './policy/mount-sources.js';
 export { applyOverrides, type Overrides } from './policy/overrides.js';
 export { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type Policy } from './policy/policy.js';
 export { loadPolicy } from './policy/read-file.js';
