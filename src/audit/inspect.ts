@@ -8,6 +8,7 @@ import type { FuncType, WasmModule } from '../binary/types.js';
 import { scanCode, type CodeScan } from './code-scan.js';
 import { assessMemorySafety } from './memory-safety.js';
 import type { Finding, ImportEntry, InspectReport, MemorySafety, SideChannels } from './report.js';
+import { advice, detectToolchain, type Toolchain } from './toolchain.js';
 import { rules, type Rule } from './rules.js';
 
 /**
@@ -108,16 +109,16 @@ function collectFeatures(module: WasmModule, scan: CodeScan): string[] {
   return [...features].sort();
 }
 
-function memoryFindings(report: Pick<InspectReport, 'memories'>, safety: MemorySafety, findings: Finding[]): void {
+function memoryFindings(report: Pick<InspectReport, 'memories'>, safety: MemorySafety, toolchain: Toolchain, findings: Finding[]): void {
   for (const m of report.memories) {
     if (m.shared) findings.push(finding(rules.sharedMemory, `memory ${m.index} is shared${m.imported ? ' (imported)' : ''}`));
     if (m.maximumPages === null && !m.imported) findings.push(finding(rules.memoryNoMaximum, `memory ${m.index} has no maximum (initial ${m.initialPages} pages)`));
     if (m.is64) findings.push(finding(rules.memory64, `memory ${m.index} is 64-bit`));
   }
   if (safety.layout === 'data-first') {
-    findings.push(finding(rules.dataFirst, `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); an overflow corrupts it silently. Link with -Wl,--stack-first.`));
+    findings.push(finding(rules.dataFirst, `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); an overflow corrupts it silently; ${advice('stack-first', toolchain)}`));
   }
-  if (safety.stackPointer && !safety.stackProtector) findings.push(finding(rules.noStackProtector, 'no __stack_chk_fail: compile with -fstack-protector-strong'));
+  if (safety.stackPointer && !safety.stackProtector) findings.push(finding(rules.noStackProtector, `no __stack_chk_fail: ${advice('stack-protector', toolchain)}`));
   const { indirectCalls } = safety;
   if (indirectCalls.sites > 0 && indirectCalls.shareOfFunctionsInTable > indirectExposureThreshold) {
     findings.push(finding(rules.indirectCalls, `${indirectCalls.functionsInTable} functions (${Math.round(indirectCalls.shareOfFunctionsInTable * 100)}%) are in the table, reached from ${indirectCalls.sites} call_indirect sites of ${indirectCalls.distinctTypes} types`));
@@ -178,7 +179,8 @@ export function inspect(input: Uint8Array | WasmModule, options: InspectOptions 
     largeConstantsPerKiB: codeBytes > 0 ? (scan.largeConstants * 1024) / codeBytes : 0,
     densestFunction: scan.densestFunction && { index: scan.densestFunction.index, perKiB: scan.densestFunction.perKiB },
   };
-  memoryFindings({ memories }, memorySafety, findings);
+  const toolchain = detectToolchain(module);
+  memoryFindings({ memories }, memorySafety, toolchain, findings);
   sideChannelFindings(sideChannels, scan, findings);
   if (module.start !== null) findings.push(finding(rules.startFunction, `function ${module.start} runs at instantiation`, undefined, module.start));
   for (const bad of module.customSectionErrors) findings.push(finding(rules.malformedCustomSection, `${bad.name}: ${bad.reason}`, bad.offset));
@@ -218,7 +220,7 @@ export function inspect(input: Uint8Array | WasmModule, options: InspectOptions 
     features: collectFeatures(module, scan),
     memorySafety,
     sideChannels,
-    toolchain: { producers, targetFeatures: (module.targetFeatures ?? []).map((f) => f.prefix + f.name) },
+    toolchain: { detected: toolchain, producers, targetFeatures: (module.targetFeatures ?? []).map((f) => f.prefix + f.name) },
     findings,
   };
 }

@@ -55,6 +55,7 @@ export function renderText(report: InspectReport): string {
 
   const c = report.counts;
   lines.push(...wrap('', `${report.file ?? 'module'}: ${size(report.size)}, ${c.definedFunctions} functions (+${c.importedFunctions} imported)`, '  '));
+  if (report.toolchain.detected !== 'unknown') row('toolchain', report.toolchain.detected);
   for (const [field, values] of Object.entries(report.toolchain.producers)) row(field, values.join(', '));
   if (report.toolchain.targetFeatures.length) row('target features', report.toolchain.targetFeatures.join(' '));
 
@@ -123,6 +124,22 @@ export function renderText(report: InspectReport): string {
     row('signed', sig.signed ? `yes, key ids ${sig.keyIds.join(', ') || '(none)'}` : 'no');
     if (sig.signed) row('verified by', sig.verifiedBy.length ? sig.verifiedBy.join(', ') : 'no trusted key');
     if (sig.error) row('problem', sig.error);
+  }
+
+  if (report.run) {
+    heading(`Would run (${report.run.policy})`);
+    if (report.run.admitted) lines.push('  yes');
+    // One line per rule: a module with 40 foreign imports gets the first few named, and a count.
+    const byRule = new Map<string, { messages: string[]; fix: string | null }>();
+    for (const r of report.run.refusals) {
+      const entry = byRule.get(r.rule) ?? { messages: [], fix: r.fix };
+      entry.messages.push(r.message);
+      byRule.set(r.rule, entry);
+    }
+    for (const [rule, { messages, fix }] of byRule) {
+      const shown = messages.length > 3 ? `${messages.slice(0, 3).join('; ')}; and ${messages.length - 3} more` : messages.join('; ');
+      lines.push(...wrap('  refused ', `${rule}: ${shown}${fix ? `; fix: ${fix}` : ''}`, ' '.repeat(10)));
+    }
   }
 
   heading(`Findings (${report.findings.length})`);

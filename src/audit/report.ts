@@ -2,6 +2,7 @@
 // `--json` emits. Plain data only (no Maps, no BigInts), so it serialises as is.
 
 import type { WasiCapability } from '../binary/wasi-abi.js';
+import type { Toolchain } from './toolchain.js';
 
 export type Severity = 'error' | 'warning' | 'note';
 
@@ -84,6 +85,13 @@ export interface SignatureStatus {
   error?: string;
 }
 
+export interface RunPrediction {
+  /** The policy predicted against. */
+  policy: string;
+  admitted: boolean;
+  refusals: Array<{ rule: string; message: string; fix: string | null }>;
+}
+
 export interface InspectReport {
   file?: string;
   size: number;
@@ -113,7 +121,10 @@ export interface InspectReport {
   features: string[];
   memorySafety: MemorySafety;
   sideChannels: SideChannels;
-  toolchain: { producers: Record<string, string[]>; targetFeatures: string[] };
+  /** `detected`: the toolchain the producers section (or the runtime's imports) points to; advice follows it. */
+  toolchain: { detected: Toolchain; producers: Record<string, string[]>; targetFeatures: string[] };
+  /** What `warden run` (its default policy) would refuse, with each fix; set by the CLI. */
+  run?: RunPrediction;
   /** Present when the caller checked signatures (the CLI always does); renderers print it. */
   signatures?: SignatureStatus;
   findings: Finding[];

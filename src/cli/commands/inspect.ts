@@ -1,6 +1,12 @@
 // warden inspect MODULE.wasm [--json | --sarif]
 
+import { decodeModule } from '../../binary/decode.js';
 import { WasmDecodeError } from '../../binary/errors.js';
+import { commandLinePolicy } from '../../policy/overrides.js';
+import { advice } from '../../audit/toolchain.js';
+import { admit, type Violation } from '../../sandbox/admission.js';
+import { fixFor } from '../../sandbox/admission-fixes.js';
+import { sha256 } from '../../store/local.js';
 import { hasErrors, inspect } from '../../audit/inspect.js';
 import { renderSarif } from '../../audit/render-sarif.js';
 import { renderText } from '../../audit/render-text.js';
@@ -41,8 +47,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const path = args.positionals[0]!;
   const bytes = readModuleArg(path, io, flag(args, 'data-dir'));
   let report;
+  let module;
   try {
-    report = inspect(bytes, { file: path });
+    module = decodeModule(bytes, { validateBodies: false });
+    report = inspect(module, { file: path });
   } catch (error) {
     if (error instanceof WasmDecodeError) {
       if (isTruncation(error, bytes.length)) throw new InputError(`${path} is truncated (${bytes.length} bytes): ${error.message}`);
@@ -53,6 +61,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const keys = flagList(args, 'key').map((k) => readPublicKey(k, io.cwd));
   const status = signatureStatus(bytes, keys);
   if (status.signed || keys.length > 0) report.signatures = status;
+  // What `warden run` would refuse with no flags: the same admission, on the same decoded module.
+  const verdict = admit(module, commandLinePolicy(), () => sha256(bytes));
+  const retarget = new Set(['import-unknown-module', 'import-unknown-function', 'import-signature-mismatch']);
+  const fix = (v: Violation) => (retarget.has(v.rule) ? `no policy grants it: ${advice('wasi-target', report.toolchain.detected)}` : fixFor(v));
+  report.run = { policy: 'warden run defaults', admitted: verdict.admitted, refusals: verdict.violations.map((v) => ({ rule: v.rule, message: v.message, fix: fix(v) })) };
   if (args.switches.has('sarif')) io.stdout(JSON.stringify(renderSarif(report), null, 2) + '\n');
   else if (args.switches.has('json')) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else io.stdout(renderText(report));
