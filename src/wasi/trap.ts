@@ -8,9 +8,78 @@ export const TRAP_KINDS = [
 
 export type TrapKind = (typeof TRAP_KINDS)[number];
 
+/** One guest frame of a trap, innermost first. */
+export interface GuestFrame {
+  /** The function's index (imports first), as the engine numbers it. */
+  index: number;
+  /** Its name from the module's name section; null when the module has none. */
+  name: string | null;
+}
+
 export interface Trap {
   kind: TrapKind;
   message: string;
+  /** The guest's frames when the engine trapped, innermost first (at most MAX_FRAMES); absent for limits. */
+  stack?: GuestFrame[];
+}
+
+/** Frames kept: the engine itself keeps Error.stackTraceLimit (10 by default). */
+export const MAX_FRAMES = 64;
+/** Names come from the module: cut, and stripped of control and bidi characters before anyone prints them. */
+const MAX_NAME = 200;
+
+function cleanName(name: string | null | undefined): string | null {
+  if (!name) return null;
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, '?').slice(0, MAX_NAME);
+}
+
+/** The index at the end of a wasm frame's text, where a name (which comes first) cannot reach. */
+const FRAME_TAIL = /wasm:\/\/wasm\/[0-9a-f]+:wasm-function\[(\d+)\]:0x[0-9a-f]+\)?$/;
+
+interface CallSiteLike { getFunctionName(): string | null; toString(): string }
+
+/**
+ * The guest frames of an engine error. The structured call sites are read when
+ * the error's stack has not been formatted yet (V8 formats it on first read,
+ * through Error.prepareStackTrace), so a hostile function name cannot forge
+ * frames; an already formatted stack is parsed line by line instead.
+ */
+export function guestStack(error: unknown): GuestFrame[] {
+  if (!(error instanceof Error)) return [];
+  const frames: GuestFrame[] = [];
+  const saved = Error.prepareStackTrace;
+  let raw: unknown;
+  try {
+    Error.prepareStackTrace = (_error, sites) => sites;
+    raw = error.stack;
+  } catch {
+    raw = undefined;
+  } finally {
+    Error.prepareStackTrace = saved;
+  }
+  if (Array.isArray(raw)) {
+    for (const site of raw as CallSiteLike[]) {
+      const tail = FRAME_TAIL.exec(String(site));
+      if (tail) frames.push({ index: Number(tail[1]), name: cleanName(site.getFunctionName()) });
+      if (frames.length === MAX_FRAMES) break;
+    }
+    return frames;
+  }
+  if (typeof raw !== 'string') return frames;
+  for (const line of raw.split('\n')) {
+    const tail = FRAME_TAIL.exec(line);
+    if (!tail) continue;
+    const named = /^\s*at (.*) \(wasm:\/\//.exec(line);
+    frames.push({ index: Number(tail[1]), name: cleanName(named?.[1]) });
+    if (frames.length === MAX_FRAMES) break;
+  }
+  return frames;
+}
+
+/** `    at name (function 12)` per frame, innermost first; for stderr and logs. */
+export function formatGuestStack(stack: readonly GuestFrame[]): string[] {
+  return stack.map((f) => (f.name ? `    at ${f.name} (function ${f.index})` : `    at function ${f.index}`));
 }
 
 const patterns: Array<[RegExp, TrapKind]> = [
@@ -29,6 +98,27 @@ const patterns: Array<[RegExp, TrapKind]> = [
 /** Classifies an error thrown out of guest code by the engine. */
 export function classifyEngineError(error: unknown): Trap {
   const message = error instanceof Error ? error.message : String(error);
-  for (const [pattern, kind] of patterns) if (pattern.test(message)) return { kind, message };
-  return { kind: 'other', message };
+  const stack = guestStack(error);
+  const withStack = (kind: TrapKind): Trap => (stack.length ? { kind, message, stack } : { kind, message });
+  for (const [pattern, kind] of patterns) if (pattern.test(message)) return withStack(kind);
+  return withStack('other');
+}
+
+/** Trap kinds that are limits the run hit, not failures of the guest's own making. */
+const LIMIT_KINDS: ReadonlySet<TrapKind> = new Set(['deadline', 'fuel', 'memory', 'output-limit', 'host-limit']);
+
+/**
+ * A hint for a run that failed with no directory granted to a module that
+ * opens files by path: wasi-libc refuses such an open itself (ENOTCAPABLE,
+ * "Capabilities insufficient") without asking the host, so no denial is
+ * recorded and the guest's own message is all the user sees. Null when the
+ * run did not fail, failed at a limit, had a directory, or opens no paths.
+ */
+export function noDirectoryHint(run: { exitCode: number | null; trap: Trap | null }, directoriesGranted: number, opensPaths: () => boolean): string | null {
+  if (directoriesGranted > 0) return null;
+  if (run.trap ? LIMIT_KINDS.has(run.trap.kind) : run.exitCode === 0) return null;
+  // Asked last: the caller may have to compile the module to know.
+  if (!opensPaths()) return null;
+  return 'hint: no directory was granted, so every path the module tried to open failed ("Capabilities insufficient"); '
+    + 'grant one with --dir HOST[::GUEST], --dir-ro or --tmpfs GUEST ([[mount]] in a policy): --dir data lets it open data/… by that relative path';
 }

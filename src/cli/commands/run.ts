@@ -2,6 +2,16 @@
 
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { RunRefused } from '../../wasi/run.js';
+import { formatGuestStack, noDirectoryHint } from '../../wasi/trap.js';
+
+/** Does the module import path_open? Asked only after a failed run with no mount (it compiles the module). */
+function opensPaths(bytes: Uint8Array): boolean {
+  try {
+    return WebAssembly.Module.imports(new WebAssembly.Module(bytes)).some((i) => i.module === 'wasi_snapshot_preview1' && i.name === 'path_open');
+  } catch {
+    return false;
+  }
+}
 import { createScratch, type Scratch } from '../../wasi/scratch.js';
 import { compileGrant } from '../../policy/compile-grant.js';
 import { PolicyError } from '../../policy/load.js';
@@ -222,9 +232,13 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw error;
   }
   writeReport(reportPath, io.cwd, reportOf(modulePath, result));
+  const hint = noDirectoryHint(result, policy.mounts.filter((m) => m.kind !== 'file').length, () => opensPaths(bytes));
   if (result.trap) {
     io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
+    if (result.trap.stack?.length) io.stderr(formatGuestStack(result.trap.stack).join('\n') + '\n');
+    if (hint) io.stderr(`warden run: ${hint}\n`);
     return ExitCode.RUN_TRAPPED;
   }
+  if (hint) io.stderr(`warden run: ${hint}\n`);
   return result.exitCode ?? ExitCode.RUN_TRAPPED;
 }
