@@ -94,6 +94,17 @@ describe('CLI conventions', () => {
     assert.match(typo.stderr, /looks like a store digest/);
   });
 
+  it('warden run --json captures the guest\'s output into the run record', async () => {
+    for (const isolation of [[], ['--isolation', 'thread']]) {
+      const r = await runWarden(['run', ...isolation, '--json', hello, '--', 'json']);
+      assert.equal(r.code, 0, r.stderr);
+      const record = JSON.parse(r.stdout);
+      assert.equal(record.exitCode, 0);
+      assert.equal(record.stdout, 'hello from wasm-warden, json\n');
+      assert.equal(record.trap, null);
+    }
+  });
+
   it('--env NAME passes that one host variable through, and nothing else', async () => {
     const basics = fixture('c', 'wasi', 'basics.wasm');
     const grants = ['--clock', 'coarse', '--random', 'os'];

@@ -56,6 +56,8 @@ Admission checks the module against the policy before any of its code runs.
   --max-files N           files and directories created (default 10000; EDQUOT beyond)
   --max-write SIZE        bytes written to files (default 256MiB; EDQUOT beyond)
   --report FILE           write a JSON record of the run (docs/report.md)
+  --json                  capture the guest's stdout and stderr (up to --max-output) and print
+                          the run record with them as JSON instead
 
 Exit status: the guest's own; 134 when it traps or a limit ends the run;
 125 when wasm-warden refuses or fails before the guest runs.`;
@@ -65,7 +67,7 @@ const specs = {
   'data-dir': { value: true }, tmpfs: { value: true, repeat: true }, file: { value: true, repeat: true }, env: { value: true, repeat: true }, clock: { value: true },
   random: { value: true }, stdin: { value: true }, timeout: { value: true }, 'memory-limit': { value: true },
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
-  'max-files': { value: true }, 'max-write': { value: true }, report: { value: true }, help: {},
+  'max-files': { value: true }, 'max-write': { value: true }, report: { value: true }, json: {}, help: {},
 } as const;
 
 function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
@@ -141,9 +143,11 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
     if (isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not thread or process`);
     overrides.isolation = isolation;
   }
-  // A terminal user sees the guest's output: a policy's `capture` means "to the terminal" here.
-  if (base.stdout === 'capture') overrides.stdout = 'inherit';
-  if (base.stderr === 'capture') overrides.stderr = 'inherit';
+  // A terminal user sees the guest's output: a policy's `capture` means "to the terminal" here,
+  // unless --json asks for it inside the record.
+  const json = args.switches.has('json');
+  if (base.stdout === 'capture' || json) overrides.stdout = json ? 'capture' : 'inherit';
+  if (base.stderr === 'capture' || json) overrides.stderr = json ? 'capture' : 'inherit';
   try {
     return applyOverrides(base, overrides);
   } catch (error) {
@@ -232,6 +236,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw error;
   }
   writeReport(reportPath, io.cwd, reportOf(modulePath, result));
+  if (args.switches.has('json')) {
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    io.stdout(JSON.stringify({ ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) }, null, 2) + '\n');
+  }
   const hint = noDirectoryHint(result, policy.mounts.filter((m) => m.kind !== 'file').length, () => opensPaths(bytes));
   if (result.trap) {
     io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
