@@ -3,15 +3,6 @@
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { RunRefused } from '../../wasi/run.js';
 import { formatGuestStack, noDirectoryHint } from '../../wasi/trap.js';
-
-/** Does the module import path_open? Asked only after a failed run with no mount (it compiles the module). */
-function opensPaths(bytes: Uint8Array): boolean {
-  try {
-    return WebAssembly.Module.imports(new WebAssembly.Module(bytes)).some((i) => i.module === 'wasi_snapshot_preview1' && i.name === 'path_open');
-  } catch {
-    return false;
-  }
-}
 import { createScratch, type Scratch } from '../../wasi/scratch.js';
 import { compileGrant } from '../../policy/compile-grant.js';
 import { PolicyError } from '../../policy/load.js';
@@ -152,6 +143,15 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
     return applyOverrides(base, overrides);
   } catch (error) {
     throw new UsageError((error as Error).message);
+  }
+}
+
+/** Does the module import path_open? Asked only after a failed run with no mount (it compiles the module). */
+function opensPaths(bytes: Uint8Array): boolean {
+  try {
+    return WebAssembly.Module.imports(new WebAssembly.Module(bytes)).some((i) => i.module === 'wasi_snapshot_preview1' && i.name === 'path_open');
+  } catch {
+    return false;
   }
 }
 
