@@ -269,7 +269,10 @@ export function fdFunctions(ctx: WasiContext) {
       const self = entry.dir.stat();
       const listing = [
         { name: '.', ino: self.ino, filetype: FileType.Directory },
-        { name: '..', ino: 0n, filetype: FileType.Directory },
+        // '..' carries the directory's own inode, as Wasmtime does: a zero would make
+        // wasi-libc's readdir stat '..' itself, which leaves the descriptor (EPERM), and
+        // the parent's real inode (for a preopen, outside the mount) is not ours to give.
+        { name: '..', ino: self.ino, filetype: FileType.Directory },
         ...entry.dir.entries(),
       ];
       // Each dirent is built in a fresh zeroed buffer: nothing but its own bytes reaches the guest.
