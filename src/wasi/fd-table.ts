@@ -5,11 +5,12 @@ import { Errno, WasiError } from './errno.js';
 import type { Directory, File } from './fs/types.js';
 import type { InputStream, OutputStream } from './stdio.js';
 
+/** An open descriptor. Its rights follow from its kind and open mode (rights.ts), so none are stored. */
 export type FdEntry =
-  | { kind: 'stdin'; stream: InputStream; rights: bigint; inheriting: bigint; flags: number }
-  | { kind: 'stdout'; stream: OutputStream; rights: bigint; inheriting: bigint; flags: number }
-  | { kind: 'file'; file: File; rights: bigint; inheriting: bigint; flags: number }
-  | { kind: 'dir'; dir: Directory; preopen: string | null; rights: bigint; inheriting: bigint; flags: number; cookieCache?: unknown };
+  | { kind: 'stdin'; stream: InputStream; flags: number }
+  | { kind: 'stdout'; stream: OutputStream; flags: number }
+  | { kind: 'file'; file: File; flags: number }
+  | { kind: 'dir'; dir: Directory; preopen: string | null; flags: number; cookieCache?: unknown };
 
 export class FdTable {
   private readonly entries: Array<FdEntry | undefined> = [];

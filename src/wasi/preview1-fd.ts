@@ -6,7 +6,7 @@ import { Errno, WasiError } from './errno.js';
 import { closeEntry, type FdEntry } from './fd-table.js';
 import { FileType, type File, type TimeUpdate } from './fs/types.js';
 import { encodeUtf8 } from './guest-memory.js';
-import { RIGHTS } from './rights.js';
+import { reportedRights } from './rights.js';
 
 /** The most iovecs one call may pass, as IOV_MAX on Linux. */
 export const MAX_IOVS = 1024;
@@ -32,10 +32,14 @@ function filetypeOf(entry: FdEntry): number {
   }
 }
 
-function fileOf(entry: FdEntry): File {
+/**
+ * The file behind a descriptor, for calls that only files answer. As in
+ * Wasmtime 49: a directory is EBADF; a stream is ESPIPE where the call is
+ * about positions (seek, tell) and EBADF otherwise.
+ */
+function fileOf(entry: FdEntry, streamErrno: Errno = Errno.BADF): File {
   if (entry.kind === 'file') return entry.file;
-  if (entry.kind === 'dir') throw new WasiError(Errno.ISDIR);
-  throw new WasiError(Errno.SPIPE);
+  throw new WasiError(entry.kind === 'dir' ? Errno.BADF : streamErrno);
 }
 
 /** Writes a 64-byte filestat at `ptr`. */
@@ -90,8 +94,9 @@ export function fdFunctions(ctx: WasiContext) {
       }
       return total;
     }
-    if (entry.kind === 'stdin') throw new WasiError(Errno.BADF);
     const file = fileOf(entry);
+    // A file opened without write: refused before anything is read from the guest, even for 0 iovecs.
+    if (!file.writable) throw new WasiError(Errno.BADF);
     for (const [ptr, len] of iovecs(iovs, count)) {
       if (len === 0) continue;
       const n = file.write(m.slice(ptr, len), position === null ? null : position + BigInt(total));
@@ -103,18 +108,19 @@ export function fdFunctions(ctx: WasiContext) {
 
   function read(fd: number, iovs: number, count: number, position: bigint | null): number {
     const entry = fds.get(fd);
+    if (entry.kind === 'stdout' || entry.kind === 'dir') throw new WasiError(Errno.BADF);
+    if (entry.kind === 'stdin' && position !== null) throw new WasiError(Errno.SPIPE);
+    // A file opened without read: refused before anything is written to the guest.
+    if (entry.kind === 'file' && !entry.file.readable) throw new WasiError(Errno.BADF);
     let total = 0;
     for (const [ptr, len] of iovecs(iovs, count)) {
       if (len === 0) continue;
       const want = Math.min(len, MAX_READ_CHUNK);
       let n: number;
       if (entry.kind === 'stdin') {
-        if (position !== null) throw new WasiError(Errno.SPIPE);
         n = entry.stream.read(m.slice(ptr, want));
-      } else if (entry.kind === 'stdout') {
-        throw new WasiError(Errno.BADF);
       } else {
-        n = fileOf(entry).read(m.slice(ptr, want), position === null ? null : position + BigInt(total));
+        n = entry.file.read(m.slice(ptr, want), position === null ? null : position + BigInt(total));
       }
       total += n;
       if (n < len) break;
@@ -143,12 +149,12 @@ export function fdFunctions(ctx: WasiContext) {
     },
     fd_seek: (fd: number, offset: bigint, whence: number, out: number) => {
       if (whence > 2) throw new WasiError(Errno.INVAL);
-      const file = fileOf(fds.get(fd));
+      const file = fileOf(fds.get(fd), Errno.SPIPE);
       m.setU64(out >>> 0, file.seek(offset, whence as 0 | 1 | 2));
       return 0;
     },
     fd_tell: (fd: number, out: number) => {
-      m.setU64(out >>> 0, fileOf(fds.get(fd)).tell());
+      m.setU64(out >>> 0, fileOf(fds.get(fd), Errno.SPIPE).tell());
       return 0;
     },
     fd_close: (fd: number) => {
@@ -160,25 +166,19 @@ export function fdFunctions(ctx: WasiContext) {
       if (replaced) closeEntry(replaced);
       return 0;
     },
+    // Directories and streams are EBADF for sync, datasync, advise and allocate, as in Wasmtime 49.
     fd_sync: (fd: number) => {
-      const entry = fds.get(fd);
-      if (entry.kind === 'file') entry.file.sync();
-      else if (entry.kind === 'dir') entry.dir.sync();
-      else throw new WasiError(Errno.INVAL);
+      fileOf(fds.get(fd)).sync();
       return 0;
     },
     fd_datasync: (fd: number) => {
-      const entry = fds.get(fd);
-      if (entry.kind === 'file') entry.file.datasync();
-      else if (entry.kind === 'dir') entry.dir.sync();
-      else throw new WasiError(Errno.INVAL);
+      fileOf(fds.get(fd)).datasync();
       return 0;
     },
     fd_advise: (fd: number, offset: bigint, len: bigint, advice: number) => {
       const entry = fds.get(fd);
       if (advice > 5 || offset < 0n || len < 0n) throw new WasiError(Errno.INVAL);
-      if (entry.kind === 'dir') throw new WasiError(Errno.BADF);
-      if (entry.kind !== 'file') throw new WasiError(Errno.SPIPE);
+      fileOf(entry);
       return 0;
     },
     fd_allocate: (fd: number, offset: bigint, len: bigint) => {
@@ -195,29 +195,30 @@ export function fdFunctions(ctx: WasiContext) {
       v.setUint8(ptr, filetypeOf(entry));
       v.setUint8(ptr + 1, 0);
       const append = entry.kind === 'file' && entry.file.append ? FDFLAGS.APPEND : 0;
-      v.setUint16(ptr + 2, (entry.flags & ~FDFLAGS.APPEND) | append, true);
+      v.setUint16(ptr + 2, entry.kind === 'file' ? (entry.flags & ~FDFLAGS.APPEND) | append : 0, true);
       v.setUint32(ptr + 4, 0, true);
-      v.setBigUint64(ptr + 8, entry.rights, true);
-      v.setBigUint64(ptr + 16, entry.inheriting, true);
+      const rights = reportedRights(entry);
+      v.setBigUint64(ptr + 8, rights.base, true);
+      v.setBigUint64(ptr + 16, rights.inheriting, true);
       return 0;
     },
     fd_fdstat_set_flags: (fd: number, flags: number) => {
+      // Only files have flags to change (directories and streams are EBADF, as in Wasmtime 49).
       const entry = fds.get(fd);
+      const file = fileOf(entry);
       if (flags & ~0x1f) throw new WasiError(Errno.INVAL);
       // Only APPEND and NONBLOCK can change after open, as in Wasmtime.
       if (flags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC | FDFLAGS.SYNC)) throw new WasiError(Errno.NOTSUP);
-      if (entry.kind === 'file') entry.file.append = (flags & FDFLAGS.APPEND) !== 0;
-      else if (flags & FDFLAGS.APPEND) throw new WasiError(Errno.NOTSUP);
+      file.append = (flags & FDFLAGS.APPEND) !== 0;
       entry.flags = flags;
       return 0;
     },
-    fd_fdstat_set_rights: (fd: number, rights: bigint, inheriting: bigint) => {
+    fd_fdstat_set_rights: (fd: number) => {
+      // Rights follow from a descriptor's kind and mode and never change, so none can be
+      // regained: ENOTSUP for files and directories, EBADF for streams, as in Wasmtime 49.
       const entry = fds.get(fd);
-      // Rights can only be dropped, never gained.
-      if ((rights & ~entry.rights) !== 0n || (inheriting & ~entry.inheriting) !== 0n) throw new WasiError(Errno.NOTCAPABLE);
-      entry.rights = rights;
-      entry.inheriting = inheriting;
-      return 0;
+      if (entry.kind === 'stdin' || entry.kind === 'stdout') throw new WasiError(Errno.BADF);
+      throw new WasiError(Errno.NOTSUP);
     },
     fd_filestat_get: (fd: number, out: number) => {
       const entry = fds.get(fd);
@@ -227,19 +228,21 @@ export function fdFunctions(ctx: WasiContext) {
       return 0;
     },
     fd_filestat_set_size: (fd: number, size: bigint) => {
-      const entry = fds.get(fd);
-      if (entry.kind === 'dir') throw new WasiError(Errno.ISDIR);
-      if (entry.kind !== 'file') throw new WasiError(Errno.INVAL);
-      if (size < 0n) throw new WasiError(Errno.INVAL);
-      entry.file.setSize(size);
+      const file = fileOf(fds.get(fd));
+      // A file opened without write cannot be resized: EINVAL, as ftruncate and Wasmtime 49 answer.
+      if (size < 0n || !file.writable) throw new WasiError(Errno.INVAL);
+      file.setSize(size);
       return 0;
     },
     fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => {
       const entry = fds.get(fd);
       const [a, mt] = timeUpdates(flags, atim, mtim);
+      if (entry.kind === 'stdin' || entry.kind === 'stdout') throw new WasiError(Errno.BADF);
+      if (a.kind === 'keep' && mt.kind === 'keep') return 0;
       if (entry.kind === 'file') entry.file.setTimes(a, mt);
-      else if (entry.kind === 'dir') entry.dir.setTimes(a, mt);
-      else throw new WasiError(Errno.BADF);
+      // A preopen's own times are not the guest's to set: EBADF, as in Wasmtime 49.
+      else if (entry.preopen !== null) throw new WasiError(Errno.BADF);
+      else entry.dir.setTimes(a, mt);
       return 0;
     },
     fd_prestat_get: (fd: number, out: number) => {
@@ -261,8 +264,7 @@ export function fdFunctions(ctx: WasiContext) {
     },
     fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, out: number) => {
       const entry = fds.get(fd);
-      if (entry.kind !== 'dir') throw new WasiError(Errno.NOTDIR);
-      if ((entry.rights & RIGHTS.FD_READDIR) === 0n) throw new WasiError(Errno.NOTCAPABLE);
+      if (entry.kind !== 'dir') throw new WasiError(Errno.BADF);
       const ptr = buf >>> 0;
       const capacity = bufLen >>> 0;
       m.check(ptr, capacity);

@@ -5,21 +5,22 @@ import type { WasiContext } from './context.js';
 import { Errno, WasiError } from './errno.js';
 import type { Directory } from './fs/types.js';
 import { timeUpdates, writeFilestat, FDFLAGS } from './preview1-fd.js';
-import { DIRECTORY_RIGHTS, READ_ONLY_DIRECTORY_RIGHTS, RIGHTS, fileRightsFor } from './rights.js';
+import { ALL_RIGHTS, RIGHTS } from './rights.js';
 
 const LOOKUP_SYMLINK_FOLLOW = 1;
 const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
 
-const READ_RIGHTS = RIGHTS.FD_READ | RIGHTS.FD_READDIR;
-const WRITE_RIGHTS = RIGHTS.FD_DATASYNC | RIGHTS.FD_WRITE | RIGHTS.FD_ALLOCATE | RIGHTS.FD_FILESTAT_SET_SIZE;
+/** fdflags that ask for synchronous I/O: ENOTSUP at open, as in Wasmtime 49. */
+const SYNC_FDFLAGS = FDFLAGS.DSYNC | FDFLAGS.RSYNC | FDFLAGS.SYNC;
 
 export function pathFunctions(ctx: WasiContext) {
   const m = ctx.memory;
   const fds = ctx.fds;
 
+  /** The directory a path call resolves from; a file or stream is EBADF (as Wasmtime 49; path_open says ENOTDIR for a file). */
   function dirOf(fd: number): Directory {
     const entry = fds.get(fd);
-    if (entry.kind !== 'dir') throw new WasiError(Errno.NOTDIR);
+    if (entry.kind !== 'dir') throw new WasiError(Errno.BADF);
     return entry.dir;
   }
 
@@ -28,11 +29,19 @@ export function pathFunctions(ctx: WasiContext) {
   return {
     path_open: (fd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number, rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number) => {
       const entry = fds.get(fd);
-      if (entry.kind !== 'dir') throw new WasiError(Errno.NOTDIR);
+      if (entry.kind === 'file') throw new WasiError(Errno.NOTDIR);
+      if (entry.kind !== 'dir') throw new WasiError(Errno.BADF);
       const p = path(pathPtr, pathLen);
       if (oflags & ~0xf || fdflags & ~0x1f) throw new WasiError(Errno.INVAL);
-      const wantsWrite = (rightsBase & WRITE_RIGHTS) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
-      const wantsRead = (rightsBase & READ_RIGHTS) !== 0n || !wantsWrite;
+      // Bits no right names (Wasmtime traps on them; a guest mistake here is an errno, not the end of the run).
+      if ((rightsBase & ~ALL_RIGHTS) !== 0n || (rightsInheriting & ~ALL_RIGHTS) !== 0n) throw new WasiError(Errno.INVAL);
+      if (fdflags & SYNC_FDFLAGS) throw new WasiError(Errno.NOTSUP);
+      // The requested rights choose the open mode and nothing else, as in Wasmtime 49: FD_WRITE
+      // (or O_TRUNC) opens for writing, FD_READ or the absence of FD_WRITE for reading. What the
+      // descriptor then reports and allows follows from that mode (rights.ts). A directory is
+      // opened for reading only: asking to write one is EISDIR, from the kernel.
+      const wantsWrite = (rightsBase & RIGHTS.FD_WRITE) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
+      const wantsRead = (rightsBase & RIGHTS.FD_READ) !== 0n || (rightsBase & RIGHTS.FD_WRITE) === 0n;
       const directory = (oflags & OFLAGS.DIRECTORY) !== 0;
       if (directory && (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC))) throw new WasiError(Errno.INVAL);
       const opened = entry.dir.open(p, {
@@ -41,19 +50,14 @@ export function pathFunctions(ctx: WasiContext) {
         truncate: (oflags & OFLAGS.TRUNC) !== 0,
         directory,
         read: wantsRead,
-        write: wantsWrite && !directory,
+        write: wantsWrite,
         append: (fdflags & FDFLAGS.APPEND) !== 0,
         followSymlinks: (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0,
       });
       let newFd: number;
       try {
-        if (opened.kind === 'dir') {
-          const rights = opened.readOnly ? READ_ONLY_DIRECTORY_RIGHTS : DIRECTORY_RIGHTS;
-          newFd = fds.add({ kind: 'dir', dir: opened, preopen: null, rights: rights & (rightsBase | rights), inheriting: rightsInheriting & entry.inheriting, flags: fdflags & ~FDFLAGS.APPEND });
-        } else {
-          const rights = fileRightsFor(wantsRead, wantsWrite);
-          newFd = fds.add({ kind: 'file', file: opened, rights, inheriting: 0n, flags: fdflags });
-        }
+        if (opened.kind === 'dir') newFd = fds.add({ kind: 'dir', dir: opened, preopen: null, flags: 0 });
+        else newFd = fds.add({ kind: 'file', file: opened, flags: fdflags });
       } catch (error) {
         opened.close();
         throw error;
@@ -79,8 +83,11 @@ export function pathFunctions(ctx: WasiContext) {
       return 0;
     },
     path_filestat_set_times: (fd: number, flags: number, p: number, len: number, atim: bigint, mtim: bigint, fst: number) => {
+      const dir = dirOf(fd);
       const [a, mt] = timeUpdates(fst, atim, mtim);
-      dirOf(fd).setTimesAt(path(p, len), (flags & LOOKUP_SYMLINK_FOLLOW) !== 0, a, mt);
+      // Nothing to set: success without resolving the path, as in Wasmtime 49.
+      if (a.kind === 'keep' && mt.kind === 'keep') return 0;
+      dir.setTimesAt(path(p, len), (flags & LOOKUP_SYMLINK_FOLLOW) !== 0, a, mt);
       return 0;
     },
     path_readlink: (fd: number, p: number, len: number, buf: number, bufLen: number, out: number) => {
@@ -104,6 +111,8 @@ export function pathFunctions(ctx: WasiContext) {
     path_link: (oldFd: number, oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
       const from = dirOf(oldFd);
       const to = dirOf(newFd);
+      // Following a source symlink is not supported: EINVAL, as in Wasmtime 49.
+      if (oldFlags & LOOKUP_SYMLINK_FOLLOW) throw new WasiError(Errno.INVAL);
       from.link(path(oldPtr, oldLen), (oldFlags & LOOKUP_SYMLINK_FOLLOW) !== 0, to, path(newPtr, newLen));
       return 0;
     },

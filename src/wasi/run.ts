@@ -15,7 +15,6 @@ import { encodeUtf8, GuestMemory } from './guest-memory.js';
 import { buildImports } from './preview1.js';
 import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
-import { DIRECTORY_RIGHTS, READ_ONLY_DIRECTORY_RIGHTS, STDIO_RIGHTS } from './rights.js';
 import { DeadlineReached, InputStream, OutputGroup, OutputLimitExceeded, OutputStream } from './stdio.js';
 import { classifyEngineError, type Trap } from './trap.js';
 
@@ -98,9 +97,9 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
   } catch (error) {
     throw new RunRefused((error as Error).message);
   }
-  fds.add({ kind: 'stdin', stream: stdin, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
-  fds.add({ kind: 'stdout', stream: stdout, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
-  fds.add({ kind: 'stdout', stream: stderr, rights: STDIO_RIGHTS, inheriting: 0n, flags: 0 });
+  fds.add({ kind: 'stdin', stream: stdin, flags: 0 });
+  fds.add({ kind: 'stdout', stream: stdout, flags: 0 });
+  fds.add({ kind: 'stdout', stream: stderr, flags: 0 });
 
   let instance: WebAssembly.Instance | null = null;
   const result: RunResult = {
@@ -115,7 +114,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       } catch (error) {
         throw new RunRefused((error as Error).message);
       }
-      fds.add({ kind: 'dir', dir, preopen: mount.guest, rights: mount.readOnly ? READ_ONLY_DIRECTORY_RIGHTS : DIRECTORY_RIGHTS, inheriting: DIRECTORY_RIGHTS | (1n << 30n) - 1n, flags: 0 });
+      fds.add({ kind: 'dir', dir, preopen: mount.guest, flags: 0 });
     }
     const { imports } = host;
     const body = (): void => {

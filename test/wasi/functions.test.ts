@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Errno } from '../../src/wasi/errno.js';
+import { ALL_RIGHTS, RIGHTS } from '../../src/wasi/rights.js';
 import { tempDir } from '../helpers/tmp.js';
 import { withProbe } from './probe.js';
 
@@ -163,6 +164,11 @@ describe('preview1 functions', () => {
       }
       assert.deepEqual(names, ['.', '..', 'alpha', 'beta', 'gamma']);
       assert.equal(cookie, 5n);
+      // '..' carries the directory's own inode, never 0 (wasi-libc would stat '..' out of the
+      // descriptor to fill it in) and never the parent's (outside the mount for a preopen).
+      const dotIno = p.view.getBigUint64(1000 + 8, true);
+      assert.notEqual(dotIno, 0n);
+      assert.equal(p.view.getBigUint64(1000 + 25 + 8, true), dotIno);
       // Resume after the second entry.
       assert.equal(p.fd_readdir!(3, 1000, 2000, 2n, 0), OK);
       assert.equal(p.get(1024, 5), 'alpha');
@@ -173,7 +179,7 @@ describe('preview1 functions', () => {
       assert.ok(p.bytes.subarray(3030, 3200).every((b) => b === 0xaa));
       // The padding inside the header is zero, never stale host bytes.
       assert.deepEqual([...p.bytes.subarray(3021, 3024)], [0, 0, 0]);
-      assert.equal(p.fd_readdir!(1, 3000, 30, 0n, 0), Errno.NOTDIR);
+      assert.equal(p.fd_readdir!(1, 3000, 30, 0n, 0), Errno.BADF);
     });
   });
 
@@ -250,18 +256,44 @@ describe('preview1 functions', () => {
     assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'abc');
   });
 
-  it('fd_fdstat_get reports types and flags; set_rights can only drop rights', async (t) => {
+  it('fd_fdstat_get reports the rights of each kind of descriptor; set_rights can change none of them', async (t) => {
     const dir = tempDir(t);
     mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'f'), 'data');
     await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
-      assert.equal(p.fd_fdstat_get!(3, 0), OK);
-      assert.equal(p.view.getUint8(0), 3);
-      const rights = p.view.getBigUint64(8, true);
-      assert.equal(p.fd_fdstat_get!(1, 0), OK);
-      assert.equal(p.view.getUint8(0), 2);
-      assert.equal(p.fd_fdstat_set_rights!(3, rights & ~(1n << 14n), 0n), OK);
-      assert.equal(p.fd_fdstat_set_rights!(3, rights, 0n), Errno.NOTCAPABLE);
-      assert.equal(p.fd_readdir!(3, 1000, 100, 0n, 0), Errno.NOTCAPABLE);
+      const rightsOf = (fd: number) => {
+        assert.equal(p.fd_fdstat_get!(fd, 0), OK);
+        return [p.view.getUint8(0), p.view.getBigUint64(8, true), p.view.getBigUint64(16, true)];
+      };
+      // The values Wasmtime 49 reports (measured with tools/wasmtime-oracle.py).
+      assert.deepEqual(rightsOf(3), [3, 0x7b7fe00n, 0xff7ffffn]);
+      assert.deepEqual(rightsOf(0).slice(1), [RIGHTS.FD_READ, RIGHTS.FD_READ]);
+      assert.deepEqual(rightsOf(1).slice(1), [RIGHTS.FD_WRITE, RIGHTS.FD_WRITE]);
+      const name = p.put(200, 'f');
+      // Requested rights choose the mode: FD_READ alone opens read-only, whatever else is asked.
+      assert.equal(p.path_open!(3, 0, 200, name, 0, RIGHTS.FD_READ | RIGHTS.FD_FILESTAT_SET_SIZE, 0n, 0, 100), OK);
+      const file = p.view.getUint32(100, true);
+      assert.deepEqual(rightsOf(file).slice(1), [ALL_RIGHTS & ~RIGHTS.FD_WRITE, ALL_RIGHTS & ~RIGHTS.FD_WRITE]);
+      // No right can be dropped, so none can be regained either.
+      assert.equal(p.fd_fdstat_set_rights!(file, 0n, 0n), Errno.NOTSUP);
+      assert.equal(p.fd_fdstat_set_rights!(3, 0n, 0n), Errno.NOTSUP);
+      assert.equal(p.fd_fdstat_set_rights!(1, 0n, 0n), Errno.BADF);
+      assert.equal(p.fd_fdstat_set_rights!(99, 0n, 0n), Errno.BADF);
+      // What the rights say is what the calls do.
+      p.put(300, 'x');
+      p.view.setUint32(400, 300, true);
+      p.view.setUint32(404, 1, true);
+      assert.equal(p.fd_write!(file, 400, 1, 0), Errno.BADF);
+      assert.equal(p.fd_write!(file, 400, 0, 0), Errno.BADF);
+      assert.equal(p.fd_filestat_set_size!(file, 0n), Errno.INVAL);
+      assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'data');
+      // Unknown rights bits are refused.
+      assert.equal(p.path_open!(3, 0, 200, name, 0, 1n << 40n, 0n, 0, 100), Errno.INVAL);
+      // A directory is never opened for writing.
+      const sub = p.put(200, 'sub');
+      assert.equal(p.path_open!(3, 0, 200, sub, 2, RIGHTS.FD_READ | RIGHTS.FD_WRITE, 0n, 0, 100), Errno.ISDIR);
+      assert.equal(p.path_open!(3, 0, 200, sub, 2, 0n, 0n, 0, 100), OK);
+      assert.deepEqual(rightsOf(p.view.getUint32(100, true)).slice(1), [0x3fb7ffbbn, 0x3fb7ffbbn]);
     });
   });
 });

@@ -3,15 +3,16 @@
 // hold, so no operation ever re-resolves a path string the guest influenced.
 
 import {
-  closeSync, constants, fstatSync, fsyncSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync,
   openSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync,
 } from 'node:fs';
 import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
-import { HostFile, timeToSeconds } from './host-file.js';
+import { HostFile } from './host-file.js';
 import { fileTypeOf, toFileStat } from './host-stat.js';
 import { allowCreate, chargeCreate } from './quota.js';
 import { READ_ONLY } from './refusals.js';
+import { setFdTimes, setTimesAt } from './timestamps.js';
 import { ESCAPE, procPath, release, resolve, type Resolved } from './walk.js';
 import { FileType, type DirEntry, type Directory, type File, type FileStat, type OpenOptions, type Quota, type TimeUpdate } from './types.js';
 
@@ -25,6 +26,16 @@ export interface HostDirectoryOptions {
   quota: Quota;
   /** The current time in ns, for timestamps set to "now": the run's clock capability. */
   now: () => bigint;
+}
+
+/** Whether a name exists, a dangling link included. */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function wrap<T>(fn: () => T): T {
@@ -72,11 +83,12 @@ export class HostDirectory implements Directory {
   }
 
   open(path: string, options: OpenOptions): File | Directory {
-    const writes = options.write || options.truncate || options.append;
+    const writes = options.write || options.truncate;
     if (this.readOnly && (writes || options.create)) throw new WasiError(READ_ONLY);
     return this.at(path, options.followSymlinks, (resolved, target) => {
       const wantsDir = options.directory || resolved.trailingSlash;
-      const access = options.write || options.append || options.truncate ? (options.read ? O_RDWR : O_WRONLY) : O_RDONLY;
+      // APPEND alone does not open for writing (as Wasmtime 49): writes need FD_WRITE or O_TRUNC.
+      const access = options.write || options.truncate ? (options.read ? O_RDWR : O_WRONLY) : O_RDONLY;
       let flags = access | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (wantsDir ? O_DIRECTORY : 0) | (options.truncate ? O_TRUNC : 0);
       if (resolved.name === '.') {
         if (options.create && options.exclusive) throw new WasiError(Errno.EXIST);
@@ -135,23 +147,20 @@ export class HostDirectory implements Directory {
   }
 
   statAt(path: string, followSymlinks: boolean): FileStat {
+    // Without SYMLINK_FOLLOW, trailing slashes do not make the final name a directory:
+    // it is lstat'ed as named (a link to a directory stays a link), as in Wasmtime 49.
+    if (!followSymlinks && /[^/]\/+$/.test(path)) path = path.replace(/\/+$/, '');
     return this.at(path, followSymlinks, (resolved, target) => toFileStat(resolved.stat ?? lstatSync(target, { bigint: true })));
   }
 
   setTimesAt(path: string, followSymlinks: boolean, atim: TimeUpdate, mtim: TimeUpdate): void {
     this.mutable();
-    this.at(path, followSymlinks, (_r, target) => {
-      const stat = lstatSync(target, { bigint: true });
-      lutimesSync(target, timeToSeconds(atim, stat.atimeNs, this.now), timeToSeconds(mtim, stat.mtimeNs, this.now));
-    });
+    this.at(path, followSymlinks, (resolved, target) => setTimesAt(resolved.parent, resolved.name, target, atim, mtim, this.now));
   }
 
   setTimes(atim: TimeUpdate, mtim: TimeUpdate): void {
     this.mutable();
-    wrap(() => {
-      const stat = fstatSync(this.fd, { bigint: true });
-      futimesSync(this.fd, timeToSeconds(atim, stat.atimeNs, this.now), timeToSeconds(mtim, stat.mtimeNs, this.now));
-    });
+    wrap(() => setFdTimes(this.fd, atim, mtim, this.now));
   }
 
   createDirectory(path: string): void {
@@ -187,7 +196,9 @@ export class HostDirectory implements Directory {
     // A link that names an absolute host path would be a trap for whoever follows it on the host.
     if (linkTarget.startsWith('/')) throw new WasiError(ESCAPE);
     this.at(path, false, (resolved, target) => {
-      if (resolved.name === '.' || resolved.trailingSlash) throw new WasiError(Errno.EXIST);
+      if (resolved.name === '.') throw new WasiError(Errno.EXIST);
+      // A link's name cannot end in '/': EEXIST when something is there, ENOENT when not (as Wasmtime 49).
+      if (resolved.trailingSlash) throw new WasiError(exists(target) ? Errno.EXIST : Errno.NOENT);
       allowCreate(this.quota);
       symlinkSync(linkTarget, target);
       chargeCreate(this.quota);
@@ -229,7 +240,8 @@ export class HostDirectory implements Directory {
     this.at(from, followSymlinks, (source, sourcePath) => {
       if (source.name === '.' || lstatSync(sourcePath).isDirectory()) throw new WasiError(Errno.PERM);
       destination.at(to, false, (dest, destPath) => {
-        if (dest.name === '.' || dest.trailingSlash) throw new WasiError(Errno.EXIST);
+        if (dest.name === '.') throw new WasiError(Errno.EXIST);
+        if (dest.trailingSlash) throw new WasiError(exists(destPath) ? Errno.EXIST : Errno.NOENT);
         allowCreate(this.quota);
         linkSync(sourcePath, destPath);
         chargeCreate(this.quota);

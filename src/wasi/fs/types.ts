@@ -69,6 +69,9 @@ export interface Quota {
 
 export interface File {
   readonly kind: 'file';
+  /** Opened for reading / for writing: what fd_read and fd_write (and the reported rights) allow. */
+  readonly readable: boolean;
+  readonly writable: boolean;
   /** Reads into `target`; `position` null means the current offset (which advances). Returns bytes read. */
   read(target: Uint8Array, position: bigint | null): number;
   /** Writes `source`; `position` null means the current offset (or end, in append mode). Returns bytes written. */

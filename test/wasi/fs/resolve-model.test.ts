@@ -48,6 +48,8 @@ type Outcome = { node: Node } | { errno: number };
 /** Beneath-only resolution, as docs/wasi.md states it, over the model tree. */
 function model(root: Node & { kind: 'dir' }, path: string, follow: boolean): Outcome {
   if (path.startsWith('/')) return { errno: Errno.PERM };
+  // Without following, trailing slashes after a name are dropped: the name itself is stat'ed (as Wasmtime 49).
+  if (!follow && /[^/]\/+$/.test(path)) path = path.replace(/\/+$/, '');
   const queue = path.split('/').filter((p) => p !== '');
   let trailing = path.endsWith('/');
   const stack: Array<Node & { kind: 'dir' }> = [root];
