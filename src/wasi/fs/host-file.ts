@@ -2,10 +2,11 @@
 // not in the kernel, so append mode can be switched on and off (Node has no
 // fcntl) and positioned I/O never disturbs it.
 
-import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, readSync, writeSync } from 'node:fs';
+import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { toFileStat } from './host-stat.js';
+import { setFdTimes } from './timestamps.js';
 import { allowWrite, chargeWrite } from './quota.js';
 import type { File, FileStat, Quota, TimeUpdate } from './types.js';
 
@@ -17,11 +18,6 @@ function wrap<T>(fn: () => T): T {
   } catch (error) {
     throw error instanceof WasiError ? error : new WasiError(errnoFromNodeError(error));
   }
-}
-
-export function timeToSeconds(update: TimeUpdate, current: bigint, now: () => bigint): number {
-  const ns = update.kind === 'keep' ? current : update.kind === 'now' ? now() : update.ns;
-  return Number(ns) / 1e9;
 }
 
 export class HostFile implements File {
@@ -96,10 +92,7 @@ export class HostFile implements File {
   }
 
   setTimes(atim: TimeUpdate, mtim: TimeUpdate): void {
-    wrap(() => {
-      const stat = fstatSync(this.fd, { bigint: true });
-      futimesSync(this.fd, timeToSeconds(atim, stat.atimeNs, this.now), timeToSeconds(mtim, stat.mtimeNs, this.now));
-    });
+    wrap(() => setFdTimes(this.fd, atim, mtim, this.now));
   }
 
   allocate(): void {
