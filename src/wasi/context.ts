@@ -13,6 +13,17 @@ export interface DeniedAttempt {
   call: string;
   errno: string;
   detail?: string;
+  /** The descriptor the call named (fd_*, path_*, sock_*). */
+  fd?: number;
+  /** The guest path it named, at most 256 bytes of it (denial.ts). */
+  path?: string;
+  /** path_rename and path_link: the second descriptor and path. */
+  newFd?: number;
+  newPath?: string;
+  /** path_symlink: what the link would hold. */
+  oldPath?: string;
+  /** Set when a path was cut to its first 256 bytes. */
+  truncated?: true;
 }
 
 /** At most this many denied attempts are kept (the count goes on). */
@@ -88,7 +99,8 @@ export class WasiContext {
     return this.deadlineAt === null ? Infinity : this.deadlineAt - this.monotonicMs();
   }
 
-  noteErrno(call: string, errno: number, detail?: string): void {
+  /** `locate` adds where the call pointed; it runs only for a record that is kept. */
+  noteErrno(call: string, errno: number, detail?: string, locate?: (entry: DeniedAttempt) => void): void {
     if (errno === Errno.DQUOT) for (const hit of this.quota.hits) this.limitsHit.add(hit);
     if (errno === Errno.MFILE) this.limitsHit.add('max-fds');
     if (!denialErrnos.has(errno)) return;
@@ -96,6 +108,7 @@ export class WasiContext {
     if (this.denied.length < MAX_DENIED_RECORDS) {
       const entry: DeniedAttempt = { call, errno: errnoNames[errno] ?? String(errno) };
       if (detail !== undefined) entry.detail = detail;
+      locate?.(entry);
       this.denied.push(entry);
     }
   }

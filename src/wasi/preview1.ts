@@ -3,6 +3,7 @@
 // exception ever reaches the guest. Signals that end the run pass through.
 
 import type { WasiContext } from './context.js';
+import { locateDenial } from './denial.js';
 import { Errno, WasiError } from './errno.js';
 import { basicFunctions, ExitSignal } from './preview1-basic.js';
 import { fdFunctions } from './preview1-fd.js';
@@ -26,14 +27,14 @@ function guard(ctx: WasiContext, name: string, fn: HostFunction): HostFunction {
       memory.sync();
       return call(a, b, c, d, e, f, g, h, i);
     } catch (error) {
-      return failure(ctx, name, error);
+      return failure(ctx, name, error, [a, b, c, d, e, f, g, h, i]);
     }
   }) as unknown as HostFunction;
 }
 
-function failure(ctx: WasiContext, name: string, error: unknown): number {
+function failure(ctx: WasiContext, name: string, error: unknown, args: readonly (Arg | undefined)[]): number {
   if (error instanceof WasiError) {
-    ctx.noteErrno(name, error.errno);
+    ctx.noteErrno(name, error.errno, undefined, (entry) => locateDenial(entry, ctx.memory, args));
     return error.errno;
   }
   if (error instanceof ExitSignal || error instanceof OutputLimitExceeded || error instanceof DeadlineReached) throw error;
