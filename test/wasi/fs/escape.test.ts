@@ -3,12 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Errno, WasiError } from '../../../src/wasi/errno.js';
 import { hostDirectory } from '../../../src/wasi/fs/host-directory.js';
 import { createQuota } from '../../../src/wasi/fs/quota.js';
+import { timestampPrecisionNs } from '../../../src/wasi/fs/timestamps.js';
 import type { Directory, File, OpenOptions } from '../../../src/wasi/fs/types.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -243,6 +244,32 @@ describe('read-only preopens', () => {
     assert.equal(errnoOf(() => ro.dir.link('f', false, rw, 'writable-alias')), Errno.ROFS);
     assert.equal(errnoOf(() => ro.dir.rename('f', rw, 'moved')), Errno.ROFS);
     assert.deepEqual(readdirSync(rwRoot), []);
+  });
+
+  it('names a link that leads outside, never its target: trailing slashes, timestamps, new names', (t) => {
+    const { dir, root, outside } = setup(t);
+    symlinkSync('../outside/secret', join(root, 'file-out'));
+    symlinkSync('../outside', join(root, 'dir-out'));
+    const secretTimes = lstatSync(join(outside, 'secret'), { bigint: true });
+    // Without following, a trailing slash still names the link itself (as Wasmtime 49); following is refused.
+    assert.equal(dir.statAt('file-out/', false).filetype, 7);
+    assert.equal(dir.statAt('dir-out//', false).filetype, 7);
+    assert.equal(errnoOf(() => dir.statAt('dir-out/', true)), Errno.PERM);
+    // Times set without following land on the link; through it, or with a slash after it, nothing is set.
+    dir.setTimesAt('file-out', false, { kind: 'set', ns: 5_000_000_005n }, { kind: 'set', ns: 5_000_000_005n });
+    assert.equal(lstatSync(join(root, 'file-out'), { bigint: true }).mtimeNs, timestampPrecisionNs() === 1 ? 5_000_000_005n : 5_000_000_000n);
+    assert.notEqual(errnoOf(() => dir.setTimesAt('file-out', true, { kind: 'now' }, { kind: 'now' })), Errno.SUCCESS);
+    assert.notEqual(errnoOf(() => dir.setTimesAt('dir-out/', false, { kind: 'now' }, { kind: 'now' })), Errno.SUCCESS);
+    assert.notEqual(errnoOf(() => dir.setTimesAt('dir-out/secret', false, { kind: 'now' }, { kind: 'now' })), Errno.SUCCESS);
+    const after = lstatSync(join(outside, 'secret'), { bigint: true });
+    assert.equal(after.mtimeNs, secretTimes.mtimeNs);
+    assert.equal(after.atimeNs, secretTimes.atimeNs);
+    // A new name with a trailing slash is never made, whatever it would hold.
+    assert.equal(errnoOf(() => dir.link('file-out', false, dir, 'alias/')), Errno.NOENT);
+    assert.notEqual(errnoOf(() => dir.symlink('../outside', 'planted/')), Errno.SUCCESS);
+    assert.notEqual(errnoOf(() => dir.symlink('x', 'dir-out/planted')), Errno.SUCCESS);
+    assert.deepEqual(readdirSync(root).sort(), ['dir-out', 'file-out']);
+    assertOutsideUntouched(outside);
   });
 });
 
