@@ -6,8 +6,7 @@
 // go through Node: to the microsecond, and a time left as it is gets
 // rewritten with its own value rounded. docs/RATIONALE.md has the numbers.
 
-import { futimesSync, lstatSync, lutimesSync, fstatSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync, futimesSync, lstatSync, lutimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { TimeUpdate } from './types.js';
@@ -22,10 +21,10 @@ let enabled = true;
 
 /** Where the built helper lives: dist/native, seen from dist/src/wasi/fs or (bundled) from dist/cli. */
 function helperPath(): string | null {
-  const candidates = typeof __dirname === 'string'
-    ? [`${__dirname}/../native/timestamps.node`]
-    : [fileURLToPath(new URL('../../../native/timestamps.node', import.meta.url))];
-  return candidates.find((path) => existsSync(path)) ?? null;
+  const path = typeof __dirname === 'string'
+    ? `${__dirname}/../native/timestamps.node`
+    : fileURLToPath(new URL('../../../native/timestamps.node', import.meta.url));
+  return existsSync(path) ? path : null;
 }
 
 function loadNative(): NativeTimes | null {
