@@ -78,7 +78,8 @@ static napi_value set_times_at(napi_env env, napi_callback_info info) {
   }
   // One plain name only: the caller resolved everything else beneath the preopen.
   if (length > 255) return fail(env, ENAMETOOLONG);
-  if (length == 0 || memchr(name, '/', length) != NULL) return fail(env, EINVAL);
+  // A NUL inside would cut the name short in C: refused like a slash.
+  if (length == 0 || memchr(name, '/', length) != NULL || memchr(name, '\0', length) != NULL) return fail(env, EINVAL);
   if (utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW) != 0) return fail(env, errno);
   return NULL;
 }

@@ -43,6 +43,8 @@ describe('file times', () => {
     assert.equal(lstatSync(path, { bigint: true }).atimeNs, 1_700_000_000_123_456_789n);
     // The helper takes one name, nothing it would resolve itself.
     assert.throws(() => setTimesAt(dirFd, '../f', `/proc/self/fd/${dirFd}/../f`, { kind: 'now' }, { kind: 'now' }, now), { code: 'EINVAL' });
+    assert.throws(() => setTimesAt(dirFd, 'f\0x', `/proc/self/fd/${dirFd}/f`, { kind: 'now' }, { kind: 'now' }, now), { code: 'EINVAL' });
+    assert.throws(() => setTimesAt(dirFd, 'x'.repeat(256), `/proc/self/fd/${dirFd}/x`, { kind: 'now' }, { kind: 'now' }, now), { code: 'ENAMETOOLONG' });
   });
 
   it('fall back to microseconds through Node, and report that precision', (t) => {
