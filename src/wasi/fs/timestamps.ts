@@ -6,7 +6,7 @@
 // go through Node: to the microsecond, and a time left as it is gets
 // rewritten with its own value rounded. docs/RATIONALE.md has the numbers.
 
-import { existsSync, fstatSync, futimesSync, lstatSync, lutimesSync } from 'node:fs';
+import { existsSync, fstatSync, lstatSync, lutimesSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { TimeUpdate } from './types.js';
@@ -65,7 +65,9 @@ export function setFdTimes(fd: number, atim: TimeUpdate, mtim: TimeUpdate, now: 
   const helper = enabled ? loadNative() : null;
   if (helper) return helper.setFdTimes(fd, nsOf(atim, now), nsOf(mtim, now));
   const stat = fstatSync(fd, { bigint: true });
-  futimesSync(fd, seconds(atim, stat.atimeNs, now), seconds(mtim, stat.mtimeNs, now));
+  // By /proc/self/fd path rather than futimes: Node's permission model (process isolation)
+  // refuses futimes but allows the paths a writable mount is reached through.
+  utimesSync(`/proc/self/fd/${fd}`, seconds(atim, stat.atimeNs, now), seconds(mtim, stat.mtimeNs, now));
 }
 
 /**
