@@ -9,6 +9,7 @@ export { ByteWriter, encodeS32, encodeS64, encodeU32 } from './binary/writer.js'
 export { WasmDecodeError } from './binary/errors.js';
 export { decodeInstructions, forEachInstruction, newInstruction } from './binary/instructions.js';
 export { defaultDecodeLimits } from './binary/limits.js';
+export { ElementSegmentList } from './binary/element-segments.js';
 export { readSections } from './binary/sections.js';
 export { wasiPreview1Functions, type WasiCapability } from './binary/wasi-abi.js';
 export type * from './binary/types.js';

@@ -3,6 +3,7 @@
 // once to prove they are well formed; passes walk them again on demand.
 
 import { readConstExpr } from './const-expr.js';
+import { ElementSegmentList, readElementHeader, skipElementItems } from './element-segments.js';
 import { readNameSection, readProducers, readTargetFeatures } from './custom-sections.js';
 import { WasmDecodeError } from './errors.js';
 import { walkCode, newInstruction } from './instructions.js';
@@ -11,7 +12,7 @@ import { ByteReader } from './reader.js';
 import { readSections } from './sections.js';
 import { readRefType, readValType } from './valtypes.js';
 import type {
-  DecodeLimits, DecodeOptions, ElementSegment, ExternKind, FuncType, GlobalType, Limits, LocalDecl,
+  DecodeLimits, DecodeOptions, ExternKind, FuncType, GlobalType, Limits, LocalDecl,
   SegmentMode, TableType, TagType, ValType, WasmModule,
 } from './types.js';
 
@@ -110,43 +111,16 @@ function readSegmentOffset(reader: ByteReader, index: number): SegmentMode {
   return { kind: 'active', index, offset: readConstExpr(reader) };
 }
 
-function readElementItems(reader: ByteReader, segment: ElementSegment, asExpressions: boolean): void {
-  const n = reader.count('element', 10_000_000);
-  for (let i = 0; i < n; i++) {
-    if (!asExpressions) {
-      segment.functionIndices.push(reader.u32());
-      continue;
-    }
-    const expr = readConstExpr(reader);
-    if (expr.value.kind === 'ref.func') segment.functionIndices.push(expr.value.index);
-    else segment.otherItems++;
-  }
-}
-
 function readElements(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
-  const n = reader.count('element segment', limits.maxElementSegments);
+  const n = reader.count('element segment', limits.maxElementSegments, 2);
+  const first = reader.pos;
+  // Four bytes per segment, never per item: items are read again from the bytes when walked.
+  const ends = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const at = reader.pos;
-    const flags = reader.u32();
-    if (flags > 7) reader.fail(`invalid element segment flags ${flags}`, at);
-    const passiveOrDeclarative = (flags & 1) !== 0;
-    const explicitIndex = (flags & 2) !== 0;
-    const usesExpressions = (flags & 4) !== 0;
-    let mode: SegmentMode;
-    if (!passiveOrDeclarative) mode = readSegmentOffset(reader, explicitIndex ? reader.u32() : 0);
-    else mode = explicitIndex ? { kind: 'declarative' } : { kind: 'passive' };
-    let elemType: ValType = 'funcref';
-    if (passiveOrDeclarative || explicitIndex) {
-      if (usesExpressions) elemType = readRefType(reader);
-      else {
-        const kindAt = reader.pos;
-        if (reader.u8() !== 0) reader.fail('unknown element kind', kindAt);
-      }
-    }
-    const segment: ElementSegment = { mode, elemType, functionIndices: [], otherItems: 0 };
-    readElementItems(reader, segment, usesExpressions);
-    module.elements.push(segment);
+    skipElementItems(reader, readElementHeader(reader));
+    ends[i] = reader.pos;
   }
+  module.elements = new ElementSegmentList(module.bytes, first, ends);
 }
 
 function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, validateBodies: boolean): void {
@@ -215,7 +189,7 @@ function readExports(reader: ByteReader, limits: DecodeLimits, module: WasmModul
 function emptyModule(bytes: Uint8Array): WasmModule {
   return {
     bytes, version: 1, sections: [], types: [], imports: [], functions: [], tables: [], memories: [], tags: [],
-    globals: [], exports: [], start: null, elements: [], dataCount: null, code: [], data: [], customs: [],
+    globals: [], exports: [], start: null, elements: ElementSegmentList.empty(bytes), dataCount: null, code: [], data: [], customs: [],
     names: null, producers: null, targetFeatures: null, customSectionErrors: [],
     importedFunctionCount: 0, importedTableCount: 0, importedMemoryCount: 0, importedGlobalCount: 0, importedTagCount: 0,
   };
@@ -268,7 +242,7 @@ export function decodeModule(bytes: Uint8Array, options: DecodeOptions = {}): Wa
             reader.pos++;
             if (reader.u8() !== 0) reader.fail('invalid table prefix');
             const type = readTableType(reader, limits);
-            readConstExpr(reader);
+            type.init = readConstExpr(reader);
             module.tables.push(type);
           } else module.tables.push(readTableType(reader, limits));
         }

@@ -31,7 +31,7 @@ export interface ModuleEdits {
   bodies?: ReadonlyMap<number, Uint8Array>;
   /** Replaced memory declarations, by defined-memory index. */
   memories?: ReadonlyMap<number, MemoryType>;
-  /** Replaced table declarations, by defined-table index (plain tables only). */
+  /** Replaced table declarations, by defined-table index (an initialiser, if any, is kept). */
   tables?: ReadonlyMap<number, TableType>;
   /** Function types appended to the type section; their indices follow the module's own. */
   addTypes?: readonly FuncType[];
@@ -75,6 +75,19 @@ export function encodeLimits(writer: ByteWriter, limits: { min: number; max: num
     writer.u32(limits.min);
     if (limits.max !== null) writer.u32(limits.max);
   }
+}
+
+/**
+ * A table declaration. A table declared with an initialiser keeps it (the
+ * `0x40 0x00` form): dropping it would make every element start null instead,
+ * changing what the module means. The initialiser's bytes are copied from
+ * `source` (the decoded module's bytes).
+ */
+export function encodeTableType(writer: ByteWriter, table: TableType, source: Uint8Array): void {
+  if (table.init) writer.u8(0x40).u8(0x00);
+  writer.valType(table.elemType);
+  encodeLimits(writer, table.limits);
+  if (table.init) writer.bytes(source.subarray(table.init.start, table.init.end));
 }
 
 export function encodeFuncType(writer: ByteWriter, type: FuncType): void {
@@ -134,7 +147,7 @@ function changedPayloads(module: WasmModule, edits: ModuleEdits): Map<number, Ui
   const put = (id: number, payload: Uint8Array | undefined): void => { if (payload) changed.set(id, payload); };
   put(1, extendVector(module, 1, (edits.addTypes ?? []).map((t) => { const w = new ByteWriter(); encodeFuncType(w, t); return w.finish(); })));
   put(3, extendVector(module, 3, (edits.addFunctions ?? []).map((f) => new ByteWriter(5).u32(f.typeIndex).finish())));
-  put(4, declarationsPayload(module.tables, edits.tables, (w, t) => { w.valType(t.elemType); encodeLimits(w, t.limits); }));
+  put(4, declarationsPayload(module.tables, edits.tables, (w, t) => encodeTableType(w, t, module.bytes)));
   put(5, declarationsPayload(module.memories, edits.memories, (w, m) => encodeLimits(w, m.limits)));
   put(6, extendVector(module, 6, (edits.addGlobals ?? []).map((g) => new ByteWriter().valType(g.type.valType).u8(g.type.mutable ? 1 : 0).bytes(g.init).finish())));
   put(7, extendVector(module, 7, (edits.addExports ?? []).map((e) => new ByteWriter().name(e.name).u8(exportKindByte[e.kind]).u32(e.index).finish())));

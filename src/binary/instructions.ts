@@ -159,6 +159,7 @@ export function walkCode(
     ins.offset = offset;
     ins.memArg = null;
     ins.blockType = null;
+    ins.types = null;
     switch (info.imm) {
       case Imm.None:
         if (byte === 0x0b) {

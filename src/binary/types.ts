@@ -5,6 +5,8 @@
 // unchanged module is a copy of those ranges and signing can hash sections
 // exactly as they appear on disk.
 
+import type { ElementSegmentList } from './element-segments.js';
+
 export type ValType =
   | 'i32' | 'i64' | 'f32' | 'f64' | 'v128'
   | 'funcref' | 'externref'
@@ -30,6 +32,12 @@ export interface Limits {
 export interface TableType {
   elemType: ValType;
   limits: Limits;
+  /**
+   * The initialiser of a table declared in the `0x40 0x00` form (typed
+   * function references): every element starts as its value. Absent for
+   * plain tables, whose elements start null.
+   */
+  init?: ConstExpr;
 }
 
 export interface MemoryType {
@@ -101,10 +109,19 @@ export type SegmentMode =
 export interface ElementSegment {
   mode: SegmentMode;
   elemType: ValType;
-  /** Function indices when the segment lists them directly (or as ref.func expressions). */
-  functionIndices: number[];
-  /** Item expressions that are not plain ref.func (e.g. ref.null), counted only. */
-  otherItems: number;
+  /** Number of items. */
+  count: number;
+  /** Items are constant expressions (flags bit 2), else plain function indices. */
+  usesExpressions: boolean;
+  /** Absolute range of the items' bytes (after their count). */
+  itemsStart: number;
+  itemsEnd: number;
+  /**
+   * The function indices the segment lists (directly, or as `ref.func`
+   * expressions), read from the module's bytes on each iteration: a segment
+   * of a hundred million items costs no memory until someone walks it.
+   */
+  functionIndices: Iterable<number>;
 }
 
 export interface DataSegment {
@@ -191,7 +208,8 @@ export interface WasmModule {
   globals: Global[];
   exports: Export[];
   start: number | null;
-  elements: ElementSegment[];
+  /** Element segments, materialised on access from the bytes (see ElementSegmentList). */
+  elements: ElementSegmentList;
   dataCount: number | null;
   code: FunctionBody[];
   data: DataSegment[];

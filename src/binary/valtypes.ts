@@ -1,7 +1,7 @@
 // Value, reference, heap and block types.
 
 import type { ByteReader } from './reader.js';
-import type { BlockType, ValType } from './types.js';
+import type { BlockType, Feature, ValType } from './types.js';
 
 const abstractHeapTypes: Record<number, ValType> = {
   0x70: 'funcref', 0x6f: 'externref', 0x69: 'exnref', 0x6e: 'anyref', 0x6d: 'eqref', 0x6c: 'i31ref',
@@ -78,4 +78,19 @@ export function readBlockType(reader: ByteReader): BlockType {
 export function valTypeName(type: ValType): string {
   if (typeof type === 'string') return type;
   return `(ref ${type.nullable ? 'null ' : ''}${type.ref})`;
+}
+
+/**
+ * The proposal a value type belongs to ('mvp' for i32, i64, f32, f64): v128 is
+ * SIMD's, funcref and externref as values are reference types', exnref is
+ * exception handling's, and every other reference type is GC's.
+ */
+export function valTypeFeature(type: ValType): Feature {
+  switch (type) {
+    case 'i32': case 'i64': case 'f32': case 'f64': return 'mvp';
+    case 'v128': return 'simd';
+    case 'funcref': case 'externref': return 'reference-types';
+    case 'exnref': case 'nullexnref': return 'exceptions';
+    default: return 'gc';
+  }
 }

@@ -19,7 +19,9 @@ export interface LimitKey {
 
 export const LIMIT_KEYS: readonly LimitKey[] = [
   { key: 'memory', field: 'memory', kind: 'size', description: 'Linear memory per memory, rounded down to 64 KiB pages: declared maxima are rewritten down to it (memory.grow returns -1 there); a larger initial size is refused at admission. At most 4GiB.' },
-  { key: 'table-elements', field: 'tableElements', kind: 'count', description: 'Elements of any one table, enforced the same way as memory.' },
+  { key: 'table-elements', field: 'tableElements', kind: 'count', description: 'Elements of all tables together, initial plus growth: a module whose tables start above it is refused, and the tables\' maxima are rewritten so they sum to at most it (table.grow returns -1 there).' },
+  { key: 'tables', field: 'tables', kind: 'count', description: 'Tables a module may declare.' },
+  { key: 'memories', field: 'memories', kind: 'count', description: 'Memories a module may declare; more than 1 also needs the multi-memory feature.' },
   { key: 'fuel', field: 'fuel', kind: 'count', zeroIsOff: true, description: 'Instructions a run may execute, about one unit each, charged per region at function entries and loop headers; 0 turns metering off. Running out ends the run with trap kind fuel.' },
   { key: 'timeout', field: 'timeoutMs', kind: 'duration', zeroIsOff: true, description: 'Wall-clock limit per run; preempts running guest code (trap kind deadline). 0: none.' },
   { key: 'output', field: 'outputBytes', kind: 'size', description: 'Bytes of stdout plus stderr per run; passing it ends the run (trap kind output-limit).' },

@@ -18,8 +18,12 @@ export type OutputPolicy = 'capture' | 'inherit' | 'discard';
 export interface LimitsPolicy {
   /** Linear memory, bytes (rounded down to 64 KiB pages). */
   memory: number;
-  /** Elements of any one table. */
+  /** Elements of all tables together (initial plus growth). */
   tableElements: number;
+  /** Tables a module may declare. */
+  tables: number;
+  /** Memories a module may declare (more than 1 also needs the multi-memory feature). */
+  memories: number;
   /** Instructions, about one unit each; null for no fuel metering. */
   fuel: number | null;
   /** Wall-clock ms per run; null for none. */
@@ -71,7 +75,9 @@ export const DEFAULT_FEATURES: readonly FeatureName[] = [
 
 export const DEFAULT_LIMITS: Readonly<LimitsPolicy> = Object.freeze({
   memory: 1024 * 1024 * 1024,
-  tableElements: 1_000_000,
+  tableElements: 10_000_000,
+  tables: 16,
+  memories: 1,
   fuel: null,
   timeoutMs: null,
   outputBytes: 1024 * 1024 * 1024,

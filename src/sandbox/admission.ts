@@ -3,6 +3,7 @@
 // reported, not just the first.
 
 import { forEachInstruction, newInstruction } from '../binary/instructions.js';
+import { declaredFeatures, instructionExtraFeature } from '../binary/module-features.js';
 import { WASI_PREVIEW1, wasiFunction, wasiPreview1Functions, type WasiCapability } from '../binary/wasi-abi.js';
 import type { Feature, Instruction, WasmModule } from '../binary/types.js';
 import type { FeatureName, Policy } from '../policy/policy.js';
@@ -22,7 +23,7 @@ export interface Verdict {
 export const ADMISSION_RULES = [
   'malformed', 'unsigned', 'signature-untrusted', 'digest-not-pinned', 'module-too-large', 'import-unknown-module', 'import-unknown-function', 'import-not-granted',
   'import-signature-mismatch', 'import-non-function', 'shared-memory', 'atomics', 'memory-too-large',
-  'table-too-large', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command', 'export-reserved',
+  'table-too-large', 'too-many-tables', 'too-many-memories', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command', 'export-reserved',
 ] as const;
 
 /** The WASI functions a policy's grants imply: what a module may import without `imports.allow`. */
@@ -78,9 +79,16 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
     if (memory.limits.shared) refuse('shared-memory', `memory ${i} is shared`);
     if (memory.limits.min > maxPages) refuse('memory-too-large', `memory ${i} starts at ${memory.limits.min} pages, over the limit of ${maxPages}`);
   }
-  for (const [i, table] of module.tables.entries()) {
-    if (table.limits.min > limits.tableElements) refuse('table-too-large', `table ${i} starts at ${table.limits.min} elements, over the limit of ${limits.tableElements}`);
-  }
+  // One budget for every table: each table's elements cost host memory (V8 keeps funcref
+  // tables on its heap), so many tables each within a per-table limit could still exhaust the
+  // host. The initial sizes must fit here; growth is bounded by rewriting the maxima to share
+  // the rest (transform/limits.ts).
+  const tables = module.importedTableCount + module.tables.length;
+  if (tables > limits.tables) refuse('too-many-tables', `${tables} tables, over the limit of ${limits.tables}`);
+  const tableElements = module.tables.reduce((sum, t) => sum + t.limits.min, 0);
+  if (tableElements > limits.tableElements) refuse('table-too-large', `tables start at ${tableElements} elements in all, over the limit of ${limits.tableElements}`);
+  const memories = module.importedMemoryCount + module.memories.length;
+  if (memories > limits.memories) refuse('too-many-memories', `${memories} memories, over the limit of ${limits.memories}`);
   const functions = module.importedFunctionCount + module.functions.length;
   if (functions > limits.functions) refuse('too-many-functions', `${functions} functions, over the limit of ${limits.functions}`);
   const dataBytes = module.data.reduce((sum, d) => sum + (d.end - d.start), 0);
@@ -98,12 +106,20 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
   const visit = (i: Instruction) => {
     const feature = featureName(i.feature);
     if (feature) note(feature, i.offset);
+    // Immediates can use a proposal the opcode does not: `block (result v128)`, a second table.
+    const extra = featureName(instructionExtraFeature(i));
+    if (extra) note(extra, i.offset);
     if (i.prefix === 0xfe && atomicsAt === null) atomicsAt = i.offset;
   };
   for (let f = 0; f < module.code.length; f++) forEachInstruction(module, f, visit, ins);
-  if (module.memories.some((m) => m.limits.is64)) note('memory64', 0);
-  if (module.memories.length + module.importedMemoryCount > 1) note('multi-memory', 0);
-  if (module.tags.length + module.importedTagCount > 0 && !used.has('exceptions')) note('exceptions-legacy', 0);
+  // Declarations gate too: a v128 local or an externref parameter uses its proposal without
+  // any instruction of it. Tags belong to whichever exception proposal the code uses.
+  const codeUsesNewExceptions = used.has('exceptions') && !used.has('exceptions-legacy');
+  for (const [feature, offset] of declaredFeatures(module)) {
+    if (feature === 'exceptions-legacy' && codeUsesNewExceptions) continue;
+    const name = featureName(feature);
+    if (name) note(name, offset);
+  }
   if (atomicsAt !== null) refuse('atomics', 'uses atomic instructions, the building block of a shared-memory timer', atomicsAt);
   for (const [feature, offset] of used) {
     if (feature === 'threads') continue; // reported as atomics / shared-memory

@@ -30,7 +30,7 @@ describe('decodeModule on an assembled module using many proposals', async () =>
 
   it('decodes element and data segments', () => {
     assert.equal(module.elements.length, 1);
-    assert.deepEqual(module.elements[0]!.functionIndices, [1, 0]);
+    assert.deepEqual([...module.elements.at(0)!.functionIndices], [1, 0]);
     assert.equal(module.data.length, 2);
     const text = new TextDecoder().decode(bytes.subarray(module.data[0]!.start, module.data[0]!.end));
     assert.equal(text, 'hello');

@@ -21,6 +21,7 @@ import { isStoreDigest } from '../../store/reference.js';
 import { openStore, StoreError } from '../../store/local.js';
 import { dataDir } from '../data-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
+import { tableAndMemoryFlags } from '../limit-flags.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
 
@@ -46,6 +47,9 @@ Admission checks the module against the policy before any of its code runs.
   --max-fds N             open descriptors (default 256; EMFILE beyond)
   --max-files N           files and directories created (default 10000; EDQUOT beyond)
   --max-write SIZE        bytes written to files (default 256MiB; EDQUOT beyond)
+  --max-table-elements N  elements of all tables together (default 10000000; table.grow fails beyond)
+  --max-tables N          tables a module may declare (default 16)
+  --max-memories N        memories a module may declare (default 1; more needs multi-memory)
   --report FILE           write a JSON record of the run (docs/report.md)
   --json                  capture the guest's stdout and stderr (up to --max-output) and print
                           the run record with them as JSON instead
@@ -58,7 +62,8 @@ const specs = {
   'data-dir': { value: true }, tmpfs: { value: true, repeat: true }, file: { value: true, repeat: true }, env: { value: true, repeat: true }, clock: { value: true },
   random: { value: true }, stdin: { value: true }, timeout: { value: true }, 'memory-limit': { value: true },
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
-  'max-files': { value: true }, 'max-write': { value: true }, report: { value: true }, json: {}, help: {},
+  'max-files': { value: true }, 'max-write': { value: true }, 'max-table-elements': { value: true },
+  'max-tables': { value: true }, 'max-memories': { value: true }, report: { value: true }, json: {}, help: {},
 } as const;
 
 function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
@@ -127,7 +132,7 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   if (fuel !== undefined) limits.fuel = parseCount(fuel, '--fuel') || null;
   const sizes = [['max-output', 'outputBytes'], ['max-write', 'writeBytes']] as const;
   for (const [name, key] of sizes) { const v = flag(args, name); if (v !== undefined) limits[key] = parseSize(v, `--${name}`); }
-  const counts = [['max-fds', 'fds'], ['max-files', 'files']] as const;
+  const counts = [['max-fds', 'fds'], ['max-files', 'files'], ...tableAndMemoryFlags] as const;
   for (const [name, key] of counts) { const v = flag(args, name); if (v !== undefined) limits[key] = parseCount(v, `--${name}`); }
   const isolation = flag(args, 'isolation');
   if (isolation !== undefined) {
