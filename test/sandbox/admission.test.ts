@@ -85,8 +85,9 @@ describe('admission rules, one fixture each', () => {
     const bytes = await watFixture('policy-features');
     const messages = verdict(bytes).violations.filter((v) => v.rule === 'feature-not-allowed').map((v) => v.message).join('\n');
     for (const feature of ['exceptions-legacy', 'multi-memory', 'memory64']) assert.match(messages, new RegExp(`uses ${feature},`));
-    assert.deepEqual(verdict(bytes, { features: { 'exceptions-legacy': true, 'multi-memory': true, memory64: true } }).violations, []);
-    assert.equal(verdict(bytes, { features: { 'exceptions-legacy': true, 'multi-memory': true } }).violations.length, 1);
+    const twoMemories = { memories: 2 };
+    assert.deepEqual(verdict(bytes, { features: { 'exceptions-legacy': true, 'multi-memory': true, memory64: true }, limits: twoMemories }).violations, []);
+    assert.equal(verdict(bytes, { features: { 'exceptions-legacy': true, 'multi-memory': true }, limits: twoMemories }).violations.length, 1);
   });
 
   it('refuses exports under the name the rewriter reserves for the fuel counter', async () => {
