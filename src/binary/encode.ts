@@ -123,7 +123,8 @@ function extendVector(module: WasmModule, id: number, added: Uint8Array[]): Uint
 function codePayload(module: WasmModule, edits: ModuleEdits): Uint8Array | undefined {
   const added = edits.addFunctions ?? [];
   if (!edits.bodies?.size && added.length === 0) return undefined;
-  const writer = new ByteWriter(module.bytes.length);
+  const section = module.sections.find((s) => s.id === 10);
+  const writer = new ByteWriter((section ? section.end - section.payloadStart : 0) + 64);
   writer.u32(module.code.length + added.length);
   module.code.forEach((body, i) => {
     const replaced = edits.bodies?.get(i);
@@ -168,11 +169,15 @@ function changedPayloads(module: WasmModule, edits: ModuleEdits): Map<number, Ui
 export function rewriteModule(module: WasmModule, edits: ModuleEdits = {}): Uint8Array {
   const changed = changedPayloads(module, edits);
   const drop = new Set(edits.dropCustomSections ?? []);
-  const writer = new ByteWriter(module.bytes.length + 64);
-  writer.bytes(module.bytes.subarray(0, HEADER_BYTES));
+  // The output is gathered as pieces (most of them views of the input) and copied once into
+  // a buffer of exactly its size: a rewrite costs the output's bytes and no more.
+  const pieces: Uint8Array[] = [module.bytes.subarray(0, HEADER_BYTES)];
+  const framed = (id: number, payload: Uint8Array): void => {
+    pieces.push(new ByteWriter(6).u8(id).u32(payload.length).finish(), payload);
+  };
   const customs = edits.addCustomSections ?? [];
   const emitCustom = (section: NewCustomSection): void => {
-    writer.u8(0).bytes(sized(new ByteWriter(section.payload.length + 16).name(section.name).bytes(section.payload).finish()));
+    framed(0, new ByteWriter(section.payload.length + 16).name(section.name).bytes(section.payload).finish());
   };
   for (const section of customs) if (section.position === 'start') emitCustom(section);
   const pending = new Map(changed);
@@ -180,28 +185,31 @@ export function rewriteModule(module: WasmModule, edits: ModuleEdits = {}): Uint
     for (const [id, payload] of [...pending].sort((a, b) => sectionRank[a[0]]! - sectionRank[b[0]]!)) {
       if (sectionRank[id]! >= rank) break;
       if (!module.sections.some((s) => s.id === id)) {
-        writer.u8(id).bytes(sized(payload));
+        framed(id, payload);
         pending.delete(id);
       }
     }
   };
   for (const section of module.sections) {
     if (section.id === 0) {
-      if (!drop.has(section.name!)) writer.bytes(module.bytes.subarray(section.start, section.end));
+      if (!drop.has(section.name!)) pieces.push(module.bytes.subarray(section.start, section.end));
       continue;
     }
     emitMissingBefore(sectionRank[section.id]!);
     const payload = pending.get(section.id);
     if (payload) {
-      writer.u8(section.id).bytes(sized(payload));
+      framed(section.id, payload);
       pending.delete(section.id);
     } else {
-      writer.bytes(module.bytes.subarray(section.start, section.end));
+      pieces.push(module.bytes.subarray(section.start, section.end));
     }
   }
   emitMissingBefore(Infinity);
   for (const section of customs) if (section.position !== 'start') emitCustom(section);
-  return writer.finish();
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const piece of pieces) { out.set(piece, at); at += piece.length; }
+  return out;
 }
 
 /** Re-encodes an unedited module (byte-identical to its input). */

@@ -70,3 +70,28 @@ export function tableGrowBomb(tables: number, step: number): Uint8Array {
     section(10, vector([body([]), body(code, [[1, 0x7f]])])),
   );
 }
+
+/**
+ * A command module of about `size` bytes, nearly all of it passive element
+ * segments listing function 0 over and over (one byte per item), the shape
+ * of a module that once cost admission 16 times its size. Has a table and a
+ * memory without maxima, so preparing it rewrites both.
+ */
+export function passiveElementBomb(size: number): Uint8Array {
+  const itemsPerSegment = 4_000_000;
+  const segmentBytes = 1 + 1 + 4 + itemsPerSegment; // flags, elemkind, count (4-byte LEB), items
+  const segments = Math.max(1, Math.floor(size / segmentBytes));
+  const payload = new Uint8Array(5 + segments * segmentBytes);
+  payload.set(new ByteWriter(5).u32Padded(segments).finish(), 0);
+  const header = Uint8Array.from([0x01, 0x00, ...new ByteWriter(5).u32Padded(itemsPerSegment).finish().subarray(0, 4)]);
+  // u32Padded writes 5 bytes; a count below 2^28 fits 4 (last byte without continuation).
+  header[5] &= 0x7f;
+  for (let s = 0; s < segments; s++) payload.set(header, 5 + s * segmentBytes); // items stay 0x00: function 0
+  return moduleOf(
+    section(1, vector([FUNC_TYPE_VOID])), section(3, vector([[0]])),
+    section(4, vector([[0x70, 0x00, 0x01]])), section(5, vector([[0x00, 0x01]])),
+    section(7, vector([[...name('_start'), 0, 0]])),
+    section(9, payload),
+    section(10, vector([body([])])),
+  );
+}
