@@ -10,6 +10,8 @@ import { forEachInstruction } from '../../src/binary/instructions.js';
 import { inspect } from '../../src/audit/inspect.js';
 import { largeModulePaths, smallCorpus } from '../binary/corpus.js';
 import { mutations } from '../binary/mutate.js';
+import { compareWithV8 } from '../binary/differential.js';
+import { generateModule } from '../binary/generate.js';
 
 const argIndex = process.argv.indexOf('--seconds');
 const seconds = argIndex >= 0 ? Number(process.argv[argIndex + 1]) : 60;
@@ -26,7 +28,9 @@ function check(bytes: Uint8Array): void {
     if (!(error instanceof WasmDecodeError)) throw error;
     if (error.offset < 0 || error.offset > bytes.length) throw new Error(`offset ${error.offset} outside the input`);
   }
-  if (WebAssembly.validate(bytes)) decodeModule(bytes);
+  // Differential: what V8 accepts, the decoder accepts and reads the same way.
+  const mismatch = compareWithV8(bytes);
+  if (mismatch) throw new Error(mismatch.detail);
 }
 
 let rounds = 0;
@@ -34,7 +38,8 @@ let cases = 0;
 while (Date.now() < deadline) {
   const seed = Date.now() ^ (rounds * 0x9e3779b1);
   const numRuns = 500;
-  const result = fc.check(fc.property(fc.constantFrom(...corpus), mutations(), fc.integer({ min: 1, max: 4 }), (m, mutate, times) => {
+  const generated = fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((s) => ({ name: `generated ${s}`, bytes: generateModule(s) }));
+  const result = fc.check(fc.property(fc.oneof(fc.constantFrom(...corpus), generated), mutations(), fc.integer({ min: 0, max: 4 }), (m, mutate, times) => {
     let bytes = m.bytes;
     for (let i = 0; i < times; i++) bytes = mutate(bytes);
     check(bytes);
