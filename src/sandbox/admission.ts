@@ -102,8 +102,11 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
   const used = new Map<FeatureName, number>();
   const note = (feature: FeatureName, offset: number) => { if (!used.has(feature)) used.set(feature, offset); };
   let atomicsAt: number | null = null;
+  let throwAt: number | null = null;
   const ins = newInstruction();
   const visit = (i: Instruction) => {
+    // `throw` belongs to both exception proposals: it is charged to whichever the code uses.
+    if (i.prefix === 0 && i.code === 0x08) { throwAt ??= i.offset; return; }
     const feature = featureName(i.feature);
     if (feature) note(feature, i.offset);
     // Immediates can use a proposal the opcode does not: `block (result v128)`, a second table.
@@ -115,6 +118,7 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
   // Declarations gate too: a v128 local or an externref parameter uses its proposal without
   // any instruction of it. Tags belong to whichever exception proposal the code uses.
   const codeUsesNewExceptions = used.has('exceptions') && !used.has('exceptions-legacy');
+  if (throwAt !== null) note(codeUsesNewExceptions ? 'exceptions' : 'exceptions-legacy', throwAt);
   for (const [feature, offset] of declaredFeatures(module)) {
     if (feature === 'exceptions-legacy' && codeUsesNewExceptions) continue;
     const name = featureName(feature);

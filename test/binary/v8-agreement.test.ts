@@ -88,3 +88,17 @@ describe('rewriting a table declared with an initialiser', () => {
     assert.deepEqual(rules(bytes).map((r) => r.split(':')[0]), ['feature-not-allowed']);
   });
 });
+
+describe('throw belongs to both exception proposals', () => {
+  const withTag = (code: number[]) => moduleOf(section(1, vector([FUNC_TYPE_VOID])), section(3, vector([[0]])),
+    section(13, vector([[0x00, 0x00]])), START, section(10, vector([body(code)])));
+
+  it('is charged to exceptions when the code uses try_table, to exceptions-legacy otherwise', () => {
+    const modern = withTag([0x1f, 0x40, 0x00, 0x08, 0x00, 0x0b]); // try_table (no catches) throw 0 end
+    assert.deepEqual(rules(modern, { features: { exceptions: true } }), []);
+    assert.deepEqual(rules(modern).map((r) => r.split(':')[0]), ['feature-not-allowed']);
+    const legacy = withTag([0x08, 0x00]);
+    assert.deepEqual(rules(legacy, { features: { 'exceptions-legacy': true } }), []);
+    assert.deepEqual(rules(legacy, { features: { exceptions: true } }), ['feature-not-allowed: uses exceptions-legacy, which the policy does not allow']);
+  });
+});
