@@ -110,8 +110,10 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
     const feature = featureName(i.feature);
     if (feature) note(feature, i.offset);
     // Immediates can use a proposal the opcode does not: `block (result v128)`, a second table.
-    const extra = featureName(instructionExtraFeature(i));
-    if (extra) note(extra, i.offset);
+    if (i.blockType !== null || i.types !== null || (i.prefix === 0 ? i.code === 0x11 || i.code === 0x13 : i.prefix === 0xfc)) {
+      const extra = featureName(instructionExtraFeature(i));
+      if (extra) note(extra, i.offset);
+    }
     if (i.prefix === 0xfe && atomicsAt === null) atomicsAt = i.offset;
   };
   for (let f = 0; f < module.code.length; f++) forEachInstruction(module, f, visit, ins);

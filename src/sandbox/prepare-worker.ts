@@ -1,13 +1,14 @@
-// A worker thread that prepares one module (prepare.ts's `prepare`) and
-// answers with the rewritten bytes, transferred rather than copied, or with
-// the admission's refusal. prepareAsync starts one per large module, so a
-// long decode never blocks the embedder's event loop.
+// The worker thread behind prepareAsync: prepares modules (prepare.ts's
+// `prepare`) one at a time and answers each with the rewritten bytes,
+// transferred rather than copied, or with the admission's refusal. One worker
+// serves a process and stays warm, so its decoder runs optimised code.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { AdmissionError, prepare } from './prepare.js';
 import type { Policy } from '../policy/policy.js';
 
 export interface PrepareRequest {
+  id: number;
   bytes: Uint8Array;
   policy: Policy;
 }
@@ -17,16 +18,18 @@ export type PrepareReply =
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
-const { bytes, policy } = workerData as PrepareRequest;
-let reply: PrepareReply;
-const transfer: ArrayBuffer[] = [];
-try {
-  const prepared = prepare(bytes, policy);
-  reply = { ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest };
-  transfer.push(prepared.bytes.buffer as ArrayBuffer);
-} catch (error) {
-  reply = error instanceof AdmissionError
-    ? { ok: false, admission: true, violations: error.violations }
-    : { ok: false, admission: false, message: error instanceof Error ? error.message : String(error) };
-}
-parentPort!.postMessage(reply, transfer);
+parentPort!.on('message', ({ id, bytes, policy }: PrepareRequest) => {
+  let reply: PrepareReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const prepared = prepare(bytes, policy);
+    reply = { ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest };
+    // The bytes are this worker's copy or the rewrite's output: either way no one here needs them again.
+    transfer.push(prepared.bytes.buffer as ArrayBuffer);
+  } catch (error) {
+    reply = error instanceof AdmissionError
+      ? { ok: false, admission: true, violations: error.violations }
+      : { ok: false, admission: false, message: error instanceof Error ? error.message : String(error) };
+  }
+  parentPort!.postMessage({ id, reply }, transfer);
+});

@@ -65,11 +65,12 @@ export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
 
 /**
  * Modules at least this large are prepared on a worker thread by
- * `prepareAsync`; smaller ones inline. Preparing runs at roughly 150-250 MB/s
- * here, so a module under the threshold holds the caller's event loop for
- * about 10 ms at most, less than a worker takes to start (docs/RATIONALE.md).
+ * `prepareAsync`; smaller ones inline. Admission runs at roughly 20-50 MB/s
+ * here (its walk of every instruction dominates), so a module under the
+ * threshold holds the caller's event loop for about 5-12 ms at most
+ * (docs/RATIONALE.md has the measurements).
  */
-export const PREPARE_OFF_THREAD_BYTES = 2 * 1024 * 1024;
+export const PREPARE_OFF_THREAD_BYTES = 256 * 1024;
 
 /** The worker entry beside this file, or (from the CLI bundle) under dist/src. */
 async function prepareWorkerEntry(): Promise<URL> {
@@ -78,23 +79,61 @@ async function prepareWorkerEntry(): Promise<URL> {
   return new URL('./prepare-worker.js', import.meta.url);
 }
 
+type PrepareReply = import('./prepare-worker.js').PrepareReply;
+interface Preparer {
+  post(bytes: Uint8Array, policy: Policy): Promise<PrepareReply>;
+}
+let preparer: Promise<Preparer> | undefined;
+
+/**
+ * The process's one preparing worker, started on first use. It keeps no
+ * event loop alive while idle; if it dies, every pending request fails and
+ * the next request starts a new one.
+ */
+function sharedPreparer(): Promise<Preparer> {
+  preparer ??= (async () => {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(await prepareWorkerEntry(), { env: {} });
+    worker.unref();
+    const pending = new Map<number, { resolve: (reply: PrepareReply) => void; reject: (error: Error) => void }>();
+    let nextId = 0;
+    const self: Preparer = {
+      post(bytes, policy) {
+        const id = nextId++;
+        if (pending.size === 0) worker.ref();
+        // The worker gets a copy of the bytes: the caller's stay usable.
+        worker.postMessage({ id, bytes, policy });
+        return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+      },
+    };
+    worker.on('message', ({ id, reply }: { id: number; reply: PrepareReply }) => {
+      pending.get(id)?.resolve(reply);
+      pending.delete(id);
+      if (pending.size === 0) worker.unref();
+    });
+    const fail = (error: Error) => {
+      if (preparer === started) preparer = undefined;
+      for (const p of pending.values()) p.reject(error);
+      pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the preparing worker stopped (exit ${code})`)));
+    return self;
+  })();
+  const started = preparer;
+  return started;
+}
+
 /**
  * `prepare`, off the caller's event loop for large modules: a worker thread
  * decodes, admits and rewrites a copy of `bytes` and transfers the rewritten
- * bytes back. Rejects with AdmissionError exactly as `prepare` throws it.
+ * bytes back. One worker serves the process (warm after its first module);
+ * modules queue for it. Rejects with AdmissionError exactly as `prepare`
+ * throws it.
  */
 export async function prepareAsync(bytes: Uint8Array, policy: Policy): Promise<Prepared> {
   if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy);
-  const { Worker } = await import('node:worker_threads');
-  const entry = await prepareWorkerEntry();
-  const reply = await new Promise<import('./prepare-worker.js').PrepareReply>((resolve, reject) => {
-    // The worker gets a copy of the bytes: the caller's stay usable, and the copy is freed with the worker.
-    const worker = new Worker(entry, { workerData: { bytes, policy }, env: {} });
-    let answered = false;
-    worker.once('message', (message) => { answered = true; resolve(message); });
-    worker.once('error', reject);
-    worker.once('exit', (code) => { if (!answered) reject(new Error(`preparing the module stopped its worker (exit ${code})`)); });
-  });
+  const reply = await (await sharedPreparer()).post(bytes, policy);
   if (reply.ok) return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered };
   if (reply.admission) throw new AdmissionError(reply.violations);
   throw new Error(reply.message);
