@@ -5,6 +5,9 @@ import type { ByteReader } from './reader.js';
 import type { ConstExpr, Instruction } from './types.js';
 
 const noBlocks = { maxNestingDepth: 0 };
+
+/** Values of small `i32.const` expressions, shared (and frozen): most globals and offsets hold one. */
+const smallI32Values: ConstExpr['value'][] = Array.from({ length: 2048 }, (_, i) => Object.freeze({ kind: 'i32.const' as const, value: i - 1024 }));
 const scratch = newInstruction();
 
 function valueOf(ins: Instruction): ConstExpr['value'] {
@@ -29,7 +32,8 @@ export function readConstExpr(reader: ByteReader): ConstExpr {
     const value = reader.s32();
     if (reader.bytes[reader.pos] === 0x0b && reader.pos < reader.end) {
       reader.pos++;
-      return { start, end: reader.pos, value: { kind: 'i32.const', value } };
+      const shared = value >= -1024 && value < 1024 ? smallI32Values[value + 1024]! : undefined;
+      return { start, end: reader.pos, value: shared ?? { kind: 'i32.const', value } };
     }
     reader.pos = start;
   }

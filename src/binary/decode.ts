@@ -45,12 +45,19 @@ function readTableType(reader: ByteReader, limits: DecodeLimits): TableType {
   return { elemType, limits: readLimits(reader, 'table', limits.maxTableInitial) };
 }
 
+/** Global types with an abstract value type, shared: a million globals need not be a million type objects. */
+const sharedGlobalTypes = new Map<string, GlobalType>();
+
 function readGlobalType(reader: ByteReader): GlobalType {
   const valType = readValType(reader);
   const at = reader.pos;
   const mut = reader.u8();
   if (mut > 1) reader.fail('invalid global mutability', at);
-  return { valType, mutable: mut === 1 };
+  if (typeof valType !== 'string') return { valType, mutable: mut === 1 };
+  const key = `${valType}:${mut}`;
+  let type = sharedGlobalTypes.get(key);
+  if (!type) sharedGlobalTypes.set(key, (type = Object.freeze({ valType, mutable: mut === 1 })));
+  return type;
 }
 
 function readTagType(reader: ByteReader): TagType {
@@ -62,6 +69,8 @@ function readTagType(reader: ByteReader): TagType {
 
 function readTypes(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
   const n = reader.count('type', limits.maxTypes);
+  // Identical entries share one frozen object: repeating a 3-byte type costs a pointer, not a type.
+  const seen = new Map<string, FuncType>();
   for (let i = 0; i < n; i++) {
     const at = reader.pos;
     const form = reader.u8();
@@ -75,7 +84,9 @@ function readTypes(reader: ByteReader, limits: DecodeLimits, module: WasmModule)
     const nr = reader.count('result', limits.maxResults);
     const results: ValType[] = new Array(nr);
     for (let j = 0; j < nr; j++) results[j] = readValType(reader);
-    const type: FuncType = { params, results };
+    const key = String.fromCharCode.apply(null, reader.bytes.subarray(at, reader.pos) as unknown as number[]);
+    let type = seen.get(key);
+    if (!type) seen.set(key, (type = Object.freeze({ params: Object.freeze(params) as ValType[], results: Object.freeze(results) as ValType[] })));
     module.types.push(type);
   }
 }
@@ -123,6 +134,8 @@ function readElements(reader: ByteReader, limits: DecodeLimits, module: WasmModu
   module.elements = new ElementSegmentList(module.bytes, first, ends);
 }
 
+const noLocals: LocalDecl[] = Object.freeze([]) as unknown as LocalDecl[];
+
 function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, validateBodies: boolean): void {
   const at = reader.pos;
   const n = reader.count('function body', limits.maxFunctions, 2);
@@ -137,7 +150,7 @@ function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, 
     const end = start + size;
     const body = new ByteReader(reader.bytes, start, end);
     const groups = body.count('local declaration', limits.maxLocalsPerFunction, 2);
-    const locals: LocalDecl[] = new Array(groups);
+    const locals: LocalDecl[] = groups === 0 ? noLocals : new Array(groups);
     let localCount = 0;
     for (let g = 0; g < groups; g++) {
       const countAt = body.pos;
