@@ -10,6 +10,7 @@ export { WasmDecodeError } from './binary/errors.js';
 export { decodeInstructions, forEachInstruction, newInstruction } from './binary/instructions.js';
 export { defaultDecodeLimits } from './binary/limits.js';
 export { ElementSegmentList } from './binary/element-segments.js';
+export { DataSegmentList } from './binary/data-segments.js';
 export { readSections } from './binary/sections.js';
 export { wasiPreview1Functions, type WasiCapability } from './binary/wasi-abi.js';
 export type * from './binary/types.js';

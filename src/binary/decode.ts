@@ -3,6 +3,7 @@
 // once to prove they are well formed; passes walk them again on demand.
 
 import { readConstExpr } from './const-expr.js';
+import { DataSegmentList, readDataSegment } from './data-segments.js';
 import { ElementSegmentList, readElementHeader, skipElementItems } from './element-segments.js';
 import { readNameSection, readProducers, readTargetFeatures } from './custom-sections.js';
 import { WasmDecodeError } from './errors.js';
@@ -13,7 +14,7 @@ import { readSections } from './sections.js';
 import { readRefType, readValType } from './valtypes.js';
 import type {
   DecodeLimits, DecodeOptions, ExternKind, FuncType, GlobalType, Limits, LocalDecl,
-  SegmentMode, TableType, TagType, ValType, WasmModule,
+  TableType, TagType, ValType, WasmModule,
 } from './types.js';
 
 /** Where each known section may appear; custom sections (0) may appear anywhere. */
@@ -118,10 +119,6 @@ function readFunctions(reader: ByteReader, limits: DecodeLimits, module: WasmMod
   module.functions = functions;
 }
 
-function readSegmentOffset(reader: ByteReader, index: number): SegmentMode {
-  return { kind: 'active', index, offset: readConstExpr(reader) };
-}
-
 function readElements(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
   const n = reader.count('element segment', limits.maxElementSegments, 2);
   const first = reader.pos;
@@ -168,20 +165,14 @@ function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, 
 function readData(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
   const n = reader.count('data segment', limits.maxDataSegments, 2);
   if (module.dataCount !== null && n !== module.dataCount) reader.fail(`${n} data segments but the data count section says ${module.dataCount}`);
+  const first = reader.pos;
+  // Four bytes per segment; segments are read again from the bytes when asked for.
+  const ends = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const at = reader.pos;
-    const flags = reader.u32();
-    let mode: SegmentMode;
-    if (flags === 0) mode = readSegmentOffset(reader, 0);
-    else if (flags === 1) mode = { kind: 'passive' };
-    else if (flags === 2) mode = readSegmentOffset(reader, reader.u32());
-    else reader.fail(`invalid data segment flags ${flags}`, at);
-    const sizeAt = reader.pos;
-    const size = reader.u32();
-    if (size > reader.remaining) reader.fail('data segment runs past its section', sizeAt);
-    module.data.push({ mode, start: reader.pos, end: reader.pos + size });
-    reader.pos += size;
+    readDataSegment(reader);
+    ends[i] = reader.pos;
   }
+  module.data = new DataSegmentList(module.bytes, first, ends);
 }
 
 function readExports(reader: ByteReader, limits: DecodeLimits, module: WasmModule): void {
@@ -202,7 +193,7 @@ function readExports(reader: ByteReader, limits: DecodeLimits, module: WasmModul
 function emptyModule(bytes: Uint8Array): WasmModule {
   return {
     bytes, version: 1, sections: [], types: [], imports: [], functions: [], tables: [], memories: [], tags: [],
-    globals: [], exports: [], start: null, elements: ElementSegmentList.empty(bytes), dataCount: null, code: [], data: [], customs: [],
+    globals: [], exports: [], start: null, elements: ElementSegmentList.empty(bytes), dataCount: null, code: [], data: DataSegmentList.empty(bytes), customs: [],
     names: null, producers: null, targetFeatures: null, customSectionErrors: [],
     importedFunctionCount: 0, importedTableCount: 0, importedMemoryCount: 0, importedGlobalCount: 0, importedTagCount: 0,
   };

@@ -6,6 +6,7 @@
 
 import { readConstExpr } from './const-expr.js';
 import { ByteReader } from './reader.js';
+import { SegmentList } from './segment-list.js';
 import { readRefType } from './valtypes.js';
 import type { ElementSegment, SegmentMode, ValType } from './types.js';
 
@@ -90,36 +91,18 @@ class FunctionIndices implements Iterable<number> {
 }
 
 /** A module's element segments, read on demand from its (already validated) bytes. */
-export class ElementSegmentList implements Iterable<ElementSegment> {
-  /**
-   * @param first absolute offset of segment 0
-   * @param ends absolute offset just after each segment
-   */
-  constructor(private readonly bytes: Uint8Array, private readonly first: number, private readonly ends: Uint32Array) {}
-
+export class ElementSegmentList extends SegmentList<ElementSegment> {
   static empty(bytes: Uint8Array): ElementSegmentList {
     return new ElementSegmentList(bytes, 0, new Uint32Array(0));
   }
 
-  get length(): number {
-    return this.ends.length;
-  }
-
-  /** Segment `i` (a fresh object each call), or undefined when out of range. */
-  at(i: number): ElementSegment | undefined {
-    if (!Number.isInteger(i) || i < 0 || i >= this.ends.length) return undefined;
-    const end = this.ends[i]!;
-    const reader = new ByteReader(this.bytes, i === 0 ? this.first : this.ends[i - 1]!, end);
+  protected read(reader: ByteReader): ElementSegment {
     const header = readElementHeader(reader);
     return {
       ...header,
       itemsStart: reader.pos,
-      itemsEnd: end,
-      functionIndices: new FunctionIndices(this.bytes, reader.pos, end, header.count, header.usesExpressions),
+      itemsEnd: reader.end,
+      functionIndices: new FunctionIndices(this.bytes, reader.pos, reader.end, header.count, header.usesExpressions),
     };
-  }
-
-  *[Symbol.iterator](): Iterator<ElementSegment> {
-    for (let i = 0; i < this.ends.length; i++) yield this.at(i)!;
   }
 }

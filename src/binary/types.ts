@@ -5,6 +5,7 @@
 // unchanged module is a copy of those ranges and signing can hash sections
 // exactly as they appear on disk.
 
+import type { DataSegmentList } from './data-segments.js';
 import type { ElementSegmentList } from './element-segments.js';
 
 export type ValType =
@@ -212,7 +213,8 @@ export interface WasmModule {
   elements: ElementSegmentList;
   dataCount: number | null;
   code: FunctionBody[];
-  data: DataSegment[];
+  /** Data segments, materialised on access from the bytes (see DataSegmentList). */
+  data: DataSegmentList;
   customs: CustomSection[];
   names: NameSection | null;
   producers: Producers | null;

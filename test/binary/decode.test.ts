@@ -32,9 +32,9 @@ describe('decodeModule on an assembled module using many proposals', async () =>
     assert.equal(module.elements.length, 1);
     assert.deepEqual([...module.elements.at(0)!.functionIndices], [1, 0]);
     assert.equal(module.data.length, 2);
-    const text = new TextDecoder().decode(bytes.subarray(module.data[0]!.start, module.data[0]!.end));
+    const text = new TextDecoder().decode(bytes.subarray(module.data.at(0)!.start, module.data.at(0)!.end));
     assert.equal(text, 'hello');
-    assert.equal(module.data[1]!.mode.kind, 'passive');
+    assert.equal(module.data.at(1)!.mode.kind, 'passive');
     assert.equal(module.tags.length, 1);
   });
 
