@@ -59,6 +59,17 @@ describe('prepareAsync', () => {
     });
   });
 
+  it('carries the policy\'s trusted keys to the worker: unsigned refused, signed admitted', async () => {
+    const { encodePublicKey, generateSecretKey } = await import('../../src/signing/keys.js');
+    const { signModule } = await import('../../src/signing/sign.js');
+    const key = generateSecretKey();
+    const policy = parsePolicy({ trust: { keys: [`base64:${Buffer.from(encodePublicKey(key.publicKey)).toString('base64')}`] } });
+    const module = passiveElementBomb(MiB);
+    await assert.rejects(prepareAsync(module, policy), (error: unknown) => error instanceof AdmissionError && error.violations[0]!.rule === 'unsigned');
+    const signed = signModule(module, key).module;
+    assert.equal((await prepareAsync(signed, policy)).digest, prepare(signed, policy).digest);
+  });
+
   it('prepares small modules inline', async () => {
     const small = tableGrowBomb(1, 1);
     const prepared = await prepareAsync(small, EMPTY_POLICY);
