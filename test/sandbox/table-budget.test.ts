@@ -47,6 +47,12 @@ describe('one budget for all tables', () => {
     assert.ok(report.maxRssBytes < GiB / 2, `peak RSS ${(report.maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
   });
 
+  it('the reported shape, each of 600 tables grown by 1,000,000 at once: every grow fails', (t) => {
+    const report = runChild(t, tableGrowBomb(600, 1_000_000), { limits: { tables: 600 } });
+    assert.equal(report.grown, 0, 'no table may take a million elements: the budget is shared');
+    assert.ok(report.maxRssBytes < GiB / 4, `peak RSS ${(report.maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
+  });
+
   it('a smaller budget holds exactly, across every table', (t) => {
     const report = runChild(t, tableGrowBomb(16, 1), { limits: { 'table-elements': 5000 } });
     assert.equal(report.grown, 5000);
