@@ -93,7 +93,8 @@ let preparer: Promise<Preparer> | undefined;
 function sharedPreparer(): Promise<Preparer> {
   preparer ??= (async () => {
     const { Worker } = await import('node:worker_threads');
-    const worker = new Worker(await prepareWorkerEntry(), { env: {} });
+    // A heap ceiling of its own: should decoding ever balloon, the worker dies, not the embedder.
+    const worker = new Worker(await prepareWorkerEntry(), { env: {}, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
     worker.unref();
     const pending = new Map<number, { resolve: (reply: PrepareReply) => void; reject: (error: Error) => void }>();
     let nextId = 0;
