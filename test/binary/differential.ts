@@ -15,6 +15,9 @@ import type { Limits, ValType, WasmModule } from '../../src/binary/types.js';
 
 // Imports and exports then carry their types, so structure can be compared beyond names.
 v8.setFlagsFromString('--experimental-wasm-type-reflection');
+// The proposals this V8 has behind flags and the decoder reads: compared too.
+// (Not gc or typed-funcref: this V8 reads an older encoding of them than the decoder.)
+for (const flag of ['extended-const', 'memory64', 'relaxed-simd']) v8.setFlagsFromString(`--experimental-wasm-${flag}`);
 
 /**
  * Classes of modules V8 accepts and the decoder refuses on purpose, each

@@ -43,8 +43,10 @@ function limits(g: Gen, memory: boolean): Uint8Array {
   const min = g.int(memory ? 3 : 20);
   const hasMax = g.chance(0.5);
   const shared = memory && hasMax && g.chance(0.15);
-  w.u8((hasMax ? 1 : 0) | (shared ? 2 : 0)).u32(min);
-  if (hasMax) w.u32(min + g.int(memory ? 3 : 50));
+  const is64 = memory && g.chance(0.1); // memory64
+  w.u8((hasMax ? 1 : 0) | (shared ? 2 : 0) | (is64 ? 4 : 0));
+  if (is64) w.u64(min); else w.u32(min);
+  if (hasMax) { if (is64) w.u64(min + g.int(3)); else w.u32(min + g.int(memory ? 3 : 50)); }
   return w.finish();
 }
 
@@ -54,7 +56,10 @@ function constExpr(g: Gen, type: number, importedGlobals: number[]): Uint8Array 
   const fromGlobal = importedGlobals.indexOf(type);
   if (fromGlobal >= 0 && g.chance(0.2)) return w.u8(0x23).u32(fromGlobal).u8(0x0b).finish();
   switch (type) {
-    case 0x7f: w.u8(0x41).s32(g.int(1 << 30) - (1 << 29)); break;
+    case 0x7f:
+      w.u8(0x41).s32(g.int(1 << 30) - (1 << 29));
+      if (g.chance(0.2)) w.u8(0x41).s32(g.int(1000)).u8(g.pick([0x6a, 0x6b, 0x6c])); // extended-const: add, sub, mul
+      break;
     case 0x7e: w.u8(0x42).s64(BigInt(g.int(1 << 30)) << BigInt(g.int(34))); break;
     case 0x7d: w.u8(0x43).f32(g.next() * 1000); break;
     case 0x7c: w.u8(0x44).f64(g.next() * 1e9); break;
@@ -103,7 +108,7 @@ function simple(g: Gen, w: ByteWriter, c: Context): void {
     case 20: if (c.memories && c.dataSegments) w.u8(0xfc).u32(8).u32(idx(c.dataSegments)).u8(0); break; // memory.init
     case 21: if (c.tables && c.elementSegments) w.u8(0xfc).u32(12).u32(idx(c.elementSegments)).u32(idx(c.tables)); break; // table.init
     case 22: if (c.tags) w.u8(0x08).u32(idx(c.tags)); break; // throw
-    case 23: w.u8(0xfd).u32(g.pick([14, 15, 77, 78, 174, 186, 253])); break; // simd without immediates
+    case 23: w.u8(0xfd).u32(g.pick([14, 15, 77, 78, 174, 186, 253, 0x100, 0x105, 0x109, 0x111])); break; // simd (and relaxed) without immediates
     case 24: if (c.functions) w.u8(0x12).u32(idx(c.functions)); break; // return_call
     case 25: if (c.memories) w.u8(0xfd).u32(g.pick([0, 11])).u32(g.int(5)).u32(g.int(100)); break; // v128.load/store
   }
