@@ -91,7 +91,8 @@ let preparer: Promise<Preparer> | undefined;
  * the next request starts a new one.
  */
 function sharedPreparer(): Promise<Preparer> {
-  preparer ??= (async () => {
+  if (preparer) return preparer;
+  const started: Promise<Preparer> = (async () => {
     const { Worker } = await import('node:worker_threads');
     // A heap ceiling of its own: should decoding ever balloon, the worker dies, not the embedder.
     const worker = new Worker(await prepareWorkerEntry(), { env: {}, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
@@ -121,7 +122,7 @@ function sharedPreparer(): Promise<Preparer> {
     worker.on('exit', (code) => fail(new Error(`the preparing worker stopped (exit ${code})`)));
     return self;
   })();
-  const started = preparer;
+  preparer = started;
   return started;
 }
 
