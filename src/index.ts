@@ -11,6 +11,7 @@ export { decodeInstructions, forEachInstruction, newInstruction } from './binary
 export { defaultDecodeLimits } from './binary/limits.js';
 export { ElementSegmentList } from './binary/element-segments.js';
 export { DataSegmentList } from './binary/data-segments.js';
+export { GlobalList } from './binary/globals.js';
 export { readSections } from './binary/sections.js';
 export { wasiPreview1Functions, type WasiCapability } from './binary/wasi-abi.js';
 export type * from './binary/types.js';

@@ -14,7 +14,7 @@ const STACK_PROTECTOR_SYMBOLS = new Set(['__stack_chk_fail', '__stack_chk_guard'
 function findStackPointer(module: WasmModule): MemorySafety['stackPointer'] {
   const names = module.names?.globals;
   const initialOf = (index: number): number | null => {
-    const global = module.globals[index - module.importedGlobalCount];
+    const global = module.globals.at(index - module.importedGlobalCount);
     return global?.init.value.kind === 'i32.const' ? global.init.value.value >>> 0 : null;
   };
   if (names) {
@@ -32,7 +32,7 @@ function findStackPointer(module: WasmModule): MemorySafety['stackPointer'] {
   const exportedGlobals = new Set(module.exports.filter((e) => e.kind === 'global').map((e) => e.index));
   for (let i = 0; i < module.globals.length; i++) {
     const index = module.importedGlobalCount + i;
-    const { type } = module.globals[i]!;
+    const { type } = module.globals.at(i)!;
     if (type.mutable && type.valType === 'i32' && !exportedGlobals.has(index)) {
       return { global: index, name: names?.get(index) ?? null, foundBy: 'heuristic', initial: initialOf(index) };
     }

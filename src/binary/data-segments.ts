@@ -4,7 +4,7 @@
 
 import { readConstExpr } from './const-expr.js';
 import type { ByteReader } from './reader.js';
-import { SegmentList } from './segment-list.js';
+import { OffsetList } from './offset-list.js';
 import type { DataSegment, SegmentMode } from './types.js';
 
 const passive: SegmentMode = Object.freeze({ kind: 'passive' });
@@ -29,7 +29,7 @@ export function readDataSegment(reader: ByteReader): DataSegment {
 }
 
 /** A module's data segments, read on demand from its (already validated) bytes. */
-export class DataSegmentList extends SegmentList<DataSegment> {
+export class DataSegmentList extends OffsetList<DataSegment> {
   static empty(bytes: Uint8Array): DataSegmentList {
     return new DataSegmentList(bytes, 0, new Uint32Array(0));
   }

@@ -4,6 +4,7 @@
 
 import { readConstExpr } from './const-expr.js';
 import { DataSegmentList, readDataSegment } from './data-segments.js';
+import { GlobalList, readGlobal, readGlobalType } from './globals.js';
 import { ElementSegmentList, readElementHeader, skipElementItems } from './element-segments.js';
 import { readNameSection, readProducers, readTargetFeatures } from './custom-sections.js';
 import { WasmDecodeError } from './errors.js';
@@ -44,21 +45,6 @@ function readLimits(reader: ByteReader, what: 'memory' | 'table', maxInitial: nu
 function readTableType(reader: ByteReader, limits: DecodeLimits): TableType {
   const elemType = readRefType(reader);
   return { elemType, limits: readLimits(reader, 'table', limits.maxTableInitial) };
-}
-
-/** Global types with an abstract value type, shared: a million globals need not be a million type objects. */
-const sharedGlobalTypes = new Map<string, GlobalType>();
-
-function readGlobalType(reader: ByteReader): GlobalType {
-  const valType = readValType(reader);
-  const at = reader.pos;
-  const mut = reader.u8();
-  if (mut > 1) reader.fail('invalid global mutability', at);
-  if (typeof valType !== 'string') return { valType, mutable: mut === 1 };
-  const key = `${valType}:${mut}`;
-  let type = sharedGlobalTypes.get(key);
-  if (!type) sharedGlobalTypes.set(key, (type = Object.freeze({ valType, mutable: mut === 1 })));
-  return type;
 }
 
 function readTagType(reader: ByteReader): TagType {
@@ -193,7 +179,7 @@ function readExports(reader: ByteReader, limits: DecodeLimits, module: WasmModul
 function emptyModule(bytes: Uint8Array): WasmModule {
   return {
     bytes, version: 1, sections: [], types: [], imports: [], functions: [], tables: [], memories: [], tags: [],
-    globals: [], exports: [], start: null, elements: ElementSegmentList.empty(bytes), dataCount: null, code: [], data: DataSegmentList.empty(bytes), customs: [],
+    globals: GlobalList.empty(bytes), exports: [], start: null, elements: ElementSegmentList.empty(bytes), dataCount: null, code: [], data: DataSegmentList.empty(bytes), customs: [],
     names: null, producers: null, targetFeatures: null, customSectionErrors: [],
     importedFunctionCount: 0, importedTableCount: 0, importedMemoryCount: 0, importedGlobalCount: 0, importedTagCount: 0,
   };
@@ -264,10 +250,13 @@ export function decodeModule(bytes: Uint8Array, options: DecodeOptions = {}): Wa
       }
       case 6: {
         const n = reader.count('global', limits.maxGlobals, 2);
+        const first = reader.pos;
+        const ends = new Uint32Array(n);
         for (let i = 0; i < n; i++) {
-          const type = readGlobalType(reader);
-          module.globals.push({ type, init: readConstExpr(reader) });
+          readGlobal(reader);
+          ends[i] = reader.pos;
         }
+        module.globals = new GlobalList(bytes, first, ends);
         break;
       }
       case 7: readExports(reader, limits, module); break;

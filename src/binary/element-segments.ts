@@ -6,7 +6,7 @@
 
 import { readConstExpr } from './const-expr.js';
 import { ByteReader } from './reader.js';
-import { SegmentList } from './segment-list.js';
+import { OffsetList } from './offset-list.js';
 import { readRefType } from './valtypes.js';
 import type { ElementSegment, SegmentMode, ValType } from './types.js';
 
@@ -91,7 +91,7 @@ class FunctionIndices implements Iterable<number> {
 }
 
 /** A module's element segments, read on demand from its (already validated) bytes. */
-export class ElementSegmentList extends SegmentList<ElementSegment> {
+export class ElementSegmentList extends OffsetList<ElementSegment> {
   static empty(bytes: Uint8Array): ElementSegmentList {
     return new ElementSegmentList(bytes, 0, new Uint32Array(0));
   }

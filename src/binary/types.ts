@@ -7,6 +7,7 @@
 
 import type { DataSegmentList } from './data-segments.js';
 import type { ElementSegmentList } from './element-segments.js';
+import type { GlobalList } from './globals.js';
 
 export type ValType =
   | 'i32' | 'i64' | 'f32' | 'f64' | 'v128'
@@ -206,7 +207,8 @@ export interface WasmModule {
   tables: TableType[];
   memories: MemoryType[];
   tags: TagType[];
-  globals: Global[];
+  /** Globals the module defines, materialised on access from the bytes (see GlobalList). */
+  globals: GlobalList;
   exports: Export[];
   start: number | null;
   /** Element segments, materialised on access from the bytes (see ElementSegmentList). */

@@ -23,9 +23,9 @@ describe('decodeModule on an assembled module using many proposals', async () =>
 
   it('decodes globals with their constant initialisers', () => {
     assert.equal(module.globals.length, 2);
-    assert.deepEqual(module.globals[0]!.type, { valType: 'i32', mutable: true });
-    assert.deepEqual(module.globals[0]!.init.value, { kind: 'i32.const', value: 1048576 });
-    assert.deepEqual(module.globals[1]!.init.value, { kind: 'i64.const', value: -42n });
+    assert.deepEqual(module.globals.at(0)!.type, { valType: 'i32', mutable: true });
+    assert.deepEqual(module.globals.at(0)!.init.value, { kind: 'i32.const', value: 1048576 });
+    assert.deepEqual(module.globals.at(1)!.init.value, { kind: 'i64.const', value: -42n });
   });
 
   it('decodes element and data segments', () => {

@@ -11,7 +11,7 @@ import { decodeModule } from '../../src/binary/decode.js';
 import { WasmDecodeError } from '../../src/binary/errors.js';
 import { functionType } from '../../src/binary/lookup.js';
 import { valTypeName } from '../../src/binary/valtypes.js';
-import type { Limits, ValType, WasmModule } from '../../src/binary/types.js';
+import type { GlobalType, Limits, ValType, WasmModule } from '../../src/binary/types.js';
 
 // Imports and exports then carry their types, so structure can be compared beyond names.
 v8.setFlagsFromString('--experimental-wasm-type-reflection');
@@ -63,7 +63,7 @@ function reflectType(module: WasmModule, kind: keyof typeof jsKind, index: numbe
       return m && { ...limitsType(m.limits), shared: m.limits.shared };
     }
     case 'global': {
-      const g = nth(importsOf('global').map((d) => (d as { type: typeof module.globals[0]['type'] }).type), module.globals.map((x) => x.type));
+      const g = nth(importsOf('global').map((d) => (d as { type: GlobalType }).type), module.globals.map((x) => x.type));
       return g && { mutable: g.mutable, value: name(g.valType) };
     }
     case 'tag': return undefined;
