@@ -33,7 +33,9 @@ export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string |
     case 'digest-not-pinned': return 'add its digest to trust.pins';
     case 'module-too-large': return 'raise limits.module-size';
     case 'memory-too-large': return 'raise limits.memory (warden run --memory-limit)';
-    case 'table-too-large': return 'raise limits.table-elements';
+    case 'table-too-large': return 'raise limits.table-elements (warden run --max-table-elements)';
+    case 'too-many-tables': return 'raise limits.tables (warden run --max-tables)';
+    case 'too-many-memories': return 'raise limits.memories (warden run --max-memories); more than one also needs features.multi-memory = true';
     case 'too-many-functions': return 'raise limits.functions';
     case 'data-too-large': return 'raise limits.data';
     case 'import-unknown-module': return 'no policy grants it: wasm-warden provides wasi_snapshot_preview1 only; build for wasm32-wasip1 without host-specific imports';
