@@ -19,4 +19,5 @@ export const commands: Record<string, CommandEntry> = {
   keygen: { summary: 'make an Ed25519 key pair for signing modules', load: () => import('./keygen.js') },
   sign: { summary: 'sign a module (wasmsign2 format)', load: () => import('./sign.js') },
   verify: { summary: 'verify a module\'s signatures against trusted keys', load: () => import('./verify.js') },
+  serve: { summary: 'serve tenants\' modules over HTTP (WAGI), with an admin API', load: () => import('./serve.js') }, deploy: { summary: 'deploy a module to a tenant of a running server', load: () => import('./deploy.js') }, rollback: { summary: 'put a tenant back on its previous module', load: () => import('./rollback.js') },
 };

@@ -1,0 +1,115 @@
+// warden serve [--config FILE] [--listen HOST:PORT] [--admin HOST:PORT|unix:PATH] [--data-dir DIR]
+
+import { adminHandler } from '../../server/admin.js';
+import { loadAdminToken, TokenError } from '../../server/admin-token.js';
+import { formatListen, parseListen, type ListenAddress } from '../../server/address.js';
+import { ConfigError, loadConfigFile, type ServeConfig } from '../../server/config.js';
+import { demoConfig, demoHints } from '../../server/demo.js';
+import { ServeLog } from '../../server/log.js';
+import { LocalModuleSource } from '../../server/module-source.js';
+import { FileTenantRegistry } from '../../server/registry.js';
+import { WardenServer } from '../../server/server.js';
+import { flag, parseArgs, parseDuration } from '../args.js';
+import { dataDir as defaultDataDir } from '../data-dir.js';
+import { ExitCode, InputError, UsageError } from '../errors.js';
+import type { CommandIO } from '../io.js';
+import { resolveFrom } from '../paths.js';
+
+export const usage = `usage: warden serve [--config FILE] [--listen HOST:PORT] [--admin HOST:PORT|unix:PATH] [--data-dir DIR] [--grace DURATION]
+
+Serves tenants' WebAssembly modules over HTTP (WAGI): each request runs a fresh
+instance of the tenant's module with the tenant's data directory as its root
+and no network. Without --config, serves a bundled demo of two tenants.
+
+  --config FILE       the serve config (TOML; docs/serve.md, docs/serve.schema.json)
+  --listen HOST:PORT  the HTTP listener (default: the config's, else 127.0.0.1:8080; port 0 picks one)
+  --admin ADDR        the admin API listener (default: the config's, else 127.0.0.1:0)
+  --data-dir DIR      tenants' roots, stored modules, deployments, the admin token
+  --grace DURATION    how long SIGTERM waits for requests in flight (default: the config's, else 10s)
+
+stdout: 'listening on http://HOST:PORT', then 'admin on …'. Logs: JSON lines on stderr.
+SIGHUP reloads the config; SIGTERM drains, then exits 0.`;
+
+export async function run(argv: string[], io: CommandIO): Promise<number> {
+  const args = parseArgs(argv, { config: { value: true }, listen: { value: true }, admin: { value: true }, 'data-dir': { value: true }, grace: { value: true }, help: {} });
+  if (args.switches.has('help')) {
+    io.stdout(usage + '\n');
+    return ExitCode.OK;
+  }
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+  const listenFlag = address(flag(args, 'listen'), '--listen', false);
+  const adminFlag = address(flag(args, 'admin'), '--admin', true);
+  const graceFlag = flag(args, 'grace');
+  const graceMs = graceFlag !== undefined ? parseDuration(graceFlag, '--grace') : undefined;
+  const dataFlag = flag(args, 'data-dir');
+  const configPath = flag(args, 'config');
+  const dataOverride = dataFlag !== undefined ? resolveFrom(io.cwd, dataFlag) : undefined;
+
+  const load = (): ServeConfig & { dataDir: string } => {
+    if (!configPath) return demoConfig(dataOverride ?? defaultDataDir(undefined, io));
+    return loadConfigFile(resolveFrom(io.cwd, configPath), { dataDir: dataOverride, defaultDataDir: () => defaultDataDir(undefined, io) });
+  };
+  let config: ServeConfig & { dataDir: string };
+  try {
+    config = load();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new InputError(error.message);
+    throw error;
+  }
+  const stateDir = `${config.dataDir}/serve`;
+  const registry = new FileTenantRegistry(load, stateDir);
+  let token;
+  try {
+    token = loadAdminToken({ tokenFile: config.admin.tokenFile, tokenEnv: config.admin.tokenEnv, env: io.env, stateDir });
+  } catch (error) {
+    if (error instanceof TokenError) throw new InputError(error.message);
+    throw error;
+  }
+  const log = new ServeLog((line) => io.stderr(line), `${stateDir}/audit.log`);
+  const listen = listenFlag ?? config.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 8080 };
+  const admin = adminFlag ?? config.admin.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 0 };
+  const server = new WardenServer({
+    registry, source: new LocalModuleSource(config.dataDir, 256 * 1024 * 1024), log, listen, admin, adminHandler: adminHandler(token.token),
+  });
+  try {
+    await server.start();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new InputError(`cannot listen on ${formatListen(listen)} or ${formatListen(admin)} (${code})`);
+    }
+    if (error instanceof ConfigError) throw new InputError(error.message);
+    throw new InputError(error instanceof Error ? error.message : String(error));
+  }
+  io.stdout(`listening on ${server.url}\n`);
+  io.stdout(`admin on ${server.adminUrl}\n`);
+  if (!configPath) io.stdout(demoHints(server.url, token, server.adminUrl));
+  log.event({ kind: 'started', url: server.url, admin: server.adminUrl, tenants: server.listTenants().map((t) => ({ id: t.id, digest: t.current.digest })) });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onHup = () => {
+      server.reload().catch((error: unknown) => log.event({ kind: 'reload-failed', error: error instanceof Error ? error.message : String(error) }));
+    };
+    const onTerm = () => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGHUP', onHup);
+      void server.stop(graceMs ?? server.config.settings.graceMs).then(() => {
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onTerm);
+        resolve(ExitCode.OK);
+      });
+    };
+    process.on('SIGHUP', onHup);
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onTerm);
+  });
+}
+
+function address(text: string | undefined, what: string, allowUnix: boolean): ListenAddress | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseListen(text, allowUnix);
+  if (typeof parsed === 'string') throw new UsageError(`${what}: ${parsed}`);
+  return parsed;
+}

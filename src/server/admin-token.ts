@@ -1,0 +1,60 @@
+// The admin token: from the file or environment variable the config names,
+// else $WARDEN_ADMIN_TOKEN, else generated once and kept (mode 0600) in the
+// data dir. Never from the config itself.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-write.js';
+
+export interface AdminToken {
+  token: string;
+  /** Where it came from, for the startup message (never the token itself). */
+  source: string;
+  /** The file holding it, when there is one. */
+  file: string | null;
+}
+
+/** A token shorter than this is refused: it could be guessed. */
+const MIN_LENGTH = 16;
+
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
+
+function checked(token: string, where: string): string {
+  const trimmed = token.trim();
+  if (trimmed.length < MIN_LENGTH) throw new TokenError(`the admin token from ${where} is shorter than ${MIN_LENGTH} characters`);
+  if (!/^[\x21-\x7e]+$/.test(trimmed)) throw new TokenError(`the admin token from ${where} has characters a bearer token cannot carry`);
+  return trimmed;
+}
+
+export function loadAdminToken(options: { tokenFile: string | null; tokenEnv: string | null; env: Readonly<Record<string, string | undefined>>; stateDir: string }): AdminToken {
+  if (options.tokenFile) {
+    let text: string;
+    try {
+      text = readFileSync(options.tokenFile, 'utf8');
+    } catch (error) {
+      throw new TokenError(`cannot read the admin token file ${options.tokenFile} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if ((statSync(options.tokenFile).mode & 0o077) !== 0) throw new TokenError(`the admin token file ${options.tokenFile} is readable by others (chmod 600 it)`);
+    return { token: checked(text, options.tokenFile), source: `file ${options.tokenFile}`, file: options.tokenFile };
+  }
+  if (options.tokenEnv) {
+    const value = options.env[options.tokenEnv];
+    if (!value) throw new TokenError(`the admin token variable $${options.tokenEnv} is not set`);
+    return { token: checked(value, `$${options.tokenEnv}`), source: `$${options.tokenEnv}`, file: null };
+  }
+  if (options.env.WARDEN_ADMIN_TOKEN) {
+    return { token: checked(options.env.WARDEN_ADMIN_TOKEN, '$WARDEN_ADMIN_TOKEN'), source: '$WARDEN_ADMIN_TOKEN', file: null };
+  }
+  const file = `${options.stateDir}/admin-token`;
+  mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  try {
+    return { token: checked(readFileSync(file, 'utf8'), file), source: `file ${file}`, file };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileAtomic(file, token + '\n', 0o600);
+  return { token, source: `file ${file} (generated)`, file };
+}

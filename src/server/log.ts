@@ -1,0 +1,59 @@
+// Structured logs: one JSON object per line. Requests, lifecycle events, the
+// audit trail (every denial and trap, also appended to the data dir's audit
+// log), and tenants' stderr, rate-limited per tenant so a chatty guest cannot
+// fill the operator's disk.
+
+import { appendFileSync } from 'node:fs';
+import { TokenBucket } from './token-bucket.js';
+
+export type LogSink = (line: string) => void;
+
+/** Bytes of tenant stderr logged per second and at once, per tenant. */
+const STDERR_RATE = 4096;
+const STDERR_BURST = 16 * 1024;
+/** Longest stderr excerpt in one log line. */
+const STDERR_EXCERPT = 2048;
+
+export class ServeLog {
+  private readonly stderrBudgets = new Map<string, { tokens: number; last: number; dropped: number }>();
+
+  constructor(private readonly sink: LogSink, private readonly auditFile: string | null, private readonly now: () => number = Date.now) {}
+
+  event(fields: Record<string, unknown>): void {
+    this.sink(JSON.stringify({ time: new Date(this.now()).toISOString(), ...fields }) + '\n');
+  }
+
+  request(fields: Record<string, unknown>): void {
+    this.event({ kind: 'request', ...fields });
+  }
+
+  audit(fields: Record<string, unknown>): void {
+    const line = JSON.stringify({ time: new Date(this.now()).toISOString(), kind: 'audit', ...fields }) + '\n';
+    this.sink(line);
+    if (this.auditFile) {
+      try {
+        appendFileSync(this.auditFile, line, { mode: 0o600 });
+      } catch {
+        // The audit file is a copy of what the log stream carries; a full disk must not fail requests.
+      }
+    }
+  }
+
+  /** Logs a tenant's stderr within its byte budget; what is over budget is counted, not kept. */
+  tenantStderr(tenant: string, requestId: string, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const now = this.now();
+    let budget = this.stderrBudgets.get(tenant);
+    if (!budget) this.stderrBudgets.set(tenant, (budget = { tokens: STDERR_BURST, last: now, dropped: 0 }));
+    budget.tokens = Math.min(STDERR_BURST, budget.tokens + ((now - budget.last) / 1000) * STDERR_RATE);
+    budget.last = now;
+    const take = Math.min(bytes.length, STDERR_EXCERPT, Math.floor(budget.tokens));
+    if (take <= 0) { budget.dropped += bytes.length; return; }
+    budget.tokens -= take;
+    const dropped = budget.dropped + (bytes.length - take);
+    budget.dropped = 0;
+    this.event({ kind: 'stderr', tenant, request_id: requestId, text: Buffer.from(bytes.subarray(0, take)).toString('utf8'), ...(dropped ? { dropped_bytes: dropped } : {}) });
+  }
+}
+
+export { TokenBucket };

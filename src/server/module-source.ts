@@ -1,0 +1,86 @@
+// Where tenants' modules come from, always as bytes named by their digest.
+// The interface is what several nodes would share (an OCI registry, pulled by
+// digest); the default reads files, the local store and pinned OCI references,
+// and keeps every module it has resolved in the local store, by digest, so a
+// restart needs nothing but the data dir.
+
+import { readFileSync, statSync } from 'node:fs';
+import { openStore, type Store } from '../store/local.js';
+import { pullModule } from '../store/oci.js';
+import { parseOciReference } from '../store/reference.js';
+import type { ModuleRef } from './config.js';
+
+export interface ResolvedModule {
+  digest: string;
+  bytes: Uint8Array;
+}
+
+export interface ModuleSource {
+  /** Resolves a configured reference to bytes (fetching once) and keeps them by digest. */
+  resolve(ref: ModuleRef): Promise<ResolvedModule>;
+  /** Keeps uploaded bytes (a deploy) by digest. */
+  put(bytes: Uint8Array): ResolvedModule;
+  /** Bytes kept under a digest, or null. */
+  get(digest: string): ResolvedModule | null;
+}
+
+export class ModuleSourceError extends Error {
+  override name = 'ModuleSourceError';
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+export class LocalModuleSource implements ModuleSource {
+  private readonly store: Store;
+  /** Bytes held in memory by digest, so a digest's bytes are one object (the sandbox keys its compile cache on it). */
+  private readonly held = new Map<string, Uint8Array>();
+
+  constructor(dataDir: string, private readonly maxBytes: number) {
+    this.store = openStore(dataDir);
+  }
+
+  async resolve(ref: ModuleRef): Promise<ResolvedModule> {
+    if (ref.kind === 'store') {
+      const kept = this.get(ref.digest);
+      if (!kept) throw new ModuleSourceError(`${ref.digest} is not in the store`);
+      return kept;
+    }
+    if (ref.kind === 'oci') {
+      const { module } = await pullModule(parseOciReference(ref.reference), { maxBytes: this.maxBytes, timeoutMs: 30_000 });
+      return this.put(module);
+    }
+    let size: number;
+    try {
+      size = statSync(ref.path).size;
+    } catch (error) {
+      throw new ModuleSourceError(`cannot read ${ref.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (size > this.maxBytes) throw new ModuleSourceError(`${ref.path} is ${size} bytes, over ${this.maxBytes}`);
+    return this.put(new Uint8Array(readFileSync(ref.path)));
+  }
+
+  put(bytes: Uint8Array): ResolvedModule {
+    if (bytes.length < 8 || !WASM_MAGIC.every((b, i) => bytes[i] === b)) throw new ModuleSourceError('not a WebAssembly module (no \\0asm magic number)');
+    const digest = this.store.put(bytes);
+    return { digest, bytes: this.hold(digest, bytes) };
+  }
+
+  get(digest: string): ResolvedModule | null {
+    const held = this.held.get(digest);
+    if (held) return { digest, bytes: held };
+    if (!this.store.has(digest)) return null;
+    return { digest, bytes: this.hold(digest, this.store.get(digest)) };
+  }
+
+  private hold(digest: string, bytes: Uint8Array): Uint8Array {
+    const existing = this.held.get(digest);
+    if (existing) return existing;
+    this.held.set(digest, bytes);
+    return bytes;
+  }
+
+  /** Drops bytes no tenant uses any more from memory (they stay in the store). */
+  retainOnly(digests: ReadonlySet<string>): void {
+    for (const digest of this.held.keys()) if (!digests.has(digest)) this.held.delete(digest);
+  }
+}

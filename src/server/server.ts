@@ -1,0 +1,446 @@
+// `warden serve`: HTTP requests routed to tenants, each request a fresh
+// instance of the tenant's module under its policy (WAGI), with fairness
+// between tenants, hot deploys by digest, reloads and a draining shutdown.
+// The admin API lives in admin.ts on its own listener.
+
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatListen, type ListenAddress } from './address.js';
+import { parseModuleRef, type ServeConfig, type TenantSpec } from './config.js';
+import type { ServeLog } from './log.js';
+import { ServeMetrics } from './metrics.js';
+import { ModuleSourceError, type LocalModuleSource, type ResolvedModule } from './module-source.js';
+import { answerFor, answerForError, errorAnswer, type Answer } from './outcome.js';
+import type { TenantRegistry } from './registry.js';
+import { nextRequestId } from './request-id.js';
+import { RouteTable } from './routes.js';
+import { FairScheduler } from './scheduler.js';
+import { Tenant, type SandboxBudget } from './tenant.js';
+import { cgiEnvironment } from './wagi.js';
+import { AdmissionError } from '../sandbox/sandbox.js';
+
+/** A deploy or rollback that did not happen, with the reason (the CLI exits 1). */
+export class DeployRefused extends Error {
+  override name = 'DeployRefused';
+  constructor(message: string, readonly violations: readonly { rule: string; message: string }[] = []) {
+    super(message);
+  }
+}
+
+export class UnknownTenant extends Error {
+  override name = 'UnknownTenant';
+}
+
+export interface ServerOptions {
+  registry: TenantRegistry;
+  source: LocalModuleSource;
+  log: ServeLog;
+  listen: ListenAddress;
+  admin: ListenAddress;
+  /** Serves the admin API (admin.ts); the server only owns the listener. */
+  adminHandler: (server: WardenServer) => (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** Idle tenant sandboxes (no request for this long) are closed; the next request starts one again. */
+const IDLE_SANDBOX_MS = 60_000;
+
+export class WardenServer {
+  readonly metrics = new ServeMetrics();
+  config!: ServeConfig;
+  private tenants = new Map<string, Tenant>();
+  private routes = new RouteTable<Tenant>();
+  private scheduler!: FairScheduler;
+  private http!: Server;
+  private adminServer!: Server;
+  private inflight = 0;
+  private draining = false;
+  private drained: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Tenants with live sandboxes, least recently used first. */
+  private readonly live = new Map<string, Tenant>();
+  private readonly budget: SandboxBudget = {
+    opened: (tenant) => { this.live.delete(tenant.id); this.live.set(tenant.id, tenant); this.enforceLiveLimit(); },
+    touch: (tenant) => { if (this.live.has(tenant.id)) { this.live.delete(tenant.id); this.live.set(tenant.id, tenant); } },
+  };
+  url = '';
+  adminUrl = '';
+
+  constructor(private readonly options: ServerOptions) {}
+
+  get log(): ServeLog {
+    return this.options.log;
+  }
+
+  /** Loads the desired state, then opens both listeners. */
+  async start(): Promise<void> {
+    this.config = await this.options.registry.load();
+    this.scheduler = new FairScheduler(this.config.settings.workers);
+    const next = new Map<string, Tenant>();
+    for (const spec of this.config.tenants) next.set(spec.id, await this.tenantFor(spec, null));
+    this.install(next);
+    this.http = createServer({ maxHeaderSize: this.config.settings.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+      (req, res) => void this.handle(req, res));
+    this.adminServer = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 120_000, headersTimeout: 10_000 }, this.options.adminHandler(this));
+    this.url = await listen(this.http, this.options.listen);
+    this.adminUrl = await listen(this.adminServer, this.options.admin);
+    this.idleTimer = setInterval(() => this.closeIdleSandboxes(), IDLE_SANDBOX_MS / 2);
+    this.idleTimer.unref();
+  }
+
+  listTenants(): Tenant[] {
+    return [...this.tenants.values()];
+  }
+
+  tenant(id: string): Tenant {
+    const tenant = this.tenants.get(id);
+    if (!tenant) throw new UnknownTenant(`no tenant '${id.slice(0, 64)}'`);
+    return tenant;
+  }
+
+  /** Re-reads the desired state; unchanged tenants keep running, changed ones switch for new requests. */
+  async reload(): Promise<{ tenants: number }> {
+    const config = await this.options.registry.load();
+    const next = new Map<string, Tenant>();
+    for (const spec of config.tenants) {
+      const old = this.tenants.get(spec.id) ?? null;
+      next.set(spec.id, old && sameSpec(old.spec, spec) && !(await this.configModuleChanged(old, spec)) ? old : await this.tenantFor(spec, old));
+    }
+    this.config = config;
+    for (const [id, old] of this.tenants) if (next.get(id) !== old) { old.retireAll(); this.live.delete(id); }
+    this.install(next);
+    this.log.event({ kind: 'reload', tenants: next.size });
+    return { tenants: next.size };
+  }
+
+  /** Admits `module` under the tenant's policy and makes it the tenant's module; in-flight requests finish on the old one. */
+  async deploy(id: string, input: { bytes: Uint8Array } | { ref: string }): Promise<{ digest: string; previous: string | null; changed: boolean }> {
+    const tenant = this.tenant(id);
+    let module: ResolvedModule;
+    if ('bytes' in input) {
+      this.admitOrRefuse(tenant, input.bytes);
+      module = this.options.source.put(input.bytes);
+    } else {
+      const ref = parseModuleRef(input.ref, '/');
+      // A remote caller must not make the server read its own files.
+      if (typeof ref === 'string' || ref.kind === 'file') throw new DeployRefused(typeof ref === 'string' ? ref : 'name a store digest or a pinned OCI reference, or upload the module');
+      try {
+        module = await this.options.source.resolve(ref);
+      } catch (error) {
+        throw new DeployRefused(error instanceof Error ? error.message : String(error));
+      }
+      this.admitOrRefuse(tenant, module.bytes);
+    }
+    if (module.digest === tenant.current.digest) return { digest: module.digest, previous: tenant.previous, changed: false };
+    const previous = tenant.current.digest;
+    this.options.registry.record(id, { digest: module.digest, previous, configModule: tenant.configDigest, at: new Date().toISOString() });
+    tenant.switchTo(module, previous);
+    this.log.event({ kind: 'deploy', tenant: id, digest: module.digest, previous });
+    return { digest: module.digest, previous, changed: true };
+  }
+
+  async rollback(id: string): Promise<{ digest: string; previous: string }> {
+    const tenant = this.tenant(id);
+    if (!tenant.previous) throw new DeployRefused(`tenant '${id}' has no previous version`);
+    const module = this.options.source.get(tenant.previous);
+    if (!module) throw new DeployRefused(`the previous version ${tenant.previous} is no longer stored`);
+    this.admitOrRefuse(tenant, module.bytes);
+    const from = tenant.current.digest;
+    this.options.registry.record(id, { digest: module.digest, previous: from, configModule: tenant.configDigest, at: new Date().toISOString() });
+    tenant.switchTo(module, from);
+    this.log.event({ kind: 'rollback', tenant: id, digest: module.digest, previous: from });
+    return { digest: module.digest, previous: from };
+  }
+
+  get load(): { inflight: number; running: number; queued: number } {
+    return { inflight: this.inflight, ...this.scheduler.load };
+  }
+
+  /** Stops accepting, lets in-flight requests finish (at most `graceMs`), then closes everything. */
+  async stop(graceMs: number): Promise<{ drained: boolean }> {
+    this.draining = true;
+    clearInterval(this.idleTimer);
+    this.http.close();
+    this.http.closeIdleConnections();
+    let drained = this.inflight === 0;
+    if (!drained) {
+      drained = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), graceMs);
+        this.drained = () => { clearTimeout(timer); resolve(true); };
+      });
+    }
+    this.http.closeAllConnections();
+    this.adminServer.close();
+    this.adminServer.closeAllConnections();
+    await Promise.all([...this.tenants.values()].map((t) => t.close()));
+    if (this.options.admin.kind === 'unix') try { unlinkSync(this.options.admin.path); } catch { /* already gone */ }
+    this.log.event({ kind: 'stopped', drained });
+    return { drained };
+  }
+
+  private admitOrRefuse(tenant: Tenant, bytes: Uint8Array): void {
+    try {
+      tenant.admit(bytes);
+    } catch (error) {
+      if (error instanceof AdmissionError) throw new DeployRefused(`refused by tenant '${tenant.id}'s policy: ${error.violations.map((v) => v.rule).join(', ')}`, error.violations);
+      throw error;
+    }
+  }
+
+  private install(next: Map<string, Tenant>): void {
+    const routes = new RouteTable<Tenant>();
+    for (const tenant of next.values()) for (const route of tenant.spec.routes) routes.add(route, tenant);
+    this.tenants = next;
+    this.routes = routes;
+    const digests = new Set<string>();
+    for (const t of next.values()) { digests.add(t.current.digest); if (t.previous) digests.add(t.previous); }
+    this.options.source.retainOnly(digests);
+  }
+
+  private async configModuleChanged(tenant: Tenant, spec: TenantSpec): Promise<boolean> {
+    const resolved = await this.resolveConfigModule(spec);
+    return resolved.digest !== tenant.configDigest;
+  }
+
+  private async resolveConfigModule(spec: TenantSpec): Promise<ResolvedModule> {
+    try {
+      return await this.options.source.resolve(spec.module);
+    } catch (error) {
+      const why = error instanceof ModuleSourceError ? error.message : error instanceof Error ? error.message : String(error);
+      throw new Error(`tenant '${spec.id}': module ${spec.moduleText}: ${why}`);
+    }
+  }
+
+  /** A tenant as the desired state says: the config's module unless a deploy recorded since still applies. */
+  private async tenantFor(spec: TenantSpec, old: Tenant | null): Promise<Tenant> {
+    const configModule = await this.resolveConfigModule(spec);
+    const deployment = this.options.registry.deployment(spec.id);
+    let current = configModule;
+    let previous: string | null = old?.current.digest ?? null;
+    if (deployment && deployment.configModule === configModule.digest) {
+      const kept = this.options.source.get(deployment.digest);
+      if (kept) { current = kept; previous = deployment.previous; }
+    } else if (deployment) {
+      // The config names a different module than when the deploy happened: the config wins.
+      this.options.registry.forget(spec.id);
+      this.log.event({ kind: 'deployment-superseded', tenant: spec.id, deployed: deployment.digest, config: configModule.digest });
+    }
+    if (previous === current.digest) previous = null;
+    const tenant = new Tenant(spec, current, previous, this.budget);
+    tenant.configDigest = configModule.digest;
+    return tenant;
+  }
+
+  private enforceLiveLimit(): void {
+    const limit = this.config.settings.liveSandboxes;
+    if (this.live.size <= limit) return;
+    for (const [id, tenant] of this.live) {
+      if (this.live.size <= limit) break;
+      if (tenant.idleSince === Number.POSITIVE_INFINITY) continue;
+      tenant.retireAll();
+      this.live.delete(id);
+    }
+  }
+
+  private closeIdleSandboxes(): void {
+    const before = Date.now() - IDLE_SANDBOX_MS;
+    for (const [id, tenant] of this.live) {
+      if (tenant.idleSince < before) { tenant.retireAll(); this.live.delete(id); }
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = nextRequestId();
+    this.inflight++;
+    res.once('close', () => {
+      this.inflight--;
+      if (this.inflight === 0 && this.drained) this.drained();
+    });
+    let tenant: Tenant | null = null;
+    let route = '';
+    let digest: string | null = null;
+    let answer: Answer;
+    let fuel: number | null = null;
+    try {
+      const routed = this.route(req, requestId);
+      if ('status' in routed) answer = routed;
+      else {
+        tenant = routed.tenant;
+        route = routed.match.route.text;
+        const result = await this.serveTenant(req, res, routed, requestId);
+        answer = result.answer;
+        digest = result.digest;
+        fuel = result.fuel;
+      }
+    } catch (error) {
+      answer = answerForError(error, requestId);
+      this.log.event({ kind: 'error', request_id: requestId, error: error instanceof Error ? error.message : String(error) });
+    }
+    this.send(res, answer, requestId);
+    const seconds = (performance.now() - started) / 1000;
+    const tenantLabel = tenant?.id ?? '-';
+    this.metrics.requests.inc({ tenant: tenantLabel, status: String(answer.status) });
+    if (tenant) {
+      this.metrics.latency.observe({ tenant: tenant.id }, seconds);
+      tenant.stats.requests++;
+      tenant.stats.byStatus[answer.status] = (tenant.stats.byStatus[answer.status] ?? 0) + 1;
+    }
+    this.log.request({
+      request_id: requestId, tenant: tenant?.id ?? null, route, method: req.method, status: answer.status,
+      duration_ms: Math.round(seconds * 100_000) / 100, digest, ...(fuel !== null ? { fuel } : {}), ...(answer.reason ? { reason: answer.reason } : {}),
+    });
+  }
+
+  private route(req: IncomingMessage, requestId: string): Answer | { tenant: Tenant; match: NonNullable<ReturnType<RouteTable<Tenant>['match']>>; rawPath: string; query: string } {
+    if (this.draining) return errorAnswer(503, 'the server is shutting down', requestId);
+    const url = req.url ?? '';
+    if (!url.startsWith('/')) return errorAnswer(400, 'the request target must be a path', requestId);
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q + 1);
+    // Dot segments would let a path name one tenant's route and mean another's.
+    if (/(^|\/)\.\.?(\/|$)/.test(rawPath) || rawPath.includes('\\')) return errorAnswer(400, 'the path has dot segments', requestId);
+    const match = this.routes.match(typeof req.headers.host === 'string' ? req.headers.host : undefined, rawPath);
+    if (!match) return errorAnswer(404, 'no route', requestId);
+    return { tenant: match.target, match, rawPath, query };
+  }
+
+  private async serveTenant(req: IncomingMessage, res: ServerResponse, routed: { tenant: Tenant; match: NonNullable<ReturnType<RouteTable<Tenant>['match']>>; query: string }, requestId: string): Promise<{ answer: Answer; digest: string | null; fuel: number | null }> {
+    const { tenant, match, query } = routed;
+    const limits = tenant.spec.limits;
+    const reject = (reason: string, answer: Answer) => {
+      tenant.stats.rejected[reason] = (tenant.stats.rejected[reason] ?? 0) + 1;
+      this.metrics.rejected.inc({ tenant: tenant.id, reason });
+      return { answer, digest: null, fuel: null };
+    };
+    const wait = tenant.bucket.take(Date.now());
+    if (wait > 0) return reject('rate', errorAnswer(429, 'rate limit reached for this tenant', requestId, { retryAfter: wait, reason: 'rate' }));
+    if (tenant.lane.waiting.length >= limits.queue && tenant.lane.running >= limits.concurrency) {
+      return reject('queue', errorAnswer(429, 'too many requests for this tenant', requestId, { retryAfter: 1, reason: 'queue' }));
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limits.bodyBytes) return reject('body', errorAnswer(413, 'the request body is too large', requestId, { reason: 'body' }));
+    const body = await readBody(req, limits.bodyBytes);
+    if (body === null) return reject('body', errorAnswer(413, 'the request body is too large', requestId, { reason: 'body' }));
+    if (body === 'aborted') return { answer: errorAnswer(400, 'the request body was cut short', requestId), digest: null, fuel: null };
+    const release = await this.scheduler.acquire(tenant.lane);
+    if (!release) return reject('queue', errorAnswer(429, 'too many requests for this tenant', requestId, { retryAfter: 1, reason: 'queue' }));
+    try {
+      if (res.destroyed) return { answer: errorAnswer(499, 'the client went away', requestId), digest: null, fuel: null };
+      const local = req.socket;
+      const env = cgiEnvironment({
+        request: req, scriptName: match.scriptName, rawPathInfo: match.rawPathInfo, query, matchedRoute: match.route.text,
+        serverName: local.localAddress ?? '', serverPort: local.localPort ?? 0, remoteAddr: local.remoteAddress ?? '', remotePort: local.remotePort ?? 0,
+        bodyLength: body.length, passHeaders: tenant.spec.passHeaders,
+      });
+      const { module, result } = await tenant.run({ args: [match.scriptName || '/'], env, stdin: body });
+      this.account(tenant, result, module.digest, requestId);
+      return { answer: answerFor(result, requestId), digest: module.digest, fuel: result.fuelUsed };
+    } catch (error) {
+      if (error instanceof AdmissionError) this.log.audit({ event: 'admission-refused', tenant: tenant.id, request_id: requestId, digest: tenant.current.digest, violations: error.violations.map((v) => v.rule) });
+      return { answer: answerForError(error, requestId), digest: tenant.current.digest, fuel: null };
+    } finally {
+      release();
+    }
+  }
+
+  private account(tenant: Tenant, result: import('../sandbox/sandbox.js').SandboxResult, digest: string, requestId: string): void {
+    const m = this.metrics;
+    const labels = { tenant: tenant.id };
+    if (result.fuelUsed !== null) { m.fuel.inc(labels, result.fuelUsed); tenant.stats.fuelUsed += result.fuelUsed; }
+    for (const limit of result.limitsHit) {
+      m.limitHits.inc({ tenant: tenant.id, limit });
+      tenant.stats.limitHits[limit] = (tenant.stats.limitHits[limit] ?? 0) + 1;
+    }
+    if (result.deniedCount > 0) {
+      m.denied.inc(labels, result.deniedCount);
+      tenant.stats.denied += result.deniedCount;
+      this.log.audit({ event: 'denied', tenant: tenant.id, request_id: requestId, digest, count: result.deniedCount, first: result.denied.slice(0, 10) });
+    }
+    if (result.trap) {
+      m.traps.inc({ tenant: tenant.id, kind: result.trap.kind });
+      tenant.stats.traps[result.trap.kind] = (tenant.stats.traps[result.trap.kind] ?? 0) + 1;
+      this.log.audit({ event: 'trap', tenant: tenant.id, request_id: requestId, digest, trap: result.trap.kind, message: result.trap.message.slice(0, 300) });
+      // The pool kills the isolate of a run that reached its deadline, or that crashed, and puts a spare in its place.
+      if (result.trap.kind === 'deadline' || /^the isolate failed/.test(result.trap.message)) {
+        m.replacements.inc(labels);
+        tenant.stats.replacements++;
+      }
+    }
+    this.log.tenantStderr(tenant.id, requestId, result.stderr);
+    const limitEnding = result.trap?.kind === 'deadline' || result.trap?.kind === 'fuel';
+    if (tenant.strike(limitEnding, this.config.settings.isolateAfter)) {
+      m.isolations.inc(labels);
+      this.log.audit({ event: 'isolated', tenant: tenant.id, request_id: requestId, reason: `${tenant.strikes} runs in a row ended by deadline or fuel`, isolation: 'process' });
+    }
+  }
+
+  private send(res: ServerResponse, answer: Answer, requestId: string): void {
+    if (res.headersSent || res.destroyed) return;
+    const body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
+    const headers: string[] = [];
+    for (const [k, v] of answer.headers) headers.push(k, v);
+    headers.push('Content-Length', String(body.length), 'X-Request-Id', requestId);
+    if (this.draining || answer.status === 413 || answer.status === 400) headers.push('Connection', 'close');
+    try {
+      res.writeHead(answer.status, headers);
+    } catch {
+      // A header the checks let through but Node refuses: answer 502 instead of failing.
+      const fallback = errorAnswer(502, 'the handler\'s response was malformed', requestId);
+      const text = Buffer.from(fallback.body as string);
+      res.writeHead(502, ['Content-Type', 'application/json', 'Content-Length', String(text.length), 'X-Request-Id', requestId]);
+      res.end(text);
+      return;
+    }
+    res.end(body);
+  }
+}
+
+/** Reads a request body up to `cap` bytes: the bytes, null when larger, 'aborted' when the client stopped. */
+function readBody(req: IncomingMessage, cap: number): Promise<Uint8Array | null | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (value: Uint8Array | null | 'aborted') => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      // Counted as it arrives: a body past the cap is never held whole.
+      if (size > cap) { chunks.length = 0; finish(null); req.resume(); return; }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('aborted', () => finish('aborted'));
+    req.once('error', () => finish('aborted'));
+  });
+}
+
+function sameSpec(a: TenantSpec, b: TenantSpec): boolean {
+  return JSON.stringify([a.routes, a.moduleText, a.passHeaders, a.limits, a.policyInput]) === JSON.stringify([b.routes, b.moduleText, b.passHeaders, b.limits, b.policyInput]);
+}
+
+async function listen(server: Server, address: ListenAddress): Promise<string> {
+  if (address.kind === 'unix') {
+    try {
+      if (lstatSync(address.path).isSocket()) unlinkSync(address.path);
+    } catch { /* no stale socket */ }
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (address.kind === 'unix') server.listen(address.path, () => resolve());
+    else server.listen(address.port, address.host, () => resolve());
+  });
+  if (address.kind === 'unix') {
+    chmodSync(address.path, 0o600);
+    return formatListen(address);
+  }
+  const info = server.address() as AddressInfo;
+  return formatListen({ kind: 'tcp', host: info.address, port: info.port });
+}

@@ -1,0 +1,199 @@
+// One tenant at run time: its spec, its module (current and previous digest),
+// its lane in the fair scheduler, its rate limit, storage meter, stats, and
+// the sandboxes that run it (one per isolation kind and root mode, created
+// when first needed and closed when idle or superseded, never while a request
+// of theirs is running).
+
+import { mkdirSync } from 'node:fs';
+import { parsePolicy } from '../policy/load.js';
+import type { Policy } from '../policy/policy.js';
+import type { RunInputs } from '../policy/compile-grant.js';
+import { createSandbox, type Sandbox, type SandboxResult } from '../sandbox/sandbox.js';
+import { prepare } from '../sandbox/prepare.js';
+import type { TenantSpec } from './config.js';
+import type { ResolvedModule } from './module-source.js';
+import { createLane, type Lane } from './scheduler.js';
+import { StorageMeter } from './storage.js';
+import { TokenBucket } from './token-bucket.js';
+
+export type Isolation = 'thread' | 'process';
+
+interface SandboxHandle {
+  key: string;
+  sandbox: Promise<Sandbox>;
+  inflight: number;
+  lastUsed: number;
+  retired: boolean;
+  /** Digests this sandbox has admitted and compiled (its cache is per digest). */
+  compiled: Set<string>;
+}
+
+export interface TenantStats {
+  requests: number;
+  byStatus: Record<string, number>;
+  traps: Record<string, number>;
+  limitHits: Record<string, number>;
+  denied: number;
+  fuelUsed: number;
+  rejected: Record<string, number>;
+  compiles: number;
+  replacements: number;
+}
+
+/** Keeps the number of live sandboxes bounded across tenants. */
+export interface SandboxBudget {
+  opened(tenant: Tenant): void;
+  touch(tenant: Tenant): void;
+}
+
+export class Tenant {
+  readonly lane: Lane;
+  readonly bucket: TokenBucket;
+  readonly storage: StorageMeter;
+  isolation: Isolation;
+  autoIsolated = false;
+  /** Digest of the module the config names (a deploy records it; a different one in the config wins later). */
+  configDigest = '';
+  /** Consecutive runs ended by the deadline or fuel. */
+  strikes = 0;
+  readonly stats: TenantStats = { requests: 0, byStatus: {}, traps: {}, limitHits: {}, denied: 0, fuelUsed: 0, rejected: {}, compiles: 0, replacements: 0 };
+  private readonly sandboxes = new Map<string, SandboxHandle>();
+  private readonly policies = new Map<string, Policy>();
+  private retiring: SandboxHandle[] = [];
+
+  constructor(
+    readonly spec: TenantSpec,
+    public current: ResolvedModule,
+    public previous: string | null,
+    private readonly budget: SandboxBudget,
+  ) {
+    this.lane = createLane(spec.limits.concurrency, spec.limits.queue);
+    this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
+    this.storage = new StorageMeter(spec.root, spec.limits.storageBytes);
+    this.isolation = spec.policy.isolation;
+    mkdirSync(spec.root, { recursive: true, mode: 0o700 });
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  /** The policy for an isolation kind and root mode: the tenant's own, varied only in those two. */
+  policyFor(isolation: Isolation, readOnly: boolean): Policy {
+    const key = `${isolation}:${readOnly ? 'ro' : 'rw'}`;
+    let policy = this.policies.get(key);
+    if (policy) return policy;
+    const input = this.spec.policyInput as Record<string, unknown>;
+    const limits = { ...(input.limits as Record<string, unknown>) };
+    // One run writes at most the whole quota.
+    if (this.spec.policy.limits.writeBytes > this.spec.limits.storageBytes) limits.write = this.spec.limits.storageBytes;
+    policy = parsePolicy({
+      ...input,
+      limits,
+      isolation,
+      mount: [{ host: this.spec.root, guest: '/', mode: readOnly ? 'ro' : 'rw' }],
+    });
+    this.policies.set(key, policy);
+    return policy;
+  }
+
+  /** Would this tenant's policy admit the module? Throws AdmissionError if not. Nothing runs. */
+  admit(bytes: Uint8Array): void {
+    prepare(bytes, this.policyFor(this.isolation, false));
+  }
+
+  /** Runs the current module (as it is at this moment: a deploy meanwhile does not change it). */
+  async run(inputs: RunInputs): Promise<{ module: ResolvedModule; result: SandboxResult }> {
+    const module = this.current;
+    const handle = this.handle(this.isolation, this.storage.full());
+    handle.inflight++;
+    try {
+      const sandbox = await handle.sandbox;
+      if (!handle.compiled.has(module.digest)) {
+        handle.compiled.add(module.digest);
+        this.stats.compiles++;
+      }
+      const result = await sandbox.run(module.bytes, inputs);
+      this.storage.wrote(result.usage.bytesWritten, result.usage.filesCreated);
+      return { module, result };
+    } catch (error) {
+      // A refused module is not kept as compiled.
+      handle.compiled.delete(module.digest);
+      throw error;
+    } finally {
+      handle.inflight--;
+      handle.lastUsed = Date.now();
+      this.budget.touch(this);
+      if (handle.retired && handle.inflight === 0) this.closeHandle(handle);
+    }
+  }
+
+  /** Counts a run ending by deadline or fuel; true when this moved the tenant to process isolation. */
+  strike(limitEnding: boolean, isolateAfter: number): boolean {
+    if (!limitEnding) { this.strikes = 0; return false; }
+    this.strikes++;
+    if (isolateAfter > 0 && this.strikes >= isolateAfter && this.isolation === 'thread') {
+      this.isolation = 'process';
+      this.autoIsolated = true;
+      this.retireAll();
+      return true;
+    }
+    return false;
+  }
+
+  /** Switches the served module; requests already running finish on the old one. */
+  switchTo(module: ResolvedModule, previous: string | null): void {
+    this.current = module;
+    this.previous = previous;
+  }
+
+  get liveSandboxes(): number {
+    return this.sandboxes.size;
+  }
+
+  get idleSince(): number {
+    let last = 0;
+    for (const h of this.sandboxes.values()) {
+      if (h.inflight > 0) return Number.POSITIVE_INFINITY;
+      last = Math.max(last, h.lastUsed);
+    }
+    return last;
+  }
+
+  /** Closes sandboxes now or, when requests are running in them, as soon as they finish. */
+  retireAll(): void {
+    for (const handle of this.sandboxes.values()) {
+      handle.retired = true;
+      if (handle.inflight === 0) this.closeHandle(handle);
+      else this.retiring.push(handle);
+    }
+    this.sandboxes.clear();
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sandboxes.values(), ...this.retiring];
+    this.sandboxes.clear();
+    this.retiring = [];
+    await Promise.all(all.map(async (h) => (await h.sandbox.catch(() => null))?.close()));
+  }
+
+  private handle(isolation: Isolation, readOnly: boolean): SandboxHandle {
+    const key = `${isolation}:${readOnly ? 'ro' : 'rw'}`;
+    let handle = this.sandboxes.get(key);
+    if (handle) return handle;
+    handle = {
+      key, inflight: 0, lastUsed: Date.now(), retired: false, compiled: new Set(),
+      sandbox: createSandbox(this.policyFor(isolation, readOnly)),
+    };
+    // A sandbox that could not start is forgotten, so the next request tries again.
+    handle.sandbox.catch(() => { if (this.sandboxes.get(key) === handle) this.sandboxes.delete(key); });
+    this.sandboxes.set(key, handle);
+    this.budget.opened(this);
+    return handle;
+  }
+
+  private closeHandle(handle: SandboxHandle): void {
+    this.retiring = this.retiring.filter((h) => h !== handle);
+    void handle.sandbox.then((s) => s.close(), () => {});
+  }
+}
