@@ -111,7 +111,10 @@ function describeTenant(tenant: import('./tenant.js').Tenant): Record<string, un
 }
 
 function renderMetrics(server: WardenServer): string {
-  for (const t of server.listTenants()) server.metrics.queueDepth.set({ tenant: t.id }, t.lane.waiting.length);
+  for (const t of server.listTenants()) {
+    server.metrics.queueDepth.set({ tenant: t.id }, t.lane.waiting.length);
+    server.metrics.compiles.set({ tenant: t.id }, t.stats.compiles);
+  }
   const load = server.load;
   return server.metrics.render([
     { name: 'warden_inflight_requests', help: 'Requests being answered.', type: 'gauge', lines: [`warden_inflight_requests ${load.inflight}`] },
