@@ -182,7 +182,7 @@ export class WardenServer {
     try {
       tenant.admit(bytes);
     } catch (error) {
-      if (error instanceof AdmissionError) throw new DeployRefused(`refused by tenant '${tenant.id}'s policy: ${error.violations.map((v) => v.rule).join(', ')}`, error.violations);
+      if (error instanceof AdmissionError) throw new DeployRefused(`refused by the policy of tenant '${tenant.id}': ${error.violations.map((v) => v.rule).join(', ')}`, error.violations);
       throw error;
     }
   }

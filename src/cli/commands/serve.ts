@@ -40,6 +40,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const listenFlag = address(flag(args, 'listen'), '--listen', false);
   const adminFlag = address(flag(args, 'admin'), '--admin', true);
   const graceFlag = flag(args, 'grace');
+  // A bare number is refused: durations on the command line need their unit.
+  if (graceFlag !== undefined && !/[a-z]\s*$/i.test(graceFlag)) throw new UsageError(`--grace: '${graceFlag}' needs a unit (e.g. 10s, 500ms)`);
   const graceMs = graceFlag !== undefined ? parseDuration(graceFlag, '--grace') : undefined;
   const dataFlag = flag(args, 'data-dir');
   const configPath = flag(args, 'config');
