@@ -73,6 +73,14 @@ routes = ["/t/net/..."]
 module = "${example('hostile-net.wasm')}"
 
 [[tenant]]
+id = "small"
+routes = ["/t/small/..."]
+module = "${example('kv.wasm')}"
+[tenant.limits]
+storage = "64KiB"
+body = "64KiB"
+
+[[tenant]]
 id = "narrow"
 routes = ["/t/narrow/..."]
 module = "${example('hostile.wasm')}"
@@ -239,6 +247,16 @@ describe('warden serve: tenants', () => {
     assert.equal(limited.status, 429);
     assert.match(String(limited.headers['retry-after']), /^\d+$/);
     assert.equal((await get('/t/hello/')).status, 200);
+  });
+
+  it('holds a tenant to its storage quota: over it, the root turns read-only', async () => {
+    const value = 'q'.repeat(40 * 1024);
+    assert.equal((await get('/t/small/a', { method: 'PUT', body: value })).status, 201);
+    assert.equal((await get('/t/small/b', { method: 'PUT', body: value })).status, 201);
+    const refused = await get('/t/small/c', { method: 'PUT', body: value });
+    assert.equal(refused.status, 507, refused.text);
+    assert.equal((await get('/t/small/a')).text, value);
+    assert.equal(existsSync(`${dataDir}/tenant/small/kv/c`), false);
   });
 
   it('reports requests, traps and limit hits in /metrics and per-tenant stats', async () => {

@@ -1,0 +1,112 @@
+// The server's pure parts: fair scheduling, the guest response parser, route
+// matching, the token bucket and the admin token comparison.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { tokenMatches } from '../../src/server/admin.js';
+import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
+import { createLane, FairScheduler } from '../../src/server/scheduler.js';
+import { TokenBucket } from '../../src/server/token-bucket.js';
+import { parseGuestResponse } from '../../src/server/wagi.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+describe('fair scheduler', () => {
+  it('serves a waiting tenant before the rest of another tenant\'s backlog', async () => {
+    const scheduler = new FairScheduler(1);
+    const a = createLane(4, 100);
+    const b = createLane(4, 100);
+    const order: string[] = [];
+    const releases: Array<() => void> = [];
+    const submit = (lane: typeof a, name: string) => scheduler.acquire(lane).then((release) => { order.push(name); releases.push(release!); });
+    const first = submit(a, 'a1');
+    await first;
+    const pending = [submit(a, 'a2'), submit(a, 'a3'), submit(a, 'a4'), submit(b, 'b1')];
+    for (let i = 0; i < 4; i++) {
+      releases.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    releases.shift()!();
+    await Promise.all(pending);
+    // b1 arrived last but runs second: lanes take turns.
+    assert.deepEqual(order, ['a1', 'a2', 'b1', 'a3', 'a4']);
+  });
+
+  it('refuses beyond a lane\'s queue and holds a lane to its concurrency', async () => {
+    const scheduler = new FairScheduler(8);
+    const lane = createLane(1, 1);
+    const first = await scheduler.acquire(lane);
+    assert.ok(first);
+    const second = scheduler.acquire(lane);
+    assert.equal(await scheduler.acquire(lane), null);
+    first();
+    assert.ok(await second);
+  });
+});
+
+describe('guest responses (WAGI)', () => {
+  it('reads Status, Location and headers', () => {
+    const ok = parseGuestResponse(bytes('Content-Type: text/plain\nX-A: 1\n\nbody'));
+    assert.ok(typeof ok !== 'string');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.headers, [['Content-Type', 'text/plain'], ['X-A', '1']]);
+    assert.equal(Buffer.from(ok.body).toString(), 'body');
+    const moved = parseGuestResponse(bytes('Location: /elsewhere\r\n\r\n'));
+    assert.ok(typeof moved !== 'string' && moved.status === 302);
+    const status = parseGuestResponse(bytes('Status: 404 Not Found\nContent-Type: text/plain\n\n'));
+    assert.ok(typeof status !== 'string' && status.status === 404);
+  });
+
+  it('refuses what could split or smuggle a response', () => {
+    for (const text of [
+      'just a body', 'X-A: 1\n\nno content type', 'Content-Type text/plain\n\n', 'Content-Type: a\rb\n\n',
+      'Bad Name: x\nContent-Type: a\n\n', 'Status: 99\nContent-Type: a\n\n', 'Status: 1000\nContent-Type: a\n\n', 'Status: 101\nContent-Type: a\n\n',
+      'Content-Type: a\u0000\n\n', `${'X-A: 1\n'.repeat(200)}Content-Type: a\n\n`,
+    ]) {
+      assert.equal(typeof parseGuestResponse(bytes(text)), 'string', JSON.stringify(text));
+    }
+    const owned = parseGuestResponse(bytes('Content-Type: a\nContent-Length: 999\nTransfer-Encoding: chunked\nConnection: upgrade\n\nx'));
+    assert.ok(typeof owned !== 'string');
+    assert.deepEqual(owned.headers, [['Content-Type', 'a']]);
+  });
+});
+
+describe('routes', () => {
+  const route = (text: string): Route => { const r = parseRoute(text); assert.ok(typeof r !== 'string', text); return r; };
+  it('matches exact paths, wildcards and hosts, most specific first', () => {
+    const table = new RouteTable<string>();
+    table.add(route('/t/a/...'), 'a');
+    table.add(route('/t/a/deep/...'), 'deep');
+    table.add(route('/exact'), 'exact');
+    table.add(route('api.example/...'), 'api');
+    assert.equal(table.match('x', '/t/a/deep/x')!.target, 'deep');
+    const m = table.match('x', '/t/a/b%20c')!;
+    assert.equal(m.target, 'a');
+    assert.equal(m.scriptName, '/t/a');
+    assert.equal(m.rawPathInfo, '/b%20c');
+    assert.equal(table.match('x', '/t/ab'), null);
+    assert.equal(table.match('x', '/exact')!.target, 'exact');
+    assert.equal(table.match('x', '/exact/more'), null);
+    assert.equal(table.match('API.example:8080', '/t/a/x')!.target, 'api');
+  });
+  it('refuses routes with dot segments or bad hosts', () => {
+    for (const text of ['/t/../x/...', 'bad host/...', '/a/./b', '', 'x/..../']) assert.equal(typeof parseRoute(text), 'string', text);
+  });
+});
+
+describe('admin token and rate limit', () => {
+  it('compares tokens by their digests', () => {
+    const expected = createHash('sha256').update('the-right-token-123').digest();
+    assert.equal(tokenMatches('the-right-token-123', expected), true);
+    assert.equal(tokenMatches('the-right-token-12', expected), false);
+    assert.equal(tokenMatches('', expected), false);
+  });
+  it('grants a burst, then one token per 1/rate seconds', () => {
+    const bucket = new TokenBucket(2, 3, 0);
+    assert.deepEqual([bucket.take(0), bucket.take(0), bucket.take(0)], [0, 0, 0]);
+    assert.equal(bucket.take(0), 1);
+    assert.equal(bucket.take(500), 0);
+    assert.equal(bucket.take(500), 1);
+  });
+});
