@@ -77,7 +77,7 @@ export interface ServeConfig {
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
-  workers: 4, graceMs: 10_000, maxHeaderBytes: 16 * 1024, liveSandboxes: 64, isolateAfter: 3,
+  workers: 4, graceMs: 10_000, maxHeaderBytes: 16 * 1024, liveSandboxes: 8, isolateAfter: 3,
 });
 
 export const DEFAULT_TENANT_LIMITS: Readonly<TenantLimits> = Object.freeze({

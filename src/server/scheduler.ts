@@ -6,7 +6,8 @@
 // starve it.
 
 export interface Lane {
-  readonly concurrency: number;
+  /** Lowered to 1 while the tenant keeps hitting its deadline or fuel (see Tenant.strike). */
+  concurrency: number;
   readonly maxQueued: number;
   running: number;
   readonly waiting: Array<() => void>;

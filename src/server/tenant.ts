@@ -18,6 +18,9 @@ import { TokenBucket } from './token-bucket.js';
 
 export type Isolation = 'thread' | 'process';
 
+/** Consecutive deadline or fuel endings after which a tenant runs one request at a time. */
+const PENALTY_AFTER = 2;
+
 interface SandboxHandle {
   key: string;
   sandbox: Promise<Sandbox>;
@@ -130,8 +133,16 @@ export class Tenant {
 
   /** Counts a run ending by deadline or fuel; true when this moved the tenant to process isolation. */
   strike(limitEnding: boolean, isolateAfter: number): boolean {
-    if (!limitEnding) { this.strikes = 0; return false; }
+    if (!limitEnding) {
+      this.strikes = 0;
+      this.lane.concurrency = this.spec.limits.concurrency;
+      return false;
+    }
     this.strikes++;
+    // A tenant whose runs keep ending at a limit holds one shared slot at most
+    // until a run ends normally: each such run costs a whole slot for its full
+    // deadline, plus an isolate replacement.
+    if (this.strikes >= PENALTY_AFTER) this.lane.concurrency = 1;
     if (isolateAfter > 0 && this.strikes >= isolateAfter && this.isolation === 'thread') {
       this.isolation = 'process';
       this.autoIsolated = true;

@@ -1,0 +1,229 @@
+// `warden serve` under load, on loopback, one run, same-run ratios.
+//
+// Fixed conditions: autocannon in this process (one load generator), 10
+// connections, thread isolation, deadline and fuel on, a fresh instance per
+// request. Each server runs in its own child process.
+//
+//  1. hello: warden serve vs a plain node:http server returning the same bytes
+//     vs a node:http server running the same module under node:wasi per request;
+//  2. noisy neighbour: hello's latency while another tenant spins to its deadline;
+//  3. 1,000 configured tenants: idle memory per tenant, and requests spread across them;
+//  4. first request after a deploy (admit + compile + run);
+//  5. a soak recording the server's RSS.
+//
+//   npm run bench:serve [-- --seconds 5 --soak 20]     (--soak 60 for the full minute)
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { argValue, table } from './stats.js';
+
+const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+const warden = join(root, 'bin', 'warden.cjs');
+const helloPath = join(root, 'examples', 'tenants', 'hello.wasm');
+const hostilePath = join(root, 'examples', 'tenants', 'hostile.wasm');
+const seconds = argValue('seconds', 5);
+const soakSeconds = argValue('soak', 20);
+const work = mkdtempSync(join(tmpdir(), 'warden-bench-serve-'));
+const children: ChildProcess[] = [];
+const TOKEN = 'bench-admin-token-0123456789abcdef';
+
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface Started { url: string; admin: string | null; child: ChildProcess }
+
+function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, WARDEN_ADMIN_TOKEN: TOKEN, ...env } });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const lines = out.split('\n');
+      const url = /^listening on (\S+)/.exec(lines[0] ?? '')?.[1];
+      if (url && (args[1] !== 'serve' || lines.length > 2)) resolve({ url, admin: /^admin on (\S+)/.exec(lines[1] ?? '')?.[1] ?? null, child });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+async function stop(s: Started): Promise<void> {
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await exited;
+}
+
+function serveConfig(name: string, tenants: string): string {
+  const path = join(work, `${name}.toml`);
+  writeFileSync(path, `[server]\nworkers = 4\nlive-sandboxes = 8\n${tenants}`);
+  return path;
+}
+
+const limits = `[tenant.limits]\nrate = 0\nqueue = 64\n[tenant.policy.limits]\nfuel = 200000000\ntimeout = "2s"\n`;
+const helloTenant = (id: string, route = `/t/${id}/...`) => `\n[[tenant]]\nid = "${id}"\nroutes = ["${route}"]\nmodule = "${helloPath}"\n${limits}`;
+
+function startWarden(config: string, name: string): Promise<Started> {
+  return start([warden, 'serve', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', join(work, `data-${name}`)]);
+}
+
+interface Load { rps: number; p50: number; p99: number; errors: number; non2xx: number; requests: number }
+
+async function load(url: string, options: { connections?: number; duration?: number; paths?: () => string } = {}): Promise<Load> {
+  const result = await autocannon({
+    url, connections: options.connections ?? 10, duration: options.duration ?? seconds, workers: 0,
+    ...(options.paths ? { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: options.paths!() }) }] } : {}),
+  } as autocannon.Options);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx, requests: result.requests.total };
+}
+
+const warm = (url: string, paths?: () => string) => load(url, { duration: 1, ...(paths ? { paths } : {}) });
+
+function rssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+}
+
+const row = (name: string, l: Load, base?: Load) => [name, l.rps.toFixed(0), l.p50.toFixed(2), l.p99.toFixed(2), base ? (l.rps / base.rps).toFixed(2) : '1.00', `${l.errors + l.non2xx}`];
+const headers = ['server', 'req/s', 'p50 ms', 'p99 ms', 'x plain', 'failed'];
+
+// A plain node:http server and a node:wasi-per-request server, each in its own process.
+const plainScript = `
+const http = require('node:http');
+const body = Buffer.from('Hello from wasm-warden!\\n');
+const s = http.createServer((req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length }); res.end(body); });
+s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
+`;
+const wasiScript = `
+const http = require('node:http');
+const fs = require('node:fs');
+const { WASI } = require('node:wasi');
+const module = new WebAssembly.Module(fs.readFileSync(${JSON.stringify(helloPath)}));
+const dir = fs.mkdtempSync(${JSON.stringify(join(work, 'wasi-'))});
+let n = 0;
+const s = http.createServer((req, res) => {
+  // A fresh instance per request; stdout captured through a file, as node:wasi needs a descriptor.
+  const path = dir + '/out' + (n++ % 64);
+  const fd = fs.openSync(path, 'w+');
+  const wasi = new WASI({ version: 'preview1', args: ['hello'], env: { REQUEST_METHOD: req.method, PATH_INFO: req.url }, stdout: fd, returnOnExit: true });
+  wasi.start(new WebAssembly.Instance(module, wasi.getImportObject()));
+  const out = fs.readFileSync(path);
+  fs.closeSync(fd);
+  const split = out.indexOf('\\n\\n');
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': out.length - split - 2 });
+  res.end(out.subarray(split + 2));
+});
+s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
+`;
+
+console.log(`wasm-warden serve benchmark: ${seconds}s per run, 10 connections, one load generator, loopback\n`);
+
+// 1. hello beside its peers.
+const plain = await start(['--no-warnings', '-e', plainScript]);
+await warm(plain.url);
+const plainLoad = await load(plain.url);
+await stop(plain);
+const nodeWasi = await start(['--no-warnings', '-e', wasiScript]);
+await warm(nodeWasi.url);
+const wasiLoad = await load(nodeWasi.url);
+await stop(nodeWasi);
+const two = await startWarden(serveConfig('two', helloTenant('hello') + helloTenant('other')), 'two');
+const helloUrl = `${two.url}/t/hello/`;
+await warm(helloUrl);
+const idleTwoKb = rssKb(two.child.pid!);
+const wardenLoad = await load(helloUrl);
+console.log('1. hello tenant (fresh instance per request; warden: thread isolation, fuel 2e8, deadline 2s)\n');
+console.log(table(headers, [
+  row('plain node:http, same bytes', plainLoad),
+  row('node:http + node:wasi per request', wasiLoad, plainLoad),
+  row('warden serve', wardenLoad, plainLoad),
+]));
+console.log(`\n   warden / node:wasi throughput: ${(wardenLoad.rps / wasiLoad.rps).toFixed(2)}`);
+
+// 2. Noisy neighbour: another tenant spinning to its deadline on every request.
+await stop(two);
+const noisy = await startWarden(serveConfig('noisy', helloTenant('hello') + `\n[[tenant]]\nid = "spinner"\nroutes = ["/t/spinner/..."]\nmodule = "${hostilePath}"\n[tenant.limits]\nrate = 0\n[tenant.policy.limits]\nfuel = 0\ntimeout = "100ms"\n`), 'noisy');
+const noisyHello = `${noisy.url}/t/hello/`;
+await warm(noisyHello);
+const alone = await load(noisyHello);
+const spinning = load(`${noisy.url}/t/spinner/spin`, { connections: 2, duration: seconds + 1 });
+await new Promise((r) => setTimeout(r, 500));
+const withNeighbour = await load(noisyHello);
+const spun = await spinning;
+console.log('\n2. noisy neighbour: hello alone, then beside a tenant spinning to its 100 ms deadline (2 connections)\n');
+console.log(table(['hello', 'req/s', 'p50 ms', 'p99 ms', 'p99 x alone', 'failed'], [
+  ['alone', alone.rps.toFixed(0), alone.p50.toFixed(2), alone.p99.toFixed(2), '1.00', `${alone.errors + alone.non2xx}`],
+  ['with the spinner', withNeighbour.rps.toFixed(0), withNeighbour.p50.toFixed(2), withNeighbour.p99.toFixed(2), (withNeighbour.p99 / alone.p99).toFixed(2), `${withNeighbour.errors + withNeighbour.non2xx}`],
+]));
+console.log(`   spinner: ${spun.requests} requests answered (504 after its deadline, or 429 when its queue was full)`);
+await stop(noisy);
+
+// 3. 1,000 configured tenants.
+let many = '';
+for (let i = 0; i < 1000; i++) many += helloTenant(`n${i}`);
+const thousand = await startWarden(serveConfig('thousand', many), 'thousand');
+await new Promise((r) => setTimeout(r, 500));
+const idleThousandKb = rssKb(thousand.child.pid!);
+const spread = () => `/t/n${Math.floor(Math.random() * 1000)}/`;
+const few = () => `/t/n${Math.floor(Math.random() * 2)}/`;
+await warm(thousand.url, few);
+const twoTenants = await load(thousand.url, { paths: few });
+const spreadLoad = await load(thousand.url, { paths: spread });
+console.log('\n3. 1,000 configured tenants (8 live sandboxes at most; the rest started on demand)\n');
+console.log(`   idle RSS: ${(idleThousandKb / 1024).toFixed(1)} MiB with 1,000 tenants vs ${(idleTwoKb / 1024).toFixed(1)} MiB with 2 (after warm-up): ${((idleThousandKb - idleTwoKb) / 998).toFixed(1)} KB per extra tenant`);
+console.log(table(['requests to', 'req/s', 'p50 ms', 'p99 ms', 'p99 x 2 tenants', 'failed'], [
+  ['2 of the 1,000', twoTenants.rps.toFixed(0), twoTenants.p50.toFixed(2), twoTenants.p99.toFixed(2), '1.00', `${twoTenants.errors + twoTenants.non2xx}`],
+  ['all 1,000 at random', spreadLoad.rps.toFixed(0), spreadLoad.p50.toFixed(2), spreadLoad.p99.toFixed(2), (spreadLoad.p99 / twoTenants.p99).toFixed(2), `${spreadLoad.errors + spreadLoad.non2xx}`],
+]));
+await stop(thousand);
+
+// 4. First request after a deploy: a module with a digest the server has never seen.
+const deployServer = await startWarden(serveConfig('deploy', helloTenant('hello')), 'deploy');
+await warm(`${deployServer.url}/t/hello/`);
+const hello = readFileSync(helloPath);
+const deployMs: number[] = [];
+const firstMs: number[] = [];
+for (let i = 0; i < 7; i++) {
+  // A custom section with a fresh name makes a new digest of the same program.
+  const name = Buffer.from(`bench-${i}-${Date.now()}`);
+  const variant = Buffer.concat([hello, Buffer.from([0, name.length + 1, name.length]), name]);
+  let t0 = performance.now();
+  await post(`${deployServer.admin}/tenants/hello/deploy`, variant);
+  deployMs.push(performance.now() - t0);
+  t0 = performance.now();
+  await post(`${deployServer.url}/t/hello/`, null, 'GET');
+  firstMs.push(performance.now() - t0);
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`\n4. deploy of a new digest: admit + store ${med(deployMs).toFixed(1)} ms; first request after it (compile + run) ${med(firstMs).toFixed(1)} ms; together ${(med(deployMs) + med(firstMs)).toFixed(1)} ms (medians of 7)`);
+await stop(deployServer);
+
+// 5. Soak.
+const soak = await startWarden(serveConfig('soak', helloTenant('hello')), 'soak');
+const soakUrl = `${soak.url}/t/hello/`;
+await warm(soakUrl);
+const samples: number[] = [];
+const sampler = setInterval(() => samples.push(rssKb(soak.child.pid!)), 1000);
+const soakLoad = await load(soakUrl, { duration: soakSeconds });
+clearInterval(sampler);
+const early = samples[Math.min(2, samples.length - 1)]!;
+const late = samples[samples.length - 1]!;
+console.log(`\n5. soak: ${soakSeconds}s of hello, ${soakLoad.requests} requests, ${soakLoad.errors + soakLoad.non2xx} failed; RSS ${(early / 1024).toFixed(1)} MiB at 3 s -> ${(late / 1024).toFixed(1)} MiB at the end (${(((late - early) / early) * 100).toFixed(1)}%), peak ${(Math.max(...samples) / 1024).toFixed(1)} MiB`);
+await stop(soak);
+
+function post(url: string, body: Uint8Array | null, method = 'POST'): Promise<number> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: target.hostname, port: target.port, path: target.pathname, method, headers: { Authorization: `Bearer ${TOKEN}`, ...(body ? { 'Content-Type': 'application/wasm', 'Content-Length': body.length } : {}) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve(200) : reject(new Error(`${method} ${url}: ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body ?? undefined);
+  });
+}
