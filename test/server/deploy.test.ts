@@ -225,3 +225,16 @@ module = "${example('hello.wasm')}"
     assert.equal((await runWarden(['serve', '--grace', '5', '--data-dir', `${dir}/data`, '--listen', '127.0.0.1:0'])).code, 2);
   });
 });
+
+describe('warden serve: shutdown', () => {
+  it('exits after the grace period even when a request is still running', async (t) => {
+    const dir = tempDir(t);
+    const served = await serve(t, { config: writeConfig(dir, config(`${dir}/data`, v1)), dataDir: `${dir}/data`, args: ['--grace', '200ms'] });
+    const endless = http(`${served.url}/app/?work=100000000000`).then(() => 'answered', () => 'cut off');
+    await eventually(async () => (await running(served, 'app')) === 1, 'the long request is running');
+    served.child.kill('SIGTERM');
+    assert.equal(await served.exited, 0);
+    assert.equal(await endless, 'cut off');
+    assert.match(served.stderr(), /"kind":"stopped","drained":false/);
+  });
+});
