@@ -18,8 +18,10 @@ import { TokenBucket } from './token-bucket.js';
 
 export type Isolation = 'thread' | 'process';
 
-/** Consecutive deadline or fuel endings after which a tenant runs one request at a time. */
+/** Consecutive deadline or fuel endings after which a tenant runs one request at a time, at most one a second. */
 const PENALTY_AFTER = 2;
+/** Runs a second (and burst) allowed to a tenant in the penalty state. */
+const PENALTY_RATE = 1;
 
 interface SandboxHandle {
   key: string;
@@ -52,6 +54,8 @@ export interface SandboxBudget {
 export class Tenant {
   readonly lane: Lane;
   readonly bucket: TokenBucket;
+  /** The rate a tenant gets while its runs keep ending at a limit: each such run costs a slot for its whole deadline and an isolate. */
+  private readonly penaltyBucket: TokenBucket;
   readonly storage: StorageMeter;
   isolation: Isolation;
   autoIsolated = false;
@@ -72,6 +76,7 @@ export class Tenant {
   ) {
     this.lane = createLane(spec.limits.concurrency, spec.limits.queue);
     this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
+    this.penaltyBucket = new TokenBucket(PENALTY_RATE, PENALTY_RATE, Date.now());
     this.storage = new StorageMeter(spec.root, spec.limits.storageBytes);
     this.isolation = spec.policy.isolation;
     mkdirSync(spec.root, { recursive: true, mode: 0o700 });
@@ -98,6 +103,13 @@ export class Tenant {
     });
     this.policies.set(key, policy);
     return policy;
+  }
+
+  /** Takes a token from the tenant's rate limit: 0 when granted, else the seconds to wait. */
+  takeToken(nowMs: number): number {
+    const wait = this.bucket.take(nowMs);
+    if (wait > 0 || this.strikes < PENALTY_AFTER) return wait;
+    return this.penaltyBucket.take(nowMs);
   }
 
   /** Would this tenant's policy admit the module? Throws AdmissionError if not. Nothing runs. */
