@@ -135,6 +135,7 @@ export class WardenServer {
     const previous = tenant.current.digest;
     this.options.registry.record(id, { digest: module.digest, previous, configModule: tenant.configDigest, at: new Date().toISOString() });
     tenant.switchTo(module, previous);
+    this.retainModules();
     this.log.event({ kind: 'deploy', tenant: id, digest: module.digest, previous });
     return { digest: module.digest, previous, changed: true };
   }
@@ -148,6 +149,7 @@ export class WardenServer {
     const from = tenant.current.digest;
     this.options.registry.record(id, { digest: module.digest, previous: from, configModule: tenant.configDigest, at: new Date().toISOString() });
     tenant.switchTo(module, from);
+    this.retainModules();
     this.log.event({ kind: 'rollback', tenant: id, digest: module.digest, previous: from });
     return { digest: module.digest, previous: from };
   }
@@ -192,8 +194,13 @@ export class WardenServer {
     for (const tenant of next.values()) for (const route of tenant.spec.routes) routes.add(route, tenant);
     this.tenants = next;
     this.routes = routes;
+    this.retainModules();
+  }
+
+  /** Keeps in memory only the bytes some tenant serves or could roll back to (the store keeps the rest). */
+  private retainModules(): void {
     const digests = new Set<string>();
-    for (const t of next.values()) { digests.add(t.current.digest); if (t.previous) digests.add(t.previous); }
+    for (const t of this.tenants.values()) { digests.add(t.current.digest); if (t.previous) digests.add(t.previous); }
     this.options.source.retainOnly(digests);
   }
 

@@ -230,6 +230,23 @@ module = "${example('hello.wasm')}"
   });
 });
 
+describe('warden serve: admin on a unix socket', () => {
+  it('listens on a socket only its owner can use, and the CLI reaches it', async (t) => {
+    const dir = tempDir(t);
+    const socket = `${dir}/admin.sock`;
+    const served = await serve(t, { config: writeConfig(dir, config(`${dir}/data`, v1)), dataDir: `${dir}/data`, args: ['--admin', `unix:${socket}`] });
+    assert.equal(served.stdout[1], `admin on unix:${socket}`);
+    assert.equal(statSync(socket).mode & 0o777, 0o600);
+    const deployed = await runWarden(['deploy', 'app', v2, '--admin', `unix:${socket}`], { env: { WARDEN_ADMIN_TOKEN: TOKEN } });
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.equal(await version(served), 'version 2');
+    const json = await runWarden(['rollback', 'app', '--admin', `unix:${socket}`, '--json'], { env: { WARDEN_ADMIN_TOKEN: TOKEN } });
+    assert.equal(json.code, 0);
+    assert.equal((JSON.parse(json.stdout) as { tenant: string }).tenant, 'app');
+    assert.equal(await version(served), 'version 1');
+  });
+});
+
 describe('warden serve: shutdown', () => {
   it('exits after the grace period even when a request is still running', async (t) => {
     const dir = tempDir(t);

@@ -24,7 +24,8 @@ export interface Served {
 }
 
 export async function serve(t: { after: (fn: () => Promise<void> | void) => void }, options: { config?: string; dataDir: string; env?: Record<string, string>; args?: string[] }): Promise<Served> {
-  const args = [wardenBin, 'serve', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--data-dir', options.dataDir, ...(options.args ?? [])];
+  const extra = options.args ?? [];
+  const args = [wardenBin, 'serve', '--listen', '127.0.0.1:0', ...(extra.includes('--admin') ? [] : ['--admin', '127.0.0.1:0']), '--data-dir', options.dataDir, ...extra];
   if (options.config) args.push('--config', options.config);
   const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WARDEN_ADMIN_TOKEN: TOKEN, ...options.env },
@@ -47,7 +48,7 @@ export async function serve(t: { after: (fn: () => Promise<void> | void) => void
   });
   const served: Served = {
     url: stdout[0]!.replace(/^listening on /, ''),
-    admin: stdout[1]!.replace(/^admin on /, ''),
+    admin: stdout[1]!.replace(/^admin on /, '').replace(/^unix:.*/, ''),
     child, stdout, stderr: () => err, exited,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
