@@ -6,6 +6,7 @@
 //   /spin            loop forever (ends by fuel or deadline)
 //   /grow            grow memory until refused, then abort
 //   /flood           write to stdout without end
+//   /stderr          64 KiB to stderr (the server logs a rate-limited excerpt)
 //   /no-headers      a body without headers
 //   /bad-headers     a header line without a colon
 //   /exit            exit with status 3
@@ -74,6 +75,13 @@ int main(void) {
     static char block[65536];
     memset(block, 'x', sizeof block);
     for (;;) fwrite(block, 1, sizeof block, stdout);
+  }
+  if (strcmp(route, "/stderr") == 0) {
+    static char noise[65536];
+    memset(noise, 'e', sizeof noise);
+    fwrite(noise, 1, sizeof noise, stderr);
+    printf("Content-Type: text/plain\n\nwrote to stderr\n");
+    return 0;
   }
   if (strcmp(route, "/no-headers") == 0) { printf("just a body\n"); return 0; }
   if (strcmp(route, "/bad-headers") == 0) { printf("Content-Type text/plain\n\nbody\n"); return 0; }

@@ -259,6 +259,19 @@ describe('warden serve: tenants', () => {
     assert.equal(existsSync(`${dataDir}/tenant/small/kv/c`), false);
   });
 
+  it('logs a tenant\'s stderr within its budget and counts the rest', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await get('/t/hostile/stderr')).status, 200);
+    const lines = served.stderr().split('\n').filter((l) => l.includes('"kind":"stderr"')).map((l) => JSON.parse(l) as { tenant: string; text: string; dropped_bytes?: number });
+    assert.ok(lines.length >= 1);
+    for (const line of lines) {
+      assert.equal(line.tenant, 'hostile');
+      assert.ok(line.text.length <= 2048);
+    }
+    const logged = lines.reduce((n, l) => n + l.text.length, 0);
+    assert.ok(logged <= 16 * 1024 + 4096, `logged ${logged}`);
+    assert.ok(lines.some((l) => (l.dropped_bytes ?? 0) > 0));
+  });
+
   it('reports requests, traps and limit hits in /metrics and per-tenant stats', async () => {
     const metrics = (await admin(served, '/metrics')).text;
     assert.match(metrics, /warden_requests_total\{status="200",tenant="hello"\} \d+/);
