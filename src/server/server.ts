@@ -3,10 +3,9 @@
 // between tenants, hot deploys by digest, reloads and a draining shutdown.
 // The admin API lives in admin.ts on its own listener.
 
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { formatListen, type ListenAddress } from './address.js';
+import type { ListenAddress } from './address.js';
 import { parseModuleRef, type ServeConfig, type TenantSpec } from './config.js';
 import type { ServeLog } from './log.js';
 import { ServeMetrics } from './metrics.js';
@@ -18,6 +17,10 @@ import { RouteTable } from './routes.js';
 import { FairScheduler } from './scheduler.js';
 import { Tenant, type SandboxBudget } from './tenant.js';
 import { cgiEnvironment } from './wagi.js';
+import { listen } from './listen.js';
+import { readBody } from './request-body.js';
+import { accountRun } from './accounting.js';
+import { sendAnswer } from './respond.js';
 import { AdmissionError } from '../sandbox/sandbox.js';
 
 /** A deploy or rollback that did not happen, with the reason (the CLI exits 1). */
@@ -57,6 +60,7 @@ export class WardenServer {
   private draining = false;
   private drained: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | undefined;
+  private changes: Promise<unknown> = Promise.resolve();
   /** Tenants with live sandboxes, least recently used first. */
   private readonly live = new Map<string, Tenant>();
   private readonly budget: SandboxBudget = {
@@ -98,8 +102,27 @@ export class WardenServer {
     return tenant;
   }
 
+  /** Runs state changes (reload, deploy, rollback) one at a time, so none reads state another is replacing. */
+  private serialize<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(change);
+    this.changes = run.catch(() => {});
+    return run;
+  }
+
   /** Re-reads the desired state; unchanged tenants keep running, changed ones switch for new requests. */
-  async reload(): Promise<{ tenants: number }> {
+  reload(): Promise<{ tenants: number }> {
+    return this.serialize(() => this.reloadNow());
+  }
+
+  deploy(id: string, input: { bytes: Uint8Array } | { ref: string }): Promise<{ digest: string; previous: string | null; changed: boolean }> {
+    return this.serialize(() => this.deployNow(id, input));
+  }
+
+  rollback(id: string): Promise<{ digest: string; previous: string }> {
+    return this.serialize(() => this.rollbackNow(id));
+  }
+
+  private async reloadNow(): Promise<{ tenants: number }> {
     const config = await this.options.registry.load();
     const next = new Map<string, Tenant>();
     for (const spec of config.tenants) {
@@ -114,7 +137,7 @@ export class WardenServer {
   }
 
   /** Admits `module` under the tenant's policy and makes it the tenant's module; in-flight requests finish on the old one. */
-  async deploy(id: string, input: { bytes: Uint8Array } | { ref: string }): Promise<{ digest: string; previous: string | null; changed: boolean }> {
+  private async deployNow(id: string, input: { bytes: Uint8Array } | { ref: string }): Promise<{ digest: string; previous: string | null; changed: boolean }> {
     const tenant = this.tenant(id);
     let module: ResolvedModule;
     if ('bytes' in input) {
@@ -140,7 +163,7 @@ export class WardenServer {
     return { digest: module.digest, previous, changed: true };
   }
 
-  async rollback(id: string): Promise<{ digest: string; previous: string }> {
+  private async rollbackNow(id: string): Promise<{ digest: string; previous: string }> {
     const tenant = this.tenant(id);
     if (!tenant.previous) throw new DeployRefused(`tenant '${id}' has no previous version`);
     const module = this.options.source.get(tenant.previous);
@@ -284,7 +307,7 @@ export class WardenServer {
       answer = answerForError(error, requestId);
       this.log.event({ kind: 'error', request_id: requestId, error: error instanceof Error ? error.message : String(error) });
     }
-    this.send(res, answer, requestId);
+    sendAnswer(res, answer, requestId, this.draining);
     const seconds = (performance.now() - started) / 1000;
     const tenantLabel = tenant?.id ?? '-';
     this.metrics.requests.inc({ tenant: tenantLabel, status: String(answer.status) });
@@ -342,7 +365,7 @@ export class WardenServer {
         bodyLength: body.length, passHeaders: tenant.spec.passHeaders,
       });
       const { module, result } = await tenant.run({ args: [match.scriptName || '/'], env, stdin: body });
-      this.account(tenant, result, module.digest, requestId);
+      accountRun(this.metrics, this.log, this.config.settings.isolateAfter, tenant, result, module.digest, requestId);
       return { answer: answerFor(result, requestId), digest: module.digest, fuel: result.fuelUsed };
     } catch (error) {
       if (error instanceof AdmissionError) this.log.audit({ event: 'admission-refused', tenant: tenant.id, request_id: requestId, digest: tenant.current.digest, violations: error.violations.map((v) => v.rule) });
@@ -351,103 +374,8 @@ export class WardenServer {
       release();
     }
   }
-
-  private account(tenant: Tenant, result: import('../sandbox/sandbox.js').SandboxResult, digest: string, requestId: string): void {
-    const m = this.metrics;
-    const labels = { tenant: tenant.id };
-    if (result.fuelUsed !== null) { m.fuel.inc(labels, result.fuelUsed); tenant.stats.fuelUsed += result.fuelUsed; }
-    for (const limit of result.limitsHit) {
-      m.limitHits.inc({ tenant: tenant.id, limit });
-      tenant.stats.limitHits[limit] = (tenant.stats.limitHits[limit] ?? 0) + 1;
-    }
-    if (result.deniedCount > 0) {
-      m.denied.inc(labels, result.deniedCount);
-      tenant.stats.denied += result.deniedCount;
-      this.log.audit({ event: 'denied', tenant: tenant.id, request_id: requestId, digest, count: result.deniedCount, first: result.denied.slice(0, 10) });
-    }
-    if (result.trap) {
-      m.traps.inc({ tenant: tenant.id, kind: result.trap.kind });
-      tenant.stats.traps[result.trap.kind] = (tenant.stats.traps[result.trap.kind] ?? 0) + 1;
-      this.log.audit({ event: 'trap', tenant: tenant.id, request_id: requestId, digest, trap: result.trap.kind, message: result.trap.message.slice(0, 300) });
-      // The pool kills the isolate of a run that reached its deadline, or that crashed, and puts a spare in its place.
-      if (result.trap.kind === 'deadline' || /^the isolate failed/.test(result.trap.message)) {
-        m.replacements.inc(labels);
-        tenant.stats.replacements++;
-      }
-    }
-    this.log.tenantStderr(tenant.id, requestId, result.stderr);
-    const limitEnding = result.trap?.kind === 'deadline' || result.trap?.kind === 'fuel';
-    if (tenant.strike(limitEnding, this.config.settings.isolateAfter)) {
-      m.isolations.inc(labels);
-      this.log.audit({ event: 'isolated', tenant: tenant.id, request_id: requestId, reason: `${tenant.strikes} runs in a row ended by deadline or fuel`, isolation: 'process' });
-    }
-  }
-
-  private send(res: ServerResponse, answer: Answer, requestId: string): void {
-    if (res.headersSent || res.destroyed) return;
-    const body = typeof answer.body === 'string' ? Buffer.from(answer.body) : answer.body;
-    const headers: string[] = [];
-    for (const [k, v] of answer.headers) headers.push(k, v);
-    headers.push('Content-Length', String(body.length), 'X-Request-Id', requestId);
-    if (this.draining || answer.status === 413 || answer.status === 400) headers.push('Connection', 'close');
-    try {
-      res.writeHead(answer.status, headers);
-    } catch {
-      // A header the checks let through but Node refuses: answer 502 instead of failing.
-      const fallback = errorAnswer(502, 'the handler\'s response was malformed', requestId);
-      const text = Buffer.from(fallback.body as string);
-      res.writeHead(502, ['Content-Type', 'application/json', 'Content-Length', String(text.length), 'X-Request-Id', requestId]);
-      res.end(text);
-      return;
-    }
-    res.end(body);
-  }
-}
-
-/** Reads a request body up to `cap` bytes: the bytes, null when larger, 'aborted' when the client stopped. */
-function readBody(req: IncomingMessage, cap: number): Promise<Uint8Array | null | 'aborted'> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (value: Uint8Array | null | 'aborted') => {
-      if (done) return;
-      done = true;
-      req.off('data', onData);
-      resolve(value);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      // Counted as it arrives: a body past the cap is never held whole.
-      if (size > cap) { chunks.length = 0; finish(null); req.resume(); return; }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once('aborted', () => finish('aborted'));
-    req.once('error', () => finish('aborted'));
-  });
 }
 
 function sameSpec(a: TenantSpec, b: TenantSpec): boolean {
   return JSON.stringify([a.routes, a.moduleText, a.passHeaders, a.limits, a.policyInput]) === JSON.stringify([b.routes, b.moduleText, b.passHeaders, b.limits, b.policyInput]);
-}
-
-async function listen(server: Server, address: ListenAddress): Promise<string> {
-  if (address.kind === 'unix') {
-    try {
-      if (lstatSync(address.path).isSocket()) unlinkSync(address.path);
-    } catch { /* no stale socket */ }
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (address.kind === 'unix') server.listen(address.path, () => resolve());
-    else server.listen(address.port, address.host, () => resolve());
-  });
-  if (address.kind === 'unix') {
-    chmodSync(address.path, 0o600);
-    return formatListen(address);
-  }
-  const info = server.address() as AddressInfo;
-  return formatListen({ kind: 'tcp', host: info.address, port: info.port });
 }
