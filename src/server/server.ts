@@ -331,6 +331,8 @@ export class WardenServer {
     const query = q === -1 ? '' : url.slice(q + 1);
     // Dot segments would let a path name one tenant's route and mean another's.
     if (/(^|\/)\.\.?(\/|$)/.test(rawPath) || rawPath.includes('\\')) return errorAnswer(400, 'the path has dot segments', requestId);
+    // A NUL would end the guest's PATH_INFO early (C strings), hiding the rest from it but not from logs.
+    if (/%00/i.test(rawPath)) return errorAnswer(400, 'the path has a NUL byte', requestId);
     const match = this.routes.match(typeof req.headers.host === 'string' ? req.headers.host : undefined, rawPath);
     if (!match) return errorAnswer(404, 'no route', requestId);
     return { tenant: match.target, match, rawPath, query };

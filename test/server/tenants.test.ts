@@ -161,7 +161,7 @@ describe('warden serve: tenants', () => {
       assert.doesNotMatch(r.text, /ESCAPED/, `${target}: ${r.text}`);
     }
     // Dot segments in the URL are refused before routing: no path names one tenant and means another.
-    for (const path of ['/t/hostile/../kv/secret', '/t/hostile/./x', '/t/kv/..', '/t/hostile/%2e%2e/x/..']) {
+    for (const path of ['/t/hostile/../kv/secret', '/t/hostile/./x', '/t/kv/..', '/t/hostile/%2e%2e/x/..', '/t/env/a%00b']) {
       assert.match(await rawRequest(served.url, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`), /^HTTP\/1\.1 400 /, path);
     }
   });
