@@ -86,8 +86,16 @@ export class WardenServer {
     this.http = createServer({ maxHeaderSize: this.config.settings.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
       (req, res) => void this.handle(req, res));
     this.adminServer = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 120_000, headersTimeout: 10_000 }, this.options.adminHandler(this));
-    this.url = await listen(this.http, this.options.listen);
-    this.adminUrl = await listen(this.adminServer, this.options.admin);
+    try {
+      this.url = await listen(this.http, this.options.listen);
+      this.adminUrl = await listen(this.adminServer, this.options.admin);
+    } catch (error) {
+      // One listener failing must not leave the other holding the process open.
+      this.http.close();
+      this.adminServer.close();
+      await Promise.all([...this.tenants.values()].map((t) => t.close()));
+      throw error;
+    }
     this.idleTimer = setInterval(() => this.closeIdleSandboxes(), IDLE_SANDBOX_MS / 2);
     this.idleTimer.unref();
   }

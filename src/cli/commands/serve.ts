@@ -78,7 +78,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new InputError(`cannot listen on ${formatListen(listen)} or ${formatListen(admin)} (${code})`);
+      const failed = error as NodeJS.ErrnoException & { address?: string; port?: number };
+      const where = failed.port !== undefined ? `${failed.address}:${failed.port}` : failed.address ?? `${formatListen(listen)} or ${formatListen(admin)}`;
+      throw new InputError(`cannot listen on ${where} (${code})`);
     }
     if (error instanceof ConfigError) throw new InputError(error.message);
     throw new InputError(error instanceof Error ? error.message : String(error));
