@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { runWarden } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -226,6 +227,14 @@ module = "${example('hello.wasm')}"
       assert.match(r.stderr, expected);
     }
     assert.equal((await runWarden(['serve', '--listen', '1.2.3'])).code, 2);
+    // A taken admin port: exit 2 naming it, and no HTTP listener left holding the process open.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const busy = await runWarden(['serve', '--data-dir', `${dir}/data`, '--listen', '127.0.0.1:0', '--admin', `127.0.0.1:${port}`], { timeoutMs: 20_000 });
+    taken.close();
+    assert.equal(busy.code, 2);
+    assert.equal(busy.stderr, `warden serve: cannot listen on 127.0.0.1:${port} (EADDRINUSE)\n`);
     assert.equal((await runWarden(['serve', '--grace', '5', '--data-dir', `${dir}/data`, '--listen', '127.0.0.1:0'])).code, 2);
   });
 });
