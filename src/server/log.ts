@@ -4,7 +4,6 @@
 // fill the operator's disk.
 
 import { appendFileSync } from 'node:fs';
-import { TokenBucket } from './token-bucket.js';
 
 export type LogSink = (line: string) => void;
 
@@ -56,4 +55,3 @@ export class ServeLog {
   }
 }
 
-export { TokenBucket };

@@ -5,7 +5,7 @@
 // deployments file in the data dir.
 
 import { mkdirSync, readFileSync } from 'node:fs';
-import { loadConfigFile, type ServeConfig, type TenantSpec } from './config.js';
+import type { ServeConfig } from './config.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /** A tenant's deployed module: what serves now, what served before, and the config reference it overrode. */
@@ -87,10 +87,3 @@ function readDeployments(file: string): Record<string, Deployment> {
   }
   return out;
 }
-
-/** A registry over a config file. */
-export function fileRegistry(configPath: string, options: Parameters<typeof loadConfigFile>[1], stateDir: string): FileTenantRegistry {
-  return new FileTenantRegistry(() => loadConfigFile(configPath, options), stateDir);
-}
-
-export type { TenantSpec };
