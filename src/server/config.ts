@@ -94,10 +94,14 @@ export function defaultPolicyInput(root: string): Record<string, unknown> {
   };
 }
 
-const TOP_KEYS = ['listen', 'data-dir', 'admin', 'server', 'tenant'];
-const TENANT_KEYS = ['id', 'routes', 'module', 'pass-headers', 'limits', 'policy'];
+// The keys each table accepts (docs/serve.schema.json lists the same; a test keeps them equal).
+export const TOP_KEYS = ['listen', 'data-dir', 'admin', 'server', 'tenant'];
+export const ADMIN_KEYS = ['listen', 'token-file', 'token-env'];
+export const SERVER_KEYS = ['workers', 'grace', 'max-header', 'live-sandboxes', 'isolate-after'];
+export const TENANT_KEYS = ['id', 'routes', 'module', 'pass-headers', 'limits', 'policy'];
+export const TENANT_LIMIT_KEYS = ['concurrency', 'queue', 'rate', 'burst', 'body', 'storage'];
 /** Policy keys a tenant may set; the root mount, stdio and argv belong to the server. */
-const TENANT_POLICY_KEYS = ['env', 'clock', 'random', 'imports', 'limits', 'features', 'isolation', 'trust'];
+export const TENANT_POLICY_KEYS = ['env', 'clock', 'random', 'imports', 'limits', 'features', 'isolation', 'trust'];
 const POLICY_LIMIT_KEYS_OWNED_BY_SERVER = ['concurrency', 'queue'];
 const ID = /^[a-z0-9](?:[a-z0-9_-]{0,62})$/;
 const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
@@ -189,7 +193,8 @@ export function parseConfig(raw: unknown, source: string, baseDir: string, optio
   if (raw.admin !== undefined) {
     if (!isTable(raw.admin)) p.add('admin', 'expected a table');
     else {
-      p.keys(raw.admin, 'admin', ['listen', 'token-file', 'token-env', 'token']);
+      // `token` is named only to be refused with the reason below.
+      p.keys(raw.admin, 'admin', [...ADMIN_KEYS, 'token']);
       // The token itself never lives in the config: configs get copied, committed, printed.
       if (raw.admin.token !== undefined) p.add('admin.token', 'the token does not belong in the config; use token-file or token-env');
       const adminListen = p.string(raw.admin.listen, 'admin.listen');
@@ -213,7 +218,7 @@ export function parseConfig(raw: unknown, source: string, baseDir: string, optio
     if (!isTable(raw.server)) p.add('server', 'expected a table');
     else {
       const s = raw.server;
-      p.keys(s, 'server', ['workers', 'grace', 'max-header', 'live-sandboxes', 'isolate-after']);
+      p.keys(s, 'server', SERVER_KEYS);
       settings.workers = p.count(s.workers, 'server.workers', 1, 1024) ?? settings.workers;
       settings.graceMs = p.duration(s.grace, 'server.grace') ?? settings.graceMs;
       const header = p.size(s['max-header'], 'server.max-header');
@@ -281,7 +286,7 @@ function parseTenant(p: Problems, t: Raw, path: string, baseDir: string, dataDir
     else {
       const l = t.limits;
       const lp = `${path}.limits`;
-      p.keys(l, lp, ['concurrency', 'queue', 'rate', 'burst', 'body', 'storage']);
+      p.keys(l, lp, TENANT_LIMIT_KEYS);
       limits.concurrency = p.count(l.concurrency, `${lp}.concurrency`, 1, 256) ?? limits.concurrency;
       limits.queue = p.count(l.queue, `${lp}.queue`, 0, 100_000) ?? limits.queue;
       limits.rate = p.count(l.rate, `${lp}.rate`, 0, 10_000_000) ?? limits.rate;
