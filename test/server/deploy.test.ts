@@ -146,6 +146,16 @@ module = "${example('hello.wasm')}"
 `));
     served.child.kill('SIGHUP');
     await eventually(async () => (await http(`${served.url}/hello/`)).status === 200, 'the new tenant answers');
+    // A tenant taken out of the config stops answering at the next reload.
+    writeFileSync(configPath, config(dataDir, v1, '').replace(/\[\[tenant\]\]\nid = "spinner"[\s\S]*$/, '') + `
+[[tenant]]
+id = "hello"
+routes = ["/hello/..."]
+module = "${example('hello.wasm')}"
+`);
+    assert.equal((await admin(served, '/reload', { method: 'POST' })).status, 200);
+    assert.equal((await http(`${served.url}/spin/exit`)).status, 404);
+    assert.equal((await http(`${served.url}/hello/`)).status, 200);
     // A broken config on reload is reported and the running config stays.
     writeFileSync(configPath, 'listen = 5\n');
     const reload = await admin(served, '/reload', { method: 'POST' });
