@@ -1,8 +1,8 @@
 // A tenant's storage quota. The WASI layer bounds what one run writes; across
 // runs the server keeps the tally: the root's disk use measured once (blocks,
 // symlinks not followed), then each run's written bytes added. Deletions are
-// seen when the tally reaches the quota and the root is measured again. Over
-// quota, the tenant's runs get its root read-only until it is back under.
+// seen when the tally reaches the quota and the root is measured again (at most
+// every 5 s, since a walk runs on the event loop). Over quota, the tenant's runs get its root read-only until it is back under.
 
 import { lstatSync, readdirSync } from 'node:fs';
 
@@ -37,17 +37,28 @@ export function measureDiskUse(root: string): number {
   return total;
 }
 
+/** A full root is measured again at most this often: each walk runs on the server's event loop. */
+const REMEASURE_MS = 5000;
+
 export class StorageMeter {
   private used: number | null = null;
+  private measuredAt = 0;
 
-  constructor(private readonly root: string, private readonly quota: number) {}
+  constructor(private readonly root: string, private readonly quota: number, private readonly now: () => number = Date.now) {}
 
   /** True when the tenant's root holds its quota or more. */
   full(): boolean {
-    if (this.used === null) this.used = measureDiskUse(this.root);
-    if (this.used < this.quota) return false;
+    if (this.used === null) this.measure();
+    if (this.used! < this.quota) return false;
+    // A tenant at its quota cannot make every request walk its root again.
+    if (this.now() - this.measuredAt < REMEASURE_MS) return true;
+    this.measure();
+    return this.used! >= this.quota;
+  }
+
+  private measure(): void {
     this.used = measureDiskUse(this.root);
-    return this.used >= this.quota;
+    this.measuredAt = this.now();
   }
 
   /** Adds what a run wrote (an upper bound: overwrites count again until the next measurement). */
@@ -57,6 +68,7 @@ export class StorageMeter {
   }
 
   get usedBytes(): number {
-    return this.used ?? (this.used = measureDiskUse(this.root));
+    if (this.used === null) this.measure();
+    return this.used!;
   }
 }

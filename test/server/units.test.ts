@@ -110,3 +110,26 @@ describe('admin token and rate limit', () => {
     assert.equal(bucket.take(500), 1);
   });
 });
+
+describe('storage meter', () => {
+  it('re-measures a full root at most every few seconds, and sees deletions then', async () => {
+    const { mkdtempSync, writeFileSync, rmSync, unlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { StorageMeter } = await import('../../src/server/storage.js');
+    const root = mkdtempSync(`${tmpdir()}/warden-meter-`);
+    try {
+      let now = 0;
+      const meter = new StorageMeter(root, 16 * 1024, () => now);
+      assert.equal(meter.full(), false);
+      writeFileSync(`${root}/a`, Buffer.alloc(32 * 1024, 1));
+      meter.wrote(32 * 1024, 1);
+      assert.equal(meter.full(), true);
+      unlinkSync(`${root}/a`);
+      assert.equal(meter.full(), true, 'not measured again yet');
+      now += 6000;
+      assert.equal(meter.full(), false, 'measured again: the deletion counts');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
