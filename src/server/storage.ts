@@ -2,7 +2,8 @@
 // runs the server keeps the tally: the root's disk use measured once (blocks,
 // symlinks not followed), then each run's written bytes added. Deletions are
 // seen when the tally reaches the quota and the root is measured again (at most
-// every 5 s, since a walk runs on the event loop). Over quota, the tenant's runs get its root read-only until it is back under.
+// every 5 s, since a walk runs on the event loop). Over quota, the tenant's
+// runs get its root read-only until it is back under.
 
 import { lstatSync, readdirSync } from 'node:fs';
 
