@@ -8,6 +8,7 @@ import { WASI_PREVIEW1, wasiFunction, wasiPreview1Functions, type WasiCapability
 import type { Feature, Instruction, WasmModule } from '../binary/types.js';
 import type { FeatureName, Policy } from '../policy/policy.js';
 import { RESERVED_EXPORT_PREFIX } from '../transform/fuel.js';
+import { RESERVED_IMPORT_MODULES } from '../transform/checkpoint.js';
 
 export interface Violation {
   rule: string;
@@ -24,6 +25,7 @@ export const ADMISSION_RULES = [
   'malformed', 'unsigned', 'signature-untrusted', 'digest-not-pinned', 'module-too-large', 'import-unknown-module', 'import-unknown-function', 'import-not-granted',
   'import-signature-mismatch', 'import-non-function', 'shared-memory', 'atomics', 'memory-too-large',
   'table-too-large', 'too-many-tables', 'too-many-memories', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command', 'export-reserved',
+  'invalid', 'import-reserved',
 ] as const;
 
 /** The WASI functions a policy's grants imply: what a module may import without `imports.allow`. */
@@ -59,6 +61,8 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
   const allowed = impliedImports(policy);
   for (const imp of module.imports) {
     const where = `${imp.module}.${imp.name}`;
+    // The rewriter imports the host's own functions from these modules (the deadline checkpoint); a guest must not alias them.
+    if (RESERVED_IMPORT_MODULES.includes(imp.module)) { refuse('import-reserved', `imports ${where}; the module name ${imp.module} is reserved for wasm-warden`, imp.offset); continue; }
     if (imp.desc.kind !== 'func') {
       refuse('import-non-function', `imports ${imp.desc.kind} ${where}; wasm-warden provides functions only`, imp.offset);
       if (imp.desc.kind === 'memory' && imp.desc.type.limits.shared) refuse('shared-memory', `imports shared memory ${where}`, imp.offset);

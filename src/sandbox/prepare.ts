@@ -1,10 +1,13 @@
-// From module bytes to what an isolate runs: digest, decode, admission
-// against the policy, then limits and metering rewritten into the bytes.
-// Admission sees the module as its author shipped it; rewriting comes after.
+// From module bytes to what an isolate runs: digest, decode, validation,
+// admission against the policy, then limits, metering and deadline
+// checkpoints rewritten into the bytes. Validation and admission see the
+// module as its author shipped it; rewriting comes after.
 
 import { createRequire } from 'node:module';
 import { decodeModule } from '../binary/decode.js';
 import { WasmDecodeError } from '../binary/errors.js';
+import { checkIndices } from '../binary/indices.js';
+import type { WasmModule } from '../binary/types.js';
 import type { Policy } from '../policy/policy.js';
 import { prepareModule } from '../transform/index.js';
 import { verifyModule } from '../signing/verify.js';
@@ -55,10 +58,19 @@ export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
     throw error;
   }
   if (!verdict.admitted) throw new AdmissionError(verdict.violations);
+  validateAsShipped(module);
   const metered = policy.limits.fuel !== null;
   return {
     get digest() { return digest(); },
-    bytes: prepareModule(module, { memoryBytes: policy.limits.memory, tableElements: policy.limits.tableElements, fuel: metered }),
+    bytes: prepareModule(module, {
+      memoryBytes: policy.limits.memory,
+      tableElements: policy.limits.tableElements,
+      fuel: metered,
+      // The counter holds the budget from the first instruction on; the host need not set it.
+      ...(metered ? { fuelBudget: policy.limits.fuel! } : {}),
+      // V8 delays termination while a loop grows memory: the guest checks the deadline itself there.
+      checkpoint: policy.limits.timeoutMs !== null,
+    }),
     metered,
   };
 }
@@ -139,4 +151,29 @@ export async function prepareAsync(bytes: Uint8Array, policy: Policy): Promise<P
   if (reply.ok) return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered };
   if (reply.admission) throw new AdmissionError(reply.violations);
   throw new Error(reply.message);
+}
+
+/**
+ * The module must be valid as shipped, for V8 and for our own index check,
+ * before anything is rewritten: the rewriter appends globals and functions,
+ * and an index that was out of range in the original would name them in the
+ * rewritten module (a `global.set 0` in a module without globals would refill
+ * the fuel counter). Valid modules name only what they define or import.
+ */
+function validateAsShipped(module: WasmModule): void {
+  if (!WebAssembly.validate(module.bytes)) {
+    let reason = 'WebAssembly.validate refused it';
+    try {
+      new WebAssembly.Module(module.bytes);
+    } catch (error) {
+      reason = (error as Error).message.replace(/^WebAssembly\.Module\(\): /, '');
+    }
+    throw new AdmissionError([{ rule: 'invalid', message: `not a valid module: ${reason}` }]);
+  }
+  try {
+    checkIndices(module);
+  } catch (error) {
+    if (error instanceof WasmDecodeError) throw new AdmissionError([{ rule: 'invalid', message: `not a valid module: ${error.reason}`, offset: error.offset }]);
+    throw error;
+  }
 }

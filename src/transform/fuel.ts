@@ -9,69 +9,31 @@
 // budget; counts are static, so the same input uses the same fuel every time.
 // The host tells a fuel trap from others by the counter: negative means fuel.
 //
+// Bulk operations do work in proportion to an operand, not to their one
+// instruction, so each also pays for its size, before it runs (bulkCost):
+//
+//   memory.fill / memory.copy / memory.init   1 unit per 64 bytes (n >> 6)
+//   memory.grow                               1,024 units per page (64 KiB / 64),
+//                                             pages counted up to the memory's maximum
+//   table.fill / table.copy / table.init      1 unit per element
+//   table.grow                                1 unit per element added AND per element
+//                                             already there (V8 copies the whole table
+//                                             on every grow: growing a 5M-element table
+//                                             by one took 4 ms here)
+//
+// A charge that takes the counter below zero traps before the operation
+// touches anything, so an oversized fill costs its fuel and does nothing.
+//
 // The counter starts at `budget` (0 unless given), so a module whose start
 // function runs during instantiation, before the host can set the counter,
 // is metered from the real budget instead of trapping at once.
 
-import { encodeFunctionBody, type ModuleEdits } from '../binary/encode.js';
-import { forEachInstruction, newInstruction } from '../binary/instructions.js';
+import type { ModuleEdits } from '../binary/encode.js';
 import type { Instruction, WasmModule } from '../binary/types.js';
 import { ByteWriter } from '../binary/writer.js';
+import { rewriteBodies } from './bodies.js';
 
 export const FUEL_EXPORT = '__warden_fuel';
-
-interface Region {
-  /** Absolute offset where the charge is inserted. */
-  at: number;
-  cost: number;
-}
-
-/** The charge sequence: fuel -= cost; if (fuel < 0) unreachable. */
-function charge(writer: ByteWriter, global: number, cost: number): void {
-  writer.u8(0x23).u32(global);        // global.get
-  writer.u8(0x42).s64(BigInt(cost));  // i64.const cost
-  writer.u8(0x7d);                    // i64.sub
-  writer.u8(0x24).u32(global);        // global.set
-  writer.u8(0x23).u32(global);        // global.get
-  writer.u8(0x42).s64(0n);            // i64.const 0
-  writer.u8(0x53);                    // i64.lt_s
-  writer.u8(0x04).u8(0x40);           // if (empty)
-  writer.u8(0x00);                    // unreachable
-  writer.u8(0x0b);                    // end
-}
-
-/** Charge points and their costs for one body. */
-function regionsOf(module: WasmModule, bodyIndex: number): Region[] {
-  const body = module.code[bodyIndex]!;
-  const regions: Region[] = [{ at: body.codeStart, cost: 0 }];
-  // Per open block: the index of the region it opened (loops), or -1.
-  const blocks: number[] = [];
-  const open: number[] = [0];
-  const ins = newInstruction();
-  forEachInstruction(module, bodyIndex, (i: Instruction) => {
-    regions[open[open.length - 1]!]!.cost++;
-    if (i.prefix !== 0) return;
-    switch (i.code) {
-      case 0x03: // loop: a new region starts inside it
-        regions.push({ at: i.end, cost: 0 });
-        open.push(regions.length - 1);
-        blocks.push(regions.length - 1);
-        break;
-      case 0x02: case 0x04: case 0x06: case 0x1f:
-        blocks.push(-1);
-        break;
-      case 0x0b: {
-        const closed = blocks.pop();
-        if (closed !== undefined && closed >= 0) open.pop();
-        break;
-      }
-      case 0x18: // delegate closes a try
-        blocks.pop();
-        break;
-    }
-  }, ins);
-  return regions;
-}
 
 /** Names the rewriter adds to a module's exports; admission refuses modules that already use the prefix. */
 export const RESERVED_EXPORT_PREFIX = '__warden_';
@@ -79,31 +41,100 @@ export const RESERVED_EXPORT_PREFIX = '__warden_';
 /** The largest budget the i64 counter holds. */
 export const MAX_FUEL = 2n ** 63n - 1n;
 
+/** Bytes of memory.fill/copy/init per unit of fuel, as a shift: 64 bytes (about a cache line) per unit. */
+export const BULK_BYTES_SHIFT = 6;
+/** Fuel per page of memory.grow: a page's bytes at the bulk rate. */
+export const GROW_PAGE_COST = 65536 >> BULK_BYTES_SHIFT;
+/** Fuel per element of table.fill/copy/init/grow. */
+export const TABLE_ELEMENT_COST = 1;
+
+export type BulkCost = 'bytes' | 'pages' | 'elements' | 'table-grow';
+
+/** How `ins` pays for its size, or null when it is not a bulk operation. */
+export function bulkCost(ins: Instruction): BulkCost | null {
+  if (ins.prefix === 0) return ins.code === 0x40 ? 'pages' : null; // memory.grow
+  if (ins.prefix !== 0xfc) return null;
+  switch (ins.code) {
+    case 8: case 10: case 11: return 'bytes'; // memory.init, memory.copy, memory.fill
+    case 12: case 14: case 17: return 'elements'; // table.init, table.copy, table.fill
+    case 15: return 'table-grow';
+    default: return null;
+  }
+}
+
+/** The check after every charge: if (fuel < 0) unreachable. */
+function emitCheck(writer: ByteWriter, counter: number): void {
+  writer.u8(0x23).u32(counter);       // global.get
+  writer.u8(0x42).u8(0x00);           // i64.const 0
+  writer.u8(0x53);                    // i64.lt_s
+  writer.u8(0x04).u8(0x40);           // if (empty)
+  writer.u8(0x00);                    // unreachable
+  writer.u8(0x0b);                    // end
+}
+
+/** A static charge: fuel -= cost; then the check. */
+export function emitCharge(writer: ByteWriter, counter: number, cost: number): void {
+  writer.u8(0x23).u32(counter);       // global.get
+  writer.u8(0x42).s64(BigInt(cost));  // i64.const cost
+  writer.u8(0x7d);                    // i64.sub
+  writer.u8(0x24).u32(counter);       // global.set
+  emitCheck(writer, counter);
+}
+
 /**
- * Edits that meter every function body, the counter starting at `budget`.
- * Index spaces are unchanged: the counter is a new last global.
+ * A charge for the size on top of the stack (an i32), which stays there:
+ * the size is parked in the scratch global, pushed back, and read again to
+ * compute the charge. Growth is counted up to `growCapPages`, the memory's
+ * maximum, so a request that must fail costs no more than the largest that
+ * could succeed; table.grow also pays for the elements `table` already holds.
  */
-export function fuelEdits(module: WasmModule, budget: number | bigint = 0n): ModuleEdits {
+export function emitBulkCharge(writer: ByteWriter, counter: number, scratch: number, cost: BulkCost, growCapPages: number, table: number): void {
+  writer.u8(0x24).u32(scratch);       // global.set scratch
+  writer.u8(0x23).u32(scratch);       // global.get scratch   (the operand, back in place)
+  writer.u8(0x23).u32(counter);       // global.get counter
+  if (cost === 'pages') {
+    writer.u8(0x23).u32(scratch);     // min(n, cap) by select
+    writer.u8(0x41).s32(growCapPages);
+    writer.u8(0x23).u32(scratch);
+    writer.u8(0x41).s32(growCapPages);
+    writer.u8(0x49);                  // i32.lt_u
+    writer.u8(0x1b);                  // select
+  } else {
+    writer.u8(0x23).u32(scratch);
+  }
+  writer.u8(0xad);                    // i64.extend_i32_u
+  if (cost === 'table-grow') writer.u8(0xfc).u32(16).u32(table).u8(0xad).u8(0x7c); // + table.size, as i64
+  if (cost === 'bytes') writer.u8(0x42).s64(BigInt(BULK_BYTES_SHIFT)).u8(0x88); // i64.shr_u
+  else if (cost === 'pages') writer.u8(0x42).s64(BigInt(GROW_PAGE_COST)).u8(0x7e); // i64.mul
+  else if (TABLE_ELEMENT_COST !== 1) writer.u8(0x42).s64(BigInt(TABLE_ELEMENT_COST)).u8(0x7e);
+  writer.u8(0x7d);                    // i64.sub
+  writer.u8(0x24).u32(counter);       // global.set counter
+  emitCheck(writer, counter);
+}
+
+/** The counter global (mutable i64 starting at `budget`) and the scratch global (mutable i32), as global-section entries. */
+export function fuelGlobals(budget: number | bigint): Uint8Array[] {
   const initial = BigInt(budget);
   if (initial < 0n || initial > MAX_FUEL) throw new RangeError(`fuel budget out of range: ${initial}`);
-  const global = module.importedGlobalCount + module.globals.length;
-  const bodies = new Map<number, Uint8Array>();
-  for (let f = 0; f < module.code.length; f++) {
-    const body = module.code[f]!;
-    const regions = regionsOf(module, f);
-    const writer = new ByteWriter(body.end - body.codeStart + regions.length * 24);
-    let copied = body.codeStart;
-    for (const region of regions) {
-      writer.bytes(module.bytes.subarray(copied, region.at));
-      charge(writer, global, Math.max(1, region.cost));
-      copied = region.at;
-    }
-    writer.bytes(module.bytes.subarray(copied, body.end));
-    bodies.set(f, encodeFunctionBody(body.locals, writer.finish()));
-  }
+  return [
+    new ByteWriter(16).u8(0x7e).u8(1).u8(0x42).s64(initial).u8(0x0b).finish(),
+    new ByteWriter(8).u8(0x7f).u8(1).u8(0x41).u8(0).u8(0x0b).finish(),
+  ];
+}
+
+/**
+ * Metering as plain module edits (bodies, the two globals, the export), for
+ * callers that compose their own rewrite with `rewriteModule`. Unlike
+ * `meterFuel`, a start function stays where it is.
+ */
+export function fuelEdits(module: WasmModule, budget: number | bigint = 0n): ModuleEdits {
+  const counter = module.importedGlobalCount + module.globals.length;
+  const growCapPages = module.importedMemoryCount > 0 ? 65536 : module.memories[0]?.limits.max ?? 65536;
+  const bodies = rewriteBodies(module, { fuel: { counter, scratch: counter + 1, growCapPages }, checkpoint: null, remap: null });
+  const [counterGlobal, scratchGlobal] = fuelGlobals(budget).map((entry) => ({ valType: entry[0] === 0x7e ? 'i64' as const : 'i32' as const, init: entry.subarray(2) }));
   return {
     bodies,
-    addGlobals: [{ type: { valType: 'i64', mutable: true }, init: new ByteWriter(12).u8(0x42).s64(initial).u8(0x0b).finish() }],
-    addExports: [{ name: FUEL_EXPORT, kind: 'global', index: global }],
+    addGlobals: [counterGlobal, scratchGlobal].map((g) => ({ type: { valType: g!.valType, mutable: true }, init: g!.init })),
+    addExports: [{ name: FUEL_EXPORT, kind: 'global', index: counter }],
   };
 }

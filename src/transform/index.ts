@@ -1,13 +1,43 @@
-// Rewrites a verified, admitted module for the run: limits and metering.
-// Each pass is a pure function of the decoded module; the input is never
-// modified, and function indices never change.
+// Rewrites a verified, admitted, VALID module for the run: limits, metering,
+// deadline checkpoints, and the start function moved into `_start`. Each pass
+// is a pure function of the decoded module; the input is never modified.
+//
+// Nothing the rewriter adds is reachable by the guest's own code. The module
+// was validated (by V8 and by checkIndices) against its ORIGINAL index spaces
+// before this runs, so every index its code, segments, exports and
+// initialisers name lies below the original end of its space. What is added
+// lies at or beyond that end:
+//   - globals (the fuel counter, the scratch global) are appended after the
+//     module's own, so no global.get/global.set of the guest names them;
+//   - the checkpoint import is inserted after the module's own imports, and
+//     every function index at or above it is renumbered by one, everywhere
+//     an index can appear (code, exports, start, element segments in both
+//     encodings, global and element initialisers, the name section): the
+//     renumbering maps the original space one-to-one onto the new space
+//     minus the import, so no call, ref.func or table slot can reach it;
+//   - the start wrapper is appended after every function, beyond any index
+//     the guest names; only the `_start` export (for the host) points at it;
+//   - the exports the rewriter adds are under the reserved `__warden_` prefix,
+//     which admission refuses in a guest, and the guest may not import from
+//     `warden:host` (also refused), so it cannot alias the checkpoint.
 
-import { rewriteModule, type ModuleEdits } from '../binary/encode.js';
-import type { WasmModule } from '../binary/types.js';
-import { fuelEdits } from './fuel.js';
-import { limitEdits, memoryLimitEdits, tableLimitEdits } from './limits.js';
+import type { MemoryType, TableType, WasmModule } from '../binary/types.js';
+import { encodeFuncType, encodeLimits } from '../binary/encode.js';
+import { ByteReader } from '../binary/reader.js';
+import { ByteWriter } from '../binary/writer.js';
+import { rewriteBodies, type BodyPlan } from './bodies.js';
+import { FUEL_EXPORT, fuelGlobals } from './fuel.js';
+import { memoryLimitEdits, tableLimitEdits } from './limits.js';
+import {
+  assemble, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, sectionOf, type FunctionRemap,
+} from './sections.js';
+import { startWrapper, type StartWrapper } from './start.js';
 
-export { FUEL_EXPORT, MAX_FUEL, RESERVED_EXPORT_PREFIX } from './fuel.js';
+export { BULK_BYTES_SHIFT, FUEL_EXPORT, GROW_PAGE_COST, MAX_FUEL, RESERVED_EXPORT_PREFIX, TABLE_ELEMENT_COST } from './fuel.js';
+
+import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from './checkpoint.js';
+
+export { CHECKPOINT_MODULE, CHECKPOINT_NAME, RESERVED_IMPORT_MODULES } from './checkpoint.js';
 
 const PAGE = 65536;
 
@@ -17,18 +47,23 @@ export interface TransformOptions {
   /** Inject fuel metering. */
   fuel: boolean;
   /**
-   * The counter's starting value when metering. Give the run's budget so a
-   * start function is metered from it; without it the counter starts at 0
-   * and the host must set it before any guest code runs.
+   * The counter's starting value when metering: give the run's budget. Without
+   * it the counter starts at 0 and the host must set it before `_start`.
    */
   fuelBudget?: number | bigint;
+  /**
+   * Call the imported `warden:host.checkpoint` before every memory.grow and
+   * bulk memory/table operation, so the host can end a run at its deadline
+   * where V8 would delay termination. The instance then needs that import.
+   */
+  checkpoint?: boolean;
 }
 
-/** The module's bytes with maxima capped and, if asked, fuel metering injected. */
+/** The module's bytes with maxima capped and, as asked, fuel metering and checkpoints injected. */
 export function prepareModule(module: WasmModule, options: TransformOptions): Uint8Array {
-  const edits: ModuleEdits = { ...limitEdits(module, options), ...(options.fuel ? fuelEdits(module, options.fuelBudget) : {}) };
-  if (!edits.memories?.size && !edits.tables?.size && !edits.bodies) return module.bytes;
-  return rewriteModule(module, edits);
+  const memories = memoryLimitEdits(module, options.memoryBytes);
+  const tables = tableLimitEdits(module, options.tableElements);
+  return rewrite(module, { memories, tables, fuel: options.fuel ? options.fuelBudget ?? 0n : null, checkpoint: options.checkpoint ?? false });
 }
 
 /**
@@ -39,15 +74,13 @@ export function prepareModule(module: WasmModule, options: TransformOptions): Ui
  */
 export function limitMemory(module: WasmModule, maxPages: number): Uint8Array {
   if (!Number.isSafeInteger(maxPages) || maxPages < 0) throw new RangeError(`maxPages must be a whole number, got ${maxPages}`);
-  const memories = memoryLimitEdits(module, maxPages * PAGE);
-  return memories.size ? rewriteModule(module, { memories }) : module.bytes;
+  return rewrite(module, { memories: memoryLimitEdits(module, maxPages * PAGE), tables: new Map(), fuel: null, checkpoint: false, keepStart: true });
 }
 
 /** Every table the module defines gets a maximum of at most `maxElements`, so `table.grow` returns -1 beyond it. */
 export function limitTables(module: WasmModule, maxElements: number): Uint8Array {
   if (!Number.isSafeInteger(maxElements) || maxElements < 0) throw new RangeError(`maxElements must be a whole number, got ${maxElements}`);
-  const tables = tableLimitEdits(module, maxElements);
-  return tables.size ? rewriteModule(module, { tables }) : module.bytes;
+  return rewrite(module, { memories: new Map(), tables: tableLimitEdits(module, maxElements), fuel: null, checkpoint: false, keepStart: true });
 }
 
 /**
@@ -55,7 +88,118 @@ export function limitTables(module: WasmModule, maxElements: number): Uint8Array
  * holds the fuel left, starting at `budget` (default 0: set it before calling
  * into the instance). Running out traps with `unreachable` and leaves the
  * counter negative, which is how a host tells a fuel trap from the guest's own.
+ * A start function is moved into `_start` (see start.ts), so it runs metered.
  */
 export function meterFuel(module: WasmModule, options: { budget?: number | bigint } = {}): Uint8Array {
-  return rewriteModule(module, fuelEdits(module, options.budget));
+  return rewrite(module, { memories: new Map(), tables: new Map(), fuel: options.budget ?? 0n, checkpoint: false });
 }
+
+interface Rewrite {
+  memories: Map<number, MemoryType>;
+  tables: Map<number, TableType>;
+  /** The fuel budget, or null for no metering. */
+  fuel: number | bigint | null;
+  checkpoint: boolean;
+  /** Leave a start function where it is (limit-only rewrites). */
+  keepStart?: boolean;
+}
+
+function declarations<T>(items: readonly T[], replaced: ReadonlyMap<number, T>, encode: (w: ByteWriter, item: T) => void): Uint8Array {
+  const writer = new ByteWriter(16 + items.length * 8).u32(items.length);
+  items.forEach((item, i) => encode(writer, replaced.get(i) ?? item));
+  return writer.finish();
+}
+
+/** The largest page count memory 0 can reach after the rewrite (what a grow is charged up to). */
+function growCap(module: WasmModule, memories: ReadonlyMap<number, MemoryType>): number {
+  if (module.importedMemoryCount > 0) return 65536;
+  const memory = memories.get(0) ?? module.memories[0];
+  return memory?.limits.max ?? 65536;
+}
+
+/** Whether the table section uses the initialiser-expression form (0x40 0x00), which the plain re-encoding would lose. */
+function hasTableInitialisers(module: WasmModule): boolean {
+  const section = sectionOf(module, 4);
+  if (!section) return false;
+  const reader = new ByteReader(module.bytes, section.payloadStart, section.end);
+  return reader.u32() > 0 && module.bytes.subarray(reader.pos, section.end).includes(0x40);
+}
+
+function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
+  const sections = new Map<number, Uint8Array | null>();
+  const customs = new Map<string, Uint8Array | null>();
+  const importedFunctions = module.importedFunctionCount;
+  const functionCount = importedFunctions + module.functions.length;
+  const addedTypes: Uint8Array[] = [];
+
+  // The checkpoint import goes after the module's own imports: imported
+  // functions keep their indices, every defined function moves up by one.
+  let checkpoint: number | null = null;
+  let remap: FunctionRemap | null = null;
+  if (r.checkpoint) {
+    checkpoint = importedFunctions;
+    remap = (f) => (f < importedFunctions ? f : f + 1);
+    let type = module.types.findIndex((t) => t.params.length === 0 && t.results.length === 0);
+    if (type < 0) {
+      type = module.types.length + addedTypes.length;
+      const w = new ByteWriter(8);
+      encodeFuncType(w, { params: [], results: [] });
+      addedTypes.push(w.finish());
+    }
+    sections.set(2, extendVector(module, 2, [new ByteWriter(32).name(CHECKPOINT_MODULE).name(CHECKPOINT_NAME).u8(0).u32(type).finish()]));
+  }
+  const newIndex: FunctionRemap = remap ?? ((f) => f);
+
+  // Fuel: the counter and the scratch global are appended after the module's globals.
+  const globalCount = module.importedGlobalCount + module.globals.length;
+  const fuel = r.fuel === null ? null : { counter: globalCount, scratch: globalCount + 1, growCapPages: growCap(module, r.memories) };
+
+  const plan: BodyPlan = { fuel, checkpoint, remap };
+  const bodies = rewriteBodies(module, plan);
+
+  // The start function runs inside `_start` (start.ts), so it runs after the host has set up the run, under fuel.
+  const wrapper: StartWrapper | null = r.keepStart ? null : startWrapper(module, newIndex, functionCount + (checkpoint === null ? 0 : 1));
+  if (wrapper) sections.set(8, null);
+  else if (module.start !== null && remap) sections.set(8, new ByteWriter(5).u32(remap(module.start)).finish());
+
+  if (addedTypes.length) sections.set(1, extendVector(module, 1, addedTypes));
+  if (wrapper) sections.set(3, extendVector(module, 3, [new ByteWriter(5).u32(wrapper.typeIndex).finish()]));
+  if (r.tables.size) {
+    if (hasTableInitialisers(module)) throw new RangeError('cannot rewrite tables declared with initialiser expressions');
+    sections.set(4, declarations(module.tables, r.tables, (w, t) => { w.valType(t.elemType); encodeLimits(w, t.limits); }));
+  }
+  if (r.memories.size) sections.set(5, declarations(module.memories, r.memories, (w, m) => encodeLimits(w, m.limits)));
+  if (fuel || remap) sections.set(6, globalsPayload(module, remap, fuel ? fuelGlobals(r.fuel!) : []));
+  if (fuel || remap || wrapper) {
+    const retarget = new Map<string, number>(wrapper ? [['_start', wrapper.index]] : []);
+    sections.set(7, exportsPayload(module, remap, retarget, fuel ? [{ name: FUEL_EXPORT, kind: 'global', index: fuel.counter }] : []));
+  }
+  if (remap && sectionOf(module, 9)) sections.set(9, elementsPayload(module, remap));
+  if (bodies.size || wrapper) {
+    const writer = new ByteWriter(module.bytes.length + 1024).u32(module.code.length + (wrapper ? 1 : 0));
+    module.code.forEach((body, i) => {
+      const replaced = bodies.get(i);
+      if (replaced) writer.u32(replaced.length).bytes(replaced);
+      else writer.u32(body.end - body.start).bytes(module.bytes.subarray(body.start, body.end));
+    });
+    if (wrapper) writer.u32(wrapper.body.length).bytes(wrapper.body);
+    sections.set(10, writer.finish());
+  }
+  if (remap) {
+    const names = module.customs.find((c) => c.name === 'name');
+    if (names) {
+      try {
+        customs.set('name', namesPayload(module.bytes, names.start, names.end, remap));
+      } catch {
+        customs.set('name', null); // malformed: engines ignore it, so dropping it changes nothing
+      }
+    }
+  }
+  if (bodies.size) {
+    // Branch hints locate instructions by byte offset within bodies that are now rewritten.
+    for (const c of module.customs) if (c.name.startsWith('metadata.code.')) customs.set(c.name, null);
+  }
+  if (sections.size === 0 && customs.size === 0) return module.bytes;
+  return assemble(module, { sections, customs });
+}
+

@@ -2,6 +2,7 @@
 // WasiError becomes its errno and anything unexpected becomes EIO: no host
 // exception ever reaches the guest. Signals that end the run pass through.
 
+import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from '../transform/checkpoint.js';
 import type { WasiContext } from './context.js';
 import { locateDenial } from './denial.js';
 import { Errno, WasiError } from './errno.js';
@@ -47,5 +48,8 @@ export function buildImports(ctx: WasiContext): WebAssembly.Imports {
   const all = { ...basicFunctions(ctx), ...fdFunctions(ctx), ...pathFunctions(ctx), ...pollFunctions(ctx) } as Record<string, HostFunction>;
   const wrapped: Record<string, HostFunction> = {};
   for (const [name, fn] of Object.entries(all)) wrapped[name] = guard(ctx, name, fn);
-  return { wasi_snapshot_preview1: wrapped };
+  // The deadline checkpoint the rewriter calls before memory.grow and bulk operations
+  // (V8 delays termination there): unguarded, so the deadline signal ends the run.
+  const checkpoint = () => ctx.checkDeadline();
+  return { wasi_snapshot_preview1: wrapped, [CHECKPOINT_MODULE]: { [CHECKPOINT_NAME]: checkpoint } };
 }

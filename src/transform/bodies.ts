@@ -1,0 +1,130 @@
+// One pass over each function body that applies every code rewrite at once:
+//
+// - fuel: at the function entry and every loop header, the static instruction
+//   count of the region that starts there is charged (see fuel.ts);
+// - bulk charges: before memory.fill/copy/init, table.fill/copy/init/grow and
+//   memory.grow, fuel in proportion to the operation's size (its last operand);
+// - checkpoints: before each of those operations, a call to the injected
+//   deadline checkpoint import;
+// - renumbering: `call`, `return_call` and `ref.func` immediates, when an
+//   inserted import shifted the function index space.
+//
+// Nothing inserted changes the operand stack the guest's own code sees: each
+// sequence leaves the stack exactly as it found it.
+
+import { encodeFunctionBody } from '../binary/encode.js';
+import { forEachInstruction, newInstruction } from '../binary/instructions.js';
+import type { Instruction, WasmModule } from '../binary/types.js';
+import { ByteWriter } from '../binary/writer.js';
+import { bulkCost, emitBulkCharge, emitCharge, type BulkCost } from './fuel.js';
+import type { FunctionRemap } from './sections.js';
+
+export interface BodyPlan {
+  /** Metering: the counter global and the i32 scratch global bulk charges use. */
+  fuel: { counter: number; scratch: number; growCapPages: number } | null;
+  /** Function index of the injected checkpoint import, or null for none. */
+  checkpoint: number | null;
+  /** Renumbering of function indices, or null when they do not move. */
+  remap: FunctionRemap | null;
+}
+
+const enum Site { Region, Bulk, Index }
+
+interface Event {
+  site: Site;
+  at: number;
+  /** Region: its static cost. Bulk: the table a table.grow grows. Index: the new function index. */
+  value: number;
+  /** Bulk: how to charge. Index: the instruction's end. */
+  bulk: BulkCost | null;
+  end: number;
+  opcode: number;
+}
+
+/** Whether the plan changes any body at all. */
+export function plansCode(plan: BodyPlan): boolean {
+  return plan.fuel !== null || plan.checkpoint !== null || plan.remap !== null;
+}
+
+/** The rewritten body (locals and code) of defined function `bodyIndex`, or null when nothing in it changes. */
+export function rewriteBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: Instruction = newInstruction()): Uint8Array | null {
+  const body = module.code[bodyIndex]!;
+  const events: Event[] = [];
+  const blocks: boolean[] = []; // per open block: whether it is a loop (it opened a region)
+  const open: Event[] = [];
+  if (plan.fuel) {
+    const entry: Event = { site: Site.Region, at: body.codeStart, value: 0, bulk: null, end: 0, opcode: 0 };
+    events.push(entry);
+    open.push(entry);
+  }
+  const { fuel, checkpoint, remap } = plan;
+  forEachInstruction(module, bodyIndex, (i) => {
+    if (fuel) open[open.length - 1]!.value++;
+    if (i.prefix === 0) {
+      switch (i.code) {
+        case 0x03: // loop: a new region starts inside it
+          if (fuel) {
+            const region: Event = { site: Site.Region, at: i.end, value: 0, bulk: null, end: 0, opcode: 0 };
+            events.push(region);
+            open.push(region);
+          }
+          blocks.push(true);
+          return;
+        case 0x02: case 0x04: case 0x06: case 0x1f:
+          blocks.push(false);
+          return;
+        case 0x0b:
+          if (blocks.pop() && fuel) open.pop();
+          return;
+        case 0x18: // delegate closes a try
+          blocks.pop();
+          return;
+        case 0x10: case 0x12: case 0xd2: // call, return_call, ref.func
+          if (remap) {
+            const moved = remap(i.index);
+            if (moved !== i.index) events.push({ site: Site.Index, at: i.offset, value: moved, bulk: null, end: i.end, opcode: i.code });
+          }
+          return;
+      }
+    }
+    if (fuel === null && checkpoint === null) return;
+    const cost = bulkCost(i);
+    if (cost) events.push({ site: Site.Bulk, at: i.offset, value: cost === 'table-grow' ? i.index : 0, bulk: cost, end: i.end, opcode: 0 });
+  }, ins);
+  if (events.length === 0) return null;
+
+  const bytes = module.bytes;
+  const writer = new ByteWriter(body.end - body.codeStart + events.length * 40 + 16);
+  let copied = body.codeStart;
+  for (const event of events) {
+    writer.bytes(bytes.subarray(copied, event.at));
+    copied = event.at;
+    switch (event.site) {
+      case Site.Region:
+        emitCharge(writer, fuel!.counter, Math.max(1, event.value));
+        break;
+      case Site.Bulk:
+        if (fuel) emitBulkCharge(writer, fuel.counter, fuel.scratch, event.bulk!, fuel.growCapPages, event.value);
+        if (checkpoint !== null) writer.u8(0x10).u32(checkpoint);
+        break;
+      case Site.Index:
+        writer.u8(event.opcode).u32(event.value);
+        copied = event.end;
+        break;
+    }
+  }
+  writer.bytes(bytes.subarray(copied, body.end));
+  return encodeFunctionBody(body.locals, writer.finish());
+}
+
+/** Every body the plan changes, by defined-function index. */
+export function rewriteBodies(module: WasmModule, plan: BodyPlan): Map<number, Uint8Array> {
+  const bodies = new Map<number, Uint8Array>();
+  if (!plansCode(plan)) return bodies;
+  const ins = newInstruction();
+  for (let f = 0; f < module.code.length; f++) {
+    const body = rewriteBody(module, f, plan, ins);
+    if (body) bodies.set(f, body);
+  }
+  return bodies;
+}
