@@ -1,7 +1,9 @@
 // Fuel metering's cost on CPU-bound programs, in one process, one run:
-// each program plain and metered (`meterFuel`), compiled once, run
-// interleaved through runWasi with output discarded. Prints medians, p99, the
-// overhead of the metered median over the plain one, and the fuel a run used.
+// each program plain and metered (`meterFuel`, bulk operations charged by
+// size), compiled once, run interleaved through runWasi with output
+// discarded. Prints medians, p99, the overhead of the metered median over the
+// plain one, and the fuel a run used. Then the cost of deadline checkpoints
+// (`prepareModule`'s `checkpoint`) on the same programs and on worst cases.
 //
 // Workloads: SHA-256 of generated data, an LZ77 round trip, a JSON parse when
 // test/fixtures/c/bench/json.wasm exists, and a worst case written here: tight
@@ -13,7 +15,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeModule } from '../src/binary/decode.js';
-import { FUEL_EXPORT, meterFuel } from '../src/transform/index.js';
+import { FUEL_EXPORT, meterFuel, prepareModule } from '../src/transform/index.js';
 import { defineGrant } from '../src/wasi/grant.js';
 import { runWasi, type RunOptions } from '../src/wasi/run.js';
 import { fixture } from '../test/helpers/paths.js';
@@ -60,36 +62,79 @@ workloads.push({ label: 'tight loops (worst case)', bytes: await wat(tightLoops)
 const BUDGET = 10n ** 15n;
 const rows: Array<Array<string | number>> = [];
 for (const { label, bytes, args } of workloads) {
-  const plain = new WebAssembly.Module(bytes);
-  const metered = new WebAssembly.Module(meterFuel(decodeModule(bytes)));
+  const plain = new WebAssembly.Module(bytes as BufferSource);
+  const metered = new WebAssembly.Module(meterFuel(decodeModule(bytes)) as BufferSource);
   const grant = defineGrant({ args, stdout: { kind: 'discard' }, stderr: { kind: 'discard' } });
   let fuelUsed = 0n;
   const withBudget: RunOptions = {
     beforeStart: (i) => { (i.exports[FUEL_EXPORT] as WebAssembly.Global).value = BUDGET; },
     afterRun: (i) => { fuelUsed = BUDGET - ((i!.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint); },
   };
-  const time = (module: WebAssembly.Module, options?: RunOptions): number => {
+  const [plainTimes, meteredTimes] = interleaved(label, grant, [[plain], [metered, withBudget]]);
+  const overhead = (median(meteredTimes!) / median(plainTimes!) - 1) * 100;
+  rows.push([
+    label, ms(median(plainTimes!)), ms(percentile(plainTimes!, 99)), ms(median(meteredTimes!)), ms(percentile(meteredTimes!, 99)),
+    `${overhead.toFixed(1)}%`, `${(Number(fuelUsed) / 1e6).toFixed(1)}M`,
+  ]);
+}
+
+console.log(`fuel metering (bulk operations charged by size), ${runs} interleaved runs each (ms), Node ${process.version}\n`);
+console.log(table(['workload', 'plain', 'p99', 'metered', 'p99', 'overhead', 'fuel used'], rows));
+
+// Deadline checkpoints: the same programs with and without a call to the
+// host's checkpoint before every memory.grow and bulk operation, both under a
+// deadline far away (so the WASI host's real checkpoint runs, reading the
+// clock) and without the watchdog (so only the rewrite differs). The
+// synthetic workloads are the worst cases: a bulk operation or a grow in
+// every iteration of a loop.
+const bulkHeavy = `(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 2)
+  (func (export "_start") (local $i i32) (local $acc i32)
+    (loop $l
+      (memory.copy (i32.and (local.get $i) (i32.const 0xfff0)) (i32.const 0x10000) (i32.const 64))
+      (local.set $acc (i32.add (local.get $acc) (i32.load (i32.and (local.get $i) (i32.const 0xfff0)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const ${full ? 1 << 24 : 1 << 22}))))
+    (call $exit (i32.and (local.get $acc) (i32.const 0)))))`;
+const growHeavy = `(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $l (br_if $l (i32.lt_u (memory.grow (i32.const 1)) (i32.const 1023))))
+    (call $exit (i32.const 0))))`;
+const checkpointWorkloads: Workload[] = [
+  workloads[0]!,
+  workloads[1]!,
+  { label: 'memory.copy of 64 bytes per iteration (worst case)', bytes: await wat(bulkHeavy), args: ['bulk'] },
+  { label: 'memory.grow by one page to 64 MiB', bytes: await wat(growHeavy), args: ['grow'] },
+];
+const checkpointRows: Array<Array<string | number>> = [];
+for (const { label, bytes, args } of checkpointWorkloads) {
+  const limits = { memoryBytes: 1024 * 1024 * 1024, tableElements: 10_000_000, fuel: false };
+  const plain = new WebAssembly.Module(prepareModule(decodeModule(bytes), limits) as BufferSource);
+  const checked = new WebAssembly.Module(prepareModule(decodeModule(bytes), { ...limits, checkpoint: true }) as BufferSource);
+  const grant = defineGrant({ args, stdout: { kind: 'discard' }, stderr: { kind: 'discard' }, limits: { timeoutMs: 3_600_000 } });
+  const noWatchdog: RunOptions = { preemptWithWatchdog: false };
+  const [plainTimes, checkedTimes] = interleaved(label, grant, [[plain, noWatchdog], [checked, noWatchdog]]);
+  const overhead = (median(checkedTimes!) / median(plainTimes!) - 1) * 100;
+  checkpointRows.push([label, ms(median(plainTimes!)), ms(percentile(plainTimes!, 99)), ms(median(checkedTimes!)), ms(percentile(checkedTimes!, 99)), `${overhead.toFixed(1)}%`]);
+}
+console.log(`\ndeadline checkpoints before memory.grow and bulk operations, ${runs} interleaved runs each (ms)\n`);
+console.log(table(['workload', 'plain', 'p99', 'checkpoints', 'p99', 'overhead'], checkpointRows));
+
+/** Runs each variant once to warm up, then `runs` times interleaved; wall times per variant. */
+function interleaved(label: string, grant: ReturnType<typeof defineGrant>, variants: Array<[WebAssembly.Module, RunOptions?]>): number[][] {
+  const time = ([module, options]: [WebAssembly.Module, RunOptions?]): number => {
     const start = process.hrtime.bigint();
     const result = runWasi(module, grant, options);
     const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
     if (result.exitCode !== 0) throw new Error(`${label}: exit ${result.exitCode}, trap ${JSON.stringify(result.trap)}`);
     return elapsed;
   };
-  // One warm-up each, then interleaved runs so drift in the machine's load hits both alike.
-  time(plain);
-  time(metered, withBudget);
-  const plainTimes: number[] = [];
-  const meteredTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    plainTimes.push(time(plain));
-    meteredTimes.push(time(metered, withBudget));
-  }
-  const overhead = (median(meteredTimes) / median(plainTimes) - 1) * 100;
-  rows.push([
-    label, ms(median(plainTimes)), ms(percentile(plainTimes, 99)), ms(median(meteredTimes)), ms(percentile(meteredTimes, 99)),
-    `${overhead.toFixed(1)}%`, `${(Number(fuelUsed) / 1e6).toFixed(1)}M`,
-  ]);
+  // Interleaved so that drift in the machine's load hits every variant alike.
+  for (const variant of variants) time(variant);
+  const times = variants.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) variants.forEach((variant, v) => times[v]!.push(time(variant)));
+  return times;
 }
-
-console.log(`fuel metering, ${runs} interleaved runs each (ms), Node ${process.version}\n`);
-console.log(table(['workload', 'plain', 'p99', 'metered', 'p99', 'overhead', 'fuel used'], rows));

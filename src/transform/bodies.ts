@@ -5,7 +5,8 @@
 // - bulk charges: before memory.fill/copy/init, table.fill/copy/init/grow and
 //   memory.grow, fuel in proportion to the operation's size (its last operand);
 // - checkpoints: before each of those operations, a call to the injected
-//   deadline checkpoint import;
+//   deadline checkpoint import (every grow; fills, copies and inits from
+//   CHECKPOINT_MIN_BYTES or CHECKPOINT_MIN_ELEMENTS up, checked inline);
 // - renumbering: `call`, `return_call` and `ref.func` immediates, when an
 //   inserted import shifted the function index space.
 //
@@ -16,12 +17,15 @@ import { encodeFunctionBody } from '../binary/encode.js';
 import { forEachInstruction, newInstruction } from '../binary/instructions.js';
 import type { Instruction, WasmModule } from '../binary/types.js';
 import { ByteWriter } from '../binary/writer.js';
-import { bulkCost, emitBulkCharge, emitCharge, type BulkCost } from './fuel.js';
+import { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS } from './checkpoint.js';
+import { bulkCost, emitBulkCharge, emitCharge, emitPark, type BulkCost } from './fuel.js';
 import type { FunctionRemap } from './sections.js';
 
 export interface BodyPlan {
-  /** Metering: the counter global and the i32 scratch global bulk charges use. */
-  fuel: { counter: number; scratch: number; growCapPages: number } | null;
+  /** Metering: the counter global, and the page count a memory.grow is charged up to. */
+  fuel: { counter: number; growCapPages: number } | null;
+  /** The i32 scratch global bulk charges and checkpoints park a size in (needed with either). */
+  scratch: number | null;
   /** Function index of the injected checkpoint import, or null for none. */
   checkpoint: number | null;
   /** Renumbering of function indices, or null when they do not move. */
@@ -103,10 +107,20 @@ export function rewriteBody(module: WasmModule, bodyIndex: number, plan: BodyPla
       case Site.Region:
         emitCharge(writer, fuel!.counter, Math.max(1, event.value));
         break;
-      case Site.Bulk:
-        if (fuel) emitBulkCharge(writer, fuel.counter, fuel.scratch, event.bulk!, fuel.growCapPages, event.value);
-        if (checkpoint !== null) writer.u8(0x10).u32(checkpoint);
+      case Site.Bulk: {
+        const bulk = event.bulk!;
+        if (fuel) emitBulkCharge(writer, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, event.value);
+        if (checkpoint === null) break;
+        if (bulk === 'pages' || bulk === 'table-grow') {
+          writer.u8(0x10).u32(checkpoint); // every grow: V8 takes a millisecond or more per call
+          break;
+        }
+        // Fills, copies and inits check the deadline when they are large enough to take time.
+        if (!fuel) emitPark(writer, plan.scratch!);
+        writer.u8(0x23).u32(plan.scratch!).u8(0x41).s32(bulk === 'bytes' ? CHECKPOINT_MIN_BYTES : CHECKPOINT_MIN_ELEMENTS);
+        writer.u8(0x4f).u8(0x04).u8(0x40).u8(0x10).u32(checkpoint).u8(0x0b); // i32.ge_u; if; call checkpoint; end
         break;
+      }
       case Site.Index:
         writer.u8(event.opcode).u32(event.value);
         copied = event.end;

@@ -12,8 +12,9 @@
 // Bulk operations do work in proportion to an operand, not to their one
 // instruction, so each also pays for its size, before it runs (bulkCost):
 //
-//   memory.fill / memory.copy / memory.init   1 unit per 64 bytes (n >> 6)
-//   memory.grow                               1,024 units per page (64 KiB / 64),
+//   memory.fill / memory.copy / memory.init   1 unit per 8 bytes (n >> 3): what a loop
+//                                             of 8-byte stores doing the same would pay
+//   memory.grow                               8,192 units per page (64 KiB at that rate),
 //                                             pages counted up to the memory's maximum
 //   table.fill / table.copy / table.init      1 unit per element
 //   table.grow                                1 unit per element added AND per element
@@ -41,8 +42,8 @@ export const RESERVED_EXPORT_PREFIX = '__warden_';
 /** The largest budget the i64 counter holds. */
 export const MAX_FUEL = 2n ** 63n - 1n;
 
-/** Bytes of memory.fill/copy/init per unit of fuel, as a shift: 64 bytes (about a cache line) per unit. */
-export const BULK_BYTES_SHIFT = 6;
+/** Bytes of memory.fill/copy/init per unit of fuel, as a shift: 8 bytes (one i64 store) per unit. */
+export const BULK_BYTES_SHIFT = 3;
 /** Fuel per page of memory.grow: a page's bytes at the bulk rate. */
 export const GROW_PAGE_COST = 65536 >> BULK_BYTES_SHIFT;
 /** Fuel per element of table.fill/copy/init/grow. */
@@ -89,8 +90,7 @@ export function emitCharge(writer: ByteWriter, counter: number, cost: number): v
  * could succeed; table.grow also pays for the elements `table` already holds.
  */
 export function emitBulkCharge(writer: ByteWriter, counter: number, scratch: number, cost: BulkCost, growCapPages: number, table: number): void {
-  writer.u8(0x24).u32(scratch);       // global.set scratch
-  writer.u8(0x23).u32(scratch);       // global.get scratch   (the operand, back in place)
+  emitPark(writer, scratch);
   writer.u8(0x23).u32(counter);       // global.get counter
   if (cost === 'pages') {
     writer.u8(0x23).u32(scratch);     // min(n, cap) by select
@@ -112,15 +112,21 @@ export function emitBulkCharge(writer: ByteWriter, counter: number, scratch: num
   emitCheck(writer, counter);
 }
 
-/** The counter global (mutable i64 starting at `budget`) and the scratch global (mutable i32), as global-section entries. */
-export function fuelGlobals(budget: number | bigint): Uint8Array[] {
+/** Parks the i32 on top of the stack in the scratch global and pushes it back: the stack is unchanged, the scratch holds it. */
+export function emitPark(writer: ByteWriter, scratch: number): void {
+  writer.u8(0x24).u32(scratch);       // global.set scratch
+  writer.u8(0x23).u32(scratch);       // global.get scratch   (the operand, back in place)
+}
+
+/** The counter global (mutable i64 starting at `budget`), as a global-section entry. */
+export function counterGlobal(budget: number | bigint): Uint8Array {
   const initial = BigInt(budget);
   if (initial < 0n || initial > MAX_FUEL) throw new RangeError(`fuel budget out of range: ${initial}`);
-  return [
-    new ByteWriter(16).u8(0x7e).u8(1).u8(0x42).s64(initial).u8(0x0b).finish(),
-    new ByteWriter(8).u8(0x7f).u8(1).u8(0x41).u8(0).u8(0x0b).finish(),
-  ];
+  return new ByteWriter(16).u8(0x7e).u8(1).u8(0x42).s64(initial).u8(0x0b).finish();
 }
+
+/** The scratch global (mutable i32) that bulk charges and checkpoints park a size in. */
+export const SCRATCH_GLOBAL = Uint8Array.of(0x7f, 1, 0x41, 0, 0x0b);
 
 /**
  * Metering as plain module edits (bodies, the two globals, the export), for
@@ -130,11 +136,13 @@ export function fuelGlobals(budget: number | bigint): Uint8Array[] {
 export function fuelEdits(module: WasmModule, budget: number | bigint = 0n): ModuleEdits {
   const counter = module.importedGlobalCount + module.globals.length;
   const growCapPages = module.importedMemoryCount > 0 ? 65536 : module.memories[0]?.limits.max ?? 65536;
-  const bodies = rewriteBodies(module, { fuel: { counter, scratch: counter + 1, growCapPages }, checkpoint: null, remap: null });
-  const [counterGlobal, scratchGlobal] = fuelGlobals(budget).map((entry) => ({ valType: entry[0] === 0x7e ? 'i64' as const : 'i32' as const, init: entry.subarray(2) }));
+  const bodies = rewriteBodies(module, { fuel: { counter, growCapPages }, scratch: counter + 1, checkpoint: null, remap: null });
   return {
     bodies,
-    addGlobals: [counterGlobal, scratchGlobal].map((g) => ({ type: { valType: g!.valType, mutable: true }, init: g!.init })),
+    addGlobals: [
+      { type: { valType: 'i64', mutable: true }, init: counterGlobal(budget).subarray(2) },
+      { type: { valType: 'i32', mutable: true }, init: SCRATCH_GLOBAL.subarray(2) },
+    ],
     addExports: [{ name: FUEL_EXPORT, kind: 'global', index: counter }],
   };
 }

@@ -26,7 +26,7 @@ import { encodeFuncType, encodeLimits } from '../binary/encode.js';
 import { ByteReader } from '../binary/reader.js';
 import { ByteWriter } from '../binary/writer.js';
 import { rewriteBodies, type BodyPlan } from './bodies.js';
-import { FUEL_EXPORT, fuelGlobals } from './fuel.js';
+import { counterGlobal, FUEL_EXPORT, SCRATCH_GLOBAL } from './fuel.js';
 import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
   assemble, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, sectionOf, type FunctionRemap,
@@ -37,7 +37,7 @@ export { BULK_BYTES_SHIFT, FUEL_EXPORT, GROW_PAGE_COST, MAX_FUEL, RESERVED_EXPOR
 
 import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from './checkpoint.js';
 
-export { CHECKPOINT_MODULE, CHECKPOINT_NAME, RESERVED_IMPORT_MODULES } from './checkpoint.js';
+export { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS, CHECKPOINT_MODULE, CHECKPOINT_NAME, RESERVED_IMPORT_MODULES } from './checkpoint.js';
 
 const PAGE = 65536;
 
@@ -150,11 +150,13 @@ function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
   }
   const newIndex: FunctionRemap = remap ?? ((f) => f);
 
-  // Fuel: the counter and the scratch global are appended after the module's globals.
+  // The fuel counter and the scratch global are appended after the module's globals.
   const globalCount = module.importedGlobalCount + module.globals.length;
-  const fuel = r.fuel === null ? null : { counter: globalCount, scratch: globalCount + 1, growCapPages: growCap(module, r.memories) };
+  const fuel = r.fuel === null ? null : { counter: globalCount, growCapPages: growCap(module, r.memories) };
+  const scratch = fuel ? globalCount + 1 : checkpoint !== null ? globalCount : null;
+  const addedGlobals = [...(fuel ? [counterGlobal(r.fuel!)] : []), ...(scratch !== null ? [SCRATCH_GLOBAL] : [])];
 
-  const plan: BodyPlan = { fuel, checkpoint, remap };
+  const plan: BodyPlan = { fuel, scratch, checkpoint, remap };
   const bodies = rewriteBodies(module, plan);
 
   // The start function runs inside `_start` (start.ts), so it runs after the host has set up the run, under fuel.
@@ -169,7 +171,7 @@ function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
     sections.set(4, declarations(module.tables, r.tables, (w, t) => { w.valType(t.elemType); encodeLimits(w, t.limits); }));
   }
   if (r.memories.size) sections.set(5, declarations(module.memories, r.memories, (w, m) => encodeLimits(w, m.limits)));
-  if (fuel || remap) sections.set(6, globalsPayload(module, remap, fuel ? fuelGlobals(r.fuel!) : []));
+  if (addedGlobals.length || remap) sections.set(6, globalsPayload(module, remap, addedGlobals));
   if (fuel || remap || wrapper) {
     const retarget = new Map<string, number>(wrapper ? [['_start', wrapper.index]] : []);
     sections.set(7, exportsPayload(module, remap, retarget, fuel ? [{ name: FUEL_EXPORT, kind: 'global', index: fuel.counter }] : []));

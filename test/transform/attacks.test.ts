@@ -141,16 +141,16 @@ describe('bulk operations pay fuel for their size, before they run', () => {
     return run(n) - run(0);
   }
 
-  it('memory.fill, memory.copy and memory.init cost one unit per 64 bytes', async () => {
-    assert.equal(await sizeCharge('fill', 65536), 1024n);
-    assert.equal(await sizeCharge('copy', 6400), 100n);
-    assert.equal(await sizeCharge('init', 128), 2n);
+  it('memory.fill, memory.copy and memory.init cost one unit per 8 bytes', async () => {
+    assert.equal(await sizeCharge('fill', 65536), 8192n);
+    assert.equal(await sizeCharge('copy', 6400), 800n);
+    assert.equal(await sizeCharge('init', 128), 16n);
   });
 
-  it('memory.grow costs 1,024 units a page, counted up to the memory\'s maximum', async () => {
-    assert.equal(await sizeCharge('grow', 3), 3n * 1024n);
+  it('memory.grow costs 8,192 units a page, counted up to the memory\'s maximum', async () => {
+    assert.equal(await sizeCharge('grow', 3), 3n * 8192n);
     // The memory's maximum is 16 pages after the limit: a request for 60,000 pages fails and costs 16 pages.
-    assert.equal(await sizeCharge('grow', 60000, { memoryBytes: 16 * 65536 }), 16n * 1024n);
+    assert.equal(await sizeCharge('grow', 60000, { memoryBytes: 16 * 65536 }), 16n * 8192n);
   });
 
   it('table.fill, table.copy and table.init cost one unit per element; table.grow also pays for the elements there', async () => {
@@ -255,6 +255,22 @@ describe('deadline checkpoints', () => {
     assert.match(r.stderr, /deadline/);
     const record = JSON.parse(readFileSync(report, 'utf8'));
     assert.equal(record.trap.kind, 'deadline');
+  });
+
+  it('fills, copies and inits call the checkpoint from 64 KiB (or 8,192 elements) up, before they run', async () => {
+    const bytes = prepareModule(decodeModule(await wat(`(module (memory (export "memory") 4) (table 10000 funcref)
+      (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 9) (local.get 0)))
+      (func (export "tfill") (param i32) (table.fill 0 (i32.const 0) (ref.null func) (local.get 0))))`)),
+    { memoryBytes: GiB, tableElements: 100_000, fuel: false, checkpoint: true });
+    let calls = 0;
+    const exports = instantiate(bytes, () => { calls++; throw new Error('deadline'); });
+    (exports.fill as (n: number) => void)(65535);
+    (exports.tfill as (n: number) => void)(8191);
+    assert.equal(calls, 0, 'small operations run without a host call');
+    assert.throws(() => (exports.fill as (n: number) => void)(65536), /deadline/);
+    assert.equal(new Uint8Array((exports.memory as WebAssembly.Memory).buffer)[65535], 0, 'the large fill was stopped before it wrote');
+    assert.throws(() => (exports.tfill as (n: number) => void)(8192), /deadline/);
+    assert.equal(calls, 2);
   });
 
   it('no checkpoint is added without a deadline, so the module needs no extra import', async () => {
