@@ -15,6 +15,9 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeModule } from '../src/binary/decode.js';
+import { checkIndices } from '../src/binary/indices.js';
+import { parsePolicy } from '../src/policy/load.js';
+import { admit } from '../src/sandbox/admission.js';
 import { FUEL_EXPORT, meterFuel, prepareModule } from '../src/transform/index.js';
 import { defineGrant } from '../src/wasi/grant.js';
 import { runWasi, type RunOptions } from '../src/wasi/run.js';
@@ -137,4 +140,36 @@ function interleaved(label: string, grant: ReturnType<typeof defineGrant>, varia
   const times = variants.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) variants.forEach((variant, v) => times[v]!.push(time(variant)));
   return times;
+}
+
+// What validation as shipped adds to preparing a large module (yosys, 31 MB):
+// the decode and admission walk that were there before, V8's
+// WebAssembly.validate and the index check that are new, and the rewrite.
+{
+  const path = new URL('../../node_modules/@yowasp/yosys/gen/yosys.core.wasm', import.meta.url);
+  if (existsSync(path)) {
+    const bytes = new Uint8Array(readFileSync(path));
+    const policy = parsePolicy({ limits: { 'module-size': '64MiB', fuel: 1_000_000_000, timeout: '10s', functions: 1_000_000 } });
+    const steps: Array<[string, () => void]> = [];
+    const module = decodeModule(bytes, { validateBodies: false });
+    steps.push(['decode (bodies framed)', () => decodeModule(bytes, { validateBodies: false })]);
+    steps.push(['admission walk', () => admit(module, policy, () => '')]);
+    steps.push(['WebAssembly.validate (new)', () => WebAssembly.validate(bytes as BufferSource)]);
+    steps.push(['index check (new)', () => checkIndices(module)]);
+    steps.push(['rewrite: limits, fuel, checkpoints', () => prepareModule(module, { memoryBytes: 1 << 30, tableElements: 10_000_000, fuel: true, fuelBudget: 1n << 40n, checkpoint: true })]);
+    const samples = steps.map(() => [] as number[]);
+    const prepareRuns = Math.max(3, Math.min(runs, 7));
+    for (let i = 0; i < prepareRuns; i++) {
+      steps.forEach(([, step], s) => {
+        const start = performance.now();
+        step();
+        samples[s]!.push(performance.now() - start);
+      });
+    }
+    const before = median(samples[0]!) + median(samples[1]!);
+    const added = median(samples[2]!) + median(samples[3]!);
+    console.log(`\npreparing yosys.core.wasm (${(bytes.length / 1e6).toFixed(1)} MB), ${prepareRuns} interleaved runs (ms)\n`);
+    console.log(table(['step', 'median', 'p99'], steps.map(([name], s) => [name, ms(median(samples[s]!)), ms(percentile(samples[s]!, 99))])));
+    console.log(`\nvalidation adds ${ms(added)} ms to the ${ms(before)} ms of decode + admission (${(added / before).toFixed(2)}x)`);
+  }
 }

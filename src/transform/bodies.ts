@@ -13,10 +13,9 @@
 // Nothing inserted changes the operand stack the guest's own code sees: each
 // sequence leaves the stack exactly as it found it.
 
-import { encodeFunctionBody } from '../binary/encode.js';
 import { forEachInstruction, newInstruction } from '../binary/instructions.js';
 import type { Instruction, WasmModule } from '../binary/types.js';
-import { ByteWriter } from '../binary/writer.js';
+import { CodeWriter } from './code-writer.js';
 import { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS } from './checkpoint.js';
 import { bulkCost, emitBulkCharge, emitCharge, emitPark, type BulkCost } from './fuel.js';
 import type { FunctionRemap } from './sections.js';
@@ -50,8 +49,12 @@ export function plansCode(plan: BodyPlan): boolean {
   return plan.fuel !== null || plan.checkpoint !== null || plan.remap !== null;
 }
 
-/** The rewritten body (locals and code) of defined function `bodyIndex`, or null when nothing in it changes. */
-export function rewriteBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: Instruction = newInstruction()): Uint8Array | null {
+/**
+ * Writes the rewritten body of defined function `bodyIndex` (size, locals as
+ * shipped, code) to `out`, or writes nothing and returns false when nothing in
+ * it changes.
+ */
+function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: Instruction, out: CodeWriter): boolean {
   const body = module.code[bodyIndex]!;
   const events: Event[] = [];
   const blocks: boolean[] = []; // per open block: whether it is a loop (it opened a region)
@@ -95,50 +98,70 @@ export function rewriteBody(module: WasmModule, bodyIndex: number, plan: BodyPla
     const cost = bulkCost(i);
     if (cost) events.push({ site: Site.Bulk, at: i.offset, value: cost === 'table-grow' ? i.index : 0, bulk: cost, end: i.end, opcode: 0 });
   }, ins);
-  if (events.length === 0) return null;
+  if (events.length === 0) return false;
 
   const bytes = module.bytes;
-  const writer = new ByteWriter(body.end - body.codeStart + events.length * 40 + 16);
+  const size = out.sizePlaceholder();
+  out.copy(bytes, body.start, body.codeStart); // local declarations, as shipped
   let copied = body.codeStart;
   for (const event of events) {
-    writer.bytes(bytes.subarray(copied, event.at));
+    out.copy(bytes, copied, event.at);
     copied = event.at;
     switch (event.site) {
       case Site.Region:
-        emitCharge(writer, fuel!.counter, Math.max(1, event.value));
+        emitCharge(out, fuel!.counter, Math.max(1, event.value));
         break;
       case Site.Bulk: {
         const bulk = event.bulk!;
-        if (fuel) emitBulkCharge(writer, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, event.value);
+        if (fuel) emitBulkCharge(out, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, event.value);
         if (checkpoint === null) break;
         if (bulk === 'pages' || bulk === 'table-grow') {
-          writer.u8(0x10).u32(checkpoint); // every grow: V8 takes a millisecond or more per call
+          out.u8(0x10).u32(checkpoint); // every grow: V8 takes a millisecond or more per call
           break;
         }
         // Fills, copies and inits check the deadline when they are large enough to take time.
-        if (!fuel) emitPark(writer, plan.scratch!);
-        writer.u8(0x23).u32(plan.scratch!).u8(0x41).s32(bulk === 'bytes' ? CHECKPOINT_MIN_BYTES : CHECKPOINT_MIN_ELEMENTS);
-        writer.u8(0x4f).u8(0x04).u8(0x40).u8(0x10).u32(checkpoint).u8(0x0b); // i32.ge_u; if; call checkpoint; end
+        if (!fuel) emitPark(out, plan.scratch!);
+        out.u8(0x23).u32(plan.scratch!).u8(0x41).s32(bulk === 'bytes' ? CHECKPOINT_MIN_BYTES : CHECKPOINT_MIN_ELEMENTS);
+        out.u8(0x4f).u8(0x04).u8(0x40).u8(0x10).u32(checkpoint).u8(0x0b); // i32.ge_u; if; call checkpoint; end
         break;
       }
       case Site.Index:
-        writer.u8(event.opcode).u32(event.value);
+        out.u8(event.opcode).u32(event.value);
         copied = event.end;
         break;
     }
   }
-  writer.bytes(bytes.subarray(copied, body.end));
-  return encodeFunctionBody(body.locals, writer.finish());
+  out.copy(bytes, copied, body.end);
+  out.patchSize(size);
+  return true;
 }
 
-/** Every body the plan changes, by defined-function index. */
+/**
+ * The code section's payload with every body the plan changes rewritten and
+ * `appended` bodies (each already size-prefixed) after the module's own, or
+ * null when nothing changes.
+ */
+export function codePayload(module: WasmModule, plan: BodyPlan, appended: readonly Uint8Array[] = []): Uint8Array | null {
+  if (!plansCode(plan) && appended.length === 0) return null;
+  const out = new CodeWriter(module.bytes.length + (module.bytes.length >> 2) + 1024);
+  out.u32(module.code.length + appended.length);
+  const ins = newInstruction();
+  module.code.forEach((body, f) => {
+    if (plansCode(plan) && emitBody(module, f, plan, ins, out)) return;
+    out.u32(body.end - body.start).copy(module.bytes, body.start, body.end);
+  });
+  for (const body of appended) out.copy(body, 0, body.length);
+  return out.finish();
+}
+
+/** Every body the plan changes (locals and code, without the size), by defined-function index. */
 export function rewriteBodies(module: WasmModule, plan: BodyPlan): Map<number, Uint8Array> {
   const bodies = new Map<number, Uint8Array>();
   if (!plansCode(plan)) return bodies;
   const ins = newInstruction();
   for (let f = 0; f < module.code.length; f++) {
-    const body = rewriteBody(module, f, plan, ins);
-    if (body) bodies.set(f, body);
+    const out = new CodeWriter(module.code[f]!.end - module.code[f]!.start + 256);
+    if (emitBody(module, f, plan, ins, out)) bodies.set(f, out.finish().subarray(5));
   }
   return bodies;
 }

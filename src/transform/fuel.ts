@@ -33,6 +33,7 @@ import type { ModuleEdits } from '../binary/encode.js';
 import type { Instruction, WasmModule } from '../binary/types.js';
 import { ByteWriter } from '../binary/writer.js';
 import { rewriteBodies } from './bodies.js';
+import type { Emitter } from './code-writer.js';
 
 export const FUEL_EXPORT = '__warden_fuel';
 
@@ -64,7 +65,7 @@ export function bulkCost(ins: Instruction): BulkCost | null {
 }
 
 /** The check after every charge: if (fuel < 0) unreachable. */
-function emitCheck(writer: ByteWriter, counter: number): void {
+function emitCheck(writer: Emitter, counter: number): void {
   writer.u8(0x23).u32(counter);       // global.get
   writer.u8(0x42).u8(0x00);           // i64.const 0
   writer.u8(0x53);                    // i64.lt_s
@@ -74,9 +75,9 @@ function emitCheck(writer: ByteWriter, counter: number): void {
 }
 
 /** A static charge: fuel -= cost; then the check. */
-export function emitCharge(writer: ByteWriter, counter: number, cost: number): void {
+export function emitCharge(writer: Emitter, counter: number, cost: number): void {
   writer.u8(0x23).u32(counter);       // global.get
-  writer.u8(0x42).s64(BigInt(cost));  // i64.const cost
+  writer.u8(0x42).s32(cost);          // i64.const cost (below 2^31: the same bytes as s64)
   writer.u8(0x7d);                    // i64.sub
   writer.u8(0x24).u32(counter);       // global.set
   emitCheck(writer, counter);
@@ -89,7 +90,7 @@ export function emitCharge(writer: ByteWriter, counter: number, cost: number): v
  * maximum, so a request that must fail costs no more than the largest that
  * could succeed; table.grow also pays for the elements `table` already holds.
  */
-export function emitBulkCharge(writer: ByteWriter, counter: number, scratch: number, cost: BulkCost, growCapPages: number, table: number): void {
+export function emitBulkCharge(writer: Emitter, counter: number, scratch: number, cost: BulkCost, growCapPages: number, table: number): void {
   emitPark(writer, scratch);
   writer.u8(0x23).u32(counter);       // global.get counter
   if (cost === 'pages') {
@@ -104,16 +105,16 @@ export function emitBulkCharge(writer: ByteWriter, counter: number, scratch: num
   }
   writer.u8(0xad);                    // i64.extend_i32_u
   if (cost === 'table-grow') writer.u8(0xfc).u32(16).u32(table).u8(0xad).u8(0x7c); // + table.size, as i64
-  if (cost === 'bytes') writer.u8(0x42).s64(BigInt(BULK_BYTES_SHIFT)).u8(0x88); // i64.shr_u
-  else if (cost === 'pages') writer.u8(0x42).s64(BigInt(GROW_PAGE_COST)).u8(0x7e); // i64.mul
-  else if (TABLE_ELEMENT_COST !== 1) writer.u8(0x42).s64(BigInt(TABLE_ELEMENT_COST)).u8(0x7e);
+  if (cost === 'bytes') writer.u8(0x42).s32(BULK_BYTES_SHIFT).u8(0x88); // i64.shr_u
+  else if (cost === 'pages') writer.u8(0x42).s32(GROW_PAGE_COST).u8(0x7e); // i64.mul
+  else if (TABLE_ELEMENT_COST !== 1) writer.u8(0x42).s32(TABLE_ELEMENT_COST).u8(0x7e);
   writer.u8(0x7d);                    // i64.sub
   writer.u8(0x24).u32(counter);       // global.set counter
   emitCheck(writer, counter);
 }
 
 /** Parks the i32 on top of the stack in the scratch global and pushes it back: the stack is unchanged, the scratch holds it. */
-export function emitPark(writer: ByteWriter, scratch: number): void {
+export function emitPark(writer: Emitter, scratch: number): void {
   writer.u8(0x24).u32(scratch);       // global.set scratch
   writer.u8(0x23).u32(scratch);       // global.get scratch   (the operand, back in place)
 }

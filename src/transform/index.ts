@@ -24,8 +24,8 @@
 import type { MemoryType, TableType, WasmModule } from '../binary/types.js';
 import { encodeFuncType, encodeLimits } from '../binary/encode.js';
 import { ByteReader } from '../binary/reader.js';
-import { ByteWriter } from '../binary/writer.js';
-import { rewriteBodies, type BodyPlan } from './bodies.js';
+import { ByteWriter, sized } from '../binary/writer.js';
+import { codePayload, type BodyPlan } from './bodies.js';
 import { counterGlobal, FUEL_EXPORT, SCRATCH_GLOBAL } from './fuel.js';
 import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
@@ -157,7 +157,6 @@ function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
   const addedGlobals = [...(fuel ? [counterGlobal(r.fuel!)] : []), ...(scratch !== null ? [SCRATCH_GLOBAL] : [])];
 
   const plan: BodyPlan = { fuel, scratch, checkpoint, remap };
-  const bodies = rewriteBodies(module, plan);
 
   // The start function runs inside `_start` (start.ts), so it runs after the host has set up the run, under fuel.
   const wrapper: StartWrapper | null = r.keepStart ? null : startWrapper(module, newIndex, functionCount + (checkpoint === null ? 0 : 1));
@@ -177,16 +176,8 @@ function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
     sections.set(7, exportsPayload(module, remap, retarget, fuel ? [{ name: FUEL_EXPORT, kind: 'global', index: fuel.counter }] : []));
   }
   if (remap && sectionOf(module, 9)) sections.set(9, elementsPayload(module, remap));
-  if (bodies.size || wrapper) {
-    const writer = new ByteWriter(module.bytes.length + 1024).u32(module.code.length + (wrapper ? 1 : 0));
-    module.code.forEach((body, i) => {
-      const replaced = bodies.get(i);
-      if (replaced) writer.u32(replaced.length).bytes(replaced);
-      else writer.u32(body.end - body.start).bytes(module.bytes.subarray(body.start, body.end));
-    });
-    if (wrapper) writer.u32(wrapper.body.length).bytes(wrapper.body);
-    sections.set(10, writer.finish());
-  }
+  const code = codePayload(module, plan, wrapper ? [sized(wrapper.body)] : []);
+  if (code) sections.set(10, code);
   if (remap) {
     const names = module.customs.find((c) => c.name === 'name');
     if (names) {
@@ -197,7 +188,7 @@ function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
       }
     }
   }
-  if (bodies.size) {
+  if (code) {
     // Branch hints locate instructions by byte offset within bodies that are now rewritten.
     for (const c of module.customs) if (c.name.startsWith('metadata.code.')) customs.set(c.name, null);
   }
