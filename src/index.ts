@@ -46,7 +46,10 @@ export { loadPolicy } from './policy/read-file.js';
 export { policySchema } from './policy/schema.js';
 
 // transform: limits and metering rewritten into the module.
-export { FUEL_EXPORT, limitMemory, limitTables, MAX_FUEL, meterFuel, prepareModule, type TransformOptions } from './transform/index.js';
+export {
+  CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, limitMemory, limitTables, MAX_FUEL, meterFuel, prepareModule, type TransformOptions,
+} from './transform/index.js';
+export { checkIndices } from './binary/indices.js';
 
 // sandbox: admission, isolation, runs.
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';

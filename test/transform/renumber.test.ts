@@ -35,6 +35,8 @@ interface Shape {
   explicitTable: boolean;
   globalRef: number;
   start: number | null;
+  /** Export a `_start` (which the rewriter then wraps to run the start function first). */
+  command: boolean;
   tail: boolean;
 }
 
@@ -66,6 +68,7 @@ function moduleOf(s: Shape): string {
     (func (export "load_passive") (table.init $t $p (i32.const ${s.active.length}) (i32.const 0) (i32.const ${s.passive.length})))
     (func (export "via_global") (result i32) (table.set $t (i32.const 0) (global.get $ref)) (call_indirect (type $r) (i32.const 0)))
     (func (export "last") (result i32) (global.get $last))
+    ${s.command ? '(func (export "_start") (global.set $last (i32.mul (global.get $last) (i32.const 3))))' : ''}
     (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
     ${Array.from({ length: total }, (_, i) => `(export "e${i}" (func $f${i}))`).join(' ')}
   )`;
@@ -78,6 +81,8 @@ function observe(bytes: Uint8Array, shape: Shape): unknown {
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     env: envImports, [CHECKPOINT_MODULE]: { [CHECKPOINT_NAME]: () => {} },
   }).exports as Record<string, (...args: number[]) => number>;
+  // A command's host calls _start right after instantiation; the start function has run by then.
+  if (shape.command) exports._start!();
   const seen: Record<string, unknown> = { afterStart: exports.last!() };
   for (let i = 0; i < shape.imports + shape.defined; i++) seen[`e${i}`] = [exports[`e${i}`]!(), exports.last!()];
   exports.load_passive!();
@@ -95,7 +100,7 @@ const shapes = fc.record({ imports: fc.integer({ min: 0, max: 3 }), defined: fc.
     imports: fc.constant(imports), defined: fc.constant(defined),
     active: fc.array(func, { minLength: 1, maxLength: 6 }), passive: fc.array(func, { minLength: 1, maxLength: 4 }),
     expressions: fc.boolean(), explicitTable: fc.boolean(), globalRef: func,
-    start: fc.option(func, { nil: null }), tail: fc.boolean(),
+    start: fc.option(func, { nil: null }), command: fc.boolean(), tail: fc.boolean(),
   });
 });
 
