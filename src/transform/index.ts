@@ -24,6 +24,7 @@
 import type { MemoryType, TableType, WasmModule } from '../binary/types.js';
 import { encodeFuncType, encodeLimits } from '../binary/encode.js';
 import { ByteReader } from '../binary/reader.js';
+import { readRefType } from '../binary/valtypes.js';
 import { ByteWriter, sized } from '../binary/writer.js';
 import { codePayload, type BodyPlan } from './bodies.js';
 import { counterGlobal, FUEL_EXPORT, SCRATCH_GLOBAL } from './fuel.js';
@@ -117,12 +118,21 @@ function growCap(module: WasmModule, memories: ReadonlyMap<number, MemoryType>):
   return memory?.limits.max ?? 65536;
 }
 
-/** Whether the table section uses the initialiser-expression form (0x40 0x00), which the plain re-encoding would lose. */
+/** Whether a table in the table section uses the initialiser-expression form (0x40 0x00), which the plain re-encoding would lose. */
 function hasTableInitialisers(module: WasmModule): boolean {
   const section = sectionOf(module, 4);
   if (!section) return false;
   const reader = new ByteReader(module.bytes, section.payloadStart, section.end);
-  return reader.u32() > 0 && module.bytes.subarray(reader.pos, section.end).includes(0x40);
+  const n = reader.u32();
+  for (let i = 0; i < n; i++) {
+    if (module.bytes[reader.pos] === 0x40) return true;
+    readRefType(reader);
+    const flags = reader.u8();
+    const read = flags & 4 ? () => reader.u64() : () => reader.u32();
+    read();
+    if (flags & 1) read();
+  }
+  return false;
 }
 
 function rewrite(module: WasmModule, r: Rewrite): Uint8Array {

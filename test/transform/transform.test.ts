@@ -6,7 +6,7 @@ import { FUEL_EXPORT, limitMemory, limitTables, meterFuel, prepareModule } from 
 import { defineGrant } from '../../src/wasi/grant.js';
 import { runWasi } from '../../src/wasi/run.js';
 import { fixture } from '../helpers/paths.js';
-import { watFixture } from '../helpers/wat.js';
+import { wat, watFixture } from '../helpers/wat.js';
 
 const PAGE = 65536;
 const cFixture = (name: string) => new Uint8Array(readFileSync(fixture('c', `${name}.wasm`)));
@@ -75,6 +75,12 @@ describe('limitTables', () => {
     assert.equal(prepared.memories[0]!.limits.max, 3);
     assert.equal(prepared.tables[0]!.limits.max, 2);
     assert.equal(prepareModule(prepared, { memoryBytes: 3 * PAGE, tableElements: 2, fuel: false }), prepared.bytes);
+  });
+
+  it('caps a table whose limits contain the byte 0x40 (64 elements), which is not the initialiser form', async () => {
+    const module = decodeModule(await wat('(module (table 64 funcref) (table 64 128 funcref))'));
+    const limited = decodeModule(limitTables(module, 100));
+    assert.deepEqual(limited.tables.map((t) => [t.limits.min, t.limits.max]), [[64, 100], [64, 100]]);
   });
 });
 
