@@ -6,7 +6,8 @@
 //   memory.grow, fuel in proportion to the operation's size (its last operand);
 // - checkpoints: before each of those operations, a call to the injected
 //   deadline checkpoint import (every grow; fills, copies and inits from
-//   CHECKPOINT_MIN_BYTES or CHECKPOINT_MIN_ELEMENTS up, checked inline);
+//   CHECKPOINT_MIN_BYTES or CHECKPOINT_MIN_ELEMENTS up, checked inline), and
+//   fills and copies split into chunks with a checkpoint after each (chunks.ts);
 // - renumbering: `call`, `return_call` and `ref.func` immediates, when an
 //   inserted import shifted the function index space.
 //
@@ -17,13 +18,18 @@ import { forEachInstruction, newInstruction } from '../binary/instructions.js';
 import type { Instruction, WasmModule } from '../binary/types.js';
 import { CodeWriter } from './code-writer.js';
 import { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS } from './checkpoint.js';
+import { emitChunkedCopy, emitChunkedFill } from './chunks.js';
 import { bulkCost, emitBulkCharge, emitCharge, emitPark, type BulkCost } from './fuel.js';
 import type { FunctionRemap } from './sections.js';
 
 export interface BodyPlan {
   /** Metering: the counter global, and the page count a memory.grow is charged up to. */
   fuel: { counter: number; growCapPages: number } | null;
-  /** The i32 scratch global bulk charges and checkpoints park a size in (needed with either). */
+  /**
+   * The first i32 scratch global: bulk charges and checkpoints park a size in
+   * it (needed with either); with checkpoints, chunked fills and copies also
+   * use the two after it.
+   */
   scratch: number | null;
   /** Function index of the injected checkpoint import, or null for none. */
   checkpoint: number | null;
@@ -38,9 +44,11 @@ interface Event {
   at: number;
   /** Region: its static cost. Bulk: the table a table.grow grows. Index: the new function index. */
   value: number;
-  /** Bulk: how to charge. Index: the instruction's end. */
+  /** Bulk: how to charge. */
   bulk: BulkCost | null;
+  /** Index: the instruction's end. */
   end: number;
+  /** Index: the opcode. Bulk: 11 or 10 when the fill or copy is split into chunks, else 0. */
   opcode: number;
 }
 
@@ -96,7 +104,10 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: In
     }
     if (fuel === null && checkpoint === null) return;
     const cost = bulkCost(i);
-    if (cost) events.push({ site: Site.Bulk, at: i.offset, value: cost === 'table-grow' ? i.index : 0, bulk: cost, end: i.end, opcode: 0 });
+    if (!cost) return;
+    // memory.fill (11) and memory.copy (10) within memory 0 are split into chunks when checkpoints are on.
+    const chunked = checkpoint !== null && i.prefix === 0xfc && (i.code === 11 || i.code === 10) && i.index === 0 && (i.code === 11 || i.index2 === 0);
+    events.push({ site: Site.Bulk, at: i.offset, value: cost === 'table-grow' ? i.index : 0, bulk: cost, end: i.end, opcode: chunked ? i.code : 0 });
   }, ins);
   if (events.length === 0) return false;
 
@@ -123,6 +134,8 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: In
         if (!fuel) emitPark(out, plan.scratch!);
         out.u8(0x23).u32(plan.scratch!).u8(0x41).s32(bulk === 'bytes' ? CHECKPOINT_MIN_BYTES : CHECKPOINT_MIN_ELEMENTS);
         out.u8(0x4f).u8(0x04).u8(0x40).u8(0x10).u32(checkpoint).u8(0x0b); // i32.ge_u; if; call checkpoint; end
+        if (event.opcode === 11) emitChunkedFill(out, plan.scratch!, checkpoint);
+        else if (event.opcode === 10) emitChunkedCopy(out, plan.scratch!, checkpoint);
         break;
       }
       case Site.Index:

@@ -7,7 +7,7 @@
 // before this runs, so every index its code, segments, exports and
 // initialisers name lies below the original end of its space. What is added
 // lies at or beyond that end:
-//   - globals (the fuel counter, the scratch global) are appended after the
+//   - globals (the fuel counter, the scratch globals) are appended after the
 //     module's own, so no global.get/global.set of the guest names them;
 //   - the checkpoint import is inserted after the module's own imports, and
 //     every function index at or above it is renumbered by one, everywhere
@@ -163,8 +163,10 @@ function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
   // The fuel counter and the scratch global are appended after the module's globals.
   const globalCount = module.importedGlobalCount + module.globals.length;
   const fuel = r.fuel === null ? null : { counter: globalCount, growCapPages: growCap(module, r.memories) };
-  const scratch = fuel ? globalCount + 1 : checkpoint !== null ? globalCount : null;
-  const addedGlobals = [...(fuel ? [counterGlobal(r.fuel!)] : []), ...(scratch !== null ? [SCRATCH_GLOBAL] : [])];
+  // Scratch globals: one to park a size in (fuel charges, checkpoint tests), three with checkpoints (chunking).
+  const scratchCount = checkpoint !== null ? 3 : fuel ? 1 : 0;
+  const scratch = scratchCount === 0 ? null : globalCount + (fuel ? 1 : 0);
+  const addedGlobals = [...(fuel ? [counterGlobal(r.fuel!)] : []), ...Array.from({ length: scratchCount }, () => SCRATCH_GLOBAL)];
 
   const plan: BodyPlan = { fuel, scratch, checkpoint, remap };
 
