@@ -46,6 +46,8 @@ export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string |
     case 'atomics': return 'no policy grants it: build without threads (no -pthread, no +atomics target feature)';
     case 'not-a-command': return 'no policy grants it: build a command that exports _start (for C and Rust, a main function); a library (reactor) module cannot be run';
     case 'export-reserved': return 'rename the export: names starting with the reserved prefix are the host\'s';
+    case 'import-reserved': return 'no policy grants it: warden:host is the host\'s own module; remove the import';
+    case 'invalid': return 'no policy grants it: the module is not valid WebAssembly; rebuild it with a toolchain that validates its output';
     default: return null;
   }
 }
