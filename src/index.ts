@@ -47,7 +47,8 @@ export { policySchema } from './policy/schema.js';
 
 // transform: limits and metering rewritten into the module.
 export {
-  CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, limitMemory, limitTables, MAX_FUEL, meterFuel, prepareModule, type TransformOptions,
+  CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, limitMemory, limitTables, MAX_FUEL, meterFuel, originalFunctionIndex, prepareModule,
+  rewriteForRun, type InjectedFunctions, type TransformOptions,
 } from './transform/index.js';
 export { checkIndices } from './binary/indices.js';
 

@@ -9,7 +9,7 @@ import { WasmDecodeError } from '../binary/errors.js';
 import { checkIndices } from '../binary/indices.js';
 import type { WasmModule } from '../binary/types.js';
 import type { Policy } from '../policy/policy.js';
-import { prepareModule } from '../transform/index.js';
+import { rewriteForRun, type InjectedFunctions } from '../transform/index.js';
 import { verifyModule } from '../signing/verify.js';
 import { admit, type Violation } from './admission.js';
 
@@ -19,6 +19,12 @@ export interface Prepared {
   /** The rewritten bytes (limits, fuel); the input when nothing needed rewriting. */
   bytes: Uint8Array;
   metered: boolean;
+  /**
+   * Functions the rewriter added (plain numbers). Trap frames name functions
+   * by their index in the rewritten bytes: `originalFunctionIndex` maps them
+   * back to the module as shipped.
+   */
+  injected: InjectedFunctions;
 }
 
 /** The module was refused before any of its code ran. */
@@ -60,18 +66,20 @@ export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
   if (!verdict.admitted) throw new AdmissionError(verdict.violations);
   validateAsShipped(module);
   const metered = policy.limits.fuel !== null;
+  const rewritten = rewriteForRun(module, {
+    memoryBytes: policy.limits.memory,
+    tableElements: policy.limits.tableElements,
+    fuel: metered,
+    // The counter holds the budget from the first instruction on; the host need not set it.
+    ...(metered ? { fuelBudget: policy.limits.fuel! } : {}),
+    // V8 delays termination while a loop grows memory: the guest checks the deadline itself there.
+    checkpoint: policy.limits.timeoutMs !== null,
+  });
   return {
     get digest() { return digest(); },
-    bytes: prepareModule(module, {
-      memoryBytes: policy.limits.memory,
-      tableElements: policy.limits.tableElements,
-      fuel: metered,
-      // The counter holds the budget from the first instruction on; the host need not set it.
-      ...(metered ? { fuelBudget: policy.limits.fuel! } : {}),
-      // V8 delays termination while a loop grows memory: the guest checks the deadline itself there.
-      checkpoint: policy.limits.timeoutMs !== null,
-    }),
+    bytes: rewritten.bytes,
     metered,
+    injected: rewritten.injected,
   };
 }
 

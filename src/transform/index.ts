@@ -60,8 +60,36 @@ export interface TransformOptions {
   checkpoint?: boolean;
 }
 
+/** Functions the rewriter added, by index in the rewritten module (plain numbers: they cross to isolates). */
+export interface InjectedFunctions {
+  /** The checkpoint import; every function of the module from this index on moved up by one. */
+  checkpoint: number | null;
+  /** The function exported as `_start` that runs the start function first. */
+  startWrapper: number | null;
+}
+
+export interface RewrittenModule {
+  bytes: Uint8Array;
+  injected: InjectedFunctions;
+}
+
+/**
+ * The index a function of the rewritten module had in the module as shipped
+ * (what its author's tools show), or null for a function the rewriter added.
+ * For trap frames: V8 names functions by their index in the rewritten module.
+ */
+export function originalFunctionIndex(index: number, injected: InjectedFunctions): number | null {
+  if (index === injected.checkpoint || index === injected.startWrapper) return null;
+  return injected.checkpoint !== null && index > injected.checkpoint ? index - 1 : index;
+}
+
 /** The module's bytes with maxima capped and, as asked, fuel metering and checkpoints injected. */
 export function prepareModule(module: WasmModule, options: TransformOptions): Uint8Array {
+  return rewriteForRun(module, options).bytes;
+}
+
+/** As prepareModule, also saying which functions the rewriter added. */
+export function rewriteForRun(module: WasmModule, options: TransformOptions): RewrittenModule {
   const memories = memoryLimitEdits(module, options.memoryBytes);
   const tables = tableLimitEdits(module, options.tableElements);
   return rewrite(module, { memories, tables, fuel: options.fuel ? options.fuelBudget ?? 0n : null, checkpoint: options.checkpoint ?? false });
@@ -75,13 +103,13 @@ export function prepareModule(module: WasmModule, options: TransformOptions): Ui
  */
 export function limitMemory(module: WasmModule, maxPages: number): Uint8Array {
   if (!Number.isSafeInteger(maxPages) || maxPages < 0) throw new RangeError(`maxPages must be a whole number, got ${maxPages}`);
-  return rewrite(module, { memories: memoryLimitEdits(module, maxPages * PAGE), tables: new Map(), fuel: null, checkpoint: false, keepStart: true });
+  return rewrite(module, { memories: memoryLimitEdits(module, maxPages * PAGE), tables: new Map(), fuel: null, checkpoint: false, keepStart: true }).bytes;
 }
 
 /** Every table the module defines gets a maximum of at most `maxElements`, so `table.grow` returns -1 beyond it. */
 export function limitTables(module: WasmModule, maxElements: number): Uint8Array {
   if (!Number.isSafeInteger(maxElements) || maxElements < 0) throw new RangeError(`maxElements must be a whole number, got ${maxElements}`);
-  return rewrite(module, { memories: new Map(), tables: tableLimitEdits(module, maxElements), fuel: null, checkpoint: false, keepStart: true });
+  return rewrite(module, { memories: new Map(), tables: tableLimitEdits(module, maxElements), fuel: null, checkpoint: false, keepStart: true }).bytes;
 }
 
 /**
@@ -92,7 +120,7 @@ export function limitTables(module: WasmModule, maxElements: number): Uint8Array
  * A start function is moved into `_start` (see start.ts), so it runs metered.
  */
 export function meterFuel(module: WasmModule, options: { budget?: number | bigint } = {}): Uint8Array {
-  return rewrite(module, { memories: new Map(), tables: new Map(), fuel: options.budget ?? 0n, checkpoint: false });
+  return rewrite(module, { memories: new Map(), tables: new Map(), fuel: options.budget ?? 0n, checkpoint: false }).bytes;
 }
 
 interface Rewrite {
@@ -135,7 +163,7 @@ function hasTableInitialisers(module: WasmModule): boolean {
   return false;
 }
 
-function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
+function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
   const sections = new Map<number, Uint8Array | null>();
   const customs = new Map<string, Uint8Array | null>();
   const importedFunctions = module.importedFunctionCount;
@@ -204,7 +232,8 @@ function rewrite(module: WasmModule, r: Rewrite): Uint8Array {
     // Branch hints locate instructions by byte offset within bodies that are now rewritten.
     for (const c of module.customs) if (c.name.startsWith('metadata.code.')) customs.set(c.name, null);
   }
-  if (sections.size === 0 && customs.size === 0) return module.bytes;
-  return assemble(module, { sections, customs });
+  const injected = { checkpoint, startWrapper: wrapper?.index ?? null };
+  if (sections.size === 0 && customs.size === 0) return { bytes: module.bytes, injected };
+  return { bytes: assemble(module, { sections, customs }), injected };
 }
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeModule } from '../../src/binary/decode.js';
-import { CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, prepareModule, type TransformOptions } from '../../src/transform/index.js';
+import { CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, originalFunctionIndex, prepareModule, rewriteForRun, type TransformOptions } from '../../src/transform/index.js';
 import { defineGrant } from '../../src/wasi/grant.js';
 import { createWasiHost, runWasi } from '../../src/wasi/run.js';
 import { fixture } from '../helpers/paths.js';
@@ -130,6 +130,21 @@ describe('renumbering after the inserted checkpoint import', () => {
     assert.equal(after.functions.get(3), before.functions.get(2));
     assert.deepEqual(after.locals.get(2), before.locals.get(1));
     assert.deepEqual(after.locals.get(3), before.locals.get(2));
+  });
+
+  it('maps a function of the rewritten module back to its index as shipped, for trap frames', async () => {
+    const bytes = await wat(`(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+      (memory (export "memory") 1) (func $a) (func $boom unreachable) (func $init) (start $init)
+      (func (export "_start") (call $a) (call $boom)))`);
+    const { bytes: rewritten, injected } = rewriteForRun(decodeModule(bytes), { memoryBytes: 65536, tableElements: 10, fuel: false, checkpoint: true });
+    assert.deepEqual(injected, { checkpoint: 1, startWrapper: 6 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(rewritten as BufferSource), {
+      wasi_snapshot_preview1: { proc_exit: () => {} }, [CHECKPOINT_MODULE]: { [CHECKPOINT_NAME]: () => {} },
+    });
+    const error = (() => { try { (instance.exports._start as () => void)(); } catch (e) { return e as Error; } return null; })();
+    const trapped = Number(/wasm-function\[(\d+)\]/.exec(error!.stack!)![1]);
+    assert.equal(originalFunctionIndex(trapped, injected), 2, '$boom is function 2 as shipped');
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((f) => originalFunctionIndex(f, injected)), [0, null, 1, 2, 3, 4, null]);
   });
 
   it('elements written as plain indices with an explicit table (flags 2) and declarative ones (flags 3) are renumbered', async () => {
