@@ -4,7 +4,7 @@
 // serves a process and stays warm, so its decoder runs optimised code.
 
 import { parentPort } from 'node:worker_threads';
-import { AdmissionError, prepare } from './prepare.js';
+import { AdmissionError, prepare, type Prepared } from './prepare.js';
 import type { Policy } from '../policy/policy.js';
 
 export interface PrepareRequest {
@@ -14,7 +14,7 @@ export interface PrepareRequest {
 }
 
 export type PrepareReply =
-  | { ok: true; bytes: Uint8Array; metered: boolean; digest: string }
+  | { ok: true; bytes: Uint8Array; metered: boolean; digest: string; injected: Prepared['injected'] }
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
@@ -23,7 +23,7 @@ parentPort!.on('message', ({ id, bytes, policy }: PrepareRequest) => {
   const transfer: ArrayBuffer[] = [];
   try {
     const prepared = prepare(bytes, policy);
-    reply = { ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest };
+    reply = { ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest, injected: prepared.injected };
     // The bytes are this worker's copy or the rewrite's output: either way no one here needs them again.
     transfer.push(prepared.bytes.buffer as ArrayBuffer);
   } catch (error) {

@@ -156,7 +156,7 @@ function sharedPreparer(): Promise<Preparer> {
 export async function prepareAsync(bytes: Uint8Array, policy: Policy): Promise<Prepared> {
   if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy);
   const reply = await (await sharedPreparer()).post(bytes, policy);
-  if (reply.ok) return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered };
+  if (reply.ok) return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected };
   if (reply.admission) throw new AdmissionError(reply.violations);
   throw new Error(reply.message);
 }
