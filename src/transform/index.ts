@@ -22,15 +22,13 @@
 //     `warden:host` (also refused), so it cannot alias the checkpoint.
 
 import type { MemoryType, TableType, WasmModule } from '../binary/types.js';
-import { encodeFuncType, encodeLimits } from '../binary/encode.js';
-import { ByteReader } from '../binary/reader.js';
-import { readRefType } from '../binary/valtypes.js';
+import { encodeFuncType, encodeLimits, encodeTableType } from '../binary/encode.js';
 import { ByteWriter, sized } from '../binary/writer.js';
 import { codePayload, type BodyPlan } from './bodies.js';
 import { counterGlobal, FUEL_EXPORT, SCRATCH_GLOBAL } from './fuel.js';
 import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
-  assemble, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, sectionOf, type FunctionRemap,
+  assemble, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, remapConstExpr, sectionOf, type FunctionRemap,
 } from './sections.js';
 import { startWrapper, type StartWrapper } from './start.js';
 
@@ -146,21 +144,12 @@ function growCap(module: WasmModule, memories: ReadonlyMap<number, MemoryType>):
   return memory?.limits.max ?? 65536;
 }
 
-/** Whether a table in the table section uses the initialiser-expression form (0x40 0x00), which the plain re-encoding would lose. */
-function hasTableInitialisers(module: WasmModule): boolean {
-  const section = sectionOf(module, 4);
-  if (!section) return false;
-  const reader = new ByteReader(module.bytes, section.payloadStart, section.end);
-  const n = reader.u32();
-  for (let i = 0; i < n; i++) {
-    if (module.bytes[reader.pos] === 0x40) return true;
-    readRefType(reader);
-    const flags = reader.u8();
-    const read = flags & 4 ? () => reader.u64() : () => reader.u32();
-    read();
-    if (flags & 1) read();
-  }
-  return false;
+/** A table declaration, its initialiser (if it has one) kept, with `ref.func` in it renumbered. */
+function encodeTable(writer: ByteWriter, table: TableType, bytes: Uint8Array, remap: FunctionRemap | null): void {
+  if (!table.init || !remap) return encodeTableType(writer, table, bytes);
+  writer.u8(0x40).u8(0x00).valType(table.elemType);
+  encodeLimits(writer, table.limits);
+  writer.bytes(remapConstExpr(bytes, table.init.start, table.init.end, remap));
 }
 
 function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
@@ -205,9 +194,8 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
 
   if (addedTypes.length) sections.set(1, extendVector(module, 1, addedTypes));
   if (wrapper) sections.set(3, extendVector(module, 3, [new ByteWriter(5).u32(wrapper.typeIndex).finish()]));
-  if (r.tables.size) {
-    if (hasTableInitialisers(module)) throw new RangeError('cannot rewrite tables declared with initialiser expressions');
-    sections.set(4, declarations(module.tables, r.tables, (w, t) => { w.valType(t.elemType); encodeLimits(w, t.limits); }));
+  if (r.tables.size || (remap && module.tables.some((t) => t.init))) {
+    sections.set(4, declarations(module.tables, r.tables, (w, t) => encodeTable(w, t, module.bytes, remap)));
   }
   if (r.memories.size) sections.set(5, declarations(module.memories, r.memories, (w, m) => encodeLimits(w, m.limits)));
   if (addedGlobals.length || remap) sections.set(6, globalsPayload(module, remap, addedGlobals));

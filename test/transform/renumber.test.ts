@@ -147,6 +147,21 @@ describe('renumbering after the inserted checkpoint import', () => {
     assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((f) => originalFunctionIndex(f, injected)), [0, null, 1, 2, 3, 4, null]);
   });
 
+  it('keeps a table initialiser (0x40 0x00 form) and renumbers the function it names', async () => {
+    const bytes = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      1, 4, 1, 0x60, 0, 0, // type: [] -> []
+      3, 2, 1, 0, // one function of type 0
+      4, 9, 1, 0x40, 0x00, 0x70, 0x00, 0x01, 0xd2, 0x00, 0x0b, // table 1 funcref (ref.func 0)
+      10, 4, 1, 2, 0, 0x0b); // body: end
+    const module = decodeModule(bytes);
+    assert.deepEqual(module.tables[0]!.init!.value, { kind: 'ref.func', index: 0 });
+    for (const variant of [variants.checkpoint!, variants['fuel + checkpoint']!]) {
+      const rewritten = decodeModule(rewrite(bytes, variant));
+      assert.deepEqual(rewritten.tables[0]!.init!.value, { kind: 'ref.func', index: 1 }, 'function 0 is function 1 after the checkpoint import');
+      assert.equal(rewritten.tables[0]!.limits.max, 1000);
+    }
+  });
+
   it('elements written as plain indices with an explicit table (flags 2) and declarative ones (flags 3) are renumbered', async () => {
     // flags 2 and 3 with the legacy element kind byte, written by hand: wabt chooses other encodings.
     const bytes = await wat(`(module (type $r (func (result i32)))
