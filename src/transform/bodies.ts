@@ -156,7 +156,10 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: In
  */
 export function codePayload(module: WasmModule, plan: BodyPlan, appended: readonly Uint8Array[] = []): Uint8Array | null {
   if (!plansCode(plan) && appended.length === 0) return null;
-  const out = new CodeWriter(module.bytes.length + (module.bytes.length >> 2) + 1024);
+  // Sized to the code section and a quarter more (charges, checkpoints); it grows if that is short.
+  const code = module.sections.find((section) => section.id === 10);
+  const codeBytes = code ? code.end - code.payloadStart : 0;
+  const out = new CodeWriter(codeBytes + (codeBytes >> 2) + 1024);
   out.u32(module.code.length + appended.length);
   const ins = newInstruction();
   module.code.forEach((body, f) => {

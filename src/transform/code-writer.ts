@@ -93,7 +93,8 @@ export class CodeWriter implements Emitter {
     this.buffer[at + 4] = (value >>> 28) & 0x0f;
   }
 
+  /** What was written: a view of the writer's buffer (no copy; write nothing more after). */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.buffer.subarray(0, this.length);
   }
 }

@@ -176,33 +176,45 @@ export interface Assembly {
   customs: ReadonlyMap<string, Uint8Array | null>;
 }
 
+/** The bytes of a LEB128 u32. */
+function leb(value: number): Uint8Array {
+  return new ByteWriter(5).u32(value).finish();
+}
+
 /**
  * The module with `assembly` applied: every other section copied byte for
- * byte, new known sections inserted in canonical order.
+ * byte, new known sections inserted in canonical order. The output is
+ * allocated once at its exact size (a module can be hundreds of megabytes).
  */
 export function assemble(module: WasmModule, assembly: Assembly): Uint8Array {
-  const writer = new ByteWriter(module.bytes.length + 256);
-  writer.bytes(module.bytes.subarray(0, HEADER_BYTES));
+  const pieces: Uint8Array[] = [module.bytes.subarray(0, HEADER_BYTES)];
+  const section = (id: number, payload: Uint8Array) => pieces.push(Uint8Array.of(id), leb(payload.length), payload);
   const pending = new Map([...assembly.sections].filter(([id]) => !module.sections.some((s) => s.id === id)));
   const emitMissingBefore = (rank: number) => {
     for (const [id, payload] of [...pending].sort((a, b) => sectionRank[a[0]]! - sectionRank[b[0]]!)) {
       if (sectionRank[id]! >= rank) break;
-      if (payload) writer.u8(id).bytes(sized(payload));
+      if (payload) section(id, payload);
       pending.delete(id);
     }
   };
-  for (const section of module.sections) {
-    if (section.id === 0) {
-      const replaced = assembly.customs.get(section.name!);
-      if (replaced === undefined) writer.bytes(module.bytes.subarray(section.start, section.end));
-      else if (replaced !== null) writer.u8(0).bytes(sized(new ByteWriter(replaced.length + 16).name(section.name!).bytes(replaced).finish()));
+  for (const s of module.sections) {
+    if (s.id === 0) {
+      const replaced = assembly.customs.get(s.name!);
+      if (replaced === undefined) pieces.push(module.bytes.subarray(s.start, s.end));
+      else if (replaced !== null) section(0, new ByteWriter(replaced.length + 16).name(s.name!).bytes(replaced).finish());
       continue;
     }
-    emitMissingBefore(sectionRank[section.id]!);
-    const replaced = assembly.sections.get(section.id);
-    if (replaced === undefined) writer.bytes(module.bytes.subarray(section.start, section.end));
-    else if (replaced !== null) writer.u8(section.id).bytes(sized(replaced));
+    emitMissingBefore(sectionRank[s.id]!);
+    const replaced = assembly.sections.get(s.id);
+    if (replaced === undefined) pieces.push(module.bytes.subarray(s.start, s.end));
+    else if (replaced !== null) section(s.id, replaced);
   }
   emitMissingBefore(Infinity);
-  return writer.finish();
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }
