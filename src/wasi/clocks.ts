@@ -24,7 +24,52 @@ export interface Clocks {
   resolution(id: number): bigint | undefined;
   /** Wall-clock ns for timestamps the guest sets to "now". */
   wallNow(): bigint;
+  /**
+   * A file timestamp the host produced (realtime ns), as this policy lets the
+   * guest see it: no finer than the realtime clock's resolution, and never
+   * showing a moment of the run that the clock itself would not show.
+   */
+  fileTime(hostNs: bigint): bigint;
 }
+
+/**
+ * hostRealtime() joins Date.now()'s milliseconds to hrtime's sub-millisecond
+ * part, so it can sit up to 1 ms off the kernel's file stamps (which follow
+ * the kernel's own tick); comparisons of stamps against it allow a second.
+ */
+const STAMP_SLACK_NS = 1_000_000_000n;
+
+/** A stamp later than the host's present (plus slack): a file dated ahead, not a moment of this run. */
+const datedAhead = (hostNs: bigint): boolean => hostNs > hostRealtime() + STAMP_SLACK_NS;
+
+/** At most this many file stamps keep the value first shown for them (oldest forgotten first). */
+const MAX_SHOWN_STAMPS = 16_384;
+
+/**
+ * The value first shown for a host stamp, so the same stamp always reads the
+ * same (a guest that sets mtim checks that atim did not move). Needed where
+ * what is shown depends on when it is first read: a coarse stamp held back to
+ * the clock, a virtual stamp read as the virtual present.
+ */
+class ShownStamps {
+  /** Keyed by ns since `base` as a Number (exact for 104 days), which a Map hashes far faster than a BigInt. */
+  private readonly shown = new Map<number, bigint>();
+  /** Only stamps made from here on (the run's start, less slack) are ever remembered. */
+  constructor(private readonly base: bigint) {}
+  get(hostNs: bigint): bigint | undefined {
+    if (this.shown.size === 0 || hostNs < this.base) return undefined;
+    return this.shown.get(Number(hostNs - this.base));
+  }
+  set(hostNs: bigint, value: bigint): bigint {
+    if (hostNs < this.base) return value;
+    if (this.shown.size >= MAX_SHOWN_STAMPS) this.shown.delete(this.shown.keys().next().value!);
+    this.shown.set(Number(hostNs - this.base), value);
+    return value;
+  }
+}
+
+/** Rounds down to a multiple of `resolution`. */
+const floorTo = (ns: bigint, resolution: bigint): bigint => ns - (((ns % resolution) + resolution) % resolution);
 
 const hostMonotonic = (): bigint => process.hrtime.bigint();
 const hostRealtime = (): bigint => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
@@ -63,6 +108,7 @@ class RealClocks implements Clocks {
   now(id: number) { return knownId(id) ? hostNow(id) : undefined; }
   resolution(id: number) { return knownId(id) ? 1n : undefined; }
   wallNow() { return hostRealtime(); }
+  fileTime(hostNs: bigint) { return hostNs; }
 }
 
 /**
@@ -99,6 +145,36 @@ class CoarseClocks implements Clocks {
 
   resolution(id: number) { return knownId(id) ? this.resolutionNs : undefined; }
   wallNow() { return this.now(CLOCK.REALTIME)!; }
+
+  /**
+   * Floored to the resolution, and held back to the clock's own (jittered)
+   * value when the host stamped the file after the clock's last step: a
+   * write-then-stat loop then sees an edge no earlier than clock_time_get does.
+   */
+  fileTime(hostNs: bigint): bigint {
+    // One write stamps mtim and ctim alike: the second asks what the first did.
+    if (hostNs === this.lastStamp) return this.lastShown;
+    this.lastShown = this.shownFor(hostNs);
+    this.lastStamp = hostNs;
+    return this.lastShown;
+  }
+
+  private lastStamp = -1n;
+  private lastShown = 0n;
+
+  private shownFor(hostNs: bigint): bigint {
+    const held = this.heldBack.get(hostNs);
+    if (held !== undefined) return held;
+    const floored = floorTo(hostNs, this.resolutionNs);
+    if (floored <= this.last[CLOCK.REALTIME]!) return floored;
+    const clock = this.now(CLOCK.REALTIME)!;
+    // A stamp later than the host's present is a file dated ahead, not a moment of this run.
+    if (floored <= clock || datedAhead(hostNs)) return floored;
+    // Held back, and remembered: later reads of the same stamp must not move it forward.
+    return this.heldBack.set(hostNs, clock);
+  }
+
+  private readonly heldBack = new ShownStamps(hostRealtime() - STAMP_SLACK_NS);
 }
 
 /** Time stands still at the moment the run started. */
@@ -108,14 +184,25 @@ class FrozenClocks implements Clocks {
   now(id: number) { return knownId(id) ? this.at[id]! : undefined; }
   resolution(id: number) { return knownId(id) ? 1_000_000n : undefined; }
   wallNow() { return this.at[0]!; }
+  /** Whatever the host stamped while the run went on reads as the frozen instant; older stamps to 1 ms. */
+  fileTime(hostNs: bigint) {
+    return stampedDuringRun(hostNs, this.at[0]!) ? this.at[0]! : floorTo(hostNs, 1_000_000n);
+  }
 }
 
 /** 2022-01-01T00:00:00Z, the epoch of virtual time (a fixed, plausible date). */
 const VIRTUAL_START = 1_640_995_200_000_000_000n;
 
+/** Whether the host made this stamp between the run's start and now (not before, nor dated ahead). */
+function stampedDuringRun(hostNs: bigint, runStartNs: bigint): boolean {
+  return hostNs >= runStartNs - STAMP_SLACK_NS && !datedAhead(hostNs);
+}
+
 class VirtualClocks implements Clocks {
   readonly policy: ClockPolicy;
   private readonly values: bigint[];
+  /** Host realtime at the run's start: stamps after it are moments of the run. */
+  private readonly hostStart = hostRealtime();
   constructor(private readonly stepNs: bigint, start: bigint) {
     this.policy = { kind: 'virtual', stepNs, startNs: start };
     this.values = [start, 0n, 0n, 0n];
@@ -127,6 +214,18 @@ class VirtualClocks implements Clocks {
   }
   resolution(id: number) { return knownId(id) ? this.stepNs : undefined; }
   wallNow() { return this.values[0]!; }
+  /**
+   * A stamp the host made during the run reads as the virtual realtime clock's
+   * present value when first read (without advancing it, and the same on
+   * every later read), so runs stay deterministic; older stamps (files that
+   * were there before) are floored to the step.
+   */
+  fileTime(hostNs: bigint) {
+    if (!stampedDuringRun(hostNs, this.hostStart)) return floorTo(hostNs, this.stepNs);
+    return this.shown.get(hostNs) ?? this.shown.set(hostNs, this.values[0]!);
+  }
+
+  private readonly shown = new ShownStamps(this.hostStart - STAMP_SLACK_NS);
 }
 
 export function createClocks(policy: ClockPolicy): Clocks {

@@ -19,7 +19,7 @@ export interface GrantLimits {
   maxFds: number;
   /** Files, directories and links created. Past it: EDQUOT. */
   maxFilesCreated: number;
-  /** Bytes written to files. Past it: EDQUOT. */
+  /** Storage the guest makes the host keep: blocks and apparent size of files, directories, symlink targets (fs/quota.ts). Past it: EDQUOT. */
   maxWriteBytes: number;
   /** stdout plus stderr. Past it the run ends (trap `output-limit`). */
   maxOutputBytes: number;

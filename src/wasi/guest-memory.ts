@@ -100,6 +100,17 @@ export class GuestMemory {
     }
   }
 
+  /**
+   * A guest path or other bounded string: the raw byte length is checked
+   * against `maxBytes` before anything is decoded or copied, so a 500 MB
+   * "path" costs a comparison, not a 500 MB decode (ENAMETOOLONG).
+   */
+  boundedString(ptr: number, length: number, maxBytes: number): string {
+    this.check(ptr, length);
+    if (length > maxBytes) throw new WasiError(Errno.NAMETOOLONG);
+    return this.string(ptr, length);
+  }
+
   /** Copies as much of `data` as fits in [ptr, ptr + capacity); returns bytes written. */
   write(ptr: number, capacity: number, data: Uint8Array): number {
     const n = Math.min(capacity, data.length);

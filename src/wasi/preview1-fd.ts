@@ -4,7 +4,8 @@
 import type { WasiContext } from './context.js';
 import { Errno, WasiError } from './errno.js';
 import { closeEntry, type FdEntry } from './fd-table.js';
-import { FileType, type File, type TimeUpdate } from './fs/types.js';
+import { guestSetTimes } from './file-times.js';
+import { FileType, type File, type FileStat, type TimeUpdate } from './fs/types.js';
 import { encodeUtf8 } from './guest-memory.js';
 import { reportedRights } from './rights.js';
 
@@ -16,12 +17,31 @@ const MAX_READ_CHUNK = 1024 * 1024;
 export const FDFLAGS = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
 const FSTFLAGS = { ATIM: 1, ATIM_NOW: 2, MTIM: 4, MTIM_NOW: 8 } as const;
 
-export function timeUpdates(flags: number, atim: bigint, mtim: bigint): [TimeUpdate, TimeUpdate] {
+/**
+ * The updates fd/path_filestat_set_times ask for. "Now" is taken here from the
+ * run's clock and passed on as a value, so the guest reads back what its clock
+ * said (setTimesAndRemember), not the host's rounding of it.
+ */
+export function timeUpdates(flags: number, atim: bigint, mtim: bigint, wallNow: () => bigint): [TimeUpdate, TimeUpdate] {
   if (flags & ~0xf) throw new WasiError(Errno.INVAL);
   if ((flags & FSTFLAGS.ATIM && flags & FSTFLAGS.ATIM_NOW) || (flags & FSTFLAGS.MTIM && flags & FSTFLAGS.MTIM_NOW)) throw new WasiError(Errno.INVAL);
-  const one = (set: number, now: number, ns: bigint): TimeUpdate =>
-    flags & set ? { kind: 'set', ns } : flags & now ? { kind: 'now' } : { kind: 'keep' };
+  let now: bigint | undefined;
+  const one = (set: number, nowFlag: number, ns: bigint): TimeUpdate =>
+    flags & set ? { kind: 'set', ns } : flags & nowFlag ? { kind: 'set', ns: (now ??= wallNow()) } : { kind: 'keep' };
   return [one(FSTFLAGS.ATIM, FSTFLAGS.ATIM_NOW, atim), one(FSTFLAGS.MTIM, FSTFLAGS.MTIM_NOW, mtim)];
+}
+
+/** Applies timestamps the guest set, then remembers them so they read back exactly as set. */
+export function setTimesAndRemember(ctx: WasiContext, [atim, mtim]: [TimeUpdate, TimeUpdate], apply: (a: TimeUpdate, m: TimeUpdate) => void, statAfter: () => FileStat): void {
+  apply(atim, mtim);
+  if (atim.kind !== 'set' && mtim.kind !== 'set') return;
+  let after: FileStat;
+  try {
+    after = statAfter();
+  } catch {
+    return; // gone already: there is nothing left to read back
+  }
+  guestSetTimes(ctx.clocks).remember(after, atim.kind === 'set' ? atim.ns : undefined, mtim.kind === 'set' ? mtim.ns : undefined);
 }
 
 function filetypeOf(entry: FdEntry): number {
@@ -42,10 +62,14 @@ function fileOf(entry: FdEntry, streamErrno: Errno = Errno.BADF): File {
   throw new WasiError(entry.kind === 'dir' ? Errno.BADF : streamErrno);
 }
 
-/** Writes a 64-byte filestat at `ptr`. */
-export function writeFilestat(ctx: WasiContext, ptr: number, s: { dev: bigint; ino: bigint; filetype: number; nlink: bigint; size: bigint; atim: bigint; mtim: bigint; ctim: bigint }): void {
+/**
+ * Writes a 64-byte filestat at `ptr`. Timestamps go through the run's clock
+ * policy (file-times.ts): a host stamp is no finer a timer than the clock.
+ */
+export function writeFilestat(ctx: WasiContext, ptr: number, stat: FileStat): void {
   const m = ctx.memory;
   m.check(ptr, 64);
+  const s = guestSetTimes(ctx.clocks).observe(stat, ctx.clocks);
   const v = m.data();
   v.setBigUint64(ptr, s.dev, true);
   v.setBigUint64(ptr + 8, s.ino, true);
@@ -229,20 +253,21 @@ export function fdFunctions(ctx: WasiContext) {
     },
     fd_filestat_set_size: (fd: number, size: bigint) => {
       const file = fileOf(fds.get(fd));
-      // A file opened without write cannot be resized: EINVAL, as ftruncate and Wasmtime 49 answer.
-      if (size < 0n || !file.writable) throw new WasiError(Errno.INVAL);
+      if (size < 0n) throw new WasiError(Errno.INVAL);
+      // The file answers for its mode, as Wasmtime 49 does: EPERM from a read-only mount,
+      // EINVAL (as ftruncate) for a file opened without write.
       file.setSize(size);
       return 0;
     },
     fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, flags: number) => {
       const entry = fds.get(fd);
-      const [a, mt] = timeUpdates(flags, atim, mtim);
+      const updates = timeUpdates(flags, atim, mtim, () => ctx.clocks.wallNow());
       if (entry.kind === 'stdin' || entry.kind === 'stdout') throw new WasiError(Errno.BADF);
-      if (a.kind === 'keep' && mt.kind === 'keep') return 0;
-      if (entry.kind === 'file') entry.file.setTimes(a, mt);
-      // A preopen's own times are not the guest's to set: EBADF, as in Wasmtime 49.
-      else if (entry.preopen !== null) throw new WasiError(Errno.BADF);
-      else entry.dir.setTimes(a, mt);
+      if (updates[0].kind === 'keep' && updates[1].kind === 'keep') return 0;
+      if (entry.kind === 'file') setTimesAndRemember(ctx, updates, (a, mt) => entry.file.setTimes(a, mt), () => entry.file.stat());
+      // A preopen's own times are not the guest's to set: EBADF, as in Wasmtime 49 (EPERM first on a read-only mount).
+      else if (entry.preopen !== null && !entry.dir.readOnly) throw new WasiError(Errno.BADF);
+      else setTimesAndRemember(ctx, updates, (a, mt) => entry.dir.setTimes(a, mt), () => entry.dir.stat());
       return 0;
     },
     fd_prestat_get: (fd: number, out: number) => {

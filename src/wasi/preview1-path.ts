@@ -4,7 +4,8 @@
 import type { WasiContext } from './context.js';
 import { Errno, WasiError } from './errno.js';
 import type { Directory } from './fs/types.js';
-import { timeUpdates, writeFilestat, FDFLAGS } from './preview1-fd.js';
+import { MAX_PATH_BYTES } from './fs/walk.js';
+import { setTimesAndRemember, timeUpdates, writeFilestat, FDFLAGS } from './preview1-fd.js';
 import { ALL_RIGHTS, RIGHTS } from './rights.js';
 
 const LOOKUP_SYMLINK_FOLLOW = 1;
@@ -24,7 +25,8 @@ export function pathFunctions(ctx: WasiContext) {
     return entry.dir;
   }
 
-  const path = (ptr: number, len: number): string => m.string(ptr >>> 0, len >>> 0);
+  // Length first, on raw bytes: a huge guest path is refused before it is decoded.
+  const path = (ptr: number, len: number): string => m.boundedString(ptr >>> 0, len >>> 0, MAX_PATH_BYTES);
 
   return {
     path_open: (fd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number, rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number) => {
@@ -84,10 +86,12 @@ export function pathFunctions(ctx: WasiContext) {
     },
     path_filestat_set_times: (fd: number, flags: number, p: number, len: number, atim: bigint, mtim: bigint, fst: number) => {
       const dir = dirOf(fd);
-      const [a, mt] = timeUpdates(fst, atim, mtim);
+      const updates = timeUpdates(fst, atim, mtim, () => ctx.clocks.wallNow());
       // Nothing to set: success without resolving the path, as in Wasmtime 49.
-      if (a.kind === 'keep' && mt.kind === 'keep') return 0;
-      dir.setTimesAt(path(p, len), (flags & LOOKUP_SYMLINK_FOLLOW) !== 0, a, mt);
+      if (updates[0].kind === 'keep' && updates[1].kind === 'keep') return 0;
+      const target = path(p, len);
+      const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
+      setTimesAndRemember(ctx, updates, (a, mt) => dir.setTimesAt(target, follow, a, mt), () => dir.statAt(target, follow));
       return 0;
     },
     path_readlink: (fd: number, p: number, len: number, buf: number, bufLen: number, out: number) => {

@@ -10,8 +10,10 @@ import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { HostFile } from './host-file.js';
 import { fileTypeOf, toFileStat } from './host-stat.js';
-import { allowCreate, chargeCreate } from './quota.js';
-import { READ_ONLY } from './refusals.js';
+import { DIRECTORY_BLOCK, allowCreate, chargeCreate, creationCost } from './quota.js';
+import { PAGE } from './storage-meter.js';
+import { READ_ONLY, READ_ONLY_DESCRIPTOR } from './refusals.js';
+import { depthInMount, refuseLinkLeadingOut, refuseMovedLinksLeadingOut, type MountId } from './planted-links.js';
 import { setFdTimes, setTimesAt } from './timestamps.js';
 import { ESCAPE, procPath, release, resolve, type Resolved } from './walk.js';
 import { FileType, type DirEntry, type Directory, type File, type FileStat, type OpenOptions, type Quota, type TimeUpdate } from './types.js';
@@ -66,7 +68,21 @@ export class HostDirectory implements Directory {
     readonly readOnly: boolean,
     private readonly quota: Quota,
     private readonly now: () => bigint,
-  ) {}
+    /** The mount's root directory (absent: this directory is the root). */
+    mountRoot?: MountId,
+  ) {
+    this.mountRoot = mountRoot ?? wrap(() => {
+      const stat = fstatSync(fd, { bigint: true });
+      return { dev: stat.dev, ino: stat.ino };
+    });
+    this.isMountRoot = mountRoot === undefined;
+  }
+
+  private readonly mountRoot: MountId;
+  private readonly isMountRoot: boolean;
+
+  /** How deep this directory sits below its mount's root now (a walk up the tree, unless it is the root). */
+  private readonly depthInMount = (): number => (this.isMountRoot ? 0 : wrap(() => depthInMount(this.fd, this.mountRoot)));
 
   private at<T>(path: string, follow: boolean, fn: (r: Resolved, target: string) => T): T {
     if (this.closed) throw new WasiError(Errno.BADF);
@@ -76,6 +92,13 @@ export class HostDirectory implements Directory {
     } finally {
       release(resolved);
     }
+  }
+
+  /** The filesystem's allocation unit (st_blksize, at least a page), for charging new files' writes. */
+  private unit = 0;
+  private allocationUnit(): number {
+    if (this.unit === 0) this.unit = Math.max(PAGE, wrap(() => fstatSync(this.fd).blksize));
+    return this.unit;
   }
 
   private mutable(): void {
@@ -98,8 +121,11 @@ export class HostDirectory implements Directory {
       const { fd, created } = this.openCounted(target, flags, options);
       const readable = access !== O_WRONLY;
       const writable = access !== O_RDONLY;
-      // A file this call created is a regular file; anything else is checked.
-      if (created) return new HostFile(fd, readable, writable, options.append, this.quota, this.now);
+      // A file this call created is a regular file, empty; anything else is checked.
+      if (created) {
+        const known = writable ? { size: 0, allocated: 0, unit: this.allocationUnit() } : undefined;
+        return new HostFile(fd, readable, writable, options.append, this.quota, this.now, this.readOnly, known);
+      }
       let stat;
       try {
         stat = fstatSync(fd);
@@ -107,12 +133,14 @@ export class HostDirectory implements Directory {
         closeSync(fd);
         throw error;
       }
-      if (stat.isDirectory()) return new HostDirectory(fd, this.readOnly, this.quota, this.now);
+      if (stat.isDirectory()) return new HostDirectory(fd, this.readOnly, this.quota, this.now, this.mountRoot);
       if (!stat.isFile()) {
         closeSync(fd);
         throw new WasiError(Errno.NOTSUP);
       }
-      return new HostFile(fd, readable, writable, options.append, this.quota, this.now);
+      // What is there already is not the guest's to pay for; growth from here on is.
+      const known = { size: stat.size, allocated: stat.blocks * 512, unit: Math.max(PAGE, stat.blksize) };
+      return new HostFile(fd, readable, writable, options.append, this.quota, this.now, this.readOnly, known);
     });
   }
 
@@ -159,7 +187,8 @@ export class HostDirectory implements Directory {
   }
 
   setTimes(atim: TimeUpdate, mtim: TimeUpdate): void {
-    this.mutable();
+    // fd_filestat_set_times on a directory descriptor of a read-only mount: EPERM, as Wasmtime.
+    if (this.readOnly) throw new WasiError(READ_ONLY_DESCRIPTOR);
     wrap(() => setFdTimes(this.fd, atim, mtim, this.now));
   }
 
@@ -167,9 +196,11 @@ export class HostDirectory implements Directory {
     this.mutable();
     this.at(path, false, (resolved, target) => {
       if (resolved.name === '.') throw new WasiError(Errno.EXIST);
-      allowCreate(this.quota);
+      // A directory keeps a block on disk filesystems (and an entry in its parent): a mkdir flood is storage.
+      const cost = creationCost(resolved.name, DIRECTORY_BLOCK);
+      allowCreate(this.quota, cost);
       mkdirSync(target, 0o755);
-      chargeCreate(this.quota);
+      chargeCreate(this.quota, cost);
     });
   }
 
@@ -199,9 +230,13 @@ export class HostDirectory implements Directory {
       if (resolved.name === '.') throw new WasiError(Errno.EXIST);
       // A link's name cannot end in '/': EEXIST when something is there, ENOENT when not (as Wasmtime 49).
       if (resolved.trailingSlash) throw new WasiError(exists(target) ? Errno.EXIST : Errno.NOENT);
-      allowCreate(this.quota);
+      // So would a relative one that climbs out from the link's own directory (`../outside`).
+      refuseLinkLeadingOut(linkTarget, resolved.depth, this.depthInMount);
+      // The host keeps the target string: it is charged with the link's entry.
+      const cost = creationCost(resolved.name, Buffer.byteLength(linkTarget));
+      allowCreate(this.quota, cost);
       symlinkSync(linkTarget, target);
-      chargeCreate(this.quota);
+      chargeCreate(this.quota, cost);
     });
   }
 
@@ -226,7 +261,16 @@ export class HostDirectory implements Directory {
       if (source.name === '.') throw new WasiError(Errno.BUSY);
       destination.at(to, false, (dest, destPath) => {
         if (dest.name === '.') throw new WasiError(Errno.BUSY);
-        if ((source.trailingSlash || dest.trailingSlash) && !lstatSync(sourcePath).isDirectory()) throw new WasiError(Errno.NOTDIR);
+        const kind = lstatSync(sourcePath);
+        if ((source.trailingSlash || dest.trailingSlash) && !kind.isDirectory()) throw new WasiError(Errno.NOTDIR);
+        // A link moved up a level would climb one level further: check it from where it lands,
+        // and so for every link inside a directory moved up (or into another mount).
+        if (kind.isSymbolicLink()) refuseLinkLeadingOut(readlinkSync(sourcePath), dest.depth, destination.depthInMount);
+        else if (kind.isDirectory()) {
+          const to = dest.depth + destination.depthInMount();
+          const sameMount = destination.mountRoot.dev === this.mountRoot.dev && destination.mountRoot.ino === this.mountRoot.ino;
+          if (!sameMount || to < source.depth + this.depthInMount()) refuseMovedLinksLeadingOut(sourcePath, to + 1);
+        }
         renameSync(sourcePath, destPath);
       });
     });
@@ -238,10 +282,13 @@ export class HostDirectory implements Directory {
     this.mutable();
     destination.mutable();
     this.at(from, followSymlinks, (source, sourcePath) => {
-      if (source.name === '.' || lstatSync(sourcePath).isDirectory()) throw new WasiError(Errno.PERM);
+      const kind = source.name === '.' ? null : lstatSync(sourcePath);
+      if (kind === null || kind.isDirectory()) throw new WasiError(Errno.PERM);
       destination.at(to, false, (dest, destPath) => {
         if (dest.name === '.') throw new WasiError(Errno.EXIST);
         if (dest.trailingSlash) throw new WasiError(exists(destPath) ? Errno.EXIST : Errno.NOENT);
+        // A second name for a link (link() does not follow it) is checked from its new directory.
+        if (kind.isSymbolicLink()) refuseLinkLeadingOut(readlinkSync(sourcePath), dest.depth, destination.depthInMount);
         allowCreate(this.quota);
         linkSync(sourcePath, destPath);
         chargeCreate(this.quota);

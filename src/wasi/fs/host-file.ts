@@ -7,7 +7,8 @@ import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { toFileStat } from './host-stat.js';
 import { setFdTimes } from './timestamps.js';
-import { allowWrite, chargeWrite } from './quota.js';
+import { PAGE, StorageMeter, type Measured } from './storage-meter.js';
+import { READ_ONLY_DESCRIPTOR } from './refusals.js';
 import type { File, FileStat, Quota, TimeUpdate } from './types.js';
 
 const MAX_OFFSET = 2n ** 63n - 1n;
@@ -32,7 +33,21 @@ export class HostFile implements File {
     public append: boolean,
     private readonly quota: Quota,
     private readonly now: () => bigint,
-  ) {}
+    /** Opened from a read-only mount: no fd_* call may change the host file, timestamps included. */
+    private readonly readOnlyMount = false,
+    /** For a writable file: its size, allocated bytes and allocation unit when opened. */
+    known?: Measured & { unit: number },
+  ) {
+    this.storage = writable ? new StorageMeter(quota, known?.unit ?? PAGE, known?.size ?? 0, known?.allocated ?? 0) : null;
+  }
+
+  /** What this descriptor makes the host keep, charged to the write quota. */
+  private readonly storage: StorageMeter | null;
+
+  /** Stops fd_filestat_set_times/set_size through a descriptor of a read-only mount (Wasmtime: EPERM). */
+  private mutable(): void {
+    if (this.readOnlyMount) throw new WasiError(READ_ONLY_DESCRIPTOR);
+  }
 
   read(target: Uint8Array, position: bigint | null): number {
     if (!this.readable) throw new WasiError(Errno.BADF);
@@ -47,14 +62,16 @@ export class HostFile implements File {
   write(source: Uint8Array, position: bigint | null): number {
     if (!this.writable) throw new WasiError(Errno.BADF);
     return wrap(() => {
-      const allowed = allowWrite(this.quota, source.length);
       let at: bigint;
       if (position !== null) at = position;
       else if (this.append) at = fstatSync(this.fd, { bigint: true }).size;
       else at = this.position;
-      if (at + BigInt(allowed) > MAX_OFFSET) throw new WasiError(Errno.FBIG);
-      const n = writeSync(this.fd, source, 0, allowed, Number(at));
-      chargeWrite(this.quota, n);
+      if (at + BigInt(source.length) > MAX_OFFSET) throw new WasiError(Errno.FBIG);
+      const offset = Number(at);
+      // Charged by what the write makes the host keep (blocks, apparent size): EDQUOT or a short write past the quota.
+      const allowed = this.storage!.allow(offset, source.length, this.measure);
+      const n = writeSync(this.fd, source, 0, allowed, offset);
+      this.storage!.wrote(offset, n);
       if (position === null) this.position = at + BigInt(n);
       return n;
     });
@@ -77,21 +94,26 @@ export class HostFile implements File {
   }
 
   setSize(size: bigint): void {
-    if (!this.writable) throw new WasiError(Errno.BADF);
+    this.mutable();
+    // Opened without write: EINVAL, as ftruncate and Wasmtime 49 answer.
+    if (!this.writable) throw new WasiError(Errno.INVAL);
     if (size > MAX_OFFSET) throw new WasiError(Errno.FBIG);
     wrap(() => {
-      const current = fstatSync(this.fd, { bigint: true }).size;
-      const growth = size > current ? Number(size - current) : 0;
-      if (growth > 0 && allowWrite(this.quota, growth) < growth) {
-        this.quota.hits.add('max-write');
-        throw new WasiError(Errno.DQUOT);
-      }
+      // Growing the apparent size is storage too (a 1 TiB sparse file is refused under a smaller quota).
+      this.storage!.allowResize(Number(size), this.measure());
       ftruncateSync(this.fd, Number(size));
-      chargeWrite(this.quota, growth);
+      this.storage!.resized(this.measure());
     });
   }
 
+  /** The file's size and allocated bytes, from the host (bound once: the write path allocates no closure). */
+  private readonly measure = (): Measured => {
+    const stat = fstatSync(this.fd);
+    return { size: stat.size, allocated: stat.blocks * 512 };
+  };
+
   setTimes(atim: TimeUpdate, mtim: TimeUpdate): void {
+    this.mutable();
     wrap(() => setFdTimes(this.fd, atim, mtim, this.now));
   }
 

@@ -99,7 +99,7 @@ export class MemoryFile implements File {
 
   setSize(size: bigint): void {
     const node = this.live();
-    if (!this.writable) throw new WasiError(Errno.BADF);
+    if (!this.writable) throw new WasiError(Errno.INVAL);
     if (size > MAX_OFFSET) throw new WasiError(Errno.FBIG);
     const growth = size > BigInt(node.size) ? Number(size - BigInt(node.size)) : 0;
     if (growth > 0 && allowWrite(this.fs.quota, growth) < growth) {

@@ -14,3 +14,11 @@ export const ESCAPE = Errno.PERM;
  * tell it from an escape attempt. See docs/RATIONALE.md.
  */
 export const READ_ONLY = Errno.ROFS;
+
+/**
+ * A mutation through a descriptor (fd_filestat_set_times, fd_filestat_set_size)
+ * that was opened from a read-only mount. Wasmtime 49 answers EPERM for these
+ * (its descriptor carries no write permission), and so does wasm-warden; writes
+ * through such a descriptor are EBADF, as on any file opened for reading.
+ */
+export const READ_ONLY_DESCRIPTOR = Errno.PERM;

@@ -57,10 +57,11 @@ export interface OpenOptions {
 
 /** Per-run counters shared by every mount of one run. */
 export interface Quota {
-  /** Bytes written to files (cumulative), including growth through set_size/allocate. */
+  /** Storage the guest may make the host keep (fs/quota.ts: blocks, apparent size, new names). */
   readonly maxWriteBytes: number;
   /** Files, directories and symlinks created. */
   readonly maxFilesCreated: number;
+  /** Storage charged so far (reported as the run's bytesWritten). */
   writtenBytes: number;
   filesCreated: number;
   /** Set by an implementation when it refused an operation for a quota. */

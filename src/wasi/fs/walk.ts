@@ -31,6 +31,8 @@ export interface Resolved {
   parent: number;
   /** Whether `parent` was opened for this resolution (the caller closes it with `release`). */
   owned: boolean;
+  /** How many directories below the root `parent` is (0: the root itself), counted on the real tree. */
+  depth: number;
   /** The final component: a plain name, '.' (the directory itself) or never '..'. */
   name: string;
   /** The guest path ended in '/': the final component must be a directory. */
@@ -86,9 +88,10 @@ class DirStack {
     closeSync(this.fds.pop()!);
   }
   /** Hands the top descriptor to the caller; the root stays the root's owner's. */
-  takeTop(): { parent: number; owned: boolean } {
-    if (this.atRoot) return { parent: this.top, owned: false };
-    return { parent: this.fds.pop()!, owned: true };
+  takeTop(): { parent: number; owned: boolean; depth: number } {
+    const depth = this.fds.length - 1;
+    if (this.atRoot) return { parent: this.top, owned: false, depth };
+    return { parent: this.fds.pop()!, owned: true, depth };
   }
   release(): void {
     while (!this.atRoot) closeSync(this.fds.pop()!);
