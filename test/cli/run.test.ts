@@ -39,7 +39,19 @@ describe('warden run', () => {
     mkdirSync(sandbox);
     const r = await runWarden(['run', '--dir', `${sandbox}::/sandbox`, fixture('c', 'wasi', 'fs_conformance.wasm')]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, readFileSync(fixture('c', 'wasi', 'fs_conformance.expected'), 'utf8'));
+    // Wasmtime's output, but for one deliberate departure (docs/wasi.md, "links the guest makes"):
+    // wasm-warden refuses to create links that lead out of the mount, where Wasmtime creates them
+    // and then refuses to follow them.
+    const departures: Record<string, string> = {
+      'symlink out -> ../../etc': 'EPERM',
+      'open out/passwd': 'ENOENT',
+      'stat out': 'ENOENT',
+      'symlink dangling -> ../escape': 'EPERM',
+      'create through dangling': 'OK',
+    };
+    const wasmtime = readFileSync(fixture('c', 'wasi', 'fs_conformance.expected'), 'utf8');
+    const expected = wasmtime.replace(/^(.{35})(\S+)$/gm, (line, step: string, result: string) => step + (departures[step.trim()] ?? result));
+    assert.equal(r.stdout, expected);
     assert.deepEqual(readdirSync(dir), ['sandbox']);
   });
 

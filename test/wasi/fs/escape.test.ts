@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Errno, WasiError } from '../../../src/wasi/errno.js';
@@ -12,6 +12,7 @@ import { createQuota } from '../../../src/wasi/fs/quota.js';
 import { timestampPrecisionNs } from '../../../src/wasi/fs/timestamps.js';
 import type { Directory, File, OpenOptions } from '../../../src/wasi/fs/types.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { hostTreeBlocks, linksLeadingOut } from './host-tree.js';
 
 const read: OpenOptions = { create: false, exclusive: false, truncate: false, directory: false, read: true, write: false, append: false, followSymlinks: true };
 const create: OpenOptions = { ...read, create: true, write: true };
@@ -202,6 +203,87 @@ describe('escaping a host preopen', () => {
   });
 });
 
+describe('planting links that lead out', () => {
+  it('refuses targets that climb out from the link\'s own directory, and leaves the host tree clean', (t) => {
+    const { dir, root, outside } = setup(t);
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    const attempts: Array<[string, string]> = [
+      ['../outside', 'g1'],
+      ['../outside/secret', 'g2'],
+      ['..', 'g3'],
+      ['./../outside', 'g4'],
+      ['a/../../outside', 'g5'],
+      ['../../outside', 'a/g6'],
+      ['../../../outside', 'a/b/g7'],
+      ['../a/../../outside', 'a/g8'],
+      // `..` after a name climbs from wherever that name leads on the host: never accepted.
+      ['a/b/../..', 'g9'],
+      ['b/..', 'a/g10'],
+    ];
+    for (const [target, link] of attempts) assert.equal(errnoOf(() => dir.symlink(target, link)), Errno.PERM, `${link} -> ${target}`);
+    // Links that stay inside are still made, dangling ones included.
+    dir.symlink('a/b', 'down');
+    dir.symlink('../b', 'a/sibling-of-b');
+    dir.symlink('../../a', 'a/b/up-to-a');
+    dir.symlink('../not-yet', 'a/dangling');
+    assert.deepEqual(linksLeadingOut(root), []);
+    assert.deepEqual(readdirSync(root).sort(), ['a', 'down']);
+    assertOutsideUntouched(outside);
+  });
+
+  it('refuses moving or hard-linking a link to where its target would climb out', (t) => {
+    const { dir, root, outside } = setup(t);
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    dir.symlink('../../x', 'a/b/l');
+    dir.symlink('../x', 'a/m');
+    assert.equal(errnoOf(() => dir.rename('a/b/l', dir, 'l')), Errno.PERM);
+    assert.equal(errnoOf(() => dir.rename('a/b/l', dir, 'a/l')), Errno.PERM);
+    assert.equal(errnoOf(() => dir.link('a/b/l', false, dir, 'l2')), Errno.PERM);
+    assert.equal(errnoOf(() => dir.rename('a/m', dir, 'm')), Errno.PERM);
+    // Deeper or level moves keep the target inside, and are fine.
+    dir.rename('a/m', dir, 'a/b/m');
+    dir.link('a/b/l', false, dir, 'a/b/l-again');
+    assert.deepEqual(linksLeadingOut(root), []);
+    assertOutsideUntouched(outside);
+  });
+
+  it('refuses moving a directory up when a link inside would then climb out', (t) => {
+    const { dir, root, outside } = setup(t);
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    mkdirSync(join(root, 'p', 'q', 'r'), { recursive: true });
+    dir.symlink('../../x', 'a/b/l');
+    dir.symlink('../../../y', 'p/q/r/deep');
+    assert.equal(errnoOf(() => dir.rename('a/b', dir, 'b')), Errno.PERM);
+    assert.equal(errnoOf(() => dir.rename('p/q', dir, 'q')), Errno.PERM);
+    assert.equal(errnoOf(() => dir.rename('p/q/r', dir, 'p/r')), Errno.PERM);
+    // Level and deeper moves are fine, and so are moves of directories without climbing links.
+    mkdirSync(join(root, 'c'));
+    dir.rename('a', dir, 'a2');
+    dir.rename('p/q', dir, 'c/q');
+    mkdirSync(join(root, 'a2', 'b', 'plain'));
+    dir.rename('a2/b/plain', dir, 'plain');
+    assert.deepEqual(linksLeadingOut(root), []);
+    assertOutsideUntouched(outside);
+  });
+
+  it('counts depth from the mount\'s root for links made through a subdirectory descriptor, even after it moved', (t) => {
+    const { dir, root, outside } = setup(t);
+    mkdirSync(join(root, 'a', 'b'), { recursive: true });
+    const sub = dir.open('a/b', { ...read, directory: true }) as Directory;
+    t.after(() => sub.close());
+    sub.symlink('../../x', 'up-two');
+    assert.equal(errnoOf(() => sub.symlink('../../../x', 'up-three')), Errno.PERM);
+    assert.equal(errnoOf(() => dir.rename('a/b', dir, 'b')), Errno.PERM);
+    sub.unlinkFile('up-two');
+    dir.rename('a/b', dir, 'b');
+    // The descriptor now sits one level down: two levels up would leave.
+    assert.equal(errnoOf(() => sub.symlink('../../x', 'up-two')), Errno.PERM);
+    sub.symlink('../x', 'up-one');
+    assert.deepEqual(linksLeadingOut(root), []);
+    assertOutsideUntouched(outside);
+  });
+});
+
 describe('read-only preopens', () => {
   it('refuse every mutation, including through truncate, rename, link and set_times', (t) => {
     const { dir, root } = setup(t, true);
@@ -219,20 +301,43 @@ describe('read-only preopens', () => {
       ['rename', () => dir.rename('f', dir, 'g')],
       ['link', () => dir.link('f', false, dir, 'h')],
       ['set_times at', () => dir.setTimesAt('f', true, { kind: 'now' }, { kind: 'now' })],
-      ['set_times', () => dir.setTimes({ kind: 'now' }, { kind: 'now' })],
     ];
     for (const [name, attempt] of attempts) assert.equal(errnoOf(attempt), Errno.ROFS, name);
+    // Through descriptors of the mount, Wasmtime 49's answers: EPERM for set_times/set_size, EBADF for writes.
+    assert.equal(errnoOf(() => dir.setTimes({ kind: 'now' }, { kind: 'now' })), Errno.PERM);
     const file = dir.open('f', read) as File;
     assert.equal(errnoOf(() => file.write(Uint8Array.of(1), null)), Errno.BADF);
-    assert.equal(errnoOf(() => file.setSize(0n)), Errno.BADF);
+    assert.equal(errnoOf(() => file.write(Uint8Array.of(1), 0n)), Errno.BADF);
+    assert.equal(errnoOf(() => file.setSize(0n)), Errno.PERM);
     assert.equal(errnoOf(() => file.allocate(0n, 10n)), Errno.NOTSUP);
     file.close();
     const sub = dir.open('d', { ...read, directory: true }) as Directory;
     assert.equal(sub.readOnly, true);
     assert.equal(errnoOf(() => sub.createDirectory('x')), Errno.ROFS);
+    assert.equal(errnoOf(() => sub.setTimes({ kind: 'set', ns: 0n }, { kind: 'set', ns: 0n })), Errno.PERM);
     sub.close();
     assert.equal(readFileSync(join(root, 'f'), 'utf8'), 'keep');
     assert.deepEqual(readdirSync(root).sort(), ['d', 'f']);
+  });
+
+  it('keep host timestamps: set_times through a file or directory descriptor changes nothing', (t) => {
+    const { dir, root } = setup(t, true);
+    writeFileSync(join(root, 'f'), 'keep');
+    mkdirSync(join(root, 'd'));
+    const old = new Date('2020-01-01T00:00:00Z');
+    for (const name of ['f', 'd', '.']) utimesSync(join(root, name), old, old);
+    const file = dir.open('f', read) as File;
+    const sub = dir.open('d', { ...read, directory: true }) as Directory;
+    const set = { kind: 'set', ns: 1_700_000_000_000_000_000n } as const;
+    for (const target of [file, sub, dir]) {
+      assert.equal(errnoOf(() => target.setTimes(set, set)), Errno.PERM);
+      assert.equal(errnoOf(() => target.setTimes({ kind: 'now' }, { kind: 'now' })), Errno.PERM);
+    }
+    assert.equal(errnoOf(() => file.setSize(100n)), Errno.PERM);
+    file.close();
+    sub.close();
+    for (const name of ['f', 'd', '.']) assert.equal(statSync(join(root, name)).mtimeMs, old.getTime(), name);
+    assert.equal(readFileSync(join(root, 'f'), 'utf8'), 'keep');
   });
 
   it('refuse linking a read-only file into a writable mount', (t) => {
@@ -285,11 +390,112 @@ describe('quotas', () => {
     assert.equal(errnoOf(() => f.write(new Uint8Array(1), null)), Errno.DQUOT);
     assert.equal(errnoOf(() => f.setSize(1000n)), Errno.DQUOT);
     f.close();
-    dir.createDirectory('b');
-    assert.equal(errnoOf(() => dir.open('c', create)), Errno.DQUOT);
+    // A directory is storage too (its block), refused once the write quota is spent.
     assert.equal(errnoOf(() => dir.createDirectory('d')), Errno.DQUOT);
+    (dir.open('b', create) as File).close();
+    assert.equal(errnoOf(() => dir.open('c', create)), Errno.DQUOT);
     assert.deepEqual([...quota.hits].sort(), ['max-files', 'max-write']);
     assert.deepEqual(readdirSync(root).sort(), ['a', 'b']);
+  });
+
+  it('charges pages, not bytes: one byte in every 4 KiB page stops at the quota (disk and tmpfs)', (t) => {
+    const bases = [tempDir(t)];
+    if (existsSync('/dev/shm')) {
+      const shm = mkdtempSync('/dev/shm/warden-test-');
+      t.after(() => rmSync(shm, { recursive: true, force: true }));
+      bases.push(shm);
+    }
+    for (const root of bases) {
+      const quota = createQuota({ maxWriteBytes: 64 * 1024, maxFilesCreated: 100 });
+      const dir = hostDirectory(root, { quota, now: () => 0n });
+      const f = dir.open('sparse', create) as File;
+      let written = 0;
+      for (let page = 0; page < 65_536; page++) {
+        if (errnoOf(() => f.write(Uint8Array.of(1), BigInt(page) * 4096n)) !== Errno.SUCCESS) break;
+        written++;
+      }
+      f.close();
+      dir.close();
+      assert.ok(written > 0 && written <= 17, `${root}: ${written} pages written`);
+      // What the host keeps: at most the quota plus one page for the one file created.
+      const kept = hostTreeBlocks(root) * 512;
+      assert.ok(kept <= 64 * 1024 + 4096, `${root}: ${kept} bytes allocated`);
+      assert.deepEqual([...quota.hits], ['max-write']);
+    }
+  });
+
+  it('refuses sparse writes that would make a huge apparent size: pwrite at 1 TiB, seek to 2 TiB', (t) => {
+    const root = tempDir(t);
+    const quota = createQuota({ maxWriteBytes: 1 << 20, maxFilesCreated: 100 });
+    const dir = hostDirectory(root, { quota, now: () => 0n });
+    t.after(() => dir.close());
+    const f = dir.open('huge', create) as File;
+    assert.equal(errnoOf(() => f.write(Uint8Array.of(1), 1n << 40n)), Errno.DQUOT);
+    f.seek(2n << 40n, 0);
+    assert.equal(errnoOf(() => f.write(Uint8Array.of(1), null)), Errno.DQUOT);
+    assert.equal(errnoOf(() => f.setSize(1n << 40n)), Errno.DQUOT);
+    // Within the quota, a sparse write is charged for the size it makes.
+    assert.equal(f.write(Uint8Array.of(1), 512n * 1024n), 1);
+    assert.ok(quota.writtenBytes >= 512 * 1024);
+    f.close();
+    assert.ok(statSync(join(root, 'huge')).size <= 1 << 20);
+  });
+
+  it('bounds nested directories, files and symlink floods by the same quota', (t) => {
+    const root = tempDir(t);
+    const before = hostTreeBlocks(root);
+    const quota = createQuota({ maxWriteBytes: 64 * 1024, maxFilesCreated: 100_000 });
+    const dir = hostDirectory(root, { quota, now: () => 0n });
+    t.after(() => dir.close());
+    // Deep nesting: each level a directory holding a file written sparsely, all under one quota.
+    let path = '';
+    let created = 0;
+    let levels = 0;
+    for (; levels < 64; levels++) {
+      const next = `${path}d${levels}`;
+      if (errnoOf(() => dir.createDirectory(next)) !== Errno.SUCCESS) break;
+      created++;
+      path = `${next}/`;
+      let f: File;
+      try {
+        f = dir.open(`${path}f`, create) as File;
+      } catch {
+        break;
+      }
+      created++;
+      for (let page = 0; page < 4; page++) if (errnoOf(() => f.write(Uint8Array.of(1), BigInt(page) * 8192n)) !== Errno.SUCCESS) break;
+      f.close();
+    }
+    assert.ok(levels < 64, 'nesting never hit the quota');
+    // Then floods of directories and of long symlink targets.
+    let dirs = 0;
+    while (dirs < 10_000 && errnoOf(() => dir.createDirectory(`flood-${dirs}`)) === Errno.SUCCESS) dirs++;
+    let links = 0;
+    const target = 'a/'.repeat(1000) + 'x';
+    while (links < 10_000 && errnoOf(() => dir.symlink(target, `link-${links}`)) === Errno.SUCCESS) links++;
+    created += dirs + links;
+    assert.ok(quota.writtenBytes <= 64 * 1024);
+    const kept = (hostTreeBlocks(root) - before) * 512;
+    assert.ok(kept <= 64 * 1024 + 4096 * created, `${kept} bytes allocated for ${created} names`);
+    assert.ok(dirs < 16, `${dirs} directories`);
+    assert.ok(links < 32, `${links} symlinks`);
+    assert.ok(quota.hits.has('max-write'));
+  });
+
+  it('charges nothing for rewriting a file it wrote, and only growth for an existing file', (t) => {
+    const root = tempDir(t);
+    writeFileSync(join(root, 'existing'), new Uint8Array(100_000));
+    const quota = createQuota({ maxWriteBytes: 64 * 1024, maxFilesCreated: 10 });
+    const dir = hostDirectory(root, { quota, now: () => 0n });
+    t.after(() => dir.close());
+    const f = dir.open('existing', { ...read, write: true }) as File;
+    for (let i = 0; i < 50; i++) assert.equal(f.write(new Uint8Array(4096), BigInt(i) * 1000n), 4096);
+    assert.equal(quota.writtenBytes, 0);
+    f.close();
+    const g = dir.open('new', create) as File;
+    for (let round = 0; round < 20; round++) for (let i = 0; i < 8; i++) assert.equal(g.write(new Uint8Array(4096), BigInt(i) * 4096n), 4096);
+    assert.equal(quota.writtenBytes, 8 * 4096);
+    g.close();
   });
 
   it('leaks no descriptors over thousands of operations', (t) => {

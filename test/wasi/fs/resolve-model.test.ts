@@ -3,6 +3,9 @@
 // trailing slashes) in a real temp directory, then resolves random paths
 // through the host-directory capability; a small model of beneath-only
 // resolution must predict the same node or the same error for every path.
+// A second property drives random symlink, rename, link and mkdir calls, as a
+// guest would, and checks that no link left in the host tree leads a host
+// program that follows it out of the mount.
 
 import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,7 @@ import fc from 'fast-check';
 import { Errno, WasiError } from '../../../src/wasi/errno.js';
 import { hostDirectory } from '../../../src/wasi/fs/host-directory.js';
 import { createQuota } from '../../../src/wasi/fs/quota.js';
+import { linksLeadingOut } from './host-tree.js';
 
 type Node = { kind: 'file' } | { kind: 'dir'; entries: Map<string, Node> } | { kind: 'link'; target: string };
 const NAMES = ['a', 'b', 'c'];
@@ -117,6 +121,57 @@ describe('path resolution against a model', () => {
           rmSync(dir, { recursive: true, force: true });
         }
       }), { seed: 17, numRuns: 300 });
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no link in the host tree that leads out, whatever symlinks, renames and links a guest makes', () => {
+    const base = mkdtempSync(join(tmpdir(), 'warden-links-'));
+    const names = ['a', 'b', 'l', 'm'];
+    const target = fc.tuple(fc.array(fc.constantFrom('a', 'b', 'l', 'm', '..', '.'), { minLength: 1, maxLength: 6 }), fc.boolean())
+      .map(([parts, slash]) => parts.join('/') + (slash ? '/' : ''));
+    const place = fc.array(fc.constantFrom(...names), { minLength: 1, maxLength: 3 }).map((parts) => parts.join('/'));
+    const op = fc.oneof(
+      fc.tuple(fc.constant('symlink' as const), target, place),
+      fc.tuple(fc.constant('mkdir' as const), place, fc.constant('')),
+      fc.tuple(fc.constant('rename' as const), place, place),
+      fc.tuple(fc.constant('link' as const), place, place),
+    );
+    let case_ = 0;
+    try {
+      fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) => {
+        const dir = join(base, String(case_++));
+        mkdirSync(dir);
+        const capability = hostDirectory(dir, { quota: createQuota({ maxWriteBytes: 1 << 30, maxFilesCreated: 1000 }), now: () => 0n });
+        try {
+          for (const [kind, x, y] of ops) {
+            try {
+              if (kind === 'symlink') capability.symlink(x, y);
+              else if (kind === 'mkdir') capability.createDirectory(x);
+              else if (kind === 'rename') capability.rename(x, capability, y);
+              else capability.link(x, false, capability, y);
+            } catch (error) {
+              if (!(error instanceof WasiError)) throw error;
+            }
+          }
+          assert.deepEqual(linksLeadingOut(dir), [], JSON.stringify(ops));
+        } finally {
+          capability.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }), {
+        seed: 23,
+        numRuns: 300,
+        // Two links, each inside on its own, that together climb out: `a/l` -> `..`, then `m` -> `a/l/..`;
+        // a link moved up a level, on its own or inside its directory.
+        examples: [
+          [[['mkdir', 'a', ''], ['symlink', '..', 'a/l'], ['symlink', 'a/l/..', 'm']]],
+          [[['mkdir', 'a', ''], ['symlink', '../b', 'a/l'], ['rename', 'a/l', 'l']]],
+          [[['mkdir', 'a', ''], ['symlink', '../b', 'a/l'], ['link', 'a/l', 'm']]],
+          [[['mkdir', 'a', ''], ['mkdir', 'a/b', ''], ['symlink', '../../m', 'a/b/l'], ['rename', 'a/b', 'b']]],
+        ],
+      });
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
