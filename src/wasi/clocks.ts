@@ -6,7 +6,7 @@
 //   frozen    time does not advance while the guest runs;
 //   virtual   deterministic: starts at a fixed instant, advances a fixed step per read.
 
-import { randomUint32 } from './lazy-builtins.js';
+import { fillRandom } from './lazy-builtins.js';
 
 export type ClockPolicy =
   | { kind: 'real' }
@@ -138,13 +138,28 @@ class CoarseClocks implements Clocks {
     if (floored > this.last[id]!) this.last[id] = floored;
     // The next step comes one resolution after this edge, plus a random part of one more.
     const sinceEdgeMs = Number(host - floored) / 1e6;
-    const jitterMs = (this.resolutionMs * randomUint32()) / 2 ** 32;
+    const jitterMs = (this.resolutionMs * this.nextJitter()) / 2 ** 32;
     this.nextStepMs[id] = nowMs - sinceEdgeMs + this.resolutionMs + jitterMs;
     return this.last[id]!;
   }
 
   resolution(id: number) { return knownId(id) ? this.resolutionNs : undefined; }
   wallNow() { return this.now(CLOCK.REALTIME)!; }
+
+  /**
+   * Random jitter from the OS CSPRNG, drawn 256 values at a time: one
+   * getRandomValues call per step cost more than the rest of the step (file
+   * stats step the clock too).
+   */
+  private readonly jitter = new Uint32Array(256);
+  private jitterUsed = 256;
+  private nextJitter(): number {
+    if (this.jitterUsed === this.jitter.length) {
+      fillRandom(new Uint8Array(this.jitter.buffer));
+      this.jitterUsed = 0;
+    }
+    return this.jitter[this.jitterUsed++]!;
+  }
 
   /**
    * Floored to the resolution, and held back to the clock's own (jittered)
