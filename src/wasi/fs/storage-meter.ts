@@ -64,17 +64,21 @@ export class StorageMeter {
     }
   }
 
-  /** Allocated bytes and size after writing [offset, offset + length), as an upper bound. */
-  private after(offset: number, length: number): { size: number; allocated: number; first: number; end: number } {
-    const first = Math.floor(offset / this.unit);
-    const end = Math.ceil((offset + length) / this.unit);
-    const known = Math.max(0, Math.min(end, this.runEnd) - Math.max(first, this.runFirst));
-    return { size: Math.max(this.size, offset + length), allocated: this.allocated + (end - first - known) * this.unit, first, end };
+  /** How many of the units [first, end) a write touches are not known to be allocated. */
+  private newUnits(first: number, end: number): number {
+    const known = Math.min(end, this.runEnd) - Math.max(first, this.runFirst);
+    return end - first - (known > 0 ? known : 0);
   }
 
+  /** What writing [offset, offset + length) would add to the footprint paid for (an upper bound). No allocation: this is the hot path. */
   private cost(offset: number, length: number): number {
-    const next = this.after(offset, length);
-    return Math.max(0, footprint(next.size, next.allocated) - this.paid);
+    const unit = this.unit;
+    const first = Math.floor(offset / unit);
+    const end = Math.ceil((offset + length) / unit);
+    const size = Math.max(this.size, offset + length);
+    const allocated = this.allocated + this.newUnits(first, end) * unit;
+    const grown = footprint(size, allocated) - this.paid;
+    return grown > 0 ? grown : 0;
   }
 
   /**
@@ -103,15 +107,17 @@ export class StorageMeter {
   /** Records a write that happened and charges what it added. */
   wrote(offset: number, length: number): void {
     if (length === 0) return;
-    const next = this.after(offset, length);
-    this.charge(next.size, next.allocated);
+    const unit = this.unit;
+    const first = Math.floor(offset / unit);
+    const end = Math.ceil((offset + length) / unit);
+    this.charge(Math.max(this.size, offset + length), this.allocated + this.newUnits(first, end) * unit);
     // Sequential (or overlapping) writes extend the remembered run; a jump starts a new one.
-    if (next.first <= this.runEnd && next.end >= this.runFirst && this.runEnd > this.runFirst) {
-      this.runFirst = Math.min(this.runFirst, next.first);
-      this.runEnd = Math.max(this.runEnd, next.end);
+    if (first <= this.runEnd && end >= this.runFirst && this.runEnd > this.runFirst) {
+      if (first < this.runFirst) this.runFirst = first;
+      if (end > this.runEnd) this.runEnd = end;
     } else {
-      this.runFirst = next.first;
-      this.runEnd = next.end;
+      this.runFirst = first;
+      this.runEnd = end;
     }
   }
 
