@@ -55,7 +55,7 @@ export interface PolicyInput {
   imports?: { allow?: string[] };
   limits?: LimitsInput;
   features?: Partial<Record<FeatureName, boolean>>;
-  isolation?: 'thread' | 'process';
+  isolation?: 'none' | 'thread' | 'process';
   trust?: { keys?: string[]; require?: 'none' | 'any' | number; pins?: string[] };
 }
 

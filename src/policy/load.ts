@@ -235,7 +235,7 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
     }
   }
   const isolation = r.string(raw.isolation, 'isolation') ?? 'thread';
-  if (isolation !== 'thread' && isolation !== 'process') r.fail('isolation', `'${isolation}' is not thread or process`);
+  if (isolation !== 'none' && isolation !== 'thread' && isolation !== 'process') r.fail('isolation', `'${isolation}' is not none, thread or process`);
   let pins: string[] = [];
   const keys: PublicKey[] = [];
   let require = 0;

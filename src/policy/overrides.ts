@@ -55,5 +55,7 @@ export function commandLinePolicy(): Policy {
     random: 'os',
     stdio: { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' },
     imports: { allow: Object.keys(wasiPreview1Functions) },
+    // The CLI's own default (docs/RATIONALE.md: "warden run's isolation").
+    isolation: 'none',
   });
 }

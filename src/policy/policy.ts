@@ -62,7 +62,8 @@ export interface Policy {
   limits: LimitsPolicy;
   /** Proposals a module may use beyond the 1.0 core. */
   features: ReadonlySet<FeatureName>;
-  isolation: 'thread' | 'process';
+  /** Where guests run: the caller's thread (none), a worker thread, or a child process. */
+  isolation: 'none' | 'thread' | 'process';
   /** If not empty, only modules whose SHA-256 is listed are admitted. */
   pins: readonly string[];
   /** Keys whose signatures count, and how many distinct ones must have signed (0: no signature needed). */

@@ -96,7 +96,7 @@ export function policySchema(): Schema {
         additionalProperties: false,
         properties: Object.fromEntries(FEATURES.map((f) => [f, { type: 'boolean', default: DEFAULT_FEATURES.includes(f) }])),
       },
-      isolation: { description: 'Worker threads in this process, or a child process per sandbox.', enum: ['thread', 'process'], default: 'thread' },
+      isolation: { description: 'The caller\'s own thread (none), worker threads in this process, or a child process per sandbox.', enum: ['none', 'thread', 'process'], default: 'thread' },
       trust: {
         type: 'object',
         additionalProperties: false,

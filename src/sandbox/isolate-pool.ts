@@ -1,13 +1,23 @@
 // A pool of isolates that each run one guest at a time.
 //
-// A run that reaches its deadline is not interrupted inside the isolate (that
-// would cost a watchdog thread per run, about 60 µs): the pool answers the
-// caller at the deadline, kills the isolate, and hands the next run to a warm
-// spare, so a spinning guest costs one replacement and nobody a wait.
+// A run that reaches its deadline is not interrupted inside a worker (a
+// watchdog costs about 60 µs a run): the pool terminates the worker at the
+// deadline and answers with what the run's channel holds. A child process
+// stops its own guest at the deadline (it has a watchdog and reports itself);
+// one that has not answered shortly after is SIGKILLed.
+//
+// A stopped isolate keeps its slot until it has really exited: V8 may delay
+// a worker's termination (a memory.grow loop, measured in seconds), and
+// such a thread still burns a core, so it is counted against the
+// concurrency limit until it is gone, and reported as wedged if it lingers.
 
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Isolate } from './isolates.js';
 
-export type PoolOutcome<Result> = { kind: 'done'; result: Result } | { kind: 'deadline' } | { kind: 'crashed'; message: string };
+export type PoolOutcome<Result> =
+  | { kind: 'done'; result: Result }
+  | { kind: 'deadline'; exited: boolean }
+  | { kind: 'crashed'; message: string };
 
 /** Too many runs at once: the sandbox refuses rather than queueing without bound. */
 export class SandboxBusyError extends Error {
@@ -18,6 +28,20 @@ export class SandboxClosedError extends Error {
   override name = 'SandboxClosedError';
 }
 
+/** How long a terminated worker gets to exit before the run is answered anyway. */
+export const KILL_GRACE_MS = 40;
+/** How long after its deadline a child process has to report itself before SIGKILL. */
+export const PROCESS_GRACE_MS = 60;
+/** A stopped isolate still alive after this long is reported as wedged. */
+export const WEDGED_AFTER_MS = 1000;
+
+export interface RunHooks {
+  /** Every message of the run other than its result (stdio, denials, calls). */
+  onMessage?: (message: unknown) => void;
+  /** Called when the run is handed to an isolate. */
+  onDispatch?: (isolate: Isolate) => void;
+}
+
 interface Slot {
   isolate: Isolate;
   busy: boolean;
@@ -26,6 +50,7 @@ interface Slot {
 interface Pending {
   job: unknown;
   deadlineMs: number | null;
+  hooks: RunHooks;
   resolve: (outcome: PoolOutcome<unknown>) => void;
 }
 
@@ -37,7 +62,11 @@ export interface PoolOptions {
   maxQueued: number;
   /** Warm isolates kept to replace killed ones. */
   spares: number;
+  /** Told when a stopped isolate has not exited WEDGED_AFTER_MS after it was stopped. */
+  onWedged?: (isolate: Isolate) => void;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class IsolatePool<Job, Result> {
   private readonly slots: Slot[] = [];
@@ -47,6 +76,10 @@ export class IsolatePool<Job, Result> {
   private closed = false;
   /** Isolates replaced after a deadline or a crash. */
   replaced = 0;
+  /** Stopped isolates that took longer than WEDGED_AFTER_MS to exit. */
+  wedged = 0;
+  /** Stopped isolates that have not exited yet. */
+  stopping = 0;
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < options.size; i++) this.slots.push({ isolate: options.spawn(), busy: false });
@@ -63,10 +96,10 @@ export class IsolatePool<Job, Result> {
     }
   }
 
-  run(job: Job, deadlineMs: number | null): Promise<PoolOutcome<Result>> {
+  run(job: Job, deadlineMs: number | null, hooks: RunHooks = {}): Promise<PoolOutcome<Result>> {
     if (this.closed) return Promise.reject(new SandboxClosedError('the sandbox is closed'));
     return new Promise((resolve, reject) => {
-      const pending: Pending = { job, deadlineMs, resolve: resolve as Pending['resolve'] };
+      const pending: Pending = { job, deadlineMs, hooks, resolve: resolve as Pending['resolve'] };
       const free = this.slots.find((s) => !s.busy);
       if (free) return this.dispatch(free, pending);
       if (this.queue.length >= this.options.maxQueued) {
@@ -88,27 +121,58 @@ export class IsolatePool<Job, Result> {
     const id = this.nextId++;
     const { isolate } = slot;
     let timer: NodeJS.Timeout | undefined;
-    const finish = (outcome: PoolOutcome<unknown>, replace: boolean): void => {
+    let settled = false;
+    const detach = (): void => {
+      settled = true;
       if (timer) clearTimeout(timer);
       isolate.hold(false);
       isolate.off('message', onMessage);
       isolate.off('error', onError);
       isolate.off('exit', onExit);
+    };
+    const finish = (outcome: PoolOutcome<unknown>, stop: boolean): void => {
+      if (settled) return;
+      detach();
       pending.resolve(outcome);
-      if (replace) this.replace(slot);
+      if (stop) this.retire(slot);
       else this.release(slot);
     };
     const onMessage = (message: { id?: number; result?: unknown }): void => {
-      if (message?.id === id) finish({ kind: 'done', result: message.result }, false);
+      if (message?.id === id && 'result' in message) finish({ kind: 'done', result: message.result }, false);
+      else pending.hooks.onMessage?.(message);
     };
     const onError = (error: Error): void => finish({ kind: 'crashed', message: error.message }, true);
     const onExit = (code: number): void => finish({ kind: 'crashed', message: `the isolate exited with code ${code}` }, true);
+    const atDeadline = async (): Promise<void> => {
+      if (settled) return;
+      // The exit this causes is the deadline's, not a crash.
+      isolate.off('exit', onExit);
+      isolate.off('error', onError);
+      isolate.kill();
+      if (isolate.kind === 'thread') {
+        // Let the worker go (normally a few ms), then take every message it posted.
+        const exited = await Promise.race([isolate.exited.then(() => true), sleep(KILL_GRACE_MS).then(() => false)]);
+        if (settled) return;
+        const port = isolate.channel?.port;
+        if (port) drainInto(port, onMessage);
+        finish({ kind: 'deadline', exited }, true);
+      } else {
+        finish({ kind: 'deadline', exited: false }, true);
+      }
+    };
     isolate.on('message', onMessage);
     isolate.once('error', onError);
     isolate.once('exit', onExit);
-    if (pending.deadlineMs !== null) timer = setTimeout(() => finish({ kind: 'deadline' }, true), pending.deadlineMs);
     isolate.hold(true);
-    isolate.send({ id, job: pending.job });
+    isolate.ready.then(() => {
+      if (settled) return;
+      pending.hooks.onDispatch?.(isolate);
+      if (pending.deadlineMs !== null) {
+        const grace = isolate.kind === 'process' ? PROCESS_GRACE_MS : 0;
+        timer = setTimeout(() => void atDeadline(), pending.deadlineMs + grace);
+      }
+      isolate.send({ id, job: pending.job });
+    }, (error: Error) => finish({ kind: 'crashed', message: `the isolate did not start: ${error.message}` }, true));
   }
 
   private release(slot: Slot): void {
@@ -118,15 +182,31 @@ export class IsolatePool<Job, Result> {
     if (next) this.dispatch(slot, next);
   }
 
-  /** Retires an isolate that may still be running and puts a warm one in its place. */
-  private replace(slot: Slot): void {
+  /** Stops an isolate; its slot stays taken until it has exited, then a warm one takes its place. */
+  private retire(slot: Slot): void {
+    const old = slot.isolate;
     this.replaced++;
-    slot.isolate.removeAllListeners('error');
-    slot.isolate.on('error', () => {});
-    slot.isolate.kill();
-    if (this.closed) return;
-    slot.isolate = this.spares.shift() ?? this.options.spawn();
-    this.spares.push(this.options.spawn());
-    this.release(slot);
+    this.stopping++;
+    old.removeAllListeners('error');
+    old.on('error', () => {});
+    old.kill();
+    const wedgedTimer = setTimeout(() => {
+      this.wedged++;
+      this.options.onWedged?.(old);
+    }, WEDGED_AFTER_MS);
+    wedgedTimer.unref();
+    void old.exited.then(() => {
+      clearTimeout(wedgedTimer);
+      this.stopping--;
+      if (this.closed) return;
+      slot.isolate = this.spares.shift() ?? this.options.spawn();
+      if (this.options.spares > 0) this.spares.push(this.options.spawn());
+      this.release(slot);
+    });
   }
+}
+
+/** Delivers, synchronously, every message a stopped worker posted that the event loop has not delivered yet. */
+function drainInto(port: MessagePort, deliver: (message: { id?: number; result?: unknown }) => void): void {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) deliver(m.message as { id?: number });
 }

@@ -4,36 +4,56 @@
 
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { createChannelMemory } from './channel.js';
 
 export interface Isolate extends EventEmitter {
+  readonly kind: 'thread' | 'process';
   /** Resolves when the isolate can take work. */
   readonly ready: Promise<void>;
+  /** Resolves when the isolate has really exited (its thread joined, its process reaped). */
+  readonly exited: Promise<void>;
   send(message: unknown): void;
-  /** Stops it at once, whatever it is doing. */
+  /** Stops it: terminates a worker (V8 may take its time), SIGKILLs a process. */
   kill(): void;
   /** Keeps the host process alive while a run is in progress (idle isolates never do). */
   hold(busy: boolean): void;
+  /** Thread isolates: the channel's shared memory and the host's port. */
+  readonly channel?: { sab: SharedArrayBuffer; port: MessagePort };
 }
 
 export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Isolate {
+  const sab = createChannelMemory();
+  const { port1, port2 } = new MessageChannel();
   const worker = new Worker(entry, {
     // Guests never see the host's environment, and neither does the worker.
     env: {},
+    workerData: { sab, port: port2 },
+    transferList: [port2],
     resourceLimits: options.stackSizeMb ? { stackSizeMb: options.stackSizeMb } : undefined,
   });
   worker.unref();
-  const isolate = worker as unknown as Isolate & Worker;
+  port1.unref();
+  const emitter = new EventEmitter();
+  port1.on('message', (message) => emitter.emit('message', message));
   const ready = new Promise<void>((resolve, reject) => {
     worker.once('online', resolve);
     worker.once('error', reject);
   });
   ready.catch(() => {});
-  return Object.assign(isolate, {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.on('error', (error) => emitter.emit('error', error));
+  worker.on('exit', (code) => emitter.emit('exit', code));
+  return Object.assign(emitter, {
+    kind: 'thread' as const,
     ready,
+    exited,
+    channel: { sab, port: port1 },
     send: (message: unknown) => worker.postMessage(message),
-    kill: () => void worker.terminate(),
-    hold: (busy: boolean) => (busy ? worker.ref() : worker.unref()),
+    kill: () => { port1.unref(); void worker.terminate(); },
+    hold: (busy: boolean) => {
+      if (busy) { worker.ref(); port1.ref(); } else { worker.unref(); port1.unref(); }
+    },
   });
 }
 
@@ -56,6 +76,8 @@ export interface ProcessOptions {
  */
 export function processIsolate(entry: string, options: ProcessOptions): Isolate {
   const read = [options.codeDir, ...options.readPaths, ...options.writePaths, '/proc/self/fd/*', '/dev/shm/*'];
+  // stdout and stderr are reopened non-blocking through /proc/self/fd (wasi/endpoint.ts).
+  const write = ['/proc/self/fd/1', '/proc/self/fd/2', ...(options.writable ? [...options.writePaths, '/dev/shm/*', '/proc/self/fd/*'] : [])];
   const child = fork(entry, [], {
     env: {},
     serialization: 'advanced',
@@ -64,11 +86,11 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
       '--no-warnings',
       ...read.map((p) => `--allow-fs-read=${p}`),
       // Writable mounts are reached through /proc/self/fd/<dirfd>/<name> (see wasi/fs/walk.ts).
-      ...(options.writable ? [...options.writePaths, '/dev/shm/*', '/proc/self/fd/*'] : []).map((p) => `--allow-fs-write=${p}`),
+      ...write.map((p) => `--allow-fs-write=${p}`),
     ],
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
-  const emitter = new EventEmitter() as Isolate;
+  const emitter = new EventEmitter();
   const ready = new Promise<void>((resolve, reject) => {
     const onFirst = (message: { ready?: boolean }) => {
       if (message?.ready) {
@@ -81,13 +103,16 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
     child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
   });
   ready.catch(() => {});
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.on('message', (message: { ready?: boolean }) => { if (!message?.ready) emitter.emit('message', message); });
   child.on('error', (error) => emitter.emit('error', error));
   child.on('exit', (code) => emitter.emit('exit', code ?? -1));
   child.unref();
   child.channel?.unref();
   return Object.assign(emitter, {
+    kind: 'process' as const,
     ready,
+    exited,
     send: (message: unknown) => { child.send(message as never); },
     kill: () => { child.kill('SIGKILL'); },
     hold: (busy: boolean) => {

@@ -2,6 +2,11 @@
 // cross a process boundary (V8 has no cross-process code cache), so the
 // module's bytes come with the first job that uses them and are compiled
 // here once per digest.
+//
+// The guest runs on this process's main thread under a V8 watchdog armed for
+// its deadline, with stdio over non-blocking descriptors: at the deadline the
+// child stops the guest and reports the run itself, record complete. The
+// parent SIGKILLs a child that has not answered shortly after the deadline.
 
 import { createWasiHost, RunRefused } from '../wasi/run.js';
 import { execute } from './execute.js';
@@ -26,7 +31,7 @@ process.on('message', (message: { id: number; job: ProcessJob }) => {
       module = new WebAssembly.Module(job.bytes);
       compiled.set(job.digest, module);
     }
-    process.send!({ id, result: { ok: true, value: execute({ module, grant: job.grant, fuel: job.fuel, watchdog: false }, host) } });
+    process.send!({ id, result: { ok: true, value: execute({ module, grant: job.grant, fuel: job.fuel, watchdog: true }, host) } });
   } catch (error) {
     process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
   }

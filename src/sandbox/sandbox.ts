@@ -1,7 +1,10 @@
-// createSandbox: one policy, many runs. Modules are admitted, rewritten and
-// compiled once per digest; each run gets a fresh instance, fresh descriptors
-// and fresh scratch space in an isolate of the policy's kind, and nothing
-// carries from one run to the next.
+// createSandbox: the one orchestrator every run goes through (`warden run`,
+// the library, and the server to come). One policy, many runs:
+//   prepare (admission, rewriting; once per digest) → compile (once per
+//   digest) → grant (scratch created inside the try that removes it) →
+//   execute in the policy's isolation → record.
+// The policy's `isolation` is the only source of the mode; the CLI's flags
+// change the policy, never the path a run takes.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,10 +15,9 @@ import type { Policy } from '../policy/policy.js';
 import { RunRefused } from '../wasi/run.js';
 import { createScratch, type Scratch } from '../wasi/scratch.js';
 import type { SandboxResult } from './execute.js';
-import { IsolatePool, type PoolOutcome } from './isolate-pool.js';
-import { processIsolate, workerIsolate } from './isolates.js';
+import { inlineExecutor, poolExecutor, type Executor, type ReadyModule } from './executors.js';
 import { ModuleCache } from './module-cache.js';
-import { digestOf, prepare, type Prepared } from './prepare.js';
+import { digestOf, prepare } from './prepare.js';
 
 export type { SandboxResult } from './execute.js';
 export { AdmissionError } from './prepare.js';
@@ -26,6 +28,13 @@ export interface SandboxOptions {
   cacheEntries?: number;
   /** Stack size of worker isolates, which bounds guest recursion. Default 4 MiB. */
   stackSizeMb?: number;
+  /**
+   * One run and then close (the CLI): a single isolate, no warm spare, and
+   * its start is not awaited, so it overlaps reading and compiling the module.
+   */
+  oneShot?: boolean;
+  /** Told when an isolate stopped at a deadline has not exited a second later (it still holds its slot). */
+  onWedged?: (kind: 'thread' | 'process') => void;
 }
 
 export interface Sandbox {
@@ -34,6 +43,8 @@ export interface Sandbox {
   run(module: Uint8Array, inputs?: RunInputs): Promise<SandboxResult>;
   /** Runs in progress and waiting. */
   readonly load: { running: number; queued: number };
+  /** Isolates replaced, wedged (slow to die after a stop), and stopped but not yet exited. */
+  readonly health: { replaced: number; wedged: number; stopping: number };
   close(): Promise<void>;
 }
 
@@ -44,93 +55,84 @@ function entry(name: string): URL {
   return new URL(`./${name}`, import.meta.url);
 }
 
-interface ReadyModule {
-  prepared: Prepared;
-  compiled: WebAssembly.Module;
-}
-
 export async function createSandbox(policyInput: Policy | PolicyInput = {}, options: SandboxOptions = {}): Promise<Sandbox> {
   const policy = isPolicy(policyInput) ? policyInput : parsePolicyInput(policyInput);
   checkMountSources(policy);
   const { limits } = policy;
-  const workerEntry = entry('worker-entry.js');
-  const processEntry = fileURLToPath(entry('process-entry.js'));
-  const codeDir = fileURLToPath(new URL('../..', entry('process-entry.js')));
-  const hostMounts = policy.mounts.flatMap((m) => (m.kind === 'host' ? [m] : []));
-  const spawn = policy.isolation === 'process'
-    ? () => processIsolate(processEntry, {
-      codeDir,
-      readPaths: hostMounts.filter((m) => m.readOnly).map((m) => `${m.host}/*`),
-      writePaths: hostMounts.filter((m) => !m.readOnly).map((m) => `${m.host}/*`),
-      writable: policy.mounts.some((m) => m.kind === 'tmpfs' || (m.kind === 'host' && !m.readOnly)),
-    })
-    : () => workerIsolate(workerEntry, { stackSizeMb: options.stackSizeMb ?? 4 });
-  const pool = new IsolatePool<unknown, { ok: boolean; value?: SandboxResult; refused?: boolean; message?: string }>({
-    spawn, size: limits.concurrency, maxQueued: limits.queue, spares: 1,
-  });
-  await pool.ready();
+  let executor: Executor;
+  if (policy.isolation === 'none') {
+    executor = inlineExecutor();
+  } else {
+    const processEntry = entry('process-entry.js');
+    executor = poolExecutor(policy, {
+      size: options.oneShot ? 1 : limits.concurrency,
+      spares: options.oneShot ? 0 : 1,
+      maxQueued: options.oneShot ? 0 : limits.queue,
+      stackSizeMb: options.stackSizeMb ?? 4,
+      workerEntry: entry('worker-entry.js'),
+      processEntry,
+      codeDir: fileURLToPath(new URL('../..', processEntry)),
+      ...(options.onWedged ? { onWedged: options.onWedged } : {}),
+    });
+  }
+  if (!options.oneShot) await executor.ready();
   const cache = new ModuleCache<ReadyModule>(options.cacheEntries ?? 64);
   const digests = new WeakMap<Uint8Array, string>();
   let running = 0;
   let queued = 0;
 
-  async function run(bytes: Uint8Array, inputs: RunInputs = {}): Promise<SandboxResult> {
+  async function ready(bytes: Uint8Array): Promise<ReadyModule> {
     // Hashing on every run would cost more than the run itself for small modules:
     // the same array is recognised by identity (callers must not mutate it afterwards).
     let key = digests.get(bytes);
     if (!key) digests.set(bytes, (key = digestOf(bytes)));
-    const ready = await cache.get(key, async () => {
+    return cache.get(key, async () => {
       const prepared = prepare(bytes, policy);
-      return { prepared, compiled: await WebAssembly.compile(prepared.bytes) };
+      let compiled: WebAssembly.Module;
+      try {
+        compiled = await WebAssembly.compile(prepared.bytes);
+      } catch (error) {
+        throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
+      }
+      return { digest: prepared.digest, bytes: prepared.bytes, compiled, metered: prepared.metered };
     });
+  }
+
+  async function run(bytes: Uint8Array, inputs: RunInputs = {}): Promise<SandboxResult> {
+    const module = await ready(bytes);
     const scratches: Scratch[] = [];
-    const grant = compileGrant(policy, inputs, () => {
-      const s = createScratch();
-      scratches.push(s);
-      return s.path;
-    });
-    const fuel = ready.prepared.metered ? limits.fuel : null;
-    const job = policy.isolation === 'process'
-      ? { digest: ready.prepared.digest, bytes: ready.prepared.bytes, grant, fuel }
-      : { module: ready.compiled, grant, fuel, watchdog: false };
-    const started = performance.now();
     queued++;
-    let outcome: PoolOutcome<{ ok: boolean; value?: SandboxResult; refused?: boolean; message?: string }>;
+    let counted = true;
     try {
-      const pending = pool.run(job, limits.timeoutMs);
+      // Scratch directories are made inside this try: whatever fails after one exists, it is removed.
+      const grant = compileGrant(policy, inputs, () => {
+        const s = createScratch();
+        scratches.push(s);
+        return s.path;
+      });
+      const fuel = module.metered ? limits.fuel : null;
+      const pending = executor.run(module, grant, fuel);
       queued--;
+      counted = false;
       running++;
       try {
-        outcome = await pending;
+        return await pending;
       } finally {
         running--;
       }
-    } catch (error) {
-      queued = Math.max(0, queued - 1);
+    } finally {
+      if (counted) queued--;
+      // Removal never fails the run: what cannot be removed is left, never thrown.
       for (const s of scratches) s.remove();
-      throw error;
     }
-    for (const s of scratches) s.remove();
-    if (outcome.kind === 'done') {
-      if (outcome.result.ok) return outcome.result.value!;
-      if (outcome.result.refused) throw new RunRefused(outcome.result.message ?? 'refused');
-      throw new Error(outcome.result.message ?? 'the run failed');
-    }
-    const trap = outcome.kind === 'deadline'
-      ? { kind: 'deadline' as const, message: 'the run reached its deadline' }
-      : { kind: 'other' as const, message: `the isolate failed: ${outcome.message}` };
-    return {
-      exitCode: null, trap, stdout: new Uint8Array(0), stderr: new Uint8Array(0),
-      limitsHit: outcome.kind === 'deadline' ? ['timeout'] : [], denied: [], deniedCount: 0, fuelUsed: null,
-      usage: { wallMs: performance.now() - started, bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 },
-    };
   }
 
   return {
     policy,
     run,
     get load() { return { running, queued }; },
-    close: () => pool.close(),
+    get health() { return executor.stats; },
+    close: () => executor.close(),
   };
 }
 

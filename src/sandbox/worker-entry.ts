@@ -1,17 +1,24 @@
-// A pool worker: runs one job at a time and answers with its result.
+// A pool worker: runs one job at a time and answers with its result. Stdio,
+// counters and denials go to the host through the channel it was started
+// with (workerData), and so does the result, after everything it wrote.
 
-import { parentPort } from 'node:worker_threads';
+import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { createWasiHost, RunRefused } from '../wasi/run.js';
+import { IsolateChannel } from './channel.js';
 import { execute, type Job } from './execute.js';
 
+const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
+const channel = new IsolateChannel(sab, port);
 // One host per worker: this worker runs one guest at a time, and each run resets it.
 const host = createWasiHost();
 
 parentPort!.on('message', ({ id, job }: { id: number; job: Job }) => {
+  let result;
   try {
-    parentPort!.postMessage({ id, result: { ok: true, value: execute(job, host) } });
+    result = { ok: true, value: execute(job, host, channel) };
   } catch (error) {
     const refused = error instanceof RunRefused;
-    parentPort!.postMessage({ id, result: { ok: false, refused, message: error instanceof Error ? error.message : String(error) } });
+    result = { ok: false, refused, message: error instanceof Error ? error.message : String(error) };
   }
+  channel.postResult({ id, result });
 });

@@ -78,7 +78,8 @@ export class Tenant {
     this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
     this.penaltyBucket = new TokenBucket(PENALTY_RATE, PENALTY_RATE, Date.now());
     this.storage = new StorageMeter(spec.root, spec.limits.storageBytes);
-    this.isolation = spec.policy.isolation;
+    // The server never runs a guest on its own event loop: isolation = "none" serves as a thread.
+    this.isolation = spec.policy.isolation === 'process' ? 'process' : 'thread';
     mkdirSync(spec.root, { recursive: true, mode: 0o700 });
   }
 

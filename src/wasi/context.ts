@@ -60,6 +60,12 @@ export class WasiContext {
   limitsHit = new Set<string>();
   /** Pushes out gathered stdout/stderr before the guest blocks (set by the run). */
   flushOutput: () => void = () => {};
+  /**
+   * Called after every host call: an isolate's channel copies the live
+   * counters (bytes written, files created, output, denials, memory) where
+   * the host can read them if the run is killed. A no-op otherwise.
+   */
+  publish: () => void = () => {};
   args: readonly Uint8Array[] = [];
   env: readonly Uint8Array[] = [];
   clocks!: Clocks;
@@ -79,6 +85,7 @@ export class WasiContext {
     this.deniedCount = 0;
     this.limitsHit = new Set();
     this.flushOutput = () => {};
+    this.publish = () => {};
     this.args = run.args;
     this.env = run.env;
     this.clocks = run.clocks;

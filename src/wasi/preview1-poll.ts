@@ -1,10 +1,11 @@
-// poll_oneoff: clock subscriptions sleep (never past the run's deadline), and
-// descriptor subscriptions on stdio and files report ready at once.
+// poll_oneoff: clock subscriptions sleep and stdin subscriptions wait for
+// input (never past the run's deadline: reaching it ends the run); other
+// descriptor subscriptions report ready at once.
 
 import type { WasiContext } from './context.js';
 import { CLOCK } from './clocks.js';
 import { Errno, WasiError } from './errno.js';
-import { sleepMs } from './stdio.js';
+import { sleepMs, type InputStream } from './stdio.js';
 
 const SUBSCRIPTION_BYTES = 48;
 const EVENT_BYTES = 32;
@@ -29,6 +30,7 @@ export function pollFunctions(ctx: WasiContext) {
       const events: Array<{ userdata: bigint; error: number; type: number; nbytes: bigint }> = [];
       let sleepUntilNs: bigint | null = null;
       const clockEvents: Array<{ userdata: bigint; at: bigint; id: number }> = [];
+      const stdinWaits: Array<{ userdata: bigint; stream: InputStream }> = [];
       for (let i = 0; i < n; i++) {
         const s = input + i * SUBSCRIPTION_BYTES;
         const userdata = view.getBigUint64(s, true);
@@ -52,8 +54,14 @@ export function pollFunctions(ctx: WasiContext) {
           let nbytes = 0n;
           try {
             const entry = ctx.fds.get(fd);
-            if (entry.kind === 'stdin') nbytes = BigInt(entry.stream.available());
-            else if (entry.kind === 'dir') error = Errno.BADF;
+            if (entry.kind === 'stdin' && tag === EVENTTYPE.FD_READ) {
+              // Ready only when a read would not wait; otherwise waited on below.
+              if (!entry.stream.ready(0)) {
+                stdinWaits.push({ userdata, stream: entry.stream });
+                continue;
+              }
+              nbytes = BigInt(entry.stream.available());
+            } else if (entry.kind === 'dir') error = Errno.BADF;
           } catch (e) {
             error = e instanceof WasiError ? e.errno : Errno.BADF;
           }
@@ -62,12 +70,32 @@ export function pollFunctions(ctx: WasiContext) {
           throw new WasiError(Errno.INVAL);
         }
       }
+      // Nothing ready, stdin awaited: wait for input, the soonest clock, or the deadline (which ends the run).
+      if (events.length === 0 && stdinWaits.length > 0) {
+        ctx.flushOutput();
+        const waitMs = sleepUntilNs === null ? Infinity : Number(sleepUntilNs) / 1e6;
+        const started = performance.now();
+        for (;;) {
+          const left = waitMs - (performance.now() - started);
+          const ready = stdinWaits.filter((w) => w.stream.ready(Math.min(Math.max(0, left), 50)));
+          if (ready.length > 0) {
+            for (const w of ready) events.push({ userdata: w.userdata, error: 0, type: EVENTTYPE.FD_READ, nbytes: BigInt(w.stream.available()) });
+            break;
+          }
+          ctx.checkDeadline();
+          if (waitMs - (performance.now() - started) <= 0) {
+            sleepUntilNs = 0n;
+            break;
+          }
+        }
+      }
       // Only sleep when nothing else is ready; the wait never passes the run's deadline.
       if (events.length === 0 && sleepUntilNs !== null) {
         const ms = Number(sleepUntilNs) / 1e6;
         ctx.flushOutput();
-        if (ms > ctx.msUntilDeadline()) {
-          sleepMs(Math.max(0, ctx.msUntilDeadline()));
+        // A sleep past the deadline ends the run at the deadline (Atomics.wait may wake a little early).
+        while (ms > ctx.msUntilDeadline()) {
+          sleepMs(Math.max(1, ctx.msUntilDeadline()));
           ctx.checkDeadline();
         }
         sleepMs(ms);

@@ -29,6 +29,8 @@ function guard(ctx: WasiContext, name: string, fn: HostFunction): HostFunction {
       return call(a, b, c, d, e, f, g, h, i);
     } catch (error) {
       return failure(ctx, name, error, [a, b, c, d, e, f, g, h, i]);
+    } finally {
+      ctx.publish();
     }
   }) as unknown as HostFunction;
 }

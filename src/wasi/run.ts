@@ -15,7 +15,7 @@ import { encodeUtf8, GuestMemory } from './guest-memory.js';
 import { buildImports } from './preview1.js';
 import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
-import { DeadlineReached, InputStream, OutputGroup, OutputLimitExceeded, OutputStream } from './stdio.js';
+import { DeadlineReached, localSink, localStdin, OutputGroup, OutputLimitExceeded, OutputStream, reachesHost, type InputSource, type OutputSink } from './stdio.js';
 import { classifyEngineError, type Trap } from './trap.js';
 
 export interface RunUsage {
@@ -51,9 +51,24 @@ export interface WasiHost {
   readonly imports: WebAssembly.Imports;
 }
 
+/** The module name of wasm-warden's own imports, which rewriting adds (never a guest's choice). */
+export const HOST_IMPORT_MODULE = 'warden:host';
+
 export function createWasiHost(): WasiHost {
   const ctx = new WasiContext(new GuestMemory(), new FdTable(0), hostMonotonicMs);
-  return { ctx, imports: buildImports(ctx) };
+  // checkpoint: called by rewritten code before every memory.grow and bulk
+  // memory/table operation, where V8 may delay termination for seconds; it
+  // ends the run with the same signal blocking calls use once the deadline
+  // has passed. One clock read per call.
+  const checkpoint = (): void => ctx.checkDeadline();
+  return { ctx, imports: { ...buildImports(ctx), [HOST_IMPORT_MODULE]: { checkpoint } } };
+}
+
+/** Stdio supplied by whoever runs the guest (an isolate's channel); the grant's specs cover the rest. */
+export interface RunStdio {
+  stdin?: InputSource;
+  stdout?: OutputSink;
+  stderr?: OutputSink;
 }
 
 export interface RunOptions {
@@ -69,6 +84,10 @@ export interface RunOptions {
   beforeStart?: (instance: WebAssembly.Instance) => void;
   /** Called with the instance after the run, however it ended. */
   afterRun?: (instance: WebAssembly.Instance | null, result: RunResult) => void;
+  /** Stdio to use instead of this thread's own descriptors (thread isolation hands stdio to the host). */
+  stdio?: RunStdio;
+  /** Called after every host call with the run's live counters (an isolate's channel publishes them). */
+  publish?: (usage: RunUsage, ctx: WasiContext) => void;
 }
 
 const enc = encodeUtf8;
@@ -88,20 +107,40 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
   });
   const checkDeadline = () => ctx.checkDeadline();
   const output = new OutputGroup(limits.maxOutputBytes);
-  const stdout = new OutputStream(grant.stdout, 1, output, checkDeadline);
-  const stderr = new OutputStream(grant.stderr, 2, output, checkDeadline);
+  const given = options.stdio ?? {};
+  const stdout = new OutputStream(given.stdout ?? localSink(grant.stdout, 1, checkDeadline), output, reachesHost(grant.stdout));
+  const stderr = new OutputStream(given.stderr ?? localSink(grant.stderr, 2, checkDeadline), output, reachesHost(grant.stderr));
   ctx.flushOutput = () => output.flush();
-  let stdin: InputStream;
+  let source: InputSource;
   try {
-    stdin = new InputStream(grant.stdin, checkDeadline, output);
+    source = given.stdin ?? localStdin(grant.stdin, checkDeadline);
   } catch (error) {
     throw new RunRefused((error as Error).message);
   }
+  // Whatever the guest printed (a prompt) must be out before it waits for input.
+  const stdin: InputSource = {
+    read: (target) => { output.flush(); return source.read(target); },
+    ready: (waitMs) => { output.flush(); return source.ready(waitMs); },
+    available: () => source.available(),
+    close: () => source.close(),
+  };
   fds.add({ kind: 'stdin', stream: stdin, flags: 0 });
   fds.add({ kind: 'stdout', stream: stdout, flags: 0 });
   fds.add({ kind: 'stdout', stream: stderr, flags: 0 });
 
   let instance: WebAssembly.Instance | null = null;
+  let guestMemory: WebAssembly.Memory | null = null;
+  const publish = options.publish;
+  if (publish) {
+    const live: RunUsage = { wallMs: 0, bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 };
+    ctx.publish = () => {
+      live.bytesWritten = quota.writtenBytes;
+      live.filesCreated = quota.filesCreated;
+      live.outputBytes = output.used;
+      live.peakMemoryBytes = guestMemory?.buffer.byteLength ?? 0;
+      publish(live, ctx);
+    };
+  }
   const result: RunResult = {
     exitCode: null, trap: null, stdout: new Uint8Array(0), stderr: new Uint8Array(0), limitsHit: [], denied: ctx.denied,
     deniedCount: 0, usage: { wallMs: 0, bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 },
@@ -125,7 +164,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
         throw error;
       }
       const exported = instance.exports;
-      if (exported.memory instanceof WebAssembly.Memory) memory.attach(exported.memory);
+      if (exported.memory instanceof WebAssembly.Memory) memory.attach(guestMemory = exported.memory);
       const start = exported._start;
       if (typeof start !== 'function') throw new RunRefused('the module exports no _start function (not a WASI command)');
       options.beforeStart?.(instance);
@@ -141,8 +180,15 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
   } finally {
     try {
       output.flush();
-    } catch {
-      // The host's stdout is gone (a closed pipe); the run's result still stands.
+      stdout.flush();
+      stderr.flush();
+    } catch (error) {
+      // Output still waiting at the deadline (a pipe nobody reads): the deadline ends the run.
+      if (error instanceof DeadlineReached && !result.trap) {
+        result.exitCode = null;
+        settle(result, error, ctx);
+      }
+      // Otherwise the host's stdout is gone (a closed pipe); the run's result still stands.
     }
     for (const entry of fds.drain()) closeEntry(entry);
     stdin.close();

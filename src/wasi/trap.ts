@@ -3,8 +3,14 @@
 
 export const TRAP_KINDS = [
   'deadline', 'fuel', 'memory', 'stack', 'unreachable', 'output-limit', 'host-limit', 'out-of-bounds',
-  'integer-overflow', 'division-by-zero', 'invalid-conversion', 'indirect-call', 'null-reference', 'other',
+  'integer-overflow', 'division-by-zero', 'invalid-conversion', 'indirect-call', 'null-reference',
+  // Version 2: hardening guards, host functions and unknown imports.
+  'stack-guard', 'null-guard', 'rodata-write', 'host-function', 'unknown-import',
+  'other',
 ] as const;
+
+/** The run report's schema version (docs/report.md): trap kinds are added only with a new version. */
+export const REPORT_VERSION = 2;
 
 export type TrapKind = (typeof TRAP_KINDS)[number];
 

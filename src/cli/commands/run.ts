@@ -2,16 +2,15 @@
 
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { RunRefused } from '../../wasi/run.js';
-import { formatGuestStack, noDirectoryHint } from '../../wasi/trap.js';
-import { createScratch, type Scratch } from '../../wasi/scratch.js';
-import { compileGrant } from '../../policy/compile-grant.js';
+import { formatGuestStack, noDirectoryHint, REPORT_VERSION } from '../../wasi/trap.js';
 import { PolicyError } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
 import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/overrides.js';
 import type { MountPolicy, Policy } from '../../policy/policy.js';
-import { execute, type SandboxResult } from '../../sandbox/execute.js';
-import { AdmissionError, prepare } from '../../sandbox/prepare.js';
+import type { SandboxResult } from '../../sandbox/execute.js';
+import { AdmissionError } from '../../sandbox/prepare.js';
 import { formatViolation } from '../../sandbox/admission-fixes.js';
+import { createSandbox } from '../../sandbox/sandbox.js';
 import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
@@ -42,7 +41,8 @@ Admission checks the module against the policy before any of its code runs.
   --timeout DURATION      wall-clock limit, preempting running code (default none)
   --memory-limit SIZE     linear memory (default 1GiB; memory.grow fails beyond)
   --fuel N                instruction budget, about one unit per instruction (default off)
-  --isolation MODE        thread | process (default: this process runs the guest)
+  --isolation MODE        none | thread | process (default: the policy's; without
+                          --policy, none: the guest runs on this process's thread)
   --max-output SIZE       stdout + stderr (default 1GiB; passing it ends the run)
   --max-fds N             open descriptors (default 256; EMFILE beyond)
   --max-files N           files and directories created (default 10000; EDQUOT beyond)
@@ -136,7 +136,7 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   for (const [name, key] of counts) { const v = flag(args, name); if (v !== undefined) limits[key] = parseCount(v, `--${name}`); }
   const isolation = flag(args, 'isolation');
   if (isolation !== undefined) {
-    if (isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not thread or process`);
+    if (isolation !== 'none' && isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not none, thread or process`);
     overrides.isolation = isolation;
   }
   // A terminal user sees the guest's output: a policy's `capture` means "to the terminal" here,
@@ -162,8 +162,9 @@ function opensPaths(bytes: Uint8Array): boolean {
 
 export function reportOf(modulePath: string, result: SandboxResult): object {
   return {
-    version: 1,
+    version: REPORT_VERSION,
     module: modulePath,
+    isolation: result.isolation,
     exitCode: result.exitCode,
     trap: result.trap,
     limitsHit: result.limitsHit,
@@ -188,24 +189,6 @@ function readFromStore(digest: string, dataDirFlag: string | undefined, io: Comm
   }
 }
 
-/** Runs on this thread: a CLI process runs one guest, so the process is the isolate. */
-async function runHere(bytes: Uint8Array, policy: Policy, args: readonly string[]): Promise<SandboxResult> {
-  const prepared = prepare(bytes, policy);
-  let module: WebAssembly.Module;
-  try {
-    module = new WebAssembly.Module(prepared.bytes);
-  } catch (error) {
-    throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
-  }
-  const scratches: Scratch[] = [];
-  try {
-    const grant = compileGrant(policy, { args }, () => { const s = createScratch(); scratches.push(s); return s.path; });
-    return execute({ module, grant, fuel: prepared.metered ? policy.limits.fuel : null, watchdog: true });
-  } finally {
-    for (const s of scratches) s.remove();
-  }
-}
-
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, specs, { stopAtPositional: true });
   if (args.switches.has('help')) {
@@ -216,36 +199,31 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!modulePath) throw new UsageError('needs a module (warden run [options] MODULE.wasm [-- ARGS...])');
   const policy = effectivePolicy(args, io.cwd, io.env);
   const reportPath = flag(args, 'report');
-  const bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd);
   const guestArgs = [modulePath, ...args.rest];
+  // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.
+  const sandbox = await createSandbox(policy, { oneShot: true });
+  let bytes: Uint8Array | undefined;
   let result: SandboxResult;
   try {
-    if (flag(args, 'isolation') === undefined) {
-      result = await runHere(bytes, policy, guestArgs);
-    } else {
-      const { createSandbox } = await import('../../sandbox/sandbox.js');
-      const sandbox = await createSandbox(policy);
-      try {
-        result = await sandbox.run(bytes, { args: guestArgs });
-      } finally {
-        await sandbox.close();
-      }
-    }
+    bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd);
+    result = await sandbox.run(bytes, { args: guestArgs });
   } catch (error) {
     if (error instanceof AdmissionError) {
-      writeReport(reportPath, io.cwd, { version: 1, module: modulePath, refused: error.violations });
+      writeReport(reportPath, io.cwd, { version: REPORT_VERSION, module: modulePath, refused: error.violations });
       // One line per violation, each with its fix, as warden check prints them.
       throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${formatViolation(v)}`).join('\n')}`);
     }
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;
+  } finally {
+    await sandbox.close();
   }
   writeReport(reportPath, io.cwd, reportOf(modulePath, result));
   if (args.switches.has('json')) {
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     io.stdout(JSON.stringify({ ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) }, null, 2) + '\n');
   }
-  const hint = noDirectoryHint(result, policy.mounts.filter((m) => m.kind !== 'file').length, () => opensPaths(bytes));
+  const hint = noDirectoryHint(result, policy.mounts.filter((m) => m.kind !== 'file').length, () => bytes !== undefined && opensPaths(bytes));
   if (result.trap) {
     io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
     if (result.trap.stack?.length) io.stderr(formatGuestStack(result.trap.stack).join('\n') + '\n');

@@ -1,0 +1,541 @@
+// The channel between a host thread and the isolate thread that runs a guest:
+// one SharedArrayBuffer plus one MessagePort.
+//
+// What it carries, and why each piece lives where it does:
+//  - counters (bytes written, files created, output, denials, memory) in
+//    shared memory, published after every host call, so the host can read
+//    them when it had to kill the isolate at the deadline;
+//  - stdout/stderr: gathered in shared memory and posted to the host in
+//    chunks (transferred, not copied); the host writes inherited streams
+//    asynchronously to non-blocking descriptors and keeps captured ones. At a
+//    kill, the host recovers what was gathered but not yet posted. The guest
+//    waits, bounded by the deadline, while too many bytes are in flight;
+//  - denied attempts, posted as they happen;
+//  - synchronous calls into the host (stdin today, host functions for
+//    plugins later): the isolate posts a request and waits on a reply cell
+//    with Atomics.wait, bounded by the deadline; the host answers whenever
+//    it can, from its own event loop. postMessage from a busy worker is
+//    delivered without the worker's event loop running.
+// No thread on either side ever sits in a blocking system call.
+
+import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort } from 'node:worker_threads';
+import type { DeniedAttempt, WasiContext } from '../wasi/context.js';
+import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
+import type { GrantSpec } from '../wasi/grant.js';
+import type { RunStdio, RunUsage } from '../wasi/run.js';
+import {
+  CaptureSink, CHUNK_BYTES, DeadlineReached, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
+} from '../wasi/stdio.js';
+
+// Int32 cells.
+const I_INFLIGHT = 0;
+const I_REPLY_SEQ = 1;
+const I_REPLY_LEN = 2;
+const I_REPLY_STATUS = 3;
+const I_GATHER_LEN = 4; // + stream (1, 2) - 1
+const I_DENIED = 6;
+const INT_CELLS = 16;
+// Float64 counters.
+const F_BYTES_WRITTEN = 0;
+const F_FILES = 1;
+const F_OUTPUT = 2;
+const F_PEAK = 3;
+const F_GATHER_BASE = 4; // + stream - 1: stream offset of the region's first byte
+const F_FUEL_LEFT = 6;
+const FLOAT_CELLS = 8;
+
+const HEADER_BYTES = INT_CELLS * 4 + FLOAT_CELLS * 8;
+const REGION_BYTES = CHUNK_BYTES;
+const gatherOffset = (stream: 1 | 2) => HEADER_BYTES + (stream - 1) * REGION_BYTES;
+const REPLY_OFFSET = HEADER_BYTES + 2 * REGION_BYTES;
+export const CHANNEL_BYTES = REPLY_OFFSET + REGION_BYTES;
+
+/** Output bytes posted to the host but not yet written out, past which the guest waits. */
+export const MAX_IN_FLIGHT = 1024 * 1024;
+
+export const REPLY = { OK: 0, END: 1, ERROR: 2 } as const;
+
+/** Messages from the isolate to the host. */
+export type ChannelMessage =
+  | { t: 'out'; s: 1 | 2; chunk: Uint8Array; counted: boolean }
+  | { t: 'denied'; entries: DeniedAttempt[] }
+  | { t: 'call'; seq: number; op: string; arg: number };
+
+class Views {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly u8: Uint8Array;
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.i32 = new Int32Array(sab, 0, INT_CELLS);
+    this.f64 = new Float64Array(sab, INT_CELLS * 4, FLOAT_CELLS);
+    this.u8 = new Uint8Array(sab);
+  }
+  reset(): void {
+    for (let i = 0; i < INT_CELLS; i++) Atomics.store(this.i32, i, 0);
+    this.f64.fill(0);
+    this.f64[F_FUEL_LEFT] = NaN;
+  }
+}
+
+export function createChannelMemory(): SharedArrayBuffer {
+  return new SharedArrayBuffer(CHANNEL_BYTES);
+}
+
+// ---------------------------------------------------------------- isolate side
+
+/** The isolate's end: stdio and counters for the run in progress. */
+export class IsolateChannel {
+  private readonly v: Views;
+  private seq = 0;
+  private deadline: () => void = () => {};
+  private msLeft: () => number = () => Infinity;
+  private sentDenied = 0;
+  private deniedList: DeniedAttempt[] | null = null;
+
+  constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
+    this.v = new Views(sab);
+  }
+
+  /** Starts a run: clears the counters and builds its stdio over the channel. */
+  begin(grant: GrantSpec, deadline: () => void, msLeft: () => number): RunStdio {
+    this.v.reset();
+    this.deadline = deadline;
+    this.msLeft = msLeft;
+    this.sentDenied = 0;
+    this.deniedList = null;
+    const sink = (spec: OutputSpec, s: 1 | 2): OutputSink =>
+      spec.kind === 'discard' ? discardSink : new ChannelSink(this, s, spec.kind !== 'capture');
+    return {
+      stdout: sink(grant.stdout, 1),
+      stderr: sink(grant.stderr, 2),
+      stdin: grant.stdin.kind === 'fd' ? new ChannelInput(this) : localStdin(grant.stdin, deadline),
+    };
+  }
+
+  /** Copies the live counters where the host can read them, and posts new denials. */
+  publish(usage: RunUsage, ctx: WasiContext): void {
+    const f = this.v.f64;
+    f[F_BYTES_WRITTEN] = usage.bytesWritten;
+    f[F_FILES] = usage.filesCreated;
+    f[F_OUTPUT] = usage.outputBytes;
+    f[F_PEAK] = usage.peakMemoryBytes;
+    Atomics.store(this.v.i32, I_DENIED, ctx.deniedCount);
+    if (this.deniedList !== ctx.denied) {
+      this.deniedList = ctx.denied;
+      this.sentDenied = 0;
+    }
+    if (ctx.denied.length > this.sentDenied) {
+      this.post({ t: 'denied', entries: ctx.denied.slice(this.sentDenied) });
+      this.sentDenied = ctx.denied.length;
+    }
+  }
+
+  setFuelLeft(left: number): void {
+    this.v.f64[F_FUEL_LEFT] = left;
+  }
+
+  post(message: ChannelMessage, transfer?: ArrayBuffer[]): void {
+    this.port.postMessage(message, transfer ?? []);
+  }
+
+  /** Posts a finished run's result after everything it wrote. */
+  postResult(message: unknown): void {
+    this.port.postMessage(message);
+  }
+
+  /**
+   * A synchronous call into the host: posts the request, then waits for the
+   * reply, never past the run's deadline. The reply's bytes are in the reply
+   * region until the next call.
+   */
+  call(op: string, arg: number): { status: number; bytes: Uint8Array } {
+    const seq = ++this.seq;
+    this.post({ t: 'call', seq, op, arg });
+    const i32 = this.v.i32;
+    for (;;) {
+      const seen = Atomics.load(i32, I_REPLY_SEQ);
+      if (seen === seq) break;
+      this.deadline();
+      Atomics.wait(i32, I_REPLY_SEQ, seen, Math.max(1, Math.min(this.msLeft(), 1000)));
+    }
+    const len = Atomics.load(i32, I_REPLY_LEN);
+    return { status: Atomics.load(i32, I_REPLY_STATUS), bytes: this.v.u8.subarray(REPLY_OFFSET, REPLY_OFFSET + len) };
+  }
+
+  /** Waits until the call `seq` has been answered or `ms` passed; false on timeout. */
+  awaitReply(seq: number, ms: number): boolean {
+    const i32 = this.v.i32;
+    const until = performance.now() + ms;
+    for (;;) {
+      const seen = Atomics.load(i32, I_REPLY_SEQ);
+      if (seen === seq) return true;
+      this.deadline();
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(i32, I_REPLY_SEQ, seen, Math.max(1, Math.min(left, this.msLeft(), 1000)));
+    }
+  }
+
+  /** Posts a request without waiting (the reply is awaited with awaitReply). */
+  request(op: string, arg: number): number {
+    const seq = ++this.seq;
+    this.post({ t: 'call', seq, op, arg });
+    return seq;
+  }
+
+  reply(): { status: number; bytes: Uint8Array } {
+    const i32 = this.v.i32;
+    const len = Atomics.load(i32, I_REPLY_LEN);
+    return { status: Atomics.load(i32, I_REPLY_STATUS), bytes: this.v.u8.subarray(REPLY_OFFSET, REPLY_OFFSET + len) };
+  }
+
+  /** Waits, bounded by the deadline, while more than MAX_IN_FLIGHT bytes wait to be written by the host. */
+  waitForRoom(): void {
+    const i32 = this.v.i32;
+    for (;;) {
+      const inFlight = Atomics.load(i32, I_INFLIGHT);
+      if (inFlight <= MAX_IN_FLIGHT) return;
+      this.deadline();
+      Atomics.wait(i32, I_INFLIGHT, inFlight, Math.max(1, Math.min(this.msLeft(), 1000)));
+    }
+  }
+
+  addInFlight(bytes: number): void {
+    Atomics.add(this.v.i32, I_INFLIGHT, bytes);
+  }
+
+  get views(): Views {
+    return this.v;
+  }
+
+  get deadlineCheck(): () => void {
+    return this.deadline;
+  }
+}
+
+/** A stream gathered in the shared region and posted to the host a chunk at a time. */
+class ChannelSink implements OutputSink {
+  private readonly region: Uint8Array;
+  private readonly lenCell: number;
+  private readonly baseCell: number;
+
+  /** `toHost`: written to a host descriptor (bounded in flight); else kept by the host. */
+  constructor(private readonly channel: IsolateChannel, private readonly stream: 1 | 2, private readonly toHost: boolean) {
+    const at = gatherOffset(stream);
+    this.region = channel.views.u8.subarray(at, at + REGION_BYTES);
+    this.lenCell = I_GATHER_LEN + stream - 1;
+    this.baseCell = F_GATHER_BASE + stream - 1;
+  }
+
+  write(memory: Uint8Array, offset: number, length: number): void {
+    const i32 = this.channel.views.i32;
+    let len = Atomics.load(i32, this.lenCell);
+    if (len + length > REGION_BYTES) {
+      this.flush();
+      len = 0;
+    }
+    if (length > REGION_BYTES) {
+      this.send(memory.slice(offset, offset + length));
+      this.channel.views.f64[this.baseCell] += length;
+      return;
+    }
+    this.region.set(memory.subarray(offset, offset + length), len);
+    // The length is stored after the bytes: what the host recovers at a kill is always written.
+    Atomics.store(i32, this.lenCell, len + length);
+  }
+
+  flush(): void {
+    const v = this.channel.views;
+    const len = Atomics.load(v.i32, this.lenCell);
+    if (len === 0) return;
+    this.send(this.region.slice(0, len));
+    // Emptied before the base moves: a kill in between loses nothing and duplicates nothing.
+    Atomics.store(v.i32, this.lenCell, 0);
+    v.f64[this.baseCell] += len;
+  }
+
+  contents(): Uint8Array {
+    return new Uint8Array(0);
+  }
+
+  private send(chunk: Uint8Array): void {
+    if (this.toHost) {
+      this.channel.waitForRoom();
+      this.channel.addInFlight(chunk.length);
+    }
+    this.channel.post({ t: 'out', s: this.stream, chunk, counted: this.toHost }, [chunk.buffer as ArrayBuffer]);
+  }
+}
+
+/** Stdin read by the host and handed over through the reply region. */
+class ChannelInput implements InputSource {
+  private pending = 0;
+  private ahead: Uint8Array | null = null;
+  private aheadStart = 0;
+  private ended = false;
+
+  constructor(private readonly channel: IsolateChannel) {}
+
+  read(target: Uint8Array): number {
+    if (target.length === 0) return 0;
+    if (!this.has()) {
+      if (this.ended) return 0;
+      if (this.pending === 0) this.pending = this.channel.request('stdin', CHUNK_BYTES);
+      while (!this.channel.awaitReply(this.pending, 1000)) { /* bounded by the deadline inside */ }
+      this.take();
+      if (!this.has()) return 0;
+    }
+    const n = Math.min(target.length, this.ahead!.length - this.aheadStart);
+    target.set(this.ahead!.subarray(this.aheadStart, this.aheadStart + n));
+    this.aheadStart += n;
+    return n;
+  }
+
+  ready(waitMs: number): boolean {
+    if (this.has() || this.ended) return true;
+    if (this.pending === 0) this.pending = this.channel.request('stdin', CHUNK_BYTES);
+    if (!this.channel.awaitReply(this.pending, waitMs)) return false;
+    this.take();
+    return true;
+  }
+
+  available(): number {
+    return this.has() ? this.ahead!.length - this.aheadStart : this.ended ? 0 : 1;
+  }
+
+  close(): void {}
+
+  private has(): boolean {
+    return this.ahead !== null && this.aheadStart < this.ahead.length;
+  }
+
+  private take(): void {
+    const { status, bytes } = this.channel.reply();
+    this.pending = 0;
+    if (status !== REPLY.OK || bytes.length === 0) {
+      this.ended = true;
+      this.ahead = null;
+      return;
+    }
+    this.ahead = bytes.slice();
+    this.aheadStart = 0;
+  }
+}
+
+// ------------------------------------------------------------------- host side
+
+/** A host function the isolate may call synchronously: resolves to reply bytes, or null for end/none. */
+export type HostCall = (arg: number) => Promise<Uint8Array | null>;
+
+export interface HostRunSpec {
+  stdin: GrantSpec['stdin'];
+  stdout: OutputSpec;
+  stderr: OutputSpec;
+  /** Absolute performance.now() at which host-side waiting gives up. */
+  deadlineAt: number | null;
+}
+
+/** What the host knows of a run without the isolate's cooperation. */
+export interface ChannelSnapshot {
+  usage: Omit<RunUsage, 'wallMs'>;
+  deniedCount: number;
+  denied: DeniedAttempt[];
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  fuelLeft: number | null;
+}
+
+const MAX_DENIED_RECORDS = 100;
+
+/** The host's end for one run: handles the isolate's messages on the host's event loop. */
+export class HostChannel {
+  private readonly v: Views;
+  private readonly captures: Array<CaptureSink | null> = [null, null];
+  private readonly targets: Array<Endpoint | null> = [null, null];
+  private readonly received = [0, 0];
+  private readonly queue: Array<{ s: 1 | 2; chunk: Uint8Array; at: number; counted: boolean }> = [];
+  private readonly denied: DeniedAttempt[] = [];
+  private readonly calls = new Map<string, HostCall>();
+  private timer: NodeJS.Timeout | null = null;
+  private ended = false;
+  private drainWaiters: Array<() => void> = [];
+  private writeFailed = false;
+
+  constructor(sab: SharedArrayBuffer, private readonly spec: HostRunSpec) {
+    this.v = new Views(sab);
+    this.v.reset();
+    for (const s of [1, 2] as const) {
+      const out = s === 1 ? spec.stdout : spec.stderr;
+      if (out.kind === 'capture') this.captures[s - 1] = new CaptureSink();
+      else if (out.kind === 'inherit') this.targets[s - 1] = inheritedEndpoint(s, 'write');
+      else if (out.kind === 'fd') this.targets[s - 1] = inheritedEndpoint(out.fd, 'write');
+    }
+    if (spec.stdin.kind === 'fd') this.calls.set('stdin', readerOf(inheritedEndpoint(spec.stdin.fd, 'read'), () => this.ended));
+  }
+
+  /** Registers a host function the isolate may call (plugins). */
+  handle(op: string, fn: HostCall): void {
+    this.calls.set(op, fn);
+  }
+
+  onMessage(message: ChannelMessage): void {
+    switch (message.t) {
+      case 'out': {
+        const chunk = message.chunk;
+        this.received[message.s - 1]! += chunk.length;
+        const capture = this.captures[message.s - 1];
+        if (capture) {
+          capture.take(chunk);
+        } else if (this.targets[message.s - 1]) {
+          this.queue.push({ s: message.s, chunk, at: 0, counted: message.counted });
+          this.pump();
+        } else if (message.counted) {
+          this.release(chunk.length);
+        }
+        return;
+      }
+      case 'denied':
+        for (const entry of message.entries) if (this.denied.length < MAX_DENIED_RECORDS) this.denied.push(entry);
+        return;
+      case 'call': {
+        const fn = this.calls.get(message.op);
+        if (!fn) {
+          this.answer(message.seq, REPLY.ERROR, null);
+          return;
+        }
+        fn(message.arg).then(
+          (bytes) => this.answer(message.seq, bytes === null ? REPLY.END : REPLY.OK, bytes),
+          () => this.answer(message.seq, REPLY.ERROR, null),
+        );
+      }
+    }
+  }
+
+  /** Resolves when every chunk received so far is written (or the run ended). */
+  drained(): Promise<void> {
+    if (this.queue.length === 0 || this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Whether a write to a host descriptor failed (a closed pipe). */
+  get failed(): boolean {
+    return this.writeFailed;
+  }
+
+  /** Takes messages the isolate posted but the event loop has not delivered yet (after a kill). */
+  drainPort(port: MessagePort): void {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const message = m.message as ChannelMessage & { id?: number };
+      if (message && typeof message === 'object' && 't' in message) this.onMessage(message);
+    }
+  }
+
+  /**
+   * What a killed run leaves: the counters it published, the denials it
+   * posted, and its output, including what was gathered but not yet posted.
+   * Gathered bytes of inherited streams are written out too.
+   */
+  snapshot(): ChannelSnapshot {
+    const { i32, f64, u8 } = this.v;
+    for (const s of [1, 2] as const) {
+      const len = Atomics.load(i32, I_GATHER_LEN + s - 1);
+      const base = f64[F_GATHER_BASE + s - 1]!;
+      const have = this.received[s - 1]!;
+      if (len <= 0 || len > REGION_BYTES || have >= base + len) continue;
+      const from = Math.max(0, have - base);
+      const start = gatherOffset(s);
+      const tail = u8.slice(start + from, start + len);
+      this.onMessage({ t: 'out', s, chunk: tail, counted: false });
+    }
+    const fuel = f64[F_FUEL_LEFT]!;
+    return {
+      usage: { bytesWritten: f64[F_BYTES_WRITTEN]!, filesCreated: f64[F_FILES]!, outputBytes: f64[F_OUTPUT]!, peakMemoryBytes: f64[F_PEAK]! },
+      deniedCount: Atomics.load(i32, I_DENIED),
+      denied: [...this.denied],
+      stdout: this.captured(1),
+      stderr: this.captured(2),
+      fuelLeft: Number.isNaN(fuel) ? null : fuel,
+    };
+  }
+
+  captured(s: 1 | 2): Uint8Array {
+    return this.captures[s - 1]?.contents() ?? new Uint8Array(0);
+  }
+
+  /** The run is over: stop waiting on descriptors; what could not be written by now is dropped. */
+  end(): void {
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private answer(seq: number, status: number, bytes: Uint8Array | null): void {
+    if (this.ended) return;
+    const { i32, u8 } = this.v;
+    const len = bytes ? Math.min(bytes.length, REGION_BYTES) : 0;
+    if (bytes) u8.set(bytes.subarray(0, len), REPLY_OFFSET);
+    Atomics.store(i32, I_REPLY_LEN, len);
+    Atomics.store(i32, I_REPLY_STATUS, status);
+    Atomics.store(i32, I_REPLY_SEQ, seq);
+    Atomics.notify(i32, I_REPLY_SEQ);
+  }
+
+  private release(bytes: number): void {
+    Atomics.sub(this.v.i32, I_INFLIGHT, bytes);
+    Atomics.notify(this.v.i32, I_INFLIGHT);
+  }
+
+  /** Writes queued chunks in order until a descriptor would block; then retries on a timer. */
+  private pump(): void {
+    if (this.timer || this.ended) return;
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const target = this.targets[head.s - 1]!;
+      let n: number;
+      try {
+        n = this.writeFailed ? head.chunk.length - head.at : target.write(head.chunk, head.at, head.chunk.length - head.at);
+      } catch {
+        // A closed pipe: the guest's later writes are dropped, as a reader that went away would.
+        this.writeFailed = true;
+        n = head.chunk.length - head.at;
+      }
+      if (n < 0) {
+        this.timer = setTimeout(() => { this.timer = null; this.pump(); }, 1);
+        return;
+      }
+      head.at += n;
+      if (head.counted) this.release(n);
+      if (head.at >= head.chunk.length) this.queue.shift();
+    }
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+}
+
+/** Reads an inherited descriptor on the host's event loop, polling while it would block, until the run ends. */
+function readerOf(endpoint: Endpoint, over: () => boolean): HostCall {
+  return (max) => new Promise((resolve, reject) => {
+    const buffer = new Uint8Array(Math.min(max, REGION_BYTES));
+    let waited = 0;
+    const attempt = (): void => {
+      if (over()) return resolve(null);
+      let n: number;
+      try {
+        n = endpoint.read(buffer, 0, buffer.length);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      if (n > 0) return resolve(buffer.subarray(0, n));
+      if (n === 0) return resolve(null);
+      // Short polls first (interactive input), then a coarser pace for an idle descriptor.
+      waited++;
+      setTimeout(attempt, waited < 200 ? 1 : 10);
+    };
+    attempt();
+  });
+}
+
+export { DeadlineReached };

@@ -1,0 +1,187 @@
+// How a sandbox runs a prepared module under a grant, one strategy per
+// isolation mode. Each answers with a complete record, also when the run is
+// ended by its deadline:
+//  - none:    on the caller's thread, under a V8 watchdog; stdio over
+//             non-blocking descriptors; the record is built in the thread.
+//  - thread:  in a pooled worker; stdio, counters and denials cross the
+//             channel, so a worker terminated at the deadline leaves its
+//             record on the host side.
+//  - process: in a pooled child process that stops its own guest at the
+//             deadline and reports; one that cannot is SIGKILLed and leaves
+//             only the trap (SECURITY.md says what is lost).
+
+import { fileURLToPath } from 'node:url';
+import type { Policy } from '../policy/policy.js';
+import type { GrantSpec } from '../wasi/grant.js';
+import { createWasiHost, RunRefused, type WasiHost } from '../wasi/run.js';
+import { HostChannel, type ChannelMessage } from './channel.js';
+import { execute, type SandboxResult } from './execute.js';
+import { IsolatePool, type PoolOutcome } from './isolate-pool.js';
+import { processIsolate, workerIsolate, type Isolate } from './isolates.js';
+
+export interface ReadyModule {
+  digest: string;
+  /** The rewritten bytes (child processes compile them). */
+  bytes: Uint8Array;
+  compiled: WebAssembly.Module;
+  metered: boolean;
+}
+
+export interface Executor {
+  run(module: ReadyModule, grant: GrantSpec, fuel: number | null): Promise<SandboxResult>;
+  readonly stats: { replaced: number; wedged: number; stopping: number };
+  /** Resolves when the isolates have started. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ExecutorOptions {
+  /** Pooled isolates and spares; a one-shot run (the CLI) wants one isolate and no spare. */
+  size: number;
+  spares: number;
+  maxQueued: number;
+  stackSizeMb: number;
+  workerEntry: URL;
+  processEntry: URL;
+  codeDir: string;
+  onWedged?: (kind: 'thread' | 'process') => void;
+}
+
+type Answer = { ok: boolean; value?: SandboxResult; refused?: boolean; message?: string };
+
+function answerOf(answer: Answer): SandboxResult {
+  if (answer.ok) return answer.value!;
+  if (answer.refused) throw new RunRefused(answer.message ?? 'refused');
+  throw new Error(answer.message ?? 'the run failed');
+}
+
+function deadlineTrap(result: SandboxResult): SandboxResult {
+  result.exitCode = null;
+  result.trap = { kind: 'deadline', message: 'the run reached its deadline' };
+  if (!result.limitsHit.includes('timeout')) result.limitsHit.push('timeout');
+  return result;
+}
+
+function emptyRecord(wallMs: number): SandboxResult {
+  return {
+    exitCode: null, trap: null, stdout: new Uint8Array(0), stderr: new Uint8Array(0), limitsHit: [], denied: [], deniedCount: 0, fuelUsed: null,
+    usage: { wallMs, bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 },
+  };
+}
+
+/** isolation = "none": the guest runs on the caller's thread, one run at a time. */
+export function inlineExecutor(): Executor {
+  let host: WasiHost | null = null;
+  return {
+    async run(module, grant, fuel) {
+      host ??= createWasiHost();
+      return { ...execute({ module: module.compiled, grant, fuel, watchdog: true }, host), isolation: 'none' };
+    },
+    stats: { replaced: 0, wedged: 0, stopping: 0 },
+    async ready() {},
+    async close() {},
+  };
+}
+
+export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor {
+  const hostMounts = policy.mounts.flatMap((m) => (m.kind === 'host' ? [m] : []));
+  const spawn = policy.isolation === 'process'
+    ? () => processIsolate(fileURLToPath(options.processEntry), {
+      codeDir: options.codeDir,
+      readPaths: hostMounts.filter((m) => m.readOnly).map((m) => `${m.host}/*`),
+      writePaths: hostMounts.filter((m) => !m.readOnly).map((m) => `${m.host}/*`),
+      writable: policy.mounts.some((m) => m.kind === 'tmpfs' || (m.kind === 'host' && !m.readOnly)),
+    })
+    : () => workerIsolate(options.workerEntry, { stackSizeMb: options.stackSizeMb });
+  const pool = new IsolatePool<unknown, Answer>({
+    spawn, size: options.size, maxQueued: options.maxQueued, spares: options.spares,
+    onWedged: (isolate: Isolate) => options.onWedged?.(isolate.kind),
+  });
+  const threads = policy.isolation !== 'process';
+
+  async function runInThread(module: ReadyModule, grant: GrantSpec, fuel: number | null): Promise<SandboxResult> {
+    const started = performance.now();
+    const timeoutMs = grant.limits.timeoutMs;
+    let host: HostChannel | null = null;
+    let outcome: PoolOutcome<Answer>;
+    try {
+      outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false }, timeoutMs, {
+        onDispatch: (isolate) => {
+          host = new HostChannel(isolate.channel!.sab, {
+            stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr,
+            deadlineAt: timeoutMs === null ? null : performance.now() + timeoutMs,
+          });
+        },
+        onMessage: (message) => host?.onMessage(message as ChannelMessage),
+      });
+    } catch (error) {
+      (host as HostChannel | null)?.end();
+      throw error;
+    }
+    const channel = host as HostChannel | null;
+    try {
+      if (outcome.kind === 'done') {
+        const result = answerOf(outcome.result);
+        if (channel) {
+          // Inherited output is written by this thread: the run is over when it is out, or at the deadline.
+          const left = timeoutMs === null ? null : timeoutMs - (performance.now() - started);
+          const out = await drainedWithin(channel, left);
+          if (!out && !result.trap) deadlineTrap(result);
+          result.stdout = channel.captured(1);
+          result.stderr = channel.captured(2);
+        }
+        return result;
+      }
+      const record = emptyRecord(performance.now() - started);
+      if (outcome.kind === 'crashed') {
+        record.trap = { kind: 'other', message: `the isolate failed: ${outcome.message}` };
+      } else {
+        deadlineTrap(record);
+      }
+      if (channel) {
+        const snap = channel.snapshot();
+        Object.assign(record.usage, snap.usage);
+        record.stdout = snap.stdout;
+        record.stderr = snap.stderr;
+        record.denied = snap.denied;
+        record.deniedCount = snap.deniedCount;
+        if (module.metered && fuel !== null && snap.fuelLeft !== null) record.fuelUsed = fuel - snap.fuelLeft;
+      }
+      return record;
+    } finally {
+      channel?.end();
+    }
+  }
+
+  async function runInProcess(module: ReadyModule, grant: GrantSpec, fuel: number | null): Promise<SandboxResult> {
+    const started = performance.now();
+    const outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel }, grant.limits.timeoutMs);
+    if (outcome.kind === 'done') return answerOf(outcome.result);
+    const record = emptyRecord(performance.now() - started);
+    if (outcome.kind === 'crashed') record.trap = { kind: 'other', message: `the isolate failed: ${outcome.message}` };
+    else deadlineTrap(record);
+    return record;
+  }
+
+  return {
+    run: async (module, grant, fuel) => ({ ...(await (threads ? runInThread : runInProcess)(module, grant, fuel)), isolation: policy.isolation }),
+    get stats() { return { replaced: pool.replaced, wedged: pool.wedged, stopping: pool.stopping }; },
+    ready: () => pool.ready(),
+    close: () => pool.close(),
+  };
+}
+
+/** Waits until the host has written everything out, or `ms` passed (null: no limit). */
+async function drainedWithin(channel: HostChannel, ms: number | null): Promise<boolean> {
+  if (ms === null) {
+    await channel.drained();
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, ms)); });
+  try {
+    return await Promise.race([channel.drained().then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
