@@ -4,10 +4,14 @@
 //     node:wasi and @bjorn3/browser_wasi_shim, each with the module compiled once;
 //  2. fuel metering's cost on CPU-bound programs (SHA-256, LZ77), metered against not;
 //  3. deadline accuracy: how long after its deadline a spinning guest's run has
-//     ended and the sandbox can start the next run.
+//     ended and the sandbox can start the next run;
+//  4. deadline lateness in every isolation mode for a spinning, a
+//     memory-growing and a stdin-blocked guest (bench/deadline.ts, run in a
+//     child whose stdin is a pipe that stays open and silent).
 //
 //   npm run bench:sandbox [-- --runs 500 --full]
 
+import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WASI as NodeWasi } from 'node:wasi';
@@ -101,4 +105,11 @@ console.log(table(['measure', 'median', 'p99'], [
   ['run ended (promise resolved)', median(ended).toFixed(2), percentile(ended, 99).toFixed(2)],
   ['next run completed on the replacement isolate', median(readyAgain).toFixed(2), percentile(readyAgain, 99).toFixed(2)],
 ]));
+
+// 4. Deadline lateness in every mode, stdin a silent pipe.
+console.log('\n4. ');
+await new Promise<void>((resolve, reject) => {
+  const child = spawn(process.execPath, ['--no-warnings', join(root, 'dist', 'bench', 'deadline.js'), '--runs', String(argValue('deadline-runs', 15))], { stdio: ['pipe', 'inherit', 'inherit'] });
+  child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`deadline benchmark exited with ${code}`))));
+});
 process.exit(0);

@@ -16,7 +16,7 @@ import type { GrantSpec } from '../wasi/grant.js';
 import { createWasiHost, RunRefused, type WasiHost } from '../wasi/run.js';
 import { HostChannel, type ChannelMessage } from './channel.js';
 import { execute, type SandboxResult } from './execute.js';
-import { IsolatePool, type PoolOutcome } from './isolate-pool.js';
+import { IsolatePool, SandboxBusyError, type PoolOutcome } from './isolate-pool.js';
 import { processIsolate, workerIsolate, type Isolate } from './isolates.js';
 
 export interface ReadyModule {
@@ -69,13 +69,34 @@ function emptyRecord(wallMs: number): SandboxResult {
   };
 }
 
-/** isolation = "none": the guest runs on the caller's thread, one run at a time. */
-export function inlineExecutor(): Executor {
+/**
+ * isolation = "none": the guest runs on the caller's thread, one run at a
+ * time; runs asked for meanwhile wait their turn (at most `maxQueued`; one
+ * more is refused, as a pool would).
+ */
+export function inlineExecutor(maxQueued = Infinity): Executor {
   let host: WasiHost | null = null;
+  let waiting = 0;
+  let turn: Promise<void> = Promise.resolve();
   return {
-    async run(module, grant, fuel) {
-      host ??= createWasiHost();
-      return { ...execute({ module: module.compiled, grant, fuel, watchdog: true }, host), isolation: 'none' };
+    run(module, grant, fuel) {
+      if (waiting > maxQueued) return Promise.reject(new SandboxBusyError(`sandbox busy: 1 run in progress and ${waiting - 1} waiting`));
+      waiting++;
+      const mine = turn.then(() => new Promise<SandboxResult>((resolve, reject) => {
+        // A macrotask per run: every run asked for in this turn of the event loop is counted before one starts.
+        setImmediate(() => {
+          try {
+            host ??= createWasiHost();
+            resolve({ ...execute({ module: module.compiled, grant, fuel, watchdog: true }, host), isolation: 'none' });
+          } catch (error) {
+            reject(error);
+          } finally {
+            waiting--;
+          }
+        });
+      }));
+      turn = mine.then(() => undefined, () => undefined);
+      return mine;
     },
     stats: { replaced: 0, wedged: 0, stopping: 0 },
     async ready() {},

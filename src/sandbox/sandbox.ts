@@ -61,7 +61,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   const { limits } = policy;
   let executor: Executor;
   if (policy.isolation === 'none') {
-    executor = inlineExecutor();
+    executor = inlineExecutor(options.oneShot ? 0 : limits.queue);
   } else {
     const processEntry = entry('process-entry.js');
     executor = poolExecutor(policy, {

@@ -164,3 +164,41 @@ describe('warden run --file', () => {
     assert.match(missing.stderr, /cannot mount file/);
   });
 });
+
+describe('warden run: one orchestrator, the policy as the source of the mode', () => {
+  it('the policy file chooses the isolation; --isolation overrides it; without a policy the guest runs here', async (t) => {
+    const dir = tempDir(t);
+    const policy = join(dir, 'p.toml');
+    writeFileSync(policy, 'isolation = "process"\n');
+    const modes: Array<[string[], string]> = [
+      [['--policy', policy], 'process'],
+      [['--policy', policy, '--isolation', 'thread'], 'thread'],
+      [[], 'none'],
+    ];
+    for (const [flags, expected] of modes) {
+      const report = join(dir, `${expected}.json`);
+      const r = await runWarden(['run', ...flags, '--report', report, fixture('c', 'hello.wasm'), '--', 'x']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'hello from wasm-warden, x\n');
+      assert.equal(JSON.parse(readFileSync(report, 'utf8')).isolation, expected, flags.join(' '));
+    }
+    const bad = await runWarden(['run', '--isolation', 'fiber', fixture('c', 'hello.wasm')]);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /not none, thread or process/);
+  });
+
+  it('writes reports as docs/report.md specifies them: version, fields, trap kinds', async (t) => {
+    const doc = readFileSync(fixture('..', '..', 'docs', 'report.md'), 'utf8');
+    const schema = JSON.parse(/## JSON Schema\s+```json\n([\s\S]+?)\n```/.exec(doc)![1]!);
+    const { REPORT_VERSION, TRAP_KINDS } = await import('../../src/wasi/trap.js');
+    assert.equal(schema.properties.version.const, REPORT_VERSION);
+    const kinds = schema.properties.trap.oneOf[1].properties.kind.enum;
+    assert.deepEqual([...kinds].sort(), [...TRAP_KINDS].sort());
+    for (const kind of ['stack-guard', 'null-guard', 'rodata-write', 'host-function', 'unknown-import']) assert.ok(kinds.includes(kind), kind);
+    const report = join(tempDir(t), 'r.json');
+    await runWarden(['run', '--report', report, '--timeout', '200ms', await watFile(t, 'wasi-spin')]);
+    const record = JSON.parse(readFileSync(report, 'utf8'));
+    assert.deepEqual(Object.keys(record).sort(), [...schema.required].sort());
+    assert.equal(record.version, REPORT_VERSION);
+  });
+});

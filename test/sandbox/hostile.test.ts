@@ -28,7 +28,7 @@ async function refusedWith(sandbox: Sandbox, bytes: Uint8Array, rule: string): P
   });
 }
 
-for (const isolation of ['thread', 'process'] as const) {
+for (const isolation of ['none', 'thread', 'process'] as const) {
   describe(`hostile modules, ${isolation} isolation`, () => {
     let sandbox: Sandbox;
     before(async () => {
