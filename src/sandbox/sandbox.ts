@@ -84,7 +84,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   async function ready(bytes: Uint8Array): Promise<ReadyModule> {
     // Hashing on every run would cost more than the run itself for small modules:
     // the same array is recognised by identity (callers must not mutate it afterwards).
-    let key = digests.get(bytes);
+    // A one-shot sandbox never sees a second module: no digest is needed (node:crypto stays unloaded).
+    let key = options.oneShot ? 'one-shot' : digests.get(bytes);
     if (!key) digests.set(bytes, (key = digestOf(bytes)));
     return cache.get(key, async () => {
       const prepared = prepare(bytes, policy);
@@ -94,7 +95,10 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       } catch (error) {
         throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
       }
-      return { digest: prepared.digest, bytes: prepared.bytes, compiled, metered: prepared.metered };
+      return {
+        get digest() { return prepared.digest; },
+        bytes: prepared.bytes, compiled, metered: prepared.metered,
+      };
     });
   }
 
