@@ -25,7 +25,8 @@ export interface Scratch {
 
 export function createScratch(): Scratch {
   const base = existsSync(memoryBacked) ? memoryBacked : '/tmp';
-  const path = mkdtempSync(`${base}/warden-scratch-`);
+  // The creating process's id in the name: whoever looks at /dev/shm can tell whose it is.
+  const path = mkdtempSync(`${base}/warden-scratch-${process.pid}-`);
   return { path, remove: () => removeTree(path) };
 }
 

@@ -9,7 +9,8 @@ import { createSandbox } from '../../src/sandbox/sandbox.js';
 import { watFixture } from '../helpers/wat.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-const scratchDirs = () => readdirSync('/dev/shm').filter((n) => n.startsWith('warden-scratch-')).sort();
+/** This process's scratch directories (/dev/shm is shared; names carry the creator's pid). */
+const scratchDirs = () => readdirSync('/dev/shm').filter((n) => n.startsWith(`warden-scratch-${process.pid}-`)).sort();
 
 for (const isolation of ['none', 'thread', 'process'] as const) {
   describe(`a run killed at its deadline keeps its record, ${isolation} isolation`, () => {

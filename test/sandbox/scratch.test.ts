@@ -1,20 +1,34 @@
 // Scratch directories never outlive their run: not when the guest nests
-// directories past PATH_MAX, not when a file mount's source is missing, and
-// a cleanup failure is never the run's exit status.
+// directories past PATH_MAX, not when a file mount's source has gone, and a
+// cleanup failure is never the run's exit status. /dev/shm is shared with
+// every other process: each check looks at the directories its run's
+// process made (their names carry its pid).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import { RunRefused } from '../../src/wasi/run.js';
 import { removeTree } from '../../src/wasi/scratch.js';
-import { runWarden } from '../helpers/cli.js';
-import { fixture } from '../helpers/paths.js';
+import { fixture, wardenBin } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 import { watFixture } from '../helpers/wat.js';
 
-const shm = () => readdirSync('/dev/shm').filter((n) => n.startsWith('warden-scratch-')).sort();
+/** Scratch directories the process `pid` made and left (their names carry the creator's pid; /dev/shm is shared). */
+const leftBy = (pid: number) => readdirSync('/dev/shm').filter((n) => n.startsWith(`warden-scratch-${pid}-`));
+
+/** Runs the CLI and reports its pid with its result. */
+function warden(args: string[]): Promise<{ code: number | null; stderr: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [wardenBin, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+    const err: Buffer[] = [];
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr: Buffer.concat(err).toString('utf8'), pid: child.pid! }));
+  });
+}
 
 describe('scratch lifetime', () => {
   for (const isolation of ['none', 'thread', 'process'] as const) {
@@ -23,27 +37,28 @@ describe('scratch lifetime', () => {
       const module = join(dir, 'deep.wasm');
       writeFileSync(module, await watFixture('hostile-deep-scratch'));
       const report = join(dir, 'report.json');
-      const before = shm();
-      const r = await runWarden(['run', '--isolation', isolation, '--tmpfs', '/scratch', '--report', report, module]);
+      const r = await warden(['run', '--isolation', isolation, '--tmpfs', '/scratch', '--report', report, module]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(readFileSync(report, 'utf8')).exitCode, 0);
-      assert.deepEqual(shm(), before);
+      assert.deepEqual(leftBy(r.pid), []);
     });
   }
 
-  it('a missing file-mount source refuses the run and leaves no scratch (CLI and library)', async (t) => {
+  it('a file-mount source gone by the time of the run refuses it and leaves no scratch', async (t) => {
     const dir = tempDir(t);
-    const before = shm();
-    const r = await runWarden(['run', '--tmpfs', '/t', '--file', `${join(dir, 'missing')}::/etc/x`, '--isolation', 'thread', fixture('c', 'hello.wasm')]);
-    assert.equal(r.code, 125);
-    assert.match(r.stderr, /cannot mount file/);
-    const sandbox = await createSandbox({ isolation: 'thread', mount: [{ kind: 'tmpfs', guest: '/t' }, { kind: 'file', host: join(dir, 'missing'), guest: '/etc/x' }] });
-    try {
-      await assert.rejects(sandbox.run(new Uint8Array(readFileSync(fixture('c', 'hello.wasm')))), RunRefused);
-    } finally {
-      await sandbox.close();
+    const source = join(dir, 'app.conf');
+    writeFileSync(source, 'x');
+    for (const isolation of ['none', 'thread'] as const) {
+      const sandbox = await createSandbox({ isolation, mount: [{ kind: 'tmpfs', guest: '/t' }, { kind: 'file', host: source, guest: '/etc/app.conf' }] });
+      try {
+        rmSync(source);
+        await assert.rejects(sandbox.run(new Uint8Array(readFileSync(fixture('c', 'hello.wasm')))), RunRefused);
+      } finally {
+        await sandbox.close();
+        writeFileSync(source, 'x');
+      }
+      assert.deepEqual(leftBy(process.pid), [], isolation);
     }
-    assert.deepEqual(shm(), before);
   });
 
   it('removeTree removes links, never what they point to', (t) => {

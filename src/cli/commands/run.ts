@@ -201,7 +201,14 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const reportPath = flag(args, 'report');
   const guestArgs = [modulePath, ...args.rest];
   // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.
-  const sandbox = await createSandbox(policy, { oneShot: true });
+  let sandbox;
+  try {
+    sandbox = await createSandbox(policy, { oneShot: true });
+  } catch (error) {
+    // A mount whose host path is missing: one line naming it.
+    if (error instanceof PolicyError) throw new InputError(error.message);
+    throw error;
+  }
   let bytes: Uint8Array | undefined;
   let result: SandboxResult;
   try {
