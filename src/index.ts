@@ -33,7 +33,7 @@ export { defaultLimits, defineGrant, type GrantLimits, type GrantSpec, type Moun
 export type { RandomPolicy } from './wasi/random.js';
 export { RunRefused, runWasi, type RunOptions, type RunResult, type RunUsage } from './wasi/run.js';
 export type { OutputSpec, StdinSpec } from './wasi/stdio.js';
-export { formatGuestStack, guestStack, TRAP_KINDS, type GuestFrame, type Trap, type TrapKind } from './wasi/trap.js';
+export { formatGuestStack, guestStack, REPORT_VERSION, TRAP_KINDS, type GuestFrame, type Trap, type TrapKind } from './wasi/trap.js';
 
 // policy: one document of grants and limits, validated once.
 export { compileGrant, type RunInputs } from './policy/compile-grant.js';

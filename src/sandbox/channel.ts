@@ -60,6 +60,7 @@ export const REPLY = { OK: 0, END: 1, ERROR: 2 } as const;
 export type ChannelMessage =
   | { t: 'out'; s: 1 | 2; chunk: Uint8Array; counted: boolean }
   | { t: 'denied'; entries: DeniedAttempt[] }
+  | { t: 'limits'; names: string[] }
   | { t: 'call'; seq: number; op: string; arg: number };
 
 class Views {
@@ -92,6 +93,7 @@ export class IsolateChannel {
   private msLeft: () => number = () => Infinity;
   private sentDenied = 0;
   private deniedList: DeniedAttempt[] | null = null;
+  private limitsSeen = 0;
 
   constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
     this.v = new Views(sab);
@@ -104,6 +106,7 @@ export class IsolateChannel {
     this.msLeft = msLeft;
     this.sentDenied = 0;
     this.deniedList = null;
+    this.limitsSeen = 0;
     const sink = (spec: OutputSpec, s: 1 | 2): OutputSink =>
       spec.kind === 'discard' ? discardSink : new ChannelSink(this, s, spec.kind !== 'capture');
     return {
@@ -128,6 +131,12 @@ export class IsolateChannel {
     if (ctx.denied.length > this.sentDenied) {
       this.post({ t: 'denied', entries: ctx.denied.slice(this.sentDenied) });
       this.sentDenied = ctx.denied.length;
+    }
+    // Limits that refused something (the guest went on): few, posted when the set grows.
+    const limits = ctx.limitsHit.size + ctx.quota.hits.size;
+    if (limits !== this.limitsSeen) {
+      this.limitsSeen = limits;
+      this.post({ t: 'limits', names: [...ctx.limitsHit, ...ctx.quota.hits] });
     }
   }
 
@@ -339,6 +348,7 @@ export interface HostRunSpec {
 /** What the host knows of a run without the isolate's cooperation. */
 export interface ChannelSnapshot {
   usage: Omit<RunUsage, 'wallMs'>;
+  limitsHit: string[];
   deniedCount: number;
   denied: DeniedAttempt[];
   stdout: Uint8Array;
@@ -356,6 +366,7 @@ export class HostChannel {
   private readonly received = [0, 0];
   private readonly queue: Array<{ s: 1 | 2; chunk: Uint8Array; at: number; counted: boolean }> = [];
   private readonly denied: DeniedAttempt[] = [];
+  private limitsHit: string[] = [];
   private readonly calls = new Map<string, HostCall>();
   private timer: NodeJS.Timeout | null = null;
   private ended = false;
@@ -397,6 +408,9 @@ export class HostChannel {
       }
       case 'denied':
         for (const entry of message.entries) if (this.denied.length < MAX_DENIED_RECORDS) this.denied.push(entry);
+        return;
+      case 'limits':
+        this.limitsHit = message.names.slice(0, 16).map(String);
         return;
       case 'call': {
         const fn = this.calls.get(message.op);
@@ -451,6 +465,7 @@ export class HostChannel {
     const fuel = f64[F_FUEL_LEFT]!;
     return {
       usage: { bytesWritten: f64[F_BYTES_WRITTEN]!, filesCreated: f64[F_FILES]!, outputBytes: f64[F_OUTPUT]!, peakMemoryBytes: f64[F_PEAK]! },
+      limitsHit: [...this.limitsHit],
       deniedCount: Atomics.load(i32, I_DENIED),
       denied: [...this.denied],
       stdout: this.captured(1),

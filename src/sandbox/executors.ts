@@ -166,6 +166,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
         record.stderr = snap.stderr;
         record.denied = snap.denied;
         record.deniedCount = snap.deniedCount;
+        record.limitsHit = [...new Set([...snap.limitsHit, ...record.limitsHit])];
         if (module.metered && fuel !== null && snap.fuelLeft !== null) record.fuelUsed = fuel - snap.fuelLeft;
       }
       return record;
