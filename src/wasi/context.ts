@@ -72,6 +72,8 @@ export class WasiContext {
   random!: RandomSource;
   quota!: Quota;
   deadlineAt: number | null = null;
+  /** The deadline on performance.now()'s scale: one double comparison for the checkpoint's hot path. */
+  deadlineAtPerf = Infinity;
   maxRandomBytesPerCall = 0;
 
   constructor(
@@ -92,6 +94,7 @@ export class WasiContext {
     this.random = run.random;
     this.quota = run.quota;
     this.deadlineAt = run.deadlineAt;
+    this.deadlineAtPerf = run.deadlineAt === null ? Infinity : performance.now() + (run.deadlineAt - this.monotonicMs());
     this.maxRandomBytesPerCall = run.maxRandomBytesPerCall;
     this.memory.detach();
     this.fds.reset(run.maxFds);
