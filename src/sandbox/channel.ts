@@ -25,7 +25,7 @@ import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunStdio, RunUsage } from '../wasi/run.js';
 import {
-  CaptureSink, CHUNK_BYTES, DeadlineReached, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
+  CaptureSink, CHUNK_BYTES, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
 } from '../wasi/stdio.js';
 
 // Int32 cells.
@@ -218,9 +218,6 @@ export class IsolateChannel {
     return this.v;
   }
 
-  get deadlineCheck(): () => void {
-    return this.deadline;
-  }
 }
 
 /** A stream gathered in the shared region and posted to the host a chunk at a time. */
@@ -341,8 +338,6 @@ export interface HostRunSpec {
   stdin: GrantSpec['stdin'];
   stdout: OutputSpec;
   stderr: OutputSpec;
-  /** Absolute performance.now() at which host-side waiting gives up. */
-  deadlineAt: number | null;
 }
 
 /** What the host knows of a run without the isolate's cooperation. */
@@ -553,4 +548,3 @@ function readerOf(endpoint: Endpoint, over: () => boolean): HostCall {
   });
 }
 
-export { DeadlineReached };

@@ -128,10 +128,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
     try {
       outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false }, timeoutMs, {
         onDispatch: (isolate) => {
-          host = new HostChannel(isolate.channel!.sab, {
-            stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr,
-            deadlineAt: timeoutMs === null ? null : performance.now() + timeoutMs,
-          });
+          host = new HostChannel(isolate.channel!.sab, { stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr });
         },
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
       });
