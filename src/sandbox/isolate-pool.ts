@@ -189,6 +189,8 @@ export class IsolatePool<Job, Result> {
     this.stopping++;
     old.removeAllListeners('error');
     old.on('error', () => {});
+    // Runs may be queued for this slot: the host stays alive until the old isolate has gone.
+    old.hold(true);
     old.kill();
     const wedgedTimer = setTimeout(() => {
       this.wedged++;
@@ -196,6 +198,7 @@ export class IsolatePool<Job, Result> {
     }, WEDGED_AFTER_MS);
     wedgedTimer.unref();
     void old.exited.then(() => {
+      old.hold(false);
       clearTimeout(wedgedTimer);
       this.stopping--;
       if (this.closed) return;
