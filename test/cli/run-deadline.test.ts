@@ -1,7 +1,9 @@
-// Blocking host calls against the deadline, through the real CLI, in every
-// isolation mode: stdin a pipe that stays open and silent, stdout a pipe
-// nobody reads, poll_oneoff on stdin with a one-hour clock. Each run must end
-// with 134, trap `deadline` in its report, and the process must exit.
+// Blocking host calls and memory.grow loops against the deadline, through the
+// real CLI, in every isolation mode: stdin a pipe that stays open and silent,
+// stdout a pipe nobody reads, poll_oneoff on stdin with a one-hour clock, and
+// grow loops as shipped (V8 delays termination in them; the rewrite's
+// checkpoint ends them). Each run must end with 134, trap `deadline` in its
+// report, and the process must exit.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -46,7 +48,7 @@ async function moduleFile(dir: string, name: string): Promise<string> {
 
 for (const isolation of ['none', 'thread', 'process'] as const) {
   describe(`warden run --isolation ${isolation}: blocking calls end at the deadline`, () => {
-    for (const guest of ['wasi-stdin-wait', 'wasi-stdout-stall', 'wasi-poll-stdin']) {
+    for (const guest of ['wasi-stdin-wait', 'wasi-stdout-stall', 'wasi-poll-stdin', 'hostile-grow-loop', 'hostile-grow-fill']) {
       it(guest, async (t) => {
         const dir = tempDir(t);
         const report = join(dir, 'report.json');

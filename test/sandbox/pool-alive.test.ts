@@ -2,8 +2,9 @@
 // process that has nothing else to keep it alive: the killed isolate holds
 // its slot (it counts against concurrency until it has exited) and keeps the
 // host alive meanwhile, so the queued run is not dropped by an empty event
-// loop. The guest is a memory.grow loop without the deadline checkpoint: V8
-// delays the child's own watchdog, so the parent SIGKILLs it.
+// loop. The guest is a memory.grow loop given to the executor without the
+// deadline rewrite (no checkpoint): V8 delays the child's own watchdog, so
+// the parent SIGKILLs it.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,10 @@ import { describe, it } from 'node:test';
 import { fixture } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const sandboxModule = new URL('../../src/sandbox/sandbox.js', import.meta.url).href;
+const sandboxDir = new URL('../../src/sandbox/', import.meta.url);
+const executorsModule = new URL('executors.js', sandboxDir).href;
+const loadModule = new URL('../policy/load.js', sandboxDir).href;
+const grantModule = new URL('../wasi/grant.js', sandboxDir).href;
 // (module (memory (export "memory") 1) (func (export "_start") (loop (drop (memory.grow (i32.const 1))) (br 0))))
 const grow = '0061736d01000000010401600000030201000503010001071302066d656d6f72790200065f737461727400000a0e010c000340410140001a0c000b0b';
 
@@ -22,13 +26,24 @@ describe('a run queued behind a deadline', () => {
     it(`completes in a process with nothing else to do, ${isolation} isolation`, (t) => {
       const script = `
         import { readFileSync } from 'node:fs';
-        const { createSandbox } = await import(${JSON.stringify(sandboxModule)});
-        const sandbox = await createSandbox({ isolation: '${isolation}', limits: { timeout: '100ms', concurrency: 1 } });
-        const spinning = sandbox.run(new Uint8Array(Buffer.from('${grow}', 'hex')));
-        const hello = sandbox.run(new Uint8Array(readFileSync(${JSON.stringify(fixture('c', 'hello.wasm'))})), { args: ['hello', 'queued'] });
-        const [a, b] = await Promise.all([spinning, hello]);
+        const { poolExecutor } = await import(${JSON.stringify(executorsModule)});
+        const { parsePolicy } = await import(${JSON.stringify(loadModule)});
+        const { defineGrant } = await import(${JSON.stringify(grantModule)});
+        const dir = new URL(${JSON.stringify(sandboxDir.href)});
+        const executor = poolExecutor(parsePolicy({ isolation: '${isolation}' }), {
+          size: 1, spares: 1, maxQueued: 4, stackSizeMb: 4,
+          workerEntry: new URL('worker-entry.js', dir), processEntry: new URL('process-entry.js', dir),
+          codeDir: new URL('../..', dir).pathname,
+        });
+        const ready = async (bytes, digest) => ({ digest, bytes, compiled: await WebAssembly.compile(bytes), metered: false });
+        const growing = await ready(new Uint8Array(Buffer.from('${grow}', 'hex')), 'grow');
+        const hello = await ready(new Uint8Array(readFileSync(${JSON.stringify(fixture('c', 'hello.wasm'))})), 'hello');
+        const [a, b] = await Promise.all([
+          executor.run(growing, defineGrant({ limits: { timeoutMs: 100 } }), null),
+          executor.run(hello, defineGrant({ args: ['hello', 'queued'] }), null),
+        ]);
         console.log(a.trap.kind, new TextDecoder().decode(b.stdout).trim());
-        await sandbox.close();`;
+        await executor.close();`;
       const file = join(tempDir(t), 'queued.mjs');
       writeFileSync(file, script);
       const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
