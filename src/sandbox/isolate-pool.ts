@@ -31,7 +31,7 @@ export class SandboxClosedError extends Error {
 /** How long a terminated worker gets to exit before the run is answered anyway. */
 export const KILL_GRACE_MS = 40;
 /** How long after its deadline a child process has to report itself before SIGKILL. */
-export const PROCESS_GRACE_MS = 60;
+export const PROCESS_GRACE_MS = 80;
 /** A stopped isolate still alive after this long is reported as wedged. */
 export const WEDGED_AFTER_MS = 1000;
 
@@ -171,7 +171,8 @@ export class IsolatePool<Job, Result> {
         const grace = isolate.kind === 'process' ? PROCESS_GRACE_MS : 0;
         timer = setTimeout(() => void atDeadline(), pending.deadlineMs + grace);
       }
-      isolate.send({ id, job: pending.job });
+      // When it was sent, on the wall clock both sides share: a child counts its deadline from here, not from receipt.
+      isolate.send({ id, job: pending.job, sentAt: performance.timeOrigin + performance.now() });
     }, (error: Error) => finish({ kind: 'crashed', message: `the isolate did not start: ${error.message}` }, true));
   }
 

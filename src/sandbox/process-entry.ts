@@ -22,7 +22,15 @@ interface ProcessJob {
 const compiled = new Map<string, WebAssembly.Module>();
 const host = createWasiHost();
 
-process.on('message', (message: { id: number; job: ProcessJob }) => {
+/** The grant with its deadline counted from when the parent sent the job (the parent's timer starts there). */
+function fromSending(grant: GrantSpec, sentAt: number | undefined): GrantSpec {
+  const timeoutMs = grant.limits.timeoutMs;
+  if (timeoutMs === null || typeof sentAt !== 'number') return grant;
+  const elapsed = Math.max(0, performance.timeOrigin + performance.now() - sentAt);
+  return { ...grant, limits: { ...grant.limits, timeoutMs: Math.max(1, timeoutMs - elapsed) } };
+}
+
+process.on('message', (message: { id: number; job: ProcessJob; sentAt?: number }) => {
   const { id, job } = message;
   try {
     let module = compiled.get(job.digest);
@@ -31,7 +39,7 @@ process.on('message', (message: { id: number; job: ProcessJob }) => {
       module = new WebAssembly.Module(job.bytes);
       compiled.set(job.digest, module);
     }
-    process.send!({ id, result: { ok: true, value: execute({ module, grant: job.grant, fuel: job.fuel, watchdog: true }, host) } });
+    process.send!({ id, result: { ok: true, value: execute({ module, grant: fromSending(job.grant, message.sentAt), fuel: job.fuel, watchdog: true }, host) } });
   } catch (error) {
     process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
   }
