@@ -14,6 +14,8 @@ try {
 
 cli.main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
+  stdoutBytes: (bytes) => process.stdout.write(bytes),
+  stdinBytes: () => require('node:fs').readFileSync(0),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),

@@ -48,8 +48,8 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     const command = await entry.load();
     return await command.run(args, commandIO);
   } catch (error) {
-    // `warden run` reserves 1 and 2 for the guest: its own failures are 125.
-    const failure = name === 'run' ? ExitCode.RUN_REFUSED : ExitCode.USAGE;
+    // `warden run` and `warden call` reserve 1 and 2 for the guest: their own failures are 125.
+    const failure = name === 'run' || name === 'call' ? ExitCode.RUN_REFUSED : ExitCode.USAGE;
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof UsageError || error instanceof InputError) {
       io.stderr(`warden ${name}: ${message}\n`);

@@ -52,11 +52,12 @@ export interface PolicyInput {
   clock?: ClockInput;
   random?: 'none' | 'os' | `seeded:${number}`;
   stdio?: { stdin?: 'none' | 'inherit' | `file:${string}`; stdout?: 'capture' | 'inherit' | 'discard'; stderr?: 'capture' | 'inherit' | 'discard' };
-  imports?: { allow?: string[] };
+  imports?: { allow?: string[]; unknown?: 'refuse' | 'trap' | 'zero' };
   limits?: LimitsInput;
   features?: Partial<Record<FeatureName, boolean>>;
   isolation?: 'none' | 'thread' | 'process';
   trust?: { keys?: string[]; require?: 'none' | 'any' | number; pins?: string[] };
+  plugin?: { config?: Record<string, string>; memory?: Size; vars?: Size; logs?: number };
 }
 
 const EXAMPLE: Record<'size' | 'duration', string> = {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parsePublicKey, type PublicKey } from '../signing/keys.js';
 import { parseClockPolicy } from '../wasi/clocks.js';
 import { wasiPreview1Functions } from '../binary/wasi-abi.js';
-import { DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
+import { DEFAULT_PLUGIN, type PluginPolicy, DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
 import { LIMIT_KEYS } from './limit-keys.js';
 import { CLOCK_PATTERN } from './schema.js';
 import { DURATION_EXAMPLES, toBytes, toMilliseconds } from './units.js';
@@ -75,7 +75,7 @@ function describe(value: unknown): string {
 
 const CLOCK_SYNTAX = new RegExp(CLOCK_PATTERN);
 
-export const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust'];
+export const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust', 'plugin'];
 
 /** A path from a policy: absolute as given, else relative to `baseDir` (the policy file's directory). */
 function resolvePolicyPath(baseDir: string, path: string): string {
@@ -153,6 +153,29 @@ function readLimits(r: Reader, raw: unknown): LimitsPolicy {
   return limits;
 }
 
+/** [plugin]: config strings and the bounds of what a plugin call may make the host keep. */
+function readPlugin(r: Reader, raw: unknown): PluginPolicy {
+  const plugin = { ...DEFAULT_PLUGIN, config: {} as Record<string, string> };
+  if (raw === undefined) return Object.freeze({ ...plugin, config: Object.freeze(plugin.config) });
+  if (!isObject(raw)) { r.fail('plugin', 'expected a table'); return DEFAULT_PLUGIN; }
+  r.keys(raw, 'plugin', ['config', 'memory', 'vars', 'logs']);
+  if (raw.config !== undefined) {
+    if (!isObject(raw.config)) r.fail('plugin.config', 'expected a table of strings');
+    else for (const [k, v] of Object.entries(raw.config)) {
+      if (typeof v !== 'string') r.fail(`plugin.config.${k}`, 'expected a string');
+      else plugin.config[k] = v;
+    }
+  }
+  const memory = r.size(raw.memory, 'plugin.memory');
+  if (memory !== undefined) plugin.memoryBytes = memory;
+  const vars = r.size(raw.vars, 'plugin.vars');
+  if (vars !== undefined) plugin.varBytes = vars;
+  const logs = r.count(raw.logs, 'plugin.logs');
+  if (logs !== undefined) plugin.logLines = logs;
+  if (plugin.memoryBytes > 2 ** 32) r.fail('plugin.memory', 'at most 4GiB');
+  return Object.freeze({ ...plugin, config: Object.freeze(plugin.config) });
+}
+
 /** The keys with repeats of the same public key removed (the first of each kept). */
 export function distinctKeys(keys: readonly PublicKey[]): PublicKey[] {
   const seen = new Set<string>();
@@ -216,15 +239,20 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
   }
   const stdio = readStdio(r, raw.stdio, baseDir);
   let extraImports: string[] = [];
+  let unknownImports: Policy['unknownImports'] = 'refuse';
   if (raw.imports !== undefined) {
     if (!isObject(raw.imports)) r.fail('imports', 'expected a table');
     else {
-      r.keys(raw.imports, 'imports', ['allow']);
+      r.keys(raw.imports, 'imports', ['allow', 'unknown']);
       extraImports = r.strings(raw.imports.allow, 'imports.allow') ?? [];
       for (const name of extraImports) if (!Object.hasOwn(wasiPreview1Functions, name)) r.fail('imports.allow', `'${name}' is not a wasi_snapshot_preview1 function`);
+      const unknown = r.string(raw.imports.unknown, 'imports.unknown');
+      if (unknown === 'refuse' || unknown === 'trap' || unknown === 'zero') unknownImports = unknown;
+      else if (unknown !== undefined) r.fail('imports.unknown', `'${unknown.slice(0, 40)}' is not refuse, trap or zero`);
     }
   }
   const limits = readLimits(r, raw.limits);
+  const plugin = readPlugin(r, raw.plugin);
   const features = new Set<FeatureName>(DEFAULT_FEATURES);
   if (raw.features !== undefined) {
     if (!isObject(raw.features)) r.fail('features', 'expected a table of feature = true|false');
@@ -272,9 +300,10 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
     mounts: Object.freeze(mounts.map((m) => Object.freeze(m))), args: Object.freeze(args),
     env: Object.freeze(env.map((e) => Object.freeze(e) as readonly [string, string])), clock: clock && Object.freeze(clock),
     random: random && Object.freeze(random), stdin: Object.freeze(stdio.stdin), stdout: stdio.stdout, stderr: stdio.stderr,
-    extraImports: Object.freeze(extraImports), limits: Object.freeze(limits), features: freezeSet(features),
+    extraImports: Object.freeze(extraImports), unknownImports, limits: Object.freeze(limits), features: freezeSet(features),
     isolation: isolation as Policy['isolation'], pins: Object.freeze(pins),
     trust: Object.freeze({ keys: Object.freeze(keys), require }),
+    plugin,
   };
   return Object.freeze(policy);
 }

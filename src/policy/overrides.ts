@@ -17,6 +17,7 @@ export interface Overrides {
   stderr?: Policy['stderr'];
   limits?: Partial<LimitsPolicy>;
   isolation?: Policy['isolation'];
+  unknownImports?: Policy['unknownImports'];
 }
 
 export function applyOverrides(policy: Policy, o: Overrides): Policy {
@@ -39,6 +40,7 @@ export function applyOverrides(policy: Policy, o: Overrides): Policy {
     stderr: o.stderr ?? policy.stderr,
     limits: Object.freeze({ ...policy.limits, ...o.limits }),
     isolation: o.isolation ?? policy.isolation,
+    unknownImports: o.unknownImports ?? policy.unknownImports,
   };
   return Object.freeze(next);
 }

@@ -59,6 +59,8 @@ export interface Policy {
   stderr: OutputPolicy;
   /** WASI functions allowed beyond those the grants imply. */
   extraImports: readonly string[];
+  /** Imports neither WASI nor granted: refused at admission, or linked to stubs that trap or return zeros when called. */
+  unknownImports: 'refuse' | 'trap' | 'zero';
   limits: LimitsPolicy;
   /** Proposals a module may use beyond the 1.0 core. */
   features: ReadonlySet<FeatureName>;
@@ -66,9 +68,29 @@ export interface Policy {
   isolation: 'none' | 'thread' | 'process';
   /** If not empty, only modules whose SHA-256 is listed are admitted. */
   pins: readonly string[];
+  /** Plugins called through the Extism kernel ABI (warden call, sandbox.callPlugin): their config and bounds. */
+  plugin: PluginPolicy;
   /** Keys whose signatures count, and how many distinct ones must have signed (0: no signature needed). */
   trust: { keys: readonly PublicKey[]; require: number };
 }
+
+export interface PluginPolicy {
+  /** What config_get answers: the only configuration a plugin can read. */
+  config: Readonly<Record<string, string>>;
+  /** Plugin memory per call (the kernel's blocks), bytes: alloc fails beyond. */
+  memoryBytes: number;
+  /** Variables kept between calls, keys and values, bytes: var_set traps beyond. */
+  varBytes: number;
+  /** Log lines kept per call: more are counted and dropped. */
+  logLines: number;
+}
+
+export const DEFAULT_PLUGIN: Readonly<PluginPolicy> = Object.freeze({
+  config: Object.freeze({}),
+  memoryBytes: 64 * 1024 * 1024,
+  varBytes: 1024 * 1024,
+  logLines: 1000,
+});
 
 export const DEFAULT_FEATURES: readonly FeatureName[] = [
   'sign-extension', 'nontrapping-fptoint', 'multi-value', 'bulk-memory', 'reference-types', 'simd', 'tail-call', 'extended-const',

@@ -87,7 +87,10 @@ export function policySchema(): Schema {
         description: 'wasi_snapshot_preview1 functions allowed beyond those the grants imply.',
         type: 'object',
         additionalProperties: false,
-        properties: { allow: stringArray },
+        properties: {
+          allow: stringArray,
+          unknown: { description: 'Imports neither WASI nor granted as host functions: refused at admission, or linked to stubs that trap (kind unknown-import) or return zeros.', enum: ['refuse', 'trap', 'zero'], default: 'refuse' },
+        },
       },
       limits: limitsSchema(),
       features: {
@@ -95,6 +98,17 @@ export function policySchema(): Schema {
         type: 'object',
         additionalProperties: false,
         properties: Object.fromEntries(FEATURES.map((f) => [f, { type: 'boolean', default: DEFAULT_FEATURES.includes(f) }])),
+      },
+      plugin: {
+        description: 'Plugins called through the Extism kernel ABI (warden call): the config they read and the bounds of what they make the host keep.',
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          config: { description: 'What config_get answers.', type: 'object', additionalProperties: { type: 'string' } },
+          memory: { description: 'Plugin memory per call; alloc returns 0 beyond.', type: 'string', default: '64MiB' },
+          vars: { description: 'Variables kept between calls (keys and values); var_set traps beyond.', type: 'string', default: '1MiB' },
+          logs: { description: 'Log lines kept per call; more are counted and dropped.', type: 'integer', minimum: 0, default: 1000 },
+        },
       },
       isolation: { description: 'The caller\'s own thread (none), worker threads in this process, or a child process per sandbox.', enum: ['none', 'thread', 'process'], default: 'thread' },
       trust: {

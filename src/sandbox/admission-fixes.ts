@@ -18,6 +18,7 @@ export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string |
   const { rule, message } = violation;
   switch (rule) {
     case 'import-not-granted': {
+      if (message.includes('extism:host/env.http')) return 'no policy grants it yet: wasm-warden gives plugins no network; build the plugin without HTTP calls';
       const name = /^imports (\w+)/.exec(message)?.[1];
       const capability = name ? wasiFunction(name)?.capability : undefined;
       const grant = capability ? GRANTS[capability] : undefined;
@@ -38,9 +39,13 @@ export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string |
     case 'too-many-memories': return 'raise limits.memories (warden run --max-memories); more than one also needs features.multi-memory = true';
     case 'too-many-functions': return 'raise limits.functions';
     case 'data-too-large': return 'raise limits.data';
-    case 'import-unknown-module': return 'no policy grants it: wasm-warden provides wasi_snapshot_preview1 only; build for wasm32-wasip1 without host-specific imports';
-    case 'import-unknown-function': return 'no policy grants it: rebuild against WASI preview1 (wasm32-wasip1)';
-    case 'import-signature-mismatch': return 'no policy grants it: the module was built against another ABI; rebuild for wasm32-wasip1';
+    case 'import-unknown-module': return 'grant it as a host function with that module, name and signature (createSandbox hostFunctions), or link a stub with imports.unknown = "trap" or "zero" (warden run --unknown-imports trap|zero); wasm-warden itself provides wasi_snapshot_preview1 only, so otherwise build for wasm32-wasip1 without host-specific imports';
+    case 'import-unknown-function': return 'link a stub with imports.unknown = "trap" or "zero" (warden run --unknown-imports trap|zero), or rebuild against WASI preview1 (wasm32-wasip1)';
+    case 'import-signature-mismatch': return / is granted as /.test(message)
+      ? 'grant the host function with the signature the module imports, or rebuild the module against the granted one'
+      : 'no policy grants it: the module was built against another ABI; rebuild for wasm32-wasip1';
+    case 'export-missing': return 'call one of the functions it exports (warden run --invoke NAME), or rebuild it exporting that name';
+    case 'export-signature-unsupported': return 'call a function whose parameters and results are numbers (i32, i64, f32, f64), or add such a wrapper export to the module';
     case 'import-non-function': return 'no policy grants it: have the module define and export its memory or table instead of importing it';
     case 'shared-memory':
     case 'atomics': return 'no policy grants it: build without threads (no -pthread, no +atomics target feature)';

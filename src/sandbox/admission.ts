@@ -4,11 +4,15 @@
 
 import { forEachInstruction, newInstruction } from '../binary/instructions.js';
 import { declaredFeatures, instructionExtraFeature } from '../binary/module-features.js';
+import { functionType } from '../binary/lookup.js';
 import { WASI_PREVIEW1, wasiFunction, wasiPreview1Functions, type WasiCapability } from '../binary/wasi-abi.js';
-import type { Feature, Instruction, WasmModule } from '../binary/types.js';
+import type { Feature, FuncType, Instruction, WasmModule } from '../binary/types.js';
 import type { FeatureName, Policy } from '../policy/policy.js';
 import { RESERVED_EXPORT_PREFIX } from '../transform/fuel.js';
 import { RESERVED_IMPORT_MODULES } from '../transform/checkpoint.js';
+import { isNumType } from '../wasi/values.js';
+import { EXTISM_KERNEL, EXTISM_MODULE, EXTISM_NETWORK } from '../plugin/extism-abi.js';
+import { keyOf, type HostFunctionSignature } from './host-functions.js';
 
 export interface Violation {
   rule: string;
@@ -26,7 +30,43 @@ export const ADMISSION_RULES = [
   'import-signature-mismatch', 'import-non-function', 'shared-memory', 'atomics', 'memory-too-large',
   'table-too-large', 'too-many-tables', 'too-many-memories', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command', 'export-reserved',
   'invalid', 'import-reserved',
+  'export-missing', 'export-signature-unsupported',
 ] as const;
+
+export interface AdmitOptions {
+  /** Host functions the embedder grants: imports matching one (exactly) are admitted. */
+  hostFunctions?: readonly HostFunctionSignature[];
+  /** The export a run calls: `_start` (default), another function's name, or null to check none here. */
+  entry?: string | null;
+}
+
+const signature = (t: { params: readonly string[]; results: readonly string[] }) => `(${t.params.join(', ')}) -> (${t.results.join(', ')})`;
+
+/** The module's exported functions with their signatures. */
+export function exportedFunctions(module: WasmModule): Map<string, FuncType> {
+  const out = new Map<string, FuncType>();
+  for (const e of module.exports) {
+    if (e.kind !== 'func') continue;
+    const type = functionType(module, e.index);
+    if (type) out.set(e.name, type);
+  }
+  return out;
+}
+
+/** Can a run call `entry`? `_start` must exist for a command run; another export must exist with numeric parameters and results. */
+export function entryViolations(exports: ReadonlyMap<string, FuncType>, entry: string): Violation[] {
+  const type = exports.get(entry);
+  if (entry === '_start') return type ? [] : [{ rule: 'not-a-command', message: 'exports no _start function' }];
+  if (!type) {
+    const names = [...exports.keys()].filter((n) => n !== '_initialize' && !n.startsWith(RESERVED_EXPORT_PREFIX));
+    const shown = names.slice(0, 10).map((n) => JSON.stringify(n.slice(0, 64))).join(', ');
+    return [{ rule: 'export-missing', message: `exports no function ${JSON.stringify(entry.slice(0, 64))}${names.length ? `; its functions: ${shown}${names.length > 10 ? `, and ${names.length - 10} more` : ''}` : '; it exports no functions'}` }];
+  }
+  if (!type.params.every(isNumType) || !type.results.every(isNumType)) {
+    return [{ rule: 'export-signature-unsupported', message: `${JSON.stringify(entry.slice(0, 64))} has the signature ${signature(type as { params: string[]; results: string[] })}; only i32, i64, f32 and f64 can be passed and returned` }];
+  }
+  return [];
+}
 
 /** The WASI functions a policy's grants imply: what a module may import without `imports.allow`. */
 export function impliedImports(policy: Policy): Set<string> {
@@ -49,7 +89,7 @@ function featureName(feature: Feature): FeatureName | null {
  * Checks `module` against `policy`. `digest` gives the SHA-256 of the module's
  * bytes as `sha256:<hex>`, for digest pins (asked for only when there are pins).
  */
-export function admit(module: WasmModule, policy: Policy, digest: () => string): Verdict {
+export function admit(module: WasmModule, policy: Policy, digest: () => string, options: AdmitOptions = {}): Verdict {
   const violations: Violation[] = [];
   const refuse = (rule: (typeof ADMISSION_RULES)[number], message: string, offset?: number) =>
     violations.push(offset === undefined ? { rule, message } : { rule, message, offset });
@@ -59,6 +99,9 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
   if (module.bytes.length > limits.moduleBytes) refuse('module-too-large', `${module.bytes.length} bytes, over the limit of ${limits.moduleBytes}`);
 
   const allowed = impliedImports(policy);
+  const granted = new Map((options.hostFunctions ?? []).map((h) => [keyOf(h.module, h.name), h] as const));
+  // Stubs (imports.unknown = trap | zero) stand in for imports nobody provides; they never replace a WASI function or a grant.
+  const stubbed = policy.unknownImports !== 'refuse';
   for (const imp of module.imports) {
     const where = `${imp.module}.${imp.name}`;
     // The rewriter imports the host's own functions from these modules (the deadline checkpoint); a guest must not alias them.
@@ -68,9 +111,30 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
       if (imp.desc.kind === 'memory' && imp.desc.type.limits.shared) refuse('shared-memory', `imports shared memory ${where}`, imp.offset);
       continue;
     }
-    if (imp.module !== WASI_PREVIEW1) { refuse('import-unknown-module', `imports ${where}`, imp.offset); continue; }
+    const grant = granted.get(keyOf(imp.module, imp.name));
+    if (grant) {
+      // A granted host function is linked only with exactly the signature it was granted with.
+      const type = module.types[imp.desc.typeIndex];
+      const same = !!type && type.params.length === grant.params.length && type.results.length === grant.results.length &&
+        type.params.every((p, i) => p === grant.params[i]) && type.results.every((r, i) => r === grant.results[i]);
+      if (!same) refuse('import-signature-mismatch', `${where} is granted as ${signature(grant)} but imported as ${type ? signature(type as { params: string[]; results: string[] }) : 'an unknown type'}`, imp.offset);
+      continue;
+    }
+    if (imp.module === EXTISM_MODULE) {
+      // The Extism kernel ABI: linked by wasm-warden itself (plugin memory, input/output, config, vars, logs).
+      const kernel = Object.hasOwn(EXTISM_KERNEL, imp.name) ? EXTISM_KERNEL[imp.name]! : null;
+      if (!kernel) { if (!stubbed) refuse('import-unknown-function', `imports ${where}, which the Extism kernel ABI does not have`, imp.offset); continue; }
+      // Network access is a grant, and no policy can make it yet: refused, never linked.
+      if (EXTISM_NETWORK.has(imp.name)) { refuse('import-not-granted', `imports ${where} (network), which the policy does not grant`, imp.offset); continue; }
+      const type = module.types[imp.desc.typeIndex];
+      const same = !!type && type.params.length === kernel.params.length && type.results.length === kernel.results.length &&
+        type.params.every((p, i) => p === kernel.params[i]) && type.results.every((r, i) => r === kernel.results[i]);
+      if (!same) refuse('import-signature-mismatch', `${where} does not have the Extism kernel's signature ${signature(kernel)}`, imp.offset);
+      continue;
+    }
+    if (imp.module !== WASI_PREVIEW1) { if (!stubbed) refuse('import-unknown-module', `imports ${where}`, imp.offset); continue; }
     const abi = wasiFunction(imp.name);
-    if (!abi) { refuse('import-unknown-function', `imports ${imp.name}, which preview1 does not have`, imp.offset); continue; }
+    if (!abi) { if (!stubbed) refuse('import-unknown-function', `imports ${imp.name}, which preview1 does not have`, imp.offset); continue; }
     if (!allowed.has(imp.name)) refuse('import-not-granted', `imports ${imp.name} (${abi.capability}), which the policy does not grant`, imp.offset);
     const type = module.types[imp.desc.typeIndex];
     const matches = !!type && type.params.length === abi.params.length && type.results.length === abi.results.length &&
@@ -97,7 +161,8 @@ export function admit(module: WasmModule, policy: Policy, digest: () => string):
   if (functions > limits.functions) refuse('too-many-functions', `${functions} functions, over the limit of ${limits.functions}`);
   const dataBytes = module.data.reduce((sum, d) => sum + (d.end - d.start), 0);
   if (dataBytes > limits.dataBytes) refuse('data-too-large', `${dataBytes} bytes of data segments, over the limit of ${limits.dataBytes}`);
-  if (!module.exports.some((e) => e.name === '_start' && e.kind === 'func')) refuse('not-a-command', 'exports no _start function');
+  const entry = options.entry === undefined ? '_start' : options.entry;
+  if (entry !== null) violations.push(...entryViolations(exportedFunctions(module), entry));
   for (const e of module.exports) {
     // The rewriter adds exports under this prefix (the fuel counter); a module must not preempt them.
     if (e.name.startsWith(RESERVED_EXPORT_PREFIX)) refuse('export-reserved', `exports ${JSON.stringify(e.name.slice(0, 64))}; names starting with ${RESERVED_EXPORT_PREFIX} are reserved`);

@@ -21,6 +21,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { DeniedAttempt, WasiContext } from '../wasi/context.js';
+import type { GuestMemory } from '../wasi/guest-memory.js';
 import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunStdio, RunUsage } from '../wasi/run.js';
@@ -35,6 +36,15 @@ const I_REPLY_LEN = 2;
 const I_REPLY_STATUS = 3;
 const I_GATHER_LEN = 4; // + stream (1, 2) - 1
 const I_DENIED = 6;
+// A host function's guest-memory access from the host thread, served by the
+// isolate while it waits for that function's reply (doorbell, request, done).
+const I_BELL = 7;
+const I_MEM_OP = 8;
+const I_MEM_PTR = 9;
+const I_MEM_LEN = 10;
+const I_MEM_DONE = 11;
+const I_MEM_STATUS = 12;
+const MEM = { READ: 1, WRITE: 2, SIZE: 3 } as const;
 const INT_CELLS = 16;
 // Float64 counters.
 const F_BYTES_WRITTEN = 0;
@@ -61,7 +71,7 @@ export type ChannelMessage =
   | { t: 'out'; s: 1 | 2; chunk: Uint8Array; counted: boolean }
   | { t: 'denied'; entries: DeniedAttempt[] }
   | { t: 'limits'; names: string[] }
-  | { t: 'call'; seq: number; op: string; arg: number };
+  | { t: 'call'; seq: number; op: string; arg: number; data?: Uint8Array };
 
 class Views {
   readonly i32: Int32Array;
@@ -170,6 +180,61 @@ export class IsolateChannel {
     }
     const len = Atomics.load(i32, I_REPLY_LEN);
     return { status: Atomics.load(i32, I_REPLY_STATUS), bytes: this.v.u8.subarray(REPLY_OFFSET, REPLY_OFFSET + len) };
+  }
+
+  /**
+   * A synchronous call carrying bytes (a host function's arguments). While it
+   * waits (never past the deadline), it serves the host function's reads and
+   * writes of guest memory through `memory`, which checks every range.
+   */
+  callWith(op: string, data: Uint8Array, memory: GuestMemory): { status: number; bytes: Uint8Array } {
+    const seq = ++this.seq;
+    const i32 = this.v.i32;
+    Atomics.store(i32, I_MEM_OP, 0);
+    this.post({ t: 'call', seq, op, arg: data.length, data });
+    for (;;) {
+      if (Atomics.load(i32, I_REPLY_SEQ) === seq) break;
+      if (Atomics.load(i32, I_MEM_OP) !== 0) {
+        this.serveMemory(memory);
+        continue;
+      }
+      this.deadline();
+      const bell = Atomics.load(i32, I_BELL);
+      if (Atomics.load(i32, I_REPLY_SEQ) === seq || Atomics.load(i32, I_MEM_OP) !== 0) continue;
+      Atomics.wait(i32, I_BELL, bell, Math.max(1, Math.min(this.msLeft(), 1000)));
+    }
+    const len = Atomics.load(i32, I_REPLY_LEN);
+    return { status: Atomics.load(i32, I_REPLY_STATUS), bytes: this.v.u8.subarray(REPLY_OFFSET, REPLY_OFFSET + len) };
+  }
+
+  /** One guest-memory request from the host: the range is checked here, against the guest's memory as it is now. */
+  private serveMemory(memory: GuestMemory): void {
+    const { i32, u8 } = this.v;
+    const op = Atomics.load(i32, I_MEM_OP);
+    const ptr = Atomics.load(i32, I_MEM_PTR) >>> 0;
+    const len = Atomics.load(i32, I_MEM_LEN) >>> 0;
+    let status = 0;
+    try {
+      memory.sync();
+      if (op === MEM.SIZE) {
+        Atomics.store(i32, I_MEM_LEN, memory.bytes().length);
+      } else if (len > REGION_BYTES) {
+        status = 1;
+      } else if (op === MEM.READ) {
+        u8.set(memory.slice(ptr, len), REPLY_OFFSET);
+      } else if (op === MEM.WRITE) {
+        memory.bytes().set(u8.subarray(REPLY_OFFSET, REPLY_OFFSET + len), (memory.check(ptr, len), ptr));
+      } else {
+        status = 1;
+      }
+    } catch {
+      // Outside guest memory (or no memory): the host function fails, the guest traps.
+      status = 1;
+    }
+    Atomics.store(i32, I_MEM_STATUS, status);
+    Atomics.store(i32, I_MEM_OP, 0);
+    Atomics.add(i32, I_MEM_DONE, 1);
+    Atomics.notify(i32, I_MEM_DONE);
   }
 
   /** Waits until the call `seq` has been answered or `ms` passed; false on timeout. */
@@ -332,12 +397,19 @@ class ChannelInput implements InputSource {
 // ------------------------------------------------------------------- host side
 
 /** A host function the isolate may call synchronously: resolves to reply bytes, or null for end/none. */
-export type HostCall = (arg: number) => Promise<Uint8Array | null>;
+export type HostCall = (arg: number, data?: Uint8Array) => Promise<Uint8Array | null> | Uint8Array | null;
 
 export interface HostRunSpec {
   stdin: GrantSpec['stdin'];
   stdout: OutputSpec;
   stderr: OutputSpec;
+}
+
+/** Raw guest-memory access from the host thread (host-functions.ts wraps it in the checked view). */
+export interface RemoteMemory {
+  size(): number;
+  read(ptr: number, length: number): Uint8Array;
+  write(ptr: number, bytes: Uint8Array): void;
 }
 
 /** What the host knows of a run without the isolate's cooperation. */
@@ -413,10 +485,21 @@ export class HostChannel {
           this.answer(message.seq, REPLY.ERROR, null);
           return;
         }
-        fn(message.arg).then(
-          (bytes) => this.answer(message.seq, bytes === null ? REPLY.END : REPLY.OK, bytes),
-          () => this.answer(message.seq, REPLY.ERROR, null),
-        );
+        const failed = (error: unknown) => this.answer(message.seq, REPLY.ERROR, new TextEncoder().encode(String((error as Error)?.message ?? error).slice(0, 500)));
+        let reply: ReturnType<HostCall>;
+        try {
+          reply = fn(message.arg, message.data);
+        } catch (error) {
+          failed(error);
+          return;
+        }
+        // A synchronous answer goes back at once (no microtask turn: the guest is waiting).
+        if (!(reply instanceof Promise)) {
+          this.answer(message.seq, reply === null ? REPLY.END : REPLY.OK, reply);
+          return;
+        }
+        // The error's message goes back as the reply (a host function's failure names itself in the trap).
+        reply.then((bytes) => this.answer(message.seq, bytes === null ? REPLY.END : REPLY.OK, bytes), failed);
       }
     }
   }
@@ -491,6 +574,58 @@ export class HostChannel {
     Atomics.store(i32, I_REPLY_STATUS, status);
     Atomics.store(i32, I_REPLY_SEQ, seq);
     Atomics.notify(i32, I_REPLY_SEQ);
+    Atomics.add(i32, I_BELL, 1);
+    Atomics.notify(i32, I_BELL);
+  }
+
+  /**
+   * Guest memory as a host function on this thread sees it while the isolate
+   * waits for its reply: each access is a request the isolate serves (and
+   * bounds-checks) in 64 KiB pieces; this thread waits for each, never past
+   * the deadline (`deadlineAt`, performance.now() time; null for none). A range outside guest memory throws, failing the call.
+   */
+  remoteMemory(deadlineAt: number | null): RemoteMemory {
+    const { i32, u8 } = this.v;
+    const request = (op: number, ptr: number, len: number): void => {
+      if (this.ended) throw new Error('the run is over');
+      const done = Atomics.load(i32, I_MEM_DONE);
+      Atomics.store(i32, I_MEM_PTR, ptr | 0);
+      Atomics.store(i32, I_MEM_LEN, len | 0);
+      Atomics.store(i32, I_MEM_OP, op);
+      Atomics.add(i32, I_BELL, 1);
+      Atomics.notify(i32, I_BELL);
+      while (Atomics.load(i32, I_MEM_DONE) === done) {
+        const left = deadlineAt === null ? 1000 : deadlineAt - performance.now();
+        if (left <= 0) throw new Error('the run reached its deadline during a guest-memory access');
+        // The isolate is waiting for this call's reply, so it answers at once; a stopped one is noticed at the deadline.
+        Atomics.wait(i32, I_MEM_DONE, done, Math.min(left, 1000));
+        if (this.ended) throw new Error('the run is over');
+      }
+      if (Atomics.load(i32, I_MEM_STATUS) !== 0) throw new RangeError(`[${ptr}, ${ptr + len}) is outside guest memory`);
+    };
+    const valid = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+    return {
+      size: () => { request(MEM.SIZE, 0, 0); return Atomics.load(i32, I_MEM_LEN) >>> 0; },
+      read: (ptr, len) => {
+        if (!valid(ptr) || !valid(len) || ptr + len > 0x100000000) throw new RangeError(`[${ptr}, ${ptr + len}) is outside guest memory`);
+        const out = new Uint8Array(len);
+        for (let at = 0; at < len || (len === 0 && at === 0); at += REGION_BYTES) {
+          const n = Math.min(REGION_BYTES, len - at);
+          request(MEM.READ, ptr + at, n);
+          out.set(u8.subarray(REPLY_OFFSET, REPLY_OFFSET + n), at);
+          if (len === 0) break;
+        }
+        return out;
+      },
+      write: (ptr, bytes) => {
+        if (!valid(ptr) || ptr + bytes.length > 0x100000000) throw new RangeError(`[${ptr}, ${ptr + bytes.length}) is outside guest memory`);
+        for (let at = 0; at < bytes.length; at += REGION_BYTES) {
+          const n = Math.min(REGION_BYTES, bytes.length - at);
+          u8.set(bytes.subarray(at, at + n), REPLY_OFFSET);
+          request(MEM.WRITE, ptr + at, n);
+        }
+      },
+    };
   }
 
   private release(bytes: number): void {

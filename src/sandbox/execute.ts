@@ -4,8 +4,13 @@
 
 import { FUEL_EXPORT } from '../transform/index.js';
 import type { GrantSpec } from '../wasi/grant.js';
-import { createWasiHost, runWasi, type RunResult, type WasiHost } from '../wasi/run.js';
+import { createWasiHost, runWasi, type RunEntry, type RunResult, type WasiHost } from '../wasi/run.js';
 import type { IsolateChannel } from './channel.js';
+import type { LinkPlan } from './host-functions.js';
+import type { NumType } from '../wasi/values.js';
+import { buildLinks, type LocalBodies } from './link.js';
+import { EXTISM_MODULE } from '../plugin/extism-abi.js';
+import { createKernel, type KernelOutcome, type KernelSpec } from '../plugin/extism-kernel.js';
 
 export interface Job {
   module: WebAssembly.Module;
@@ -14,6 +19,12 @@ export interface Job {
   fuel: number | null;
   /** Preempt with a V8 watchdog (runs on the caller's thread, child processes); worker pools terminate the isolate instead. */
   watchdog: boolean;
+  /** What to call; default `_start`. */
+  entry?: RunEntry;
+  /** Host functions and unknown-import stubs to link beside WASI. */
+  plan?: LinkPlan;
+  /** The Extism kernel's input, config, variables and bounds, for a module that imports it. */
+  kernel?: KernelSpec;
 }
 
 export interface SandboxResult extends RunResult {
@@ -21,6 +32,14 @@ export interface SandboxResult extends RunResult {
   fuelUsed: number | null;
   /** Where the guest ran (set by the sandbox that ran it). */
   isolation?: 'none' | 'thread' | 'process';
+  /** Calls to granted host functions and unknown-import stubs, by "module.name" (absent when none were linked). */
+  hostCalls?: Record<string, number>;
+  /** The types of `results` (an invoked function's signature). */
+  resultTypes?: readonly NumType[];
+  /** A plugin call's output, error, variables after the call, and logs (Extism kernel ABI). */
+  plugin?: Omit<KernelOutcome, 'vars'> & { vars?: KernelOutcome['vars']; rc?: number | null };
+  /** Imports nothing provides that were linked to stubs (policy imports.unknown), and how. */
+  unknownImports?: { mode: 'trap' | 'zero'; imports: string[] };
 }
 
 /**
@@ -28,13 +47,21 @@ export interface SandboxResult extends RunResult {
  * built for the run. With a channel, stdio goes through the host thread and
  * the counters are published where the host can read them after a kill.
  */
-export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: IsolateChannel): SandboxResult {
+export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: IsolateChannel, bodies: LocalBodies = new Map()): SandboxResult {
   let fuelUsed: number | null = null;
   let outOfFuel = false;
   const ctx = host.ctx;
   const stdio = channel?.begin(job.grant, () => ctx.checkDeadline(), () => ctx.msUntilDeadline());
-  const result = runWasi(job.module, job.grant, {
+  const plan = job.plan;
+  const linked = plan && (plan.stubs.length > 0 || plan.hosted.length > 0);
+  const counts = new Map<string, number>();
+  const kernel = job.kernel ? createKernel(job.kernel) : null;
+  const links = linked ? buildLinks(plan, ctx.memory, counts, bodies, channel) : kernel ? {} : null;
+  if (kernel) links![EXTISM_MODULE] = kernel.imports as WebAssembly.ModuleImports;
+  const result: RunResult & { hostCalls?: Record<string, number>; plugin?: KernelOutcome } = runWasi(job.module, job.grant, {
     host,
+    ...(job.entry ? { entry: job.entry } : {}),
+    ...(links ? { links } : {}),
     preemptWithWatchdog: job.watchdog,
     ...(stdio ? { stdio, publish: (usage, c) => channel!.publish(usage, c) } : {}),
     beforeStart: (instance) => {
@@ -50,6 +77,13 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
   if (outOfFuel && result.trap) {
     result.trap = { kind: 'fuel', message: `the run used its fuel budget of ${job.fuel}` };
     result.limitsHit.push('fuel');
+  }
+  if (kernel) result.plugin = kernel.outcome();
+  if (linked) {
+    result.hostCalls = {};
+    for (const h of plan.hosted) result.hostCalls[`${h.module}.${h.name}`] = 0;
+    for (const st of plan.stubs) result.hostCalls[`${st.module}.${st.name}`] = 0;
+    for (const [name, n] of counts) result.hostCalls[name] = n;
   }
   return { ...result, fuelUsed };
 }

@@ -18,6 +18,11 @@ import { HostChannel, type ChannelMessage } from './channel.js';
 import { execute, type SandboxResult } from './execute.js';
 import { IsolatePool, SandboxBusyError, type PoolOutcome } from './isolate-pool.js';
 import { processIsolate, workerIsolate, type Isolate } from './isolates.js';
+import type { RunEntry } from '../wasi/run.js';
+import type { KernelSpec } from '../plugin/extism-kernel.js';
+import { decodeArgs } from './host-call-codec.js';
+import { resultsOf, type HostFunctionBody, type HostFunctionGrant, type GuestMemoryView, type LinkPlan, EMPTY_PLAN, remoteView } from './host-functions.js';
+import { encodeArgs } from './host-call-codec.js';
 
 export interface ReadyModule {
   digest: string;
@@ -27,8 +32,20 @@ export interface ReadyModule {
   metered: boolean;
 }
 
+/** What one run calls and links. */
+export interface RunCall {
+  entry: RunEntry;
+  plan: LinkPlan;
+  /** Bodies callable on this thread (isolation "none"), by grant index. */
+  bodies: ReadonlyMap<number, HostFunctionBody>;
+  /** The sandbox's grants, by index (closures answered over the channel). */
+  grants: readonly HostFunctionGrant[];
+  /** The Extism kernel's state for this call, when the module imports it. */
+  kernel?: KernelSpec;
+}
+
 export interface Executor {
-  run(module: ReadyModule, grant: GrantSpec, fuel: number | null): Promise<SandboxResult>;
+  run(module: ReadyModule, grant: GrantSpec, fuel: number | null, call?: RunCall): Promise<SandboxResult>;
   readonly stats: { replaced: number; wedged: number; stopping: number };
   /** Resolves when the isolates have started. */
   ready(): Promise<void>;
@@ -44,6 +61,8 @@ export interface ExecutorOptions {
   workerEntry: URL;
   processEntry: URL;
   codeDir: string;
+  /** JS module files of host functions a child process loads (it may read exactly these). */
+  hostModules?: readonly string[];
   onWedged?: (kind: 'thread' | 'process') => void;
 }
 
@@ -79,7 +98,7 @@ export function inlineExecutor(maxQueued = Infinity): Executor {
   let waiting = 0;
   let turn: Promise<void> = Promise.resolve();
   return {
-    run(module, grant, fuel) {
+    run(module, grant, fuel, call = START) {
       if (waiting > maxQueued) return Promise.reject(new SandboxBusyError(`sandbox busy: 1 run in progress and ${waiting - 1} waiting`));
       waiting++;
       const mine = turn.then(() => new Promise<SandboxResult>((resolve, reject) => {
@@ -87,7 +106,7 @@ export function inlineExecutor(maxQueued = Infinity): Executor {
         setImmediate(() => {
           try {
             host ??= createWasiHost();
-            resolve({ ...execute({ module: module.compiled, grant, fuel, watchdog: true }, host), isolation: 'none' });
+            resolve({ ...execute({ module: module.compiled, grant, fuel, watchdog: true, entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, host, undefined, call.bodies), isolation: 'none' });
           } catch (error) {
             reject(error);
           } finally {
@@ -109,7 +128,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
   const spawn = policy.isolation === 'process'
     ? () => processIsolate(fileURLToPath(options.processEntry), {
       codeDir: options.codeDir,
-      readPaths: hostMounts.filter((m) => m.readOnly).map((m) => `${m.host}/*`),
+      readPaths: [...hostMounts.filter((m) => m.readOnly).map((m) => `${m.host}/*`), ...(options.hostModules ?? [])],
       writePaths: hostMounts.filter((m) => !m.readOnly).map((m) => `${m.host}/*`),
       writable: policy.mounts.some((m) => m.kind === 'tmpfs' || (m.kind === 'host' && !m.readOnly)),
     })
@@ -120,15 +139,18 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
   });
   const threads = policy.isolation !== 'process';
 
-  async function runInThread(module: ReadyModule, grant: GrantSpec, fuel: number | null): Promise<SandboxResult> {
+  async function runInThread(module: ReadyModule, grant: GrantSpec, fuel: number | null, call: RunCall): Promise<SandboxResult> {
     const started = performance.now();
     const timeoutMs = grant.limits.timeoutMs;
     let host: HostChannel | null = null;
     let outcome: PoolOutcome<Answer>;
     try {
-      outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false }, timeoutMs, {
+      outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false, entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, {
         onDispatch: (isolate) => {
           host = new HostChannel(isolate.channel!.sab, { stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr });
+          const channel: HostChannel = host;
+          const view = remoteView(channel.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
+          for (const h of call.plan.hosted) if (h.via === 'channel') channel.handle(`host:${h.index}`, closureCall(call.grants[h.index]!, view));
         },
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
       });
@@ -172,9 +194,9 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
     }
   }
 
-  async function runInProcess(module: ReadyModule, grant: GrantSpec, fuel: number | null): Promise<SandboxResult> {
+  async function runInProcess(module: ReadyModule, grant: GrantSpec, fuel: number | null, call: RunCall): Promise<SandboxResult> {
     const started = performance.now();
-    const outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel }, grant.limits.timeoutMs);
+    const outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, grant.limits.timeoutMs);
     if (outcome.kind === 'done') return answerOf(outcome.result);
     const record = emptyRecord(performance.now() - started);
     if (outcome.kind === 'crashed') record.trap = { kind: 'other', message: `the isolate failed: ${outcome.message}` };
@@ -183,10 +205,33 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
   }
 
   return {
-    run: async (module, grant, fuel) => ({ ...(await (threads ? runInThread : runInProcess)(module, grant, fuel)), isolation: policy.isolation }),
+    run: async (module, grant, fuel, call = START) => ({ ...(await (threads ? runInThread : runInProcess)(module, grant, fuel, call)), isolation: policy.isolation }),
     get stats() { return { replaced: pool.replaced, wedged: pool.wedged, stopping: pool.stopping }; },
     ready: () => pool.ready(),
     close: () => pool.close(),
+  };
+}
+
+/** A command run: `_start`, nothing linked beside WASI. */
+const START: RunCall = Object.freeze({ entry: { kind: 'start' as const }, plan: EMPTY_PLAN, bodies: new Map(), grants: [] });
+
+/**
+ * The embedder's side of a closure called from a worker: arguments decoded,
+ * the closure called on this thread, its results checked and encoded. Guest
+ * memory stays in the worker: the closure's view asks the worker, which
+ * checks each range while it waits for the reply.
+ */
+function closureCall(grant: HostFunctionGrant, memory: GuestMemoryView): (arg: number, data?: Uint8Array) => Promise<Uint8Array> | Uint8Array {
+  const label = `${grant.module}.${grant.name}`;
+  const encode = (returned: unknown): Uint8Array => {
+    const value = resultsOf(returned, grant.results, label);
+    return encodeArgs(value === undefined ? [] : Array.isArray(value) ? value : [value], grant.results);
+  };
+  return (_arg, data) => {
+    const args = decodeArgs(data ?? new Uint8Array(0), grant.params);
+    const returned = grant.fn!(memory, ...args);
+    // An async closure may await (its own I/O) while the guest waits, bounded by the deadline.
+    return returned instanceof Promise ? returned.then(encode) : encode(returned);
   };
 }
 

@@ -75,9 +75,10 @@ export interface ProcessOptions {
  * boundary (SECURITY.md).
  */
 export function processIsolate(entry: string, options: ProcessOptions): Isolate {
-  const read = [options.codeDir, ...options.readPaths, ...options.writePaths, '/proc/self/fd/*', '/dev/shm/*'];
+  // Each path once: Node 20's permission model aborts the child (a failed assertion) on a path given twice.
+  const read = [...new Set([options.codeDir, ...options.readPaths, ...options.writePaths, '/proc/self/fd/*', '/dev/shm/*'])];
   // stdout and stderr are reopened non-blocking through /proc/self/fd (wasi/endpoint.ts).
-  const write = ['/proc/self/fd/1', '/proc/self/fd/2', ...(options.writable ? [...options.writePaths, '/dev/shm/*', '/proc/self/fd/*'] : [])];
+  const write = [...new Set(['/proc/self/fd/1', '/proc/self/fd/2', ...(options.writable ? [...options.writePaths, '/dev/shm/*', '/proc/self/fd/*'] : [])])];
   const child = fork(entry, [], {
     env: {},
     serialization: 'advanced',

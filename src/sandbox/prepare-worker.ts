@@ -6,24 +6,29 @@
 import { parentPort } from 'node:worker_threads';
 import { AdmissionError, prepare, type Prepared } from './prepare.js';
 import type { Policy } from '../policy/policy.js';
+import type { HostFunctionSignature } from './host-functions.js';
 
 export interface PrepareRequest {
   id: number;
   bytes: Uint8Array;
   policy: Policy;
+  hostFunctions?: HostFunctionSignature[];
 }
 
 export type PrepareReply =
-  | { ok: true; bytes: Uint8Array; metered: boolean; digest: string; injected: Prepared['injected'] }
+  | ({ ok: true; bytes: Uint8Array; metered: boolean; digest: string; injected: Prepared['injected'] } & Pick<Prepared, 'exports' | 'stubs' | 'imported' | 'usesKernel'>)
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
-parentPort!.on('message', ({ id, bytes, policy }: PrepareRequest) => {
+parentPort!.on('message', ({ id, bytes, policy, hostFunctions }: PrepareRequest) => {
   let reply: PrepareReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const prepared = prepare(bytes, policy);
-    reply = { ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest, injected: prepared.injected };
+    const prepared = prepare(bytes, policy, hostFunctions ?? []);
+    reply = {
+      ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest, injected: prepared.injected,
+      exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel,
+    };
     // The bytes are this worker's copy or the rewrite's output: either way no one here needs them again.
     transfer.push(prepared.bytes.buffer as ArrayBuffer);
   } catch (error) {

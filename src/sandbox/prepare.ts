@@ -11,7 +11,11 @@ import type { WasmModule } from '../binary/types.js';
 import type { Policy } from '../policy/policy.js';
 import { rewriteForRun, type InjectedFunctions } from '../transform/index.js';
 import { verifyModule } from '../signing/verify.js';
-import { admit, type Violation } from './admission.js';
+import { WASI_PREVIEW1, wasiFunction } from '../binary/wasi-abi.js';
+import type { FuncType } from '../binary/types.js';
+import { EXTISM_KERNEL, EXTISM_MODULE } from '../plugin/extism-abi.js';
+import { admit, exportedFunctions, type Violation } from './admission.js';
+import { keyOf, type HostFunctionSignature, type LinkPlan } from './host-functions.js';
 
 export interface Prepared {
   /** SHA-256 of the input bytes, computed on first use. */
@@ -25,6 +29,14 @@ export interface Prepared {
    * back to the module as shipped.
    */
   injected: InjectedFunctions;
+  /** Exported functions and their signatures (what a run may call). */
+  exports: Map<string, FuncType>;
+  /** Stubs for the imports nothing provides (policy imports.unknown = trap | zero). */
+  stubs: LinkPlan['stubs'];
+  /** The granted host functions the module imports ("module\0name"). */
+  imported: Set<string>;
+  /** Whether it imports the Extism kernel ABI (linked by wasm-warden). */
+  usesKernel: boolean;
 }
 
 /** The module was refused before any of its code ran. */
@@ -45,7 +57,7 @@ export function digestOf(bytes: Uint8Array): string {
   return 'sha256:' + hash('sha256').update(bytes).digest('hex');
 }
 
-export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
+export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = []): Prepared {
   // Signatures first: nothing of an untrusted module is decoded, let alone rewritten.
   if (policy.trust.require > 0) {
     const verdict = verifyModule(bytes, policy.trust.keys, { threshold: policy.trust.require });
@@ -58,7 +70,8 @@ export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
   try {
     // Admission walks every body, which proves them well formed: the decoder need not walk them first.
     module = decodeModule(bytes, { limits: { maxModuleBytes: policy.limits.moduleBytes }, validateBodies: false });
-    verdict = admit(module, policy, digest);
+    // The entry (`_start` or an export) is checked per run: one prepared module serves both.
+    verdict = admit(module, policy, digest, { hostFunctions, entry: null });
   } catch (error) {
     if (error instanceof WasmDecodeError) throw new AdmissionError([{ rule: 'malformed', message: error.message, offset: error.offset }]);
     throw error;
@@ -80,6 +93,9 @@ export function prepare(bytes: Uint8Array, policy: Policy): Prepared {
     bytes: rewritten.bytes,
     metered,
     injected: rewritten.injected,
+    exports: exportedFunctions(module),
+    ...linkedImports(module, policy, hostFunctions),
+    usesKernel: module.imports.some((i) => i.module === EXTISM_MODULE),
   };
 }
 
@@ -101,7 +117,7 @@ async function prepareWorkerEntry(): Promise<URL> {
 
 type PrepareReply = import('./prepare-worker.js').PrepareReply;
 interface Preparer {
-  post(bytes: Uint8Array, policy: Policy): Promise<PrepareReply>;
+  post(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[]): Promise<PrepareReply>;
 }
 let preparer: Promise<Preparer> | undefined;
 
@@ -120,11 +136,13 @@ function sharedPreparer(): Promise<Preparer> {
     const pending = new Map<number, { resolve: (reply: PrepareReply) => void; reject: (error: Error) => void }>();
     let nextId = 0;
     const self: Preparer = {
-      post(bytes, policy) {
+      post(bytes, policy, hostFunctions) {
         const id = nextId++;
         if (pending.size === 0) worker.ref();
         // The worker gets a copy of the bytes: the caller's stay usable.
-        worker.postMessage({ id, bytes, policy });
+        // Signatures only: a host function's body never crosses into the preparing worker.
+        const signatures = hostFunctions.map(({ module, name, params, results }) => ({ module, name, params, results }));
+        worker.postMessage({ id, bytes, policy, hostFunctions: signatures });
         return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
       },
     };
@@ -153,10 +171,12 @@ function sharedPreparer(): Promise<Preparer> {
  * modules queue for it. Rejects with AdmissionError exactly as `prepare`
  * throws it.
  */
-export async function prepareAsync(bytes: Uint8Array, policy: Policy): Promise<Prepared> {
-  if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy);
-  const reply = await (await sharedPreparer()).post(bytes, policy);
-  if (reply.ok) return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected };
+export async function prepareAsync(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = []): Promise<Prepared> {
+  if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy, hostFunctions);
+  const reply = await (await sharedPreparer()).post(bytes, policy, hostFunctions);
+  if (reply.ok) {
+    return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
+  }
   if (reply.admission) throw new AdmissionError(reply.violations);
   throw new Error(reply.message);
 }
@@ -184,4 +204,22 @@ function validateAsShipped(module: WasmModule): void {
     if (error instanceof WasmDecodeError) throw new AdmissionError([{ rule: 'invalid', message: `not a valid module: ${error.reason}`, offset: error.offset }]);
     throw error;
   }
+}
+
+/** Which imports are granted host functions and which get stubs (admission has refused the rest). */
+function linkedImports(module: WasmModule, policy: Policy, hostFunctions: readonly HostFunctionSignature[]): Pick<Prepared, 'stubs' | 'imported'> {
+  const granted = new Set(hostFunctions.map((h) => keyOf(h.module, h.name)));
+  const imported = new Set<string>();
+  const stubs: LinkPlan['stubs'] = [];
+  for (const imp of module.imports) {
+    if (imp.desc.kind !== 'func') continue;
+    const key = keyOf(imp.module, imp.name);
+    if (granted.has(key)) { imported.add(key); continue; }
+    if (imp.module === WASI_PREVIEW1 && wasiFunction(imp.name)) continue;
+    if (imp.module === EXTISM_MODULE && Object.hasOwn(EXTISM_KERNEL, imp.name)) continue;
+    if (policy.unknownImports === 'refuse') continue;
+    const type = module.types[imp.desc.typeIndex];
+    stubs.push({ module: imp.module, name: imp.name, results: (type?.results ?? []).map(String), mode: policy.unknownImports });
+  }
+  return { stubs, imported };
 }

@@ -11,12 +11,18 @@
 import { createWasiHost, RunRefused } from '../wasi/run.js';
 import { execute } from './execute.js';
 import type { GrantSpec } from '../wasi/grant.js';
+import type { RunEntry } from '../wasi/run.js';
+import { loadHostBody, type HostFunctionBody, type LinkPlan } from './host-functions.js';
+import type { KernelSpec } from '../plugin/extism-kernel.js';
 
 interface ProcessJob {
   digest: string;
   bytes?: Uint8Array;
   grant: GrantSpec;
   fuel: number | null;
+  entry?: RunEntry;
+  plan?: LinkPlan;
+  kernel?: KernelSpec;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -30,16 +36,31 @@ function fromSending(grant: GrantSpec, sentAt: number | undefined): GrantSpec {
   return { ...grant, limits: { ...grant.limits, timeoutMs: Math.max(1, timeoutMs - elapsed) } };
 }
 
-process.on('message', (message: { id: number; job: ProcessJob; sentAt?: number }) => {
+// Host function modules this child has loaded, by path and export.
+const loaded = new Map<string, Promise<HostFunctionBody>>();
+
+process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: number }) => {
   const { id, job } = message;
   try {
+    const bodies = new Map<number, HostFunctionBody>();
+    for (const h of job.plan?.hosted ?? []) {
+      if (h.via !== 'loaded' || !h.from) continue;
+      const key = `${h.from.path}\u0000${h.from.export}`;
+      if (!loaded.has(key)) loaded.set(key, loadHostBody(h.from));
+      try {
+        bodies.set(h.index, await loaded.get(key)!);
+      } catch (error) {
+        loaded.delete(key);
+        throw new RunRefused(`cannot load host function ${h.module}.${h.name}: ${(error as Error).message}`);
+      }
+    }
     let module = compiled.get(job.digest);
     if (!module) {
       if (!job.bytes) throw new Error('module bytes missing');
       module = new WebAssembly.Module(job.bytes);
       compiled.set(job.digest, module);
     }
-    process.send!({ id, result: { ok: true, value: execute({ module, grant: fromSending(job.grant, message.sentAt), fuel: job.fuel, watchdog: true }, host) } });
+    process.send!({ id, result: { ok: true, value: execute({ module, grant: fromSending(job.grant, message.sentAt), fuel: job.fuel, watchdog: true, ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies) } });
   } catch (error) {
     process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
   }

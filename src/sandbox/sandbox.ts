@@ -12,16 +12,35 @@ import { compileGrant, type RunInputs } from '../policy/compile-grant.js';
 import { parsePolicyInput, type PolicyInput } from '../policy/input.js';
 import { checkMountSources } from '../policy/mount-sources.js';
 import type { Policy } from '../policy/policy.js';
-import { RunRefused } from '../wasi/run.js';
+import { RunRefused, type RunEntry } from '../wasi/run.js';
 import { createScratch, type Scratch } from '../wasi/scratch.js';
 import type { SandboxResult } from './execute.js';
 import { inlineExecutor, poolExecutor, type Executor, type ReadyModule } from './executors.js';
+import type { FuncType } from '../binary/types.js';
+import type { KernelOutcome } from '../plugin/extism-kernel.js';
 import { ModuleCache } from './module-cache.js';
-import { digestOf, prepare } from './prepare.js';
+import { digestOf, prepare, AdmissionError as Refusal } from './prepare.js';
+import { entryViolations } from './admission.js';
+import { loadHostBody, validateHostFunctions, type HostFunctionBody, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
+import { RunRefused as Refused } from '../wasi/run.js';
+import { toWasmValue, ValueError, type NumType } from '../wasi/values.js';
 
 export type { SandboxResult } from './execute.js';
 export { AdmissionError } from './prepare.js';
 export { SandboxBusyError, SandboxClosedError } from './isolate-pool.js';
+
+/** A module ready to run, with what each run needs to admit its entry and link its imports. */
+interface SandboxModule extends ReadyModule {
+  exports: Map<string, FuncType>;
+  stubs: LinkPlan['stubs'];
+  imported: Set<string>;
+  usesKernel: boolean;
+  /** The cache key (digest): a plugin's variables are kept under it between calls. */
+  key: string;
+}
+
+/** A plugin call's outcome: its output bytes, its error (error_set), its status (null when it trapped), its logs. */
+export type PluginOutcome = Omit<KernelOutcome, 'vars'> & { rc: number | null };
 
 export interface SandboxOptions {
   /** Compiled modules kept (by digest). Default 64. */
@@ -35,12 +54,32 @@ export interface SandboxOptions {
   oneShot?: boolean;
   /** Told when an isolate stopped at a deadline has not exited a second later (it still holds its slot). */
   onWedged?: (kind: 'thread' | 'process') => void;
+  /**
+   * Host functions granted to every module this sandbox runs, by module, name
+   * and exact signature (docs/plugins.md). Admission refuses imports that
+   * match none of them (nor WASI) and imports whose signature differs.
+   */
+  hostFunctions?: readonly HostFunctionGrant[];
 }
 
 export interface Sandbox {
   readonly policy: Policy;
   /** Admits, prepares (once per digest) and runs a module. Rejects with AdmissionError before any guest code runs. */
   run(module: Uint8Array, inputs?: RunInputs): Promise<SandboxResult>;
+  /**
+   * Calls one exported function with numeric arguments (numbers, bigints for
+   * i64, or strings parsed per the parameter's type), after the module's
+   * `_initialize` if it has one. Same admission, limits and record as `run`;
+   * the record's `results` holds what the function returned.
+   */
+  invoke(module: Uint8Array, name: string, ...args: Array<number | bigint | string>): Promise<SandboxResult>;
+  /**
+   * Calls a plugin function through the Extism kernel ABI: `input` in, the
+   * plugin's output bytes out (`result.plugin.output`), its error message if
+   * it set one or returned non-zero. Config comes from the policy's [plugin]
+   * table; variables are kept by this sandbox, per module, between calls.
+   */
+  callPlugin(module: Uint8Array, name: string, input?: Uint8Array | string): Promise<SandboxResult & { plugin: PluginOutcome }>;
   /** Runs in progress and waiting. */
   readonly load: { running: number; queued: number };
   /** Isolates replaced, wedged (slow to die after a stop), and stopped but not yet exited. */
@@ -58,6 +97,16 @@ function entry(name: string): URL {
 export async function createSandbox(policyInput: Policy | PolicyInput = {}, options: SandboxOptions = {}): Promise<Sandbox> {
   const policy = isPolicy(policyInput) ? policyInput : parsePolicyInput(policyInput);
   checkMountSources(policy);
+  const hostFunctions = validateHostFunctions(options.hostFunctions ?? []);
+  if (policy.isolation === 'process' && hostFunctions.some((g) => g.fn)) {
+    // A child process has no shared memory with this thread to wait on: only functions it loads itself.
+    throw new TypeError('process isolation takes host functions as { from: { path, export } } (loaded by the child), not closures (fn)');
+  }
+  // Isolation "none" calls every body on this thread: modules named by `from` are loaded here, once.
+  const localBodies = new Map<number, HostFunctionBody>();
+  if (policy.isolation === 'none') {
+    for (const [i, g] of hostFunctions.entries()) localBodies.set(i, g.fn ?? await loadHostBody(g.from!));
+  }
   const { limits } = policy;
   let executor: Executor;
   if (policy.isolation === 'none') {
@@ -72,23 +121,24 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       workerEntry: entry('worker-entry.js'),
       processEntry,
       codeDir: fileURLToPath(new URL('../..', processEntry)),
+      hostModules: hostFunctions.flatMap((g) => (g.from ? [g.from.path] : [])),
       ...(options.onWedged ? { onWedged: options.onWedged } : {}),
     });
   }
   if (!options.oneShot) await executor.ready();
-  const cache = new ModuleCache<ReadyModule>(options.cacheEntries ?? 64);
+  const cache = new ModuleCache<SandboxModule>(options.cacheEntries ?? 64);
   const digests = new WeakMap<Uint8Array, string>();
   let running = 0;
   let queued = 0;
 
-  async function ready(bytes: Uint8Array): Promise<ReadyModule> {
+  async function ready(bytes: Uint8Array): Promise<SandboxModule> {
     // Hashing on every run would cost more than the run itself for small modules:
     // the same array is recognised by identity (callers must not mutate it afterwards).
     // A one-shot sandbox never sees a second module: no digest is needed (node:crypto stays unloaded).
     let key = options.oneShot ? 'one-shot' : digests.get(bytes);
     if (!key) digests.set(bytes, (key = digestOf(bytes)));
     return cache.get(key, async () => {
-      const prepared = prepare(bytes, policy);
+      const prepared = prepare(bytes, policy, hostFunctions);
       let compiled: WebAssembly.Module;
       try {
         compiled = await WebAssembly.compile(prepared.bytes);
@@ -98,12 +148,70 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       return {
         get digest() { return prepared.digest; },
         bytes: prepared.bytes, compiled, metered: prepared.metered,
+        exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel, key: key!,
       };
     });
   }
 
-  async function run(bytes: Uint8Array, inputs: RunInputs = {}): Promise<SandboxResult> {
+  /** The host functions and stubs a module's run links. */
+  function planFor(module: SandboxModule): LinkPlan {
+    const via = policy.isolation === 'none' ? 'here' as const : undefined;
+    return {
+      stubs: module.stubs,
+      hosted: hostFunctions.flatMap((g, index) => module.imported.has(`${g.module}\u0000${g.name}`)
+        ? [{ module: g.module, name: g.name, params: g.params, results: g.results, index, via: via ?? (g.fn ? 'channel' as const : 'loaded' as const), ...(g.from ? { from: g.from } : {}) }]
+        : []),
+    };
+  }
+
+  function run(bytes: Uint8Array, inputs: RunInputs = {}): Promise<SandboxResult> {
+    return execute(bytes, inputs, null);
+  }
+
+  async function invoke(bytes: Uint8Array, name: string, ...args: Array<number | bigint | string>): Promise<SandboxResult> {
+    if (typeof name !== 'string') throw new TypeError('invoke: the function name must be a string');
+    return execute(bytes, {}, { name, args });
+  }
+
+  // Plugin variables between calls, per module (bounded by the policy's plugin.vars), dropped with the sandbox.
+  const pluginVars = new Map<string, Array<[string, Uint8Array]>>();
+
+  async function callPlugin(bytes: Uint8Array, name: string, input: Uint8Array | string = new Uint8Array(0)): Promise<SandboxResult & { plugin: PluginOutcome }> {
+    if (typeof name !== 'string') throw new TypeError('callPlugin: the function name must be a string');
+    const data = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+    if (!(data instanceof Uint8Array)) throw new TypeError('callPlugin: input must be a Uint8Array or a string');
+    const result = await execute(bytes, {}, { name, args: [] }, data);
+    if (!result.plugin) {
+      // Killed at the deadline (the kernel's state stayed in the isolate): no output, no error of the plugin's own.
+      result.plugin = { output: new Uint8Array(0), error: null, logs: [], logsDropped: 0, memoryBytes: 0, rc: null };
+    }
+    return result as SandboxResult & { plugin: PluginOutcome };
+  }
+
+  async function execute(bytes: Uint8Array, inputs: RunInputs, call: { name: string; args: Array<number | bigint | string> } | null, pluginInput?: Uint8Array): Promise<SandboxResult> {
     const module = await ready(bytes);
+    if (pluginInput && call) {
+      const type = module.exports.get(call.name);
+      // A plugin function takes nothing (its input comes through the kernel) and returns nothing or an i32 status.
+      if (type && (type.params.length > 0 || type.results.length > 1 || (type.results.length === 1 && type.results[0] !== 'i32'))) {
+        throw new Refusal([{ rule: 'export-signature-unsupported', message: `${JSON.stringify(call.name.slice(0, 64))} is not a plugin function: () -> () or () -> (i32) expected` }]);
+      }
+    }
+    // The entry is admitted per run: `_start` for run, the named export (with numeric parameters) for invoke.
+    const refused = entryViolations(module.exports, call ? call.name : '_start');
+    if (refused.length) throw new Refusal(refused);
+    let entry: RunEntry = { kind: 'start' };
+    if (call) {
+      const type = module.exports.get(call.name)!;
+      if (call.args.length !== type.params.length) throw new Refused(`${call.name} takes ${type.params.length} argument${type.params.length === 1 ? '' : 's'} (${type.params.join(', ')}), given ${call.args.length}`);
+      try {
+        const args = call.args.map((a, i) => toWasmValue(a, type.params[i] as NumType, `argument ${i + 1} (${type.params[i]})`));
+        entry = { kind: 'invoke', name: call.name, args, results: type.results as NumType[] };
+      } catch (error) {
+        if (error instanceof ValueError) throw new Refused(`${call.name}: ${error.message}`);
+        throw error;
+      }
+    }
     const scratches: Scratch[] = [];
     queued++;
     let counted = true;
@@ -115,12 +223,27 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
         return s.path;
       });
       const fuel = module.metered ? limits.fuel : null;
-      const pending = executor.run(module, grant, fuel);
+      const kernel = module.usesKernel ? {
+        input: pluginInput ?? new Uint8Array(0),
+        config: policy.plugin.config,
+        vars: pluginInput ? pluginVars.get(module.key) ?? [] : [],
+        limits: { memoryBytes: policy.plugin.memoryBytes, varBytes: policy.plugin.varBytes, logLines: policy.plugin.logLines },
+      } : undefined;
+      const pending = executor.run(module, grant, fuel, { entry, plan: planFor(module), bodies: localBodies, grants: hostFunctions, ...(kernel ? { kernel } : {}) });
       queued--;
       counted = false;
       running++;
       try {
-        return await pending;
+        const result = await pending;
+        if (entry.kind === 'invoke') result.resultTypes = entry.results;
+        if (result.plugin) {
+          const { vars, ...outcome } = result.plugin as KernelOutcome;
+          if (pluginInput) pluginVars.set(module.key, vars);
+          const rc = result.exitCode === 0 ? Number(result.results?.[0] ?? 0) : null;
+          result.plugin = { ...outcome, rc };
+        }
+        if (module.stubs.length > 0) result.unknownImports = { mode: policy.unknownImports as 'trap' | 'zero', imports: [...new Set(module.stubs.map((s) => `${s.module}.${s.name}`))] };
+        return result;
       } finally {
         running--;
       }
@@ -134,6 +257,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   return {
     policy,
     run,
+    invoke,
+    callPlugin,
     get load() { return { running, queued }; },
     get health() { return executor.stats; },
     close: () => executor.close(),

@@ -6,16 +6,32 @@ import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { createWasiHost, RunRefused } from '../wasi/run.js';
 import { IsolateChannel } from './channel.js';
 import { execute, type Job } from './execute.js';
+import { loadHostBody, type HostFunctionBody } from './host-functions.js';
 
 const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
 const channel = new IsolateChannel(sab, port);
 // One host per worker: this worker runs one guest at a time, and each run resets it.
 const host = createWasiHost();
 
-parentPort!.on('message', ({ id, job }: { id: number; job: Job }) => {
+// Host function modules this worker has loaded, by path and export: loaded once, called directly.
+const loaded = new Map<string, Promise<HostFunctionBody>>();
+
+parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
   let result;
   try {
-    result = { ok: true, value: execute(job, host, channel) };
+    const bodies = new Map<number, HostFunctionBody>();
+    for (const h of job.plan?.hosted ?? []) {
+      if (h.via !== 'loaded' || !h.from) continue;
+      const key = `${h.from.path}\u0000${h.from.export}`;
+      if (!loaded.has(key)) loaded.set(key, loadHostBody(h.from));
+      try {
+        bodies.set(h.index, await loaded.get(key)!);
+      } catch (error) {
+        loaded.delete(key);
+        throw new RunRefused(`cannot load host function ${h.module}.${h.name}: ${(error as Error).message}`);
+      }
+    }
+    result = { ok: true, value: execute(job, host, channel, bodies) };
   } catch (error) {
     const refused = error instanceof RunRefused;
     result = { ok: false, refused, message: error instanceof Error ? error.message : String(error) };

@@ -16,7 +16,8 @@ import { buildImports } from './preview1.js';
 import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
 import { DeadlineReached, localSink, localStdin, OutputGroup, OutputLimitExceeded, OutputStream, reachesHost, type InputSource, type OutputSink } from './stdio.js';
-import { classifyEngineError, type Trap } from './trap.js';
+import { classifyEngineError, GuestTrap, type Trap } from './trap.js';
+import type { NumType, WasmValue } from './values.js';
 
 export interface RunUsage {
   wallMs: number;
@@ -38,7 +39,14 @@ export interface RunResult {
   denied: DeniedAttempt[];
   deniedCount: number;
   usage: RunUsage;
+  /** What an invoked export returned (absent for `_start` runs and runs that did not return). */
+  results?: WasmValue[];
 }
+
+/** What a run calls: a command's `_start`, or one export with arguments (a reactor's `_initialize` first). */
+export type RunEntry =
+  | { kind: 'start' }
+  | { kind: 'invoke'; name: string; args: readonly WasmValue[]; results: readonly NumType[] };
 
 /** wasm-warden refused or failed before any guest code ran (bad module, unusable grant). */
 export class RunRefused extends Error {
@@ -91,6 +99,10 @@ export interface RunOptions {
   stdio?: RunStdio;
   /** Called after every host call with the run's live counters (an isolate's channel publishes them). */
   publish?: (usage: RunUsage, ctx: WasiContext) => void;
+  /** What to call; default `_start`. */
+  entry?: RunEntry;
+  /** Imports linked beside WASI for this run (granted host functions, unknown-import stubs). */
+  links?: WebAssembly.Imports;
 }
 
 const enc = encodeUtf8;
@@ -158,7 +170,8 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       }
       fds.add({ kind: 'dir', dir, preopen: mount.guest, flags: 0 });
     }
-    const { imports } = host;
+    const imports = options.links ? mergeImports(host.imports, options.links) : host.imports;
+    const entry = options.entry ?? { kind: 'start' };
     const body = (): void => {
       try {
         instance = new WebAssembly.Instance(module, imports);
@@ -168,10 +181,21 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       }
       const exported = instance.exports;
       if (exported.memory instanceof WebAssembly.Memory) memory.attach(guestMemory = exported.memory);
-      const start = exported._start;
-      if (typeof start !== 'function') throw new RunRefused('the module exports no _start function (not a WASI command)');
+      if (entry.kind === 'start') {
+        const start = exported._start;
+        if (typeof start !== 'function') throw new RunRefused('the module exports no _start function (not a WASI command)');
+        options.beforeStart?.(instance);
+        (start as () => void)();
+        return;
+      }
+      const fn = exported[entry.name];
+      if (typeof fn !== 'function') throw new RunRefused(`the module exports no function ${JSON.stringify(entry.name)}`);
       options.beforeStart?.(instance);
-      (start as () => void)();
+      // A reactor (a library module) sets itself up in _initialize before any export is called.
+      const init = exported._initialize;
+      if (typeof init === 'function') (init as () => void)();
+      const returned = (fn as (...a: WasmValue[]) => unknown)(...entry.args);
+      result.results = entry.results.length === 0 ? [] : entry.results.length === 1 ? [returned as WasmValue] : [...(returned as Iterable<WasmValue>)];
     };
     try {
       if (deadlineAt !== null && (options.preemptWithWatchdog ?? true)) runWithWatchdog(body, Math.max(1, deadlineAt - hostMonotonicMs()));
@@ -234,12 +258,23 @@ function settle(result: RunResult, error: unknown, ctx: WasiContext): void {
     result.limitsHit.push('timeout');
     return;
   }
+  if (error instanceof GuestTrap) {
+    result.trap = { kind: error.kind, message: error.message };
+    return;
+  }
   if (error instanceof WasiError) {
     result.trap = { kind: 'other', message: `host error ${errnoFromNodeError(error)}` };
     return;
   }
   result.trap = classifyEngineError(error);
   void ctx;
+}
+
+/** The host's imports with this run's extra modules and functions laid over them (never replacing a WASI function). */
+function mergeImports(base: WebAssembly.Imports, extra: WebAssembly.Imports): WebAssembly.Imports {
+  const merged: WebAssembly.Imports = { ...base };
+  for (const [name, fns] of Object.entries(extra)) merged[name] = { ...fns, ...base[name] };
+  return merged;
 }
 
 /** Runs `body` under a V8 watchdog that terminates it after `ms`. */

@@ -22,6 +22,14 @@ export interface GuestFrame {
   name: string | null;
 }
 
+/** Thrown through guest code by host-side stubs to end the run with a named kind (host-function, unknown-import). */
+export class GuestTrap extends Error {
+  override name = 'GuestTrap';
+  constructor(readonly kind: TrapKind, message: string) {
+    super(message);
+  }
+}
+
 export interface Trap {
   kind: TrapKind;
   message: string;

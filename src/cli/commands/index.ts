@@ -10,6 +10,7 @@ export interface CommandEntry {
 
 export const commands: Record<string, CommandEntry> = {
   run: { summary: 'run a WASI module with explicit grants', load: () => import('./run.js') },
+  call: { summary: 'call a plugin function: bytes in, bytes out (Extism kernel ABI)', load: () => import('./call.js') },
   check: { summary: 'would a policy admit this module? (nothing runs)', load: () => import('./check.js') },
   inspect: { summary: 'static security audit of a module', load: () => import('./inspect.js') },
   ls: { summary: 'list the modules in the local store', load: () => import('./ls.js') },

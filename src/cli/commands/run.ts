@@ -2,6 +2,7 @@
 
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { RunRefused } from '../../wasi/run.js';
+import { formatWasmValue } from '../../wasi/values.js';
 import { formatGuestStack, noDirectoryHint, REPORT_VERSION } from '../../wasi/trap.js';
 import { PolicyError } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
@@ -23,9 +24,13 @@ import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
+       warden run --invoke FUNC [options] MODULE.wasm [-- ARGS...]
 
 Runs a WASI command module with exactly the capabilities the options grant.
 Admission checks the module against the policy before any of its code runs.
+With --invoke, calls the exported function FUNC instead of _start (after the
+module's _initialize, if any) with ARGS parsed per its parameter types, and
+prints its results one per line.
 
   --policy FILE           a policy file (TOML, or JSON by extension); flags override it
   --data-dir DIR          where the module store lives (MODULE may be a sha256:<hex> store digest)
@@ -41,6 +46,9 @@ Admission checks the module against the policy before any of its code runs.
   --timeout DURATION      wall-clock limit, preempting running code (default none)
   --memory-limit SIZE     linear memory (default 1GiB; memory.grow fails beyond)
   --fuel N                instruction budget, about one unit per instruction (default off)
+  --invoke FUNC           call the exported function FUNC with numeric ARGS (i32, i64, f32, f64)
+  --unknown-imports MODE  refuse | trap | zero: imports nothing provides are refused (default),
+                          or linked to stubs that trap when called, or return zeros
   --isolation MODE        none | thread | process (default: the policy's; without
                           --policy, none: the guest runs on this process's thread)
   --max-output SIZE       stdout + stderr (default 1GiB; passing it ends the run)
@@ -54,8 +62,9 @@ Admission checks the module against the policy before any of its code runs.
   --json                  capture the guest's stdout and stderr (up to --max-output) and print
                           the run record with them as JSON instead
 
-Exit status: the guest's own; 134 when it traps or a limit ends the run;
-125 when wasm-warden refuses or fails before the guest runs.`;
+Exit status: the guest's own (0 when an invoked function returns); 134 when it
+traps or a limit ends the run; 125 when wasm-warden refuses or fails before the
+guest runs.`;
 
 const specs = {
   policy: { value: true }, dir: { value: true, repeat: true }, 'dir-ro': { value: true, repeat: true },
@@ -64,6 +73,7 @@ const specs = {
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
   'max-files': { value: true }, 'max-write': { value: true }, 'max-table-elements': { value: true },
   'max-tables': { value: true }, 'max-memories': { value: true }, report: { value: true }, json: {}, help: {},
+  invoke: { value: true }, 'unknown-imports': { value: true },
 } as const;
 
 function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
@@ -134,6 +144,11 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   for (const [name, key] of sizes) { const v = flag(args, name); if (v !== undefined) limits[key] = parseSize(v, `--${name}`); }
   const counts = [['max-fds', 'fds'], ['max-files', 'files'], ...tableAndMemoryFlags] as const;
   for (const [name, key] of counts) { const v = flag(args, name); if (v !== undefined) limits[key] = parseCount(v, `--${name}`); }
+  const unknown = flag(args, 'unknown-imports');
+  if (unknown !== undefined) {
+    if (unknown !== 'refuse' && unknown !== 'trap' && unknown !== 'zero') throw new UsageError(`--unknown-imports: '${unknown}' is not refuse, trap or zero`);
+    overrides.unknownImports = unknown;
+  }
   const isolation = flag(args, 'isolation');
   if (isolation !== undefined) {
     if (isolation !== 'none' && isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not none, thread or process`);
@@ -172,7 +187,15 @@ export function reportOf(modulePath: string, result: SandboxResult): object {
     deniedCount: result.deniedCount,
     fuelUsed: result.fuelUsed,
     usage: result.usage,
+    ...(result.results ? { results: result.results.map((v) => (typeof v === 'bigint' ? v.toString() : jsonNumber(v))) } : {}),
+    ...(result.hostCalls ? { hostCalls: result.hostCalls } : {}),
+    ...(result.unknownImports ? { unknownImports: result.unknownImports } : {}),
   };
+}
+
+/** JSON has no NaN or infinities: those go as strings. */
+function jsonNumber(v: number): number | string {
+  return Number.isFinite(v) ? v : String(v);
 }
 
 function writeReport(path: string | undefined, cwd: string, record: object): void {
@@ -199,6 +222,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!modulePath) throw new UsageError('needs a module (warden run [options] MODULE.wasm [-- ARGS...])');
   const policy = effectivePolicy(args, io.cwd, io.env);
   const reportPath = flag(args, 'report');
+  const invoke = flag(args, 'invoke');
   const guestArgs = [modulePath, ...args.rest];
   // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.
   let sandbox;
@@ -213,7 +237,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   let result: SandboxResult;
   try {
     bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd);
-    result = await sandbox.run(bytes, { args: guestArgs });
+    result = invoke === undefined ? await sandbox.run(bytes, { args: guestArgs }) : await sandbox.invoke(bytes, invoke, ...args.rest);
   } catch (error) {
     if (error instanceof AdmissionError) {
       writeReport(reportPath, io.cwd, { version: REPORT_VERSION, module: modulePath, refused: error.violations });
@@ -238,5 +262,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     return ExitCode.RUN_TRAPPED;
   }
   if (hint) io.stderr(`warden run: ${hint}\n`);
+  if (result.results && result.exitCode === 0 && !args.switches.has('json')) {
+    const types = result.resultTypes ?? [];
+    for (const [i, v] of result.results.entries()) io.stdout(`${formatWasmValue(v, types[i] ?? (typeof v === 'bigint' ? 'i64' : 'f64'))}\n`);
+  }
   return result.exitCode ?? ExitCode.RUN_TRAPPED;
 }

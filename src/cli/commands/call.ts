@@ -1,0 +1,148 @@
+// warden call [options] MODULE.wasm FUNC [--input FILE|-]
+
+import { readFileSync } from 'node:fs';
+import { PolicyError } from '../../policy/load.js';
+import { parsePolicy } from '../../policy/load.js';
+import { loadPolicy } from '../../policy/read-file.js';
+import type { Policy } from '../../policy/policy.js';
+import { formatViolation } from '../../sandbox/admission-fixes.js';
+import { AdmissionError } from '../../sandbox/prepare.js';
+import { createSandbox } from '../../sandbox/sandbox.js';
+import { RunRefused } from '../../wasi/run.js';
+import { formatGuestStack, REPORT_VERSION } from '../../wasi/trap.js';
+import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize } from '../args.js';
+import { ExitCode, InputError, UsageError } from '../errors.js';
+import type { CommandIO } from '../io.js';
+import { resolveFrom } from '../paths.js';
+import { readModuleFile } from '../read-module.js';
+
+export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
+
+Calls FUNC of a plugin written for the Extism kernel ABI (extism:host/env):
+the input bytes in, the plugin's output bytes to stdout. The plugin reaches
+nothing but its input, its config and its variables: no files, no network,
+no clock, no randomness unless a policy grants them.
+
+  --input FILE|-          the input bytes (default: none; '-' reads stdin)
+  --policy FILE           a policy file; its [plugin] table gives config and bounds
+  --config K=V            a config value the plugin can read (repeatable; over the policy's)
+  --timeout DURATION      wall-clock limit (default none)
+  --fuel N                instruction budget (default off)
+  --memory-limit SIZE     the plugin's linear memory (default 1GiB)
+  --isolation MODE        none | thread | process (default none)
+  --json                  print the call's record (output as base64) instead of the bytes
+
+Logs go to stderr, one line each. Exit status: 0 when the plugin returns 0;
+1 with its error message when it returns non-zero or sets an error; 125 when
+wasm-warden refuses or fails before the plugin runs; 134 when it traps or a
+limit ends the call.`;
+
+const specs = {
+  input: { value: true }, policy: { value: true }, config: { value: true, repeat: true }, timeout: { value: true },
+  fuel: { value: true }, 'memory-limit': { value: true }, isolation: { value: true }, json: {}, help: {},
+} as const;
+
+function effectivePolicy(args: ReturnType<typeof parseArgs>, io: CommandIO): Policy {
+  const file = flag(args, 'policy');
+  let raw: Record<string, unknown> = { isolation: 'none' };
+  let base: Policy | null = null;
+  try {
+    if (file) base = loadPolicy(resolveFrom(io.cwd, file));
+  } catch (error) {
+    throw new InputError(error instanceof PolicyError ? error.message : String(error));
+  }
+  const config: Record<string, string> = { ...(base?.plugin.config ?? {}) };
+  for (const text of flagList(args, 'config')) {
+    const eq = text.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--config: '${text}' is not K=V`);
+    config[text.slice(0, eq)] = text.slice(eq + 1);
+  }
+  const limits: Record<string, unknown> = {};
+  const timeout = flag(args, 'timeout');
+  const fuel = flag(args, 'fuel');
+  const memory = flag(args, 'memory-limit');
+  const isolation = flag(args, 'isolation');
+  if (isolation !== undefined && isolation !== 'none' && isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not none, thread or process`);
+  if (base) {
+    const timeoutMs = timeout !== undefined ? parseDuration(timeout, '--timeout') : base.limits.timeoutMs;
+    const fuelN = fuel !== undefined ? parseCount(fuel, '--fuel') || null : base.limits.fuel;
+    const memoryBytes = memory !== undefined ? parseSize(memory, '--memory-limit') : base.limits.memory;
+    return Object.freeze({
+      ...base,
+      isolation: (isolation as Policy['isolation'] | undefined) ?? base.isolation,
+      limits: Object.freeze({ ...base.limits, timeoutMs, fuel: fuelN, memory: memoryBytes }),
+      plugin: Object.freeze({ ...base.plugin, config: Object.freeze(config) }),
+    });
+  }
+  if (timeout !== undefined) limits.timeout = `${parseDuration(timeout, '--timeout')}ms`;
+  if (fuel !== undefined) limits.fuel = parseCount(fuel, '--fuel');
+  if (memory !== undefined) limits.memory = `${parseSize(memory, '--memory-limit')}B`;
+  raw = { ...raw, ...(isolation ? { isolation } : {}), limits, plugin: { config } };
+  try {
+    return parsePolicy(raw);
+  } catch (error) {
+    throw new UsageError(error instanceof PolicyError ? error.message : String(error));
+  }
+}
+
+function readInput(spec: string | undefined, io: CommandIO): Uint8Array {
+  if (spec === undefined) return new Uint8Array(0);
+  try {
+    if (spec === '-') return io.stdinBytes ? io.stdinBytes() : new Uint8Array(readFileSync(0));
+    return new Uint8Array(readFileSync(resolveFrom(io.cwd, spec)));
+  } catch (error) {
+    throw new InputError(`--input ${spec}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+export async function run(argv: string[], io: CommandIO): Promise<number> {
+  const args = parseArgs(argv, specs);
+  if (args.switches.has('help')) {
+    io.stdout(usage + '\n');
+    return ExitCode.OK;
+  }
+  const [modulePath, fn, extra] = args.positionals;
+  if (!modulePath || !fn || extra !== undefined) throw new UsageError('needs a module and a function (warden call MODULE.wasm FUNC [--input FILE|-])');
+  const policy = effectivePolicy(args, io);
+  const input = readInput(flag(args, 'input'), io);
+  const bytes = readModuleFile(modulePath, io.cwd);
+  const sandbox = await createSandbox(policy, { oneShot: true });
+  let result;
+  try {
+    result = await sandbox.callPlugin(bytes, fn, input);
+  } catch (error) {
+    if (error instanceof AdmissionError) throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${formatViolation(v)}`).join('\n')}`);
+    if (error instanceof RunRefused) throw new InputError(error.message);
+    throw error;
+  } finally {
+    await sandbox.close();
+  }
+  const { plugin } = result;
+  if (args.switches.has('json')) {
+    io.stdout(JSON.stringify({
+      version: REPORT_VERSION, module: modulePath, function: fn, isolation: result.isolation, rc: plugin.rc, error: plugin.error,
+      output: Buffer.from(plugin.output).toString('base64'), logs: plugin.logs, logsDropped: plugin.logsDropped,
+      trap: result.trap, limitsHit: result.limitsHit, fuelUsed: result.fuelUsed, usage: { ...result.usage, pluginMemoryBytes: plugin.memoryBytes },
+    }, null, 2) + '\n');
+  } else {
+    for (const line of plugin.logs) io.stderr(`${line.level}: ${line.message}\n`);
+    if (plugin.logsDropped) io.stderr(`warden call: ${plugin.logsDropped} more log lines dropped (plugin.logs)\n`);
+    // What the plugin printed through WASI, if it was granted stdio, goes to stderr: stdout carries its output bytes.
+    if (result.stdout.length) io.stderr(new TextDecoder().decode(result.stdout));
+    if (result.stderr.length) io.stderr(new TextDecoder().decode(result.stderr));
+    if (plugin.output.length) {
+      if (io.stdoutBytes) io.stdoutBytes(plugin.output);
+      else io.stdout(new TextDecoder().decode(plugin.output));
+    }
+  }
+  if (result.trap) {
+    io.stderr(`warden call: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
+    if (result.trap.stack?.length) io.stderr(formatGuestStack(result.trap.stack).join('\n') + '\n');
+    return ExitCode.RUN_TRAPPED;
+  }
+  if (plugin.error !== null || plugin.rc !== 0) {
+    io.stderr(`warden call: ${fn}: ${plugin.error ?? `returned ${plugin.rc}`}\n`);
+    return ExitCode.NEGATIVE;
+  }
+  return ExitCode.OK;
+}

@@ -1,0 +1,181 @@
+// The host side of the Extism kernel ABI, written from its documentation and
+// run inside the guest's isolate (no thread crossing per call). Plugin memory
+// is host memory the plugin reaches only through these functions: blocks
+// handed out by alloc from one buffer, bounded by the policy, never reused
+// within a call (freed bytes are not handed out again), and dropped with the
+// call. Every offset and length is checked against what was handed out; a
+// bad one traps the plugin (kind out-of-bounds), never reads host memory.
+
+import { GuestTrap } from '../wasi/trap.js';
+
+export interface PluginLimits {
+  /** Plugin memory (all blocks of one call), bytes. alloc past it returns 0. */
+  memoryBytes: number;
+  /** Variables kept between calls (keys and values), bytes. var_set past it traps (host-limit). */
+  varBytes: number;
+  /** Log lines kept per call; more are counted and dropped. */
+  logLines: number;
+}
+
+export interface KernelSpec {
+  input: Uint8Array;
+  config: Readonly<Record<string, string>>;
+  vars: ReadonlyArray<readonly [string, Uint8Array]>;
+  limits: PluginLimits;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+export interface KernelOutcome {
+  output: Uint8Array;
+  /** The plugin's error_set message, if any. */
+  error: string | null;
+  vars: Array<[string, Uint8Array]>;
+  logs: Array<{ level: LogLevel; message: string }>;
+  logsDropped: number;
+  /** Plugin memory the call used, bytes. */
+  memoryBytes: number;
+}
+
+/** One log line is cut to this many bytes. */
+const MAX_LOG_LINE = 4096;
+const lossy = new TextDecoder();
+
+export interface Kernel {
+  imports: Record<string, (...args: never[]) => unknown>;
+  outcome(): KernelOutcome;
+}
+
+export function createKernel(spec: KernelSpec): Kernel {
+  const cap = spec.limits.memoryBytes;
+  // Small at first (most calls move a few bytes); doubled as blocks need it, up to the bound.
+  let memory = new Uint8Array(Math.min(256, cap + 1));
+  let view = new DataView(memory.buffer);
+  // Offset 0 means "none" in the ABI: blocks start at 1.
+  let top = 1;
+  const blocks = new Map<number, number>();
+  const input = spec.input;
+  const vars = new Map<string, Uint8Array>(spec.vars.map(([k, v]) => [k, v]));
+  let varBytes = 0;
+  for (const [k, v] of vars) varBytes += Buffer.byteLength(k) + v.length;
+  const logs: KernelOutcome['logs'] = [];
+  let logsDropped = 0;
+  let error: string | null = null;
+  let output: { offs: number; length: number } | null = null;
+
+  const outside = (what: string): never => { throw new GuestTrap('out-of-bounds', `plugin ${what} outside the memory it was given`); };
+  /** A 64-bit offset as a number, when [offs, offs + n) lies inside what alloc handed out. */
+  const at = (offs: bigint, n: number, what: string): number => {
+    const o = Number(BigInt.asUintN(64, offs));
+    if (n === 0) return o;
+    if (o < 1 || o > top || n > top - o) outside(what);
+    return o;
+  };
+  /** The bytes of the block starting at `offs` (a key, a message): only a block's start names one. */
+  const block = (offs: bigint, what: string): Uint8Array => {
+    const o = Number(BigInt.asUintN(64, offs));
+    const length = blocks.get(o);
+    if (length === undefined) outside(`${what} at an offset that is not a block`);
+    return memory.subarray(o, o + length!);
+  };
+  const alloc = (n: number): number => {
+    if (n <= 0) return 0;
+    // The policy's bound: the plugin sees an allocation failure (0), the host keeps nothing more.
+    if (n > cap - (top - 1)) return 0;
+    const need = top + n;
+    if (need > memory.length) {
+      const grown = new Uint8Array(Math.min(Math.max(need, memory.length * 2), cap + 1));
+      grown.set(memory.subarray(0, top));
+      memory = grown;
+      view = new DataView(memory.buffer);
+    }
+    const offs = top;
+    top = need;
+    blocks.set(offs, n);
+    return offs;
+  };
+  const copyIn = (bytes: Uint8Array): bigint => {
+    const offs = alloc(bytes.length);
+    if (offs !== 0) memory.set(bytes, offs);
+    return BigInt(offs);
+  };
+  const inputAt = (offs: bigint, n: number): number => {
+    const o = BigInt.asUintN(64, offs);
+    if (o + BigInt(n) > BigInt(input.length)) throw new GuestTrap('out-of-bounds', 'plugin read past the end of its input');
+    return Number(o);
+  };
+  const log = (level: LogLevel) => (offs: bigint): void => {
+    // Rate limit: a plugin that logs in a loop costs the host a counter, not memory.
+    if (logs.length >= spec.limits.logLines) { logsDropped++; return; }
+    const bytes = block(offs, 'log message');
+    logs.push({ level, message: lossy.decode(bytes.subarray(0, MAX_LOG_LINE)) });
+  };
+
+  const imports = {
+    input_length: (): bigint => BigInt(input.length),
+    input_load_u8: (offs: bigint): number => input[inputAt(offs, 1)]!,
+    input_load_u64: (offs: bigint): bigint => {
+      const o = inputAt(offs, 8);
+      return new DataView(input.buffer, input.byteOffset + o, 8).getBigUint64(0, true);
+    },
+    length: (offs: bigint): bigint => BigInt(blocks.get(Number(BigInt.asUintN(64, offs))) ?? 0),
+    length_unsafe: (offs: bigint): bigint => BigInt(blocks.get(Number(BigInt.asUintN(64, offs))) ?? 0),
+    alloc: (n: bigint): bigint => {
+      const size = BigInt.asUintN(64, n);
+      return size > BigInt(cap) ? 0n : BigInt(alloc(Number(size)));
+    },
+    free: (offs: bigint): void => { blocks.delete(Number(BigInt.asUintN(64, offs))); },
+    output_set: (offs: bigint, n: bigint): void => {
+      const length = Number(BigInt.asUintN(64, n));
+      if (length > cap) outside('output');
+      output = { offs: at(offs, length, 'output'), length };
+    },
+    error_set: (offs: bigint): void => {
+      error = offs === 0n ? null : lossy.decode(block(offs, 'error message'));
+    },
+    store_u8: (offs: bigint, value: number): void => { memory[at(offs, 1, 'store')] = value & 0xff; },
+    load_u8: (offs: bigint): number => memory[at(offs, 1, 'load')]!,
+    store_u64: (offs: bigint, value: bigint): void => { view.setBigUint64(at(offs, 8, 'store'), BigInt.asUintN(64, value), true); },
+    load_u64: (offs: bigint): bigint => view.getBigUint64(at(offs, 8, 'load'), true),
+    config_get: (offs: bigint): bigint => {
+      const key = lossy.decode(block(offs, 'config key'));
+      return Object.hasOwn(spec.config, key) ? copyIn(Buffer.from(spec.config[key]!)) : 0n;
+    },
+    var_get: (offs: bigint): bigint => {
+      const value = vars.get(lossy.decode(block(offs, 'variable name')));
+      return value === undefined ? 0n : copyIn(value);
+    },
+    var_set: (keyOffs: bigint, valueOffs: bigint): void => {
+      const key = lossy.decode(block(keyOffs, 'variable name'));
+      const old = vars.get(key);
+      if (old) varBytes -= Buffer.byteLength(key) + old.length;
+      if (valueOffs === 0n) { vars.delete(key); return; }
+      const value = block(valueOffs, 'variable value').slice();
+      // The policy's bound on what the host keeps between calls.
+      if (varBytes + Buffer.byteLength(key) + value.length > spec.limits.varBytes) {
+        if (old) varBytes += Buffer.byteLength(key) + old.length;
+        throw new GuestTrap('host-limit', `plugin variables would exceed ${spec.limits.varBytes} bytes`);
+      }
+      vars.set(key, value);
+      varBytes += Buffer.byteLength(key) + value.length;
+    },
+    log_trace: log('trace'),
+    log_debug: log('debug'),
+    log_info: log('info'),
+    log_warn: log('warn'),
+    log_error: log('error'),
+    get_log_level: (): number => 0,
+  };
+
+  return {
+    imports: imports as unknown as Kernel['imports'],
+    outcome: () => ({
+      output: output ? memory.slice(output.offs, output.offs + output.length) : new Uint8Array(0),
+      error,
+      vars: [...vars],
+      logs,
+      logsDropped,
+      memoryBytes: top - 1,
+    }),
+  };
+}

@@ -1,0 +1,219 @@
+// Host functions as granted capabilities, and stubs for unknown imports.
+//
+// An embedder grants a host function by module, name and exact signature.
+// Admission refuses any import that is neither WASI nor granted (unless the
+// policy's `imports.unknown` links stubs for it), and any granted one whose
+// signature differs. What a run links crosses into its isolate as plain
+// data (a LinkPlan); the isolate turns it into import functions:
+//  - `fn` on the caller's thread (isolation "none"): called directly;
+//  - `from` a JS module the isolate loads itself: called directly there;
+//  - `fn` with thread isolation: a closure that stays on the embedder's
+//    thread; the guest's thread posts a request over the channel and waits
+//    for the reply with Atomics.wait, never past the deadline.
+// Every host function gets a bounds-checked view of guest memory (never the
+// buffer), is counted in the record, and ends the run with trap kind
+// `host-function` when it throws: a host function can fail a guest, never
+// the host.
+
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Errno, WasiError } from '../wasi/errno.js';
+import type { GuestMemory } from '../wasi/guest-memory.js';
+import { GuestTrap } from '../wasi/trap.js';
+import { isNumType, type NumType, type WasmValue } from '../wasi/values.js';
+
+/** Checked access to the calling guest's memory: every pointer and length is checked; out of bounds traps the guest. */
+export interface GuestMemoryView {
+  /** Bytes in the guest's memory now. */
+  readonly size: number;
+  /** A copy of [ptr, ptr + length). */
+  read(ptr: number, length: number): Uint8Array;
+  /** [ptr, ptr + length) as UTF-8 (invalid sequences trap). */
+  readString(ptr: number, length: number): string;
+  /** Copies `bytes` to ptr. */
+  write(ptr: number, bytes: Uint8Array): void;
+  readU32(ptr: number): number;
+  writeU32(ptr: number, value: number): void;
+  readU64(ptr: number): bigint;
+  writeU64(ptr: number, value: bigint): void;
+}
+
+/** A host function body: the guest's memory view, then the guest's arguments. Returns nothing, one value, or an array for several results. */
+export type HostFunctionBody = (memory: GuestMemoryView, ...args: WasmValue[]) => WasmValue | WasmValue[] | void | Promise<WasmValue | WasmValue[] | void>;
+
+export interface HostFunctionSignature {
+  module: string;
+  name: string;
+  params: readonly NumType[];
+  results: readonly NumType[];
+}
+
+/**
+ * One granted host function. `fn` runs on the embedder's thread (directly in
+ * isolation "none"; over the channel from a worker); `from` names a JS module
+ * file and export the isolate loads and calls itself (no thread crossing).
+ */
+export type HostFunctionGrant = HostFunctionSignature & (
+  | { fn: HostFunctionBody; from?: undefined }
+  | { from: { path: string; export: string }; fn?: undefined }
+);
+
+/** Unknown imports: refused at admission, or linked to stubs that trap or return zeros. */
+export type UnknownImports = 'refuse' | 'trap' | 'zero';
+
+/** What a run links beside WASI, as plain data that crosses into an isolate. */
+export interface LinkPlan {
+  /** Stubs for imports neither WASI nor granted. */
+  stubs: Array<{ module: string; name: string; results: string[]; mode: 'trap' | 'zero' }>;
+  /** Granted host functions, by index into the sandbox's grant list; `via` says where the body runs. */
+  hosted: Array<HostFunctionSignature & { via: 'here' | 'loaded' | 'channel'; index: number; from?: { path: string; export: string } }>;
+}
+
+export const EMPTY_PLAN: LinkPlan = Object.freeze({ stubs: [], hosted: [] }) as LinkPlan;
+
+export const keyOf = (module: string, name: string): string => `${module}\u0000${name}`;
+
+/** Checks grants once, when the sandbox is created: names, types, exactly one body. */
+export function validateHostFunctions(grants: readonly HostFunctionGrant[]): HostFunctionGrant[] {
+  const seen = new Set<string>();
+  return grants.map((g, i) => {
+    const where = `hostFunctions[${i}]`;
+    if (typeof g !== 'object' || g === null) throw new TypeError(`${where}: expected an object`);
+    if (typeof g.module !== 'string' || typeof g.name !== 'string' || !g.module || !g.name) throw new TypeError(`${where}: module and name must be non-empty strings`);
+    if (g.module === 'wasi_snapshot_preview1' || g.module.startsWith('warden:')) throw new TypeError(`${where}: module '${g.module}' is wasm-warden's own`);
+    for (const list of ['params', 'results'] as const) {
+      if (!Array.isArray(g[list]) || !g[list].every(isNumType)) throw new TypeError(`${where}.${list}: expected an array of 'i32' | 'i64' | 'f32' | 'f64'`);
+    }
+    const hasFn = typeof g.fn === 'function';
+    const hasFrom = typeof g.from === 'object' && g.from !== null && typeof g.from.path === 'string' && typeof g.from.export === 'string';
+    if (hasFn === hasFrom) throw new TypeError(`${where}: give exactly one of fn (a function) or from ({ path, export })`);
+    if (hasFrom && !isAbsolute(g.from!.path)) throw new TypeError(`${where}.from.path: '${g.from!.path}' is not an absolute path (isolates load it from anywhere)`);
+    const key = keyOf(g.module, g.name);
+    if (seen.has(key)) throw new TypeError(`${where}: ${g.module}.${g.name} is granted twice`);
+    seen.add(key);
+    return Object.freeze({ ...g, params: Object.freeze([...g.params]), results: Object.freeze([...g.results]) }) as HostFunctionGrant;
+  });
+}
+
+/** A checked view over the run's guest memory; refreshed on each call (the guest may have grown it). */
+export function memoryView(memory: GuestMemory): GuestMemoryView {
+  const fault = (error: unknown): never => {
+    if (error instanceof WasiError) {
+      throw new GuestTrap('host-function', error.errno === Errno.ILSEQ ? 'a host function read a string that is not UTF-8' : 'a host function was given a pointer outside guest memory');
+    }
+    throw error;
+  };
+  const guarded = <A extends unknown[], R>(f: (...a: A) => R) => (...a: A): R => {
+    try {
+      memory.sync();
+      return f(...a);
+    } catch (error) {
+      return fault(error);
+    }
+  };
+  const index = (n: unknown): number => (typeof n === 'number' && Number.isInteger(n) ? n >>> 0 === n ? n : -1 : -1);
+  return Object.freeze({
+    get size() { memory.sync(); try { return memory.bytes().length; } catch { return 0; } },
+    read: guarded((ptr: number, length: number) => (memory.bytes(), memory.slice(index(ptr), index(length)).slice())),
+    readString: guarded((ptr: number, length: number) => (memory.bytes(), memory.string(index(ptr), index(length)))),
+    write: guarded((ptr: number, bytes: Uint8Array) => {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('write: bytes must be a Uint8Array');
+      memory.bytes();
+      memory.check(index(ptr), bytes.length);
+      memory.write(index(ptr), bytes.length, bytes);
+    }),
+    readU32: guarded((ptr: number) => (memory.bytes(), memory.u32(index(ptr)))),
+    writeU32: guarded((ptr: number, value: number) => (memory.bytes(), memory.setU32(index(ptr), value >>> 0))),
+    readU64: guarded((ptr: number) => {
+      memory.bytes();
+      memory.check(index(ptr), 8);
+      return memory.data().getBigUint64(index(ptr), true);
+    }),
+    writeU64: guarded((ptr: number, value: bigint) => (memory.bytes(), memory.setU64(index(ptr), value))),
+  });
+}
+
+const ZERO: Record<string, unknown> = { i32: 0, i64: 0n, f32: 0, f64: 0, funcref: null, externref: null };
+
+/** The value a host function returned, checked against its declared results (a mismatch traps the guest, never the host). */
+export function resultsOf(returned: unknown, results: readonly NumType[], label: string): WasmValue | WasmValue[] | undefined {
+  const values = results.length === 1 ? [returned] : results.length === 0 ? [] : Array.isArray(returned) ? returned : null;
+  if (!values || values.length !== results.length) throw new GuestTrap('host-function', `${label} returned ${describe(returned)}, not ${results.length} value(s)`);
+  const out = values.map((v, i) => {
+    const type = results[i]!;
+    if (type === 'i64') {
+      if (typeof v === 'bigint') return BigInt.asIntN(64, v);
+      if (typeof v === 'number' && Number.isInteger(v)) return BigInt.asIntN(64, BigInt(v));
+    } else if (typeof v === 'number') {
+      return type === 'i32' ? v | 0 : v;
+    }
+    throw new GuestTrap('host-function', `${label} returned ${describe(v)} for a ${type} result`);
+  });
+  return results.length === 0 ? undefined : results.length === 1 ? out[0] : out;
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? `an array of ${v.length}` : typeof v;
+}
+
+/** Counts calls per import ("module.name"), kept by the isolate for the record. */
+export type CallCounts = Map<string, number>;
+
+/** The trap a throwing host function ends the run with. */
+export function hostFunctionTrap(label: string, error: unknown): GuestTrap {
+  if (error instanceof GuestTrap) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GuestTrap('host-function', `${label} threw: ${message.slice(0, 500)}`);
+}
+
+/** A stub for an import nobody granted: traps when called, or returns typed zeros. */
+export function unknownImportStub(stub: LinkPlan['stubs'][number], counts: CallCounts): (...args: unknown[]) => unknown {
+  const label = `${stub.module}.${stub.name}`;
+  const zeros = stub.results.map((t) => ZERO[t] ?? null);
+  const value = zeros.length === 0 ? undefined : zeros.length === 1 ? zeros[0] : zeros;
+  if (stub.mode === 'trap') {
+    return () => {
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+      throw new GuestTrap('unknown-import', `called ${label}, an import nothing provides`);
+    };
+  }
+  return () => {
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+    return Array.isArray(value) ? [...value] : value;
+  };
+}
+
+/** A host function body exported by a JS module file, loaded by the isolate that calls it. */
+export async function loadHostBody(from: { path: string; export: string }): Promise<HostFunctionBody> {
+  const loaded = await import(pathToFileURL(from.path).href) as Record<string, unknown>;
+  const fn = loaded[from.export];
+  if (typeof fn !== 'function') throw new TypeError(`${from.path} exports no function ${from.export}`);
+  return fn as HostFunctionBody;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The same checked view over guest memory held by another thread (the isolate checks every range it serves). */
+export function remoteView(remote: { size(): number; read(ptr: number, length: number): Uint8Array; write(ptr: number, bytes: Uint8Array): void }): GuestMemoryView {
+  const u64 = (ptr: number) => new DataView(remote.read(ptr, 8).buffer);
+  return Object.freeze({
+    get size() { return remote.size(); },
+    read: (ptr: number, length: number) => remote.read(ptr, length),
+    readString: (ptr: number, length: number) => {
+      try {
+        return strictUtf8.decode(remote.read(ptr, length));
+      } catch (error) {
+        if (error instanceof TypeError) throw new TypeError('a host function read a string that is not UTF-8');
+        throw error;
+      }
+    },
+    write: (ptr: number, bytes: Uint8Array) => {
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('write: bytes must be a Uint8Array');
+      remote.write(ptr, bytes);
+    },
+    readU32: (ptr: number) => u64(ptr).getUint32(0, true),
+    writeU32: (ptr: number, value: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, value >>> 0, true); remote.write(ptr, b); },
+    readU64: (ptr: number) => u64(ptr).getBigUint64(0, true),
+    writeU64: (ptr: number, value: bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true); remote.write(ptr, b); },
+  });
+}

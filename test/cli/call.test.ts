@@ -1,0 +1,50 @@
+// warden call: bytes in, bytes out, exit statuses, as a user runs it.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runWarden } from '../helpers/cli.js';
+import { fixture, wardenBin } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const plugin = fixture('c', 'plugins', 'kernel-plugin.wasm');
+
+describe('warden call', () => {
+  it('writes the output bytes to stdout: input from a file or stdin, config from flags or a policy', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'in.bin'), 'hello, world');
+    const echo = await runWarden(['call', plugin, 'echo', '--input', join(dir, 'in.bin')]);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.equal(echo.stdout, 'hello, world');
+    const piped = await runWarden(['call', plugin, 'config', '--input', '-', '--config', 'greeting=hi there'], { input: 'greeting' });
+    assert.equal(piped.stdout, 'hi there');
+    writeFileSync(join(dir, 'policy.toml'), '[plugin]\nconfig = { greeting = "from the policy" }\n');
+    const policy = await runWarden(['call', '--policy', join(dir, 'policy.toml'), plugin, 'config', '--input', '-'], { input: 'greeting' });
+    assert.equal(policy.stdout, 'from the policy', policy.stderr);
+  });
+
+  it('1 MiB of binary output arrives whole on a pipe', () => {
+    const r = spawnSync(process.execPath, [wardenBin, 'call', plugin, 'big'], { maxBuffer: 4 << 20 });
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.equal(r.stdout.length, 1 << 20);
+    for (const i of [0, 255, 256, 65537, (1 << 20) - 1]) assert.equal(r.stdout[i], (i * 7 + Math.floor(i / 256)) & 0xff);
+  });
+
+  it('logs go to stderr; exit 1 with the plugin\'s error; 134 on a trap; 125 when refused', async () => {
+    const log = await runWarden(['call', plugin, 'log']);
+    assert.equal(log.code, 0);
+    assert.equal(log.stdout, 'logged');
+    assert.equal(log.stderr, 'info: an info line\nwarn: a warning\nerror: an error line\n');
+    const fail = await runWarden(['call', plugin, 'fail']);
+    assert.equal(fail.code, 1);
+    assert.equal(fail.stderr, 'warden call: fail: the plugin failed on purpose\n');
+    const trap = await runWarden(['call', plugin, 'overread']);
+    assert.equal(trap.code, 134);
+    assert.match(trap.stderr, /out-of-bounds: plugin read past the end of its input/);
+    const refused = await runWarden(['call', plugin, 'nope']);
+    assert.equal(refused.code, 125);
+    assert.match(refused.stderr, /export-missing/);
+  });
+});
