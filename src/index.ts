@@ -31,7 +31,7 @@ export { createQuota } from './wasi/fs/quota.js';
 export type { Directory, File, FileStat, OpenOptions, Quota } from './wasi/fs/types.js';
 export { defaultLimits, defineGrant, type GrantLimits, type GrantSpec, type MountSpec } from './wasi/grant.js';
 export type { RandomPolicy } from './wasi/random.js';
-export { RunRefused, runWasi, type RunOptions, type RunResult, type RunUsage } from './wasi/run.js';
+export { RunRefused, runWasi, type RunEntry, type RunOptions, type RunResult, type RunUsage } from './wasi/run.js';
 export type { OutputSpec, StdinSpec } from './wasi/stdio.js';
 export { formatGuestStack, guestStack, REPORT_VERSION, TRAP_KINDS, type GuestFrame, type Trap, type TrapKind } from './wasi/trap.js';
 
@@ -55,7 +55,13 @@ export { checkIndices } from './binary/indices.js';
 // sandbox: admission, isolation, runs.
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
 export { fixFor, formatViolation } from './sandbox/admission-fixes.js';
-export { AdmissionError, createSandbox, SandboxBusyError, SandboxClosedError, type Sandbox, type SandboxOptions, type SandboxResult } from './sandbox/sandbox.js';
+export { AdmissionError, createSandbox, SandboxBusyError, SandboxClosedError, type PluginOutcome, type Sandbox, type SandboxOptions, type SandboxResult } from './sandbox/sandbox.js';
+export type { GuestMemoryView, HostFunctionBody, HostFunctionGrant, HostFunctionSignature, UnknownImports } from './sandbox/host-functions.js';
+
+// plugins: the Extism kernel ABI, and numeric values at the edges.
+export { EXTISM_KERNEL, EXTISM_MODULE } from './plugin/extism-abi.js';
+export type { LogLevel } from './plugin/extism-kernel.js';
+export { formatWasmValue, toWasmValue, ValueError, type NumType, type WasmValue } from './wasi/values.js';
 
 // signing: wasmsign2-compatible signatures.
 export { encodePublicKey, encodeSecretKey, generateSecretKey, KeyError, parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from './signing/keys.js';

@@ -13,6 +13,7 @@ export interface PrepareRequest {
   bytes: Uint8Array;
   policy: Policy;
   hostFunctions?: HostFunctionSignature[];
+  entry?: string | null;
 }
 
 export type PrepareReply =
@@ -20,11 +21,11 @@ export type PrepareReply =
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
-parentPort!.on('message', ({ id, bytes, policy, hostFunctions }: PrepareRequest) => {
+parentPort!.on('message', ({ id, bytes, policy, hostFunctions, entry }: PrepareRequest) => {
   let reply: PrepareReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const prepared = prepare(bytes, policy, hostFunctions ?? []);
+    const prepared = prepare(bytes, policy, hostFunctions ?? [], entry === undefined ? '_start' : entry);
     reply = {
       ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest, injected: prepared.injected,
       exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel,

@@ -57,7 +57,11 @@ export function digestOf(bytes: Uint8Array): string {
   return 'sha256:' + hash('sha256').update(bytes).digest('hex');
 }
 
-export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = []): Prepared {
+/**
+ * `entry`: the export admission requires, `_start` by default (warden check, deploys);
+ * null when each run admits its own (the sandbox: one prepared module serves run and invoke).
+ */
+export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = [], entry: string | null = '_start'): Prepared {
   // Signatures first: nothing of an untrusted module is decoded, let alone rewritten.
   if (policy.trust.require > 0) {
     const verdict = verifyModule(bytes, policy.trust.keys, { threshold: policy.trust.require });
@@ -70,8 +74,7 @@ export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readon
   try {
     // Admission walks every body, which proves them well formed: the decoder need not walk them first.
     module = decodeModule(bytes, { limits: { maxModuleBytes: policy.limits.moduleBytes }, validateBodies: false });
-    // The entry (`_start` or an export) is checked per run: one prepared module serves both.
-    verdict = admit(module, policy, digest, { hostFunctions, entry: null });
+    verdict = admit(module, policy, digest, { hostFunctions, entry });
   } catch (error) {
     if (error instanceof WasmDecodeError) throw new AdmissionError([{ rule: 'malformed', message: error.message, offset: error.offset }]);
     throw error;
@@ -117,7 +120,7 @@ async function prepareWorkerEntry(): Promise<URL> {
 
 type PrepareReply = import('./prepare-worker.js').PrepareReply;
 interface Preparer {
-  post(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[]): Promise<PrepareReply>;
+  post(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[], entry: string | null): Promise<PrepareReply>;
 }
 let preparer: Promise<Preparer> | undefined;
 
@@ -136,13 +139,13 @@ function sharedPreparer(): Promise<Preparer> {
     const pending = new Map<number, { resolve: (reply: PrepareReply) => void; reject: (error: Error) => void }>();
     let nextId = 0;
     const self: Preparer = {
-      post(bytes, policy, hostFunctions) {
+      post(bytes, policy, hostFunctions, entry) {
         const id = nextId++;
         if (pending.size === 0) worker.ref();
         // The worker gets a copy of the bytes: the caller's stay usable.
         // Signatures only: a host function's body never crosses into the preparing worker.
         const signatures = hostFunctions.map(({ module, name, params, results }) => ({ module, name, params, results }));
-        worker.postMessage({ id, bytes, policy, hostFunctions: signatures });
+        worker.postMessage({ id, bytes, policy, hostFunctions: signatures, entry });
         return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
       },
     };
@@ -171,9 +174,9 @@ function sharedPreparer(): Promise<Preparer> {
  * modules queue for it. Rejects with AdmissionError exactly as `prepare`
  * throws it.
  */
-export async function prepareAsync(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = []): Promise<Prepared> {
-  if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy, hostFunctions);
-  const reply = await (await sharedPreparer()).post(bytes, policy, hostFunctions);
+export async function prepareAsync(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = [], entry: string | null = '_start'): Promise<Prepared> {
+  if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy, hostFunctions, entry);
+  const reply = await (await sharedPreparer()).post(bytes, policy, hostFunctions, entry);
   if (reply.ok) {
     return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
   }

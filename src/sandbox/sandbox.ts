@@ -138,7 +138,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     let key = options.oneShot ? 'one-shot' : digests.get(bytes);
     if (!key) digests.set(bytes, (key = digestOf(bytes)));
     return cache.get(key, async () => {
-      const prepared = prepare(bytes, policy, hostFunctions);
+      // The entry (`_start` or an export) is admitted per run: one prepared module serves both.
+      const prepared = prepare(bytes, policy, hostFunctions, null);
       let compiled: WebAssembly.Module;
       try {
         compiled = await WebAssembly.compile(prepared.bytes);
