@@ -111,7 +111,8 @@ export function memoryView(memory: GuestMemory): GuestMemoryView {
       return fault(error);
     }
   };
-  const index = (n: unknown): number => (typeof n === 'number' && Number.isInteger(n) ? n >>> 0 === n ? n : -1 : -1);
+  // An i32 argument arrives signed: a pointer past 2 GiB is negative, so it is read as unsigned. Anything else is no address.
+  const index = (n: unknown): number => (typeof n === 'number' && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 32 ? n >>> 0 : -1);
   return Object.freeze({
     get size() { memory.sync(); try { return memory.bytes().length; } catch { return 0; } },
     read: guarded((ptr: number, length: number) => (memory.bytes(), memory.slice(index(ptr), index(length)).slice())),
@@ -195,6 +196,10 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The same checked view over guest memory held by another thread (the isolate checks every range it serves). */
 export function remoteView(remote: { size(): number; read(ptr: number, length: number): Uint8Array; write(ptr: number, bytes: Uint8Array): void }): GuestMemoryView {
+  // As in memoryView: i32 pointers and lengths arrive signed and are read as unsigned.
+  const u = (n: number): number => (typeof n === 'number' && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 32 ? n >>> 0 : -1);
+  const raw = remote;
+  remote = { size: () => raw.size(), read: (ptr, length) => raw.read(u(ptr), u(length)), write: (ptr, bytes) => raw.write(u(ptr), bytes) };
   const u64 = (ptr: number) => new DataView(remote.read(ptr, 8).buffer);
   return Object.freeze({
     get size() { return remote.size(); },
