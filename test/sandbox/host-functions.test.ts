@@ -92,6 +92,48 @@ for (const isolation of ['none', 'thread'] as const) {
   });
 }
 
+describe('closures on the embedder\'s thread, thread isolation', () => {
+  it('a closure that never answers ends the run at the deadline; the sandbox serves the next call', async () => {
+    const sandbox = await createSandbox({ isolation: 'thread', limits: { timeout: '300ms' } }, {
+      hostFunctions: [
+        { module: 'env', name: 'log', params: ['i32', 'i32'], results: [], fn: () => new Promise<void>(() => {}) },
+        { module: 'env', name: 'add', params: ['i32', 'i32'], results: ['i32'], fn: async (_m, a, b) => Number(a) + Number(b) },
+      ],
+    });
+    try {
+      const stuck = await sandbox.invoke(plugin, 'greet', 1);
+      assert.equal(stuck.exitCode, null);
+      assert.equal(stuck.trap?.kind, 'deadline');
+      assert.deepEqual((await sandbox.invoke(plugin, 'sum', 2, 3)).results, [5], 'an async closure answers too');
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('a closure writes into guest memory through the view, and the guest reads what it wrote', async () => {
+    // log(ptr, len) overwrites the message with upper case; a second log sees the change.
+    const seen: string[] = [];
+    const sandbox = await createSandbox({ isolation: 'thread', limits: { timeout: '2s' } }, {
+      hostFunctions: [
+        { module: 'env', name: 'log', params: ['i32', 'i32'], results: [], fn: (memory, ptr, len) => {
+          const text = memory.readString(Number(ptr), Number(len));
+          seen.push(text);
+          memory.write(Number(ptr), new TextEncoder().encode(text.toUpperCase()));
+        } },
+        { module: 'env', name: 'add', params: ['i32', 'i32'], results: ['i32'], fn: () => 0 },
+      ],
+    });
+    try {
+      const r = await sandbox.invoke(plugin, 'greet', 2);
+      assert.equal(r.exitCode, 0, JSON.stringify(r.trap));
+      // The message is a string constant in the guest's data: the second call reads the first call's write.
+      assert.deepEqual(seen, ['hello from the guest', 'HELLO FROM THE GUEST']);
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
 describe('host functions, process isolation', () => {
   it('a child loads functions from a module file (which only it may read) and calls them; closures are refused', async () => {
     const sandbox = await createSandbox({ isolation: 'process', limits: { timeout: '5s' } }, {
