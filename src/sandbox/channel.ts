@@ -11,11 +11,12 @@
 //    kill, the host recovers what was gathered but not yet posted. The guest
 //    waits, bounded by the deadline, while too many bytes are in flight;
 //  - denied attempts, posted as they happen;
-//  - synchronous calls into the host (stdin today, host functions for
-//    plugins later): the isolate posts a request and waits on a reply cell
-//    with Atomics.wait, bounded by the deadline; the host answers whenever
-//    it can, from its own event loop. postMessage from a busy worker is
-//    delivered without the worker's event loop running.
+//  - synchronous calls into the host (stdin; host functions): the isolate
+//    posts a request (stdin) or writes it to shared memory and notifies (a
+//    host function: the host waits with Atomics.waitAsync), then waits on a
+//    reply cell with Atomics.wait, bounded by the deadline; the host answers
+//    whenever it can, from its own event loop. postMessage from a busy
+//    worker is delivered without the worker's event loop running.
 // No thread on either side ever sits in a blocking system call.
 
 import type { MessagePort } from 'node:worker_threads';
@@ -44,6 +45,10 @@ const I_MEM_PTR = 9;
 const I_MEM_LEN = 10;
 const I_MEM_DONE = 11;
 const I_MEM_STATUS = 12;
+// A host-function call posted through shared memory (the host waits for it with Atomics.waitAsync).
+const I_REQ_SEQ = 13;
+const I_REQ_FN = 14;
+const I_REQ_LEN = 15;
 const MEM = { READ: 1, WRITE: 2, SIZE: 3 } as const;
 const INT_CELLS = 16;
 // Float64 counters.
@@ -187,11 +192,16 @@ export class IsolateChannel {
    * waits (never past the deadline), it serves the host function's reads and
    * writes of guest memory through `memory`, which checks every range.
    */
-  callWith(op: string, data: Uint8Array, memory: GuestMemory): { status: number; bytes: Uint8Array } {
+  callWith(fn: number, data: Uint8Array, memory: GuestMemory): { status: number; bytes: Uint8Array } {
     const seq = ++this.seq;
     const i32 = this.v.i32;
     Atomics.store(i32, I_MEM_OP, 0);
-    this.post({ t: 'call', seq, op, arg: data.length, data });
+    // The request goes through shared memory, not a message: the host is woken by Atomics.waitAsync.
+    this.v.u8.set(data.subarray(0, REGION_BYTES), REPLY_OFFSET);
+    Atomics.store(i32, I_REQ_FN, fn);
+    Atomics.store(i32, I_REQ_LEN, Math.min(data.length, REGION_BYTES));
+    Atomics.store(i32, I_REQ_SEQ, seq);
+    Atomics.notify(i32, I_REQ_SEQ);
     for (;;) {
       if (Atomics.load(i32, I_REPLY_SEQ) === seq) break;
       if (Atomics.load(i32, I_MEM_OP) !== 0) {
@@ -405,6 +415,11 @@ export interface HostRunSpec {
   stderr: OutputSpec;
 }
 
+/** Atomics.waitAsync (in Node 20, not yet in TypeScript's ES2022 library). */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
 /** Raw guest-memory access from the host thread (host-functions.ts wraps it in the checked view). */
 export interface RemoteMemory {
   size(): number;
@@ -455,6 +470,35 @@ export class HostChannel {
   /** Registers a host function the isolate may call (plugins). */
   handle(op: string, fn: HostCall): void {
     this.calls.set(op, fn);
+    if (op.startsWith('host:')) this.listen();
+  }
+
+  private listening = false;
+
+  /**
+   * Host-function calls arrive through shared memory: this thread waits for
+   * the request cell with Atomics.waitAsync (no message, nothing to
+   * deserialize) and answers as for a posted call. `end` wakes the wait.
+   */
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    const { i32, u8 } = this.v;
+    let seen = Atomics.load(i32, I_REQ_SEQ);
+    const step = (): void => {
+      if (this.ended) return;
+      const seq = Atomics.load(i32, I_REQ_SEQ);
+      if (seq !== seen && seq !== 0) {
+        seen = seq;
+        const len = Atomics.load(i32, I_REQ_LEN);
+        const data = u8.slice(REPLY_OFFSET, REPLY_OFFSET + len);
+        this.onMessage({ t: 'call', seq, op: `host:${Atomics.load(i32, I_REQ_FN)}`, arg: len, data });
+      }
+      const wait = waitAsync(i32, I_REQ_SEQ, seen);
+      if (wait.async) wait.value.then(step);
+      else step();
+    };
+    step();
   }
 
   onMessage(message: ChannelMessage): void {
@@ -559,6 +603,8 @@ export class HostChannel {
   /** The run is over: stop waiting on descriptors; what could not be written by now is dropped. */
   end(): void {
     this.ended = true;
+    // Wakes a pending Atomics.waitAsync for host-function requests, which then stops.
+    if (this.listening) Atomics.notify(this.v.i32, I_REQ_SEQ);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.queue.length = 0;

@@ -21,11 +21,10 @@ export function buildLinks(plan: LinkPlan, memory: GuestMemory, counts: CallCoun
     const count = () => counts.set(label, (counts.get(label) ?? 0) + 1);
     if (h.via === 'channel') {
       if (!channel) throw new Error(`${label}: no channel to the embedder's thread`);
-      const op = `host:${h.index}`;
       put(h.module, h.name, (...args: WasmValue[]) => {
         count();
         // Waits for the embedder's reply, bounded by the deadline (DeadlineReached ends the run).
-        const { status, bytes } = channel.callWith(op, encodeArgs(args, h.params), memory);
+        const { status, bytes } = channel.callWith(h.index, encodeArgs(args, h.params), memory);
         if (status !== REPLY.OK) throw new GuestTrap('host-function', `${label} threw: ${new TextDecoder().decode(bytes) || 'failed'}`);
         return decodeResults(bytes, h.results, label);
       });
