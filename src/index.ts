@@ -50,6 +50,10 @@ export {
   CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, limitMemory, limitTables, MAX_FUEL, meterFuel, originalFunctionIndex, prepareModule,
   rewriteForRun, type InjectedFunctions, type TransformOptions,
 } from './transform/index.js';
+export {
+  DEFAULT_NULL_GUARD_BYTES, hardenModule, HardenError, HARDEN_PASSES, type HardenOptions, type HardenPassName, type HardenResult, type PassReport,
+} from './transform/harden.js';
+export { recogniseHardening, type Coverage, type Hardening } from './transform/harden-recognise.js';
 export { checkIndices } from './binary/indices.js';
 
 // sandbox: admission, isolation, runs.

@@ -116,7 +116,13 @@ function memoryFindings(report: Pick<InspectReport, 'memories'>, safety: MemoryS
     if (m.is64) findings.push(finding(rules.memory64, `memory ${m.index} is 64-bit`));
   }
   if (safety.layout === 'data-first') {
-    findings.push(finding(rules.dataFirst, `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); an overflow corrupts it silently; ${advice('stack-first', toolchain)}`));
+    const guarded = safety.hardening.some((h) => h.pass === 'stack' && h.status === 'verified');
+    findings.push(finding(rules.dataFirst, guarded
+      ? `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); the module carries the stack-guard pass, so an overflow past the end of static data traps (stack-guard)`
+      : `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); an overflow corrupts it silently; ${advice('stack-first', toolchain)}, or warden harden --stack-guard`));
+  }
+  for (const h of safety.hardening) {
+    if (h.status === 'partial') findings.push(finding(rules.hardeningPartial, `${h.pass === 'rodata' ? 'rodata' : h.pass}-guard checks ${h.guarded} of ${h.sites} sites`));
   }
   if (safety.stackPointer && !safety.stackProtector) findings.push(finding(rules.noStackProtector, `no __stack_chk_fail: ${advice('stack-protector', toolchain)}`));
   const { indirectCalls } = safety;

@@ -7,37 +7,30 @@
 import type { WasmModule } from '../binary/types.js';
 import type { CodeScan } from './code-scan.js';
 import type { MemorySafety } from './report.js';
+import { findStackPointer, memoryLayout } from '../transform/harden-layout.js';
+import { DEFAULT_NULL_GUARD_BYTES, HARDEN_PASSES } from '../transform/harden-passes.js';
+import { recogniseHardening } from '../transform/harden-recognise.js';
 
-const STACK_POINTER = '__stack_pointer';
 const STACK_PROTECTOR_SYMBOLS = new Set(['__stack_chk_fail', '__stack_chk_guard']);
 
-function findStackPointer(module: WasmModule): MemorySafety['stackPointer'] {
-  const names = module.names?.globals;
-  const initialOf = (index: number): number | null => {
-    const global = module.globals.at(index - module.importedGlobalCount);
-    return global?.init.value.kind === 'i32.const' ? global.init.value.value >>> 0 : null;
+/** What the module carries (recognised from its code) and what would still apply. */
+function hardeningOf(module: WasmModule, bulkWrites: boolean): Pick<MemorySafety, 'hardening' | 'hardeningApplicable'> {
+  const found = recogniseHardening(module);
+  const hardening: MemorySafety['hardening'] = [];
+  for (const pass of HARDEN_PASSES) {
+    const c = found.passes[pass];
+    if (c) hardening.push({ pass, status: c.verified ? 'verified' : 'partial', sites: c.sites, guarded: c.guarded, detail: c.detail });
+  }
+  const layout = memoryLayout(module);
+  const hasMemory = module.memories.length > 0 || module.importedMemoryCount > 0;
+  const would = {
+    stack: layout.layout === 'data-first' && layout.stackPointer?.foundBy !== 'import',
+    null: hasMemory && (layout.lowestData === null || layout.lowestData >= DEFAULT_NULL_GUARD_BYTES),
+    rodata: layout.rodata !== null,
+    bulk: hasMemory && bulkWrites,
   };
-  if (names) {
-    for (const [index, name] of names) {
-      if (name === STACK_POINTER) return { global: index, name, foundBy: 'name', initial: initialOf(index) };
-    }
-  }
-  let globalIndex = 0;
-  for (const imp of module.imports) {
-    if (imp.desc.kind !== 'global') continue;
-    // Position-independent code imports the stack pointer (env.__stack_pointer); its value is the host's.
-    if (imp.name === STACK_POINTER) return { global: globalIndex, name: STACK_POINTER, foundBy: 'import', initial: null };
-    globalIndex++;
-  }
-  const exportedGlobals = new Set(module.exports.filter((e) => e.kind === 'global').map((e) => e.index));
-  for (let i = 0; i < module.globals.length; i++) {
-    const index = module.importedGlobalCount + i;
-    const { type } = module.globals.at(i)!;
-    if (type.mutable && type.valType === 'i32' && !exportedGlobals.has(index)) {
-      return { global: index, name: names?.get(index) ?? null, foundBy: 'heuristic', initial: initialOf(index) };
-    }
-  }
-  return null;
+  const carried = new Set(hardening.filter((h) => h.status === 'verified').map((h) => h.pass));
+  return { hardening, hardeningApplicable: HARDEN_PASSES.filter((p) => would[p] && !carried.has(p)) };
 }
 
 /**
@@ -99,5 +92,6 @@ export function assessMemorySafety(module: WasmModule, scan: CodeScan): MemorySa
       shareOfFunctionsInTable: defined > 0 ? inTable.size / defined : 0,
     },
     everyMemoryHasMaximum: allMemories.every((l) => l.max !== null),
+    ...hardeningOf(module, scan.features.has('bulk-memory')),
   };
 }

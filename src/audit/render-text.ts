@@ -103,6 +103,11 @@ export function renderText(report: InspectReport): string {
   const ic = s.indirectCalls;
   row('indirect calls', `${ic.sites} sites, ${ic.distinctTypes} types, table ${ic.tableSize ?? 'none'}, ${ic.functionsInTable} functions in table (${Math.round(ic.shareOfFunctionsInTable * 100)}%)`);
   row('memory maximum', s.everyMemoryHasMaximum ? 'declared' : 'missing');
+  const guardName = (p: string) => (p === 'rodata' ? 'rodata-guard' : `${p}-guard`);
+  row('hardening', s.hardening.length
+    ? s.hardening.map((h) => `${guardName(h.pass)} ${h.status === 'verified' ? 'verified' : `PARTIAL (${h.guarded} of ${h.sites} sites)`}: ${h.detail}`).join('; ')
+    : 'none (recognised from the code)');
+  if (s.hardeningApplicable.length) row('would apply', s.hardeningApplicable.map(guardName).join(', ') + ' (warden harden)');
 
   heading('Side channels');
   const sc = report.sideChannels;

@@ -65,6 +65,14 @@ export interface MemorySafety {
   /** functionsInTable counts distinct defined functions placed in any table by element segments. */
   indirectCalls: { sites: number; distinctTypes: number; tableSize: number | null; functionsInTable: number; shareOfFunctionsInTable: number };
   everyMemoryHasMaximum: boolean;
+  /**
+   * Hardening passes (`warden harden`) the module carries, recognised from its
+   * code (trap functions and a check in front of each site), not from any
+   * marker: verified when every site is checked, partial otherwise.
+   */
+  hardening: Array<{ pass: 'stack' | 'null' | 'rodata' | 'bulk'; status: 'verified' | 'partial'; sites: number; guarded: number; detail: string }>;
+  /** Passes that would apply to this module and that it does not carry yet. */
+  hardeningApplicable: Array<'stack' | 'null' | 'rodata' | 'bulk'>;
 }
 
 export interface SideChannels {

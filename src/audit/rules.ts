@@ -38,6 +38,8 @@ export const rules = {
     'Node 20 does not run memory64 without flags; the default policy refuses it.'),
   dataFirst: rule('stack-data-first', 'warning', 'Static data lies below the shadow stack.',
     'The stack grows down into static data, so a stack overflow silently corrupts globals instead of trapping (Lehmann, Kinder and Pradel, USENIX Security 2020).'),
+  hardeningPartial: rule('hardening-partial', 'warning', 'A hardening pass checks some of its sites but not all.',
+    'Its trap functions and checks are there, but a load, store, stack-pointer write or bulk write goes unchecked: the module looks hardened and is not (tampered with, or hardened by another tool).'),
   constantDensity: rule('code-constant-density', 'warning', 'Unusually many large constants in code.',
     'Attacker-chosen immediates copied into compiled code are the raw material of JIT spraying.'),
   noStackProtector: rule('stack-protector-missing', 'note', 'No stack protector (__stack_chk_fail / __stack_chk_guard).',

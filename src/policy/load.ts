@@ -8,6 +8,7 @@ import { parseClockPolicy } from '../wasi/clocks.js';
 import { wasiPreview1Functions } from '../binary/wasi-abi.js';
 import { DEFAULT_PLUGIN, type PluginPolicy, DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
 import { LIMIT_KEYS } from './limit-keys.js';
+import { HARDEN_PASSES } from '../transform/harden-passes.js';
 import { CLOCK_PATTERN } from './schema.js';
 import { DURATION_EXAMPLES, toBytes, toMilliseconds } from './units.js';
 
@@ -75,7 +76,7 @@ function describe(value: unknown): string {
 
 const CLOCK_SYNTAX = new RegExp(CLOCK_PATTERN);
 
-export const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust', 'plugin'];
+export const TOP_KEYS = ['mount', 'args', 'env', 'clock', 'random', 'stdio', 'imports', 'limits', 'features', 'isolation', 'trust', 'plugin', 'harden'];
 
 /** A path from a policy: absolute as given, else relative to `baseDir` (the policy file's directory). */
 function resolvePolicyPath(baseDir: string, path: string): string {
@@ -264,6 +265,9 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
   }
   const isolation = r.string(raw.isolation, 'isolation') ?? 'thread';
   if (isolation !== 'none' && isolation !== 'thread' && isolation !== 'process') r.fail('isolation', `'${isolation}' is not none, thread or process`);
+  // harden = ["stack", "null", "rodata", "bulk"]: guards compiled into the module at admission.
+  const harden = r.strings(raw.harden, 'harden') ?? [];
+  for (const pass of harden) if (!(HARDEN_PASSES as readonly string[]).includes(pass)) r.fail('harden', `'${pass}' is not a hardening pass (one of ${HARDEN_PASSES.join(', ')})`);
   let pins: string[] = [];
   const keys: PublicKey[] = [];
   let require = 0;
@@ -304,6 +308,7 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
     isolation: isolation as Policy['isolation'], pins: Object.freeze(pins),
     trust: Object.freeze({ keys: Object.freeze(keys), require }),
     plugin,
+    harden: Object.freeze(HARDEN_PASSES.filter((p) => harden.includes(p))),
   };
   return Object.freeze(policy);
 }

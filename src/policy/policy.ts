@@ -3,6 +3,7 @@
 // and nothing else the guest could use to reach the host.
 
 import type { PublicKey } from '../signing/keys.js';
+import type { HardenPassName } from '../transform/harden-passes.js';
 import type { ClockPolicy } from '../wasi/clocks.js';
 import type { RandomPolicy } from '../wasi/random.js';
 
@@ -70,6 +71,8 @@ export interface Policy {
   pins: readonly string[];
   /** Plugins called through the Extism kernel ABI (warden call, sandbox.callPlugin): their config and bounds. */
   plugin: PluginPolicy;
+  /** Hardening passes applied at admission (transform/harden.ts), in canonical order; empty for none. */
+  harden: readonly HardenPassName[];
   /** Keys whose signatures count, and how many distinct ones must have signed (0: no signature needed). */
   trust: { keys: readonly PublicKey[]; require: number };
 }

@@ -111,6 +111,7 @@ export function policySchema(): Schema {
         },
       },
       isolation: { description: 'The caller\'s own thread (none), worker threads in this process, or a child process per sandbox.', enum: ['none', 'thread', 'process'], default: 'thread' },
+      harden: { description: 'Hardening passes compiled into the module at admission (docs/memory-safety.md).', type: 'array', items: { enum: ['stack', 'null', 'rodata', 'bulk'] }, uniqueItems: true },
       trust: {
         type: 'object',
         additionalProperties: false,

@@ -11,12 +11,15 @@ import type { NumType } from '../wasi/values.js';
 import { buildLinks, type LocalBodies } from './link.js';
 import { EXTISM_MODULE } from '../plugin/extism-abi.js';
 import { createKernel, type KernelOutcome, type KernelSpec } from '../plugin/extism-kernel.js';
+import type { TrapKind } from '../wasi/trap.js';
 
 export interface Job {
   module: WebAssembly.Module;
   grant: GrantSpec;
   /** The fuel budget, when the module was metered. */
   fuel: number | null;
+  /** Where the module's hardening guards trap (byte offset → kind), in the bytes that run. */
+  guards?: ReadonlyArray<readonly [number, TrapKind]>;
   /** Preempt with a V8 watchdog (runs on the caller's thread, child processes); worker pools terminate the isolate instead. */
   watchdog: boolean;
   /** What to call; default `_start`. */
@@ -64,6 +67,7 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
     ...(links ? { links } : {}),
     preemptWithWatchdog: job.watchdog,
     ...(stdio ? { stdio, publish: (usage, c) => channel!.publish(usage, c) } : {}),
+    ...(job.guards?.length ? { guardTraps: job.guards } : {}),
     beforeStart: (instance) => {
       if (job.fuel !== null) (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(job.fuel);
     },

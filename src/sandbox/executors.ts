@@ -13,6 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Policy } from '../policy/policy.js';
 import type { GrantSpec } from '../wasi/grant.js';
+import type { TrapKind } from '../wasi/trap.js';
 import { createWasiHost, RunRefused, type WasiHost } from '../wasi/run.js';
 import { HostChannel, type ChannelMessage } from './channel.js';
 import { execute, type SandboxResult } from './execute.js';
@@ -30,6 +31,8 @@ export interface ReadyModule {
   bytes: Uint8Array;
   compiled: WebAssembly.Module;
   metered: boolean;
+  /** Where its hardening guards trap (byte offset → kind), so their traps are named. */
+  guards?: Array<[number, TrapKind]>;
 }
 
 /** What one run calls and links. */
@@ -106,7 +109,7 @@ export function inlineExecutor(maxQueued = Infinity): Executor {
         setImmediate(() => {
           try {
             host ??= createWasiHost();
-            resolve({ ...execute({ module: module.compiled, grant, fuel, watchdog: true, entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, host, undefined, call.bodies), isolation: 'none' });
+            resolve({ ...execute({ module: module.compiled, grant, fuel, watchdog: true, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, host, undefined, call.bodies), isolation: 'none' });
           } catch (error) {
             reject(error);
           } finally {
@@ -145,7 +148,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
     let host: HostChannel | null = null;
     let outcome: PoolOutcome<Answer>;
     try {
-      outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false, entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, {
+      outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, {
         onDispatch: (isolate) => {
           host = new HostChannel(isolate.channel!.sab, { stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr });
           const channel: HostChannel = host;
@@ -196,7 +199,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
 
   async function runInProcess(module: ReadyModule, grant: GrantSpec, fuel: number | null, call: RunCall): Promise<SandboxResult> {
     const started = performance.now();
-    const outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, grant.limits.timeoutMs);
+    const outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, grant.limits.timeoutMs);
     if (outcome.kind === 'done') return answerOf(outcome.result);
     const record = emptyRecord(performance.now() - started);
     if (outcome.kind === 'crashed') record.trap = { kind: 'other', message: `the isolate failed: ${outcome.message}` };

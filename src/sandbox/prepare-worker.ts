@@ -17,7 +17,7 @@ export interface PrepareRequest {
 }
 
 export type PrepareReply =
-  | ({ ok: true; bytes: Uint8Array; metered: boolean; digest: string; injected: Prepared['injected'] } & Pick<Prepared, 'exports' | 'stubs' | 'imported' | 'usesKernel'>)
+  | ({ ok: true; bytes: Uint8Array; metered: boolean; digest: string; injected: Prepared['injected']; guards: Prepared['guards'] } & Pick<Prepared, 'exports' | 'stubs' | 'imported' | 'usesKernel'>)
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
@@ -27,7 +27,7 @@ parentPort!.on('message', ({ id, bytes, policy, hostFunctions, entry }: PrepareR
   try {
     const prepared = prepare(bytes, policy, hostFunctions ?? [], entry === undefined ? '_start' : entry);
     reply = {
-      ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest, injected: prepared.injected,
+      ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest, injected: prepared.injected, guards: prepared.guards,
       exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel,
     };
     // The bytes are this worker's copy or the rewrite's output: either way no one here needs them again.

@@ -10,6 +10,10 @@ import { checkIndices } from '../binary/indices.js';
 import type { WasmModule } from '../binary/types.js';
 import type { Policy } from '../policy/policy.js';
 import { rewriteForRun, type InjectedFunctions } from '../transform/index.js';
+import { hardenModule, HardenError } from '../transform/harden.js';
+import { guardTrapOffsets } from '../transform/harden-guards.js';
+import { readSections } from '../binary/sections.js';
+import type { TrapKind } from '../wasi/trap.js';
 import { verifyModule } from '../signing/verify.js';
 import { WASI_PREVIEW1, wasiFunction } from '../binary/wasi-abi.js';
 import type { FuncType } from '../binary/types.js';
@@ -37,6 +41,8 @@ export interface Prepared {
   imported: Set<string>;
   /** Whether it imports the Extism kernel ABI (linked by wasm-warden). */
   usesKernel: boolean;
+  /** The hardening guards' trap positions in the module as it runs (byte offset → kind), so their traps are named. */
+  guards: Array<[number, TrapKind]>;
 }
 
 /** The module was refused before any of its code ran. */
@@ -82,6 +88,18 @@ export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readon
   if (!verdict.admitted) throw new AdmissionError(verdict.violations);
   validateAsShipped(module);
   const metered = policy.limits.fuel !== null;
+  // Hardening (policy `harden`) comes first: limits, fuel and checkpoints then apply to the guards too.
+  // A pass that cannot apply to this module (a stack placed first, no .rodata segment) is skipped.
+  if (policy.harden.length > 0) {
+    try {
+      const hardened = hardenModule(module, { passes: policy.harden, lenient: true });
+      if (hardened.bytes !== module.bytes) module = decodeModule(hardened.bytes, { validateBodies: false });
+    } catch (error) {
+      if (error instanceof HardenError) throw new AdmissionError([{ rule: 'not-hardenable', message: error.message }]);
+      throw error;
+    }
+  }
+  const checkpoint = policy.limits.timeoutMs !== null;
   const rewritten = rewriteForRun(module, {
     memoryBytes: policy.limits.memory,
     tableElements: policy.limits.tableElements,
@@ -89,10 +107,14 @@ export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readon
     // The counter holds the budget from the first instruction on; the host need not set it.
     ...(metered ? { fuelBudget: policy.limits.fuel! } : {}),
     // V8 delays termination while a loop grows memory: the guest checks the deadline itself there.
-    checkpoint: policy.limits.timeoutMs !== null,
+    checkpoint,
   });
+  // Where the guards trap in the bytes that run (a search of the code section for their trap arms).
+  const code = readSections(rewritten.bytes).find((x) => x.id === 10);
+  const guards = code ? guardTrapOffsets(rewritten.bytes, code.payloadStart, code.end) as Array<[number, TrapKind]> : [];
   return {
     get digest() { return digest(); },
+    guards,
     bytes: rewritten.bytes,
     metered,
     injected: rewritten.injected,
@@ -178,7 +200,7 @@ export async function prepareAsync(bytes: Uint8Array, policy: Policy, hostFuncti
   if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy, hostFunctions, entry);
   const reply = await (await sharedPreparer()).post(bytes, policy, hostFunctions, entry);
   if (reply.ok) {
-    return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
+    return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, guards: reply.guards, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
   }
   if (reply.admission) throw new AdmissionError(reply.violations);
   throw new Error(reply.message);

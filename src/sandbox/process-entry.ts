@@ -14,6 +14,7 @@ import type { GrantSpec } from '../wasi/grant.js';
 import type { RunEntry } from '../wasi/run.js';
 import { loadHostBody, type HostFunctionBody, type LinkPlan } from './host-functions.js';
 import type { KernelSpec } from '../plugin/extism-kernel.js';
+import type { TrapKind } from '../wasi/trap.js';
 
 interface ProcessJob {
   digest: string;
@@ -23,6 +24,7 @@ interface ProcessJob {
   entry?: RunEntry;
   plan?: LinkPlan;
   kernel?: KernelSpec;
+  guards?: Array<[number, TrapKind]>;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -60,7 +62,7 @@ process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: nu
       module = new WebAssembly.Module(job.bytes);
       compiled.set(job.digest, module);
     }
-    process.send!({ id, result: { ok: true, value: execute({ module, grant: fromSending(job.grant, message.sentAt), fuel: job.fuel, watchdog: true, ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies) } });
+    process.send!({ id, result: { ok: true, value: execute({ module, grant: fromSending(job.grant, message.sentAt), fuel: job.fuel, watchdog: true, ...(job.guards ? { guards: job.guards } : {}), ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies) } });
   } catch (error) {
     process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
   }

@@ -148,7 +148,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       }
       return {
         get digest() { return prepared.digest; },
-        bytes: prepared.bytes, compiled, metered: prepared.metered,
+        bytes: prepared.bytes, compiled, metered: prepared.metered, guards: prepared.guards,
         exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel, key: key!,
       };
     });

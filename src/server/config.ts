@@ -101,7 +101,7 @@ export const SERVER_KEYS = ['workers', 'grace', 'max-header', 'live-sandboxes', 
 export const TENANT_KEYS = ['id', 'routes', 'module', 'pass-headers', 'limits', 'policy'];
 export const TENANT_LIMIT_KEYS = ['concurrency', 'queue', 'rate', 'burst', 'body', 'storage'];
 /** Policy keys a tenant may set; the root mount, stdio and argv belong to the server. */
-export const TENANT_POLICY_KEYS = ['env', 'clock', 'random', 'imports', 'limits', 'features', 'isolation', 'trust'];
+export const TENANT_POLICY_KEYS = ['env', 'clock', 'random', 'imports', 'limits', 'features', 'isolation', 'trust', 'harden'];
 const POLICY_LIMIT_KEYS_OWNED_BY_SERVER = ['concurrency', 'queue'];
 const ID = /^[a-z0-9](?:[a-z0-9_-]{0,62})$/;
 const HEADER_NAME = /^[a-z0-9-]{1,64}$/;

@@ -18,6 +18,7 @@ import { createRandom } from './random.js';
 import { DeadlineReached, localSink, localStdin, OutputGroup, OutputLimitExceeded, OutputStream, reachesHost, type InputSource, type OutputSink } from './stdio.js';
 import { classifyEngineError, GuestTrap, type Trap } from './trap.js';
 import type { NumType, WasmValue } from './values.js';
+import { guardTrap, type GuardTraps } from './guard-trap.js';
 
 export interface RunUsage {
   wallMs: number;
@@ -93,6 +94,8 @@ export interface RunOptions {
   preemptWithWatchdog?: boolean;
   /** Called with the instance before `_start`, e.g. to set a fuel budget. */
   beforeStart?: (instance: WebAssembly.Instance) => void;
+  /** Where the module's hardening guards trap (byte offset → kind), so their traps are named by kind. */
+  guardTraps?: GuardTraps;
   /** Called with the instance after the run, however it ended. */
   afterRun?: (instance: WebAssembly.Instance | null, result: RunResult) => void;
   /** Stdio to use instead of this thread's own descriptors (thread isolation hands stdio to the host). */
@@ -202,7 +205,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       else body();
       result.exitCode = 0;
     } catch (error) {
-      settle(result, error, ctx);
+      settle(result, error, ctx, options.guardTraps);
     }
   } finally {
     try {
@@ -238,7 +241,7 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
 }
 
 /** Turns however the guest stopped into an exit code or a trap. */
-function settle(result: RunResult, error: unknown, ctx: WasiContext): void {
+function settle(result: RunResult, error: unknown, ctx: WasiContext, guards?: GuardTraps): void {
   if (error instanceof ExitSignal) {
     if (error.code < 126) {
       result.exitCode = error.code;
@@ -266,7 +269,10 @@ function settle(result: RunResult, error: unknown, ctx: WasiContext): void {
     result.trap = { kind: 'other', message: `host error ${errnoFromNodeError(error)}` };
     return;
   }
-  result.trap = classifyEngineError(error);
+  const guard = guardTrap(error, guards);
+  const classified = classifyEngineError(error);
+  // A hardening guard's trap keeps the guest's stack, under the guard's kind.
+  result.trap = guard ? { ...classified, kind: guard.kind, message: guard.message } : classified;
   void ctx;
 }
 

@@ -14,6 +14,7 @@ export const commands: Record<string, CommandEntry> = {
   check: { summary: 'would a policy admit this module? (nothing runs)', load: () => import('./check.js') },
   inspect: { summary: 'static security audit of a module', load: () => import('./inspect.js') },
   ls: { summary: 'list the modules in the local store', load: () => import('./ls.js') },
+  harden: { summary: 'compile memory-safety guards into a module', load: () => import('./harden.js') },
   push: { summary: 'store a module locally, or push a signed one to an OCI registry', load: () => import('./push.js') },
   pull: { summary: 'fetch a module from an OCI registry, pinned by digest', load: () => import('./pull.js') },
   init: { summary: 'write a commented starter policy (deny by default)', load: () => import('./init.js') },

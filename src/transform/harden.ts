@@ -1,0 +1,268 @@
+// Hardening: guards compiled into a module's own code against the memory bugs
+// WebAssembly does not stop inside a module's linear memory (Lehmann, Kinder
+// and Pradel, USENIX Security 2020). Each pass is opt-in:
+//
+//   stack   every `global.set` of the stack pointer traps (stack-guard) when
+//           the new value lies below the end of static data, so a stack that
+//           overflows into .bss/.data traps instead of overwriting it;
+//   null    every load and store traps (null-guard) when its effective address
+//           lies below `nullSize` (default 1024: wasm-ld puts nothing there);
+//   rodata  every store that would touch the constant-data range (the
+//           `.rodata` segment, or a given range) traps (rodata-write);
+//   bulk    memory.fill/copy/init trap when the range they write meets either
+//           of those ranges (null-guard or rodata-write).
+//
+// No pass checks reads other than against the null page: an out-of-bounds read
+// inside the module's memory is contained by WebAssembly, not stopped.
+//
+// The module must be valid as shipped (V8's validation and the index check):
+// the passes append locals after every local a body declares, so a local index
+// that was out of range in the original would name what the pass added.
+// Nothing is renumbered; no function, import or global is added.
+// The inserted code leaves the operand stack as it found it: operands are
+// parked in fresh locals, checked, and pushed back in their order.
+
+import { checkIndices } from '../binary/indices.js';
+import { forEachInstruction, newInstruction } from '../binary/instructions.js';
+import { encodeFunctionBody, rewriteModule } from '../binary/encode.js';
+import type { Instruction, LocalDecl, WasmModule } from '../binary/types.js';
+import { CodeWriter } from './code-writer.js';
+import {
+  accessOf, bulkDestinationMemory, emitBulkCheck, emitRangeCheck, isBulkWrite, NullProofs, type GuardKind,
+} from './harden-guards.js';
+import { memoryLayout, type MemoryLayout, type Range } from './harden-layout.js';
+import { recogniseHardening, type Hardening } from './harden-recognise.js';
+
+import { DEFAULT_NULL_GUARD_BYTES, HARDEN_PASSES, type HardenPassName } from './harden-passes.js';
+
+export { DEFAULT_NULL_GUARD_BYTES, HARDEN_PASSES, type HardenPassName };
+
+export interface HardenOptions {
+  passes: readonly HardenPassName[];
+  /** Loads and stores below this address trap (null pass); default 1024. */
+  nullSize?: number;
+  /** The constant-data range, when the module names no `.rodata` segment (or to override it). */
+  rodataRange?: Range;
+  /** Report a pass that cannot apply to this module (status not-applicable) instead of failing: `--all` and the policy key. */
+  lenient?: boolean;
+}
+
+export interface PassReport {
+  pass: HardenPassName;
+  /** applied: added now; present: the module already carried it (recognised from its code); not-applicable: skipped (lenient), detail says why. */
+  status: 'applied' | 'present' | 'not-applicable';
+  /** Sites guarded (stack-pointer writes, loads and stores, stores, bulk writes). */
+  sites: number;
+  /** What the guard compares against, for the output. */
+  detail: string;
+}
+
+export interface HardenResult {
+  /** The input's own bytes (the same array) when every pass asked for was already there. */
+  bytes: Uint8Array;
+  /**
+   * The input carried a signature section, and the output does not: a
+   * signature covers the publisher's bytes, not the hardened ones, so it is
+   * removed rather than left to fail verification. Re-sign the output.
+   */
+  signatureRemoved: boolean;
+  passes: PassReport[];
+  layout: MemoryLayout;
+}
+
+/** A pass cannot apply to this module (and why), or the module is not valid as shipped. */
+export class HardenError extends Error {
+  override name = 'HardenError';
+}
+
+interface Plan {
+  stack: { global: number; staticEnd: number } | null;
+  nullSize: number | null;
+  rodata: Range | null;
+  bulk: Array<{ start: number; end: number; kind: GuardKind }> | null;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+function validateAsShipped(module: WasmModule): void {
+  if (!WebAssembly.validate(module.bytes)) throw new HardenError('not a valid module: WebAssembly.validate refused it');
+  try {
+    checkIndices(module);
+  } catch (error) {
+    throw new HardenError(`not a valid module: ${(error as Error).message}`);
+  }
+}
+
+function memoryOk(module: WasmModule, pass: HardenPassName): void {
+  const memory = module.importedMemoryCount > 0
+    ? module.imports.find((i) => i.desc.kind === 'memory')!.desc
+    : module.memories[0] ? { kind: 'memory', type: module.memories[0] } : null;
+  if (!memory) throw new HardenError(`--${pass}-guard: the module has no memory`);
+  if ((memory as { type: { limits: { is64: boolean } } }).type.limits.is64) throw new HardenError(`--${pass}-guard: 64-bit memories are not supported`);
+}
+
+/** Hardens a decoded module; see the file comment. The module is not modified. */
+export function hardenModule(module: WasmModule, options: HardenOptions): HardenResult {
+  validateAsShipped(module);
+  const layout = memoryLayout(module);
+  const found = recogniseHardening(module);
+  const wanted = new Set(options.passes);
+  const reports: PassReport[] = [];
+  const present = (pass: HardenPassName): boolean => {
+    const coverage = found.passes[pass];
+    if (!coverage?.verified) return false;
+    reports.push({ pass, status: 'present', sites: coverage.sites, detail: coverage.detail });
+    return true;
+  };
+  const nullSize = options.nullSize ?? DEFAULT_NULL_GUARD_BYTES;
+  if (!Number.isSafeInteger(nullSize) || nullSize < 1 || nullSize > 2 ** 31) throw new HardenError(`null-guard size must be 1 byte to 2 GiB, got ${nullSize}`);
+
+  const plan: Plan = { stack: null, nullSize: null, rodata: null, bulk: null };
+
+  // Each pass's precondition; `lenient` turns a pass that cannot apply into a report instead of an error.
+  const attempt = (pass: HardenPassName, apply: () => void): void => {
+    if (!wanted.has(pass) || present(pass)) return;
+    try {
+      if (pass !== 'stack') memoryOk(module, pass);
+      apply();
+    } catch (error) {
+      if (!(error instanceof HardenError) || !options.lenient) throw error;
+      reports.push({ pass, status: 'not-applicable', sites: 0, detail: error.message.replace(/^--[a-z-]+: /, '') });
+    }
+  };
+  attempt('stack', () => {
+    const sp = layout.stackPointer;
+    if (!sp) throw new HardenError('--stack-guard: no stack pointer global found (no `__stack_pointer` name, no mutable i32 global)');
+    if (sp.foundBy === 'import') throw new HardenError('--stack-guard: the stack pointer is imported; its placement is the host\'s');
+    if (layout.layout === 'stack-first') throw new HardenError('--stack-guard: the stack is placed below static data (stack-first): an overflow already leaves memory and traps out-of-bounds');
+    if (layout.staticEnd === null) throw new HardenError('--stack-guard: the stack pointer\'s initial value is not a constant; cannot place the stack');
+    plan.stack = { global: sp.global, staticEnd: layout.staticEnd };
+  });
+  const rodataRange = options.rodataRange ?? layout.rodata;
+  attempt('null', () => {
+    // A data segment below the guard would make every access to it trap.
+    if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--null-guard: static data starts at ${layout.lowestData}, below the guard size ${nullSize}; give a smaller --null-guard-size`);
+    plan.nullSize = nullSize;
+  });
+  attempt('rodata', () => {
+    if (!rodataRange) throw new HardenError('--rodata-guard: the module names no `.rodata` data segment; give --rodata-range START..END');
+    if (!(rodataRange.start >= 0 && rodataRange.end > rodataRange.start && rodataRange.end <= 2 ** 32)) throw new HardenError(`--rodata-guard: bad range ${rodataRange.start}..${rodataRange.end}`);
+    plan.rodata = rodataRange;
+  });
+  attempt('bulk', () => {
+    if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--bulk-guard: static data starts at ${layout.lowestData}, below the null-guard size ${nullSize}`);
+    plan.bulk = [{ start: 0, end: nullSize, kind: 'null-guard' }];
+    if (rodataRange) plan.bulk.push({ start: rodataRange.start, end: rodataRange.end, kind: 'rodata-write' });
+  });
+  if (!plan.stack && plan.nullSize === null && !plan.rodata && !plan.bulk) return { bytes: module.bytes, passes: reports, layout, signatureRemoved: false };
+
+  const counts = { stack: 0, null: 0, rodata: 0, bulk: 0 };
+  const bodies = new Map<number, Uint8Array>();
+  const ins = newInstruction();
+  for (let f = 0; f < module.code.length; f++) {
+    const body = hardenBody(module, f, plan, ins, counts);
+    if (body) bodies.set(f, body);
+  }
+  const signed = module.customs.some((c) => c.name === 'signature');
+  const bytes = rewriteModule(module, { bodies, ...(signed ? { dropCustomSections: ['signature', 'signature_delimiter'] } : {}) });
+  if (!WebAssembly.validate(bytes)) throw new HardenError('the hardened module does not validate (a function may have too many locals)');
+  if (plan.stack) reports.push({ pass: 'stack', status: 'applied', sites: counts.stack, detail: `stack pointer (global ${plan.stack.global}) kept at or above ${plan.stack.staticEnd} (${hex(plan.stack.staticEnd)}), the end of static data` });
+  if (plan.nullSize !== null) reports.push({ pass: 'null', status: 'applied', sites: counts.null, detail: `loads and stores below ${plan.nullSize} trap` });
+  if (plan.rodata) reports.push({ pass: 'rodata', status: 'applied', sites: counts.rodata, detail: `stores into [${plan.rodata.start}, ${plan.rodata.end}) trap${options.rodataRange ? ' (given range)' : ' (the .rodata segment)'}` });
+  if (plan.bulk) reports.push({ pass: 'bulk', status: 'applied', sites: counts.bulk, detail: `memory.fill/copy/init into ${plan.bulk.map((r) => `[${r.start}, ${r.end})`).join(' or ')} trap` });
+  reports.sort((a, b) => HARDEN_PASSES.indexOf(a.pass) - HARDEN_PASSES.indexOf(b.pass));
+  return { bytes, passes: reports, layout, signatureRemoved: signed };
+}
+
+function paramCount(module: WasmModule, f: number): number {
+  return module.types[module.functions[f]!]!.params.length;
+}
+
+/** Locals the guards park operands in, appended after the body's own. */
+const ADDED_LOCALS: LocalDecl[] = [{ count: 3, type: 'i32' }, { count: 1, type: 'i64' }, { count: 1, type: 'f32' }, { count: 1, type: 'f64' }];
+
+interface Site { at: number; ins: Instruction; skipNull: boolean }
+
+function hardenBody(module: WasmModule, f: number, plan: Plan, ins: Instruction, counts: Record<HardenPassName, number>): Uint8Array | null {
+  const body = module.code[f]!;
+  const sites: Site[] = [];
+  const guardsAccesses = plan.nullSize !== null || plan.rodata !== null;
+  const proofs = new NullProofs();
+  let addressLocal: number | null = null; // the local the previous instruction got, if it was a local.get
+  forEachInstruction(module, f, (i) => {
+    const access = i.memArg && i.memArg.memory === 0 ? accessOf(i) : null;
+    if (plan.stack && i.prefix === 0 && i.code === 0x24 && i.index === plan.stack.global) sites.push({ at: i.offset, ins: { ...i }, skipNull: false });
+    else if (guardsAccesses && access) {
+      let skipNull = false;
+      if (plan.nullSize !== null && !access.store && addressLocal !== null) {
+        skipNull = proofs.covers(addressLocal, i.memArg!.offset);
+        if (!skipNull && i.memArg!.offset < plan.nullSize) proofs.prove(addressLocal, i.memArg!.offset);
+      }
+      sites.push({ at: i.offset, ins: { ...i, memArg: { ...i.memArg! } }, skipNull });
+    } else if (plan.bulk && isBulkWrite(i) && bulkDestinationMemory(i) === 0) sites.push({ at: i.offset, ins: { ...i }, skipNull: false });
+    else if (guardsAccesses && i.memArg && (i.prefix === 0xfd || i.prefix === 0xfe)) {
+      throw new HardenError(`function ${module.importedFunctionCount + f}: ${i.name} is not covered by the null and read-only guards (SIMD and atomic accesses are not supported)`);
+    }
+    proofs.observe(i);
+    addressLocal = i.prefix === 0 && i.code === 0x20 ? i.index : null;
+  }, ins);
+  if (sites.length === 0) return null;
+
+  const base = paramCount(module, f) + body.localCount;
+  const L = base, V32 = base + 1, N = base + 2, V64 = base + 3, VF32 = base + 4, VF64 = base + 5;
+  const valueLocal = { i32: V32, i64: V64, f32: VF32, f64: VF64 } as const;
+  const out = new CodeWriter(body.end - body.codeStart + sites.length * 40 + 16);
+  let copied = body.codeStart;
+  let changed = false;
+  for (const { at, ins: site, skipNull } of sites) {
+    const access = accessOf(site);
+    const guard = new CodeWriter(64);
+    let wrapped = false;
+    if (site.prefix === 0 && site.code === 0x24) {
+      guard.u8(0x21).u32(L);
+      emitRangeCheck(guard, L, 0, plan.stack!.staticEnd, 'stack-guard');
+      guard.u8(0x20).u32(L);
+      counts.stack++;
+      wrapped = true;
+    } else if (access) {
+      const offset = site.memArg!.offset;
+      const checks = new CodeWriter(32);
+      // Null page: the access starts below nullSize (the range starts at 0, so its size does not matter).
+      if (plan.nullSize !== null && offset < plan.nullSize && !skipNull) {
+        emitRangeCheck(checks, L, 0, plan.nullSize - offset, 'null-guard');
+        counts.null++;
+      }
+      // Read-only data: [addr + offset, + size) meets [start, end).
+      if (plan.rodata && access.store && offset < plan.rodata.end) {
+        const lo = Math.max(0, plan.rodata.start - access.size + 1 - offset);
+        const hi = plan.rodata.end - offset;
+        emitRangeCheck(checks, L, lo, hi - lo, 'rodata-write');
+        counts.rodata++;
+      }
+      if (checks.length > 0) {
+        if (access.store) guard.u8(0x21).u32(valueLocal[access.value!]);
+        guard.u8(0x21).u32(L);
+        guard.copy(checks.finish(), 0, checks.length);
+        guard.u8(0x20).u32(L);
+        if (access.store) guard.u8(0x20).u32(valueLocal[access.value!]);
+        wrapped = true;
+      }
+    } else {
+      guard.u8(0x21).u32(N).u8(0x21).u32(V32).u8(0x21).u32(L);
+      for (const range of plan.bulk!) emitBulkCheck(guard, L, N, range.start, range.end, range.kind);
+      guard.u8(0x20).u32(L).u8(0x20).u32(V32).u8(0x20).u32(N);
+      counts.bulk++;
+      wrapped = true;
+    }
+    if (!wrapped) continue;
+    changed = true;
+    out.copy(module.bytes, copied, at);
+    out.copy(guard.finish(), 0, guard.length);
+    copied = at;
+  }
+  if (!changed) return null;
+  out.copy(module.bytes, copied, body.end);
+  return encodeFunctionBody([...body.locals, ...ADDED_LOCALS], out.finish());
+}
+
+export type { Hardening, Range };
