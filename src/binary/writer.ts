@@ -10,14 +10,14 @@ import type { ValType } from './types.js';
 const utf8 = new TextEncoder();
 
 export class ByteWriter {
-  private buffer: Uint8Array;
+  protected buffer: Uint8Array;
   length = 0;
 
   constructor(initialCapacity = 256) {
     this.buffer = new Uint8Array(initialCapacity);
   }
 
-  private reserve(n: number): void {
+  protected reserve(n: number): void {
     if (this.length + n <= this.buffer.length) return;
     let capacity = Math.max(16, this.buffer.length * 2);
     while (capacity < this.length + n) capacity *= 2;

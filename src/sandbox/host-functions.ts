@@ -18,6 +18,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Errno, WasiError } from '../wasi/errno.js';
+import { RunRefused } from '../wasi/run.js';
 import type { GuestMemory } from '../wasi/guest-memory.js';
 import { GuestTrap } from '../wasi/trap.js';
 import { isNumType, type NumType, type WasmValue } from '../wasi/values.js';
@@ -190,6 +191,28 @@ export async function loadHostBody(from: { path: string; export: string }): Prom
   const fn = loaded[from.export];
   if (typeof fn !== 'function') throw new TypeError(`${from.path} exports no function ${from.export}`);
   return fn as HostFunctionBody;
+}
+
+/**
+ * The bodies an isolate loads itself for one run's plan (`via: 'loaded'`), by
+ * import index. `cache` holds each module file's export across runs, so a body
+ * is imported once per isolate; a failed load is forgotten so a fixed file can
+ * be loaded by a later run.
+ */
+export async function loadPlannedBodies(plan: LinkPlan | undefined, cache: Map<string, Promise<HostFunctionBody>>): Promise<Map<number, HostFunctionBody>> {
+  const bodies = new Map<number, HostFunctionBody>();
+  for (const h of plan?.hosted ?? []) {
+    if (h.via !== 'loaded' || !h.from) continue;
+    const key = `${h.from.path}\u0000${h.from.export}`;
+    if (!cache.has(key)) cache.set(key, loadHostBody(h.from));
+    try {
+      bodies.set(h.index, await cache.get(key)!);
+    } catch (error) {
+      cache.delete(key);
+      throw new RunRefused(`cannot load host function ${h.module}.${h.name}: ${(error as Error).message}`);
+    }
+  }
+  return bodies;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

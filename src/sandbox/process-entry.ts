@@ -12,7 +12,7 @@ import { createWasiHost, RunRefused } from '../wasi/run.js';
 import { execute } from './execute.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunEntry } from '../wasi/run.js';
-import { loadHostBody, type HostFunctionBody, type LinkPlan } from './host-functions.js';
+import { loadPlannedBodies, type HostFunctionBody, type LinkPlan } from './host-functions.js';
 import type { KernelSpec } from '../plugin/extism-kernel.js';
 import type { TrapKind } from '../wasi/trap.js';
 
@@ -44,18 +44,7 @@ const loaded = new Map<string, Promise<HostFunctionBody>>();
 process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: number }) => {
   const { id, job } = message;
   try {
-    const bodies = new Map<number, HostFunctionBody>();
-    for (const h of job.plan?.hosted ?? []) {
-      if (h.via !== 'loaded' || !h.from) continue;
-      const key = `${h.from.path}\u0000${h.from.export}`;
-      if (!loaded.has(key)) loaded.set(key, loadHostBody(h.from));
-      try {
-        bodies.set(h.index, await loaded.get(key)!);
-      } catch (error) {
-        loaded.delete(key);
-        throw new RunRefused(`cannot load host function ${h.module}.${h.name}: ${(error as Error).message}`);
-      }
-    }
+    const bodies = await loadPlannedBodies(job.plan, loaded);
     let module = compiled.get(job.digest);
     if (!module) {
       if (!job.bytes) throw new Error('module bytes missing');

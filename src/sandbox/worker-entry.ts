@@ -6,7 +6,7 @@ import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { createWasiHost, RunRefused } from '../wasi/run.js';
 import { IsolateChannel } from './channel.js';
 import { execute, type Job } from './execute.js';
-import { loadHostBody, type HostFunctionBody } from './host-functions.js';
+import { loadPlannedBodies, type HostFunctionBody } from './host-functions.js';
 
 const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
 const channel = new IsolateChannel(sab, port);
@@ -19,18 +19,7 @@ const loaded = new Map<string, Promise<HostFunctionBody>>();
 parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
   let result;
   try {
-    const bodies = new Map<number, HostFunctionBody>();
-    for (const h of job.plan?.hosted ?? []) {
-      if (h.via !== 'loaded' || !h.from) continue;
-      const key = `${h.from.path}\u0000${h.from.export}`;
-      if (!loaded.has(key)) loaded.set(key, loadHostBody(h.from));
-      try {
-        bodies.set(h.index, await loaded.get(key)!);
-      } catch (error) {
-        loaded.delete(key);
-        throw new RunRefused(`cannot load host function ${h.module}.${h.name}: ${(error as Error).message}`);
-      }
-    }
+    const bodies = await loadPlannedBodies(job.plan, loaded);
     result = { ok: true, value: execute(job, host, channel, bodies) };
   } catch (error) {
     const refused = error instanceof RunRefused;

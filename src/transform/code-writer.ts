@@ -1,6 +1,9 @@
-// A byte buffer for rewriting code: the primitives the emitters use, plus a
-// copy of a range of the original bytes without making a view of it, and a
-// size written after its content (a 5-byte LEB reserved in advance).
+// A byte buffer for rewriting code: the binary writer's encodings, plus a
+// copy of a range of the original bytes without making a view of it, a size
+// written after its content (a 5-byte LEB reserved in advance), and a result
+// handed back as a view rather than a copy.
+
+import { ByteWriter } from '../binary/writer.js';
 
 export interface Emitter {
   u8(byte: number): this;
@@ -9,62 +12,9 @@ export interface Emitter {
   s64(value: bigint): this;
 }
 
-export class CodeWriter implements Emitter {
-  private buffer: Uint8Array;
-  length = 0;
-
+export class CodeWriter extends ByteWriter implements Emitter {
   constructor(capacity = 1024) {
-    this.buffer = new Uint8Array(capacity);
-  }
-
-  private reserve(n: number): void {
-    if (this.length + n <= this.buffer.length) return;
-    let capacity = this.buffer.length * 2;
-    while (capacity < this.length + n) capacity *= 2;
-    const next = new Uint8Array(capacity);
-    next.set(this.buffer.subarray(0, this.length));
-    this.buffer = next;
-  }
-
-  u8(byte: number): this {
-    this.reserve(1);
-    this.buffer[this.length++] = byte & 0xff;
-    return this;
-  }
-
-  u32(value: number): this {
-    this.reserve(5);
-    do {
-      let byte = value & 0x7f;
-      value = Math.floor(value / 128);
-      if (value !== 0) byte |= 0x80;
-      this.buffer[this.length++] = byte;
-    } while (value !== 0);
-    return this;
-  }
-
-  s32(value: number): this {
-    this.reserve(5);
-    let v = value | 0;
-    for (;;) {
-      const byte = v & 0x7f;
-      v >>= 7;
-      const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
-      this.buffer[this.length++] = done ? byte : byte | 0x80;
-      if (done) return this;
-    }
-  }
-
-  s64(value: bigint): this {
-    this.reserve(10);
-    let v = BigInt.asIntN(64, value);
-    for (;;) {
-      const byte = Number(v & 0x7fn);
-      v >>= 7n;
-      const done = (v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0);
-      this.buffer[this.length++] = done ? byte : byte | 0x80;
-      if (done) return this;
-    }
+    super(capacity);
   }
 
   /** Appends `source[from, to)`. */
@@ -94,7 +44,7 @@ export class CodeWriter implements Emitter {
   }
 
   /** What was written: a view of the writer's buffer (no copy; write nothing more after). */
-  finish(): Uint8Array {
+  override finish(): Uint8Array {
     return this.buffer.subarray(0, this.length);
   }
 }
