@@ -224,7 +224,9 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
   let clock: Policy['clock'] = null;
   const clockText = r.string(raw.clock, 'clock');
   if (clockText !== undefined) {
-    if (!CLOCK_SYNTAX.test(clockText)) r.fail('clock', `'${clockText.slice(0, 40)}' is not a clock policy (real, coarse[:RES], frozen, virtual[:STEP])`);
+    if (!CLOCK_SYNTAX.test(clockText)) r.fail('clock', /^(coarse|virtual):\d+$/.test(clockText)
+      ? `'${clockText.slice(0, 40)}': the resolution has no unit: give one of ns, us, ms, s (e.g. ${clockText.slice(0, 40)}ms)`
+      : `'${clockText.slice(0, 40)}' is not a clock policy (real, coarse[:RES], frozen, virtual[:STEP])`);
     else if (clockText !== 'none') {
       try { clock = parseClockPolicy(clockText); } catch (error) { r.fail('clock', (error as Error).message); }
     }

@@ -32,7 +32,7 @@ const durationSchema = (description: string, fallback: number | null): Schema =>
 });
 
 /** The clock policies parseClockPolicy reads, and `none`. */
-export const CLOCK_PATTERN = '^(none|real|frozen|(coarse|virtual)(:\\d+(ns|us|ms|s)?)?)$';
+export const CLOCK_PATTERN = '^(none|real|frozen|(coarse|virtual)(:\\d+(ns|us|ms|s))?)$';
 
 function limitsSchema(): Schema {
   const properties: Schema = {};

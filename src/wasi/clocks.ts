@@ -78,10 +78,12 @@ const hostRealtime = (): bigint => BigInt(Date.now()) * 1_000_000n + (process.hr
 export function parseClockPolicy(text: string): ClockPolicy {
   const [kind, arg] = text.split(':', 2) as [string, string | undefined];
   const duration = (value: string): bigint => {
-    const match = /^(\d+)(ns|us|ms|s)?$/.exec(value);
-    if (!match) throw new Error(`'${value}' is not a duration (e.g. 1ms, 100us)`);
+    // A bare number is refused (as every duration without a unit is): its unit would be a guess.
+    if (/^\d+$/.test(value)) throw new Error(`'${value}' has no unit: give one of ns, us, ms, s (e.g. ${value}ms)`);
+    const match = /^(\d+)(ns|us|ms|s)$/.exec(value);
+    if (!match) throw new Error(`'${value}' is not a duration (a whole number with ns, us, ms or s, e.g. 1ms, 100us)`);
     const n = BigInt(match[1]!);
-    const scale = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n }[match[2] ?? 'ms']!;
+    const scale = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n }[match[2]!]!;
     if (n * scale <= 0n) throw new Error('the resolution must be positive');
     return n * scale;
   };
