@@ -37,3 +37,13 @@ describe('clock resolutions need a unit', () => {
     assert.throws(() => parseClockPolicy('coarse:1'), /has no unit: give one of ns, us, ms, s/);
   });
 });
+
+describe('warden run --help', () => {
+  it('describes --max-write as the storage charge, not bytes written', async () => {
+    const r = await runWarden(['run', '--help']);
+    assert.equal(r.code, 0);
+    const line = r.stdout.split('\n').find((l) => l.includes('--max-write'))!;
+    assert.doesNotMatch(line, /bytes written to files/);
+    assert.match(r.stdout, /--max-write SIZE {8}storage the guest makes the host keep/);
+  });
+});

@@ -54,7 +54,9 @@ prints its results one per line.
   --max-output SIZE       stdout + stderr (default 1GiB; passing it ends the run)
   --max-fds N             open descriptors (default 256; EMFILE beyond)
   --max-files N           files and directories created (default 10000; EDQUOT beyond)
-  --max-write SIZE        bytes written to files (default 256MiB; EDQUOT beyond)
+  --max-write SIZE        storage the guest makes the host keep on writable mounts and
+                          scratch: file footprints, directories, symlinks (default 256MiB;
+                          EDQUOT beyond; docs/wasi.md)
   --max-table-elements N  elements of all tables together (default 10000000; table.grow fails beyond)
   --max-tables N          tables a module may declare (default 16)
   --max-memories N        memories a module may declare (default 1; more needs multi-memory)
