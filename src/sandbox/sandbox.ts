@@ -19,7 +19,7 @@ import { inlineExecutor, poolExecutor, type Executor, type ReadyModule } from '.
 import type { FuncType } from '../binary/types.js';
 import type { KernelOutcome } from '../plugin/extism-kernel.js';
 import { ModuleCache } from './module-cache.js';
-import { digestOf, prepare, AdmissionError as Refusal } from './prepare.js';
+import { digestOf, prepareAsync, AdmissionError as Refusal } from './prepare.js';
 import { entryViolations } from './admission.js';
 import { loadHostBody, validateHostFunctions, type HostFunctionBody, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
 import { RunRefused as Refused } from '../wasi/run.js';
@@ -139,7 +139,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     if (!key) digests.set(bytes, (key = digestOf(bytes)));
     return cache.get(key, async () => {
       // The entry (`_start` or an export) is admitted per run: one prepared module serves both.
-      const prepared = prepare(bytes, policy, hostFunctions, null);
+      // Large modules are prepared on a worker thread: admission stays off the embedder's event loop.
+      const prepared = await prepareAsync(bytes, policy, hostFunctions, null);
       let compiled: WebAssembly.Module;
       try {
         compiled = await WebAssembly.compile(prepared.bytes);
