@@ -30,7 +30,9 @@ import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
   assemble, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, remapConstExpr, sectionOf, type FunctionRemap,
 } from './sections.js';
-import { startWrapper, type StartWrapper } from './start.js';
+import { START_EXPORT, startWrapper, type StartWrapper } from './start.js';
+
+export { START_EXPORT } from './start.js';
 
 export { BULK_BYTES_SHIFT, FUEL_EXPORT, GROW_PAGE_COST, MAX_FUEL, RESERVED_EXPORT_PREFIX, TABLE_ELEMENT_COST } from './fuel.js';
 
@@ -201,7 +203,12 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
   if (addedGlobals.length || remap) sections.set(6, globalsPayload(module, remap, addedGlobals));
   if (fuel || remap || wrapper) {
     const retarget = new Map<string, number>(wrapper ? [['_start', wrapper.index]] : []);
-    sections.set(7, exportsPayload(module, remap, retarget, fuel ? [{ name: FUEL_EXPORT, kind: 'global', index: fuel.counter }] : []));
+    const added = [
+      ...(fuel ? [{ name: FUEL_EXPORT, kind: 'global' as const, index: fuel.counter }] : []),
+      // The start function alone, for a run whose entry is not `_start` (start.ts).
+      ...(wrapper ? [{ name: START_EXPORT, kind: 'func' as const, index: wrapper.start }] : []),
+    ];
+    sections.set(7, exportsPayload(module, remap, retarget, added));
   }
   if (remap && sectionOf(module, 9)) sections.set(9, elementsPayload(module, remap));
   const code = codePayload(module, plan, wrapper ? [sized(wrapper.body)] : []);

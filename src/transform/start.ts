@@ -10,13 +10,26 @@
 // of everything the guest can observe is unchanged: segments are applied by
 // instantiation, then the start function runs, then `_start`.
 
+//
+// A run that calls another export instead of `_start` (invoke, a plugin call)
+// must still see the start function run first, exactly once: the rewriter
+// therefore also exports the start function itself as START_EXPORT (under
+// the reserved prefix admission refuses in a guest), and the host calls it
+// before any entry other than `_start`.
+
 import { ByteWriter } from '../binary/writer.js';
+import { RESERVED_EXPORT_PREFIX } from './fuel.js';
+
+/** The start function of a rewritten module, for the host to call before an entry other than `_start`. */
+export const START_EXPORT = `${RESERVED_EXPORT_PREFIX}start`;
 import type { WasmModule } from '../binary/types.js';
 import type { FunctionRemap } from './sections.js';
 
 export interface StartWrapper {
   /** Function index of the wrapper in the rewritten module. */
   index: number;
+  /** The start function's index in the rewritten module (exported as START_EXPORT). */
+  start: number;
   typeIndex: number;
   /** The body: no locals; call start; local.get each parameter; call _start; end. */
   body: Uint8Array;
@@ -49,5 +62,5 @@ export function startWrapper(module: WasmModule, remap: FunctionRemap, index: nu
   for (let p = 0; p < params; p++) writer.u8(0x20).u32(p);
   writer.u8(0x10).u32(remap(main.index));
   writer.u8(0x0b);
-  return { index, typeIndex, body: writer.finish() };
+  return { index, start: remap(module.start), typeIndex, body: writer.finish() };
 }

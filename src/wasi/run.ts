@@ -17,6 +17,7 @@ import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
 import { DeadlineReached, localSink, localStdin, OutputGroup, OutputLimitExceeded, OutputStream, reachesHost, type InputSource, type OutputSink } from './stdio.js';
 import { classifyEngineError, GuestTrap, type Trap } from './trap.js';
+import { START_EXPORT } from '../transform/start.js';
 import type { NumType, WasmValue } from './values.js';
 import { guardTrap, type GuardTraps } from './guard-trap.js';
 
@@ -194,6 +195,9 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       const fn = exported[entry.name];
       if (typeof fn !== 'function') throw new RunRefused(`the module exports no function ${JSON.stringify(entry.name)}`);
       options.beforeStart?.(instance);
+      // The rewriter moved a start function into `_start`: any other entry runs it first, as instantiation would have.
+      const moved = exported[START_EXPORT];
+      if (typeof moved === 'function') (moved as () => void)();
       // A reactor (a library module) sets itself up in _initialize before any export is called.
       const init = exported._initialize;
       if (typeof init === 'function') (init as () => void)();

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeModule } from '../../src/binary/decode.js';
-import { CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, originalFunctionIndex, prepareModule, rewriteForRun, type TransformOptions } from '../../src/transform/index.js';
+import { CHECKPOINT_MODULE, CHECKPOINT_NAME, FUEL_EXPORT, originalFunctionIndex, START_EXPORT, prepareModule, rewriteForRun, type TransformOptions } from '../../src/transform/index.js';
 import { defineGrant } from '../../src/wasi/grant.js';
 import { createWasiHost, runWasi } from '../../src/wasi/run.js';
 import { fixture } from '../helpers/paths.js';
@@ -90,7 +90,7 @@ function observe(bytes: Uint8Array, shape: Shape): unknown {
   seen.slots = Array.from({ length: slots }, (_, i) => exports.slot!(i));
   seen.grow = [exports.grow!(2), exports.grow!(0)];
   seen.viaGlobal = exports.via_global!();
-  seen.exports = Object.keys(exports).filter((name) => name !== FUEL_EXPORT);
+  seen.exports = Object.keys(exports).filter((name) => name !== FUEL_EXPORT && name !== START_EXPORT);
   return seen;
 }
 
@@ -231,7 +231,7 @@ describe('differential: C fixtures and real modules', () => {
       assert.ok(WebAssembly.validate(rewritten as BufferSource));
       const compiled = new WebAssembly.Module(rewritten as BufferSource);
       assert.deepEqual(WebAssembly.Module.imports(compiled), [...WebAssembly.Module.imports(original), { module: CHECKPOINT_MODULE, name: CHECKPOINT_NAME, kind: 'function' }]);
-      assert.deepEqual(WebAssembly.Module.exports(compiled).filter((e) => e.name !== FUEL_EXPORT), WebAssembly.Module.exports(original));
+      assert.deepEqual(WebAssembly.Module.exports(compiled).filter((e) => e.name !== FUEL_EXPORT && e.name !== START_EXPORT), WebAssembly.Module.exports(original));
       // Instantiation runs active segments (and would run a start function): with the rewrite, it must succeed alike.
       new WebAssembly.Instance(compiled, stubs(compiled));
     });
