@@ -24,6 +24,16 @@ import { entryViolations } from './admission.js';
 import { loadHostBody, validateHostFunctions, type HostFunctionBody, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
 import { RunRefused as Refused } from '../wasi/run.js';
 import { toWasmValue, ValueError, type NumType } from '../wasi/values.js';
+import { originalFrames, type FrameMap } from '../wasi/trap.js';
+import { originalFunctionIndex, type InjectedFunctions } from '../transform/index.js';
+
+/** Maps trap frames of a rewritten module back to the module as shipped. */
+function frameMap(injected: InjectedFunctions): FrameMap {
+  return {
+    original: (index) => originalFunctionIndex(index, injected),
+    added: (index) => (index === injected.checkpoint ? 'checkpoint' : 'start-wrapper'),
+  };
+}
 
 export type { SandboxResult } from './execute.js';
 export { AdmissionError } from './prepare.js';
@@ -37,6 +47,8 @@ interface SandboxModule extends ReadyModule {
   usesKernel: boolean;
   /** The cache key (digest): a plugin's variables are kept under it between calls. */
   key: string;
+  /** The functions the rewriter added: trap frames are mapped back to the module as shipped. */
+  injected: InjectedFunctions;
 }
 
 /** A plugin call's outcome: its output bytes, its error (error_set), its status (null when it trapped), its logs. */
@@ -149,7 +161,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       }
       return {
         get digest() { return prepared.digest; },
-        bytes: prepared.bytes, compiled, metered: prepared.metered, guards: prepared.guards,
+        bytes: prepared.bytes, compiled, metered: prepared.metered, guards: prepared.guards, injected: prepared.injected,
         exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel, key: key!,
       };
     });
@@ -238,6 +250,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       try {
         const result = await pending;
         if (entry.kind === 'invoke') result.resultTypes = entry.results;
+        // The engine numbers frames in the rewritten module; the report names the module's own functions.
+        if (result.trap?.stack) result.trap.stack = originalFrames(result.trap.stack, frameMap(module.injected));
         if (result.plugin) {
           const { vars, ...outcome } = result.plugin as KernelOutcome;
           if (pluginInput) pluginVars.set(module.key, vars);

@@ -20,6 +20,31 @@ export interface GuestFrame {
   index: number;
   /** Its name from the module's name section; null when the module has none. */
   name: string | null;
+  /**
+   * Set on a frame of a function wasm-warden added to the module (the start
+   * wrapper, the checkpoint); `index` is then its index in the rewritten
+   * module, which the module as shipped does not have.
+   */
+  injected?: 'start-wrapper' | 'checkpoint';
+}
+
+/** Which function of the module as shipped a rewritten index names (transform's originalFunctionIndex). */
+export interface FrameMap {
+  original(index: number): number | null;
+  /** The kind of an added function (for an index `original` maps to null). */
+  added(index: number): 'start-wrapper' | 'checkpoint';
+}
+
+/**
+ * The frames with the engine's indices, which are those of the rewritten
+ * module, mapped back to the module as shipped (what its author's tools
+ * show); frames of functions the rewriter added are labelled as such.
+ */
+export function originalFrames(stack: readonly GuestFrame[], map: FrameMap): GuestFrame[] {
+  return stack.map((frame) => {
+    const index = map.original(frame.index);
+    return index === null ? { index: frame.index, name: null, injected: map.added(frame.index) } : { ...frame, index };
+  });
 }
 
 /** Thrown through guest code by host-side stubs to end the run with a named kind (host-function, unknown-import). */
@@ -93,7 +118,8 @@ export function guestStack(error: unknown): GuestFrame[] {
 
 /** `    at name (function 12)` per frame, innermost first; for stderr and logs. */
 export function formatGuestStack(stack: readonly GuestFrame[]): string[] {
-  return stack.map((f) => (f.name ? `    at ${f.name} (function ${f.index})` : `    at function ${f.index}`));
+  return stack.map((f) => (f.injected ? `    at [${f.injected} added by wasm-warden]`
+    : f.name ? `    at ${f.name} (function ${f.index})` : `    at function ${f.index}`));
 }
 
 const patterns: Array<[RegExp, TrapKind]> = [
