@@ -104,9 +104,8 @@ export function encodeFunctionBody(locals: readonly LocalDecl[], code: Uint8Arra
   return writer.bytes(code).finish();
 }
 
-/** The payload of a vector section: the original entries, then appended ones, under a new count. */
-function extendVector(module: WasmModule, id: number, added: Uint8Array[]): Uint8Array | undefined {
-  if (added.length === 0) return undefined;
+/** A vector section's payload: its original entries (copied), then `added`, under a new count. */
+export function vectorWithAppended(module: WasmModule, id: number, added: readonly Uint8Array[]): Uint8Array {
   const section = module.sections.find((s) => s.id === id);
   let count = 0;
   let entries: Uint8Array = new Uint8Array(0);
@@ -115,9 +114,14 @@ function extendVector(module: WasmModule, id: number, added: Uint8Array[]): Uint
     count = reader.u32();
     entries = module.bytes.subarray(reader.pos, section.end);
   }
-  const writer = new ByteWriter(entries.length + 16).u32(count + added.length).bytes(entries);
+  const writer = new ByteWriter(entries.length + 16 + added.reduce((n, a) => n + a.length, 0)).u32(count + added.length).bytes(entries);
   for (const entry of added) writer.bytes(entry);
   return writer.finish();
+}
+
+/** The same, or undefined (the section left as it is) when nothing is appended. */
+function extendVector(module: WasmModule, id: number, added: Uint8Array[]): Uint8Array | undefined {
+  return added.length === 0 ? undefined : vectorWithAppended(module, id, added);
 }
 
 function codePayload(module: WasmModule, edits: ModuleEdits): Uint8Array | undefined {

@@ -4,6 +4,7 @@
 // wherever nothing in them changes, so what is not renumbered stays as shipped.
 
 import { readConstExpr } from '../binary/const-expr.js';
+import { vectorWithAppended } from '../binary/encode.js';
 import { newInstruction, walkCode } from '../binary/instructions.js';
 import { ByteReader } from '../binary/reader.js';
 import { HEADER_BYTES } from '../binary/sections.js';
@@ -20,20 +21,8 @@ export function sectionOf(module: WasmModule, id: number): SectionInfo | undefin
   return module.sections.find((s) => s.id === id);
 }
 
-/** A vector section's payload: its original entries (copied), then `added`, under a new count. */
-export function extendVector(module: WasmModule, id: number, added: readonly Uint8Array[]): Uint8Array {
-  const section = sectionOf(module, id);
-  let count = 0;
-  let entries: Uint8Array = new Uint8Array(0);
-  if (section) {
-    const reader = new ByteReader(module.bytes, section.payloadStart, section.end);
-    count = reader.u32();
-    entries = module.bytes.subarray(reader.pos, section.end);
-  }
-  const writer = new ByteWriter(entries.length + 16 + added.reduce((n, a) => n + a.length, 0)).u32(count + added.length).bytes(entries);
-  for (const entry of added) writer.bytes(entry);
-  return writer.finish();
-}
+/** A vector section's payload: its original entries, then `added`, under a new count. */
+export const extendVector = vectorWithAppended;
 
 /** A constant expression's bytes with every `ref.func` renumbered. */
 export function remapConstExpr(bytes: Uint8Array, start: number, end: number, remap: FunctionRemap | null): Uint8Array {
