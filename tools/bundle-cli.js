@@ -1,15 +1,23 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI into one CommonJS file (dist/cli/warden.cjs).
-// Node 20's ESM loader resolves, loads and links each module asynchronously,
-// which cost `warden run` about 5 ms per start on 25 small files; one CJS
-// bundle brings a short run to parity with node:wasi (docs/RATIONALE.md).
+// Bundles the compiled CLI into one CommonJS file (dist/cli/warden.cjs), and
+// each isolate entry (pool worker, process child, preparing worker) into one
+// CommonJS file beside it, which the bundled sandbox starts instead of the ESM
+// entries under dist/src. Node 20's ESM loader resolves, loads and links each
+// module asynchronously, which cost `warden run` about 5 ms per start on 25
+// small files, and each new isolate pays it again (docs/RATIONALE.md).
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild-wasm';
 
 rmSync('dist/cli', { recursive: true, force: true });
-await build({
-  entryPoints: ['dist/src/cli/main.js'],
-  outfile: 'dist/cli/warden.cjs',
+const bundles = {
+  'dist/cli/warden.cjs': 'dist/src/cli/main.js',
+  'dist/cli/worker-entry.cjs': 'dist/src/sandbox/worker-entry.js',
+  'dist/cli/process-entry.cjs': 'dist/src/sandbox/process-entry.js',
+  'dist/cli/prepare-worker.cjs': 'dist/src/sandbox/prepare-worker.js',
+};
+for (const [outfile, entry] of Object.entries(bundles)) await build({
+  entryPoints: [entry],
+  outfile,
   bundle: true,
   format: 'cjs',
   platform: 'node',

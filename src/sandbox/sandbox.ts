@@ -99,11 +99,26 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** Where the compiled entry points live: beside this file, or (from the CLI bundle) under dist/src. */
+/**
+ * Where an isolate's entry lives. From the CLI bundle (dist/cli), the entry's
+ * own one-file CJS bundle beside it: an ESM entry costs each new isolate about
+ * 25 ms of module resolution and linking (docs/RATIONALE.md). From the library
+ * (ESM), the compiled entry beside this file, or under dist/src from a bundle
+ * built without its entries.
+ */
 function entry(name: string): URL {
-  const bundled = typeof __dirname === 'string' ? `${__dirname}/../src/sandbox/${name}` : null;
-  if (bundled && existsSync(bundled)) return pathToFileURL(bundled);
-  return new URL(`./${name}`, import.meta.url);
+  if (typeof __dirname === 'string') {
+    const bundle = `${__dirname}/${name}.cjs`;
+    if (existsSync(bundle)) return pathToFileURL(bundle);
+    const compiled = `${__dirname}/../src/sandbox/${name}.js`;
+    if (existsSync(compiled)) return pathToFileURL(compiled);
+  }
+  return new URL(`./${name}.js`, import.meta.url);
+}
+
+/** The directory a process isolate must read to start: dist, which holds its entry (bundled or not) and native addons. */
+function codeDirOf(processEntry: URL): string {
+  return fileURLToPath(new URL(processEntry.pathname.endsWith('.cjs') ? '..' : '../..', processEntry));
 }
 
 export async function createSandbox(policyInput: Policy | PolicyInput = {}, options: SandboxOptions = {}): Promise<Sandbox> {
@@ -124,15 +139,15 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   if (policy.isolation === 'none') {
     executor = inlineExecutor(options.oneShot ? 0 : limits.queue);
   } else {
-    const processEntry = entry('process-entry.js');
+    const processEntry = entry('process-entry');
     executor = poolExecutor(policy, {
       size: options.oneShot ? 1 : limits.concurrency,
       spares: options.oneShot ? 0 : 1,
       maxQueued: options.oneShot ? 0 : limits.queue,
       stackSizeMb: options.stackSizeMb ?? 4,
-      workerEntry: entry('worker-entry.js'),
+      workerEntry: entry('worker-entry'),
       processEntry,
-      codeDir: fileURLToPath(new URL('../..', processEntry)),
+      codeDir: codeDirOf(processEntry),
       hostModules: hostFunctions.flatMap((g) => (g.from ? [g.from.path] : [])),
       ...(options.onWedged ? { onWedged: options.onWedged } : {}),
     });

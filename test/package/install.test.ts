@@ -34,7 +34,7 @@ describe('the packed package, installed into a new project', { timeout: 240_000 
     // Scripts are skipped: the test run has just built dist/ (a `prepare` build here would rewrite it under the running tests).
     const packed = JSON.parse(ok(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], repoRoot), 'npm pack')) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = new Set(packed[0]!.files.map((f) => f.path));
-    for (const needed of ['bin/warden.cjs', 'dist/cli/warden.cjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/sandbox/worker-entry.js', 'examples/hello.wasm', 'README.md']) {
+    for (const needed of ['bin/warden.cjs', 'dist/cli/warden.cjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/sandbox/worker-entry.js', 'dist/cli/worker-entry.cjs', 'dist/cli/process-entry.cjs', 'dist/cli/prepare-worker.cjs', 'examples/hello.wasm', 'README.md']) {
       assert.ok(files.has(needed), `the tarball holds ${needed}`);
     }
     assert.ok(![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('src/')), 'no tests or sources in the tarball');
@@ -56,13 +56,15 @@ describe('the packed package, installed into a new project', { timeout: 240_000 
     const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
     assert.equal(ok(sh(warden, ['--version'], app), 'version'), `wasm-warden ${version}\n`);
     assert.equal(ok(sh(warden, ['run', 'node_modules/wasm-warden/examples/hello.wasm'], app), 'run'), 'hello from wasm-warden\n');
-    ok(sh(warden, ['run', '--isolation', 'thread', 'node_modules/wasm-warden/examples/hello.wasm'], app), 'run in a worker');
+    // The installed CLI starts its bundled isolate entries; a process child must be allowed to read its own.
+    assert.equal(ok(sh(warden, ['run', '--isolation', 'thread', 'node_modules/wasm-warden/examples/hello.wasm'], app), 'run in a worker'), 'hello from wasm-warden\n');
+    assert.equal(ok(sh(warden, ['run', '--isolation', 'process', 'node_modules/wasm-warden/examples/hello.wasm'], app), 'run in a child process'), 'hello from wasm-warden\n');
     const missing = sh(warden, ['run', 'missing.wasm'], app);
     assert.equal(missing.status, 125);
     assert.equal(missing.stderr, 'warden run: missing.wasm: no such file\n');
   });
 
-  it('the library imports and runs a module, in a worker isolate', () => {
+  it('the library imports and runs a module, in a worker isolate and in a child process', () => {
     writeFileSync(join(app, 'main.js'), `
 import { readFileSync } from 'node:fs';
 import { createSandbox, inspect } from 'wasm-warden';
@@ -72,10 +74,14 @@ const sandbox = await createSandbox({ limits: { memory: '64MiB', timeout: '2s' }
 const result = await sandbox.run(bytes, { args: ['hello', 'library'] });
 await sandbox.close();
 console.log(report.findings.length >= 0, result.exitCode, new TextDecoder().decode(result.stdout).trim());
+const child = await createSandbox({ isolation: 'process', limits: { memory: '64MiB', timeout: '2s' } });
+const fromChild = await child.run(bytes, { args: ['hello', 'child'] });
+await child.close();
+console.log(fromChild.exitCode, new TextDecoder().decode(fromChild.stdout).trim());
 try { await createSandbox({ limits: { memory: 64 } }); } catch (error) { console.log(error.message); }
 `);
     const out = ok(sh(process.execPath, ['main.js'], app), 'node main.js');
-    assert.equal(out, "true 0 hello from wasm-warden, library\nlimits.memory: 64 is a bare number; give the unit, e.g. '64MiB', '1GiB' or '4096B' (units: B, KiB, MiB, GiB, TiB, KB, MB, GB)\n");
+    assert.equal(out, "true 0 hello from wasm-warden, library\n0 hello from wasm-warden, child\nlimits.memory: 64 is a bare number; give the unit, e.g. '64MiB', '1GiB' or '4096B' (units: B, KiB, MiB, GiB, TiB, KB, MB, GB)\n");
   });
 
   it('the types catch a unit-less size and a misspelt key at compile time', () => {
