@@ -61,20 +61,9 @@ export interface WasiHost {
   readonly imports: WebAssembly.Imports;
 }
 
-/** The module name of wasm-warden's own imports, which rewriting adds (never a guest's choice). */
-export const HOST_IMPORT_MODULE = 'warden:host';
-
 export function createWasiHost(): WasiHost {
   const ctx = new WasiContext(new GuestMemory(), new FdTable(0), hostMonotonicMs);
-  // checkpoint: called by rewritten code before every memory.grow and bulk
-  // memory/table operation, where V8 may delay termination for seconds; it
-  // ends the run with the same signal blocking calls use once the deadline
-  // has passed. One performance.now() read and one comparison per call
-  // (the host's BigInt monotonic clock cost 129 ns a call; this about 40).
-  const checkpoint = (): void => {
-    if (performance.now() >= ctx.deadlineAtPerf) ctx.checkDeadline();
-  };
-  return { ctx, imports: { ...buildImports(ctx), [HOST_IMPORT_MODULE]: { checkpoint } } };
+  return { ctx, imports: buildImports(ctx) };
 }
 
 /** Stdio supplied by whoever runs the guest (an isolate's channel); the grant's specs cover the rest. */
