@@ -19,6 +19,7 @@ import { HostChannel, type ChannelMessage } from './channel.js';
 import { execute, type SandboxResult } from './execute.js';
 import { IsolatePool, SandboxBusyError, type PoolOutcome } from './isolate-pool.js';
 import { processIsolate, workerIsolate, type Isolate } from './isolates.js';
+import { SandboxGate, type RunQueue, type SharedPool } from './shared-pool.js';
 import type { RunEntry } from '../wasi/run.js';
 import type { KernelSpec } from '../plugin/extism-kernel.js';
 import { decodeArgs } from './host-call-codec.js';
@@ -67,6 +68,8 @@ export interface ExecutorOptions {
   /** JS module files of host functions a child process loads (it may read exactly these). */
   hostModules?: readonly string[];
   onWedged?: (kind: 'thread' | 'process') => void;
+  /** Thread isolation: run in this shared pool (size is then this sandbox's concurrency in it), not in workers of its own. */
+  shared?: SharedPool;
 }
 
 type Answer = { ok: boolean; value?: SandboxResult; refused?: boolean; message?: string };
@@ -136,11 +139,15 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
       writable: policy.mounts.some((m) => m.kind === 'tmpfs' || (m.kind === 'host' && !m.readOnly)),
     })
     : () => workerIsolate(options.workerEntry, { stackSizeMb: options.stackSizeMb });
-  const pool = new IsolatePool<unknown, Answer>({
+  const threads = policy.isolation !== 'process';
+  // Workers hold nothing of a policy (each run's grant crosses as data); child processes are started with this policy's paths.
+  const shared = threads ? options.shared : undefined;
+  const own = shared ? null : new IsolatePool<unknown, Answer>({
     spawn, size: options.size, maxQueued: options.maxQueued, spares: options.spares,
     onWedged: (isolate: Isolate) => options.onWedged?.(isolate.kind),
   });
-  const threads = policy.isolation !== 'process';
+  const gate = shared ? new SandboxGate(shared, options.size, options.maxQueued) : null;
+  const pool = (own ?? gate!) as RunQueue as { run(job: unknown, deadlineMs: number | null, hooks?: Parameters<RunQueue['run']>[2]): Promise<PoolOutcome<Answer>> };
 
   async function runInThread(module: ReadyModule, grant: GrantSpec, fuel: number | null, call: RunCall): Promise<SandboxResult> {
     const started = performance.now();
@@ -209,9 +216,10 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
 
   return {
     run: async (module, grant, fuel, call = START) => ({ ...(await (threads ? runInThread : runInProcess)(module, grant, fuel, call)), isolation: policy.isolation }),
-    get stats() { return { replaced: pool.replaced, wedged: pool.wedged, stopping: pool.stopping }; },
-    ready: () => pool.ready(),
-    close: () => pool.close(),
+    get stats() { return own ? { replaced: own.replaced, wedged: own.wedged, stopping: own.stopping } : shared!.stats; },
+    // A shared pool is started (and closed) by whoever made it; a sandbox using it only stops taking runs.
+    ready: async () => { await own?.ready(); },
+    close: async () => { gate?.close(); await own?.close(); },
   };
 }
 

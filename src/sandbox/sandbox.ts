@@ -19,6 +19,7 @@ import { inlineExecutor, poolExecutor, type Executor, type ReadyModule } from '.
 import type { FuncType } from '../binary/types.js';
 import type { KernelOutcome } from '../plugin/extism-kernel.js';
 import { ModuleCache } from './module-cache.js';
+import { SharedPool, type SharedPoolOptions } from './shared-pool.js';
 import { digestOf, prepareAsync, AdmissionError as Refusal } from './prepare.js';
 import { entryViolations } from './admission.js';
 import { loadHostBody, validateHostFunctions, type HostFunctionBody, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
@@ -38,6 +39,7 @@ function frameMap(injected: InjectedFunctions): FrameMap {
 export type { SandboxResult } from './execute.js';
 export { AdmissionError } from './prepare.js';
 export { SandboxBusyError, SandboxClosedError } from './isolate-pool.js';
+export type { SharedPool, SharedPoolOptions } from './shared-pool.js';
 
 /** A module ready to run, with what each run needs to admit its entry and link its imports. */
 interface SandboxModule extends ReadyModule {
@@ -72,6 +74,22 @@ export interface SandboxOptions {
    * match none of them (nor WASI) and imports whose signature differs.
    */
   hostFunctions?: readonly HostFunctionGrant[];
+  /**
+   * Thread isolation: schedule runs into this shared pool (createSharedPool)
+   * instead of starting workers of this sandbox's own. The policy's
+   * concurrency and queue still bound this sandbox's runs in it; close() of
+   * the sandbox leaves the pool running. Process and inline isolation ignore it.
+   */
+  pool?: SharedPool;
+}
+
+/**
+ * A pool of worker isolates several sandboxes run their thread-isolated
+ * guests in, whatever their policies (each run's grant crosses into the
+ * worker as data; nothing is kept between runs). Its owner closes it.
+ */
+export function createSharedPool(options: SharedPoolOptions): SharedPool {
+  return new SharedPool({ ...options, workerEntry: entry('worker-entry') });
 }
 
 export interface Sandbox {
@@ -134,6 +152,11 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   if (policy.isolation === 'none') {
     for (const [i, g] of hostFunctions.entries()) localBodies.set(i, g.fn ?? await loadHostBody(g.from!));
   }
+  const shared = policy.isolation === 'thread' && !options.oneShot ? options.pool : undefined;
+  if (shared && hostFunctions.some((g) => g.from)) {
+    // A worker loads a host function module once and keeps it: in a shared worker its module state would reach other sandboxes' runs.
+    throw new TypeError('a sandbox on a shared pool takes host functions as closures (fn), not { from } modules, which a shared worker would keep across sandboxes');
+  }
   const { limits } = policy;
   let executor: Executor;
   if (policy.isolation === 'none') {
@@ -150,6 +173,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       codeDir: codeDirOf(processEntry),
       hostModules: hostFunctions.flatMap((g) => (g.from ? [g.from.path] : [])),
       ...(options.onWedged ? { onWedged: options.onWedged } : {}),
+      ...(shared ? { shared } : {}),
     });
   }
   if (!options.oneShot) await executor.ready();

@@ -21,7 +21,7 @@ import { listen } from './listen.js';
 import { readBody } from './request-body.js';
 import { accountRun } from './accounting.js';
 import { sendAnswer } from './respond.js';
-import { AdmissionError } from '../sandbox/sandbox.js';
+import { AdmissionError, createSharedPool, type SharedPool } from '../sandbox/sandbox.js';
 
 /** A deploy or rollback that did not happen, with the reason (the CLI exits 1). */
 export class DeployRefused extends Error {
@@ -47,6 +47,8 @@ export interface ServerOptions {
 
 /** Idle tenant sandboxes (no request for this long) are closed; the next request starts one again. */
 const IDLE_SANDBOX_MS = 60_000;
+/** Runs the shared pool may hold waiting, per worker (the scheduler keeps it near empty; a wedged worker's slot fills it). */
+const SHARED_QUEUE_PER_WORKER = 64;
 
 export class WardenServer {
   readonly metrics = new ServeMetrics();
@@ -54,6 +56,8 @@ export class WardenServer {
   private tenants = new Map<string, Tenant>();
   private routes = new RouteTable<Tenant>();
   private scheduler!: FairScheduler;
+  /** The worker isolates every thread-isolated tenant's runs are scheduled into. */
+  private pool!: SharedPool;
   private http!: Server;
   private adminServer!: Server;
   private inflight = 0;
@@ -80,6 +84,8 @@ export class WardenServer {
   async start(): Promise<void> {
     this.config = await this.options.registry.load();
     this.scheduler = new FairScheduler(this.config.settings.workers);
+    // As many workers as runs the scheduler lets in at once; its queue holds runs waiting while a stopped worker still holds its slot.
+    this.pool = createSharedPool({ size: this.config.settings.workers, queue: SHARED_QUEUE_PER_WORKER * this.config.settings.workers });
     const next = new Map<string, Tenant>();
     for (const spec of this.config.tenants) next.set(spec.id, await this.tenantFor(spec, null));
     this.install(next);
@@ -94,6 +100,7 @@ export class WardenServer {
       this.http.close();
       this.adminServer.close();
       await Promise.all([...this.tenants.values()].map((t) => t.close()));
+      await this.pool.close();
       throw error;
     }
     this.idleTimer = setInterval(() => this.closeIdleSandboxes(), IDLE_SANDBOX_MS / 2);
@@ -206,6 +213,7 @@ export class WardenServer {
     this.adminServer.close();
     this.adminServer.closeAllConnections();
     await Promise.all([...this.tenants.values()].map((t) => t.close()));
+    await this.pool.close();
     if (this.options.admin.kind === 'unix') try { unlinkSync(this.options.admin.path); } catch { /* already gone */ }
     this.log.event({ kind: 'stopped', drained });
     return { drained };
@@ -264,19 +272,23 @@ export class WardenServer {
       this.log.event({ kind: 'deployment-superseded', tenant: spec.id, deployed: deployment.digest, config: configModule.digest });
     }
     if (previous === current.digest) previous = null;
-    const tenant = new Tenant(spec, current, previous, this.budget);
+    const tenant = new Tenant(spec, current, previous, this.budget, this.pool);
     tenant.configDigest = configModule.digest;
     return tenant;
   }
 
   private enforceLiveLimit(): void {
+    // Only sandboxes with isolates of their own count: one on the shared pool costs its module cache, not threads.
     const limit = this.config.settings.liveSandboxes;
-    if (this.live.size <= limit) return;
+    let owning = 0;
+    for (const tenant of this.live.values()) if (tenant.ownsIsolates) owning++;
+    if (owning <= limit) return;
     for (const [id, tenant] of this.live) {
-      if (this.live.size <= limit) break;
-      if (tenant.idleSince === Number.POSITIVE_INFINITY) continue;
+      if (owning <= limit) break;
+      if (!tenant.ownsIsolates || tenant.idleSince === Number.POSITIVE_INFINITY) continue;
       tenant.retireAll();
       this.live.delete(id);
+      owning--;
     }
   }
 

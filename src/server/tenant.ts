@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { parsePolicy } from '../policy/load.js';
 import type { Policy } from '../policy/policy.js';
 import type { RunInputs } from '../policy/compile-grant.js';
-import { createSandbox, type Sandbox, type SandboxResult } from '../sandbox/sandbox.js';
+import { createSandbox, type Sandbox, type SandboxResult, type SharedPool } from '../sandbox/sandbox.js';
 import { prepare } from '../sandbox/prepare.js';
 import type { TenantSpec } from './config.js';
 import type { ResolvedModule } from './module-source.js';
@@ -73,6 +73,8 @@ export class Tenant {
     public current: ResolvedModule,
     public previous: string | null,
     private readonly budget: SandboxBudget,
+    /** The server's worker pool: thread-isolated sandboxes run in it and start no isolates of their own. */
+    private readonly pool?: SharedPool,
   ) {
     this.lane = createLane(spec.limits.concurrency, spec.limits.queue);
     this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
@@ -175,6 +177,12 @@ export class Tenant {
     return this.sandboxes.size;
   }
 
+  /** Whether a live sandbox of this tenant holds isolates of its own (process isolation, or no shared pool). */
+  get ownsIsolates(): boolean {
+    for (const key of this.sandboxes.keys()) if (!this.pool || !key.startsWith('thread:')) return true;
+    return false;
+  }
+
   get idleSince(): number {
     let last = 0;
     for (const h of this.sandboxes.values()) {
@@ -207,7 +215,7 @@ export class Tenant {
     if (handle) return handle;
     handle = {
       key, inflight: 0, lastUsed: Date.now(), retired: false, compiled: new Set(),
-      sandbox: createSandbox(this.policyFor(isolation, readOnly)),
+      sandbox: createSandbox(this.policyFor(isolation, readOnly), this.pool ? { pool: this.pool } : {}),
     };
     // A sandbox that could not start is forgotten, so the next request tries again.
     handle.sandbox.catch(() => { if (this.sandboxes.get(key) === handle) this.sandboxes.delete(key); });
