@@ -61,7 +61,7 @@ export interface ServeSettings {
   graceMs: number;
   /** Largest request head (431 beyond). */
   maxHeaderBytes: number;
-  /** Tenant sandboxes kept alive at once (least recently used closed first). */
+  /** Tenants whose sandboxes own isolates (process isolation) kept alive at once (least recently used closed first); those on the shared worker pool are closed only when idle. */
   liveSandboxes: number;
   /** Consecutive deadline or fuel endings that move a tenant to process isolation; 0: never. */
   isolateAfter: number;

@@ -86,6 +86,7 @@ export class WardenServer {
     this.scheduler = new FairScheduler(this.config.settings.workers);
     // As many workers as runs the scheduler lets in at once; its queue holds runs waiting while a stopped worker still holds its slot.
     this.pool = createSharedPool({ size: this.config.settings.workers, queue: SHARED_QUEUE_PER_WORKER * this.config.settings.workers });
+    await this.pool.ready();
     const next = new Map<string, Tenant>();
     for (const spec of this.config.tenants) next.set(spec.id, await this.tenantFor(spec, null));
     this.install(next);
