@@ -79,6 +79,7 @@ export interface SandboxOptions {
    * instead of starting workers of this sandbox's own. The policy's
    * concurrency and queue still bound this sandbox's runs in it; close() of
    * the sandbox leaves the pool running. Process and inline isolation ignore it.
+   * The workers' stack size and wedged reports are then the pool's (its options).
    */
   pool?: SharedPool;
 }
