@@ -2,19 +2,8 @@
 // repository root whatever directory the benchmark was compiled into.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-function repositoryRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'wasm-warden') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('repository root not found');
-    dir = parent;
-  }
-}
+import { join } from 'node:path';
+import { repoRoot } from '../test/helpers/paths.js';
 
 export interface BenchModule {
   label: string;
@@ -23,7 +12,7 @@ export interface BenchModule {
 }
 
 export function benchModules(): BenchModule[] {
-  const root = repositoryRoot();
+  const root = repoRoot;
   return [
     ['resvg (Rust)', 'node_modules/@resvg/resvg-wasm/index_bg.wasm'],
     ['esbuild (Go)', 'node_modules/esbuild-wasm/esbuild.wasm'],

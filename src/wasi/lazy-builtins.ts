@@ -8,10 +8,3 @@ export function fillRandom(target: Uint8Array): void {
   globalThis.crypto.getRandomValues(target);
 }
 
-const word = new Uint32Array(1);
-
-/** A uniformly random 32-bit value from the OS CSPRNG. */
-export function randomUint32(): number {
-  globalThis.crypto.getRandomValues(word);
-  return word[0]!;
-}
