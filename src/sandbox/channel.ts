@@ -654,6 +654,13 @@ export class HostChannel {
       size: () => { request(MEM.SIZE, 0, 0); return Atomics.load(i32, I_MEM_LEN) >>> 0; },
       read: (ptr, len) => {
         if (!valid(ptr) || !valid(len) || ptr + len > 0x100000000) throw new RangeError(`[${ptr}, ${ptr + len}) is outside guest memory`);
+        // The length usually comes from the guest: before allocating more than one
+        // region for it, check the whole range against the memory's current size
+        // (memory never shrinks), so a bogus length costs the host nothing.
+        if (len > REGION_BYTES) {
+          request(MEM.SIZE, 0, 0);
+          if (ptr + len > Atomics.load(i32, I_MEM_LEN) >>> 0) throw new RangeError(`[${ptr}, ${ptr + len}) is outside guest memory`);
+        }
         const out = new Uint8Array(len);
         for (let at = 0; at < len || (len === 0 && at === 0); at += REGION_BYTES) {
           const n = Math.min(REGION_BYTES, len - at);

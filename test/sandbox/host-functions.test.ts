@@ -110,6 +110,35 @@ describe('closures on the embedder\'s thread, thread isolation', () => {
     }
   });
 
+  it('a guest-chosen length past guest memory fails before the host allocates for it', async () => {
+    // sum(a, b) calls add(a, b): the closure reads b bytes at a, as a careless embedder might.
+    let message = '';
+    let grew = Infinity;
+    const sandbox = await createSandbox({ isolation: 'thread', limits: { timeout: '5s' } }, {
+      hostFunctions: [
+        { module: 'env', name: 'log', params: ['i32', 'i32'], results: [], fn: () => {} },
+        { module: 'env', name: 'add', params: ['i32', 'i32'], results: ['i32'], fn: (memory, ptr, len) => {
+          const before = process.memoryUsage().arrayBuffers;
+          try {
+            memory.read(Number(ptr), Number(len));
+          } catch (error) {
+            message = (error as Error).message;
+          }
+          grew = process.memoryUsage().arrayBuffers - before;
+          return 0;
+        } },
+      ],
+    });
+    try {
+      const r = await sandbox.invoke(plugin, 'sum', 0, 0x7ff00000);
+      assert.equal(r.exitCode, 0, JSON.stringify(r.trap));
+      assert.match(message, /outside guest memory/);
+      assert.ok(grew < 16 * 1024 * 1024, `the host allocated ${grew} bytes for a read it refused`);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
   it('a closure writes into guest memory through the view, and the guest reads what it wrote', async () => {
     // log(ptr, len) overwrites the message with upper case; a second log sees the change.
     const seen: string[] = [];
