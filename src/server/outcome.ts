@@ -22,9 +22,35 @@ export function errorAnswer(status: number, message: string, requestId: string, 
 
 /** The trap kinds that mean "this tenant used up what it is given" (503) rather than "its code failed" (500). */
 const RESOURCE_TRAPS = new Set(['fuel', 'memory']);
+/** Trap kinds that are themselves a limit or the host's doing: never re-read as the guest failing at its memory limit. */
+const LIMIT_TRAPS = new Set(['deadline', 'fuel', 'memory', 'output-limit', 'host-limit']);
+/** The name a run's record carries in `limitsHit` when it failed holding (nearly) all the memory its policy allows. */
+export const MEMORY_LIMIT_HIT = 'memory';
+const PAGE = 65536;
+
+/**
+ * Did this run fail at its memory limit? A refused memory.grow never reaches
+ * the host (the engine answers -1 inside the guest, which then typically
+ * aborts), so the host judges from what it can see: the run failed (a
+ * non-zero exit, or a trap of the guest's own making) with its memory ending
+ * within an eighth of the limit (at least 1 MiB), i.e. where a grow of the
+ * size allocators ask for is refused. A guest that fails holding little
+ * memory after one huge refused request is not caught: it answers 500.
+ */
+export function failedAtMemoryLimit(result: SandboxResult, memoryLimitBytes: number): boolean {
+  const failed = result.trap ? !LIMIT_TRAPS.has(result.trap.kind) : result.exitCode !== null && result.exitCode !== 0;
+  if (!failed) return false;
+  const limit = Math.floor(memoryLimitBytes / PAGE) * PAGE;
+  const headroom = Math.max(1024 * 1024, Math.floor(limit / 8));
+  return limit > 0 && result.usage.peakMemoryBytes >= limit - headroom;
+}
 
 export function answerFor(result: SandboxResult, requestId: string): Answer {
   const { trap } = result;
+  // Recorded by the tenant (failedAtMemoryLimit): the guest failed at its memory limit, which is the limit's doing, not a bug to report as 500.
+  if (result.limitsHit.includes(MEMORY_LIMIT_HIT) && (trap ? !LIMIT_TRAPS.has(trap.kind) : result.exitCode !== 0)) {
+    return errorAnswer(503, 'the handler ran out of its resource limit', requestId, { reason: 'limit:memory' });
+  }
   if (trap) {
     if (trap.kind === 'deadline') return errorAnswer(504, 'the handler did not answer before its deadline', requestId, { reason: 'trap:deadline' });
     if (RESOURCE_TRAPS.has(trap.kind)) return errorAnswer(503, 'the handler ran out of its resource limit', requestId, { reason: `trap:${trap.kind}` });

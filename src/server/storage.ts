@@ -1,11 +1,15 @@
 // A tenant's storage quota. The WASI layer bounds what one run writes; across
 // runs the server keeps the tally: the root's disk use measured once (blocks,
-// symlinks not followed), then each run's written bytes added. Deletions are
-// seen when the tally reaches the quota and the root is measured again (at most
-// every 5 s, since a walk runs on the event loop). Over quota, the tenant's
-// runs get its root read-only until it is back under.
+// symlinks not followed), then each run's written bytes added. Over quota, the
+// tenant's runs get its root shrink-only (writable, but a write quota of 0
+// bytes and 0 new files: it may remove and truncate, not grow), and the root
+// is measured again after each such run (off the event loop, one walk at a
+// time, at most once a second), so a tenant that deletes its way back under
+// the quota may write again. Otherwise a full root is measured again at most
+// every 5 s (that walk runs on the event loop).
 
 import { lstatSync, readdirSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 
 /** Entries visited at most in one measurement (a root with more counts as full). */
 const MAX_ENTRIES = 200_000;
@@ -38,12 +42,49 @@ export function measureDiskUse(root: string): number {
   return total;
 }
 
+/** The same walk off the event loop (each directory read and lstat on libuv's pool). */
+export async function measureDiskUseAsync(root: string): Promise<number> {
+  let total = 0;
+  let visited = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (++visited > MAX_ENTRIES) return Number.MAX_SAFE_INTEGER;
+      const path = `${dir}/${name}`;
+      let stat;
+      try {
+        stat = await lstat(path);
+      } catch {
+        continue;
+      }
+      total += stat.blocks * 512;
+      if (stat.isDirectory()) stack.push(path);
+    }
+  }
+  return total;
+}
+
 /** A full root is measured again at most this often: each walk runs on the server's event loop. */
 const REMEASURE_MS = 5000;
+/** After shrink-only runs the root is measured again at most this often (a walk costs the shared fs thread pool). */
+const REMEASURE_AFTER_SHRINK_MS = 1000;
 
 export class StorageMeter {
   private used: number | null = null;
   private measuredAt = 0;
+  /** An off-loop measurement running, and bytes reported written while it runs (added to its answer). */
+  private measuring = false;
+  private writtenDuring = 0;
+  /** Another shrink-only run ended while a measurement ran or was waiting: measure once more. */
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly root: string, private readonly quota: number, private readonly now: () => number = Date.now) {}
 
@@ -65,7 +106,49 @@ export class StorageMeter {
   /** Adds what a run wrote (an upper bound: overwrites count again until the next measurement). */
   wrote(bytes: number, filesCreated: number): void {
     if (this.used === null) return;
-    this.used += bytes + filesCreated * 4096;
+    const added = bytes + filesCreated * 4096;
+    this.used += added;
+    if (this.measuring) this.writtenDuring += added;
+  }
+
+  /**
+   * A shrink-only run ended: it may have removed or truncated files. Measures
+   * the root again off the event loop, one walk at a time and at most once
+   * per REMEASURE_AFTER_SHRINK_MS, so a tenant that deleted its way under the
+   * quota gets its writable root back without a hostile one making the server
+   * walk its root on every request.
+   */
+  mayHaveShrunk(): void {
+    if (this.measuring || this.timer) { this.again = true; return; }
+    const wait = this.measuredAt + REMEASURE_AFTER_SHRINK_MS - this.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => { this.timer = undefined; this.remeasure(); }, wait);
+      this.timer.unref();
+      return;
+    }
+    this.remeasure();
+  }
+
+  private remeasure(): void {
+    this.measuring = true;
+    this.writtenDuring = 0;
+    this.again = false;
+    const started = this.now();
+    void measureDiskUseAsync(this.root).then((bytes) => {
+      // Runs that ended during the walk may or may not be in it: counting them again only over-counts.
+      this.used = bytes + this.writtenDuring;
+      this.measuredAt = started;
+    }, () => { /* kept as it was: the next shrink-only run tries again */ }).finally(() => {
+      this.measuring = false;
+      if (this.again) this.mayHaveShrunk();
+    });
+  }
+
+  /** Stops a measurement waiting to start (the tenant is being replaced). */
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.again = false;
   }
 
   get usedBytes(): number {

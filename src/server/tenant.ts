@@ -12,6 +12,7 @@ import { createSandbox, type Sandbox, type SandboxResult, type SharedPool } from
 import { prepare } from '../sandbox/prepare.js';
 import type { TenantSpec } from './config.js';
 import type { ResolvedModule } from './module-source.js';
+import { failedAtMemoryLimit, MEMORY_LIMIT_HIT } from './outcome.js';
 import { createLane, type Lane } from './scheduler.js';
 import { StorageMeter } from './storage.js';
 import { TokenBucket } from './token-bucket.js';
@@ -89,20 +90,27 @@ export class Tenant {
     return this.spec.id;
   }
 
-  /** The policy for an isolation kind and root mode: the tenant's own, varied only in those two. */
-  policyFor(isolation: Isolation, readOnly: boolean): Policy {
-    const key = `${isolation}:${readOnly ? 'ro' : 'rw'}`;
+  /**
+   * The policy for an isolation kind and root mode: the tenant's own, varied
+   * only in those two. Over its storage quota a tenant's root is shrink-only:
+   * still writable, so the tenant can remove and truncate its way back under,
+   * but with a write quota of 0 bytes and 0 new files, so nothing grows it.
+   */
+  policyFor(isolation: Isolation, shrinkOnly: boolean): Policy {
+    const key = `${isolation}:${shrinkOnly ? 'shrink' : 'rw'}`;
     let policy = this.policies.get(key);
     if (policy) return policy;
     const input = this.spec.policyInput as Record<string, unknown>;
     const limits = { ...(input.limits as Record<string, unknown>) };
     // One run writes at most the whole quota.
     if (this.spec.policy.limits.writeBytes > this.spec.limits.storageBytes) limits.write = this.spec.limits.storageBytes;
+    // Over quota: removing and truncating cost nothing; every growth (a byte written past what a file holds, a new file or directory, a symlink) is EDQUOT.
+    if (shrinkOnly) { limits.write = 0; limits.files = 0; }
     policy = parsePolicy({
       ...input,
       limits,
       isolation,
-      mount: [{ host: this.spec.root, guest: '/', mode: readOnly ? 'ro' : 'rw' }],
+      mount: [{ host: this.spec.root, guest: '/', mode: 'rw' }],
     });
     this.policies.set(key, policy);
     return policy;
@@ -123,7 +131,8 @@ export class Tenant {
   /** Runs the current module (as it is at this moment: a deploy meanwhile does not change it). */
   async run(inputs: RunInputs): Promise<{ module: ResolvedModule; result: SandboxResult }> {
     const module = this.current;
-    const handle = this.handle(this.isolation, this.storage.full());
+    const shrinkOnly = this.storage.full();
+    const handle = this.handle(this.isolation, shrinkOnly);
     handle.inflight++;
     try {
       const sandbox = await handle.sandbox;
@@ -133,6 +142,9 @@ export class Tenant {
       }
       const result = await sandbox.run(module.bytes, inputs);
       this.storage.wrote(result.usage.bytesWritten, result.usage.filesCreated);
+      if (shrinkOnly) this.storage.mayHaveShrunk();
+      // The record says so when the run failed at its memory limit (answered 503, counted as a limit hit).
+      if (failedAtMemoryLimit(result, this.spec.policy.limits.memory) && !result.limitsHit.includes(MEMORY_LIMIT_HIT)) result.limitsHit.push(MEMORY_LIMIT_HIT);
       return { module, result };
     } catch (error) {
       // A refused module is not kept as compiled.
@@ -203,19 +215,20 @@ export class Tenant {
   }
 
   async close(): Promise<void> {
+    this.storage.close();
     const all = [...this.sandboxes.values(), ...this.retiring];
     this.sandboxes.clear();
     this.retiring = [];
     await Promise.all(all.map(async (h) => (await h.sandbox.catch(() => null))?.close()));
   }
 
-  private handle(isolation: Isolation, readOnly: boolean): SandboxHandle {
-    const key = `${isolation}:${readOnly ? 'ro' : 'rw'}`;
+  private handle(isolation: Isolation, shrinkOnly: boolean): SandboxHandle {
+    const key = `${isolation}:${shrinkOnly ? 'shrink' : 'rw'}`;
     let handle = this.sandboxes.get(key);
     if (handle) return handle;
     handle = {
       key, inflight: 0, lastUsed: Date.now(), retired: false, compiled: new Set(),
-      sandbox: createSandbox(this.policyFor(isolation, readOnly), this.pool ? { pool: this.pool } : {}),
+      sandbox: createSandbox(this.policyFor(isolation, shrinkOnly), this.pool ? { pool: this.pool } : {}),
     };
     // A sandbox that could not start is forgotten, so the next request tries again.
     handle.sandbox.catch(() => { if (this.sandboxes.get(key) === handle) this.sandboxes.delete(key); });
