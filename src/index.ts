@@ -78,3 +78,12 @@ export { RegistryError, type ClientOptions, type Credentials, type RegistryFailu
 export { DEFAULT_MAX_MODULE_BYTES, pullModule, pullModuleInto, pushModule, pushModuleManifest, type PullOptions, type Pulled } from './store/oci.js';
 export { classifyModuleRef, formatOciReference, isStoreDigest, parseOciReference, ReferenceError, type ModuleSource, type OciReference } from './store/reference.js';
 export { attachSignature, fetchSignatures } from './store/referrers.js';
+
+// server: `warden serve` for embedders.
+export { startServer, type StartedServer, type StartServerOptions } from './server/start.js';
+export { ConfigError, type ServeConfig, type ServeSettings, type TenantLimits, type TenantSpec } from './server/config.js';
+export { TokenError } from './server/admin-token.js';
+export type { ListenAddress } from './server/address.js';
+export type { PendingChange, ReloadResult } from './server/reload-settings.js';
+export { DeployRefused, UnknownTenant, type WardenServer } from './server/server.js';
+export type { Tenant, TenantStats } from './server/tenant.js';

@@ -71,6 +71,8 @@ export interface ServeConfig {
   source: string;
   listen: ListenAddress | null;
   dataDir: string | null;
+  /** The data dir this config asks for, when LoadOptions.keepDataDir kept the running one instead. */
+  requestedDataDir?: string;
   admin: { listen: ListenAddress | null; tokenFile: string | null; tokenEnv: string | null };
   settings: ServeSettings;
   tenants: readonly TenantSpec[];
@@ -157,6 +159,12 @@ export interface LoadOptions {
   dataDir?: string | undefined;
   /** Used when neither the flag nor the file names one. */
   defaultDataDir: () => string;
+  /**
+   * A running server's data dir, kept whatever the file now says (a reload:
+   * tenant roots, stored modules and deployments cannot move under it); the
+   * config's own answer is reported as requestedDataDir.
+   */
+  keepDataDir?: string | undefined;
 }
 
 /** Reads and validates a config file. Throws ConfigError (one message, every problem with its key path). */
@@ -187,7 +195,8 @@ export function parseConfig(raw: unknown, source: string, baseDir: string, optio
     if (typeof parsed === 'string') p.add('listen', parsed); else listen = parsed;
   }
   const dataText = p.string(raw['data-dir'], 'data-dir');
-  const dataDir = options.dataDir ?? (dataText !== undefined ? resolve(baseDir, dataText) : options.defaultDataDir());
+  const requestedDataDir = options.dataDir ?? (dataText !== undefined ? resolve(baseDir, dataText) : options.defaultDataDir());
+  const dataDir = options.keepDataDir ?? requestedDataDir;
 
   const admin: ServeConfig['admin'] = { listen: null, tokenFile: null, tokenEnv: null };
   if (raw.admin !== undefined) {
@@ -249,7 +258,10 @@ export function parseConfig(raw: unknown, source: string, baseDir: string, optio
     tenants.push(spec);
   });
   if (p.list.length) throw new ConfigError(p.list, source);
-  return Object.freeze({ source, listen, dataDir, admin: Object.freeze(admin), settings: Object.freeze(settings), tenants: Object.freeze(tenants) });
+  return Object.freeze({
+    source, listen, dataDir, ...(requestedDataDir !== dataDir ? { requestedDataDir } : {}),
+    admin: Object.freeze(admin), settings: Object.freeze(settings), tenants: Object.freeze(tenants),
+  });
 }
 
 function parseTenant(p: Problems, t: Raw, path: string, baseDir: string, dataDir: string): TenantSpec | null {

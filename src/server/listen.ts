@@ -1,5 +1,6 @@
 // Opening a listener on HOST:PORT or a unix socket (mode 0600, a stale socket
-// file replaced), answering with the address as printed.
+// file replaced), answering with the address as printed; and a Listener that
+// can move to another address while it serves (a reload).
 
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -13,9 +14,11 @@ export async function listen(server: Server, address: ListenAddress): Promise<st
     } catch { /* no stale socket */ }
   }
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (address.kind === 'unix') server.listen(address.path, () => resolve());
-    else server.listen(address.port, address.host, () => resolve());
+    const failed = (error: Error) => reject(error);
+    server.once('error', failed);
+    const listening = () => { server.off('error', failed); resolve(); };
+    if (address.kind === 'unix') server.listen(address.path, listening);
+    else server.listen(address.port, address.host, listening);
   });
   if (address.kind === 'unix') {
     chmodSync(address.path, 0o600);
@@ -23,4 +26,75 @@ export async function listen(server: Server, address: ListenAddress): Promise<st
   }
   const info = server.address() as AddressInfo;
   return formatListen({ kind: 'tcp', host: info.address, port: info.port });
+}
+
+export const sameAddress = (a: ListenAddress, b: ListenAddress): boolean => formatListen(a) === formatListen(b);
+
+/**
+ * An HTTP listener that can move. rebind() opens the new address with a new
+ * server first; only when that worked is the old one retired: it accepts
+ * nothing more, its idle keep-alive connections close, and requests in flight
+ * on it finish and are answered there. A failed rebind leaves the old serving.
+ */
+export class Listener {
+  private server: Server;
+  /** Retired servers whose connections have not all ended yet. */
+  private readonly retired = new Set<Server>();
+  url = '';
+
+  constructor(private readonly create: () => Server, public address: ListenAddress) {
+    this.server = create();
+  }
+
+  async open(): Promise<string> {
+    this.url = await listen(this.server, this.address);
+    return this.url;
+  }
+
+  async rebind(address: ListenAddress, create: () => Server = this.create): Promise<string> {
+    const next = create();
+    let url: string;
+    try {
+      url = await listen(next, address);
+    } catch (error) {
+      next.close();
+      throw error;
+    }
+    const old = this.server;
+    const oldAddress = this.address;
+    this.server = next;
+    this.address = address;
+    this.url = url;
+    this.retired.add(old);
+    old.close(() => {
+      this.retired.delete(old);
+      // The old socket file is ours to remove, unless the new listener took over its path.
+      if (oldAddress.kind === 'unix' && !sameAddress(oldAddress, this.address)) removeSocket(oldAddress.path);
+    });
+    old.closeIdleConnections();
+    return url;
+  }
+
+  /** Stops accepting on every server this listener has had. */
+  close(): void {
+    this.server.close();
+    for (const old of this.retired) old.close();
+  }
+
+  closeIdleConnections(): void {
+    this.server.closeIdleConnections();
+    for (const old of this.retired) old.closeIdleConnections();
+  }
+
+  closeAllConnections(): void {
+    this.server.closeAllConnections();
+    for (const old of this.retired) old.closeAllConnections();
+    if (this.address.kind === 'unix') removeSocket(this.address.path);
+  }
+}
+
+function removeSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch { /* already gone */ }
 }

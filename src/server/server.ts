@@ -3,9 +3,8 @@
 // between tenants, hot deploys by digest, reloads and a draining shutdown.
 // The admin API lives in admin.ts on its own listener.
 
-import { unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ListenAddress } from './address.js';
+import { formatListen, type ListenAddress } from './address.js';
 import { parseModuleRef, type ServeConfig, type TenantSpec } from './config.js';
 import type { ServeLog } from './log.js';
 import { ServeMetrics } from './metrics.js';
@@ -17,7 +16,8 @@ import { RouteTable } from './routes.js';
 import { FairScheduler } from './scheduler.js';
 import { Tenant, type SandboxBudget } from './tenant.js';
 import { cgiEnvironment } from './wagi.js';
-import { listen } from './listen.js';
+import { Listener, sameAddress } from './listen.js';
+import { changesNeedingRestart, fixedSettings, restartMessage, type FixedSettings, type ReloadResult } from './reload-settings.js';
 import { readBody } from './request-body.js';
 import { accountRun } from './accounting.js';
 import { sendAnswer } from './respond.js';
@@ -41,6 +41,12 @@ export interface ServerOptions {
   log: ServeLog;
   listen: ListenAddress;
   admin: ListenAddress;
+  /**
+   * The addresses a reloaded config asks for (a command-line flag wins over the
+   * config there); the listeners move when they change. Without it, a reload
+   * keeps the addresses the server started on.
+   */
+  addresses?: (config: ServeConfig) => { listen: ListenAddress; admin: ListenAddress };
   /** Serves the admin API (admin.ts); the server only owns the listener. */
   adminHandler: (server: WardenServer) => (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -58,8 +64,10 @@ export class WardenServer {
   private scheduler!: FairScheduler;
   /** The worker isolates every thread-isolated tenant's runs are scheduled into. */
   private pool!: SharedPool;
-  private http!: Server;
-  private adminServer!: Server;
+  private http!: Listener;
+  private adminServer!: Listener;
+  /** What the running server was built with and a reload cannot change. */
+  private fixed!: FixedSettings;
   private inflight = 0;
   private draining = false;
   private drained: (() => void) | null = null;
@@ -71,9 +79,6 @@ export class WardenServer {
     opened: (tenant) => { this.live.delete(tenant.id); this.live.set(tenant.id, tenant); this.enforceLiveLimit(); },
     touch: (tenant) => { if (this.live.has(tenant.id)) { this.live.delete(tenant.id); this.live.set(tenant.id, tenant); } },
   };
-  url = '';
-  adminUrl = '';
-
   constructor(private readonly options: ServerOptions) {}
 
   get log(): ServeLog {
@@ -90,12 +95,13 @@ export class WardenServer {
     const next = new Map<string, Tenant>();
     for (const spec of this.config.tenants) next.set(spec.id, await this.tenantFor(spec, null));
     this.install(next);
-    this.http = createServer({ maxHeaderSize: this.config.settings.maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
-      (req, res) => void this.handle(req, res));
-    this.adminServer = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 120_000, headersTimeout: 10_000 }, this.options.adminHandler(this));
+    this.fixed = fixedSettings(this.config);
+    this.http = new Listener(() => this.createHttpServer(), this.options.listen);
+    const adminHandler = this.options.adminHandler(this);
+    this.adminServer = new Listener(() => createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 120_000, headersTimeout: 10_000 }, adminHandler), this.options.admin);
     try {
-      this.url = await listen(this.http, this.options.listen);
-      this.adminUrl = await listen(this.adminServer, this.options.admin);
+      await this.http.open();
+      await this.adminServer.open();
     } catch (error) {
       // One listener failing must not leave the other holding the process open.
       this.http.close();
@@ -106,6 +112,21 @@ export class WardenServer {
     }
     this.idleTimer = setInterval(() => this.closeIdleSandboxes(), IDLE_SANDBOX_MS / 2);
     this.idleTimer.unref();
+  }
+
+  private createHttpServer(maxHeaderBytes = this.fixed.maxHeaderBytes): Server {
+    return createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+      (req, res) => void this.handle(req, res));
+  }
+
+  /** The tenants' listener, as printed (`http://HOST:PORT`). */
+  get url(): string {
+    return this.http.url;
+  }
+
+  /** The admin listener, as printed (`http://HOST:PORT` or `unix:PATH`). */
+  get adminUrl(): string {
+    return this.adminServer.url;
   }
 
   listTenants(): Tenant[] {
@@ -125,8 +146,12 @@ export class WardenServer {
     return run;
   }
 
-  /** Re-reads the desired state; unchanged tenants keep running, changed ones switch for new requests. */
-  reload(): Promise<{ tenants: number }> {
+  /**
+   * Re-reads the desired state; unchanged tenants keep running, changed ones
+   * switch for new requests; listeners move to changed addresses; settings
+   * that cannot change live are reported (restartToApply) and logged.
+   */
+  reload(): Promise<ReloadResult> {
     return this.serialize(() => this.reloadNow());
   }
 
@@ -138,7 +163,7 @@ export class WardenServer {
     return this.serialize(() => this.rollbackNow(id));
   }
 
-  private async reloadNow(): Promise<{ tenants: number }> {
+  private async reloadNow(): Promise<ReloadResult> {
     const config = await this.options.registry.load();
     const next = new Map<string, Tenant>();
     for (const spec of config.tenants) {
@@ -148,8 +173,33 @@ export class WardenServer {
     this.config = config;
     for (const [id, old] of this.tenants) if (next.get(id) !== old) { old.retireAll(); this.live.delete(id); }
     this.install(next);
-    this.log.event({ kind: 'reload', tenants: next.size });
-    return { tenants: next.size };
+    const result: ReloadResult = { tenants: next.size, rebound: [], restartToApply: [], failed: [] };
+    await this.moveListeners(config, result);
+    result.restartToApply = changesNeedingRestart(this.fixed, fixedSettings(config));
+    for (const change of result.restartToApply) this.log.event({ kind: 'reload-pending', key: change.key, message: restartMessage(change) });
+    this.log.event({ kind: 'reload', tenants: next.size, rebound: result.rebound, restart_to_apply: result.restartToApply.map((c) => c.key), failed: result.failed });
+    return result;
+  }
+
+  /** Opens each changed address before closing the old one; in-flight requests on the old finish there. */
+  private async moveListeners(config: ServeConfig, result: ReloadResult): Promise<void> {
+    const wanted = this.options.addresses?.(config);
+    if (!wanted) return;
+    const moves: Array<[string, Listener, ListenAddress]> = [['listen', this.http, wanted.listen], ['admin.listen', this.adminServer, wanted.admin]];
+    // A new listener for the tenants is a new HTTP server: it takes the config's head limit.
+    const maxHeaderBytes = config.settings.maxHeaderBytes;
+    for (const [key, listener, address] of moves) {
+      if (sameAddress(listener.address, address)) continue;
+      try {
+        const url = key === 'listen' ? await listener.rebind(address, () => this.createHttpServer(maxHeaderBytes)) : await listener.rebind(address);
+        if (key === 'listen') this.fixed = { ...this.fixed, maxHeaderBytes };
+        result.rebound.push({ key, url });
+        this.log.event({ kind: 'rebound', key, url });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+        result.failed.push({ key, error: `cannot listen on ${formatListen(address)} (${code})` });
+      }
+    }
   }
 
   /** Admits `module` under the tenant's policy and makes it the tenant's module; in-flight requests finish on the old one. */
@@ -215,7 +265,6 @@ export class WardenServer {
     this.adminServer.closeAllConnections();
     await Promise.all([...this.tenants.values()].map((t) => t.close()));
     await this.pool.close();
-    if (this.options.admin.kind === 'unix') try { unlinkSync(this.options.admin.path); } catch { /* already gone */ }
     this.log.event({ kind: 'stopped', drained });
     return { drained };
   }

@@ -1,14 +1,10 @@
 // warden serve [--config FILE] [--listen HOST:PORT] [--admin HOST:PORT|unix:PATH] [--data-dir DIR]
 
-import { adminHandler } from '../../server/admin.js';
-import { loadAdminToken, TokenError } from '../../server/admin-token.js';
-import { formatListen, parseListen, type ListenAddress } from '../../server/address.js';
-import { ConfigError, loadConfigFile, type ServeConfig } from '../../server/config.js';
-import { demoConfig, demoHints } from '../../server/demo.js';
-import { ServeLog } from '../../server/log.js';
-import { LocalModuleSource } from '../../server/module-source.js';
-import { FileTenantRegistry } from '../../server/registry.js';
-import { WardenServer } from '../../server/server.js';
+import { TokenError } from '../../server/admin-token.js';
+import { parseListen, type ListenAddress } from '../../server/address.js';
+import { ConfigError } from '../../server/config.js';
+import { demoHints } from '../../server/demo.js';
+import { startServer, type StartedServer } from '../../server/start.js';
 import { flag, parseArgs, parseDuration } from '../args.js';
 import { dataDir as defaultDataDir } from '../data-dir.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
@@ -45,50 +41,33 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const graceMs = graceFlag !== undefined ? parseDuration(graceFlag, '--grace') : undefined;
   const dataFlag = flag(args, 'data-dir');
   const configPath = flag(args, 'config');
-  const dataOverride = dataFlag !== undefined ? resolveFrom(io.cwd, dataFlag) : undefined;
-
-  const load = (): ServeConfig & { dataDir: string } => {
-    if (!configPath) return demoConfig(dataOverride ?? defaultDataDir(undefined, io));
-    return loadConfigFile(resolveFrom(io.cwd, configPath), { dataDir: dataOverride, defaultDataDir: () => defaultDataDir(undefined, io) });
-  };
-  let config: ServeConfig & { dataDir: string };
+  let started: StartedServer;
   try {
-    config = load();
+    started = await startServer({
+      ...(configPath !== undefined ? { config: resolveFrom(io.cwd, configPath) } : {}),
+      ...(dataFlag !== undefined ? { dataDir: resolveFrom(io.cwd, dataFlag) } : {}),
+      defaultDataDir: () => defaultDataDir(undefined, io),
+      ...(listenFlag ? { listen: listenFlag } : {}),
+      ...(adminFlag ? { admin: adminFlag } : {}),
+      env: io.env,
+      log: (line) => io.stderr(line),
+    });
   } catch (error) {
-    if (error instanceof ConfigError) throw new InputError(error.message);
-    throw error;
-  }
-  const stateDir = `${config.dataDir}/serve`;
-  const registry = new FileTenantRegistry(load, stateDir);
-  let token;
-  try {
-    token = loadAdminToken({ tokenFile: config.admin.tokenFile, tokenEnv: config.admin.tokenEnv, env: io.env, stateDir });
-  } catch (error) {
-    if (error instanceof TokenError) throw new InputError(error.message);
-    throw error;
-  }
-  const log = new ServeLog((line) => io.stderr(line), `${stateDir}/audit.log`);
-  const listen = listenFlag ?? config.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 8080 };
-  const admin = adminFlag ?? config.admin.listen ?? { kind: 'tcp', host: '127.0.0.1', port: 0 };
-  const server = new WardenServer({
-    registry, source: new LocalModuleSource(config.dataDir, 256 * 1024 * 1024), log, listen, admin, adminHandler: adminHandler(token.token),
-  });
-  try {
-    await server.start();
-  } catch (error) {
+    if (error instanceof ConfigError || error instanceof TokenError) throw new InputError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       const failed = error as NodeJS.ErrnoException & { address?: string; port?: number };
-      const where = failed.port !== undefined ? `${failed.address}:${failed.port}` : failed.address ?? `${formatListen(listen)} or ${formatListen(admin)}`;
+      const where = failed.port !== undefined ? `${failed.address}:${failed.port}` : failed.address ?? 'its address';
       throw new InputError(`cannot listen on ${where} (${code})`);
     }
-    if (error instanceof ConfigError) throw new InputError(error.message);
+    if (error instanceof UsageError) throw error;
     throw new InputError(error instanceof Error ? error.message : String(error));
   }
+  const { server } = started;
+  const log = server.log;
   io.stdout(`listening on ${server.url}\n`);
   io.stdout(`admin on ${server.adminUrl}\n`);
-  if (!configPath) io.stdout(demoHints(server.url, token, server.adminUrl));
-  log.event({ kind: 'started', url: server.url, admin: server.adminUrl, tenants: server.listTenants().map((t) => ({ id: t.id, digest: t.current.digest })) });
+  if (!configPath) io.stdout(demoHints(server.url, started.adminToken, server.adminUrl));
 
   return new Promise<number>((resolve) => {
     let stopping = false;
