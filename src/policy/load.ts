@@ -23,13 +23,18 @@ type Raw = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A key as a problem's key path shows it: bare when TOML would write it bare, else quoted, so `a.b`, an empty key or one with `: ` stays one segment. */
+export function keySegment(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
 class Reader {
   readonly problems: string[] = [];
   fail(path: string, message: string): void {
     this.problems.push(`${path}: ${message}`);
   }
   keys(object: Raw, path: string, allowed: readonly string[]): void {
-    for (const key of Object.keys(object)) if (!allowed.includes(key)) this.fail(path ? `${path}.${key}` : key, `unknown key (expected one of ${allowed.join(', ')})`);
+    for (const key of Object.keys(object)) if (!allowed.includes(key)) this.fail(path ? `${path}.${keySegment(key)}` : keySegment(key), `unknown key (expected one of ${allowed.join(', ')})`);
   }
   string(value: unknown, path: string): string | undefined {
     if (value === undefined) return undefined;
@@ -41,7 +46,8 @@ class Reader {
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
     if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
     const bytes = typeof value === 'string' ? toBytes(value) : null;
-    if (bytes === null) this.fail(path, `${JSON.stringify(String(value))} is not a size (e.g. 4096, 64MiB, 1GiB)`);
+    // describe(), not String(): a TOML inline table has no prototype, and String() of it throws.
+    if (bytes === null) this.fail(path, `${typeof value === 'string' ? JSON.stringify(value) : describe(value)} is not a size (e.g. 4096, 64MiB, 1GiB)`);
     return bytes ?? undefined;
   }
   count(value: unknown, path: string, min = 0): number | undefined {
@@ -57,7 +63,7 @@ class Reader {
     const ms = typeof value === 'string' ? toMilliseconds(value) : null;
     if (ms === null) {
       const bare = typeof value === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(value);
-      this.fail(path, `${JSON.stringify(String(value))} ${bare ? 'needs a unit' : 'is not a duration'} (${DURATION_EXAMPLES}, or a number of milliseconds)`);
+      this.fail(path, `${typeof value === 'string' ? JSON.stringify(value) : describe(value)} ${bare ? 'needs a unit' : 'is not a duration'} (${DURATION_EXAMPLES}, or a number of milliseconds)`);
     }
     return ms ?? undefined;
   }
@@ -163,7 +169,7 @@ function readPlugin(r: Reader, raw: unknown): PluginPolicy {
   if (raw.config !== undefined) {
     if (!isObject(raw.config)) r.fail('plugin.config', 'expected a table of strings');
     else for (const [k, v] of Object.entries(raw.config)) {
-      if (typeof v !== 'string') r.fail(`plugin.config.${k}`, 'expected a string');
+      if (typeof v !== 'string') r.fail(`plugin.config.${keySegment(k)}`, 'expected a string');
       else plugin.config[k] = v;
     }
   }
@@ -216,8 +222,8 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
   if (raw.env !== undefined) {
     if (!isObject(raw.env)) r.fail('env', 'expected a table of strings');
     else for (const [k, v] of Object.entries(raw.env)) {
-      if (typeof v !== 'string') r.fail(`env.${k}`, `expected a string, got ${describe(v)}`);
-      else if (k.includes('=') || k.length === 0) r.fail(`env.${k}`, 'a variable name cannot be empty or contain =');
+      if (typeof v !== 'string') r.fail(`env.${keySegment(k)}`, `expected a string, got ${describe(v)}`);
+      else if (k.includes('=') || k.length === 0) r.fail(`env.${keySegment(k)}`, 'a variable name cannot be empty or contain =');
       else env.push([k, v]);
     }
   }
@@ -260,8 +266,8 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
   if (raw.features !== undefined) {
     if (!isObject(raw.features)) r.fail('features', 'expected a table of feature = true|false');
     else for (const [name, on] of Object.entries(raw.features)) {
-      if (!(FEATURES as readonly string[]).includes(name)) { r.fail(`features.${name}`, `unknown feature (one of ${FEATURES.join(', ')})`); continue; }
-      if (typeof on !== 'boolean') { r.fail(`features.${name}`, 'expected true or false'); continue; }
+      if (!(FEATURES as readonly string[]).includes(name)) { r.fail(`features.${keySegment(name)}`, `unknown feature (one of ${FEATURES.join(', ')})`); continue; }
+      if (typeof on !== 'boolean') { r.fail(`features.${keySegment(name)}`, 'expected true or false'); continue; }
       if (on) features.add(name as FeatureName); else features.delete(name as FeatureName);
     }
   }

@@ -6,17 +6,27 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { parsePolicy, PolicyError } from '../policy/load.js';
+import { keySegment, parsePolicy, PolicyError } from '../policy/load.js';
 import type { Policy } from '../policy/policy.js';
 import { toBytes, toMilliseconds } from '../policy/units.js';
 import { isStoreDigest } from '../store/reference.js';
 import { parseListen, type ListenAddress } from './address.js';
 import { parseRoute, type Route } from './routes.js';
 
+/** Line breaks and other control characters escaped: a problem quotes keys and values from the file, and an error is one line. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  constructor(readonly problems: readonly string[], readonly source: string) {
-    super(`${source}: ${problems.join('; ')}`);
+  /** Each problem, `KEY.PATH: what is wrong`, on one line. */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], readonly source: string) {
+    const lines = problems.map(oneLine);
+    super(`${oneLine(source)}: ${lines.join('; ')}`);
+    this.problems = lines;
   }
 }
 
@@ -115,7 +125,7 @@ class Problems {
   readonly list: string[] = [];
   add(path: string, message: string): void { this.list.push(`${path}: ${message}`); }
   keys(table: Raw, path: string, allowed: readonly string[]): void {
-    for (const key of Object.keys(table)) if (!allowed.includes(key)) this.add(path ? `${path}.${key}` : key, `unknown key (expected one of ${allowed.join(', ')})`);
+    for (const key of Object.keys(table)) if (!allowed.includes(key)) this.add(path ? `${path}.${keySegment(key)}` : keySegment(key), `unknown key (expected one of ${allowed.join(', ')})`);
   }
   string(value: unknown, path: string): string | undefined {
     if (value === undefined) return undefined;
@@ -334,7 +344,7 @@ function mergePolicy(p: Problems, defaults: Record<string, unknown>, raw: unknow
     for (const key of Object.keys(raw)) {
       if (!TENANT_POLICY_KEYS.includes(key)) {
         const why = key === 'mount' ? 'the tenant root is the only mount' : key === 'stdio' || key === 'args' ? 'the server owns stdio and argv' : `unknown key (expected one of ${TENANT_POLICY_KEYS.join(', ')})`;
-        p.add(`${path}.${key}`, why);
+        p.add(`${path}.${keySegment(key)}`, why);
       }
     }
     const imports = raw.imports;

@@ -123,6 +123,8 @@ export function parseGuestResponse(stdout: Uint8Array): GuestResponse | string {
     if (!VALUE.test(value)) return 'a response header value with control characters';
     const lower = name.toLowerCase();
     if (lower === 'status') {
+      // Two Status lines are two answers: which one a proxy or client believes is not ours to guess.
+      if (status !== null) return 'more than one Status header';
       const match = /^([1-5]\d\d)(?:\s.*)?$/.exec(value);
       if (!match || Number(match[1]) < 200) return 'a Status header that is not a 3-digit code from 200 to 599';
       status = Number(match[1]);
