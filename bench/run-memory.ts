@@ -34,8 +34,8 @@ const sandbox = await createSandbox({ clock: 'frozen', random: 'os', isolation: 
 /**
  * Collects garbage on this thread and waits. The workers collect on their own
  * schedule: nothing outside a worker can make it collect (a worker heap
- * snapshot, which would, crashed Node 20 here with a worker parked in
- * Atomics.wait), so their garbage shows in RSS until V8 collects it.
+ * snapshot, which would, ended this Node 20 in a segmentation fault), so
+ * their garbage shows in RSS until V8 collects it.
  */
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) {
