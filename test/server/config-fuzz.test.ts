@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ADMIN_KEYS, ConfigError, loadConfigFile, parseConfig, SERVER_KEYS, TENANT_KEYS, TENANT_LIMIT_KEYS, TENANT_POLICY_KEYS, TOP_KEYS } from '../../src/server/config.js';
 import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
+import { runWarden } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { example } from './harness.js';
 
@@ -156,6 +157,25 @@ describe('the serve config, on hostile input', () => {
       writeFileSync(path, mutate(base, edits));
       checkOutcome(() => loadConfigFile(path, { defaultDataDir: () => `${dir}/data` }));
     }), { numRuns: RUNS });
+  });
+
+  it('through `warden serve`, a refused mutated config is one stderr line and exit 2', async (t) => {
+    const dir = tempDir(t);
+    const base = VALID(`${dir}/data`);
+    const refused = fc.sample(fc.array(mutation, { minLength: 1, maxLength: 4 }), { numRuns: 200, seed: 14 })
+      .map((edits) => mutate(base, edits))
+      .filter((text) => { writeFileSync(`${dir}/probe.toml`, text); try { loadConfigFile(`${dir}/probe.toml`, { defaultDataDir: () => `${dir}/data` }); return false; } catch { return true; } })
+      .slice(0, 8);
+    assert.equal(refused.length, 8);
+    for (const [i, text] of refused.entries()) {
+      const path = `${dir}/warden-${i}.toml`;
+      writeFileSync(path, text);
+      const result = await runWarden(['serve', '--config', path, '--listen', '127.0.0.1:0', '--data-dir', `${dir}/data`], { timeoutMs: 20_000, env: { TOKEN: 'a-token-long-enough-0123' } });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^warden serve: [^\n]+\n$/);
+      assert.ok(result.stderr.includes(path), 'the file is named');
+    }
   });
 
   it('reports a key or value with line breaks on one line', (t) => {

@@ -23,6 +23,15 @@ module = "${example('hostile.wasm')}"
 memory = "16MiB"
 
 [[tenant]]
+id = "grower-process"
+routes = ["/t/grower-process/..."]
+module = "${example('hostile.wasm')}"
+[tenant.policy]
+isolation = "process"
+[tenant.policy.limits]
+memory = "16MiB"
+
+[[tenant]]
 id = "kv"
 routes = ["/t/kv/..."]
 module = "${example('kv.wasm')}"
@@ -61,6 +70,12 @@ describe('warden serve: limits', () => {
     assert.equal(stats.stats.limitHits.memory, 1);
     assert.match((await admin(served, '/metrics')).text, /warden_limit_hits_total\{limit="memory",tenant="grower"\} 1/);
     assert.match(served.stderr(), /"tenant":"grower","route":"\/t\/grower\/\.\.\.","method":"GET","status":503[^\n]*"reason":"limit:memory"/);
+  });
+
+  it('answers 503 for the same failure in a process-isolated tenant', async () => {
+    const grown = await call('/t/grower-process/grow');
+    assert.equal(grown.status, 503, grown.text);
+    assert.equal((await call('/t/grower-process/exit')).status, 500);
   });
 
   it('still answers 500 for a guest that fails holding little of its memory', async () => {
