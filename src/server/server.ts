@@ -184,7 +184,8 @@ export class WardenServer {
   /** Opens each changed address before closing the old one; in-flight requests on the old finish there. */
   private async moveListeners(config: ServeConfig, result: ReloadResult): Promise<void> {
     const wanted = this.options.addresses?.(config);
-    if (!wanted) return;
+    // A server that is stopping opens nothing new.
+    if (!wanted || this.draining) return;
     const moves: Array<[string, Listener, ListenAddress]> = [['listen', this.http, wanted.listen], ['admin.listen', this.adminServer, wanted.admin]];
     // A new listener for the tenants is a new HTTP server: it takes the config's head limit.
     const maxHeaderBytes = config.settings.maxHeaderBytes;
