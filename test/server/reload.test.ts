@@ -6,6 +6,7 @@
 // and in the log; an address that cannot be bound leaves the old one serving.
 
 import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { describe, it } from 'node:test';
@@ -106,6 +107,25 @@ describe('warden serve: reloading listen, admin and workers', () => {
     await eventually(async () => { try { await adminCall(oldAdmin, '/tenants'); return false; } catch { return true; } }, 'the old admin address is closed');
     // A port 0 address that did not change is not re-bound (it would pick another port).
     assert.deepEqual((await started.reload()).rebound, []);
+  });
+
+  it('moves a unix-socket admin listener to a new path: the new socket is 0600, the old file goes once its connections end', async (t) => {
+    const dir = tempDir(t);
+    const [first, second] = [`${dir}/admin-1.sock`, `${dir}/admin-2.sock`];
+    let settings = { listen: '127.0.0.1:0', admin: `unix:${first}`, workers: 2 };
+    const { started } = await start(t, () => table(`${dir}/data`, settings));
+    assert.equal(started.adminUrl, `unix:${first}`);
+    settings = { ...settings, admin: `unix:${second}` };
+    assert.deepEqual((await started.reload()).rebound, [{ key: 'admin.listen', url: `unix:${second}` }]);
+    assert.equal(statSync(second).mode & 0o777, 0o600);
+    const viaSocket = (socketPath: string) => new Promise<number>((resolve, reject) => {
+      const req = request({ socketPath, path: '/tenants', headers: { Authorization: `Bearer ${TOKEN}` }, agent: false }, (res) => { res.resume(); resolve(res.statusCode!); });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(await viaSocket(second), 200);
+    await eventually(async () => !existsSync(first), 'the old socket file is removed');
+    await assert.rejects(viaSocket(first));
   });
 
   it('reports a changed server.workers with "restart to apply" in the answer and one log line, and keeps serving', async (t) => {
