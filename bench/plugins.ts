@@ -29,7 +29,7 @@ const us = (n: number) => (n * 1000).toFixed(2);
 // 1. A trivial plugin call.
 const perCall: Record<string, number> = {};
 for (const isolation of ['thread', 'none'] as const) {
-  const sandbox = await createSandbox({ isolation }, { cacheEntries: 4 });
+  const sandbox = await createSandbox({ isolation });
   const times = await timeRunsAsync(calls, async () => { await sandbox.callPlugin(plugin, 'echo', input); }, 20);
   perCall[`wasm-warden (${isolation})`] = median(times);
   await sandbox.close();

@@ -60,6 +60,7 @@ export { checkIndices } from './binary/indices.js';
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
 export { fixFor, formatViolation } from './sandbox/admission-fixes.js';
 export { AdmissionError, createSandbox, createSharedPool, SandboxBusyError, SandboxClosedError, type PluginOutcome, type Sandbox, type SandboxOptions, type SandboxResult, type SharedPool, type SharedPoolOptions } from './sandbox/sandbox.js';
+export { PreparedCache, type PreparedCacheOptions } from './sandbox/prepared-cache.js';
 export type { GuestMemoryView, HostFunctionBody, HostFunctionGrant, HostFunctionSignature, UnknownImports } from './sandbox/host-functions.js';
 
 // plugins: the Extism kernel ABI, and numeric values at the edges.

@@ -7,7 +7,7 @@ import { declaredFeatures, instructionExtraFeature } from '../binary/module-feat
 import { functionType } from '../binary/lookup.js';
 import { WASI_PREVIEW1, wasiFunction, wasiPreview1Functions, type WasiCapability } from '../binary/wasi-abi.js';
 import type { Feature, FuncType, Instruction, WasmModule } from '../binary/types.js';
-import type { FeatureName, Policy } from '../policy/policy.js';
+import type { FeatureName, LimitsPolicy, Policy } from '../policy/policy.js';
 import { RESERVED_EXPORT_PREFIX } from '../transform/fuel.js';
 import { RESERVED_IMPORT_MODULES } from '../transform/checkpoint.js';
 import { isNumType } from '../wasi/values.js';
@@ -40,6 +40,24 @@ export interface AdmitOptions {
   entry?: string | null;
 }
 
+/**
+ * What admission reads of a policy. A Policy is one; prepare passes exactly
+ * this much (prepare-config.ts), and the prepared-module cache keys on it, so
+ * a value read here that is missing from that projection fails to compile.
+ * Of the grants, only whether a filesystem, clock or random source is granted
+ * matters (the WASI functions they imply), not which.
+ */
+export interface AdmissionPolicy {
+  pins: readonly string[];
+  mounts: readonly unknown[];
+  clock: unknown;
+  random: unknown;
+  extraImports: readonly string[];
+  unknownImports: Policy['unknownImports'];
+  features: ReadonlySet<FeatureName>;
+  limits: Pick<LimitsPolicy, 'moduleBytes' | 'memory' | 'tables' | 'tableElements' | 'memories' | 'functions' | 'dataBytes'>;
+}
+
 const signature = (t: { params: readonly string[]; results: readonly string[] }) => `(${t.params.join(', ')}) -> (${t.results.join(', ')})`;
 
 /** The module's exported functions with their signatures. */
@@ -69,7 +87,7 @@ export function entryViolations(exports: ReadonlyMap<string, FuncType>, entry: s
 }
 
 /** The WASI functions a policy's grants imply: what a module may import without `imports.allow`. */
-export function impliedImports(policy: Policy): Set<string> {
+export function impliedImports(policy: Pick<AdmissionPolicy, 'mounts' | 'clock' | 'random' | 'extraImports'>): Set<string> {
   const capabilities = new Set<WasiCapability>(['stdio', 'args-env', 'process']);
   if (policy.mounts.length > 0) capabilities.add('filesystem');
   if (policy.clock) capabilities.add('clocks');
@@ -89,7 +107,7 @@ function featureName(feature: Feature): FeatureName | null {
  * Checks `module` against `policy`. `digest` gives the SHA-256 of the module's
  * bytes as `sha256:<hex>`, for digest pins (asked for only when there are pins).
  */
-export function admit(module: WasmModule, policy: Policy, digest: () => string, options: AdmitOptions = {}): Verdict {
+export function admit(module: WasmModule, policy: AdmissionPolicy, digest: () => string, options: AdmitOptions = {}): Verdict {
   const violations: Violation[] = [];
   const refuse = (rule: (typeof ADMISSION_RULES)[number], message: string, offset?: number) =>
     violations.push(offset === undefined ? { rule, message } : { rule, message, offset });

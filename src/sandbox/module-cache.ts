@@ -1,39 +1,82 @@
-// Compiled modules by content digest, so a module is compiled once however many
-// runs and workers use it (a WebAssembly.Module posts to a worker without
-// recompiling). Bounded by entry count; least recently used goes first.
-
-import { createHash } from 'node:crypto';
-
-export function sha256Digest(bytes: Uint8Array): string {
-  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
-}
+// A least-recently-used map of values being built or built, bounded by what
+// they cost (bytes), not by how many there are: one 31 MB module and a
+// thousand 2 KB ones are different loads. A value in the making counts from
+// the start (its cost is estimated until it is known), and a failed build is
+// forgotten, so the next caller tries again.
 
 export class ModuleCache<Value> {
-  private readonly entries = new Map<string, Promise<Value>>();
+  private readonly entries = new Map<string, { value: Promise<Value>; cost: number }>();
+  private total = 0;
 
-  constructor(private readonly maxEntries: number) {}
+  /**
+   * `maxBytes`: the bound on the sum of the entries' costs. An entry costing
+   * more than the bound on its own is built and handed out but not kept.
+   */
+  constructor(private readonly maxBytes: number, private readonly costOf: (value: Value) => number) {}
 
   get size(): number {
     return this.entries.size;
   }
 
-  /** Returns the cached value for `key`, or builds, caches and returns it. A failed build is not cached. */
-  get(key: string, build: () => Promise<Value>): Promise<Value> {
+  /** The sum of the costs of the entries kept. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /**
+   * Returns the value for `key`, or builds it. `estimate` is what the value
+   * will cost, counted while it is built (two builds of large modules at once
+   * count both).
+   */
+  get(key: string, build: () => Promise<Value>, estimate = 0): Promise<Value> {
     const hit = this.entries.get(key);
     if (hit) {
+      // Most recently used goes last: eviction takes from the front.
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit;
+      return hit.value;
     }
-    const made = build();
-    this.entries.set(key, made);
-    made.catch(() => {
-      if (this.entries.get(key) === made) this.entries.delete(key);
+    const entry = { value: build(), cost: estimate };
+    this.entries.set(key, entry);
+    this.total += entry.cost;
+    // A value that will not be kept anyway makes no room for itself.
+    if (entry.cost <= this.maxBytes) this.evict(key);
+    entry.value.then((value) => {
+      if (this.entries.get(key) !== entry) return;
+      const cost = this.costOf(value);
+      this.total += cost - entry.cost;
+      entry.cost = cost;
+      // Too large to keep at all: the others stay.
+      if (cost > this.maxBytes) this.drop(key);
+      else this.evict(null);
+    }, () => {
+      if (this.entries.get(key) === entry) this.drop(key);
     });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    return entry.value;
+  }
+
+  /** Forgets every entry (values already handed out stay usable). */
+  clear(): void {
+    this.entries.clear();
+    this.total = 0;
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.total -= entry.cost;
+  }
+
+  /** Least recently used first, until the total fits; `keep` (being built) stays. */
+  private evict(keep: string | null): void {
+    for (const key of [...this.entries.keys()]) {
+      if (this.total <= this.maxBytes) return;
+      if (key !== keep) this.drop(key);
     }
-    return made;
   }
 }

@@ -4,16 +4,16 @@
 // serves a process and stays warm, so its decoder runs optimised code.
 
 import { parentPort } from 'node:worker_threads';
-import { AdmissionError, prepare, type Prepared } from './prepare.js';
-import type { Policy } from '../policy/policy.js';
-import type { HostFunctionSignature } from './host-functions.js';
+import { AdmissionError, prepareWith, type Prepared } from './prepare.js';
+import type { PrepareConfig } from './prepare-config.js';
 
 export interface PrepareRequest {
   id: number;
   bytes: Uint8Array;
-  policy: Policy;
-  hostFunctions?: HostFunctionSignature[];
-  entry?: string | null;
+  /** All the policy prepare reads (prepare-config.ts). */
+  config: PrepareConfig;
+  /** The bytes' digest, when the caller has it already. */
+  digest?: string;
 }
 
 export type PrepareReply =
@@ -21,11 +21,11 @@ export type PrepareReply =
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
-parentPort!.on('message', ({ id, bytes, policy, hostFunctions, entry }: PrepareRequest) => {
+parentPort!.on('message', ({ id, bytes, config, digest }: PrepareRequest) => {
   let reply: PrepareReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const prepared = prepare(bytes, policy, hostFunctions ?? [], entry === undefined ? '_start' : entry);
+    const prepared = prepareWith(bytes, config, digest);
     reply = {
       ok: true, bytes: prepared.bytes, metered: prepared.metered, digest: prepared.digest, injected: prepared.injected, guards: prepared.guards,
       exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel,

@@ -20,6 +20,7 @@ import type { FuncType } from '../binary/types.js';
 import { EXTISM_KERNEL, EXTISM_MODULE } from '../plugin/extism-abi.js';
 import { admit, exportedFunctions, type Violation } from './admission.js';
 import { keyOf, type HostFunctionSignature, type LinkPlan } from './host-functions.js';
+import { prepareConfig, type PrepareConfig } from './prepare-config.js';
 
 export interface Prepared {
   /** SHA-256 of the input bytes, computed on first use. */
@@ -68,12 +69,24 @@ export function digestOf(bytes: Uint8Array): string {
  * null when each run admits its own (the sandbox: one prepared module serves run and invoke).
  */
 export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = [], entry: string | null = '_start'): Prepared {
+  return prepareWith(bytes, prepareConfig(policy, hostFunctions, entry));
+}
+
+/**
+ * Prepares `bytes` under `config` (prepare-config.ts), which is all of the
+ * policy it reads: the prepared-module cache keys on the same value.
+ * `knownDigest`, when the caller has hashed the bytes already.
+ */
+export function prepareWith(bytes: Uint8Array, config: PrepareConfig, knownDigest?: string): Prepared {
+  const policy = config;
+  const hostFunctions = config.hostFunctions;
+  const entry = config.entry;
   // Signatures first: nothing of an untrusted module is decoded, let alone rewritten.
   if (policy.trust.require > 0) {
     const verdict = verifyModule(bytes, policy.trust.keys, { threshold: policy.trust.require });
     if (!verdict.ok) throw new AdmissionError([{ rule: verdict.reason === 'the module is not signed' ? 'unsigned' : 'signature-untrusted', message: verdict.reason! }]);
   }
-  let digestMemo: string | undefined;
+  let digestMemo: string | undefined = knownDigest;
   const digest = () => (digestMemo ??= digestOf(bytes));
   let module;
   let verdict;
@@ -99,7 +112,7 @@ export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readon
       throw error;
     }
   }
-  const checkpoint = policy.limits.timeoutMs !== null;
+  const checkpoint = policy.limits.deadline;
   const rewritten = rewriteForRun(module, {
     memoryBytes: policy.limits.memory,
     tableElements: policy.limits.tableElements,
@@ -150,7 +163,7 @@ async function prepareWorkerEntry(): Promise<URL> {
 
 type PrepareReply = import('./prepare-worker.js').PrepareReply;
 interface Preparer {
-  post(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[], entry: string | null): Promise<PrepareReply>;
+  post(bytes: Uint8Array, config: PrepareConfig, digest: string | undefined): Promise<PrepareReply>;
 }
 let preparer: Promise<Preparer> | undefined;
 
@@ -169,13 +182,12 @@ function sharedPreparer(): Promise<Preparer> {
     const pending = new Map<number, { resolve: (reply: PrepareReply) => void; reject: (error: Error) => void }>();
     let nextId = 0;
     const self: Preparer = {
-      post(bytes, policy, hostFunctions, entry) {
+      post(bytes, config, digest) {
         const id = nextId++;
         if (pending.size === 0) worker.ref();
         // The worker gets a copy of the bytes: the caller's stay usable.
-        // Signatures only: a host function's body never crosses into the preparing worker.
-        const signatures = hostFunctions.map(({ module, name, params, results }) => ({ module, name, params, results }));
-        worker.postMessage({ id, bytes, policy, hostFunctions: signatures, entry });
+        // The config holds host functions' signatures only: their bodies never cross into the preparing worker.
+        worker.postMessage({ id, bytes, config, digest });
         return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
       },
     };
@@ -205,8 +217,13 @@ function sharedPreparer(): Promise<Preparer> {
  * throws it.
  */
 export async function prepareAsync(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = [], entry: string | null = '_start'): Promise<Prepared> {
-  if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepare(bytes, policy, hostFunctions, entry);
-  const reply = await (await sharedPreparer()).post(bytes, policy, hostFunctions, entry);
+  return prepareAsyncWith(bytes, prepareConfig(policy, hostFunctions, entry));
+}
+
+/** `prepareWith`, off the caller's event loop for large modules (as prepareAsync). */
+export async function prepareAsyncWith(bytes: Uint8Array, config: PrepareConfig, knownDigest?: string): Promise<Prepared> {
+  if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepareWith(bytes, config, knownDigest);
+  const reply = await (await sharedPreparer()).post(bytes, config, knownDigest);
   if (reply.ok) {
     return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, guards: reply.guards, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
   }
@@ -240,7 +257,7 @@ function validateAsShipped(module: WasmModule): void {
 }
 
 /** Which imports are granted host functions and which get stubs (admission has refused the rest). */
-function linkedImports(module: WasmModule, policy: Policy, hostFunctions: readonly HostFunctionSignature[]): Pick<Prepared, 'stubs' | 'imported'> {
+function linkedImports(module: WasmModule, policy: PrepareConfig, hostFunctions: readonly HostFunctionSignature[]): Pick<Prepared, 'stubs' | 'imported'> {
   const granted = new Set(hostFunctions.map((h) => keyOf(h.module, h.name)));
   const imported = new Set<string>();
   const stubs: LinkPlan['stubs'] = [];

@@ -19,8 +19,11 @@ import { inlineExecutor, poolExecutor, type Executor, type ReadyModule } from '.
 import type { FuncType } from '../binary/types.js';
 import type { KernelOutcome } from '../plugin/extism-kernel.js';
 import { ModuleCache } from './module-cache.js';
+import { configHash, prepareConfig } from './prepare-config.js';
+import { PreparedCache, sharedPreparedCache, digestFor, prepareModule, type PreparedModule } from './prepared-cache.js';
+import { PreparedStore } from './prepared-store.js';
 import { SharedPool, type SharedPoolOptions } from './shared-pool.js';
-import { digestOf, prepareAsync, AdmissionError as Refusal } from './prepare.js';
+import { AdmissionError as Refusal } from './prepare.js';
 import { entryViolations } from './admission.js';
 import { loadHostBody, validateHostFunctions, type HostFunctionBody, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
 import { RunRefused as Refused } from '../wasi/run.js';
@@ -41,24 +44,27 @@ export { AdmissionError } from './prepare.js';
 export { SandboxBusyError, SandboxClosedError } from './isolate-pool.js';
 export type { SharedPool, SharedPoolOptions } from './shared-pool.js';
 
-/** A module ready to run, with what each run needs to admit its entry and link its imports. */
-interface SandboxModule extends ReadyModule {
-  exports: Map<string, FuncType>;
-  stubs: LinkPlan['stubs'];
-  imported: Set<string>;
-  usesKernel: boolean;
-  /** The cache key (digest): a plugin's variables are kept under it between calls. */
-  key: string;
-  /** The functions the rewriter added: trap frames are mapped back to the module as shipped. */
-  injected: InjectedFunctions;
-}
+type SandboxModule = PreparedModule;
 
 /** A plugin call's outcome: its output bytes, its error (error_set), its status (null when it trapped), its logs. */
 export type PluginOutcome = Omit<KernelOutcome, 'vars'> & { rc: number | null };
 
 export interface SandboxOptions {
-  /** Compiled modules kept (by digest). Default 64. */
-  cacheEntries?: number;
+  /**
+   * Where prepared and compiled modules are kept: by default the process's
+   * one shared cache (sandboxes with the same admission and rewrite config
+   * share one compiled module per module digest); another PreparedCache
+   * (new PreparedCache({ maxBytes })); or false for none shared: this sandbox prepares
+   * each module itself, once, and keeps it while it lives.
+   */
+  cache?: PreparedCache | false;
+  /**
+   * An on-disk cache of admission verdicts and rewritten modules behind the
+   * in-memory one (docs/cache.md): `warden run` uses <data dir>/cache/prepared.
+   * Default none. `log` is told why an entry was not used (a bad one is never
+   * trusted) or not written.
+   */
+  cacheDir?: string | { dir: string; maxBytes?: number; log?: (line: string) => void };
   /** Stack size of worker isolates, which bounds guest recursion. Default 4 MiB. */
   stackSizeMb?: number;
   /**
@@ -178,33 +184,22 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     });
   }
   if (!options.oneShot) await executor.ready();
-  const cache = new ModuleCache<SandboxModule>(options.cacheEntries ?? 64);
-  const digests = new WeakMap<Uint8Array, string>();
+  // Everything preparing a module reads of the policy and the grants, hashed once: the cache's key beside the digest.
+  // The entry (`_start` or an export) is admitted per run: one prepared module serves both.
+  const config = prepareConfig(policy, hostFunctions, null);
+  const store = options.cacheDir === undefined ? null : new PreparedStore(typeof options.cacheDir === 'string' ? { dir: options.cacheDir } : options.cacheDir);
+  // A one-shot run without a disk cache never sees a second module: no digest is needed (node:crypto stays unloaded).
+  const ownCache = options.cache === false || (options.oneShot && !store);
+  const sharedCache = ownCache ? null : options.cache || sharedPreparedCache();
+  const configKey = sharedCache ? configHash(config) : '';
+  const own = ownCache ? new ModuleCache<SandboxModule>(Number.MAX_SAFE_INTEGER, () => 0) : null;
   let running = 0;
   let queued = 0;
 
-  async function ready(bytes: Uint8Array): Promise<SandboxModule> {
-    // Hashing on every run would cost more than the run itself for small modules:
-    // the same array is recognised by identity (callers must not mutate it afterwards).
-    // A one-shot sandbox never sees a second module: no digest is needed (node:crypto stays unloaded).
-    let key = options.oneShot ? 'one-shot' : digests.get(bytes);
-    if (!key) digests.set(bytes, (key = digestOf(bytes)));
-    return cache.get(key, async () => {
-      // The entry (`_start` or an export) is admitted per run: one prepared module serves both.
-      // Large modules are prepared on a worker thread: admission stays off the embedder's event loop.
-      const prepared = await prepareAsync(bytes, policy, hostFunctions, null);
-      let compiled: WebAssembly.Module;
-      try {
-        compiled = await WebAssembly.compile(prepared.bytes);
-      } catch (error) {
-        throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
-      }
-      return {
-        get digest() { return prepared.digest; },
-        bytes: prepared.bytes, compiled, metered: prepared.metered, guards: prepared.guards, injected: prepared.injected,
-        exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel, key: key!,
-      };
-    });
+  function ready(bytes: Uint8Array): Promise<SandboxModule> {
+    if (sharedCache) return sharedCache.get(bytes, config, configKey, store);
+    const key = options.oneShot ? 'one-shot' : digestFor(bytes);
+    return own!.get(key, () => prepareModule(bytes, config, key));
   }
 
   /** The host functions and stubs a module's run links. */

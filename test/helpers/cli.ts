@@ -1,7 +1,20 @@
 // Runs the real `warden` binary in a child process, as a user would.
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { wardenBin } from './paths.js';
+
+// The data dir a run defaults to (its prepared-module cache, the store) is this test file's own, never the user's.
+let dataHome: string | undefined;
+function testDataHome(): string {
+  if (!dataHome) {
+    const dir = (dataHome = mkdtempSync(join(tmpdir(), 'warden-data-')));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return dataHome;
+}
 
 export interface CliResult {
   code: number | null;
@@ -13,7 +26,7 @@ export function runWarden(args: string[], options: { cwd?: string; env?: Record<
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [wardenBin, ...args], {
       cwd: options.cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XDG_DATA_HOME: testDataHome(), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

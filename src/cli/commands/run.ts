@@ -33,7 +33,11 @@ module's _initialize, if any) with ARGS parsed per its parameter types, and
 prints its results one per line.
 
   --policy FILE           a policy file (TOML, or JSON by extension); flags override it
-  --data-dir DIR          where the module store lives (MODULE may be a sha256:<hex> store digest)
+  --data-dir DIR          where the module store and the cache live (MODULE may be a sha256:<hex>
+                          store digest)
+  --no-cache              neither read nor write the prepared-module cache in the data dir
+                          (admission verdicts and rewritten modules, by module digest, policy
+                          and wasm-warden build: docs/cache.md); a fresh admission every run
   --dir HOST[::GUEST]     grant a host directory read-write (guest path defaults to HOST)
   --dir-ro HOST[::GUEST]  grant a host directory read-only
   --tmpfs GUEST           grant an empty scratch directory, removed after the run
@@ -75,7 +79,7 @@ const specs = {
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
   'max-files': { value: true }, 'max-write': { value: true }, 'max-table-elements': { value: true },
   'max-tables': { value: true }, 'max-memories': { value: true }, report: { value: true }, json: {}, help: {},
-  invoke: { value: true }, 'unknown-imports': { value: true },
+  invoke: { value: true }, 'unknown-imports': { value: true }, 'no-cache': {},
 } as const;
 
 function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
@@ -204,6 +208,20 @@ function writeReport(path: string | undefined, cwd: string, record: object): voi
   if (path) writeFileAtomic(resolveFrom(cwd, path), JSON.stringify(record, null, 2) + '\n');
 }
 
+/**
+ * The prepared-module cache in the data dir, told to say with --debug why an
+ * entry was not used. No data dir (no HOME, no flag): no cache, not an error.
+ */
+function preparedCacheDir(dataDirFlag: string | undefined, io: CommandIO): { dir: string; log: (line: string) => void } | undefined {
+  let dir: string;
+  try {
+    dir = dataDir(dataDirFlag, io);
+  } catch {
+    return undefined;
+  }
+  return { dir: `${dir}/cache/prepared`, log: (line) => { if (io.debug) io.stderr(`warden run: ${line}\n`); } };
+}
+
 /** A module named by its store digest (warden push prints it). */
 function readFromStore(digest: string, dataDirFlag: string | undefined, io: CommandIO): Uint8Array {
   try {
@@ -229,7 +247,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.
   let sandbox;
   try {
-    sandbox = await createSandbox(policy, { oneShot: true });
+    const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir(flag(args, 'data-dir'), io);
+    sandbox = await createSandbox(policy, { oneShot: true, ...(cacheDir ? { cacheDir } : {}) });
   } catch (error) {
     // A mount whose host path is missing: one line naming it.
     if (error instanceof PolicyError) throw new InputError(error.message);

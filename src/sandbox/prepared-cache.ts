@@ -1,0 +1,179 @@
+// Prepared and compiled modules, shared by every sandbox of the process: the
+// server's thousand tenants running the same bytes under the same admission
+// and rewrite configuration hold one prepared module and one compiled
+// WebAssembly.Module (which posts to worker isolates without recompiling).
+//
+// The key is the SHA-256 of the module as shipped (never of rewritten bytes)
+// and the hash of the prepare config (prepare-config.ts: everything admission
+// and the rewrites read). Behind it, optionally, the on-disk store
+// (prepared-store.ts), whose key adds the build of wasm-warden. A hit, from
+// memory or disk, is what a fresh preparation of the same original bytes
+// under the same config gives: the same verdict, the same rewritten bytes.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { RunRefused } from '../wasi/run.js';
+import type { FuncType } from '../binary/types.js';
+import type { InjectedFunctions } from '../transform/index.js';
+import type { ReadyModule } from './executors.js';
+import type { LinkPlan } from './host-functions.js';
+import { ModuleCache } from './module-cache.js';
+import { AdmissionError, digestOf, prepareAsyncWith, type Prepared } from './prepare.js';
+import type { PrepareConfig } from './prepare-config.js';
+import type { PreparedStore } from './prepared-store.js';
+
+/** A module ready to run, with what each run needs to admit its entry and link its imports. */
+export interface PreparedModule extends ReadyModule {
+  exports: Map<string, FuncType>;
+  stubs: LinkPlan['stubs'];
+  imported: Set<string>;
+  usesKernel: boolean;
+  /** The cache key: a plugin's variables are kept under it between calls. */
+  key: string;
+  /** The functions the rewriter added: trap frames are mapped back to the module as shipped. */
+  injected: InjectedFunctions;
+  /** Where it came from: prepared here, or the on-disk cache. */
+  source: 'prepared' | 'disk';
+}
+
+export interface PreparedCacheOptions {
+  /** Bound on what the kept modules cost, bytes (their rewritten bytes twice: ours and the engine's copy). Default 256 MiB. */
+  maxBytes?: number;
+}
+
+export const DEFAULT_MEMORY_CACHE_BYTES = 256 * 1024 * 1024;
+
+/** What one kept module costs: the rewritten bytes held here, the engine's copy inside the compiled module, and a page for the rest. */
+function costOf(module: PreparedModule): number {
+  return 2 * module.bytes.length + 4096;
+}
+
+export class PreparedCache {
+  private readonly modules: ModuleCache<PreparedModule>;
+
+  constructor(options: PreparedCacheOptions = {}) {
+    this.modules = new ModuleCache(options.maxBytes ?? DEFAULT_MEMORY_CACHE_BYTES, costOf);
+  }
+
+  /** Modules kept, and what they cost. */
+  get size(): number { return this.modules.size; }
+  get bytes(): number { return this.modules.bytes; }
+
+  /**
+   * The prepared and compiled module for `bytes` under `config` (whose hash
+   * is `configKey`): from memory, else from `store`, else prepared and
+   * compiled afresh (and stored). Rejects with AdmissionError as a fresh
+   * preparation would. `bytes` must not change afterwards (recognised by identity).
+   */
+  get(bytes: Uint8Array, config: PrepareConfig, configKey: string, store: PreparedStore | null = null): Promise<PreparedModule> {
+    const digest = digestFor(bytes);
+    const key = `${digest}/${configKey}`;
+    return this.modules.get(key, () => load(bytes, digest, key, config, configKey, store), 2 * bytes.length + 4096);
+  }
+
+  /** Forgets every kept module (modules already handed out stay usable). */
+  clear(): void {
+    this.modules.clear();
+  }
+}
+
+let processCache: PreparedCache | undefined;
+
+/** The process's one shared cache: every sandbox uses it unless given another (or none). */
+export function sharedPreparedCache(): PreparedCache {
+  return (processCache ??= new PreparedCache());
+}
+
+// Digests by array identity: hashing a module on every run would cost more than a small module's run.
+const digests = new WeakMap<Uint8Array, string>();
+
+export function digestFor(bytes: Uint8Array): string {
+  let digest = digests.get(bytes);
+  if (!digest) digests.set(bytes, (digest = digestOf(bytes)));
+  return digest;
+}
+
+/** Prepared and compiled afresh, kept by no cache (a sandbox given `cache: false`). */
+export function prepareModule(bytes: Uint8Array, config: PrepareConfig, key: string): Promise<PreparedModule> {
+  return load(bytes, undefined, key, config, '', null);
+}
+
+/** From the store, else fresh; a fresh outcome (admitted or refused) is stored. */
+async function load(bytes: Uint8Array, digest: string | undefined, key: string, config: PrepareConfig, configKey: string, store: PreparedStore | null): Promise<PreparedModule> {
+  const entryKey = store && digest ? { digest, config: configKey, version: buildId() } : null;
+  const stored = store && entryKey ? store.read(entryKey, bytes) : null;
+  if (stored?.verdict === 'refused') throw new AdmissionError(stored.violations);
+  if (stored) return ready(stored.prepared, key, 'disk');
+  let prepared: Prepared;
+  try {
+    prepared = await prepareAsyncWith(bytes, config, digest);
+  } catch (error) {
+    if (error instanceof AdmissionError && store && entryKey) store.write(entryKey, bytes, { verdict: 'refused', violations: [...error.violations] });
+    throw error;
+  }
+  const module = await ready(prepared, key, 'prepared');
+  // Stored only once the engine has compiled the rewritten bytes: an entry never holds what V8 refused.
+  if (store && entryKey) store.write(entryKey, bytes, { verdict: 'admitted', prepared });
+  return module;
+}
+
+async function ready(prepared: Prepared, key: string, source: PreparedModule['source']): Promise<PreparedModule> {
+  let compiled: WebAssembly.Module;
+  try {
+    // Asynchronous: the engine's validation and compile stay off the caller's event loop.
+    // Large modules were prepared on a worker thread (prepareAsync) for the same reason.
+    compiled = await WebAssembly.compile(prepared.bytes);
+  } catch (error) {
+    throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
+  }
+  return {
+    digest: prepared.digest, bytes: prepared.bytes, compiled, metered: prepared.metered, guards: prepared.guards, injected: prepared.injected,
+    exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel, key, source,
+  };
+}
+
+let build: string | undefined;
+
+/**
+ * Which wasm-warden prepared an entry: its version and a hash of its code
+ * (the CLI bundle, or the compiled library's files), so a rewriter changed
+ * without a new version number never reads entries an older one wrote.
+ */
+export function buildId(): string {
+  if (build) return build;
+  const hash = createHash('sha256');
+  let version = 'unknown';
+  if (typeof __filename === 'string' && __filename.endsWith('.cjs')) {
+    hash.update(readFileSync(__filename));
+    version = packageVersion(`${__dirname}/..`);
+  } else {
+    const src = new URL('..', import.meta.url).pathname;
+    for (const file of codeFiles(src)) hash.update(file).update(readFileSync(`${src}/${file}`));
+    version = packageVersion(`${src}/..`);
+  }
+  return (build = `${version}+${hash.digest('hex').slice(0, 16)}`);
+}
+
+function codeFiles(root: string, under = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(`${root}/${under}`).sort()) {
+    const rel = under ? `${under}/${name}` : name;
+    if (statSync(`${root}/${rel}`).isDirectory()) out.push(...codeFiles(root, rel));
+    else if (name.endsWith('.js')) out.push(rel);
+  }
+  return out;
+}
+
+function packageVersion(from: string): string {
+  let dir = from;
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'wasm-warden' && pkg.version) return pkg.version;
+    } catch {
+      // not here: one directory up
+    }
+    dir = `${dir}/..`;
+  }
+  return 'unknown';
+}
