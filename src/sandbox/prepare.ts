@@ -225,7 +225,8 @@ export async function prepareAsyncWith(bytes: Uint8Array, config: PrepareConfig,
   if (bytes.length < PREPARE_OFF_THREAD_BYTES) return prepareWith(bytes, config, knownDigest);
   const reply = await (await sharedPreparer()).post(bytes, config, knownDigest);
   if (reply.ok) {
-    return { digest: reply.digest, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, guards: reply.guards, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
+    let digest = reply.digest ?? knownDigest;
+    return { get digest() { return (digest ??= digestOf(bytes)); }, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, guards: reply.guards, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
   }
   if (reply.admission) throw new AdmissionError(reply.violations);
   throw new Error(reply.message);

@@ -180,7 +180,9 @@ function assemble(pieces: unknown[], length: unknown, original: Uint8Array, lite
     total += (end as number) - (start as number);
   }
   if (total !== length) return null;
-  const out = new Uint8Array(length);
+  // Not zeroed first (about 10 ms for 31 MB): the pieces, checked above to add up to `length`, overwrite every byte.
+  const made = Buffer.allocUnsafeSlow(length);
+  const out = new Uint8Array(made.buffer, made.byteOffset, length);
   let at = 0;
   for (const [kind, start, end] of pieces as Piece[]) {
     out.set((kind === 'o' ? original : literal).subarray(start, end), at);

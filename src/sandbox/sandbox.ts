@@ -197,7 +197,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   let queued = 0;
 
   function ready(bytes: Uint8Array): Promise<SandboxModule> {
-    if (sharedCache) return sharedCache.get(bytes, config, configKey, store);
+    // A one-shot run (the CLI) compiles nothing else meanwhile: a disk hit may compile with lazy validation.
+    if (sharedCache) return sharedCache.get(bytes, config, configKey, store, { lazyValidationOnHit: options.oneShot === true });
     const key = options.oneShot ? 'one-shot' : digestFor(bytes);
     return own!.get(key, () => prepareModule(bytes, config, key));
   }
