@@ -19,7 +19,7 @@ import type { InjectedFunctions } from '../transform/index.js';
 import type { ReadyModule } from './executors.js';
 import type { LinkPlan } from './host-functions.js';
 import { ModuleCache } from './module-cache.js';
-import { AdmissionError, digestOf, prepareAsyncWith, type Prepared } from './prepare.js';
+import { AdmissionError, digestOf, prepareAsyncWith, prepareWith, type Prepared } from './prepare.js';
 import type { PrepareConfig } from './prepare-config.js';
 import type { PreparedStore } from './prepared-store.js';
 
@@ -51,6 +51,12 @@ export interface LoadOptions {
    * for the whole process, while the compile lasts.
    */
   lazyValidationOnHit?: boolean;
+  /**
+   * Prepare on this thread even a large module: for a process whose event
+   * loop has nothing else to do (the CLI's one run), the preparing worker's
+   * start and the copies to it and back are pure cost (about 70 ms for 31 MB).
+   */
+  prepareInline?: boolean;
 }
 
 export const DEFAULT_MEMORY_CACHE_BYTES = 256 * 1024 * 1024;
@@ -106,8 +112,8 @@ export function digestFor(bytes: Uint8Array): string {
 }
 
 /** Prepared and compiled afresh, kept by no cache (a sandbox given `cache: false`). */
-export function prepareModule(bytes: Uint8Array, config: PrepareConfig, key: string): Promise<PreparedModule> {
-  return load(bytes, undefined, key, config, '', null);
+export function prepareModule(bytes: Uint8Array, config: PrepareConfig, key: string, options: LoadOptions = {}): Promise<PreparedModule> {
+  return load(bytes, undefined, key, config, '', null, options);
 }
 
 /** From the store, else fresh; a fresh outcome (admitted or refused) is stored. */
@@ -118,7 +124,7 @@ async function load(bytes: Uint8Array, digest: string | undefined, key: string, 
   if (stored) return ready(stored.prepared, key, 'disk', options.lazyValidationOnHit === true);
   let prepared: Prepared;
   try {
-    prepared = await prepareAsyncWith(bytes, config, digest);
+    prepared = options.prepareInline ? prepareWith(bytes, config, digest) : await prepareAsyncWith(bytes, config, digest);
   } catch (error) {
     if (error instanceof AdmissionError && store && entryKey) store.write(entryKey, bytes, { verdict: 'refused', violations: [...error.violations] });
     throw error;

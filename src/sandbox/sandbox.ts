@@ -197,10 +197,12 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   let queued = 0;
 
   function ready(bytes: Uint8Array): Promise<SandboxModule> {
-    // A one-shot run (the CLI) compiles nothing else meanwhile: a disk hit may compile with lazy validation.
-    if (sharedCache) return sharedCache.get(bytes, config, configKey, store, { lazyValidationOnHit: options.oneShot === true });
+    // A one-shot run (the CLI) compiles nothing else meanwhile: a disk hit may compile with lazy validation,
+    // and a module is prepared on this thread, whose event loop has nothing else to serve.
+    const once = { lazyValidationOnHit: options.oneShot === true, prepareInline: options.oneShot === true };
+    if (sharedCache) return sharedCache.get(bytes, config, configKey, store, once);
     const key = options.oneShot ? 'one-shot' : digestFor(bytes);
-    return own!.get(key, () => prepareModule(bytes, config, key));
+    return own!.get(key, () => prepareModule(bytes, config, key, once));
   }
 
   /** The host functions and stubs a module's run links. */
