@@ -70,6 +70,9 @@ export interface SandboxOptions {
   /**
    * One run and then close (the CLI): a single isolate, no warm spare, and
    * its start is not awaited, so it overlaps reading and compiling the module.
+   * The module is prepared on the caller's thread, and a hit in `cacheDir`
+   * compiles with V8's lazy validation (docs/cache.md): for a process that
+   * runs nothing else meanwhile.
    */
   oneShot?: boolean;
   /** Told when an isolate stopped at a deadline has not exited a second later (it still holds its slot). */
