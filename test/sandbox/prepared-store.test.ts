@@ -70,6 +70,18 @@ describe('prepared-module cache on disk', () => {
     assert.ok(size < 1024, `${size} bytes`);
   });
 
+  it('a module the rewrite leaves alone is stored as a range of the original, and comes back whole', async (t) => {
+    const { get, entryPath } = setup(t);
+    const plain = await wat('(module (func (export "_start")))');
+    const p = policy('256KiB');
+    const fresh = prepareWith(plain, prepareConfig(p, [], null));
+    assert.equal((await get(plain, p)).source, 'prepared');
+    const hit = await get(plain, p);
+    assert.equal(hit.source, 'disk');
+    assert.equal(Buffer.compare(hit.bytes, fresh.bytes), 0);
+    assert.ok(statSync(entryPath(plain, p)).size < 512);
+  });
+
   it('a refusal is stored and given back as the same refusal', async (t) => {
     const { get, entryPath } = setup(t);
     const refusing = parsePolicy({ limits: { memory: '256KiB', functions: 0 } });
