@@ -7,8 +7,10 @@
 //    them when it had to kill the isolate at the deadline;
 //  - stdout/stderr: gathered in shared memory and posted to the host in
 //    chunks (transferred, not copied); the host writes inherited streams
-//    asynchronously to non-blocking descriptors and keeps captured ones. At a
-//    kill, the host recovers what was gathered but not yet posted. The guest
+//    asynchronously to non-blocking descriptors and keeps captured ones. A
+//    captured stream's last, partial chunk is never posted: the host takes
+//    it from shared memory when the run's result arrives (and, the same way,
+//    at a kill), so a small output costs no message of its own. The guest
 //    waits, bounded by the deadline, while too many bytes are in flight;
 //  - denied attempts, posted as they happen;
 //  - synchronous calls into the host (stdin; host functions): the isolate
@@ -27,7 +29,7 @@ import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunStdio, RunUsage } from '../wasi/run.js';
 import {
-  CaptureSink, CHUNK_BYTES, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
+  CHUNK_BYTES, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
 } from '../wasi/stdio.js';
 
 // Int32 cells.
@@ -313,7 +315,7 @@ class ChannelSink implements OutputSink {
     const i32 = this.channel.views.i32;
     let len = Atomics.load(i32, this.lenCell);
     if (len + length > REGION_BYTES) {
-      this.flush();
+      this.post();
       len = 0;
     }
     if (length > REGION_BYTES) {
@@ -327,6 +329,14 @@ class ChannelSink implements OutputSink {
   }
 
   flush(): void {
+    // A captured stream waits for nothing: its partial chunk stays in shared
+    // memory, where the host takes it at the end of the run (takeGathered).
+    if (!this.toHost) return;
+    this.post();
+  }
+
+  /** Posts the gathered bytes (the region is full, or an inherited stream must be out now). */
+  private post(): void {
     const v = this.channel.views;
     const len = Atomics.load(v.i32, this.lenCell);
     if (len === 0) return;
@@ -443,7 +453,7 @@ const MAX_DENIED_RECORDS = 100;
 /** The host's end for one run: handles the isolate's messages on the host's event loop. */
 export class HostChannel {
   private readonly v: Views;
-  private readonly captures: Array<CaptureSink | null> = [null, null];
+  private readonly captures: Array<CapturedChunks | null> = [null, null];
   private readonly targets: Array<Endpoint | null> = [null, null];
   private readonly received = [0, 0];
   private readonly queue: Array<{ s: 1 | 2; chunk: Uint8Array; at: number; counted: boolean }> = [];
@@ -460,7 +470,7 @@ export class HostChannel {
     this.v.reset();
     for (const s of [1, 2] as const) {
       const out = s === 1 ? spec.stdout : spec.stderr;
-      if (out.kind === 'capture') this.captures[s - 1] = new CaptureSink();
+      if (out.kind === 'capture') this.captures[s - 1] = new CapturedChunks();
       else if (out.kind === 'inherit') this.targets[s - 1] = inheritedEndpoint(s, 'write');
       else if (out.kind === 'fd') this.targets[s - 1] = inheritedEndpoint(out.fd, 'write');
     }
@@ -573,17 +583,8 @@ export class HostChannel {
    * Gathered bytes of inherited streams are written out too.
    */
   snapshot(): ChannelSnapshot {
-    const { i32, f64, u8 } = this.v;
-    for (const s of [1, 2] as const) {
-      const len = Atomics.load(i32, I_GATHER_LEN + s - 1);
-      const base = f64[F_GATHER_BASE + s - 1]!;
-      const have = this.received[s - 1]!;
-      if (len <= 0 || len > REGION_BYTES || have >= base + len) continue;
-      const from = Math.max(0, have - base);
-      const start = gatherOffset(s);
-      const tail = u8.slice(start + from, start + len);
-      this.onMessage({ t: 'out', s, chunk: tail, counted: false });
-    }
+    const { i32, f64 } = this.v;
+    this.takeGathered();
     const fuel = f64[F_FUEL_LEFT]!;
     return {
       usage: { bytesWritten: f64[F_BYTES_WRITTEN]!, filesCreated: f64[F_FILES]!, outputBytes: f64[F_OUTPUT]!, peakMemoryBytes: f64[F_PEAK]! },
@@ -594,6 +595,31 @@ export class HostChannel {
       stderr: this.captured(2),
       fuelLeft: Number.isNaN(fuel) ? null : fuel,
     };
+  }
+
+  /**
+   * Takes what the isolate gathered in shared memory but did not post: a
+   * captured stream's last chunk when its result arrives, anything at a
+   * kill. Must run before the isolate's next run resets the channel.
+   */
+  takeGathered(): void {
+    const { i32, f64, u8 } = this.v;
+    for (const s of [1, 2] as const) {
+      const len = Atomics.load(i32, I_GATHER_LEN + s - 1);
+      const base = f64[F_GATHER_BASE + s - 1]!;
+      const have = this.received[s - 1]!;
+      // The isolate's cells are not trusted to be sane: a length past the region is ignored.
+      if (len <= 0 || len > REGION_BYTES || have >= base + len) continue;
+      const from = Math.max(0, have - base);
+      const start = gatherOffset(s);
+      const tail = u8.slice(start + from, start + len);
+      this.onMessage({ t: 'out', s, chunk: tail, counted: false });
+    }
+  }
+
+  /** Whether every chunk received so far has been written out (nothing to wait for). */
+  get idle(): boolean {
+    return this.queue.length === 0;
   }
 
   captured(s: 1 | 2): Uint8Array {
@@ -709,6 +735,34 @@ export class HostChannel {
       if (head.at >= head.chunk.length) this.queue.shift();
     }
     for (const w of this.drainWaiters.splice(0)) w();
+  }
+}
+
+/**
+ * A captured stream on the host: the chunks as they arrived, kept as they are.
+ * Each is a fresh copy of exactly the bytes written (a full region, a write
+ * larger than one, or the last partial region), so the host keeps about one
+ * byte per captured byte without copying them again.
+ */
+class CapturedChunks {
+  private readonly chunks: Uint8Array[] = [];
+  private size = 0;
+
+  take(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  contents(): Uint8Array {
+    if (this.chunks.length === 1) return this.chunks[0]!;
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 }
 

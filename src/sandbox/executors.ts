@@ -163,6 +163,8 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
           for (const h of call.plan.hosted) if (h.via === 'channel') channel.handle(`host:${h.index}`, closureCall(call.grants[h.index]!, view));
         },
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
+        // A captured stream's last chunk is still in the channel's shared memory: taken before the isolate's next run.
+        onResult: () => host?.takeGathered(),
       });
     } catch (error) {
       (host as HostChannel | null)?.end();
@@ -248,6 +250,8 @@ function closureCall(grant: HostFunctionGrant, memory: GuestMemoryView): (arg: n
 
 /** Waits until the host has written everything out, or `ms` passed (null: no limit). */
 async function drainedWithin(channel: HostChannel, ms: number | null): Promise<boolean> {
+  // Nothing waiting to be written (captured output, or all of it out already): no timer.
+  if (channel.idle) return true;
   if (ms === null) {
     await channel.drained();
     return true;

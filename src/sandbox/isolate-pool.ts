@@ -40,6 +40,11 @@ export interface RunHooks {
   onMessage?: (message: unknown) => void;
   /** Called when the run is handed to an isolate. */
   onDispatch?: (isolate: Isolate) => void;
+  /**
+   * Called with the run's result as it arrives, before the isolate takes its
+   * next run: what the run left in the isolate's shared memory is still there.
+   */
+  onResult?: () => void;
 }
 
 interface Slot {
@@ -138,8 +143,12 @@ export class IsolatePool<Job, Result> {
       else this.release(slot);
     };
     const onMessage = (message: { id?: number; result?: unknown }): void => {
-      if (message?.id === id && 'result' in message) finish({ kind: 'done', result: message.result }, false);
-      else pending.hooks.onMessage?.(message);
+      if (message?.id === id && 'result' in message) {
+        if (!settled) pending.hooks.onResult?.();
+        finish({ kind: 'done', result: message.result }, false);
+      } else {
+        pending.hooks.onMessage?.(message);
+      }
     };
     const onError = (error: Error): void => finish({ kind: 'crashed', message: error.message }, true);
     const onExit = (code: number): void => finish({ kind: 'crashed', message: `the isolate exited with code ${code}` }, true);
