@@ -13,6 +13,8 @@ import { EXTISM_MODULE } from '../plugin/extism-abi.js';
 import { createKernel, type KernelOutcome, type KernelSpec } from '../plugin/extism-kernel.js';
 import type { TrapKind } from '../wasi/trap.js';
 
+const NO_BODIES: LocalBodies = new Map();
+
 export interface Job {
   module: WebAssembly.Module;
   grant: GrantSpec;
@@ -50,7 +52,7 @@ export interface SandboxResult extends RunResult {
  * built for the run. With a channel, stdio goes through the host thread and
  * the counters are published where the host can read them after a kill.
  */
-export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: IsolateChannel, bodies: LocalBodies = new Map()): SandboxResult {
+export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: IsolateChannel, bodies: LocalBodies = NO_BODIES): SandboxResult {
   let fuelUsed: number | null = null;
   let outOfFuel = false;
   const ctx = host.ctx;

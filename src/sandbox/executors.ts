@@ -159,8 +159,12 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
         onDispatch: (isolate) => {
           host = new HostChannel(isolate.channel!.sab, { stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr });
           const channel: HostChannel = host;
-          const view = remoteView(channel.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
-          for (const h of call.plan.hosted) if (h.via === 'channel') channel.handle(`host:${h.index}`, closureCall(call.grants[h.index]!, view));
+          let view: GuestMemoryView | null = null;
+          for (const h of call.plan.hosted) {
+            if (h.via !== 'channel') continue;
+            view ??= remoteView(channel.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
+            channel.handle(`host:${h.index}`, closureCall(call.grants[h.index]!, view));
+          }
         },
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
         // A captured stream's last chunk is still in the channel's shared memory: taken before the isolate's next run.

@@ -173,7 +173,7 @@ export class IsolatePool<Job, Result> {
     isolate.once('error', onError);
     isolate.once('exit', onExit);
     isolate.hold(true);
-    isolate.ready.then(() => {
+    const go = (): void => {
       if (settled) return;
       pending.hooks.onDispatch?.(isolate);
       if (pending.deadlineMs !== null) {
@@ -182,7 +182,10 @@ export class IsolatePool<Job, Result> {
       }
       // When it was sent, on the wall clock both sides share: a child counts its deadline from here, not from receipt.
       isolate.send({ id, job: pending.job, sentAt: performance.timeOrigin + performance.now() });
-    }, (error: Error) => finish({ kind: 'crashed', message: `the isolate did not start: ${error.message}` }, true));
+    };
+    // A started isolate takes the run now; one still starting, when it is up.
+    if (isolate.started) go();
+    else isolate.ready.then(go, (error: Error) => finish({ kind: 'crashed', message: `the isolate did not start: ${error.message}` }, true));
   }
 
   private release(slot: Slot): void {

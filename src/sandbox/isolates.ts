@@ -11,6 +11,8 @@ export interface Isolate extends EventEmitter {
   readonly kind: 'thread' | 'process';
   /** Resolves when the isolate can take work. */
   readonly ready: Promise<void>;
+  /** Whether `ready` has resolved (a run is then handed over without waiting a turn). */
+  readonly started: boolean;
   /** Resolves when the isolate has really exited (its thread joined, its process reaped). */
   readonly exited: Promise<void>;
   send(message: unknown): void;
@@ -36,15 +38,18 @@ export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Is
   port1.unref();
   const emitter = new EventEmitter();
   port1.on('message', (message) => emitter.emit('message', message));
+  let started = false;
   const ready = new Promise<void>((resolve, reject) => {
-    worker.once('online', resolve);
+    worker.once('online', () => { started = true; resolve(); });
     worker.once('error', reject);
   });
   ready.catch(() => {});
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.on('error', (error) => emitter.emit('error', error));
   worker.on('exit', (code) => emitter.emit('exit', code));
-  return Object.assign(emitter, {
+  // A getter (Object.assign would copy its value once).
+  Object.defineProperty(emitter, 'started', { get: () => started });
+  return Object.assign(emitter as EventEmitter & { readonly started: boolean }, {
     kind: 'thread' as const,
     ready,
     exited,
@@ -92,10 +97,12 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
   const emitter = new EventEmitter();
+  let started = false;
   const ready = new Promise<void>((resolve, reject) => {
     const onFirst = (message: { ready?: boolean }) => {
       if (message?.ready) {
         child.off('message', onFirst);
+        started = true;
         resolve();
       }
     };
@@ -110,7 +117,8 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
   child.on('exit', (code) => emitter.emit('exit', code ?? -1));
   child.unref();
   child.channel?.unref();
-  return Object.assign(emitter, {
+  Object.defineProperty(emitter, 'started', { get: () => started });
+  return Object.assign(emitter as EventEmitter & { readonly started: boolean }, {
     kind: 'process' as const,
     ready,
     exited,

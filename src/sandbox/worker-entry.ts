@@ -16,10 +16,13 @@ const host = createWasiHost();
 // Host function modules this worker has loaded, by path and export: loaded once, called directly.
 const loaded = new Map<string, Promise<HostFunctionBody>>();
 
+const NO_BODIES: ReadonlyMap<number, HostFunctionBody> = new Map();
+
 parentPort!.on('message', async ({ id, job }: { id: number; job: Job }) => {
   let result;
   try {
-    const bodies = await loadPlannedBodies(job.plan, loaded);
+    // Only a run that links host function modules waits for them (a turn of the event loop); the others start at once.
+    const bodies = job.plan?.hosted.some((h) => h.via === 'loaded') ? await loadPlannedBodies(job.plan, loaded) : NO_BODIES;
     result = { ok: true, value: execute(job, host, channel, bodies) };
   } catch (error) {
     const refused = error instanceof RunRefused;
