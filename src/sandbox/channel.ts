@@ -52,7 +52,13 @@ const I_REQ_SEQ = 13;
 const I_REQ_FN = 14;
 const I_REQ_LEN = 15;
 const MEM = { READ: 1, WRITE: 2, SIZE: 3 } as const;
-const INT_CELLS = 16;
+// The doorbell the host rings after posting a job to the isolate; an idle
+// isolate waits on it (Atomics.wait) rather than in its event loop. Never
+// reset: it only counts.
+const I_JOB = 16;
+/** Cells a run resets (everything before the doorbell). */
+const RUN_CELLS = I_JOB;
+const INT_CELLS = 18; // 17 unused: the Float64 counters start 8-byte aligned.
 // Float64 counters.
 const F_BYTES_WRITTEN = 0;
 const F_FILES = 1;
@@ -90,7 +96,7 @@ class Views {
     this.u8 = new Uint8Array(sab);
   }
   reset(): void {
-    for (let i = 0; i < INT_CELLS; i++) Atomics.store(this.i32, i, 0);
+    for (let i = 0; i < RUN_CELLS; i++) Atomics.store(this.i32, i, 0);
     this.f64.fill(0);
     this.f64[F_FUEL_LEFT] = NaN;
   }
@@ -98,6 +104,30 @@ class Views {
 
 export function createChannelMemory(): SharedArrayBuffer {
   return new SharedArrayBuffer(CHANNEL_BYTES);
+}
+
+/**
+ * Job hand-off without the isolate's event loop: the host posts the job,
+ * then rings (ringJobBell); the isolate, idle in nextJob, wakes on the bell
+ * and takes the message from its port synchronously. An Atomics.wait is
+ * ended by worker.terminate(), so an idle isolate still stops at once.
+ */
+export function ringJobBell(sab: SharedArrayBuffer): void {
+  const i32 = new Int32Array(sab, 0, INT_CELLS);
+  Atomics.add(i32, I_JOB, 1);
+  Atomics.notify(i32, I_JOB);
+}
+
+/** The isolate's side: the next message on `port`, waiting on the bell while there is none. */
+export function nextJob<T>(sab: SharedArrayBuffer, port: MessagePort): T {
+  const i32 = new Int32Array(sab, 0, INT_CELLS);
+  for (;;) {
+    // The bell is read before the port is looked at: a job posted after the look rings a bell that no longer matches, so the wait returns.
+    const rung = Atomics.load(i32, I_JOB);
+    const message = receiveMessageOnPort(port);
+    if (message) return message.message as T;
+    Atomics.wait(i32, I_JOB, rung);
+  }
 }
 
 // ---------------------------------------------------------------- isolate side

@@ -5,7 +5,7 @@
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { createChannelMemory } from './channel.js';
+import { createChannelMemory, ringJobBell } from './channel.js';
 
 export interface Isolate extends EventEmitter {
   readonly kind: 'thread' | 'process';
@@ -54,7 +54,11 @@ export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Is
     ready,
     exited,
     channel: { sab, port: port1 },
-    send: (message: unknown) => worker.postMessage(message),
+    send: (message: unknown) => {
+      worker.postMessage(message);
+      // The worker waits on the bell, not in its event loop (worker-entry.ts).
+      ringJobBell(sab);
+    },
     kill: () => { port1.unref(); void worker.terminate(); },
     hold: (busy: boolean) => {
       if (busy) { worker.ref(); port1.ref(); } else { worker.unref(); port1.unref(); }
