@@ -37,11 +37,19 @@ export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Is
   worker.unref();
   port1.unref();
   const emitter = new EventEmitter();
-  port1.on('message', (message) => emitter.emit('message', message));
   let started = false;
+  let up: () => void = () => {};
+  // Ready when the worker's entry has loaded and waits for jobs (it says so on
+  // the channel), not at 'online': a run's deadline never counts the worker's
+  // own start-up.
   const ready = new Promise<void>((resolve, reject) => {
-    worker.once('online', () => { started = true; resolve(); });
+    up = () => { started = true; resolve(); };
     worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the worker exited with code ${code} before it was ready`)));
+  });
+  port1.on('message', (message) => {
+    if (!started && (message as { t?: string })?.t === 'up') return up();
+    emitter.emit('message', message);
   });
   ready.catch(() => {});
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -40,5 +40,8 @@ async function serve(): Promise<never> {
   }
 }
 
-// Started after this module has finished loading, so the worker is fully up first.
-setImmediate(() => void serve());
+// Started after this module has finished loading; the host counts the worker ready from here.
+setImmediate(() => {
+  port.postMessage({ t: 'up' });
+  void serve();
+});
