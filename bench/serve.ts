@@ -5,7 +5,9 @@
 // request. Each server runs in its own child process.
 //
 //  1. hello: warden serve vs a plain node:http server returning the same bytes
-//     vs a node:http server running the same module under node:wasi per request;
+//     vs a node:http server running the same module under node:wasi per request,
+//     and the floor of any thread-isolated design: a node:http server that makes
+//     one round trip to a worker thread per request and runs nothing;
 //  2. noisy neighbour: hello's latency while another tenant spins to its deadline;
 //  3. 1,000 configured tenants: idle memory per tenant, and requests spread across them;
 //  4. first request after a deploy (admit + compile + run);
@@ -121,6 +123,26 @@ const s = http.createServer((req, res) => {
 s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
 `;
 
+// The floor: one main → worker → main round trip per request (4 workers, as warden's pool), no wasm.
+const roundTripScript = `
+const http = require('node:http');
+const { Worker } = require('node:worker_threads');
+const body = Buffer.from('Hello from wasm-warden!\\n');
+const idle = [];
+const waiting = [];
+for (let i = 0; i < 4; i++) {
+  const w = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
+  w.on('message', () => { const done = w.done; w.done = null; done(); const next = waiting.shift(); if (next) next(w); else idle.push(w); });
+  idle.push(w);
+}
+const s = http.createServer((req, res) => {
+  const go = (w) => { w.done = () => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length }); res.end(body); }; w.postMessage(1); };
+  const w = idle.pop();
+  if (w) go(w); else waiting.push(go);
+});
+s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
+`;
+
 console.log(`wasm-warden serve benchmark: ${seconds}s per run, 10 connections, one load generator, loopback\n`);
 
 // 1. hello beside its peers.
@@ -132,6 +154,10 @@ const nodeWasi = await start(['--no-warnings', '-e', wasiScript]);
 await warm(nodeWasi.url);
 const wasiLoad = await load(nodeWasi.url);
 await stop(nodeWasi);
+const roundTrip = await start(['--no-warnings', '-e', roundTripScript]);
+await warm(roundTrip.url);
+const roundTripLoad = await load(roundTrip.url);
+await stop(roundTrip);
 const two = await startWarden(serveConfig('two', helloTenant('hello') + helloTenant('other')), 'two');
 const helloUrl = `${two.url}/t/hello/`;
 await new Promise((r) => setTimeout(r, 500));
@@ -143,9 +169,10 @@ console.log('1. hello tenant (fresh instance per request; warden: thread isolati
 console.log(table(headers, [
   row('plain node:http, same bytes', plainLoad),
   row('node:http + node:wasi per request', wasiLoad, plainLoad),
+  row('node:http + a worker round trip per request (floor)', roundTripLoad, plainLoad),
   row('warden serve', wardenLoad, plainLoad),
 ]));
-console.log(`\n   warden / node:wasi throughput: ${(wardenLoad.rps / wasiLoad.rps).toFixed(2)}`);
+console.log(`\n   warden / node:wasi throughput: ${(wardenLoad.rps / wasiLoad.rps).toFixed(2)}; warden / worker round-trip floor: ${(wardenLoad.rps / roundTripLoad.rps).toFixed(2)}`);
 
 // 2. Noisy neighbour: another tenant spinning to its deadline on every request.
 await stop(two);

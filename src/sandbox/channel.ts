@@ -102,6 +102,14 @@ class Views {
   }
 }
 
+// The host's views of each isolate's channel, made once per isolate rather than once per run.
+const hostViews = new WeakMap<SharedArrayBuffer, Views>();
+function viewsOf(sab: SharedArrayBuffer): Views {
+  let views = hostViews.get(sab);
+  if (!views) hostViews.set(sab, (views = new Views(sab)));
+  return views;
+}
+
 export function createChannelMemory(): SharedArrayBuffer {
   return new SharedArrayBuffer(CHANNEL_BYTES);
 }
@@ -496,7 +504,7 @@ export class HostChannel {
   private writeFailed = false;
 
   constructor(sab: SharedArrayBuffer, private readonly spec: HostRunSpec) {
-    this.v = new Views(sab);
+    this.v = viewsOf(sab);
     this.v.reset();
     for (const s of [1, 2] as const) {
       const out = s === 1 ? spec.stdout : spec.stderr;
