@@ -16,7 +16,7 @@
 //   npm run bench:serve [-- --seconds 5 --soak 30]     (--soak 60 for the full minute)
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +85,29 @@ async function load(url: string, options: { connections?: number; duration?: num
 }
 
 const warm = (url: string, paths?: () => string) => load(url, { duration: 1, ...(paths ? { paths } : {}) });
+
+/** CPU ticks (1/100 s) a process has used, on its main thread and on all its other threads. */
+function cpuTicks(pid: number): { main: number; others: number } {
+  const out = { main: 0, others: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // Fields after the command name: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (Number(tid) === pid) out.main += ticks; else out.others += ticks;
+    } catch { /* a thread that ended meanwhile */ }
+  }
+  return out;
+}
+
+/** Runs `load` and says how much CPU the server used per request, on its main thread and its other threads (µs). */
+async function withCpu(pid: number, run: () => Promise<Load>): Promise<Load & { mainUs: number; othersUs: number }> {
+  const before = cpuTicks(pid);
+  const result = await run();
+  const after = cpuTicks(pid);
+  const per = (ticks: number) => (ticks * 10_000) / Math.max(1, result.requests);
+  return { ...result, mainUs: per(after.main - before.main), othersUs: per(after.others - before.others) };
+}
 
 function rssKb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -156,7 +179,7 @@ const wasiLoad = await load(nodeWasi.url);
 await stop(nodeWasi);
 const roundTrip = await start(['--no-warnings', '-e', roundTripScript]);
 await warm(roundTrip.url);
-const roundTripLoad = await load(roundTrip.url);
+const roundTripLoad = await withCpu(roundTrip.child.pid!, () => load(roundTrip.url));
 await stop(roundTrip);
 const two = await startWarden(serveConfig('two', helloTenant('hello') + helloTenant('other')), 'two');
 const helloUrl = `${two.url}/t/hello/`;
@@ -164,7 +187,7 @@ await new Promise((r) => setTimeout(r, 500));
 // Idle: configured, no request yet (so no tenant has started its isolates).
 const idleTwoKb = rssKb(two.child.pid!);
 await warm(helloUrl);
-const wardenLoad = await load(helloUrl);
+const wardenLoad = await withCpu(two.child.pid!, () => load(helloUrl));
 console.log('1. hello tenant (fresh instance per request; warden: thread isolation, fuel 2e8, deadline 2s)\n');
 console.log(table(headers, [
   row('plain node:http, same bytes', plainLoad),
@@ -173,6 +196,9 @@ console.log(table(headers, [
   row('warden serve', wardenLoad, plainLoad),
 ]));
 console.log(`\n   warden / node:wasi throughput: ${(wardenLoad.rps / wasiLoad.rps).toFixed(2)}; warden / worker round-trip floor: ${(wardenLoad.rps / roundTripLoad.rps).toFixed(2)}`);
+// On a machine with few cores, throughput is CPU per request: where it goes (threads other than the main one: workers and V8's helpers).
+const cpu = (l: { mainUs: number; othersUs: number }) => `${l.mainUs.toFixed(0)} µs on the main thread + ${l.othersUs.toFixed(0)} µs on other threads`;
+console.log(`   CPU per request: warden serve ${cpu(wardenLoad)}; the round-trip floor ${cpu(roundTripLoad)}`);
 
 // 2. Noisy neighbour: another tenant spinning to its deadline on every request.
 await stop(two);
