@@ -8,7 +8,7 @@ import { GlobalList, readGlobal, readGlobalType } from './globals.js';
 import { ElementSegmentList, readElementHeader, skipElementItems } from './element-segments.js';
 import { readNameSection, readProducers, readTargetFeatures } from './custom-sections.js';
 import { WasmDecodeError } from './errors.js';
-import { walkCode, newInstruction } from './instructions.js';
+import { bodyWalker } from './body-walk.js';
 import { resolveLimits } from './limits.js';
 import { ByteReader } from './reader.js';
 import { readSections } from './sections.js';
@@ -123,7 +123,7 @@ function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, 
   const at = reader.pos;
   const n = reader.count('function body', limits.maxFunctions, 2);
   if (n !== module.functions.length) reader.fail(`${n} function bodies for ${module.functions.length} declared functions`, at);
-  const ins = validateBodies ? newInstruction() : undefined;
+  const walk = validateBodies ? bodyWalker(limits.maxNestingDepth) : undefined;
   for (let i = 0; i < n; i++) {
     const sizeAt = reader.pos;
     const size = reader.u32();
@@ -142,7 +142,7 @@ function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, 
       if (localCount > limits.maxLocalsPerFunction) body.fail(`more than ${limits.maxLocalsPerFunction} locals in function ${i}`, countAt);
       locals[g] = { count, type: readValType(body) };
     }
-    if (validateBodies) walkCode(reader.bytes, body.pos, end, limits, undefined, ins);
+    if (walk) walk(reader.bytes, body.pos, end);
     module.code.push({ start, end, locals, localCount, codeStart: body.pos });
     reader.pos = end;
   }

@@ -22,7 +22,7 @@ const prefixes: Record<number, { ops: Array<OpInfo | undefined>; what: string }>
   0xfe: { ops: atomicOps, what: 'atomic' },
 };
 
-function readMemArg(reader: ByteReader, ins: Instruction): void {
+export function readMemArg(reader: ByteReader, ins: Instruction): void {
   const at = reader.pos;
   let align = reader.u32();
   let memory = 0;
@@ -40,7 +40,7 @@ function readMemArg(reader: ByteReader, ins: Instruction): void {
 }
 
 /** Reads the immediates of one instruction whose opcode has been consumed. */
-function readImmediates(reader: ByteReader, info: OpInfo, ins: Instruction): void {
+export function readImmediates(reader: ByteReader, info: OpInfo, ins: Instruction): void {
   switch (info.imm) {
     case Imm.None: return;
     case Imm.Block: ins.blockType = readBlockType(reader); return;

@@ -147,6 +147,25 @@ export class ByteReader {
     return this.s64Slow();
   }
 
+  /** Skips a signed LEB128 of at most 64 bits, checked exactly as s64 reads it, without making a BigInt. */
+  skipS64(): void {
+    const bytes = this.bytes;
+    const start = this.pos;
+    let pos = start;
+    for (let i = 0; ; i++) {
+      if (pos >= this.end) this.fail('unexpected end in LEB128', start);
+      const b = bytes[pos++]!;
+      if (i === 9) {
+        if (b & 0x80) this.fail('LEB128 s64 out of range', start);
+        const low = b & 0x7f;
+        if (low !== 0 && low !== 0x7f) this.fail('LEB128 s64 out of range', start);
+        break;
+      }
+      if ((b & 0x80) === 0) break;
+    }
+    this.pos = pos;
+  }
+
   private s64Slow(): bigint {
     const start = this.pos;
     let result = 0n;

@@ -2,11 +2,11 @@
 // refusal names a stable rule (documented in docs/policy.md); all of them are
 // reported, not just the first.
 
-import { forEachInstruction, newInstruction } from '../binary/instructions.js';
-import { declaredFeatures, instructionExtraFeature } from '../binary/module-features.js';
+import { walkBodies, type CodeFacts } from '../binary/body-walk.js';
+import { declaredFeatures } from '../binary/module-features.js';
 import { functionType } from '../binary/lookup.js';
 import { WASI_PREVIEW1, wasiFunction, wasiPreview1Functions, type WasiCapability } from '../binary/wasi-abi.js';
-import type { Feature, FuncType, Instruction, WasmModule } from '../binary/types.js';
+import type { Feature, FuncType, WasmModule } from '../binary/types.js';
 import type { FeatureName, LimitsPolicy, Policy } from '../policy/policy.js';
 import { RESERVED_EXPORT_PREFIX } from '../transform/fuel.js';
 import { RESERVED_IMPORT_MODULES } from '../transform/checkpoint.js';
@@ -38,6 +38,12 @@ export interface AdmitOptions {
   hostFunctions?: readonly HostFunctionSignature[];
   /** The export a run calls: `_start` (default), another function's name, or null to check none here. */
   entry?: string | null;
+  /**
+   * What the shared walk of the bodies found (body-walk.ts), when the caller
+   * has walked them already (prepare: the same walk checks indices and finds
+   * the rewrite's sites). Must be of `module`'s bytes; walked here otherwise.
+   */
+  facts?: CodeFacts;
 }
 
 /**
@@ -188,22 +194,13 @@ export function admit(module: WasmModule, policy: AdmissionPolicy, digest: () =>
 
   const used = new Map<FeatureName, number>();
   const note = (feature: FeatureName, offset: number) => { if (!used.has(feature)) used.set(feature, offset); };
-  let atomicsAt: number | null = null;
-  let throwAt: number | null = null;
-  const ins = newInstruction();
-  const visit = (i: Instruction) => {
-    // `throw` belongs to both exception proposals: it is charged to whichever the code uses.
-    if (i.prefix === 0 && i.code === 0x08) { throwAt ??= i.offset; return; }
-    const feature = featureName(i.feature);
-    if (feature) note(feature, i.offset);
-    // Immediates can use a proposal the opcode does not: `block (result v128)`, a second table.
-    if (i.blockType !== null || i.types !== null || (i.prefix === 0 ? i.code === 0x11 || i.code === 0x13 : i.prefix === 0xfc)) {
-      const extra = featureName(instructionExtraFeature(i));
-      if (extra) note(extra, i.offset);
-    }
-    if (i.prefix === 0xfe && atomicsAt === null) atomicsAt = i.offset;
-  };
-  for (let f = 0; f < module.code.length; f++) forEachInstruction(module, f, visit, ins);
+  // Every body, walked once (or by the caller): malformed code throws WasmDecodeError.
+  const facts = options.facts?.bytes === module.bytes ? options.facts : walkBodies(module);
+  for (const [feature, offset] of facts.features) {
+    const name = featureName(feature);
+    if (name) note(name, offset);
+  }
+  const { atomicsAt, throwAt } = facts;
   // Declarations gate too: a v128 local or an externref parameter uses its proposal without
   // any instruction of it. Tags belong to whichever exception proposal the code uses.
   const codeUsesNewExceptions = used.has('exceptions') && !used.has('exceptions-legacy');

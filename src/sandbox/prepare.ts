@@ -6,10 +6,11 @@
 import { createRequire } from 'node:module';
 import { decodeModule } from '../binary/decode.js';
 import { WasmDecodeError } from '../binary/errors.js';
-import { checkIndices } from '../binary/indices.js';
+import { checkSectionIndices } from '../binary/indices.js';
+import { walkBodies, type CodeFacts } from '../binary/body-walk.js';
 import type { WasmModule } from '../binary/types.js';
 import type { Policy } from '../policy/policy.js';
-import { rewriteForRun, type InjectedFunctions } from '../transform/index.js';
+import { rewriteForRun, rewriteSites, type InjectedFunctions } from '../transform/index.js';
 import { hardenModule, HardenError } from '../transform/harden.js';
 import { guardTrapOffsets } from '../transform/harden-guards.js';
 import { readSections } from '../binary/sections.js';
@@ -88,19 +89,25 @@ export function prepareWith(bytes: Uint8Array, config: PrepareConfig, knownDiges
   }
   let digestMemo: string | undefined = knownDigest;
   const digest = () => (digestMemo ??= digestOf(bytes));
+  const metered = policy.limits.fuel !== null;
+  const checkpoint = policy.limits.deadline;
   let module;
   let verdict;
+  let facts: CodeFacts;
   try {
-    // Admission walks every body, which proves them well formed: the decoder need not walk them first.
+    // One walk of every body proves them well formed, checks their indices, finds what admission
+    // gates and records where the rewrite patches (body-walk.ts): the decoder need not walk them first.
     module = decodeModule(bytes, { limits: { maxModuleBytes: policy.limits.moduleBytes }, validateBodies: false });
-    verdict = admit(module, policy, digest, { hostFunctions, entry });
+    // Hardening rewrites the bodies first, so its output is walked again for the rewrite's sites.
+    const record = policy.harden.length > 0 ? undefined : rewriteSites(module, { fuel: metered, checkpoint });
+    facts = walkBodies(module, record ? { record } : {});
+    verdict = admit(module, policy, digest, { hostFunctions, entry, facts });
   } catch (error) {
     if (error instanceof WasmDecodeError) throw new AdmissionError([{ rule: 'malformed', message: error.message, offset: error.offset }]);
     throw error;
   }
   if (!verdict.admitted) throw new AdmissionError(verdict.violations);
-  validateAsShipped(module);
-  const metered = policy.limits.fuel !== null;
+  validateAsShipped(module, facts);
   // Hardening (policy `harden`) comes first: limits, fuel and checkpoints then apply to the guards too.
   // A pass that cannot apply to this module (a stack placed first, no .rodata segment) is skipped.
   if (policy.harden.length > 0) {
@@ -112,8 +119,8 @@ export function prepareWith(bytes: Uint8Array, config: PrepareConfig, knownDiges
       throw error;
     }
   }
-  const checkpoint = policy.limits.deadline;
   const rewritten = rewriteForRun(module, {
+    facts,
     memoryBytes: policy.limits.memory,
     tableElements: policy.limits.tableElements,
     fuel: metered,
@@ -239,7 +246,7 @@ export async function prepareAsyncWith(bytes: Uint8Array, config: PrepareConfig,
  * rewritten module (a `global.set 0` in a module without globals would refill
  * the fuel counter). Valid modules name only what they define or import.
  */
-function validateAsShipped(module: WasmModule): void {
+function validateAsShipped(module: WasmModule, facts: CodeFacts): void {
   if (!WebAssembly.validate(module.bytes)) {
     let reason = 'WebAssembly.validate refused it';
     try {
@@ -250,7 +257,9 @@ function validateAsShipped(module: WasmModule): void {
     throw new AdmissionError([{ rule: 'invalid', message: `not a valid module: ${reason}` }]);
   }
   try {
-    checkIndices(module);
+    checkSectionIndices(module);
+    // The bodies' indices were checked by the walk admission shared.
+    if (facts.indexError) throw facts.indexError;
   } catch (error) {
     if (error instanceof WasmDecodeError) throw new AdmissionError([{ rule: 'invalid', message: `not a valid module: ${error.reason}`, offset: error.offset }]);
     throw error;

@@ -1,4 +1,6 @@
-// One pass over each function body that applies every code rewrite at once:
+// One pass over each function body that applies every code rewrite at once,
+// at the sites the shared walk recorded (binary/body-walk.ts): the bytes
+// between sites are copied as they are, nothing is decoded again.
 //
 // - fuel: at the function entry and every loop header, the static instruction
 //   count of the region that starts there is charged (see fuel.ts);
@@ -14,12 +16,12 @@
 // Nothing inserted changes the operand stack the guest's own code sees: each
 // sequence leaves the stack exactly as it found it.
 
-import { forEachInstruction, newInstruction } from '../binary/instructions.js';
-import type { Instruction, WasmModule } from '../binary/types.js';
+import { SITE_MEMORY0, SITE_WORDS, SiteKind, walkBodies, type CodeFacts, type SiteRecording } from '../binary/body-walk.js';
+import type { WasmModule } from '../binary/types.js';
 import { CodeWriter } from './code-writer.js';
 import { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS } from './checkpoint.js';
 import { emitChunkedCopy, emitChunkedFill } from './chunks.js';
-import { bulkCost, emitBulkCharge, emitCharge, emitPark, type BulkCost } from './fuel.js';
+import { emitBulkCharge, emitCharge, emitPark, type BulkCost } from './fuel.js';
 import type { FunctionRemap } from './sections.js';
 
 export interface BodyPlan {
@@ -37,94 +39,64 @@ export interface BodyPlan {
   remap: FunctionRemap | null;
 }
 
-const enum Site { Region, Bulk, Index }
-
-interface Event {
-  site: Site;
-  at: number;
-  /** Region: its static cost. Bulk: the table a table.grow grows. Index: the new function index. */
-  value: number;
-  /** Bulk: how to charge. */
-  bulk: BulkCost | null;
-  /** Index: the instruction's end. */
-  end: number;
-  /** Index: the opcode. Bulk: 11 or 10 when the fill or copy is split into chunks, else 0. */
-  opcode: number;
-}
-
 /** Whether the plan changes any body at all. */
 export function plansCode(plan: BodyPlan): boolean {
   return plan.fuel !== null || plan.checkpoint !== null || plan.remap !== null;
 }
 
+const bulkCosts: readonly BulkCost[] = ['bytes', 'pages', 'elements', 'table-grow'];
+
+/**
+ * The sites a plan patches: fuel regions with fuel; bulk operations with fuel
+ * or checkpoints; calls and ref.funcs from the first moved index when an
+ * inserted import renumbers (the remap is the identity below `firstMoved`).
+ */
+export function sitesFor(plan: BodyPlan, firstMoved: number): SiteRecording {
+  return { regions: plan.fuel !== null, bulk: plan.fuel !== null || plan.checkpoint !== null, callsFrom: plan.remap ? firstMoved : null };
+}
+
+const sameRecording = (a: SiteRecording, b: SiteRecording) => a.regions === b.regions && a.bulk === b.bulk && a.callsFrom === b.callsFrom;
+
+/**
+ * The walk's facts for `module` with the sites `plan` patches: `facts` when
+ * they are of these bytes and recorded those sites, else a walk now.
+ */
+export function planSites(module: WasmModule, plan: BodyPlan, facts?: CodeFacts): CodeFacts {
+  const record = sitesFor(plan, module.importedFunctionCount);
+  if (facts && facts.bytes === module.bytes && sameRecording(facts.recording, record)) return facts;
+  return walkBodies(module, { record });
+}
+
 /**
  * Writes the rewritten body of defined function `bodyIndex` (size, locals as
- * shipped, code) to `out`, or writes nothing and returns false when nothing in
- * it changes.
+ * shipped, code) to `out`: the bytes between recorded sites are copied as
+ * they are, code is inserted at each site. Writes nothing and returns false
+ * when the body has no site.
  */
-function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: Instruction, out: CodeWriter): boolean {
+function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: CodeFacts, out: CodeWriter): boolean {
+  const first = facts.bodySites[bodyIndex]!;
+  const last = facts.bodySites[bodyIndex + 1]!;
+  if (first === last) return false;
   const body = module.code[bodyIndex]!;
-  const events: Event[] = [];
-  const blocks: boolean[] = []; // per open block: whether it is a loop (it opened a region)
-  const open: Event[] = [];
-  if (plan.fuel) {
-    const entry: Event = { site: Site.Region, at: body.codeStart, value: 0, bulk: null, end: 0, opcode: 0 };
-    events.push(entry);
-    open.push(entry);
-  }
   const { fuel, checkpoint, remap } = plan;
-  forEachInstruction(module, bodyIndex, (i) => {
-    if (fuel) open[open.length - 1]!.value++;
-    if (i.prefix === 0) {
-      switch (i.code) {
-        case 0x03: // loop: a new region starts inside it
-          if (fuel) {
-            const region: Event = { site: Site.Region, at: i.end, value: 0, bulk: null, end: 0, opcode: 0 };
-            events.push(region);
-            open.push(region);
-          }
-          blocks.push(true);
-          return;
-        case 0x02: case 0x04: case 0x06: case 0x1f:
-          blocks.push(false);
-          return;
-        case 0x0b:
-          if (blocks.pop() && fuel) open.pop();
-          return;
-        case 0x18: // delegate closes a try
-          blocks.pop();
-          return;
-        case 0x10: case 0x12: case 0xd2: // call, return_call, ref.func
-          if (remap) {
-            const moved = remap(i.index);
-            if (moved !== i.index) events.push({ site: Site.Index, at: i.offset, value: moved, bulk: null, end: i.end, opcode: i.code });
-          }
-          return;
-      }
-    }
-    if (fuel === null && checkpoint === null) return;
-    const cost = bulkCost(i);
-    if (!cost) return;
-    // memory.fill (11) and memory.copy (10) within memory 0 are split into chunks when checkpoints are on.
-    const chunked = checkpoint !== null && i.prefix === 0xfc && (i.code === 11 || i.code === 10) && i.index === 0 && (i.code === 11 || i.index2 === 0);
-    events.push({ site: Site.Bulk, at: i.offset, value: cost === 'table-grow' ? i.index : 0, bulk: cost, end: i.end, opcode: chunked ? i.code : 0 });
-  }, ins);
-  if (events.length === 0) return false;
-
+  const sites = facts.sites;
   const bytes = module.bytes;
   const size = out.sizePlaceholder();
   out.copy(bytes, body.start, body.codeStart); // local declarations, as shipped
   let copied = body.codeStart;
-  for (const event of events) {
-    out.copy(bytes, copied, event.at);
-    copied = event.at;
-    switch (event.site) {
-      case Site.Region:
-        emitCharge(out, fuel!.counter, Math.max(1, event.value));
+  for (let s = first; s < last; s++) {
+    const w = s * SITE_WORDS;
+    const word = sites[w]!;
+    const at = sites[w + 1]!;
+    out.copy(bytes, copied, at);
+    copied = at;
+    switch (word & 3) {
+      case SiteKind.Region:
+        emitCharge(out, fuel!.counter, Math.max(1, sites[w + 2]!));
         break;
-      case Site.Bulk: {
-        const bulk = event.bulk!;
-        if (fuel) emitBulkCharge(out, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, event.value);
+      case SiteKind.Bulk: {
+        const bulk = bulkCosts[(word >> 2) & 3]!;
+        if (fuel) emitBulkCharge(out, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, sites[w + 2]!);
         if (checkpoint === null) break;
         if (bulk === 'pages' || bulk === 'table-grow') {
           out.u8(0x10).u32(checkpoint); // every grow: V8 takes a millisecond or more per call
@@ -134,14 +106,22 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: In
         if (!fuel) emitPark(out, plan.scratch!);
         out.u8(0x23).u32(plan.scratch!).u8(0x41).s32(bulk === 'bytes' ? CHECKPOINT_MIN_BYTES : CHECKPOINT_MIN_ELEMENTS);
         out.u8(0x4f).u8(0x04).u8(0x40).u8(0x10).u32(checkpoint).u8(0x0b); // i32.ge_u; if; call checkpoint; end
-        if (event.opcode === 11) emitChunkedFill(out, plan.scratch!, checkpoint);
-        else if (event.opcode === 10) emitChunkedCopy(out, plan.scratch!, checkpoint);
+        // memory.fill (11) and memory.copy (10) within memory 0 are split into chunks.
+        const opcode = word >>> 8;
+        if (word & SITE_MEMORY0) {
+          if (opcode === 11) emitChunkedFill(out, plan.scratch!, checkpoint);
+          else if (opcode === 10) emitChunkedCopy(out, plan.scratch!, checkpoint);
+        }
         break;
       }
-      case Site.Index:
-        out.u8(event.opcode).u32(event.value);
-        copied = event.end;
+      case SiteKind.Call: {
+        const index = sites[w + 2]!;
+        const moved = remap!(index);
+        if (moved === index) break;
+        out.u8(word >>> 8).u32(moved);
+        copied = sites[w + 3]!;
         break;
+      }
     }
   }
   out.copy(bytes, copied, body.end);
@@ -154,16 +134,16 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, ins: In
  * `appended` bodies (each already size-prefixed) after the module's own, or
  * null when nothing changes.
  */
-export function codePayload(module: WasmModule, plan: BodyPlan, appended: readonly Uint8Array[] = []): Uint8Array | null {
+export function codePayload(module: WasmModule, plan: BodyPlan, appended: readonly Uint8Array[] = [], walked?: CodeFacts): Uint8Array | null {
   if (!plansCode(plan) && appended.length === 0) return null;
+  const facts = plansCode(plan) ? planSites(module, plan, walked) : null;
   // Sized to the code section and a quarter more (charges, checkpoints); it grows if that is short.
   const code = module.sections.find((section) => section.id === 10);
   const codeBytes = code ? code.end - code.payloadStart : 0;
   const out = new CodeWriter(codeBytes + (codeBytes >> 2) + 1024);
   out.u32(module.code.length + appended.length);
-  const ins = newInstruction();
   module.code.forEach((body, f) => {
-    if (plansCode(plan) && emitBody(module, f, plan, ins, out)) return;
+    if (facts && emitBody(module, f, plan, facts, out)) return;
     out.u32(body.end - body.start).copy(module.bytes, body.start, body.end);
   });
   for (const body of appended) out.copy(body, 0, body.length);
@@ -174,10 +154,10 @@ export function codePayload(module: WasmModule, plan: BodyPlan, appended: readon
 export function rewriteBodies(module: WasmModule, plan: BodyPlan): Map<number, Uint8Array> {
   const bodies = new Map<number, Uint8Array>();
   if (!plansCode(plan)) return bodies;
-  const ins = newInstruction();
+  const facts = planSites(module, plan);
   for (let f = 0; f < module.code.length; f++) {
     const out = new CodeWriter(module.code[f]!.end - module.code[f]!.start + 256);
-    if (emitBody(module, f, plan, ins, out)) bodies.set(f, out.finish().subarray(5));
+    if (emitBody(module, f, plan, facts, out)) bodies.set(f, out.finish().subarray(5));
   }
   return bodies;
 }

@@ -3,7 +3,7 @@
 // is a pure function of the decoded module; the input is never modified.
 //
 // Nothing the rewriter adds is reachable by the guest's own code. The module
-// was validated (by V8 and by checkIndices) against its ORIGINAL index spaces
+// was validated (by V8 and by the index check of the shared walk) against its ORIGINAL index spaces
 // before this runs, so every index its code, segments, exports and
 // initialisers name lies below the original end of its space. What is added
 // lies at or beyond that end:
@@ -21,10 +21,11 @@
 //     which admission refuses in a guest, and the guest may not import from
 //     `warden:host` (also refused), so it cannot alias the checkpoint.
 
+import type { CodeFacts, SiteRecording } from '../binary/body-walk.js';
 import type { MemoryType, TableType, WasmModule } from '../binary/types.js';
 import { encodeFuncType, encodeLimits, encodeTableType } from '../binary/encode.js';
 import { ByteWriter, sized } from '../binary/writer.js';
-import { codePayload, type BodyPlan } from './bodies.js';
+import { codePayload, sitesFor, type BodyPlan } from './bodies.js';
 import { counterGlobal, FUEL_EXPORT, SCRATCH_GLOBAL } from './fuel.js';
 import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
@@ -58,6 +59,12 @@ export interface TransformOptions {
    * where V8 would delay termination. The instance then needs that import.
    */
   checkpoint?: boolean;
+  /**
+   * The shared walk's facts for this module (binary/body-walk.ts), with the
+   * sites this rewrite patches recorded (`rewriteSites`): the rewrite then
+   * decodes no instruction. Without them, or for other bytes, it walks itself.
+   */
+  facts?: CodeFacts;
 }
 
 /** Functions the rewriter added, by index in the rewritten module (plain numbers: they cross to isolates). */
@@ -92,7 +99,16 @@ export function prepareModule(module: WasmModule, options: TransformOptions): Ui
 export function rewriteForRun(module: WasmModule, options: TransformOptions): RewrittenModule {
   const memories = memoryLimitEdits(module, options.memoryBytes);
   const tables = tableLimitEdits(module, options.tableElements);
-  return rewrite(module, { memories, tables, fuel: options.fuel ? options.fuelBudget ?? 0n : null, checkpoint: options.checkpoint ?? false });
+  return rewrite(module, { memories, tables, fuel: options.fuel ? options.fuelBudget ?? 0n : null, checkpoint: options.checkpoint ?? false, ...(options.facts ? { facts: options.facts } : {}) });
+}
+
+/**
+ * The sites `rewriteForRun` with these options patches in `module`'s bodies:
+ * what to ask the shared walk to record so the rewrite need not walk again.
+ */
+export function rewriteSites(module: WasmModule, options: Pick<TransformOptions, 'fuel' | 'checkpoint'>): SiteRecording {
+  const checkpoint = options.checkpoint ?? false;
+  return sitesFor({ fuel: options.fuel ? { counter: 0, growCapPages: 0 } : null, scratch: null, checkpoint: checkpoint ? 0 : null, remap: checkpoint ? (f) => f : null }, module.importedFunctionCount);
 }
 
 /**
@@ -131,6 +147,7 @@ interface Rewrite {
   checkpoint: boolean;
   /** Leave a start function where it is (limit-only rewrites). */
   keepStart?: boolean;
+  facts?: CodeFacts;
 }
 
 function declarations<T>(items: readonly T[], replaced: ReadonlyMap<number, T>, encode: (w: ByteWriter, item: T) => void): Uint8Array {
@@ -211,7 +228,7 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
     sections.set(7, exportsPayload(module, remap, retarget, added));
   }
   if (remap && sectionOf(module, 9)) sections.set(9, elementsPayload(module, remap));
-  const code = codePayload(module, plan, wrapper ? [sized(wrapper.body)] : []);
+  const code = codePayload(module, plan, wrapper ? [sized(wrapper.body)] : [], r.facts);
   if (code) sections.set(10, code);
   if (remap) {
     const names = module.customs.find((c) => c.name === 'name');
