@@ -108,6 +108,11 @@ prefixes[0xfc] = { ops: miscOps, what: 'misc' };
 prefixes[0xfd] = { ops: simdOps, what: 'SIMD' };
 prefixes[0xfe] = { ops: atomicOps, what: 'atomic' };
 
+/** Immediate shape of each one-byte opcode (UNKNOWN: no such opcode), and whether it is MVP. */
+const UNKNOWN = 255 as Imm;
+const singleImm = Uint8Array.from(singleByteOps, (op) => (op ? op.imm : UNKNOWN));
+const singleMvp = Uint8Array.from(singleByteOps, (op) => (op?.feature === 'mvp' ? 1 : 0));
+
 /** The mutable state of one walk over a module's bodies. */
 class Walker {
   readonly features = new Map<Feature, number>();
@@ -175,8 +180,10 @@ class Walker {
     const loopRegion = this.loopRegion;
     const regionStack = this.regionStack;
     let regionTop = 0;
-    // Word index of the counted region's instruction count (or -1 when not counting).
+    // Word index of the counted region's instruction count, and the instructions counted
+    // since it was last added to: counted in a local, added when the region changes.
     let counted = -1;
+    let count = 0;
     if (regions) {
       counted = this.site(SiteKind.Region, start, 0, 0) * SITE_WORDS + 2;
     }
@@ -186,8 +193,10 @@ class Walker {
       const offset = pos;
       const byte = bytes[pos++]!;
       let info: OpInfo | undefined;
+      let imm: Imm;
       let prefix = 0;
       let code = byte;
+      let feature: Feature = 'mvp';
       if (byte >= 0xfb) {
         if (byte === 0xfb) throw new WasmDecodeError('GC instruction (proposal gc) is not supported', offset, 'gc');
         const table = prefixes[byte];
@@ -198,22 +207,30 @@ class Walker {
         info = table.ops[code];
         if (!info) reader.fail(`unknown ${table.what} opcode 0x${byte.toString(16)} ${code}`, offset);
         prefix = byte;
+        imm = info.imm;
+        feature = info.feature;
       } else {
-        info = singleByteOps[byte];
-        if (!info) reader.fail(`unknown opcode 0x${byte.toString(16)}`, offset);
+        // Numeric tables for the one-byte opcodes: no object is loaded for the common instructions.
+        imm = singleImm[byte]!;
+        if (imm === UNKNOWN) reader.fail(`unknown opcode 0x${byte.toString(16)}`, offset);
+        if (!singleMvp[byte]) feature = singleByteOps[byte]!.feature;
       }
       // Every instruction, the loop and the end of a loop included, counts in the innermost open region.
-      if (counted >= 0) this.sites[counted]!++;
-      let feature = info.feature;
+      count++;
       let extra: Feature = 'mvp';
-      switch (info.imm) {
+      switch (imm) {
         case Imm.None:
           if (byte === 0x0b) {
             if (depth === 0) {
               if (pos !== end) reader.fail('code continues after the final end', pos);
+              if (regions) this.sites[counted] += count;
               return;
             }
-            if (loopRegion[depth] && regions) counted = regionStack[--regionTop]!;
+            if (loopRegion[depth] && regions) {
+              this.sites[counted] += count;
+              count = 0;
+              counted = regionStack[--regionTop]!;
+            }
             depth--;
           }
           break;
@@ -311,6 +328,8 @@ class Walker {
           if (++depth > maxDepth) reader.fail(`nesting deeper than ${maxDepth}`, offset);
           if (byte === 0x03 && regions) {
             // A loop: a new region starts after its block type.
+            this.sites[counted] += count;
+            count = 0;
             regionStack[regionTop++] = counted; // the enclosing region, counted again after the loop's end
             counted = this.site(SiteKind.Region, pos, 0, 0) * SITE_WORDS + 2;
             loopRegion[depth] = 1;
@@ -319,11 +338,11 @@ class Walker {
         }
         default: {
           reader.pos = pos;
-          const ins = this.slowImmediates(reader, info, prefix, code, offset);
+          const ins = this.slowImmediates(reader, info ?? singleByteOps[byte]!, prefix, code, offset);
           pos = reader.pos;
           feature = ins.feature;
           if (ins.blockType !== null || ins.types !== null || (prefix === 0 ? byte === 0x11 || byte === 0x13 : prefix === 0xfc)) extra = instructionExtraFeature(ins);
-          if (info.imm === Imm.TryTable) {
+          if (imm === Imm.TryTable) {
             if (++depth > maxDepth) reader.fail(`nesting deeper than ${maxDepth}`, offset);
             loopRegion[depth] = 0;
           }

@@ -22,9 +22,11 @@ export class CodeWriter extends ByteWriter implements Emitter {
     const n = to - from;
     this.reserve(n);
     const buffer = this.buffer;
-    if (n < 32) for (let i = 0; i < n; i++) buffer[this.length + i] = source[from + i]!;
-    else buffer.set(source.subarray(from, to), this.length);
-    this.length += n;
+    const at = this.length;
+    // Short ranges (most between two patch sites) byte by byte: a view per copy would cost more.
+    if (n < 64) for (let i = 0; i < n; i++) buffer[at + i] = source[from + i]!;
+    else buffer.set(source.subarray(from, to), at);
+    this.length = at + n;
     return this;
   }
 
