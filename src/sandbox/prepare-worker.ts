@@ -1,10 +1,10 @@
 // The worker thread behind prepareAsync: prepares modules (prepare.ts's
-// `prepare`) one at a time and answers each with the rewritten bytes,
+// `prepareOverlapped`) and answers each with the rewritten bytes,
 // transferred rather than copied, or with the admission's refusal. One worker
 // serves a process and stays warm, so its decoder runs optimised code.
 
 import { parentPort } from 'node:worker_threads';
-import { AdmissionError, prepareWith, type Prepared } from './prepare.js';
+import { AdmissionError, prepareOverlapped, type Prepared } from './prepare.js';
 import type { PrepareConfig } from './prepare-config.js';
 
 export interface PrepareRequest {
@@ -21,11 +21,12 @@ export type PrepareReply =
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
-parentPort!.on('message', ({ id, bytes, config, digest }: PrepareRequest) => {
+parentPort!.on('message', async ({ id, bytes, config, digest }: PrepareRequest) => {
   let reply: PrepareReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const prepared = prepareWith(bytes, config, digest);
+    // V8 checks the bytes on its background threads while this thread walks them.
+    const prepared = await prepareOverlapped(bytes, config, digest);
     reply = {
       // The digest only when the caller sent it: hashing a 31 MB module here for nobody cost about 30 ms.
       ok: true, bytes: prepared.bytes, metered: prepared.metered, ...(digest ? { digest } : {}), injected: prepared.injected, guards: prepared.guards,
