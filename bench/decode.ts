@@ -14,6 +14,7 @@ import binaryen from 'binaryen';
 import createWabt from 'wabt';
 import { decodeModule } from '../src/binary/decode.js';
 import { forEachInstruction, newInstruction } from '../src/binary/instructions.js';
+import { walkBodies } from '../src/binary/body-walk.js';
 import type { Instruction, WasmModule } from '../src/binary/types.js';
 import { benchModules } from './decode-modules.js';
 import { argValue, median, ms, percentile, table } from './stats.js';
@@ -51,6 +52,8 @@ interface Decoder {
 const decoders: Decoder[] = [
   // Frames every section and body, then walks each body once.
   { name: 'wasm-warden', run: (bytes) => walkAll(decodeModule(bytes, { validateBodies: false })) },
+  // What admission pays: the shared walk (well-formedness, indices, features, every rewrite site recorded), no Instruction visited.
+  { name: 'wasm-warden shared walk', run: (bytes) => { const m = decodeModule(bytes, { validateBodies: false }); walkBodies(m, { record: { regions: true, bulk: true, callsFrom: m.importedFunctionCount } }); } },
   { name: 'wabt.js', run: (bytes) => wabt.readWasm(bytes, { ...wabtFeatures, readDebugNames: false }).destroy() },
   { name: 'wabt.js +names', run: (bytes) => wabt.readWasm(bytes, { ...wabtFeatures, readDebugNames: true }).destroy() },
   { name: 'binaryen.js', run: (bytes) => { binaryen.readBinary(bytes).dispose(); } },

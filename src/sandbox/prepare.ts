@@ -149,7 +149,7 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig): Prepared {
   // A pass that cannot apply to this module (a stack placed first, no .rodata segment) is skipped.
   if (policy.harden.length > 0) {
     try {
-      const hardened = hardenModule(module, { passes: policy.harden, lenient: true });
+      const hardened = hardenModule(module, { passes: policy.harden, lenient: true, validatedAsShipped: true });
       if (hardened.bytes !== module.bytes) module = decodeModule(hardened.bytes, { validateBodies: false });
     } catch (error) {
       if (error instanceof HardenError) throw new AdmissionError([{ rule: 'not-hardenable', message: error.message }]);

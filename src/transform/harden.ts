@@ -45,6 +45,12 @@ export interface HardenOptions {
   rodataRange?: Range;
   /** Report a pass that cannot apply to this module (status not-applicable) instead of failing: `--all` and the policy key. */
   lenient?: boolean;
+  /**
+   * The caller has already checked these very bytes with WebAssembly.validate
+   * and the index check (prepare does, before admission's verdict stands):
+   * they are not checked a second time. Only for a module the caller validated.
+   */
+  validatedAsShipped?: boolean;
 }
 
 export interface PassReport {
@@ -103,7 +109,7 @@ function memoryOk(module: WasmModule, pass: HardenPassName): void {
 
 /** Hardens a decoded module; see the file comment. The module is not modified. */
 export function hardenModule(module: WasmModule, options: HardenOptions): HardenResult {
-  validateAsShipped(module);
+  if (!options.validatedAsShipped) validateAsShipped(module);
   const layout = memoryLayout(module);
   const found = recogniseHardening(module);
   const wanted = new Set(options.passes);
