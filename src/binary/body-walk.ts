@@ -79,8 +79,16 @@ export const enum SiteKind { Region = 0, Bulk = 1, Call = 2 }
 /** How a bulk site pays for its size (bits 2-3). */
 export const enum BulkKind { Bytes = 0, Pages = 1, Elements = 2, TableGrow = 3 }
 
-/** Words per site in `CodeFacts.sites`: [kind | bulk << 2 | opcode << 8 | flags, at, value, end]. */
-export const SITE_WORDS = 4;
+/**
+ * Words per site in `CodeFacts.sites`: [what, at]. `what` is the kind (low two bits) and,
+ * for a region, its instruction count (from bit 2); for a bulk operation, how it pays
+ * (bits 2-3), SITE_MEMORY0 and its opcode (from bit 8); for a call, its opcode (from bit 8).
+ * Indices (a call's function, a table.grow's table) are read again from the bytes at `at`:
+ * eight bytes a site, and a site is at least two bytes of code.
+ */
+export const SITE_WORDS = 2;
+/** A region's count saturates here (a body V8 accepts holds under 2^23 instructions). */
+const MAX_REGION_COUNT = (1 << 29) - 1;
 /** Flag (bit 4) of a bulk site: a memory.fill of memory 0 or a memory.copy within memory 0 (chunkable). */
 export const SITE_MEMORY0 = 1 << 4;
 
@@ -144,7 +152,7 @@ class Walker {
     if (feature !== 'mvp' && !this.features.has(feature)) this.features.set(feature, offset);
   }
 
-  private site(kind: number, at: number, value: number, end: number): number {
+  private site(what: number, at: number): number {
     const n = this.siteCount++;
     if ((n + 1) * SITE_WORDS > this.sites.length) {
       const grown = new Int32Array(this.sites.length * 2);
@@ -152,8 +160,14 @@ class Walker {
       this.sites = grown;
     }
     const w = n * SITE_WORDS;
-    this.sites[w] = kind; this.sites[w + 1] = at; this.sites[w + 2] = value; this.sites[w + 3] = end;
+    this.sites[w] = what; this.sites[w + 1] = at;
     return n;
+  }
+
+  /** Adds `count` instructions to the region whose word is at `w`. */
+  private addCount(w: number, count: number): void {
+    const total = Math.min(MAX_REGION_COUNT, (this.sites[w]! >>> 2) + count);
+    this.sites[w] = SiteKind.Region | (total << 2);
   }
 
   /** Rare immediates, read into the shared Instruction (as the general walker reads them). */
@@ -185,7 +199,7 @@ class Walker {
     let counted = -1;
     let count = 0;
     if (regions) {
-      counted = this.site(SiteKind.Region, start, 0, 0) * SITE_WORDS + 2;
+      counted = this.site(SiteKind.Region, start) * SITE_WORDS;
     }
     let depth = 0;
     let pos = start;
@@ -223,11 +237,11 @@ class Walker {
           if (byte === 0x0b) {
             if (depth === 0) {
               if (pos !== end) reader.fail('code continues after the final end', pos);
-              if (regions) this.sites[counted] += count;
+              if (regions) this.addCount(counted, count);
               return;
             }
             if (loopRegion[depth] && regions) {
-              this.sites[counted] += count;
+              this.addCount(counted, count);
               count = 0;
               counted = regionStack[--regionTop]!;
             }
@@ -252,7 +266,7 @@ class Walker {
               case 0x23: case 0x24: if (!(index < globals)) this.outOfRange(index, globals, 'global', offset); break;
               case 0x10: case 0x12: case 0xd2:
                 if (!(index < functions)) this.outOfRange(index, functions, 'function', offset);
-                if (index >= callsFrom) this.site(SiteKind.Call | (byte << 8), offset, index, pos);
+                if (index >= callsFrom) this.site(SiteKind.Call | (byte << 8), offset);
                 break;
               case 0x0c: case 0x0d: case 0x09: case 0xd5: case 0xd6: if (!(index < depth + 1)) this.outOfRange(index, depth + 1, 'label', offset); break;
               case 0x18: // delegate closes its try, then names an outer label
@@ -269,7 +283,7 @@ class Walker {
               case 13: if (!(index < elements)) this.outOfRange(index, elements, 'element segment', offset); break; // elem.drop
               case 15: case 17: // table.grow, table.fill
                 if (!(index < tables)) this.outOfRange(index, tables, 'table', offset);
-                if (bulk) this.site(SiteKind.Bulk | ((code === 15 ? BulkKind.TableGrow : BulkKind.Elements) << 2), offset, code === 15 ? index : 0, pos);
+                if (bulk) this.site(SiteKind.Bulk | ((code === 15 ? BulkKind.TableGrow : BulkKind.Elements) << 2) | (code << 8), offset);
                 break;
               case 16: if (!(index < tables)) this.outOfRange(index, tables, 'table', offset); break; // table.size
             }
@@ -328,10 +342,10 @@ class Walker {
           if (++depth > maxDepth) reader.fail(`nesting deeper than ${maxDepth}`, offset);
           if (byte === 0x03 && regions) {
             // A loop: a new region starts after its block type.
-            this.sites[counted] += count;
+            this.addCount(counted, count);
             count = 0;
             regionStack[regionTop++] = counted; // the enclosing region, counted again after the loop's end
-            counted = this.site(SiteKind.Region, pos, 0, 0) * SITE_WORDS + 2;
+            counted = this.site(SiteKind.Region, pos) * SITE_WORDS;
             loopRegion[depth] = 1;
           } else loopRegion[depth] = 0;
           break;
@@ -350,7 +364,7 @@ class Walker {
           if (bulk && (prefix === 0 ? byte === 0x40 : prefix === 0xfc && (code === 8 || code === 10 || code === 11 || code === 12 || code === 14))) {
             const kind = byte === 0x40 ? BulkKind.Pages : code === 12 || code === 14 ? BulkKind.Elements : BulkKind.Bytes;
             const memory0 = prefix === 0xfc && (code === 11 || code === 10) && ins.index === 0 && (code === 11 || ins.index2 === 0);
-            this.site(SiteKind.Bulk | (kind << 2) | (memory0 ? SITE_MEMORY0 : 0) | (code << 8), offset, 0, pos);
+            this.site(SiteKind.Bulk | (kind << 2) | (memory0 ? SITE_MEMORY0 : 0) | (code << 8), offset);
           }
         }
       }

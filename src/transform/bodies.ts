@@ -17,6 +17,7 @@
 // sequence leaves the stack exactly as it found it.
 
 import { SITE_MEMORY0, SITE_WORDS, SiteKind, walkBodies, type CodeFacts, type SiteRecording } from '../binary/body-walk.js';
+import { ByteReader } from '../binary/reader.js';
 import type { WasmModule } from '../binary/types.js';
 import { CodeWriter } from './code-writer.js';
 import { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS } from './checkpoint.js';
@@ -84,19 +85,29 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: 
   const size = out.sizePlaceholder();
   out.copy(bytes, body.start, body.codeStart); // local declarations, as shipped
   let copied = body.codeStart;
+  const reader = new ByteReader(bytes, body.codeStart, body.end);
   for (let s = first; s < last; s++) {
-    const w = s * SITE_WORDS;
-    const word = sites[w]!;
-    const at = sites[w + 1]!;
+    const what = sites[s * SITE_WORDS]!;
+    const at = sites[s * SITE_WORDS + 1]!;
     out.copy(bytes, copied, at);
     copied = at;
-    switch (word & 3) {
+    switch (what & 3) {
       case SiteKind.Region:
-        emitCharge(out, fuel!.counter, Math.max(1, sites[w + 2]!));
+        emitCharge(out, fuel!.counter, Math.max(1, what >>> 2));
         break;
       case SiteKind.Bulk: {
-        const bulk = bulkCosts[(word >> 2) & 3]!;
-        if (fuel) emitBulkCharge(out, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, sites[w + 2]!);
+        const bulk = bulkCosts[(what >> 2) & 3]!;
+        const opcode = what >>> 8;
+        if (fuel) {
+          // table.grow pays for the elements its table holds: the table index, read again after the opcode.
+          let table = 0;
+          if (bulk === 'table-grow') {
+            reader.pos = at + 1;
+            reader.u32(); // the sub-opcode
+            table = reader.u32();
+          }
+          emitBulkCharge(out, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, table);
+        }
         if (checkpoint === null) break;
         if (bulk === 'pages' || bulk === 'table-grow') {
           out.u8(0x10).u32(checkpoint); // every grow: V8 takes a millisecond or more per call
@@ -107,19 +118,20 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: 
         out.u8(0x23).u32(plan.scratch!).u8(0x41).s32(bulk === 'bytes' ? CHECKPOINT_MIN_BYTES : CHECKPOINT_MIN_ELEMENTS);
         out.u8(0x4f).u8(0x04).u8(0x40).u8(0x10).u32(checkpoint).u8(0x0b); // i32.ge_u; if; call checkpoint; end
         // memory.fill (11) and memory.copy (10) within memory 0 are split into chunks.
-        const opcode = word >>> 8;
-        if (word & SITE_MEMORY0) {
+        if (what & SITE_MEMORY0) {
           if (opcode === 11) emitChunkedFill(out, plan.scratch!, checkpoint);
           else if (opcode === 10) emitChunkedCopy(out, plan.scratch!, checkpoint);
         }
         break;
       }
       case SiteKind.Call: {
-        const index = sites[w + 2]!;
+        // The function index, read again after the opcode.
+        reader.pos = at + 1;
+        const index = reader.u32();
         const moved = remap!(index);
         if (moved === index) break;
-        out.u8(word >>> 8).u32(moved);
-        copied = sites[w + 3]!;
+        out.u8(what >>> 8).u32(moved);
+        copied = reader.pos;
         break;
       }
     }
