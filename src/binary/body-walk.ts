@@ -138,7 +138,8 @@ class Walker {
 
   constructor(readonly spaces: CodeSpaces, readonly recording: SiteRecording, readonly maxDepth: number, expectedSites: number) {
     this.sites = new Int32Array(Math.max(64, expectedSites) * SITE_WORDS);
-    const depthSlots = Math.min(maxDepth, 1 << 16) + 2;
+    // Grown as blocks nest deeper (ensureDepth), never beyond what the bytes can open.
+    const depthSlots = Math.min(maxDepth, 1024) + 2;
     this.loopRegion = new Uint8Array(depthSlots);
     this.regionStack = new Int32Array(depthSlots);
   }
@@ -162,6 +163,18 @@ class Walker {
     const w = n * SITE_WORDS;
     this.sites[w] = what; this.sites[w + 1] = at;
     return n;
+  }
+
+  /** Room for a block opened at `depth` (each took at least two bytes of the body). */
+  private ensureDepth(depth: number): void {
+    if (depth < this.loopRegion.length) return;
+    const size = Math.max(depth + 2, this.loopRegion.length * 2);
+    const loops = new Uint8Array(size);
+    loops.set(this.loopRegion);
+    this.loopRegion = loops;
+    const stack = new Int32Array(size);
+    stack.set(this.regionStack);
+    this.regionStack = stack;
   }
 
   /** Adds `count` instructions to the region whose word is at `w`. */
@@ -191,8 +204,8 @@ class Walker {
     const callsFrom = this.recording.callsFrom ?? Infinity;
     const maxDepth = this.maxDepth;
     const memArg = this.memArg;
-    const loopRegion = this.loopRegion;
-    const regionStack = this.regionStack;
+    let loopRegion = this.loopRegion;
+    let regionStack = this.regionStack;
     let regionTop = 0;
     // Word index of the counted region's instruction count, and the instructions counted
     // since it was last added to: counted in a local, added when the region changes.
@@ -340,6 +353,11 @@ class Walker {
             if (!(blockType.index < types)) this.outOfRange(blockType.index, types, 'type', offset);
           } else if (blockType.kind === 'value') extra = valTypeFeature(blockType.type);
           if (++depth > maxDepth) reader.fail(`nesting deeper than ${maxDepth}`, offset);
+          if (depth >= loopRegion.length) {
+            this.ensureDepth(depth);
+            loopRegion = this.loopRegion;
+            regionStack = this.regionStack;
+          }
           if (byte === 0x03 && regions) {
             // A loop: a new region starts after its block type.
             this.addCount(counted, count);
@@ -358,6 +376,11 @@ class Walker {
           if (ins.blockType !== null || ins.types !== null || (prefix === 0 ? byte === 0x11 || byte === 0x13 : prefix === 0xfc)) extra = instructionExtraFeature(ins);
           if (imm === Imm.TryTable) {
             if (++depth > maxDepth) reader.fail(`nesting deeper than ${maxDepth}`, offset);
+            if (depth >= loopRegion.length) {
+              this.ensureDepth(depth);
+              loopRegion = this.loopRegion;
+              regionStack = this.regionStack;
+            }
             loopRegion[depth] = 0;
           }
           this.checkSlow(ins, depth + 1, offset);

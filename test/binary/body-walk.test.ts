@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { indexSpaces, walkBodies } from '../../src/binary/body-walk.js';
+import { indexSpaces, SITE_WORDS, walkBodies } from '../../src/binary/body-walk.js';
 import { decodeModule } from '../../src/binary/decode.js';
 import { WasmDecodeError } from '../../src/binary/errors.js';
 import { forEachInstruction, newInstruction } from '../../src/binary/instructions.js';
@@ -16,6 +16,7 @@ import { instructionExtraFeature } from '../../src/binary/module-features.js';
 import type { Feature, Instruction, WasmModule } from '../../src/binary/types.js';
 import { smallCorpus } from './corpus.js';
 import { generateModule } from './generate.js';
+import { body, FUNC_TYPE_VOID, moduleOf, section } from '../helpers/module-builder.js';
 import { mutations } from './mutate.js';
 
 interface Seen { features: Array<[Feature, number]>; atomicsAt: number | null; throwAt: number | null; indexError: string | null }
@@ -114,5 +115,17 @@ describe('the shared walk of the bodies', async () => {
       agrees(mutate(small[pick]!.bytes));
       agrees(mutate(generateModule(seed)));
     }), { numRuns: 1500, seed: 11 });
+  });
+
+  it('counts each fuel region of loops nested 3,000 deep (past its first depth tables) in its own region', () => {
+    const depth = 3000;
+    const code = [...Array(depth).fill([0x03, 0x40]).flat(), 0x01, ...Array(depth).fill(0x0b)];
+    const bytes = moduleOf(section(1, Uint8Array.from([1, ...FUNC_TYPE_VOID])), section(3, Uint8Array.of(1, 0)), section(10, Uint8Array.from([1, ...body(code)])));
+    assert.equal(WebAssembly.validate(bytes as BufferSource), true);
+    const facts = walkBodies(decodeModule(bytes), { record: { regions: true, bulk: true, callsFrom: null } });
+    // The entry and one region per loop; each holds two instructions: the next loop (or the nop) and its own end.
+    const regions = Array.from({ length: facts.sites.length / SITE_WORDS }, (_, i) => facts.sites[i * SITE_WORDS]! >>> 2);
+    assert.equal(regions.length, depth + 1);
+    assert.deepEqual(new Set(regions), new Set([2]));
   });
 });
