@@ -34,17 +34,19 @@ type PrepareModule = typeof import('../src/sandbox/prepare.js');
 /** The operations, with `prepare` from this build or from the baseline's. */
 async function operations(build: string | null): Promise<Record<string, (bytes: Uint8Array) => void | Promise<void>>> {
   const at = (path: string) => (build ? pathToFileURL(join(build, 'dist', 'src', path)).href : new URL(`../src/${path}`, import.meta.url).href);
-  const { AdmissionError, prepare, prepareOverlapped } = (await import(at('sandbox/prepare.js'))) as PrepareModule;
+  // An older build (the baseline) may lack prepareOverlapped and prepare-config.js.
+  const { AdmissionError, prepare, prepareOverlapped } = (await import(at('sandbox/prepare.js'))) as Partial<PrepareModule> & Pick<PrepareModule, 'AdmissionError' | 'prepare'>;
   const { EMPTY_POLICY, parsePolicy } = (await import(at('policy/load.js'))) as typeof import('../src/policy/load.js');
   const { wasiPreview1Functions } = (await import(at('binary/wasi-abi.js'))) as typeof import('../src/binary/wasi-abi.js');
   // Every WASI function granted and any other import stubbed: the real modules are admitted and rewritten.
   const admitting = parsePolicy({ imports: { allow: Object.keys(wasiPreview1Functions), unknown: 'trap' }, limits: { 'module-size': '256MiB', timeout: '10s', fuel: 10 ** 12 } });
+  const { prepareConfig } = prepareOverlapped ? (await import(at('sandbox/prepare-config.js'))) as typeof import('../src/sandbox/prepare-config.js') : { prepareConfig: null as never };
   const refusedOk = (run: () => void) => { try { run(); } catch (error) { if (!(error instanceof AdmissionError)) throw error; } };
   return {
     admit: (bytes) => refusedOk(() => prepare(bytes, EMPTY_POLICY)),
     rewrite: (bytes) => refusedOk(() => prepare(bytes, admitting, [], null)),
     // What the preparing worker runs: V8's check on its background threads during the walk (absent from older builds).
-    'rewrite, V8 overlapped': prepareOverlapped ? (bytes) => prepareOverlapped(bytes, admitting, [], null).then(() => undefined) : () => {},
+    'rewrite, V8 overlapped': prepareOverlapped ? (bytes) => prepareOverlapped(bytes, prepareConfig(admitting, [], null)).then(() => undefined) : () => {},
   };
 }
 
