@@ -5,10 +5,38 @@
 // entries under dist/src. Node 20's ESM loader resolves, loads and links each
 // module asynchronously, which cost `warden run` about 5 ms per start on 25
 // small files, and each new isolate pays it again (docs/RATIONALE.md).
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build } from 'esbuild-wasm';
 
 rmSync('dist/cli', { recursive: true, force: true });
+
+// Builtins that only some commands or modes use, loaded when first used rather than when the
+// bundle starts: a module that imports `createHash` gets a getter that requires node:crypto on
+// first call. `warden run` in isolation none never touches most of them, and loading node:crypto
+// alone took 2-6 ms of a start (docs/RATIONALE.md).
+const LAZY_BUILTINS = ['node:crypto', 'node:module', 'node:worker_threads', 'node:child_process', 'node:http', 'node:https'];
+const requireHere = createRequire(import.meta.url);
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^(${LAZY_BUILTINS.join('|')})$`) }, (args) =>
+      // The getters' own require is the real builtin.
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' });
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      // The names are this Node's; a name another Node lacks reads as undefined, as a plain import would.
+      const names = Object.keys(requireHere(args.path)).filter((name) => name !== 'default');
+      const getters = names.map((name) => `  get ${JSON.stringify(name)}() { return load()[${JSON.stringify(name)}]; },`).join('\n');
+      return {
+        loader: 'js',
+        contents: `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(args.path)}));\nmodule.exports = {\n${getters}\n  get default() { return load(); },\n};\n`,
+      };
+    });
+  },
+};
 const bundles = {
   'dist/cli/warden.cjs': 'dist/src/cli/main.js',
   'dist/cli/worker-entry.cjs': 'dist/src/sandbox/worker-entry.js',
@@ -29,4 +57,18 @@ for (const [outfile, entry] of Object.entries(bundles)) await build({
   // The sandbox finds its worker entry through __dirname when bundled, import.meta.url when not.
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
+  plugins: [lazyBuiltins],
 });
+
+// V8's code cache for the CLI bundle (bin/load-bundle.cjs reads it): written from a real
+// `warden run`, so it holds the bytecode of every function a run calls, not only the top
+// level. Made with this Node; another Node's V8 refuses it and compiles as before.
+const scratch = mkdtempSync(join(tmpdir(), 'warden-cache-training-'));
+try {
+  const training = spawnSync(process.execPath, [
+    'bin/load-bundle.cjs', 'dist/cli/warden.cjs', 'run', '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/hello.wasm',
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (training.status !== 0) console.log('bundle-cli: the code-cache training run failed; the CLI will compile its bundle on each start');
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

@@ -43,7 +43,10 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   }
   const debug = rest.includes('--debug');
   const args = rest.filter((a) => a !== '--debug');
-  const commandIO: CommandIO = { ...io, debug, colour: colourWanted(io.env, io.isTTY ?? false) };
+  const commandIO: CommandIO = { ...io, debug };
+  // Decided when a command first paints: whether stdout is a terminal is not free to ask (bin/warden.cjs).
+  let colour: boolean | undefined;
+  Object.defineProperty(commandIO, 'colour', { get: () => (colour ??= colourWanted(io.env, io.isTTY ?? false)), enumerable: true });
   try {
     const command = await entry.load();
     return await command.run(args, commandIO);

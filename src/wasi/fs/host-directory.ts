@@ -15,7 +15,7 @@ import { PAGE } from './storage-meter.js';
 import { READ_ONLY, READ_ONLY_DESCRIPTOR } from './refusals.js';
 import { depthInMount, refuseLinkLeadingOut, refuseMovedLinksLeadingOut, type MountId } from './planted-links.js';
 import { setFdTimes, setTimesAt } from './timestamps.js';
-import { ESCAPE, procPath, release, resolve, type Resolved } from './walk.js';
+import { ESCAPE, isSingleName, procPath, release, resolve, type Resolved } from './walk.js';
 import { FileType, type DirEntry, type Directory, type File, type FileStat, type OpenOptions, type Quota, type TimeUpdate } from './types.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -108,7 +108,7 @@ export class HostDirectory implements Directory {
   open(path: string, options: OpenOptions): File | Directory {
     const writes = options.write || options.truncate;
     if (this.readOnly && (writes || options.create)) throw new WasiError(READ_ONLY);
-    return this.at(path, options.followSymlinks, (resolved, target) => {
+    const openResolved = (resolved: Resolved, target: string): File | Directory => {
       const wantsDir = options.directory || resolved.trailingSlash;
       // APPEND alone does not open for writing (as Wasmtime 49): writes need FD_WRITE or O_TRUNC.
       const access = options.write || options.truncate ? (options.read ? O_RDWR : O_WRONLY) : O_RDONLY;
@@ -141,7 +141,23 @@ export class HostDirectory implements Directory {
       // What is there already is not the guest's to pay for; growth from here on is.
       const known = { size: stat.size, allocated: stat.blocks * 512, unit: Math.max(PAGE, stat.blksize) };
       return new HostFile(fd, readable, writable, options.append, this.quota, this.now, this.readOnly, known);
-    });
+    };
+    // One name to follow: opened as named first, which the final open's O_NOFOLLOW makes safe,
+    // and saves the lstat that following would take. Only a symlink fails there in a way the
+    // walk answers differently (ELOOP; ENOTDIR under O_DIRECTORY; EEXIST under O_EXCL): those
+    // take the walk, which follows the link beneath the root. Nothing is created, truncated or
+    // charged by an open that failed. Not while creation is refused for the quota, so an
+    // EDQUOT is decided once, after resolution, as the walk decides it.
+    const createRefused = options.create && this.quota.filesCreated >= this.quota.maxFilesCreated;
+    if (options.followSymlinks && !createRefused && isSingleName(path)) {
+      try {
+        return this.at(path, false, openResolved);
+      } catch (error) {
+        const errno = (error as WasiError).errno;
+        if (!(error instanceof WasiError) || (errno !== Errno.LOOP && errno !== Errno.NOTDIR && errno !== Errno.EXIST)) throw error;
+      }
+    }
+    return this.at(path, options.followSymlinks, openResolved);
   }
 
   /**

@@ -120,11 +120,36 @@ function isSymlink(dirFd: number, name: string): boolean {
 }
 
 /**
+ * Whether `path` names one entry of the directory itself: no '/', not '.' or
+ * '..', no NUL, and short enough that its UTF-8 form is within NAME_MAX (each
+ * UTF-16 unit is at most 3 bytes). Such a path resolves to the root and the
+ * name, with nothing to walk: the general walk below gives the same answer.
+ */
+export function isSingleName(path: string): boolean {
+  return path.length > 0 && path.length <= MAX_NAME_BYTES / 3 && path !== '.' && path !== '..' &&
+    path.indexOf('/') === -1 && path.indexOf('\0') === -1;
+}
+
+/**
  * Resolves `path` beneath `root` down to its final component. Intermediate
  * symlinks are always followed (inside the root only); the final one only when
  * `followFinal` is set (or the path ends in '/').
  */
 export function resolve(root: number, path: string, followFinal: boolean): Resolved {
+  // Most guest paths are one name in a preopen (wasi-libc strips the preopen's prefix): no
+  // walk, no descriptor, no arrays. A final symlink to follow still takes the walk below.
+  if (isSingleName(path)) {
+    if (!followFinal) return { parent: root, owned: false, depth: 0, name: path, trailingSlash: false };
+    let stat: BigIntStats;
+    try {
+      stat = lstatSync(procPath(root, path), { bigint: true });
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === Errno.NOENT) return { parent: root, owned: false, depth: 0, name: path, trailingSlash: false };
+      throw new WasiError(errno);
+    }
+    if (!stat.isSymbolicLink()) return { parent: root, owned: false, depth: 0, name: path, trailingSlash: false, stat };
+  }
   const parsed = parsePath(path);
   const stack = new DirStack(root);
   const queue = parsed.parts;
