@@ -5,9 +5,11 @@
 // the bundle and every function that run compiled, instead of parsing and
 // compiling them again on each start (docs/RATIONALE.md).
 //
-// A cache is used only when it was made for this very file: its header names
-// the bundle's size and modification time, and V8 itself refuses a cache made by
-// another V8 version or with other flags (then the bundle compiles as usual).
+// A cache is used only when it was made for this very build of the bundle: the
+// build ends the bundle with a random build id and heads the cache with the same
+// id (a copy or an install keeps both; any rebuild changes both). V8 itself
+// refuses a cache made by another V8 version or with other flags, and the
+// bundle then compiles as usual.
 const fs = require('node:fs');
 // This module's own Module class: the same as require('node:module'), without loading that
 // builtin (and the ESM loader it brings) on every start.
@@ -15,18 +17,26 @@ const Module = module.constructor;
 const path = require('node:path');
 const vm = require('node:vm');
 
-/** The header before the V8 data: `warden-code-cache <size> <mtimeMs>` padded to 64 bytes. */
+/** The header before the V8 data: `warden-code-cache <build id>` padded to 64 bytes. */
 const HEADER_BYTES = 64;
-const header = (stat) => Buffer.from(`warden-code-cache ${stat.size} ${stat.mtimeMs}`.padEnd(HEADER_BYTES, ' ').slice(0, HEADER_BYTES));
+const BUILD_ID_MARK = '// warden-build ';
+const header = (buildId) => Buffer.from(`warden-code-cache ${buildId}`.padEnd(HEADER_BYTES, ' ').slice(0, HEADER_BYTES));
 
-function readCache(cacheFile, stat) {
+/** The id on the bundle's last line ('' when it has none: then no cache is used). */
+function buildIdOf(source) {
+  const at = source.lastIndexOf(BUILD_ID_MARK);
+  return at === -1 ? '' : source.slice(at + BUILD_ID_MARK.length).trim();
+}
+
+function readCache(cacheFile, buildId) {
+  if (!buildId) return undefined;
   let data;
   try {
     data = fs.readFileSync(cacheFile);
   } catch {
     return undefined;
   }
-  if (data.length <= HEADER_BYTES || !data.subarray(0, HEADER_BYTES).equals(header(stat))) return undefined;
+  if (data.length <= HEADER_BYTES || !data.subarray(0, HEADER_BYTES).equals(header(buildId))) return undefined;
   return data.subarray(HEADER_BYTES);
 }
 
@@ -36,25 +46,24 @@ function readCache(cacheFile, stat) {
  */
 function loadBundle(bundle, { useCache = true } = {}) {
   const file = path.resolve(bundle);
-  const stat = fs.statSync(file);
   const source = fs.readFileSync(file, 'utf8');
-  const cachedData = useCache ? readCache(`${file}.cache`, stat) : undefined;
-  const script = new vm.Script(Module.wrap(source), {
-    filename: file,
-    cachedData,
-    // The bundle's own `import('node:...')` calls resolve as they would under require.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  const cachedData = useCache ? readCache(`${file}.cache`, buildIdOf(source)) : undefined;
+  // Module.wrap's wrapper, with one more parameter: `import()` from code V8 took from a cache
+  // finds no dynamic-import callback in Node 20, so the bundle imports files through this
+  // module's own import() (tools/bundle-cli.js rewrites its calls to `__wardenImport`).
+  const wrapper = `(function (exports, require, module, __filename, __dirname, __wardenImport) { ${source}\n});`;
+  const script = new vm.Script(wrapper, { filename: file, cachedData });
   const module = { exports: {}, filename: file, id: file, loaded: false };
-  script.runInThisContext()(module.exports, Module.createRequire(file), module, file, path.dirname(file));
+  script.runInThisContext()(module.exports, Module.createRequire(file), module, file, path.dirname(file), (specifier) => import(specifier));
   module.loaded = true;
   return { exports: module.exports, script, cacheRejected: cachedData === undefined ? undefined : script.cachedDataRejected };
 }
 
 /** Writes the code cache for `file` from a script that has run (so the functions it called are in it). */
 function writeCache(file, script) {
-  const stat = fs.statSync(file);
-  fs.writeFileSync(`${file}.cache`, Buffer.concat([header(stat), script.createCachedData()]));
+  const buildId = buildIdOf(fs.readFileSync(file, 'utf8'));
+  if (!buildId) throw new Error(`${file} has no build id: no cache is written for it`);
+  fs.writeFileSync(`${file}.cache`, Buffer.concat([header(buildId), script.createCachedData()]));
 }
 
 module.exports = { loadBundle, writeCache };

@@ -1,16 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-let cli;
-try {
-  cli = require('./load-bundle.cjs').loadBundle(require('node:path').join(__dirname, '../dist/cli/warden.cjs')).exports;
-} catch (error) {
-  if (error && error.code === 'ENOENT' && String(error.path).endsWith('warden.cjs')) {
-    // A clone (or a git dependency) that was never built: say what to run, not a stack.
-    process.stderr.write(`warden: the CLI is not built (${require('node:path').resolve(__dirname, '../dist/cli/warden.cjs')} is missing); run 'npm run build' in ${require('node:path').resolve(__dirname, '..')}\n`);
-    process.exit(2);
-  }
-  throw error;
+const bundle = require('node:path').join(__dirname, '../dist/cli/warden.cjs');
+if (!require('node:fs').existsSync(bundle)) {
+  // A clone (or a git dependency) that was never built: say what to run, not a stack.
+  process.stderr.write(`warden: the CLI is not built (${bundle} is missing); run 'npm run build' in ${require('node:path').resolve(__dirname, '..')}\n`);
+  process.exit(2);
 }
+const cli = require('./load-bundle.cjs').loadBundle(bundle).exports;
 
 const io = {
   stdout: (text) => process.stdout.write(text),

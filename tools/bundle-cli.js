@@ -6,8 +6,9 @@
 // module asynchronously, which cost `warden run` about 5 ms per start on 25
 // small files, and each new isolate pays it again (docs/RATIONALE.md).
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild-wasm';
@@ -23,6 +24,10 @@ const requireHere = createRequire(import.meta.url);
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(build) {
+    // `import('node:...')` becomes a require too: code loaded from V8's code cache has no
+    // dynamic-import callback in Node 20 ("A dynamic import callback was not specified").
+    build.onResolve({ filter: /^node:/ }, (args) =>
+      (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
     build.onResolve({ filter: new RegExp(`^(${LAZY_BUILTINS.join('|')})$`) }, (args) =>
       // The getters' own require is the real builtin.
       args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' });
@@ -43,6 +48,21 @@ const bundles = {
   'dist/cli/process-entry.cjs': 'dist/src/sandbox/process-entry.js',
   'dist/cli/prepare-worker.cjs': 'dist/src/sandbox/prepare-worker.js',
 };
+/**
+ * In the CLI bundle, `import(expression)` (a file named at run time) calls `__wardenImport`,
+ * which bin/load-bundle.cjs supplies: V8's code cache drops the callback import() needs.
+ */
+const importThroughLoader = {
+  name: 'import-through-loader',
+  setup(build) {
+    build.onLoad({ filter: /\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const rewritten = source.replace(/\bimport\((?!\s*['"`])/g, '__wardenImport(');
+      return rewritten === source ? undefined : { contents: rewritten, loader: 'js' };
+    });
+  },
+};
+
 for (const [outfile, entry] of Object.entries(bundles)) await build({
   entryPoints: [entry],
   outfile,
@@ -57,8 +77,13 @@ for (const [outfile, entry] of Object.entries(bundles)) await build({
   // The sandbox finds its worker entry through __dirname when bundled, import.meta.url when not.
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
-  plugins: [lazyBuiltins],
+  plugins: outfile === 'dist/cli/warden.cjs' ? [lazyBuiltins, importThroughLoader] : [lazyBuiltins],
+  // The CLI bundle's last line names its build; its code cache is used only with the same id.
+  ...(outfile === 'dist/cli/warden.cjs' ? { footer: { js: `// warden-build ${randomUUID()}` } } : {}),
 });
+
+// No dynamic import() may be left in the CLI bundle: under the code cache it would fail (above).
+if (/\bimport\(/.test(readFileSync('dist/cli/warden.cjs', 'utf8'))) throw new Error('bundle-cli: dist/cli/warden.cjs has a dynamic import(); make it a require');
 
 // V8's code cache for the CLI bundle (bin/load-bundle.cjs reads it): written from a real
 // `warden run`, so it holds the bytecode of every function a run calls, not only the top

@@ -70,7 +70,15 @@ export function inheritedEndpoint(fd: number, direction: 'read' | 'write'): Endp
   const key = `${fd}:${direction}`;
   const known = inherited.get(key);
   if (known) return known;
-  const made = open(fd, direction);
+  // Opened on first use: a run that never reads stdin or writes stderr does not look at them
+  // (a socket there would make Node build its stdio stream and load node:net, 2-3 ms a start).
+  let opened: Endpoint | null = null;
+  const endpoint = (): Endpoint => (opened ??= open(fd, direction));
+  const made: Endpoint = {
+    read: (target, offset, length) => endpoint().read(target, offset, length),
+    write: (source, offset, length) => endpoint().write(source, offset, length),
+    close: () => opened?.close(),
+  };
   inherited.set(key, made);
   return made;
 }

@@ -1,0 +1,99 @@
+// How the CLI starts: its bundle compiled from V8's code cache when the cache
+// was made for it (bin/load-bundle.cjs), and ignored or refused otherwise with
+// the same behaviour; builtins a run does not use are never loaded.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fixture, repoRoot, wardenBin } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const require = createRequire(import.meta.url);
+const { loadBundle } = require(join(repoRoot, 'bin', 'load-bundle.cjs')) as {
+  loadBundle: (file: string, options?: { useCache?: boolean }) => { exports: { main: unknown }; cacheRejected: boolean | undefined };
+};
+const builtBundle = join(repoRoot, 'dist', 'cli', 'warden.cjs');
+
+/** A copy of bin/ and dist/cli/ (the CLI as installed), whose cache a test may spoil. */
+function installedCopy(t: Parameters<typeof tempDir>[0]): { bin: string; bundle: string } {
+  const top = tempDir(t);
+  cpSync(join(repoRoot, 'bin'), join(top, 'bin'), { recursive: true });
+  mkdirSync(join(top, 'dist'));
+  cpSync(join(repoRoot, 'dist', 'cli'), join(top, 'dist', 'cli'), { recursive: true, preserveTimestamps: true });
+  return { bin: join(top, 'bin', 'warden.cjs'), bundle: join(top, 'dist', 'cli', 'warden.cjs') };
+}
+
+const hello = (bin: string) => spawnSync(process.execPath, [bin, 'run', fixture('c', 'hello.wasm')], { encoding: 'utf8' });
+
+describe('the CLI bundle and its code cache', () => {
+  it('the build writes a cache that this Node accepts', () => {
+    assert.ok(existsSync(`${builtBundle}.cache`), 'npm run build writes dist/cli/warden.cjs.cache');
+    const loaded = loadBundle(builtBundle);
+    assert.equal(loaded.cacheRejected, false);
+    assert.equal(typeof loaded.exports.main, 'function');
+  });
+
+  it('ignores a cache made for another build of the bundle (the build id on its last line)', (t) => {
+    const { bin, bundle } = installedCopy(t);
+    // The same cache beside a bundle of another build (same length, another id): not offered to V8 at all.
+    const source = readFileSync(bundle, 'utf8');
+    const id = /\/\/ warden-build (\S+)\s*$/.exec(source)![1]!;
+    writeFileSync(bundle, source.replace(`// warden-build ${id}`, `// warden-build ${id.replace(/[0-9a-f]/g, '0')}`));
+    assert.equal(loadBundle(bundle).cacheRejected, undefined);
+    const r = hello(bin);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'hello from wasm-warden\n');
+  });
+
+  it('runs the same when V8 refuses the cache', (t) => {
+    const { bin, bundle } = installedCopy(t);
+    const cache = readFileSync(`${bundle}.cache`);
+    cache.fill(0x5a, 64);
+    writeFileSync(`${bundle}.cache`, cache);
+    assert.equal(loadBundle(bundle).cacheRejected, true);
+    const r = hello(bin);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'hello from wasm-warden\n');
+    assert.equal(r.stderr, '');
+  });
+
+  it('runs the same with no cache', (t) => {
+    const { bin, bundle } = installedCopy(t);
+    rmSync(`${bundle}.cache`);
+    assert.equal(loadBundle(bundle).cacheRejected, undefined);
+    const r = hello(bin);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'hello from wasm-warden\n');
+  });
+});
+
+describe('what a run loads', () => {
+  it('warden run in isolation none loads neither crypto, nor worker threads, nor child processes, nor a stdout stream', (t) => {
+    const probe = join(tempDir(t), 'probe.cjs');
+    writeFileSync(probe, `
+      const before = new Set(process.moduleLoadList);
+      process.argv = [process.argv[0], ${JSON.stringify(wardenBin)}, 'run', ${JSON.stringify(fixture('c', 'hello.wasm'))}];
+      require(${JSON.stringify(wardenBin)});
+      process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));
+    `);
+    // stdout to a file, as a benchmark's /dev/null: a pipe from spawn is a socket, which needs node:net.
+    const out = join(tempDir(t), 'out');
+    const r = spawnSync(process.execPath, [probe], { encoding: 'utf8', stdio: ['ignore', openSync(out, 'w'), 'pipe'] });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), 'hello from wasm-warden\n');
+    const loaded = JSON.parse(r.stderr) as string[];
+    for (const name of ['crypto', 'worker_threads', 'child_process', 'net', 'tty', 'internal/fs/sync_write_stream', 'stream']) {
+      assert.ok(!loaded.includes(`NativeModule ${name}`), `${name} was loaded: ${loaded.join(', ')}`);
+    }
+  });
+
+  it('the builtins loaded on first use still work where a command uses them (keygen: node:crypto)', (t) => {
+    const key = join(tempDir(t), 'k');
+    const r = spawnSync(process.execPath, [wardenBin, 'keygen', '--out', key], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(key) && existsSync(`${key}.pub`));
+  });
+});
