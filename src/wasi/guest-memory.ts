@@ -87,7 +87,8 @@ export class GuestMemory {
 
   setU64(ptr: number, value: bigint): void {
     this.check(ptr, 8);
-    this.view.setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    // setBigUint64 itself takes the value modulo 2^64 (ToBigUint64): no BigInt.asUintN, one allocation fewer per clock read.
+    this.view.setBigUint64(ptr, value, true);
   }
 
   /** A guest string; EILSEQ when it is not UTF-8. */

@@ -140,14 +140,15 @@ export function resolve(root: number, path: string, followFinal: boolean): Resol
   // walk, no descriptor, no arrays. A final symlink to follow still takes the walk below.
   if (isSingleName(path)) {
     if (!followFinal) return { parent: root, owned: false, depth: 0, name: path, trailingSlash: false };
-    let stat: BigIntStats;
+    let stat: BigIntStats | undefined;
     try {
-      stat = lstatSync(procPath(root, path), { bigint: true });
+      // ENOENT as undefined, not a thrown error: Node builds a stack trace for each one.
+      stat = lstatSync(procPath(root, path), { bigint: true, throwIfNoEntry: false });
     } catch (error) {
-      const errno = errnoOf(error);
-      if (errno === Errno.NOENT) return { parent: root, owned: false, depth: 0, name: path, trailingSlash: false };
-      throw new WasiError(errno);
+      throw new WasiError(errnoOf(error));
     }
+    // Not there yet: the caller may create it (O_CREAT, mkdir).
+    if (stat === undefined) return { parent: root, owned: false, depth: 0, name: path, trailingSlash: false };
     if (!stat.isSymbolicLink()) return { parent: root, owned: false, depth: 0, name: path, trailingSlash: false, stat };
   }
   const parsed = parsePath(path);
