@@ -68,17 +68,25 @@ function writeCache(file, script) {
 
 module.exports = { loadBundle, writeCache };
 
-// `node bin/load-bundle.cjs BUNDLE [ARGS...]` (the build's training run): loads BUNDLE without
-// its cache, runs its CLI with ARGS (output discarded), and writes the cache from what ran.
+// `node bin/load-bundle.cjs BUNDLE RUNS` (the build's training run): loads BUNDLE without its
+// cache, runs its CLI once for each argument list in RUNS (a JSON array of arrays; output
+// discarded), and writes the cache from what ran.
 if (require.main === module) {
-  const [bundle, ...args] = process.argv.slice(2);
+  const [bundle, runs] = process.argv.slice(2);
   const { exports, script } = loadBundle(bundle, { useCache: false });
   const discard = () => {};
-  exports.main(args, {
+  const io = {
     stdout: discard, stdoutBytes: discard, stdinBytes: () => new Uint8Array(0), stderr: (text) => process.stderr.write(text),
     env: {}, cwd: process.cwd(), debug: false, isTTY: false,
-  }).then((code) => {
-    if (code !== 0) throw new Error(`the training run of ${bundle} exited ${code}`);
+  };
+  (async () => {
+    for (const args of JSON.parse(runs)) {
+      const code = await exports.main(args, io);
+      if (code !== 0) throw new Error(`the training run ${args.join(' ')} exited ${code}`);
+    }
     writeCache(bundle, script);
+  })().catch((error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 1;
   });
 }

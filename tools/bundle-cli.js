@@ -85,14 +85,18 @@ for (const [outfile, entry] of Object.entries(bundles)) await build({
 // No dynamic import() may be left in the CLI bundle: under the code cache it would fail (above).
 if (/\bimport\(/.test(readFileSync('dist/cli/warden.cjs', 'utf8'))) throw new Error('bundle-cli: dist/cli/warden.cjs has a dynamic import(); make it a require');
 
-// V8's code cache for the CLI bundle (bin/load-bundle.cjs reads it): written from a real
-// `warden run`, so it holds the bytecode of every function a run calls, not only the top
-// level. Made with this Node; another Node's V8 refuses it and compiles as before.
+// V8's code cache for the CLI bundle (bin/load-bundle.cjs reads it): written after real
+// `warden run`s (hello; files created, read, stat'ed and removed; clocks and randomness), so it
+// holds the bytecode of every function such runs call, not only the top level. Made with this
+// Node; another Node's V8 refuses it and compiles as before.
 const scratch = mkdtempSync(join(tmpdir(), 'warden-cache-training-'));
 try {
-  const training = spawnSync(process.execPath, [
-    'bin/load-bundle.cjs', 'dist/cli/warden.cjs', 'run', '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/hello.wasm',
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const runs = [
+    ['run', '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/hello.wasm'],
+    ['run', '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/bench/files.wasm', '--', '/sandbox', '20'],
+    ['run', '--clock', 'real', 'test/fixtures/c/bench/clocks.wasm', '--', '1000', '100'],
+  ];
+  const training = spawnSync(process.execPath, ['bin/load-bundle.cjs', 'dist/cli/warden.cjs', JSON.stringify(runs)], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (training.status !== 0) console.log('bundle-cli: the code-cache training run failed; the CLI will compile its bundle on each start');
 } finally {
   rmSync(scratch, { recursive: true, force: true });
