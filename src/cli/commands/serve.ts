@@ -65,29 +65,31 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const { server } = started;
   const log = server.log;
+  // The handlers go in before the lines that say the server is up: whoever reads them may signal
+  // at once, and a SIGHUP that came before its handler would end the process (its default action).
+  let stopping = false;
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => { exit = resolve; });
+  const onHup = () => {
+    server.reload().catch((error: unknown) => log.event({ kind: 'reload-failed', error: error instanceof Error ? error.message : String(error) }));
+  };
+  const onTerm = () => {
+    if (stopping) return;
+    stopping = true;
+    process.off('SIGHUP', onHup);
+    void server.stop(graceMs ?? server.config.settings.graceMs).then(() => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onTerm);
+      exit(ExitCode.OK);
+    });
+  };
+  process.on('SIGHUP', onHup);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
   io.stdout(`listening on ${server.url}\n`);
   io.stdout(`admin on ${server.adminUrl}\n`);
   if (!configPath) io.stdout(demoHints(server.url, started.adminToken, server.adminUrl));
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onHup = () => {
-      server.reload().catch((error: unknown) => log.event({ kind: 'reload-failed', error: error instanceof Error ? error.message : String(error) }));
-    };
-    const onTerm = () => {
-      if (stopping) return;
-      stopping = true;
-      process.off('SIGHUP', onHup);
-      void server.stop(graceMs ?? server.config.settings.graceMs).then(() => {
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onTerm);
-        resolve(ExitCode.OK);
-      });
-    };
-    process.on('SIGHUP', onHup);
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onTerm);
-  });
+  return exited;
 }
 
 function address(text: string | undefined, what: string, allowUnix: boolean): ListenAddress | undefined {
