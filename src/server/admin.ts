@@ -114,6 +114,8 @@ function renderMetrics(server: WardenServer): string {
   for (const t of server.listTenants()) {
     server.metrics.queueDepth.set({ tenant: t.id }, t.lane.waiting.length);
     server.metrics.compiles.set({ tenant: t.id }, t.stats.compiles);
+    server.metrics.cacheHits.set({ tenant: t.id, level: 'memory' }, t.stats.cacheHits.memory);
+    server.metrics.cacheHits.set({ tenant: t.id, level: 'disk' }, t.stats.cacheHits.disk);
   }
   const load = server.load;
   return server.metrics.render([

@@ -66,14 +66,15 @@ export class ServeMetrics {
   readonly denied = new Counter('warden_denied_total', 'Capability attempts refused by the grant, by tenant.');
   readonly fuel = new Counter('warden_fuel_used_total', 'Fuel consumed, by tenant.');
   readonly queueDepth = new Counter('warden_queue_depth', 'Requests waiting for a run slot, by tenant.', 'gauge');
-  readonly compiles = new Counter('warden_compiles_total', 'Modules admitted and compiled (once per digest and sandbox), by tenant.');
+  readonly compiles = new Counter('warden_compiles_total', 'Modules prepared (admitted and rewritten) and compiled afresh, by the tenant whose deploy or request needed them: once per digest and prepare config while cached, whatever the number of tenants.');
+  readonly cacheHits = new Counter('warden_cache_hits_total', 'Module lookups answered by the prepared-module cache, by tenant and level (memory: compiled already; disk: compiled from a verified entry, not admitted again).');
   readonly replacements = new Counter('warden_isolate_replacements_total', 'Isolates killed and replaced after a deadline or a crash, by tenant.');
   readonly isolations = new Counter('warden_tenant_isolation_changes_total', 'Tenants moved to process isolation for repeated deadline or fuel endings.');
   readonly rejected = new Counter('warden_rejected_total', 'Requests refused before running, by tenant and reason.');
 
   render(extra: Array<{ name: string; help: string; type: string; lines: string[] }> = []): string {
     const out: string[] = [];
-    for (const m of [this.requests, this.latency, this.traps, this.limitHits, this.denied, this.fuel, this.queueDepth, this.compiles, this.replacements, this.isolations, this.rejected]) {
+    for (const m of [this.requests, this.latency, this.traps, this.limitHits, this.denied, this.fuel, this.queueDepth, this.compiles, this.cacheHits, this.replacements, this.isolations, this.rejected]) {
       out.push(...m.header(), ...m.render());
     }
     for (const e of extra) out.push(`# HELP ${e.name} ${e.help}`, `# TYPE ${e.name} ${e.type}`, ...e.lines);

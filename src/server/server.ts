@@ -22,6 +22,7 @@ import { readBody } from './request-body.js';
 import { accountRun } from './accounting.js';
 import { sendAnswer } from './respond.js';
 import { AdmissionError, createSharedPool, type SharedPool } from '../sandbox/sandbox.js';
+import type { TenantModules } from './tenant-modules.js';
 
 /** A deploy or rollback that did not happen, with the reason (the CLI exits 1). */
 export class DeployRefused extends Error {
@@ -47,6 +48,8 @@ export interface ServerOptions {
    * keeps the addresses the server started on.
    */
   addresses?: (config: ServeConfig) => { listen: ListenAddress; admin: ListenAddress };
+  /** Prepared modules shared by the tenants (memory, and the data dir's disk cache). Default: the process's in-memory cache alone. */
+  modules?: TenantModules;
   /** Serves the admin API (admin.ts); the server only owns the listener. */
   adminHandler: (server: WardenServer) => (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -208,7 +211,7 @@ export class WardenServer {
     const tenant = this.tenant(id);
     let module: ResolvedModule;
     if ('bytes' in input) {
-      this.admitOrRefuse(tenant, input.bytes);
+      await this.admitOrRefuse(tenant, input.bytes);
       module = this.options.source.put(input.bytes);
     } else {
       const ref = parseModuleRef(input.ref, '/');
@@ -219,7 +222,7 @@ export class WardenServer {
       } catch (error) {
         throw new DeployRefused(error instanceof Error ? error.message : String(error));
       }
-      this.admitOrRefuse(tenant, module.bytes);
+      await this.admitOrRefuse(tenant, module.bytes);
     }
     if (module.digest === tenant.current.digest) return { digest: module.digest, previous: tenant.previous, changed: false };
     const previous = tenant.current.digest;
@@ -235,7 +238,7 @@ export class WardenServer {
     if (!tenant.previous) throw new DeployRefused(`tenant '${id}' has no previous version`);
     const module = this.options.source.get(tenant.previous);
     if (!module) throw new DeployRefused(`the previous version ${tenant.previous} is no longer stored`);
-    this.admitOrRefuse(tenant, module.bytes);
+    await this.admitOrRefuse(tenant, module.bytes);
     const from = tenant.current.digest;
     this.options.registry.record(id, { digest: module.digest, previous: from, configModule: tenant.configDigest, at: new Date().toISOString() });
     tenant.switchTo(module, from);
@@ -270,9 +273,9 @@ export class WardenServer {
     return { drained };
   }
 
-  private admitOrRefuse(tenant: Tenant, bytes: Uint8Array): void {
+  private async admitOrRefuse(tenant: Tenant, bytes: Uint8Array): Promise<void> {
     try {
-      tenant.admit(bytes);
+      await tenant.admit(bytes);
     } catch (error) {
       if (error instanceof AdmissionError) throw new DeployRefused(`refused by the policy of tenant '${tenant.id}': ${error.violations.map((v) => v.rule).join(', ')}`, error.violations);
       throw error;
@@ -323,7 +326,7 @@ export class WardenServer {
       this.log.event({ kind: 'deployment-superseded', tenant: spec.id, deployed: deployment.digest, config: configModule.digest });
     }
     if (previous === current.digest) previous = null;
-    const tenant = new Tenant(spec, current, previous, this.budget, this.pool);
+    const tenant = new Tenant(spec, current, previous, this.budget, this.pool, this.options.modules);
     tenant.configDigest = configModule.digest;
     return tenant;
   }

@@ -14,6 +14,7 @@ import { LocalModuleSource } from './module-source.js';
 import { FileTenantRegistry } from './registry.js';
 import type { ReloadResult } from './reload-settings.js';
 import { WardenServer } from './server.js';
+import { TenantModules } from './tenant-modules.js';
 
 /** Largest module the server keeps or accepts, in bytes. */
 const MAX_MODULE_BYTES = 256 * 1024 * 1024;
@@ -100,8 +101,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
   const sink = options.log ?? ((line: string) => { process.stderr.write(line); });
   const log = new ServeLog(sink, `${stateDir}/audit.log`);
   const addresses = (c: ServeConfig) => ({ listen: listenOverride ?? c.listen ?? DEFAULT_LISTEN, admin: adminOverride ?? c.admin.listen ?? DEFAULT_ADMIN });
+  // The same bounded, verified on-disk cache `warden run` uses: a restarted server compiles its tenants' modules from it without admitting them again.
+  // Fixed at start: a reload that names another data dir keeps this one (as it keeps the running data dir).
+  const modules = new TenantModules({
+    disk: { dir: `${config.dataDir}/cache/prepared`, log: (line) => log.event({ kind: 'cache', message: line }) },
+  });
   const server = new WardenServer({
-    registry, source: new LocalModuleSource(config.dataDir, MAX_MODULE_BYTES), log, ...addresses(config), addresses, adminHandler: adminHandler(token.token),
+    modules, registry, source: new LocalModuleSource(config.dataDir, MAX_MODULE_BYTES), log, ...addresses(config), addresses, adminHandler: adminHandler(token.token),
   });
   await server.start();
   log.event({ kind: 'started', url: server.url, admin: server.adminUrl, tenants: server.listTenants().map((t) => ({ id: t.id, digest: t.current.digest })) });

@@ -9,12 +9,12 @@ import { parsePolicy } from '../policy/load.js';
 import type { Policy } from '../policy/policy.js';
 import type { RunInputs } from '../policy/compile-grant.js';
 import { createSandbox, type Sandbox, type SandboxResult, type SharedPool } from '../sandbox/sandbox.js';
-import { prepare } from '../sandbox/prepare.js';
 import type { TenantSpec } from './config.js';
 import type { ResolvedModule } from './module-source.js';
 import { failedAtMemoryLimit, MEMORY_LIMIT_HIT } from './outcome.js';
 import { createLane, type Lane } from './scheduler.js';
 import { StorageMeter } from './storage.js';
+import { noModuleCounts, TenantModules, type ModuleCounts } from './tenant-modules.js';
 import { TokenBucket } from './token-bucket.js';
 
 export type Isolation = 'thread' | 'process';
@@ -30,8 +30,6 @@ interface SandboxHandle {
   inflight: number;
   lastUsed: number;
   retired: boolean;
-  /** Digests this sandbox has admitted and compiled (its cache is per digest). */
-  compiled: Set<string>;
 }
 
 export interface TenantStats {
@@ -42,7 +40,10 @@ export interface TenantStats {
   denied: number;
   fuelUsed: number;
   rejected: Record<string, number>;
+  /** Modules prepared and compiled afresh for this tenant (a deploy, or a request that found nothing cached), never more than once per digest and config while cached. */
   compiles: number;
+  /** Lookups answered by the cache: compiled from a verified disk entry (no admission walk), or found compiled in memory. */
+  cacheHits: { disk: number; memory: number };
   replacements: number;
 }
 
@@ -64,7 +65,7 @@ export class Tenant {
   configDigest = '';
   /** Consecutive runs ended by the deadline or fuel. */
   strikes = 0;
-  readonly stats: TenantStats = { requests: 0, byStatus: {}, traps: {}, limitHits: {}, denied: 0, fuelUsed: 0, rejected: {}, compiles: 0, replacements: 0 };
+  readonly stats: TenantStats = { requests: 0, byStatus: {}, traps: {}, limitHits: {}, denied: 0, fuelUsed: 0, rejected: {}, compiles: 0, cacheHits: { disk: 0, memory: 0 }, replacements: 0 };
   private readonly sandboxes = new Map<string, SandboxHandle>();
   private readonly policies = new Map<string, Policy>();
   private retiring: SandboxHandle[] = [];
@@ -76,6 +77,8 @@ export class Tenant {
     private readonly budget: SandboxBudget,
     /** The server's worker pool: thread-isolated sandboxes run in it and start no isolates of their own. */
     private readonly pool?: SharedPool,
+    /** The server's prepared modules (memory, then disk): admission and requests share its key. */
+    private readonly modules: TenantModules = new TenantModules(),
   ) {
     this.lane = createLane(spec.limits.concurrency, spec.limits.queue);
     this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
@@ -123,9 +126,26 @@ export class Tenant {
     return this.penaltyBucket.take(nowMs);
   }
 
-  /** Would this tenant's policy admit the module? Throws AdmissionError if not. Nothing runs. */
-  admit(bytes: Uint8Array): void {
-    prepare(bytes, this.policyFor(this.isolation, false));
+  /**
+   * Would this tenant's policy admit the module? Rejects with AdmissionError
+   * if not. Nothing runs. The prepared and compiled module is kept in the
+   * server's cache under the key this tenant's sandboxes look up, so the
+   * first request after a deploy prepares nothing; a large module is
+   * prepared off the event loop.
+   */
+  async admit(bytes: Uint8Array): Promise<void> {
+    const counts = noModuleCounts();
+    try {
+      await this.modules.admit(bytes, this.policyFor(this.isolation, false), counts);
+    } finally {
+      this.count(counts);
+    }
+  }
+
+  private count(counts: ModuleCounts): void {
+    this.stats.compiles += counts.compiles;
+    this.stats.cacheHits.disk += counts.diskHits;
+    this.stats.cacheHits.memory += counts.memoryHits;
   }
 
   /** Runs the current module (as it is at this moment: a deploy meanwhile does not change it). */
@@ -136,9 +156,12 @@ export class Tenant {
     handle.inflight++;
     try {
       const sandbox = await handle.sandbox;
-      if (!handle.compiled.has(module.digest)) {
-        handle.compiled.add(module.digest);
-        this.stats.compiles++;
+      // Looked up here, with the key the sandbox uses, so what the lookup did is this tenant's to count; the sandbox then finds it in memory.
+      const counts = noModuleCounts();
+      try {
+        await this.modules.prepare(module.bytes, sandbox.policy, counts);
+      } finally {
+        this.count(counts);
       }
       const result = await sandbox.run(module.bytes, inputs);
       this.storage.wrote(result.usage.bytesWritten, result.usage.filesCreated);
@@ -146,10 +169,6 @@ export class Tenant {
       // The record says so when the run failed at its memory limit (answered 503, counted as a limit hit).
       if (failedAtMemoryLimit(result, this.spec.policy.limits.memory) && !result.limitsHit.includes(MEMORY_LIMIT_HIT)) result.limitsHit.push(MEMORY_LIMIT_HIT);
       return { module, result };
-    } catch (error) {
-      // A refused module is not kept as compiled.
-      handle.compiled.delete(module.digest);
-      throw error;
     } finally {
       handle.inflight--;
       handle.lastUsed = Date.now();
@@ -227,8 +246,12 @@ export class Tenant {
     let handle = this.sandboxes.get(key);
     if (handle) return handle;
     handle = {
-      key, inflight: 0, lastUsed: Date.now(), retired: false, compiled: new Set(),
-      sandbox: createSandbox(this.policyFor(isolation, shrinkOnly), this.pool ? { pool: this.pool } : {}),
+      key, inflight: 0, lastUsed: Date.now(), retired: false,
+      sandbox: createSandbox(this.policyFor(isolation, shrinkOnly), {
+        cache: this.modules.memory,
+        ...(this.modules.diskOptions ? { cacheDir: this.modules.diskOptions } : {}),
+        ...(this.pool ? { pool: this.pool } : {}),
+      }),
     };
     // A sandbox that could not start is forgotten, so the next request tries again.
     handle.sandbox.catch(() => { if (this.sandboxes.get(key) === handle) this.sandboxes.delete(key); });
