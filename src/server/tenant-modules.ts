@@ -77,3 +77,10 @@ export class TenantModules {
     return found;
   }
 }
+
+let processModules: TenantModules | undefined;
+
+/** Memory only, over the process's shared cache: for a server built without a data dir's disk cache. */
+export function defaultTenantModules(): TenantModules {
+  return (processModules ??= new TenantModules());
+}

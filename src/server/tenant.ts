@@ -14,7 +14,7 @@ import type { ResolvedModule } from './module-source.js';
 import { failedAtMemoryLimit, MEMORY_LIMIT_HIT } from './outcome.js';
 import { createLane, type Lane } from './scheduler.js';
 import { StorageMeter } from './storage.js';
-import { noModuleCounts, TenantModules, type ModuleCounts } from './tenant-modules.js';
+import { defaultTenantModules, noModuleCounts, type ModuleCounts, type TenantModules } from './tenant-modules.js';
 import { TokenBucket } from './token-bucket.js';
 
 export type Isolation = 'thread' | 'process';
@@ -78,7 +78,7 @@ export class Tenant {
     /** The server's worker pool: thread-isolated sandboxes run in it and start no isolates of their own. */
     private readonly pool?: SharedPool,
     /** The server's prepared modules (memory, then disk): admission and requests share its key. */
-    private readonly modules: TenantModules = new TenantModules(),
+    private readonly modules: TenantModules = defaultTenantModules(),
   ) {
     this.lane = createLane(spec.limits.concurrency, spec.limits.queue);
     this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
