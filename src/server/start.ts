@@ -10,6 +10,7 @@ import { parseListen, type ListenAddress } from './address.js';
 import { ConfigError, loadConfigFile, parseConfig, type ServeConfig } from './config.js';
 import { demoConfig } from './demo.js';
 import { ServeLog } from './log.js';
+import { batchLines } from './log-batch.js';
 import { LocalModuleSource } from './module-source.js';
 import { FileTenantRegistry } from './registry.js';
 import type { ReloadResult } from './reload-settings.js';
@@ -43,7 +44,10 @@ export interface StartServerOptions {
    * Without either (or `admin.token-file`) a token is generated and kept mode 0600 in the data dir.
    */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Receives each JSON log line (requests, events, audit, tenant stderr). Default: process.stderr. */
+  /**
+   * Receives each JSON log line (requests, events, audit, tenant stderr), one call per line, as it is logged.
+   * Default: process.stderr, written once per event-loop turn (every pending line is written by stop()).
+   */
   log?: (line: string) => void;
 }
 
@@ -98,7 +102,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
   const stateDir = `${config.dataDir}/serve`;
   const registry = new FileTenantRegistry(load, stateDir);
   const token = loadAdminToken({ tokenFile: config.admin.tokenFile, tokenEnv: config.admin.tokenEnv, env: options.env ?? process.env, stateDir });
-  const sink = options.log ?? ((line: string) => { process.stderr.write(line); });
+  const stderrLines = options.log ? null : batchLines((text) => { process.stderr.write(text); });
+  const sink = options.log ?? stderrLines!;
   const log = new ServeLog(sink, `${stateDir}/audit.log`);
   const addresses = (c: ServeConfig) => ({ listen: listenOverride ?? c.listen ?? DEFAULT_LISTEN, admin: adminOverride ?? c.admin.listen ?? DEFAULT_ADMIN });
   // The same bounded, verified on-disk cache `warden run` uses: a restarted server compiles its tenants' modules from it without admitting them again.
@@ -117,6 +122,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
     adminToken: { source: token.source, file: token.file },
     server,
     reload: () => server.reload(),
-    stop: (graceMs) => server.stop(graceMs ?? server.config.settings.graceMs),
+    stop: async (graceMs) => {
+      const result = await server.stop(graceMs ?? server.config.settings.graceMs);
+      stderrLines?.flush();
+      return result;
+    },
   };
 }

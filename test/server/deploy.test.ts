@@ -278,3 +278,21 @@ describe('warden serve: shutdown', () => {
     assert.match(served.stderr(), /"kind":"stopped","drained":false/);
   });
 });
+
+describe('warden serve: the log at shutdown', () => {
+  it('has written every request\'s line, once each and before the stopped line, when it exits on SIGTERM', async (t) => {
+    const dir = tempDir(t);
+    const served = await serve(t, { config: writeConfig(dir, config(`${dir}/data`, v1)), dataDir: `${dir}/data` });
+    // Three at a time, so several lines can be pending in one turn; SIGTERM follows the last answer at once.
+    const replies = [];
+    for (let i = 0; i < 8; i++) replies.push(...await Promise.all([0, 1, 2].map(() => http(`${served.url}/app/`))));
+    served.child.kill('SIGTERM');
+    assert.equal(await served.exited, 0);
+    const ids = replies.map((r) => { assert.equal(r.status, 200); return String(r.headers['x-request-id']); });
+    const lines = served.stderr().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { kind: string; request_id?: string });
+    const logged = lines.filter((l) => l.kind === 'request').map((l) => l.request_id!);
+    assert.deepEqual([...logged].sort(), [...ids].sort());
+    assert.equal(lines[0]!.kind, 'started');
+    assert.equal(lines.at(-1)!.kind, 'stopped');
+  });
+});

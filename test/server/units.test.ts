@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { tokenMatches } from '../../src/server/admin.js';
 import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
+import { batchLines } from '../../src/server/log-batch.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
 import { parseGuestResponse } from '../../src/server/wagi.js';
@@ -131,5 +132,31 @@ describe('storage meter', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('log lines batched per turn', () => {
+  it('writes a turn\'s lines once, in order, at the end of the turn, and at once on flush', async () => {
+    const writes: string[] = [];
+    const sink = batchLines((text) => writes.push(text));
+    sink('a\n');
+    sink('b\n');
+    assert.deepEqual(writes, []);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(writes, ['a\nb\n']);
+    sink('c\n');
+    sink.flush();
+    assert.deepEqual(writes, ['a\nb\n', 'c\n']);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(writes, ['a\nb\n', 'c\n']);
+  });
+
+  it('writes a burst without waiting for the turn to end once 64 KiB are pending', () => {
+    const writes: string[] = [];
+    const sink = batchLines((text) => writes.push(text));
+    const line = 'x'.repeat(1023) + '\n';
+    for (let i = 0; i < 64; i++) sink(line);
+    assert.equal(writes.length, 1);
+    assert.equal(writes[0], line.repeat(64));
   });
 });

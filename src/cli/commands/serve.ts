@@ -4,6 +4,7 @@ import { TokenError } from '../../server/admin-token.js';
 import { parseListen, type ListenAddress } from '../../server/address.js';
 import { ConfigError } from '../../server/config.js';
 import { demoHints } from '../../server/demo.js';
+import { batchLines } from '../../server/log-batch.js';
 import { startServer, type StartedServer } from '../../server/start.js';
 import { flag, parseArgs, parseDuration } from '../args.js';
 import { dataDir as defaultDataDir } from '../data-dir.js';
@@ -41,6 +42,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const graceMs = graceFlag !== undefined ? parseDuration(graceFlag, '--grace') : undefined;
   const dataFlag = flag(args, 'data-dir');
   const configPath = flag(args, 'config');
+  // One write per event-loop turn; what is pending when the process exits (after SIGTERM's drain, or on a crash) is written then.
+  const logLines = batchLines((text) => io.stderr(text));
+  process.on('exit', logLines.flush);
   let started: StartedServer;
   try {
     started = await startServer({
@@ -50,7 +54,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       ...(listenFlag ? { listen: listenFlag } : {}),
       ...(adminFlag ? { admin: adminFlag } : {}),
       env: io.env,
-      log: (line) => io.stderr(line),
+      log: logLines,
     });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof TokenError) throw new InputError(error.message);
@@ -78,6 +82,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     stopping = true;
     process.off('SIGHUP', onHup);
     void server.stop(graceMs ?? server.config.settings.graceMs).then(() => {
+      logLines.flush();
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onTerm);
       exit(ExitCode.OK);
