@@ -5,7 +5,22 @@
 type Labels = Record<string, string>;
 
 const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-const key = (labels: Labels): string => Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k]!)}"`).join(',');
+const render = (labels: Labels): string => Object.keys(labels).sort().map((k) => `${k}="${escape(labels[k]!)}"`).join(',');
+/** Series keys by their labels as given, so a request's update does not sort and escape again. */
+const keys = new Map<string, string>();
+/** Label sets remembered at most; label values come from the config and fixed lists, so this is not reached in practice. */
+const MAX_KEYS = 100_000;
+const key = (labels: Labels): string => {
+  let given = '';
+  // Length-prefixed, so two different label sets never spell the same string.
+  for (const name in labels) { const value = labels[name]!; given += `${name.length}:${name}${value.length}:${value}`; }
+  let k = keys.get(given);
+  if (k === undefined) {
+    k = render(labels);
+    if (keys.size < MAX_KEYS) keys.set(given, k);
+  }
+  return k;
+};
 
 abstract class Metric {
   constructor(readonly name: string, readonly help: string, readonly type: string) {}

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { tokenMatches } from '../../src/server/admin.js';
 import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
 import { batchLines } from '../../src/server/log-batch.js';
+import { Counter } from '../../src/server/metrics.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
 import { parseGuestResponse } from '../../src/server/wagi.js';
@@ -158,5 +159,25 @@ describe('log lines batched per turn', () => {
     for (let i = 0; i < 64; i++) sink(line);
     assert.equal(writes.length, 1);
     assert.equal(writes[0], line.repeat(64));
+  });
+});
+
+describe('metric series keys', () => {
+  it('names one series whatever the labels\' order, and never merges two label sets', () => {
+    const c = new Counter('c_total', 'test');
+    c.inc({ tenant: 'a', status: '200' });
+    c.inc({ status: '200', tenant: 'a' });
+    // Spelled alike once names and values are run together; still two series.
+    c.inc({ tenant: 'x\u0000status\u0000y' });
+    c.inc({ tenant: 'x', status: 'y' });
+    c.inc({ tenant: 'q"\n' });
+    assert.equal(c.get({ tenant: 'a', status: '200' }), 2);
+    assert.equal(c.get({ tenant: 'x', status: 'y' }), 1);
+    assert.deepEqual(c.render(), [
+      'c_total{status="200",tenant="a"} 2',
+      'c_total{tenant="x\u0000status\u0000y"} 1',
+      'c_total{status="y",tenant="x"} 1',
+      'c_total{tenant="q\\"\\n"} 1',
+    ]);
   });
 });
