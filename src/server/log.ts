@@ -19,15 +19,28 @@ export class ServeLog {
   constructor(private readonly sink: LogSink, private readonly auditFile: string | null, private readonly now: () => number = Date.now) {}
 
   event(fields: Record<string, unknown>): void {
-    this.sink(JSON.stringify({ time: new Date(this.now()).toISOString(), ...fields }) + '\n');
+    this.sink(JSON.stringify({ time: this.time(), ...fields }) + '\n');
   }
 
+  /** The same line as event({ kind: 'request', ...fields }), built with one copy of the fields rather than two. */
   request(fields: Record<string, unknown>): void {
-    this.event({ kind: 'request', ...fields });
+    this.sink(JSON.stringify({ time: this.time(), kind: 'request', ...fields }) + '\n');
+  }
+
+  private lastMs = NaN;
+  private lastIso = '';
+  /** The time as ISO 8601, formatted once per millisecond (a busy server logs many lines in one). */
+  private time(): string {
+    const ms = this.now();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
   }
 
   audit(fields: Record<string, unknown>): void {
-    const line = JSON.stringify({ time: new Date(this.now()).toISOString(), kind: 'audit', ...fields }) + '\n';
+    const line = JSON.stringify({ time: this.time(), kind: 'audit', ...fields }) + '\n';
     this.sink(line);
     if (this.auditFile) {
       try {
