@@ -48,8 +48,12 @@ function likeForLike(w: Workload): string[] {
 }
 
 const peerRunner = join(root, 'dist', 'bench', 'peers', 'run-peer.js');
+// The children run with an empty environment (no HOME), so wasm-warden is given a data dir of its
+// own: its prepared-module cache is on by default for users, and warm after the warm-up run.
+const smallDataDir = mkdtempSync(join(tmpdir(), 'warden-bench-data-'));
+process.on('exit', () => rmSync(smallDataDir, { recursive: true, force: true }));
 const hosts: Array<{ name: string; command: (w: Workload, dir: string) => string[] }> = [
-  { name: 'wasm-warden', command: (w, dir) => [join(root, 'bin', 'warden.cjs'), 'run', ...likeForLike(w), '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] },
+  { name: 'wasm-warden', command: (w, dir) => [join(root, 'bin', 'warden.cjs'), 'run', '--data-dir', smallDataDir, ...likeForLike(w), '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] },
   // @extism/extism is left out: its Node build returns from a WASI command's _start without
   // doing the work (bench/README.md), so its times would mislead.
   ...['node-wasi', 'browser-wasi-shim', 'wasm-util'].map((peer) => ({
