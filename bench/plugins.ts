@@ -1,11 +1,14 @@
 // Plugin call overheads, one run, medians and same-run ratios:
-//  1. a trivial plugin call (echo of 16 bytes), warm: wasm-warden (thread and
-//     none isolation) against @extism/extism (in-process, and in its worker);
+//  1. a trivial plugin call (echo of 16 bytes), warm: wasm-warden's plugin
+//     sessions (one instance kept; or a fresh one per call) and callPlugin, in
+//     thread and none isolation, against @extism/extism (in-process, and in
+//     its worker), in interleaved rounds; and the dispatch to a worker alone
+//     (posted messages against a shared-memory notify);
 //  2. a host function loaded in the isolate: round trip per call;
 //  3. a closure on the embedder's thread called from a worker: round trip per
 //     call, against a MessagePort round trip to a worker measured here too.
 //
-//   npm run bench:plugins    (node dist/bench/plugins.js [--calls 300 --loop 200000 --closure 3000])
+//   npm run bench:plugins    (node dist/bench/plugins.js [--calls 300 --rounds 5 --loop 200000 --closure 3000])
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +19,7 @@ import { wat } from '../test/helpers/wat.js';
 import { argValue, median, ms, table, timeRunsAsync } from './stats.js';
 
 const calls = argValue('calls', 300);
+const rounds = argValue('rounds', 5);
 const loop = argValue('loop', 200_000);
 const closureCalls = argValue('closure', 3000);
 const root = new URL('../../', import.meta.url);
@@ -26,22 +30,76 @@ const noopPath = fileURLToPath(new URL('bench/host-noop.mjs', root));
 const rows: Array<Array<string | number>> = [];
 const us = (n: number) => (n * 1000).toFixed(2);
 
-// 1. A trivial plugin call.
-const perCall: Record<string, number> = {};
+// 1. A trivial plugin call, warm. Every contender is timed in each of `rounds`
+// rounds, in turn, so load on the machine falls on all of them alike; a
+// round's figure is the median of its calls, and the ratio is taken within
+// the round and reported as the median over rounds.
+type Contender = { name: string; call: () => Promise<unknown>; close: () => Promise<void> };
+const contenders: Contender[] = [];
+const extism = await createPlugin({ wasm: [{ data: plugin }] }, { useWasi: false, runInWorker: false });
+contenders.push({ name: '@extism/extism (in-process)', call: () => extism.call('echo', input), close: () => extism.close() });
+const extismWorker = await createPlugin({ wasm: [{ data: plugin }] }, { useWasi: false, runInWorker: true });
+contenders.push({ name: '@extism/extism (its worker)', call: () => extismWorker.call('echo', input), close: () => extismWorker.close() });
 for (const isolation of ['thread', 'none'] as const) {
-  const sandbox = await createSandbox({ isolation });
-  const times = await timeRunsAsync(calls, async () => { await sandbox.callPlugin(plugin, 'echo', input); }, 20);
-  perCall[`wasm-warden (${isolation})`] = median(times);
-  await sandbox.close();
+  const sandbox = await createSandbox({ isolation, limits: { timeout: '1s' } });
+  const warm = await sandbox.plugin(plugin);
+  const fresh = await sandbox.plugin(plugin, { instances: 'fresh' });
+  contenders.push({ name: `wasm-warden session, warm (${isolation})`, call: () => warm.call('echo', input), close: () => warm.close() });
+  contenders.push({ name: `wasm-warden session, fresh instance per call (${isolation})`, call: () => fresh.call('echo', input), close: () => fresh.close() });
+  contenders.push({ name: `wasm-warden callPlugin (${isolation})`, call: () => sandbox.callPlugin(plugin, 'echo', input), close: () => sandbox.close() });
 }
-for (const runInWorker of [false, true]) {
-  const peer = await createPlugin({ wasm: [{ data: plugin }] }, { useWasi: false, runInWorker });
-  const times = await timeRunsAsync(calls, async () => { await peer.call('echo', input); }, 20);
-  perCall[`@extism/extism (${runInWorker ? 'its worker' : 'in-process'})`] = median(times);
-  await peer.close();
+const perRound = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+for (let round = 0; round < rounds; round++) {
+  for (const c of contenders) {
+    const times = await timeRunsAsync(calls, async () => { await c.call(); }, round === 0 ? 200 : 20);
+    perRound.get(c.name)!.push(median(times));
+  }
 }
-const extismBase = perCall['@extism/extism (in-process)']!;
-for (const [name, t] of Object.entries(perCall)) rows.push([`plugin call: ${name}`, ms(t) + ' ms', (t / extismBase).toFixed(2)]);
+for (const c of contenders) await c.close();
+const base = perRound.get('@extism/extism (in-process)')!;
+for (const c of contenders) {
+  const mine = perRound.get(c.name)!;
+  const ratios = mine.map((t, i) => t / base[i]!);
+  rows.push([`plugin call: ${c.name}`, us(median(mine)) + ' µs', `${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`]);
+}
+
+// The dispatch of a call to a worker and its answer, alone: a posted message
+// each way, against a notify through shared memory (the worker waiting with
+// Atomics.wait, this thread with Atomics.waitAsync), as a session crosses.
+const dispatchSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const cells = new Int32Array(workerData.sab);
+if (workerData.mode === 'message') parentPort.on('message', (m) => parentPort.postMessage(m));
+else for (let seen = 0;;) { Atomics.wait(cells, 0, seen); seen = Atomics.load(cells, 0); Atomics.store(cells, 1, seen); Atomics.notify(cells, 1); }`;
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+const dispatch: Record<string, number[]> = { message: [], notify: [] };
+for (let round = 0; round < rounds; round++) {
+  for (const mode of ['message', 'notify'] as const) {
+    const sab = new SharedArrayBuffer(8);
+    const cells = new Int32Array(sab);
+    const worker = new Worker(dispatchSource, { eval: true, workerData: { sab, mode } });
+    await new Promise((resolve) => worker.once('online', resolve));
+    let seq = 0;
+    const one = mode === 'message'
+      ? () => new Promise<void>((resolve) => { worker.once('message', () => resolve()); worker.postMessage(1); })
+      : async () => {
+        seq++;
+        Atomics.store(cells, 0, seq);
+        Atomics.notify(cells, 0);
+        for (let seen = Atomics.load(cells, 1); seen !== seq; seen = Atomics.load(cells, 1)) {
+          const wait = waitAsync(cells, 1, seen);
+          if (wait.async) await wait.value;
+        }
+      };
+    const n = calls * 10;
+    const times = await timeRunsAsync(7, async () => { for (let i = 0; i < n; i++) await one(); }, 1);
+    dispatch[mode]!.push(median(times) / n);
+    await worker.terminate();
+  }
+}
+const dispatchRatios = dispatch.notify!.map((t, i) => t / dispatch.message![i]!);
+rows.push(['dispatch to a worker and back: posted messages', us(median(dispatch.message!)) + ' µs', '']);
+rows.push(['dispatch to a worker and back: shared-memory notify', us(median(dispatch.notify!)) + ' µs', `${median(dispatchRatios).toFixed(2)} of messages`]);
 
 // 2 and 3: host functions from a loop in the guest.
 const looping = await wat(`(module
@@ -96,6 +154,6 @@ await echo.terminate();
 rows.push(['closure on the embedder\'s thread from a worker, per call', us(closure) + ' µs', (closure / port).toFixed(2)]);
 rows.push(['MessagePort round trip to a worker, per message', us(port) + ' µs', '1.00']);
 
-console.log(`Node ${process.version}; ${calls} plugin calls, ${loop} in-isolate host calls, ${closureCalls} closure calls (medians)\n`);
+console.log(`Node ${process.version}; ${rounds} rounds of ${calls} plugin calls, ${loop} in-isolate host calls, ${closureCalls} closure calls (medians)\n`);
 console.log(table(['measure', 'median', 'ratio'], rows));
-console.log('\nratio: plugin calls against @extism/extism in-process; the closure against the MessagePort round trip.');
+console.log('\nratio: plugin calls against @extism/extism in-process (median over rounds, range); the closure against the MessagePort round trip.');

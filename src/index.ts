@@ -59,7 +59,7 @@ export { checkIndices } from './binary/indices.js';
 // sandbox: admission, isolation, runs.
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
 export { fixFor, formatViolation } from './sandbox/admission-fixes.js';
-export { AdmissionError, createSandbox, createSharedPool, SandboxBusyError, SandboxClosedError, type PluginOutcome, type Sandbox, type SandboxOptions, type SandboxResult, type SharedPool, type SharedPoolOptions } from './sandbox/sandbox.js';
+export { AdmissionError, createSandbox, createSharedPool, SandboxBusyError, SandboxClosedError, type PluginOutcome, type PluginSession, type PluginCallResult, type InstancePolicy, type Sandbox, type SandboxOptions, type SandboxResult, type SharedPool, type SharedPoolOptions } from './sandbox/sandbox.js';
 export { PreparedCache, type PreparedCacheOptions } from './sandbox/prepared-cache.js';
 export type { GuestMemoryView, HostFunctionBody, HostFunctionGrant, HostFunctionSignature, UnknownImports } from './sandbox/host-functions.js';
 

@@ -43,7 +43,17 @@ const lossy = new TextDecoder();
 
 export interface Kernel {
   imports: Record<string, (...args: never[]) => unknown>;
-  outcome(): KernelOutcome;
+  /** The call's outcome; `withVars` false leaves the variables out (an empty list). */
+  outcome(withVars?: boolean): KernelOutcome;
+  /**
+   * Starts another call on the same kernel (a warm instance): a new input;
+   * plugin memory, output, error and logs cleared, the bytes the last call
+   * used zeroed (nothing of one call's blocks reaches the next); variables
+   * kept, as the ABI defines them.
+   */
+  reset(input: Uint8Array): void;
+  /** Whether var_set changed the variables since the last reset. */
+  readonly varsChanged: boolean;
 }
 
 export function createKernel(spec: KernelSpec): Kernel {
@@ -54,11 +64,12 @@ export function createKernel(spec: KernelSpec): Kernel {
   // Offset 0 means "none" in the ABI: blocks start at 1.
   let top = 1;
   const blocks = new Map<number, number>();
-  const input = spec.input;
+  let input = spec.input;
+  let varsChanged = false;
   const vars = new Map<string, Uint8Array>(spec.vars.map(([k, v]) => [k, v]));
   let varBytes = 0;
   for (const [k, v] of vars) varBytes += Buffer.byteLength(k) + v.length;
-  const logs: KernelOutcome['logs'] = [];
+  let logs: KernelOutcome['logs'] = [];
   let logsDropped = 0;
   let error: string | null = null;
   let output: { offs: number; length: number } | null = null;
@@ -149,6 +160,7 @@ export function createKernel(spec: KernelSpec): Kernel {
       const key = lossy.decode(block(keyOffs, 'variable name'));
       const old = vars.get(key);
       if (old) varBytes -= Buffer.byteLength(key) + old.length;
+      varsChanged = true;
       if (valueOffs === 0n) { vars.delete(key); return; }
       const value = block(valueOffs, 'variable value').slice();
       // The policy's bound on what the host keeps between calls.
@@ -169,10 +181,23 @@ export function createKernel(spec: KernelSpec): Kernel {
 
   return {
     imports: imports as unknown as Kernel['imports'],
-    outcome: () => ({
+    get varsChanged() { return varsChanged; },
+    reset: (next: Uint8Array) => {
+      // The buffer is kept (pooled) but what the last call wrote in it is zeroed before the next can read it.
+      memory.fill(0, 0, top);
+      top = 1;
+      blocks.clear();
+      input = next;
+      logs = [];
+      logsDropped = 0;
+      error = null;
+      output = null;
+      varsChanged = false;
+    },
+    outcome: (withVars = true) => ({
       output: output ? memory.slice(output.offs, output.offs + output.length) : new Uint8Array(0),
       error,
-      vars: [...vars],
+      vars: withVars ? [...vars] : [],
       logs,
       logsDropped,
       memoryBytes: top - 1,

@@ -22,6 +22,7 @@ import { RunRefused } from '../wasi/run.js';
 import type { GuestMemory } from '../wasi/guest-memory.js';
 import { GuestTrap } from '../wasi/trap.js';
 import { isNumType, type NumType, type WasmValue } from '../wasi/values.js';
+import { decodeArgs, encodeArgs } from './host-call-codec.js';
 
 /** Checked access to the calling guest's memory: every pointer and length is checked; out of bounds traps the guest. */
 export interface GuestMemoryView {
@@ -244,4 +245,24 @@ export function remoteView(remote: { size(): number; read(ptr: number, length: n
     readU64: (ptr: number) => u64(ptr).getBigUint64(0, true),
     writeU64: (ptr: number, value: bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true); remote.write(ptr, b); },
   });
+}
+
+/**
+ * The embedder's side of a closure called from a worker: arguments decoded,
+ * the closure called on this thread, its results checked and encoded. Guest
+ * memory stays in the worker: `memory` asks the worker, which checks each
+ * range while it waits for the reply.
+ */
+export function closureHandler(grant: HostFunctionGrant, memory: GuestMemoryView): (arg: number, data?: Uint8Array) => Promise<Uint8Array> | Uint8Array {
+  const label = `${grant.module}.${grant.name}`;
+  const encode = (returned: unknown): Uint8Array => {
+    const value = resultsOf(returned, grant.results, label);
+    return encodeArgs(value === undefined ? [] : Array.isArray(value) ? value : [value], grant.results);
+  };
+  return (_arg, data) => {
+    const args = decodeArgs(data ?? new Uint8Array(0), grant.params);
+    const returned = grant.fn!(memory, ...args);
+    // An async closure may await (its own I/O) while the guest waits, bounded by the deadline.
+    return returned instanceof Promise ? returned.then(encode) : encode(returned);
+  };
 }

@@ -27,6 +27,9 @@ import { AdmissionError as Refusal } from './prepare.js';
 import { entryViolations } from './admission.js';
 import { loadHostBody, validateHostFunctions, type HostFunctionBody, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
 import { RunRefused as Refused } from '../wasi/run.js';
+import { openPluginSession, type PluginCallResult, type PluginOutcome, type PluginSession } from './plugin-session.js';
+import { pluginEntryViolations } from './plugin-entry.js';
+import type { InstancePolicy } from './warm-instance.js';
 import { toWasmValue, ValueError, type NumType } from '../wasi/values.js';
 import { originalFrames, type FrameMap } from '../wasi/trap.js';
 import { originalFunctionIndex, type InjectedFunctions } from '../transform/index.js';
@@ -46,8 +49,8 @@ export type { SharedPool, SharedPoolOptions } from './shared-pool.js';
 
 type SandboxModule = PreparedModule;
 
-/** A plugin call's outcome: its output bytes, its error (error_set), its status (null when it trapped), its logs. */
-export type PluginOutcome = Omit<KernelOutcome, 'vars'> & { rc: number | null };
+export type { PluginOutcome, PluginSession, PluginCallResult } from './plugin-session.js';
+export type { InstancePolicy } from './warm-instance.js';
 
 export interface SandboxOptions {
   /**
@@ -120,6 +123,13 @@ export interface Sandbox {
    * table; variables are kept by this sandbox, per module, between calls.
    */
   callPlugin(module: Uint8Array, name: string, input?: Uint8Array | string): Promise<SandboxResult & { plugin: PluginOutcome }>;
+  /**
+   * Opens a plugin session: calls on it reuse one instance in one isolate
+   * (`instances: 'warm'`, the default) or get a new one each (`'fresh'`);
+   * kernel state, fuel and the deadline are per call (docs/plugins.md).
+   * Process isolation serves each call as callPlugin does.
+   */
+  plugin(module: Uint8Array, options?: { instances?: InstancePolicy }): Promise<PluginSession>;
   /** Runs in progress and waiting. */
   readonly load: { running: number; queued: number };
   /** Isolates replaced, wedged (slow to die after a stop), and stopped but not yet exited. */
@@ -246,11 +256,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   async function execute(bytes: Uint8Array, inputs: RunInputs, call: { name: string; args: Array<number | bigint | string> } | null, pluginInput?: Uint8Array): Promise<SandboxResult> {
     const module = await ready(bytes);
     if (pluginInput && call) {
-      const type = module.exports.get(call.name);
-      // A plugin function takes nothing (its input comes through the kernel) and returns nothing or an i32 status.
-      if (type && (type.params.length > 0 || type.results.length > 1 || (type.results.length === 1 && type.results[0] !== 'i32'))) {
-        throw new Refusal([{ rule: 'export-signature-unsupported', message: `${JSON.stringify(call.name.slice(0, 64))} is not a plugin function: () -> () or () -> (i32) expected` }]);
-      }
+      const notPlugin = pluginEntryViolations(module.exports, call.name);
+      if (notPlugin.length) throw new Refusal(notPlugin);
     }
     // The entry is admitted per run: `_start` for run, the named export (with numeric parameters) for invoke.
     const refused = entryViolations(module.exports, call ? call.name : '_start');
@@ -311,11 +318,61 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     }
   }
 
+  async function plugin(bytes: Uint8Array, sessionOptions: { instances?: InstancePolicy } = {}): Promise<PluginSession> {
+    const instances = sessionOptions.instances ?? 'warm';
+    if (instances !== 'warm' && instances !== 'fresh') throw new TypeError(`plugin: instances must be 'warm' or 'fresh', not ${JSON.stringify(instances)}`);
+    const module = await ready(bytes);
+    if (policy.isolation === 'process') {
+      // A child process keeps no instance for a session: each call is a callPlugin (a fresh instance).
+      return { call: (name, input) => callPlugin(bytes, name, input), get instances() { return 0; }, close: async () => {} };
+    }
+    if (!module.usesKernel) throw new Refused('plugin: the module imports nothing of the Extism kernel (extism:host/env); use invoke');
+    const scratches: Scratch[] = [];
+    // One grant for the session's life: scratch directories live until close().
+    const grant = compileGrant(policy, {}, () => {
+      const s = createScratch();
+      scratches.push(s);
+      return s.path;
+    });
+    const session = openPluginSession({
+      isolation: policy.isolation as 'none' | 'thread', instances,
+      module: module.compiled, wasi: WebAssembly.Module.imports(module.compiled).some((i) => i.module === 'wasi_snapshot_preview1'), grant, fuel: module.metered ? limits.fuel : null, guards: module.guards ?? [],
+      plan: planFor(module), grants: hostFunctions, bodies: localBodies,
+      kernel: { config: policy.plugin.config, limits: { memoryBytes: policy.plugin.memoryBytes, varBytes: policy.plugin.varBytes, logLines: policy.plugin.logLines } },
+      vars: { get: () => pluginVars.get(module.key) ?? [], set: (vars) => pluginVars.set(module.key, vars) },
+      admit: (name) => {
+        const refused = [...entryViolations(module.exports, name), ...pluginEntryViolations(module.exports, name)];
+        if (refused.length) throw new Refusal(refused);
+        return module.exports.get(name)!.results.length === 1;
+      },
+      finish: (record: PluginCallResult) => {
+        record.resultTypes = record.results?.length ? ['i32'] : [];
+        if (record.trap?.stack) record.trap.stack = originalFrames(record.trap.stack, frameMap(module.injected));
+        if (module.stubs.length > 0) record.unknownImports = { mode: policy.unknownImports as 'trap' | 'zero', imports: [...new Set(module.stubs.map((s) => `${s.module}.${s.name}`))] };
+        return record;
+      },
+      workerEntry: entry('plugin-worker'),
+      stackSizeMb: options.stackSizeMb ?? 4,
+    });
+    return {
+      call: (name, input) => session.call(name, input),
+      get instances() { return session.instances; },
+      close: async () => {
+        try {
+          await session.close();
+        } finally {
+          for (const s of scratches) s.remove();
+        }
+      },
+    };
+  }
+
   return {
     policy,
     run,
     invoke,
     callPlugin,
+    plugin,
     get load() { return { running, queued }; },
     get health() { return executor.stats; },
     close: () => executor.close(),

@@ -96,6 +96,12 @@ export interface RunOptions {
   entry?: RunEntry;
   /** Imports linked beside WASI for this run (granted host functions, unknown-import stubs). */
   links?: WebAssembly.Imports;
+  /**
+   * Supplies the instance instead of instantiating (a warm plugin instance
+   * reused call after call); `fresh` false skips the set-up a new instance
+   * needs (a moved start function, `_initialize`).
+   */
+  instantiate?: (imports: WebAssembly.Imports) => { instance: WebAssembly.Instance; fresh: boolean };
 }
 
 const enc = encodeUtf8;
@@ -166,8 +172,10 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
     const imports = options.links ? mergeImports(host.imports, options.links) : host.imports;
     const entry = options.entry ?? { kind: 'start' };
     const body = (): void => {
+      let fresh = true;
       try {
-        instance = new WebAssembly.Instance(module, imports);
+        if (options.instantiate) ({ instance, fresh } = options.instantiate(imports));
+        else instance = new WebAssembly.Instance(module, imports);
       } catch (error) {
         if (error instanceof WebAssembly.LinkError || error instanceof TypeError) throw new RunRefused(`cannot link the module: ${(error as Error).message}`);
         throw error;
@@ -185,10 +193,10 @@ export function runWasi(module: WebAssembly.Module, grant: GrantSpec, options: R
       if (typeof fn !== 'function') throw new RunRefused(`the module exports no function ${JSON.stringify(entry.name)}`);
       options.beforeStart?.(instance);
       // The rewriter moved a start function into `_start`: any other entry runs it first, as instantiation would have.
-      const moved = exported[START_EXPORT];
+      const moved = fresh ? exported[START_EXPORT] : undefined;
       if (typeof moved === 'function') (moved as () => void)();
-      // A reactor (a library module) sets itself up in _initialize before any export is called.
-      const init = exported._initialize;
+      // A reactor (a library module) sets itself up in _initialize before any export is called (once per instance).
+      const init = fresh ? exported._initialize : undefined;
       if (typeof init === 'function') (init as () => void)();
       const returned = (fn as (...a: WasmValue[]) => unknown)(...entry.args);
       result.results = entry.results.length === 0 ? [] : entry.results.length === 1 ? [returned as WasmValue] : [...(returned as Iterable<WasmValue>)];

@@ -1,0 +1,232 @@
+// How a plugin session's call crosses to its worker and back: through one
+// SharedArrayBuffer, with no message in the common case.
+//
+// The host writes the function's name and the input into the region, bumps
+// the request cell and notifies; the worker, waiting on that cell, runs the
+// call, writes the reply and bumps the reply cell, which the host awaits with
+// Atomics.waitAsync. A plain reply (the call returned; no stdio, logs,
+// denials, limits or variable changes) is a few numbers and the output and
+// error bytes; anything else is the whole record, serialized (node:v8).
+// Whatever does not fit the region (a large input or record) goes through a
+// MessagePort beside it, read synchronously on the other side
+// (receiveMessageOnPort), so neither thread needs its event loop for a call.
+// Measured against a posted message for the call itself: docs/RATIONALE.md.
+
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { deserialize, serialize } from 'node:v8';
+import type { WarmResult } from './warm-instance.js';
+
+const REQ_SEQ = 0;
+const REP_SEQ = 1;
+const NAME_LEN = 2;
+const INPUT_LEN = 3;
+const RESULTS = 4;
+const REPLY_KIND = 5;
+const REPLY_LEN = 6;
+const OUT_LEN = 7;
+const ERR_LEN = 8;
+const N_COUNTS = 9;
+const REUSED = 10;
+const INT_CELLS = 16;
+// Float64 cells of a plain reply.
+const F_RC = 0;
+const F_FUEL = 1;
+const F_WALL = 2;
+const F_PEAK = 3;
+const F_MEMORY = 4;
+const FLOAT_CELLS = 8;
+const HEADER = INT_CELLS * 4 + FLOAT_CELLS * 8;
+/** Bytes of a call or reply that cross in shared memory; more go through the port. */
+export const WIRE_REGION = 256 * 1024;
+
+/** Atomics.waitAsync (in Node 20, not yet in TypeScript's ES2022 library). */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
+const KIND = { PLAIN: 1, FULL: 2, FULL_ON_PORT: 3, FAILED: 4 } as const;
+/** INPUT_LEN when the input came through the port. */
+const ON_PORT = -1;
+
+export function createWire(): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER + WIRE_REGION);
+}
+
+class Cells {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly region: Uint8Array;
+  constructor(sab: SharedArrayBuffer) {
+    this.i32 = new Int32Array(sab, 0, INT_CELLS);
+    this.f64 = new Float64Array(sab, INT_CELLS * 4, FLOAT_CELLS);
+    this.region = new Uint8Array(sab, HEADER, WIRE_REGION);
+  }
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** What a reply carries back to the host. */
+export type WireReply =
+  | { kind: 'plain'; rc: number | null; output: Uint8Array; error: string | null; fuelUsed: number | null; wallMs: number; peakMemoryBytes: number; memoryBytes: number; counts: number[]; reused: boolean }
+  | { kind: 'full'; record: WarmResult }
+  | { kind: 'failed'; message: string; refused: boolean };
+
+// ------------------------------------------------------------------ host side
+
+export class HostWire {
+  private readonly c: Cells;
+  private seq = 0;
+  constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
+    this.c = new Cells(sab);
+  }
+
+  /** Sends one call; returns its sequence number, to await with `reply`. */
+  send(name: string, wantsResult: boolean, input: Uint8Array): number {
+    const { i32, region } = this.c;
+    // The name was admitted against the module's exports; it is still never trusted to fit.
+    if (name.length > 4096) throw new RangeError('function name too long');
+    const nameLength = utf8.encodeInto(name, region).written;
+    Atomics.store(i32, NAME_LEN, nameLength);
+    if (nameLength + input.length <= WIRE_REGION) {
+      region.set(input, nameLength);
+      Atomics.store(i32, INPUT_LEN, input.length);
+    } else {
+      this.port.postMessage(input);
+      Atomics.store(i32, INPUT_LEN, ON_PORT);
+    }
+    Atomics.store(i32, RESULTS, wantsResult ? 1 : 0);
+    const seq = ++this.seq;
+    Atomics.store(i32, REQ_SEQ, seq);
+    Atomics.notify(i32, REQ_SEQ);
+    return seq;
+  }
+
+  /** Resolves when the worker has answered `seq` (the caller bounds the wait by killing the worker). */
+  async answered(seq: number, stopped: () => boolean): Promise<boolean> {
+    const i32 = this.c.i32;
+    for (;;) {
+      const seen = Atomics.load(i32, REP_SEQ);
+      if (seen === seq) return true;
+      if (stopped()) return false;
+      const wait = waitAsync(i32, REP_SEQ, seen);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  /** Wakes an `answered` wait (the worker was stopped). */
+  wake(): void {
+    Atomics.notify(this.c.i32, REP_SEQ);
+  }
+
+  reply(): WireReply {
+    const { i32, f64, region } = this.c;
+    const kind = Atomics.load(i32, REPLY_KIND);
+    const len = Atomics.load(i32, REPLY_LEN);
+    if (kind === KIND.PLAIN) {
+      const n = Atomics.load(i32, N_COUNTS);
+      const outLen = Atomics.load(i32, OUT_LEN);
+      const errLen = Atomics.load(i32, ERR_LEN);
+      const counts = Array.from(new Float64Array(region.buffer, region.byteOffset, n));
+      const at = n * 8;
+      const rc = f64[F_RC]!;
+      const fuel = f64[F_FUEL]!;
+      return {
+        kind: 'plain', rc: Number.isNaN(rc) ? null : rc, output: region.slice(at, at + outLen),
+        error: errLen < 0 ? null : fromUtf8.decode(region.subarray(at + outLen, at + outLen + errLen)),
+        fuelUsed: Number.isNaN(fuel) ? null : fuel, wallMs: f64[F_WALL]!, peakMemoryBytes: f64[F_PEAK]!, memoryBytes: f64[F_MEMORY]!,
+        counts, reused: Atomics.load(i32, REUSED) === 1,
+      };
+    }
+    if (kind === KIND.FULL) return { kind: 'full', record: deserialize(region.subarray(0, len)) as WarmResult };
+    if (kind === KIND.FULL_ON_PORT) return { kind: 'full', record: takeFromPort(this.port) as WarmResult };
+    const failure = JSON.parse(fromUtf8.decode(region.subarray(0, len))) as { message: string; refused: boolean };
+    return { kind: 'failed', ...failure };
+  }
+}
+
+// ---------------------------------------------------------------- worker side
+
+export class WorkerWire {
+  private readonly c: Cells;
+  private seen = 0;
+  constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
+    this.c = new Cells(sab);
+  }
+
+  /**
+   * Waits for the next call. The wait has no timeout: between calls the worker
+   * has nothing to do, and the host ends it with terminate(), which wakes it.
+   */
+  next(): { name: string; wantsResult: boolean; input: Uint8Array } {
+    const { i32, region } = this.c;
+    while (Atomics.load(i32, REQ_SEQ) === this.seen) Atomics.wait(i32, REQ_SEQ, this.seen);
+    this.seen = Atomics.load(i32, REQ_SEQ);
+    const nameLen = Atomics.load(i32, NAME_LEN);
+    const inputLen = Atomics.load(i32, INPUT_LEN);
+    const name = fromUtf8.decode(region.subarray(0, nameLen));
+    const input = inputLen === ON_PORT ? takeFromPort(this.port) as Uint8Array : region.slice(nameLen, nameLen + inputLen);
+    return { name, wantsResult: Atomics.load(i32, RESULTS) === 1, input };
+  }
+
+  /** Answers the call `next` returned. */
+  answer(record: WarmResult): void {
+    const { i32, f64, region } = this.c;
+    const p = record.plugin;
+    const plain = !record.trap && record.exitCode === 0 && record.results !== undefined && record.usage.outputBytes === 0 && record.stdout.length === 0 && record.stderr.length === 0
+      && record.limitsHit.length === 0 && record.deniedCount === 0 && p.logs.length === 0 && p.logsDropped === 0 && !p.vars;
+    const counts = record.hostCalls ? Object.values(record.hostCalls) : [];
+    const error = p.error === null ? null : utf8.encode(p.error);
+    if (plain && counts.length * 8 + p.output.length + (error?.length ?? 0) <= WIRE_REGION) {
+      new Float64Array(region.buffer, region.byteOffset, counts.length).set(counts);
+      const at = counts.length * 8;
+      region.set(p.output, at);
+      if (error) region.set(error, at + p.output.length);
+      const rc = record.results!.length === 1 ? Number(record.results![0]) : 0;
+      f64[F_RC] = rc;
+      f64[F_FUEL] = record.fuelUsed ?? NaN;
+      f64[F_WALL] = record.usage.wallMs;
+      f64[F_PEAK] = record.usage.peakMemoryBytes;
+      f64[F_MEMORY] = p.memoryBytes;
+      Atomics.store(i32, N_COUNTS, counts.length);
+      Atomics.store(i32, OUT_LEN, p.output.length);
+      Atomics.store(i32, ERR_LEN, error ? error.length : -1);
+      Atomics.store(i32, REUSED, record.instanceReused ? 1 : 0);
+      this.done(KIND.PLAIN, 0);
+      return;
+    }
+    const bytes = serialize(record);
+    if (bytes.length <= WIRE_REGION) {
+      region.set(bytes, 0);
+      this.done(KIND.FULL, bytes.length);
+    } else {
+      this.port.postMessage(record);
+      this.done(KIND.FULL_ON_PORT, 0);
+    }
+  }
+
+  /** Answers with a failure that is not the guest's (a host function module that did not load). */
+  fail(message: string, refused: boolean): void {
+    const bytes = utf8.encode(JSON.stringify({ message: message.slice(0, 2000), refused }));
+    this.c.region.set(bytes, 0);
+    this.done(KIND.FAILED, bytes.length);
+  }
+
+  private done(kind: number, len: number): void {
+    const i32 = this.c.i32;
+    Atomics.store(i32, REPLY_KIND, kind);
+    Atomics.store(i32, REPLY_LEN, len);
+    Atomics.store(i32, REP_SEQ, this.seen);
+    Atomics.notify(i32, REP_SEQ);
+  }
+}
+
+/**
+ * A message the other side posted before it bumped a cell: already queued on
+ * this port (postMessage enqueues before it returns), read synchronously.
+ */
+function takeFromPort(port: MessagePort): unknown {
+  const m = receiveMessageOnPort(port);
+  if (!m) throw new Error('plugin session: a message announced through shared memory is missing');
+  return m.message;
+}

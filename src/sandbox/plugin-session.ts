@@ -1,0 +1,276 @@
+// A plugin session: one module's calls served by one instance kept in one
+// isolate (sandbox.plugin(), docs/plugins.md "Warm sessions").
+//
+//  - thread isolation: a worker of the session's own holds the instance;
+//    each call crosses through shared memory (plugin-call-wire.ts) and its
+//    stdio, counters and closures through the channel a pool worker uses. A
+//    call past its deadline terminates the worker: the next call starts a new
+//    one (variables as the host last saw them).
+//  - none: the instance lives on this thread; each call runs under a V8
+//    watchdog armed for its deadline.
+// Calls on one session run one at a time, in the order they were made.
+// What carries over between calls is warm-instance.ts's to say.
+
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { GrantSpec } from '../wasi/grant.js';
+import { createWasiHost, RunRefused } from '../wasi/run.js';
+import type { TrapKind } from '../wasi/trap.js';
+import { createChannelMemory, HostChannel, type ChannelMessage } from './channel.js';
+import type { SandboxResult } from './execute.js';
+import { closureHandler, remoteView, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
+import type { LocalBodies } from './link.js';
+import { createWire, HostWire, type WireReply } from './plugin-call-wire.js';
+import { WarmInstance, type InstancePolicy, type WarmResult, type WarmSpec } from './warm-instance.js';
+import type { KernelOutcome, KernelSpec } from '../plugin/extism-kernel.js';
+
+/** A plugin call's outcome: its output bytes, its error (error_set), its status (null when it did not return), its logs. */
+export type PluginOutcome = Omit<KernelOutcome, 'vars'> & { rc: number | null };
+
+export type PluginCallResult = SandboxResult & { plugin: PluginOutcome; instanceReused?: boolean };
+
+export interface PluginSession {
+  /** Calls a plugin function (Extism kernel ABI): as sandbox.callPlugin, on the session's instance. */
+  call(name: string, input?: Uint8Array | string): Promise<PluginCallResult>;
+  /** Instances made so far: one, plus one after each call that did not return (or one per call, with `fresh`). */
+  readonly instances: number;
+  /** Stops the session's worker; calls made afterwards are refused. */
+  close(): Promise<void>;
+}
+
+export interface SessionSpec {
+  isolation: 'none' | 'thread';
+  instances: InstancePolicy;
+  module: WebAssembly.Module;
+  /** Whether the module imports WASI (else its calls skip WASI's per-call set-up). */
+  wasi: boolean;
+  grant: GrantSpec;
+  fuel: number | null;
+  guards: ReadonlyArray<readonly [number, TrapKind]>;
+  plan: LinkPlan;
+  grants: readonly HostFunctionGrant[];
+  /** Bodies callable on this thread (isolation "none"). */
+  bodies: LocalBodies;
+  kernel: Omit<KernelSpec, 'input' | 'vars'>;
+  /** The variables as the sandbox keeps them for this module, read when an instance starts and written after each call that changed them. */
+  vars: { get(): Array<[string, Uint8Array]>; set(vars: Array<[string, Uint8Array]>): void };
+  /** Admits a call (the export exists and is a plugin function); returns whether it returns an i32 status. Throws a refusal. */
+  admit(name: string): boolean;
+  /** The record as the sandbox reports it (frames mapped back, unknown imports named). */
+  finish(record: PluginCallResult): PluginCallResult;
+  workerEntry: URL;
+  stackSizeMb: number;
+}
+
+export class SessionClosedError extends Error {
+  override name = 'SessionClosedError';
+}
+
+export function openPluginSession(spec: SessionSpec): PluginSession {
+  const serve = spec.isolation === 'none' ? inlineServer(spec) : threadServer(spec);
+  let chain: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  // Exports admitted once (the module does not change): whether each returns an i32 status.
+  const admitted = new Map<string, boolean>();
+  return {
+    call(name, input = new Uint8Array(0)) {
+      if (typeof name !== 'string') return Promise.reject(new TypeError('call: the function name must be a string'));
+      const data = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+      if (!(data instanceof Uint8Array)) return Promise.reject(new TypeError('call: input must be a Uint8Array or a string'));
+      const next = chain.then(async () => {
+        if (closed) throw new SessionClosedError('the plugin session is closed');
+        let wantsResult = admitted.get(name);
+        if (wantsResult === undefined) admitted.set(name, wantsResult = spec.admit(name));
+        const record = await serve.call(name, wantsResult, data);
+        return spec.finish(pluginRecord(record, spec));
+      });
+      chain = next.catch(() => {});
+      return next;
+    },
+    get instances() { return serve.instances; },
+    async close() {
+      closed = true;
+      await chain;
+      await serve.close();
+    },
+  };
+}
+
+interface Server {
+  call(name: string, wantsResult: boolean, input: Uint8Array): Promise<WarmResult>;
+  readonly instances: number;
+  close(): Promise<void>;
+}
+
+/** The plugin outcome as the sandbox reports it; variables go back to the sandbox, not into the record. */
+function pluginRecord(record: WarmResult, spec: SessionSpec): PluginCallResult {
+  const { vars, ...outcome } = record.plugin;
+  if (vars) spec.vars.set(vars);
+  const rc = record.exitCode === 0 && record.results !== undefined ? Number(record.results[0] ?? 0) : null;
+  return { ...record, plugin: { ...outcome, rc } };
+}
+
+function warmSpecOf(spec: SessionSpec, watchdog: boolean): WarmSpec {
+  return {
+    module: spec.module, grant: spec.grant, fuel: spec.fuel, guards: spec.guards, plan: spec.plan,
+    kernel: { ...spec.kernel, vars: spec.vars.get() }, instances: spec.instances, wasi: spec.wasi, watchdog,
+  };
+}
+
+function inlineServer(spec: SessionSpec): Server {
+  const warm = new WarmInstance(warmSpecOf(spec, true), createWasiHost(), undefined, spec.bodies);
+  return {
+    call: async (name, wantsResult, input) => ({ ...warm.call(name, wantsResult ? ['i32'] : [], input), isolation: 'none' }),
+    get instances() { return warm.made; },
+    close: async () => {},
+  };
+}
+
+interface SessionWorker {
+  worker: Worker;
+  sab: SharedArrayBuffer;
+  port: MessagePort;
+  wire: HostWire;
+  dead: boolean;
+  exited: Promise<void>;
+}
+
+function threadServer(spec: SessionSpec): Server {
+  let current: SessionWorker | null = null;
+  let channel: HostChannel | null = null;
+  let instances = 0;
+  const timeoutMs = spec.grant.limits.timeoutMs;
+  const hosted = spec.plan.hosted.filter((h) => h.via === 'channel');
+  const needsChannel = spec.wasi || hosted.length > 0;
+
+  function spawn(): SessionWorker {
+    const sab = createChannelMemory();
+    const wireMemory = createWire();
+    const { port1, port2 } = new MessageChannel();
+    const side = new MessageChannel();
+    const { watchdog: _unused, ...warm } = warmSpecOf(spec, false);
+    const worker = new Worker(spec.workerEntry, {
+      // Guests never see the host's environment, and neither does the worker.
+      env: {},
+      workerData: { sab, port: port2, wire: wireMemory, side: side.port2, spec: warm },
+      transferList: [port2, side.port2],
+      resourceLimits: { stackSizeMb: spec.stackSizeMb },
+    });
+    worker.unref();
+    port1.on('message', (message: ChannelMessage) => channel?.onMessage(message));
+    port1.unref();
+    side.port1.unref();
+    const w: SessionWorker = {
+      worker, sab, port: port1, wire: new HostWire(wireMemory, side.port1), dead: false,
+      exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())),
+    };
+    const died = () => { w.dead = true; w.wire.wake(); };
+    worker.on('error', died);
+    worker.on('exit', died);
+    return w;
+  }
+
+  function stop(w: SessionWorker): void {
+    w.dead = true;
+    if (current === w) current = null;
+    void w.worker.terminate();
+    w.port.close();
+    w.wire.wake();
+  }
+
+  async function call(name: string, wantsResult: boolean, input: Uint8Array): Promise<WarmResult> {
+    if (!current) current = spawn();
+    const w = current;
+    const started = performance.now();
+    // The channel carries a WASI module's stdio and counters and closures' calls; a call that uses neither needs none.
+    const host = needsChannel ? new HostChannel(w.sab, { stdin: spec.grant.stdin, stdout: spec.grant.stdout, stderr: spec.grant.stderr }) : null;
+    channel = host;
+    if (host && hosted.length > 0) {
+      const view = remoteView(host.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
+      for (const h of hosted) host.handle(`host:${h.index}`, closureHandler(spec.grants[h.index]!, view));
+    }
+    let timedOut = false;
+    let timer: NodeJS.Timeout | null = null;
+    try {
+      const seq = w.wire.send(name, wantsResult, input);
+      // The call keeps this process alive (an idle session's worker does not).
+      w.worker.ref();
+      if (timeoutMs !== null) timer = setTimeout(() => { timedOut = true; stop(w); }, timeoutMs);
+      const answered = await w.wire.answered(seq, () => timedOut || w.dead);
+      if (timer) clearTimeout(timer);
+      if (!w.dead) w.worker.unref();
+      if (!answered) return stoppedRecord(host, timedOut, performance.now() - started);
+      // Output posted before the reply: taken now, so the record holds all of it.
+      host?.drainPort(w.port);
+      const record = recordOf(w.wire.reply(), host, wantsResult);
+      if (host) {
+        if (record.usage.outputBytes > 0) await drained(host, timeoutMs === null ? null : timeoutMs - (performance.now() - started));
+        record.stdout = host.captured(1);
+        record.stderr = host.captured(2);
+      }
+      if (!record.instanceReused) instances++;
+      return { ...record, isolation: 'thread' };
+    } finally {
+      if (timer) clearTimeout(timer);
+      host?.end();
+      channel = null;
+    }
+  }
+
+  /** A plain reply as a whole record (hostCalls in the plan's order, as the worker counted them). */
+  function recordOf(reply: WireReply, host: HostChannel | null, wantsResult: boolean): WarmResult {
+    if (reply.kind === 'failed') {
+      if (reply.refused) throw new RunRefused(reply.message);
+      throw new Error(reply.message);
+    }
+    if (reply.kind === 'full') return reply.record;
+    const snap = host?.snapshot();
+    const record: WarmResult = {
+      exitCode: 0, trap: null, stdout: new Uint8Array(0), stderr: new Uint8Array(0), limitsHit: [], denied: [], deniedCount: 0,
+      results: wantsResult ? [reply.rc ?? 0] : [], fuelUsed: reply.fuelUsed,
+      usage: { wallMs: reply.wallMs, bytesWritten: snap?.usage.bytesWritten ?? 0, filesCreated: snap?.usage.filesCreated ?? 0, outputBytes: 0, peakMemoryBytes: reply.peakMemoryBytes },
+      plugin: { output: reply.output, error: reply.error, logs: [], logsDropped: 0, memoryBytes: reply.memoryBytes },
+      instanceReused: reply.reused,
+    };
+    const labels = [...spec.plan.hosted.map((h) => `${h.module}.${h.name}`), ...spec.plan.stubs.map((s) => `${s.module}.${s.name}`)];
+    if (labels.length > 0) {
+      record.hostCalls = {};
+      labels.forEach((label, i) => { record.hostCalls![label] = reply.counts[i] ?? 0; });
+    }
+    return record;
+  }
+
+  return {
+    call,
+    get instances() { return instances; },
+    close: async () => {
+      const w = current;
+      if (!w) return;
+      stop(w);
+      await w.exited;
+    },
+  };
+}
+
+/** What a call stopped at its deadline (or by a crash of its worker) leaves: the channel's counters, output and denials. */
+function stoppedRecord(host: HostChannel | null, timedOut: boolean, wallMs: number): WarmResult {
+  const snap = host?.snapshot() ?? { stdout: new Uint8Array(0), stderr: new Uint8Array(0), limitsHit: [], denied: [], deniedCount: 0, usage: { bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 } };
+  return {
+    exitCode: null,
+    trap: timedOut ? { kind: 'deadline', message: 'the run reached its deadline' } : { kind: 'other', message: 'the plugin session\'s worker failed' },
+    stdout: snap.stdout, stderr: snap.stderr,
+    limitsHit: [...new Set([...snap.limitsHit, ...(timedOut ? ['timeout'] : [])])],
+    denied: snap.denied, deniedCount: snap.deniedCount, fuelUsed: null,
+    usage: { wallMs, ...snap.usage },
+    plugin: { output: new Uint8Array(0), error: null, logs: [], logsDropped: 0, memoryBytes: 0 },
+    instanceReused: false,
+    isolation: 'thread',
+  };
+}
+
+/** Waits until inherited output is written, at most `ms` (null: no bound). */
+async function drained(host: HostChannel, ms: number | null): Promise<void> {
+  if (ms === null) return host.drained();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([host.drained(), new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, ms)); })]);
+  clearTimeout(timer);
+}
