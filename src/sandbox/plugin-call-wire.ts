@@ -27,6 +27,7 @@ const OUT_LEN = 7;
 const ERR_LEN = 8;
 const N_COUNTS = 9;
 const REUSED = 10;
+const READY = 11;
 const INT_CELLS = 16;
 // Float64 cells of a plain reply.
 const F_RC = 0;
@@ -114,9 +115,21 @@ export class HostWire {
     }
   }
 
-  /** Wakes an `answered` wait (the worker was stopped). */
+  /** Resolves when the worker has started and can take calls (its set-up does not count against a call's deadline). */
+  async started(stopped: () => boolean): Promise<boolean> {
+    const i32 = this.c.i32;
+    while (Atomics.load(i32, READY) === 0) {
+      if (stopped()) return false;
+      const wait = waitAsync(i32, READY, 0);
+      if (wait.async) await wait.value;
+    }
+    return true;
+  }
+
+  /** Wakes an `answered` or `started` wait (the worker was stopped). */
   wake(): void {
     Atomics.notify(this.c.i32, REP_SEQ);
+    Atomics.notify(this.c.i32, READY);
   }
 
   reply(): WireReply {
@@ -152,6 +165,12 @@ export class WorkerWire {
   private seen = 0;
   constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
     this.c = new Cells(sab);
+  }
+
+  /** Tells the host the worker takes calls now. */
+  ready(): void {
+    Atomics.store(this.c.i32, READY, 1);
+    Atomics.notify(this.c.i32, READY);
   }
 
   /**

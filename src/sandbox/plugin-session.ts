@@ -180,6 +180,13 @@ function threadServer(spec: SessionSpec): Server {
   async function call(name: string, wantsResult: boolean, input: Uint8Array): Promise<WarmResult> {
     if (!current) current = spawn();
     const w = current;
+    // A new worker's start (tens of milliseconds) is not the call's: its deadline starts when the worker can take it.
+    w.worker.ref();
+    const up = await w.wire.started(() => w.dead);
+    if (!up) {
+      if (current === w) current = null;
+      throw new Error('the plugin session\'s worker failed to start');
+    }
     const started = performance.now();
     // The channel carries a WASI module's stdio and counters and closures' calls; a call that uses neither needs none.
     const host = needsChannel ? new HostChannel(w.sab, { stdin: spec.grant.stdin, stdout: spec.grant.stdout, stderr: spec.grant.stderr }) : null;

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     failure = { message: error instanceof Error ? error.message : String(error), refused: error instanceof RunRefused };
   }
   // From here the worker only waits for calls and runs them; the host terminates it.
+  wire.ready();
   for (;;) {
     const call = wire.next();
     if (!warm) {
