@@ -22,6 +22,13 @@ export interface KernelSpec {
   config: Readonly<Record<string, string>>;
   vars: ReadonlyArray<readonly [string, Uint8Array]>;
   limits: PluginLimits;
+  /** Origins http_request may reach and the response bound (policy plugin.http_hosts, plugin.http_response); absent: not granted. */
+  http?: { origins: readonly string[]; maxResponseBytes: number };
+}
+
+/** How the isolate makes a plugin's HTTP request (synchronously, for the guest waits): http-isolate.ts. */
+export interface KernelNetwork {
+  request(head: { url: string; method: string; headers: Record<string, string> }, body: Uint8Array | null): { status: number; headers: Record<string, string>; body: Uint8Array };
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -56,7 +63,7 @@ export interface Kernel {
   readonly varsChanged: boolean;
 }
 
-export function createKernel(spec: KernelSpec): Kernel {
+export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel {
   const cap = spec.limits.memoryBytes;
   // Small at first (most calls move a few bytes); doubled as blocks need it, up to the bound.
   let memory = new Uint8Array(Math.min(256, cap + 1));
@@ -73,6 +80,9 @@ export function createKernel(spec: KernelSpec): Kernel {
   let logsDropped = 0;
   let error: string | null = null;
   let output: { offs: number; length: number } | null = null;
+  // The last http_request's status and response headers (http_status_code, http_headers).
+  let httpStatus = 0;
+  let httpHeaders: Record<string, string> | null = null;
 
   const outside = (what: string): never => { throw new GuestTrap('out-of-bounds', `plugin ${what} outside the memory it was given`); };
   /** A 64-bit offset as a number, when [offs, offs + n) lies inside what alloc handed out. */
@@ -177,6 +187,18 @@ export function createKernel(spec: KernelSpec): Kernel {
     log_warn: log('warn'),
     log_error: log('error'),
     get_log_level: (): number => 0,
+    http_request: (requestOffs: bigint, bodyOffs: bigint): bigint => {
+      // Linked only when the policy grants hosts (admission refuses the import otherwise); an isolate without a way out traps.
+      if (!network) throw new GuestTrap('host-function', 'http_request is not available in this isolate');
+      const head = httpHead(lossy.decode(block(requestOffs, 'http request')));
+      const body = bodyOffs === 0n || head.method === 'GET' || head.method === 'HEAD' ? null : block(bodyOffs, 'http request body').slice();
+      const response = network.request(head, body);
+      httpStatus = response.status;
+      httpHeaders = response.headers;
+      return response.body.length === 0 ? 0n : copyIn(response.body);
+    },
+    http_status_code: (): number => httpStatus,
+    http_headers: (): bigint => (httpHeaders === null ? 0n : copyIn(Buffer.from(JSON.stringify(httpHeaders)))),
   };
 
   return {
@@ -193,6 +215,8 @@ export function createKernel(spec: KernelSpec): Kernel {
       error = null;
       output = null;
       varsChanged = false;
+      httpStatus = 0;
+      httpHeaders = null;
     },
     outcome: (withVars = true) => ({
       output: output ? memory.slice(output.offs, output.offs + output.length) : new Uint8Array(0),
@@ -203,4 +227,27 @@ export function createKernel(spec: KernelSpec): Kernel {
       memoryBytes: top - 1,
     }),
   };
+}
+
+/** The request a plugin wrote (Extism's JSON: url, method, headers), checked field by field; anything else traps. */
+function httpHead(text: string): { url: string; method: string; headers: Record<string, string> } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new GuestTrap('host-function', 'http_request: the request is not JSON');
+  }
+  const r = raw as { url?: unknown; method?: unknown; headers?: unknown; header?: unknown };
+  if (typeof raw !== 'object' || raw === null || typeof r.url !== 'string') throw new GuestTrap('host-function', 'http_request: the request names no url');
+  const method = r.method === undefined || r.method === null ? 'GET' : r.method;
+  if (typeof method !== 'string' || !/^[A-Za-z]{1,16}$/.test(method)) throw new GuestTrap('host-function', 'http_request: the method is not a word');
+  const given = r.headers ?? r.header ?? {};
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new GuestTrap('host-function', 'http_request: headers must be an object of strings');
+  // No prototype: a header named __proto__ stays a header.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(given)) {
+    if (typeof v !== 'string') throw new GuestTrap('host-function', `http_request: header ${JSON.stringify(k.slice(0, 64))} is not a string`);
+    headers[k] = v;
+  }
+  return { url: r.url, method: method.toUpperCase(), headers };
 }

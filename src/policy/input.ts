@@ -57,7 +57,7 @@ export interface PolicyInput {
   features?: Partial<Record<FeatureName, boolean>>;
   isolation?: 'none' | 'thread' | 'process';
   trust?: { keys?: string[]; require?: 'none' | 'any' | number; pins?: string[] };
-  plugin?: { config?: Record<string, string>; memory?: Size; vars?: Size; logs?: number };
+  plugin?: { config?: Record<string, string>; memory?: Size; vars?: Size; logs?: number; http_hosts?: string[]; http_response?: Size };
 }
 
 const EXAMPLE: Record<'size' | 'duration', string> = {

@@ -8,6 +8,7 @@ import { parseClockPolicy } from '../wasi/clocks.js';
 import { wasiPreview1Functions } from '../binary/wasi-abi.js';
 import { DEFAULT_PLUGIN, type PluginPolicy, DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
 import { LIMIT_KEYS } from './limit-keys.js';
+import { originOf } from '../plugin/http-allow.js';
 import { HARDEN_PASSES } from '../transform/harden-passes.js';
 import { CLOCK_PATTERN } from './schema.js';
 import { DURATION_EXAMPLES, toBytes, toMilliseconds } from './units.js';
@@ -165,7 +166,7 @@ function readPlugin(r: Reader, raw: unknown): PluginPolicy {
   const plugin = { ...DEFAULT_PLUGIN, config: {} as Record<string, string> };
   if (raw === undefined) return Object.freeze({ ...plugin, config: Object.freeze(plugin.config) });
   if (!isObject(raw)) { r.fail('plugin', 'expected a table'); return DEFAULT_PLUGIN; }
-  r.keys(raw, 'plugin', ['config', 'memory', 'vars', 'logs']);
+  r.keys(raw, 'plugin', ['config', 'memory', 'vars', 'logs', 'http_hosts', 'http_response']);
   if (raw.config !== undefined) {
     if (!isObject(raw.config)) r.fail('plugin.config', 'expected a table of strings');
     else for (const [k, v] of Object.entries(raw.config)) {
@@ -180,6 +181,20 @@ function readPlugin(r: Reader, raw: unknown): PluginPolicy {
   const logs = r.count(raw.logs, 'plugin.logs');
   if (logs !== undefined) plugin.logLines = logs;
   if (plugin.memoryBytes > 2 ** 32) r.fail('plugin.memory', 'at most 4GiB');
+  if (raw.http_hosts !== undefined) {
+    if (!Array.isArray(raw.http_hosts)) r.fail('plugin.http_hosts', 'expected an array of origins ("https://api.example.com", "http://127.0.0.1:8080")');
+    else {
+      const origins: string[] = [];
+      for (const [i, h] of raw.http_hosts.entries()) {
+        const origin = typeof h === 'string' ? originOf(h) : null;
+        if (origin === null) r.fail(`plugin.http_hosts[${i}]`, `${JSON.stringify(h)} is not an origin: scheme http or https, a host, an optional port, no path`);
+        else if (!origins.includes(origin)) origins.push(origin);
+      }
+      plugin.httpHosts = Object.freeze(origins);
+    }
+  }
+  const httpResponse = r.size(raw.http_response, 'plugin.http_response');
+  if (httpResponse !== undefined) plugin.httpResponseBytes = httpResponse;
   return Object.freeze({ ...plugin, config: Object.freeze(plugin.config) });
 }
 

@@ -86,6 +86,10 @@ export interface PluginPolicy {
   varBytes: number;
   /** Log lines kept per call: more are counted and dropped. */
   logLines: number;
+  /** Origins (scheme, host, port) http_request may reach; none: the plugin may not import it. */
+  httpHosts: readonly string[];
+  /** Response bodies http_request may bring in, bytes: larger ones fail the call (host-limit). */
+  httpResponseBytes: number;
 }
 
 export const DEFAULT_PLUGIN: Readonly<PluginPolicy> = Object.freeze({
@@ -93,6 +97,8 @@ export const DEFAULT_PLUGIN: Readonly<PluginPolicy> = Object.freeze({
   memoryBytes: 64 * 1024 * 1024,
   varBytes: 1024 * 1024,
   logLines: 1000,
+  httpHosts: Object.freeze([]) as readonly string[],
+  httpResponseBytes: 1024 * 1024,
 });
 
 export const DEFAULT_FEATURES: readonly FeatureName[] = [

@@ -108,6 +108,8 @@ export function policySchema(): Schema {
           memory: { description: 'Plugin memory per call; alloc returns 0 beyond.', type: 'string', default: '64MiB' },
           vars: { description: 'Variables kept between calls (keys and values); var_set traps beyond.', type: 'string', default: '1MiB' },
           logs: { description: 'Log lines kept per call; more are counted and dropped.', type: 'integer', minimum: 0, default: 1000 },
+          http_hosts: { description: 'Origins (scheme://host[:port]) a plugin\'s http_request may reach, redirects included; none: http_request is refused at admission. Thread isolation only.', type: 'array', items: { type: 'string' }, uniqueItems: true },
+          http_response: { description: 'Largest response body http_request brings in; larger fails the call.', type: 'string', default: '1MiB' },
         },
       },
       isolation: { description: 'The caller\'s own thread (none), worker threads in this process, or a child process per sandbox.', enum: ['none', 'thread', 'process'], default: 'thread' },

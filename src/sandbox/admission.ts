@@ -148,8 +148,10 @@ export function admit(module: WasmModule, policy: AdmissionPolicy, digest: () =>
       // The Extism kernel ABI: linked by wasm-warden itself (plugin memory, input/output, config, vars, logs).
       const kernel = Object.hasOwn(EXTISM_KERNEL, imp.name) ? EXTISM_KERNEL[imp.name]! : null;
       if (!kernel) { if (!stubbed) refuse('import-unknown-function', `imports ${where}, which the Extism kernel ABI does not have`, imp.offset); continue; }
-      // Network access is a grant, and no policy can make it yet: refused, never linked.
-      if (EXTISM_NETWORK.has(imp.name)) { refuse('import-not-granted', `imports ${where} (network), which the policy does not grant`, imp.offset); continue; }
+      // Network access is a grant (plugin.http_hosts); without one the import is refused, never linked.
+      if (EXTISM_NETWORK.has(imp.name) && policy.plugin.httpHosts.length === 0) { refuse('import-not-granted', `imports ${where} (network), which the policy does not grant (plugin.http_hosts)`, imp.offset); continue; }
+      // The request runs on the embedder's thread while the guest waits on the channel: only a worker isolate has one.
+      if (EXTISM_NETWORK.has(imp.name) && policy.isolation !== 'thread') { refuse('import-not-granted', `imports ${where} (network), which only thread isolation provides`, imp.offset); continue; }
       const type = module.types[imp.desc.typeIndex];
       const same = !!type && type.params.length === kernel.params.length && type.results.length === kernel.results.length &&
         type.params.every((p, i) => p === kernel.params[i]) && type.results.every((r, i) => r === kernel.results[i]);

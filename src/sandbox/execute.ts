@@ -12,6 +12,7 @@ import { buildLinks, type LocalBodies } from './link.js';
 import { EXTISM_MODULE } from '../plugin/extism-abi.js';
 import { createKernel, type KernelOutcome, type KernelSpec } from '../plugin/extism-kernel.js';
 import type { TrapKind } from '../wasi/trap.js';
+import { kernelNetwork } from './plugin-network.js';
 
 const NO_BODIES: LocalBodies = new Map();
 
@@ -60,7 +61,7 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
   const plan = job.plan;
   const linked = plan && (plan.stubs.length > 0 || plan.hosted.length > 0);
   const counts = new Map<string, number>();
-  const kernel = job.kernel ? createKernel(job.kernel) : null;
+  const kernel = job.kernel ? createKernel(job.kernel, kernelNetwork(job.kernel, channel, ctx)) : null;
   const links = linked ? buildLinks(plan, ctx.memory, counts, bodies, channel) : kernel ? {} : null;
   if (kernel) links![EXTISM_MODULE] = kernel.imports as WebAssembly.ModuleImports;
   const result: RunResult & { hostCalls?: Record<string, number>; plugin?: KernelOutcome } = runWasi(job.module, job.grant, {

@@ -25,6 +25,7 @@ import type { KernelSpec } from '../plugin/extism-kernel.js';
 import { decodeArgs } from './host-call-codec.js';
 import { resultsOf, type HostFunctionBody, type HostFunctionGrant, type GuestMemoryView, type LinkPlan, EMPTY_PLAN, remoteView } from './host-functions.js';
 import { encodeArgs } from './host-call-codec.js';
+import { serveNetwork } from './plugin-network.js';
 
 export interface ReadyModule {
   digest: string;
@@ -165,6 +166,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
             view ??= remoteView(channel.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
             channel.handle(`host:${h.index}`, closureCall(call.grants[h.index]!, view));
           }
+          serveNetwork(channel, call.kernel, timeoutMs === null ? null : performance.now() + timeoutMs);
         },
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
         // A captured stream's last chunk is still in the channel's shared memory: taken before the isolate's next run.

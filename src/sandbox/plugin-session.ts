@@ -22,6 +22,7 @@ import type { LocalBodies } from './link.js';
 import { createWire, HostWire, type WireReply } from './plugin-call-wire.js';
 import { WarmInstance, type InstancePolicy, type WarmResult, type WarmSpec } from './warm-instance.js';
 import type { KernelOutcome, KernelSpec } from '../plugin/extism-kernel.js';
+import { serveNetwork } from './plugin-network.js';
 
 /** A plugin call's outcome: its output bytes, its error (error_set), its status (null when it did not return), its logs. */
 export type PluginOutcome = Omit<KernelOutcome, 'vars'> & { rc: number | null };
@@ -140,7 +141,7 @@ function threadServer(spec: SessionSpec): Server {
   let instances = 0;
   const timeoutMs = spec.grant.limits.timeoutMs;
   const hosted = spec.plan.hosted.filter((h) => h.via === 'channel');
-  const needsChannel = spec.wasi || hosted.length > 0;
+  const needsChannel = spec.wasi || hosted.length > 0 || spec.kernel.http !== undefined;
 
   function spawn(): SessionWorker {
     const sab = createChannelMemory();
@@ -195,6 +196,7 @@ function threadServer(spec: SessionSpec): Server {
       const view = remoteView(host.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
       for (const h of hosted) host.handle(`host:${h.index}`, closureHandler(spec.grants[h.index]!, view));
     }
+    if (host) serveNetwork(host, spec.kernel, timeoutMs === null ? null : performance.now() + timeoutMs);
     let timedOut = false;
     let timer: NodeJS.Timeout | null = null;
     try {

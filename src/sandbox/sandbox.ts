@@ -238,6 +238,9 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     return execute(bytes, {}, { name, args });
   }
 
+  // http_request's grant, as the kernel takes it (admission refuses the import without one, and outside thread isolation).
+  const httpGrant = policy.plugin.httpHosts.length > 0 ? { http: { origins: policy.plugin.httpHosts, maxResponseBytes: policy.plugin.httpResponseBytes } } : {};
+
   // Plugin variables between calls, per module (bounded by the policy's plugin.vars), dropped with the sandbox.
   const pluginVars = new Map<string, Array<[string, Uint8Array]>>();
 
@@ -290,6 +293,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
         config: policy.plugin.config,
         vars: pluginInput ? pluginVars.get(module.key) ?? [] : [],
         limits: { memoryBytes: policy.plugin.memoryBytes, varBytes: policy.plugin.varBytes, logLines: policy.plugin.logLines },
+        ...httpGrant,
       } : undefined;
       const pending = executor.run(module, grant, fuel, { entry, plan: planFor(module), bodies: localBodies, grants: hostFunctions, ...(kernel ? { kernel } : {}) });
       queued--;
@@ -338,7 +342,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       isolation: policy.isolation as 'none' | 'thread', instances,
       module: module.compiled, wasi: WebAssembly.Module.imports(module.compiled).some((i) => i.module === 'wasi_snapshot_preview1'), grant, fuel: module.metered ? limits.fuel : null, guards: module.guards ?? [],
       plan: planFor(module), grants: hostFunctions, bodies: localBodies,
-      kernel: { config: policy.plugin.config, limits: { memoryBytes: policy.plugin.memoryBytes, varBytes: policy.plugin.varBytes, logLines: policy.plugin.logLines } },
+      kernel: { config: policy.plugin.config, limits: { memoryBytes: policy.plugin.memoryBytes, varBytes: policy.plugin.varBytes, logLines: policy.plugin.logLines }, ...httpGrant },
       vars: { get: () => pluginVars.get(module.key) ?? [], set: (vars) => pluginVars.set(module.key, vars) },
       admit: (name) => {
         const refused = [...entryViolations(module.exports, name), ...pluginEntryViolations(module.exports, name)];

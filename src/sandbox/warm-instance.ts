@@ -28,6 +28,8 @@ import type { IsolateChannel } from './channel.js';
 import type { SandboxResult } from './execute.js';
 import type { LinkPlan } from './host-functions.js';
 import { buildLinks, type LocalBodies } from './link.js';
+import { kernelNetwork } from './plugin-network.js';
+import type { DeniedAttempt } from '../wasi/context.js';
 import { EXTISM_MODULE } from '../plugin/extism-abi.js';
 import { createKernel, type Kernel, type KernelOutcome, type KernelSpec } from '../plugin/extism-kernel.js';
 
@@ -66,6 +68,8 @@ export class WarmInstance {
   /** A module without WASI: the links and the rewriter's deadline checkpoint, which reads this call's deadline. */
   private readonly bareImports: WebAssembly.Imports;
   private deadlineAt = Infinity;
+  /** This call's refused http_request origins. */
+  private denied: DeniedAttempt[] = [];
   /** Instances made so far (the first, and one after each poisoned call or, with `fresh`, each call). */
   made = 0;
   /** Host functions read guest memory through the run's GuestMemory: attached for each call. */
@@ -74,7 +78,9 @@ export class WarmInstance {
   private readonly usesChannel: boolean;
 
   constructor(private readonly spec: WarmSpec, private readonly host: WasiHost, private readonly channel?: IsolateChannel, bodies: LocalBodies = new Map()) {
-    this.kernel = createKernel({ ...spec.kernel, input: new Uint8Array(0) });
+    const kernelSpec = { ...spec.kernel, input: new Uint8Array(0) };
+    // A refused origin is this call's denial, whether or not the call is a WASI run.
+    this.kernel = createKernel(kernelSpec, kernelNetwork(kernelSpec, channel, host.ctx, (url) => { this.denied.push({ call: 'http_request', errno: 'NOTCAPABLE', detail: url }); }));
     const plan = spec.plan;
     const links = plan.stubs.length > 0 || plan.hosted.length > 0 ? buildLinks(plan, host.ctx.memory, this.counts, bodies, channel) : {};
     links[EXTISM_MODULE] = this.kernel.imports as WebAssembly.ModuleImports;
@@ -83,12 +89,13 @@ export class WarmInstance {
     const checkpoint = (): void => { if (performance.now() >= this.deadlineAt) throw new DeadlineReached('the run reached its deadline'); };
     this.bareImports = { ...links, [CHECKPOINT_MODULE]: { [CHECKPOINT_NAME]: checkpoint } };
     this.usesMemory = plan.hosted.length > 0;
-    this.usesChannel = plan.hosted.some((h) => h.via === 'channel');
+    this.usesChannel = plan.hosted.some((h) => h.via === 'channel') || spec.kernel.http !== undefined;
   }
 
   call(name: string, results: readonly ('i32')[], input: Uint8Array): WarmResult {
     this.kernel.reset(input);
     this.counts.clear();
+    this.denied = [];
     return this.record(this.spec.wasi ? this.callWasi(name, results) : this.callBare(name, results));
   }
 
@@ -245,6 +252,10 @@ export class WarmInstance {
     // Built in place: this is every call's path, and a warm call is a few microseconds.
     const outcome = kernel.outcome(kernel.varsChanged);
     if (!kernel.varsChanged) delete (outcome as Partial<KernelOutcome>).vars;
+    if (this.denied.length > 0) {
+      result.denied = [...result.denied, ...this.denied];
+      result.deniedCount += this.denied.length;
+    }
     const record = result as WarmResult;
     record.fuelUsed = fuelUsed;
     record.plugin = outcome;

@@ -1,0 +1,24 @@
+// The hosts a policy grants plugins' http_request: exact origins (scheme,
+// host and port), nothing wider. "http://127.0.0.1:8080" grants that port on
+// that address over plain HTTP and nothing else: not another port, not
+// https, not a name that resolves to the same address, not a subdomain.
+
+/** An origin as the policy writes it, normalised ("https://Example.COM:443/" → "https://example.com"); null if it is not one. */
+export function originOf(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  // An origin names no path, query, fragment or credentials: anything more is a mistake worth refusing.
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) return null;
+  return url.origin;
+}
+
+/** Whether `url` (absolute) is allowed: its origin is one granted. Credentials in the URL do not change the origin. */
+export function allowedUrl(url: URL, origins: readonly string[]): boolean {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  return origins.includes(url.origin);
+}

@@ -1,0 +1,177 @@
+// http_request (Extism kernel ABI) against a real HTTP server on loopback:
+// absent without a grant, exact origins only (redirects included), bounded by
+// the deadline and the response limit, refused hosts recorded as denials; and
+// the same plugin under @extism/extism with the same host allowed.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import createPlugin from '@extism/extism';
+import { createSandbox } from '../../src/sandbox/sandbox.js';
+import { AdmissionError } from '../../src/sandbox/prepare.js';
+import type { PolicyInput } from '../../src/policy/input.js';
+import { fixture } from '../helpers/paths.js';
+
+const wasm = new Uint8Array(readFileSync(fixture('c', 'plugins', 'http-plugin.wasm')));
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+let server: Server;
+let origin = '';
+let port = 0;
+const seen: string[] = [];
+
+before(async () => {
+  server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url ?? '/';
+      if (url === '/hello') {
+        res.end(`hello ${req.method} ${req.headers['x-plugin'] ?? '-'} ${Buffer.concat(chunks).toString()}`);
+      } else if (url === '/redirect-here') {
+        res.writeHead(302, { location: '/hello' }).end();
+      } else if (url === '/redirect-away') {
+        // The same server under another origin (a name instead of the address): not granted.
+        res.writeHead(302, { location: `http://localhost:${port}/hello` }).end();
+      } else if (url === '/big') {
+        res.end(Buffer.alloc(300 * 1024, 0x61));
+      } else if (url === '/slow') {
+        // Never answers: only the deadline ends the wait.
+      } else {
+        res.writeHead(404).end('no such thing');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const granted = (): PolicyInput => ({ isolation: 'thread', limits: { timeout: '5s' }, plugin: { http_hosts: [origin], http_response: '256KiB' } });
+
+describe('http_request', () => {
+  it('is refused at admission without a grant, and outside thread isolation', async () => {
+    const none = await createSandbox({ isolation: 'thread' });
+    try {
+      await assert.rejects(none.callPlugin(wasm, 'get', `${origin}/hello`), (e: AdmissionError) => e instanceof AdmissionError && /http_request.*plugin\.http_hosts/.test(e.message));
+    } finally {
+      await none.close();
+    }
+    const inline = await createSandbox({ isolation: 'none', plugin: { http_hosts: [origin] } });
+    try {
+      await assert.rejects(inline.callPlugin(wasm, 'get', `${origin}/hello`), (e: AdmissionError) => e instanceof AdmissionError && /thread isolation/.test(e.message));
+    } finally {
+      await inline.close();
+    }
+  });
+
+  it('reaches a granted origin: GET and POST with headers and a body, by callPlugin and in a session', async () => {
+    const sandbox = await createSandbox(granted());
+    try {
+      const get = await sandbox.callPlugin(wasm, 'get', `${origin}/hello`);
+      assert.equal(get.trap, null);
+      assert.equal(text(get.plugin.output), '200 hello GET warden-test ');
+      const post = await sandbox.callPlugin(wasm, 'post', `${origin}/hello`);
+      assert.equal(text(post.plugin.output), '200 hello POST warden-test ping from the plugin');
+      const missing = await sandbox.callPlugin(wasm, 'get', `${origin}/nothing`);
+      assert.equal(text(missing.plugin.output), '404 no such thing');
+      const session = await sandbox.plugin(wasm);
+      try {
+        for (let i = 0; i < 2; i++) assert.equal(text((await session.call('get', `${origin}/hello`)).plugin.output), '200 hello GET warden-test ');
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('a host not granted (another port, a name for the same address) is a denial, and nothing is sent', async () => {
+    const sandbox = await createSandbox(granted());
+    try {
+      const before = seen.length;
+      for (const url of [`http://127.0.0.1:${port + 1}/hello`, `http://localhost:${port}/hello`, `https://127.0.0.1:${port}/hello`]) {
+        const r = await sandbox.callPlugin(wasm, 'get', url);
+        assert.equal(r.trap?.kind, 'host-function');
+        assert.match(r.trap!.message, /not granted/);
+        assert.equal(r.deniedCount, 1);
+        assert.equal(r.denied[0]?.call, 'http_request');
+        assert.equal(r.denied[0]?.detail, url);
+      }
+      assert.equal(seen.length, before);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('follows a redirect within the granted origin, and refuses one that leaves it (a denial)', async () => {
+    const sandbox = await createSandbox(granted());
+    try {
+      const here = await sandbox.callPlugin(wasm, 'get', `${origin}/redirect-here`);
+      assert.equal(text(here.plugin.output), '200 hello GET warden-test ');
+      const before = seen.length;
+      const away = await sandbox.callPlugin(wasm, 'get', `${origin}/redirect-away`);
+      assert.equal(away.trap?.kind, 'host-function');
+      assert.match(away.trap!.message, /redirected/);
+      assert.deepEqual(away.denied.map((d) => d.detail), [`http://localhost:${port}/hello`]);
+      // The server saw the redirecting request only: the redirect's target was never asked for.
+      assert.deepEqual(seen.slice(before), ['GET /redirect-away']);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('a response larger than plugin.http_response ends the call (host-limit)', async () => {
+    const sandbox = await createSandbox(granted());
+    try {
+      const r = await sandbox.callPlugin(wasm, 'get', `${origin}/big`);
+      assert.equal(r.trap?.kind, 'host-limit', r.trap?.message);
+      const roomy = await createSandbox({ ...granted(), plugin: { http_hosts: [origin], http_response: '1MiB' } });
+      try {
+        // Under the limit, a body larger than one channel reply comes through whole.
+        const ok = await roomy.callPlugin(wasm, 'get', `${origin}/big`);
+        assert.equal(ok.trap, null);
+        assert.equal(ok.plugin.output.length, 4 + 300 * 1024);
+      } finally {
+        await roomy.close();
+      }
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('a server that never answers is bounded by the deadline', async () => {
+    const sandbox = await createSandbox({ ...granted(), limits: { timeout: '400ms' } });
+    try {
+      const r = await sandbox.callPlugin(wasm, 'get', `${origin}/slow`);
+      assert.equal(r.trap?.kind, 'deadline');
+      assert.equal(r.plugin.rc, null);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('gives the same output as @extism/extism with the same host allowed', async () => {
+    const sandbox = await createSandbox(granted());
+    const peer = await createPlugin({ wasm: [{ data: wasm }] }, { useWasi: false, runInWorker: true, allowedHosts: ['127.0.0.1'] });
+    try {
+      for (const [fn, path] of [['get', '/hello'], ['post', '/hello'], ['get', '/nothing'], ['get', '/redirect-here']] as const) {
+        const mine = await sandbox.callPlugin(wasm, fn, `${origin}${path}`);
+        const theirs = await peer.call(fn, `${origin}${path}`);
+        assert.equal(mine.trap, null);
+        assert.deepEqual(mine.plugin.output, theirs!.bytes(), `${fn} ${path}`);
+      }
+    } finally {
+      await peer.close();
+      await sandbox.close();
+    }
+  });
+});
