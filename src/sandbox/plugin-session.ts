@@ -132,6 +132,8 @@ interface SessionWorker {
   port: MessagePort;
   wire: HostWire;
   dead: boolean;
+  /** Whether it has said it takes calls. */
+  up: boolean;
   exited: Promise<void>;
 }
 
@@ -161,7 +163,7 @@ function threadServer(spec: SessionSpec): Server {
     port1.unref();
     side.port1.unref();
     const w: SessionWorker = {
-      worker, sab, port: port1, wire: new HostWire(wireMemory, side.port1), dead: false,
+      worker, sab, port: port1, wire: new HostWire(wireMemory, side.port1), dead: false, up: false,
       exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())),
     };
     const died = () => { w.dead = true; w.wire.wake(); };
@@ -181,12 +183,15 @@ function threadServer(spec: SessionSpec): Server {
   async function call(name: string, wantsResult: boolean, input: Uint8Array): Promise<WarmResult> {
     if (!current) current = spawn();
     const w = current;
-    // A new worker's start (tens of milliseconds) is not the call's: its deadline starts when the worker can take it.
-    w.worker.ref();
-    const up = await w.wire.started(() => w.dead);
-    if (!up) {
-      if (current === w) current = null;
-      throw new Error('the plugin session\'s worker failed to start');
+    if (!w.up) {
+      // A new worker's start (tens of milliseconds) is not the call's: its deadline starts when the worker can take it.
+      w.worker.ref();
+      w.up = await w.wire.started(() => w.dead);
+      w.worker.unref();
+      if (!w.up) {
+        if (current === w) current = null;
+        throw new Error('the plugin session\'s worker failed to start');
+      }
     }
     const started = performance.now();
     // The channel carries a WASI module's stdio and counters and closures' calls; a call that uses neither needs none.
@@ -201,12 +206,12 @@ function threadServer(spec: SessionSpec): Server {
     let timer: NodeJS.Timeout | null = null;
     try {
       const seq = w.wire.send(name, wantsResult, input);
-      // The call keeps this process alive (an idle session's worker does not).
-      w.worker.ref();
+      // The call keeps this process alive (an idle session's worker does not): its deadline timer does, or else the worker.
       if (timeoutMs !== null) timer = setTimeout(() => { timedOut = true; stop(w); }, timeoutMs);
+      else w.worker.ref();
       const answered = await w.wire.answered(seq, () => timedOut || w.dead);
       if (timer) clearTimeout(timer);
-      if (!w.dead) w.worker.unref();
+      else if (!w.dead) w.worker.unref();
       if (!answered) return stoppedRecord(host, timedOut, performance.now() - started);
       // Output posted before the reply: taken now, so the record holds all of it.
       host?.drainPort(w.port);
