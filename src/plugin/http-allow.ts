@@ -14,6 +14,8 @@ export function originOf(text: string): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
   // An origin names no path, query, fragment or credentials: anything more is a mistake worth refusing.
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) return null;
+  // A host exactly (a name, an IPv4 or a bracketed IPv6 address): `*.example.com` is no pattern here, and a grant it would look like.
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(url.hostname)) return null;
   return url.origin;
 }
 

@@ -22,9 +22,7 @@ import { processIsolate, workerIsolate, type Isolate } from './isolates.js';
 import { SandboxGate, type RunQueue, type SharedPool } from './shared-pool.js';
 import type { RunEntry } from '../wasi/run.js';
 import type { KernelSpec } from '../plugin/extism-kernel.js';
-import { decodeArgs } from './host-call-codec.js';
-import { resultsOf, type HostFunctionBody, type HostFunctionGrant, type GuestMemoryView, type LinkPlan, EMPTY_PLAN, remoteView } from './host-functions.js';
-import { encodeArgs } from './host-call-codec.js';
+import { closureHandler, type GuestMemoryView, type HostFunctionBody, type HostFunctionGrant, type LinkPlan, EMPTY_PLAN, remoteView } from './host-functions.js';
 import { serveNetwork } from './plugin-network.js';
 
 export interface ReadyModule {
@@ -164,7 +162,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
           for (const h of call.plan.hosted) {
             if (h.via !== 'channel') continue;
             view ??= remoteView(channel.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
-            channel.handle(`host:${h.index}`, closureCall(call.grants[h.index]!, view));
+            channel.handle(`host:${h.index}`, closureHandler(call.grants[h.index]!, view));
           }
           serveNetwork(channel, call.kernel, timeoutMs === null ? null : performance.now() + timeoutMs);
         },
@@ -233,26 +231,6 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
 
 /** A command run: `_start`, nothing linked beside WASI. */
 const START: RunCall = Object.freeze({ entry: { kind: 'start' as const }, plan: EMPTY_PLAN, bodies: new Map(), grants: [] });
-
-/**
- * The embedder's side of a closure called from a worker: arguments decoded,
- * the closure called on this thread, its results checked and encoded. Guest
- * memory stays in the worker: the closure's view asks the worker, which
- * checks each range while it waits for the reply.
- */
-function closureCall(grant: HostFunctionGrant, memory: GuestMemoryView): (arg: number, data?: Uint8Array) => Promise<Uint8Array> | Uint8Array {
-  const label = `${grant.module}.${grant.name}`;
-  const encode = (returned: unknown): Uint8Array => {
-    const value = resultsOf(returned, grant.results, label);
-    return encodeArgs(value === undefined ? [] : Array.isArray(value) ? value : [value], grant.results);
-  };
-  return (_arg, data) => {
-    const args = decodeArgs(data ?? new Uint8Array(0), grant.params);
-    const returned = grant.fn!(memory, ...args);
-    // An async closure may await (its own I/O) while the guest waits, bounded by the deadline.
-    return returned instanceof Promise ? returned.then(encode) : encode(returned);
-  };
-}
 
 /** Waits until the host has written everything out, or `ms` passed (null: no limit). */
 async function drainedWithin(channel: HostChannel, ms: number | null): Promise<boolean> {

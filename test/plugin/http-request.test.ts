@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import createPlugin from '@extism/extism';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import { AdmissionError } from '../../src/sandbox/prepare.js';
-import type { PolicyInput } from '../../src/policy/input.js';
+import { parsePolicyInput, type PolicyInput } from '../../src/policy/input.js';
 import { fixture } from '../helpers/paths.js';
 
 const wasm = new Uint8Array(readFileSync(fixture('c', 'plugins', 'http-plugin.wasm')));
@@ -58,6 +58,14 @@ after(async () => {
 const granted = (): PolicyInput => ({ isolation: 'thread', limits: { timeout: '5s' }, plugin: { http_hosts: [origin], http_response: '256KiB' } });
 
 describe('http_request', () => {
+  it('the policy takes origins only: scheme http or https, a host, a port; no path, no credentials', () => {
+    const hosts = (list: unknown[]) => parsePolicyInput({ plugin: { http_hosts: list as string[] } }).plugin.httpHosts;
+    assert.deepEqual(hosts(['HTTPS://API.Example.com:443/', 'http://127.0.0.1:8080']), ['https://api.example.com', 'http://127.0.0.1:8080']);
+    for (const bad of ['ftp://example.com', 'https://example.com/path', 'https://user:pw@example.com', 'example.com', 'https://*.example.com', 7]) {
+      assert.throws(() => hosts([bad]), /plugin\.http_hosts\[0\]/, String(bad));
+    }
+  });
+
   it('is refused at admission without a grant, and outside thread isolation', async () => {
     const none = await createSandbox({ isolation: 'thread' });
     try {
