@@ -71,7 +71,7 @@ describe('Extism kernel bounds', () => {
 });
 
 describe('Extism kernel admission', () => {
-  it('refuses http_request (no policy grants network to plugins) and a kernel import with the wrong signature', async () => {
+  it('refuses http_request without a policy granting origins, and a kernel import with the wrong signature', async () => {
     const module = await wat(`(module
       (import "extism:host/env" "http_request" (func (param i64 i64) (result i64)))
       (import "extism:host/env" "alloc" (func (param i32) (result i32)))
