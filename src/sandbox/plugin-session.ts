@@ -104,10 +104,12 @@ interface Server {
 
 /** The plugin outcome as the sandbox reports it; variables go back to the sandbox, not into the record. */
 function pluginRecord(record: WarmResult, spec: SessionSpec): PluginCallResult {
-  const { vars, ...outcome } = record.plugin;
-  if (vars) spec.vars.set(vars);
-  const rc = record.exitCode === 0 && record.results !== undefined ? Number(record.results[0] ?? 0) : null;
-  return { ...record, plugin: { ...outcome, rc } };
+  // Changed in place: this is every call's path.
+  const plugin = record.plugin as WarmResult['plugin'] & { rc?: number | null };
+  if (plugin.vars) spec.vars.set(plugin.vars);
+  delete plugin.vars;
+  plugin.rc = record.exitCode === 0 && record.results !== undefined ? Number(record.results[0] ?? 0) : null;
+  return record as PluginCallResult;
 }
 
 function warmSpecOf(spec: SessionSpec, watchdog: boolean): WarmSpec {
@@ -120,7 +122,11 @@ function warmSpecOf(spec: SessionSpec, watchdog: boolean): WarmSpec {
 function inlineServer(spec: SessionSpec): Server {
   const warm = new WarmInstance(warmSpecOf(spec, true), createWasiHost(), undefined, spec.bodies);
   return {
-    call: async (name, wantsResult, input) => ({ ...warm.call(name, wantsResult ? ['i32'] : [], input), isolation: 'none' }),
+    call: async (name, wantsResult, input) => {
+      const record = warm.call(name, wantsResult ? ['i32'] : [], input);
+      record.isolation = 'none';
+      return record;
+    },
     get instances() { return warm.made; },
     close: async () => {},
   };
@@ -144,6 +150,8 @@ function threadServer(spec: SessionSpec): Server {
   const timeoutMs = spec.grant.limits.timeoutMs;
   const hosted = spec.plan.hosted.filter((h) => h.via === 'channel');
   const needsChannel = spec.wasi || hosted.length > 0 || spec.kernel.http !== undefined;
+  // Host-call counts cross as numbers in the plan's order: hosted functions, then stubs.
+  const labels = [...spec.plan.hosted.map((h) => `${h.module}.${h.name}`), ...spec.plan.stubs.map((s) => `${s.module}.${s.name}`)];
 
   function spawn(): SessionWorker {
     const sab = createChannelMemory();
@@ -222,7 +230,8 @@ function threadServer(spec: SessionSpec): Server {
         record.stderr = host.captured(2);
       }
       if (!record.instanceReused) instances++;
-      return { ...record, isolation: 'thread' };
+      record.isolation = 'thread';
+      return record;
     } finally {
       if (timer) clearTimeout(timer);
       host?.end();
@@ -245,7 +254,6 @@ function threadServer(spec: SessionSpec): Server {
       plugin: { output: reply.output, error: reply.error, logs: [], logsDropped: 0, memoryBytes: reply.memoryBytes },
       instanceReused: reply.reused,
     };
-    const labels = [...spec.plan.hosted.map((h) => `${h.module}.${h.name}`), ...spec.plan.stubs.map((s) => `${s.module}.${s.name}`)];
     if (labels.length > 0) {
       record.hostCalls = {};
       labels.forEach((label, i) => { record.hostCalls![label] = reply.counts[i] ?? 0; });

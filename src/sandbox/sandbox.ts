@@ -322,6 +322,9 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     }
   }
 
+  // Open plugin sessions: closed with the sandbox.
+  const sessions = new Set<PluginSession>();
+
   async function plugin(bytes: Uint8Array, sessionOptions: { instances?: InstancePolicy } = {}): Promise<PluginSession> {
     const instances = sessionOptions.instances ?? 'warm';
     if (instances !== 'warm' && instances !== 'fresh') throw new TypeError(`plugin: instances must be 'warm' or 'fresh', not ${JSON.stringify(instances)}`);
@@ -358,10 +361,11 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       workerEntry: entry('plugin-worker'),
       stackSizeMb: options.stackSizeMb ?? 4,
     });
-    return {
+    const handle: PluginSession = {
       call: (name, input) => session.call(name, input),
       get instances() { return session.instances; },
       close: async () => {
+        sessions.delete(handle);
         try {
           await session.close();
         } finally {
@@ -369,6 +373,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
         }
       },
     };
+    sessions.add(handle);
+    return handle;
   }
 
   return {
@@ -379,7 +385,10 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     plugin,
     get load() { return { running, queued }; },
     get health() { return executor.stats; },
-    close: () => executor.close(),
+    close: async () => {
+      await Promise.all([...sessions].map((s) => s.close()));
+      await executor.close();
+    },
   };
 }
 

@@ -188,6 +188,14 @@ describe('plugin sessions: closing', () => {
     await sandbox.close();
   });
 
+  it('closing the sandbox closes its sessions', async () => {
+    const sandbox = await createSandbox({ isolation: 'thread' });
+    const s = await sandbox.plugin(session);
+    assert.equal((await s.call('calls')).trap, null);
+    await sandbox.close();
+    await assert.rejects(s.call('calls'), /closed/);
+  });
+
   it('a large input and output cross intact (through the port beside the shared region)', async () => {
     await withSession({ isolation: 'thread', limits: { timeout: '5s' } }, kernel, {}, async (s) => {
       const big = new Uint8Array(600_000).map((_, i) => (i * 7) & 0xff);
