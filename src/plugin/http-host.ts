@@ -50,7 +50,22 @@ export function httpHandlers(grant: HttpGrant, deadlineAt: number | null, piece:
   return [[`host:${HTTP_REQUEST}`, request], [`host:${HTTP_BODY}`, more]];
 }
 
-async function fetchWithin(grant: HttpGrant, rawUrl: string, method: string, headers: Record<string, string>, body: Uint8Array | null, deadlineAt: number | null): Promise<{ status: number; headers: Record<string, string>; body: Uint8Array }> {
+/**
+ * Headers the host decides, never the plugin: Host (a plugin naming another
+ * virtual host would reach a site behind the granted origin that was never
+ * granted) and the message's framing (a Content-Length or Transfer-Encoding of
+ * its own could smuggle a second request to the server in the body).
+ */
+const HOST_DECIDES = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+
+function pluginHeaders(headers: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(headers)) if (!HOST_DECIDES.has(name.toLowerCase())) kept[name] = value;
+  return kept;
+}
+
+async function fetchWithin(grant: HttpGrant, rawUrl: string, method: string, given: Record<string, string>, body: Uint8Array | null, deadlineAt: number | null): Promise<{ status: number; headers: Record<string, string>; body: Uint8Array }> {
+  const headers = pluginHeaders(given);
   let url: URL;
   try {
     url = new URL(rawUrl);

@@ -137,9 +137,10 @@ export class HostWire {
     const kind = Atomics.load(i32, REPLY_KIND);
     const len = Atomics.load(i32, REPLY_LEN);
     if (kind === KIND.PLAIN) {
-      const n = Atomics.load(i32, N_COUNTS);
-      const outLen = Atomics.load(i32, OUT_LEN);
-      const errLen = Atomics.load(i32, ERR_LEN);
+      // Lengths the worker wrote, kept inside the region whatever they say.
+      const n = Math.min(Math.max(0, Atomics.load(i32, N_COUNTS)), WIRE_REGION / 8);
+      const outLen = Math.min(Math.max(0, Atomics.load(i32, OUT_LEN)), WIRE_REGION - n * 8);
+      const errLen = Math.min(Atomics.load(i32, ERR_LEN), WIRE_REGION - n * 8 - outLen);
       const counts = Array.from(new Float64Array(region.buffer, region.byteOffset, n));
       const at = n * 8;
       const rc = f64[F_RC]!;

@@ -29,7 +29,9 @@ before(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = req.url ?? '/';
-      if (url === '/hello') {
+      if (url === '/whoami') {
+        res.end(`host=${req.headers.host} x-ok=${req.headers['x-ok'] ?? '-'} body=${Buffer.concat(chunks).toString()}`);
+      } else if (url === '/hello') {
         res.end(`hello ${req.method} ${req.headers['x-plugin'] ?? '-'} ${Buffer.concat(chunks).toString()}`);
       } else if (url === '/redirect-here') {
         res.writeHead(302, { location: '/hello' }).end();
@@ -115,6 +117,24 @@ describe('http_request', () => {
         assert.equal(r.denied[0]?.detail, url);
       }
       assert.equal(seen.length, before);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('the host decides Host and the framing: a plugin cannot name another virtual host or smuggle a request', async () => {
+    const sandbox = await createSandbox(granted());
+    try {
+      const request = JSON.stringify({
+        url: `${origin}/whoami`, method: 'POST',
+        headers: { Host: 'internal.example', 'Content-Length': '4', 'Transfer-Encoding': 'chunked', 'X-Ok': 'yes' },
+      });
+      const before = seen.length;
+      const r = await sandbox.callPlugin(wasm, 'raw', request);
+      assert.equal(r.trap, null, r.trap?.message);
+      assert.equal(text(r.plugin.output), `200 host=127.0.0.1:${port} x-ok=yes body=body of the request`);
+      // One request reached the server, whole: nothing of the body was read as a second one.
+      assert.deepEqual(seen.slice(before), ['POST /whoami']);
     } finally {
       await sandbox.close();
     }
