@@ -18,7 +18,8 @@ export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string |
   const { rule, message } = violation;
   switch (rule) {
     case 'import-not-granted': {
-      if (message.includes('extism:host/env.http')) return 'no policy grants it yet: wasm-warden gives plugins no network; build the plugin without HTTP calls';
+      if (message.includes('extism:host/env.http') && message.includes('thread isolation')) return 'run it with isolation = "thread" (the request is made on the embedder\'s thread while the plugin\'s worker waits)';
+      if (message.includes('extism:host/env.http')) return 'grant the origins it may reach in the policy: [plugin] http_hosts = ["https://api.example.com"] (thread isolation; docs/plugins.md)';
       const name = /^imports (\w+)/.exec(message)?.[1];
       const capability = name ? wasiFunction(name)?.capability : undefined;
       const grant = capability ? GRANTS[capability] : undefined;

@@ -4,7 +4,8 @@
 // the same plugin under @extism/extism with the same host allowed.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +13,9 @@ import createPlugin from '@extism/extism';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import { AdmissionError } from '../../src/sandbox/prepare.js';
 import { parsePolicyInput, type PolicyInput } from '../../src/policy/input.js';
+import { runWarden } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const wasm = new Uint8Array(readFileSync(fixture('c', 'plugins', 'http-plugin.wasm')));
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -185,6 +188,18 @@ describe('http_request', () => {
     } finally {
       await sandbox.close();
     }
+  });
+
+  it('warden call: granted by a policy file, refused without one with the fix named', async (t) => {
+    const policy = join(tempDir(t), 'policy.toml');
+    writeFileSync(policy, `[plugin]\nhttp_hosts = ["${origin}"]\n`);
+    const plugin = fixture('c', 'plugins', 'http-plugin.wasm');
+    const ok = await runWarden(['call', '--policy', policy, plugin, 'get', '--input', '-'], { input: `${origin}/hello` });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, '200 hello GET warden-test ');
+    const refused = await runWarden(['call', plugin, 'get', '--input', '-'], { input: `${origin}/hello` });
+    assert.equal(refused.code, 125);
+    assert.match(refused.stderr, /http_hosts/);
   });
 
   it('gives the same output as @extism/extism with the same host allowed', async () => {
