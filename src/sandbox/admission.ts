@@ -62,6 +62,12 @@ export interface AdmissionPolicy {
   unknownImports: Policy['unknownImports'];
   features: ReadonlySet<FeatureName>;
   limits: Pick<LimitsPolicy, 'moduleBytes' | 'memory' | 'tables' | 'tableElements' | 'memories' | 'functions' | 'dataBytes'>;
+  /**
+   * A plugin's http_request: not granted (no plugin.http_hosts; also when
+   * absent, as for a whole Policy), granted, or granted but not in thread
+   * isolation (which alone can make it). prepare-config.ts projects it.
+   */
+  pluginHttp?: 'none' | 'granted' | 'needs-thread';
 }
 
 const signature = (t: { params: readonly string[]; results: readonly string[] }) => `(${t.params.join(', ')}) -> (${t.results.join(', ')})`;
@@ -149,9 +155,9 @@ export function admit(module: WasmModule, policy: AdmissionPolicy, digest: () =>
       const kernel = Object.hasOwn(EXTISM_KERNEL, imp.name) ? EXTISM_KERNEL[imp.name]! : null;
       if (!kernel) { if (!stubbed) refuse('import-unknown-function', `imports ${where}, which the Extism kernel ABI does not have`, imp.offset); continue; }
       // Network access is a grant (plugin.http_hosts); without one the import is refused, never linked.
-      if (EXTISM_NETWORK.has(imp.name) && policy.plugin.httpHosts.length === 0) { refuse('import-not-granted', `imports ${where} (network), which the policy does not grant (plugin.http_hosts)`, imp.offset); continue; }
+      if (EXTISM_NETWORK.has(imp.name) && (policy.pluginHttp ?? 'none') === 'none') { refuse('import-not-granted', `imports ${where} (network), which the policy does not grant (plugin.http_hosts)`, imp.offset); continue; }
       // The request runs on the embedder's thread while the guest waits on the channel: only a worker isolate has one.
-      if (EXTISM_NETWORK.has(imp.name) && policy.isolation !== 'thread') { refuse('import-not-granted', `imports ${where} (network), which only thread isolation provides`, imp.offset); continue; }
+      if (EXTISM_NETWORK.has(imp.name) && policy.pluginHttp === 'needs-thread') { refuse('import-not-granted', `imports ${where} (network), which only thread isolation provides`, imp.offset); continue; }
       const type = module.types[imp.desc.typeIndex];
       const same = !!type && type.params.length === kernel.params.length && type.results.length === kernel.results.length &&
         type.params.every((p, i) => p === kernel.params[i]) && type.results.every((r, i) => r === kernel.results[i]);

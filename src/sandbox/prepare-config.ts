@@ -46,6 +46,7 @@ export function prepareConfig(policy: Policy, hostFunctions: readonly HostFuncti
     extraImports: policy.extraImports,
     unknownImports: policy.unknownImports,
     features: policy.features,
+    pluginHttp: policy.plugin.httpHosts.length === 0 ? 'none' : policy.isolation === 'thread' ? 'granted' : 'needs-thread',
     harden: policy.harden,
     limits: {
       moduleBytes: limits.moduleBytes,
