@@ -37,6 +37,7 @@ const misses: Record<string, Change> = {
   unknownImports: { policy: (p) => ({ ...p, unknownImports: 'trap' }) },
   features: { policy: (p) => ({ ...p, features: new Set([...p.features].filter((f) => f !== 'simd')) }) },
   harden: { policy: (p) => ({ ...p, harden: ['stack'] }) },
+  pluginHttp: { policy: (p) => ({ ...p, plugin: { ...p.plugin, httpHosts: ['http://127.0.0.1:8080'] } }) },
   'limits.moduleBytes': { policy: (p) => limit(p, { moduleBytes: 1024 * 1024 }) },
   'limits.memory': { policy: (p) => limit(p, { memory: 512 * 1024 }) },
   'limits.tables': { policy: (p) => limit(p, { tables: 3 }) },
