@@ -221,8 +221,9 @@ function threadServer(spec: SessionSpec): Server {
       if (timer) clearTimeout(timer);
       else if (!w.dead) w.worker.unref();
       if (!answered) return stoppedRecord(host, timedOut, performance.now() - started);
-      // Output posted before the reply: taken now, so the record holds all of it.
+      // Output posted before the reply, and a captured stream's last chunk still in shared memory: taken now, so the record holds all of it.
       host?.drainPort(w.port);
+      host?.takeGathered();
       const record = recordOf(w.wire.reply(), host, wantsResult);
       if (host) {
         if (record.usage.outputBytes > 0) await drained(host, timeoutMs === null ? null : timeoutMs - (performance.now() - started));
