@@ -19,7 +19,7 @@ rmSync('dist/cli', { recursive: true, force: true });
 // bundle starts: a module that imports `createHash` gets a getter that requires node:crypto on
 // first call. `warden run` in isolation none never touches most of them, and loading node:crypto
 // alone took 2-6 ms of a start (docs/RATIONALE.md).
-const LAZY_BUILTINS = ['node:crypto', 'node:module', 'node:worker_threads', 'node:child_process', 'node:http', 'node:https'];
+const LAZY_BUILTINS = ['node:crypto', 'node:module', 'node:worker_threads', 'node:child_process', 'node:http', 'node:https', 'node:v8'];
 const requireHere = createRequire(import.meta.url);
 const lazyBuiltins = {
   name: 'lazy-builtins',
