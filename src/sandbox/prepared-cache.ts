@@ -19,6 +19,7 @@ import type { InjectedFunctions } from '../transform/index.js';
 import type { ReadyModule } from './executors.js';
 import type { LinkPlan } from './host-functions.js';
 import { ModuleCache } from './module-cache.js';
+import { packageVersionFrom } from '../version.js';
 import { AdmissionError, digestOf, prepareAsyncWith, prepareWith, type Prepared } from './prepare.js';
 import type { PrepareConfig } from './prepare-config.js';
 import type { PreparedStore } from './prepared-store.js';
@@ -194,11 +195,11 @@ export function buildId(): string {
   let version = 'unknown';
   if (typeof __filename === 'string' && __filename.endsWith('.cjs')) {
     hash.update(readFileSync(__filename));
-    version = packageVersion(`${__dirname}/..`);
+    version = packageVersionFrom(`${__dirname}/..`);
   } else {
     const src = new URL('..', import.meta.url).pathname;
     for (const file of codeFiles(src)) hash.update(file).update(readFileSync(`${src}/${file}`));
-    version = packageVersion(`${src}/..`);
+    version = packageVersionFrom(`${src}/..`);
   }
   return (build = `${version}+${hash.digest('hex').slice(0, 16)}`);
 }
@@ -211,18 +212,4 @@ function codeFiles(root: string, under = ''): string[] {
     else if (name.endsWith('.js')) out.push(rel);
   }
   return out;
-}
-
-function packageVersion(from: string): string {
-  let dir = from;
-  for (let i = 0; i < 4; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'wasm-warden' && pkg.version) return pkg.version;
-    } catch {
-      // not here: one directory up
-    }
-    dir = `${dir}/..`;
-  }
-  return 'unknown';
 }

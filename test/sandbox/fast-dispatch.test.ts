@@ -8,18 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSandbox, createSharedPool } from '../../src/sandbox/sandbox.js';
+import { FD_WRITE, REMEMBER } from '../helpers/guests.js';
 import { wat } from '../helpers/wat.js';
-
-const FD_WRITE = '(import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))';
-
-// Prints the 8 bytes at 1024 (zero in a fresh instance), then leaves a secret there.
-const remember = `(module ${FD_WRITE}
-  (memory (export "memory") 1)
-  (func (export "_start")
-    (i32.store (i32.const 0) (i32.const 1024))
-    (i32.store (i32.const 4) (i32.const 8))
-    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
-    (i64.store (i32.const 1024) (i64.const 0x2121544552434553))))`;
 
 // Writes 100 bytes of 'x' to stdout and to stderr.
 const noisy = `(module ${FD_WRITE}
@@ -70,7 +60,7 @@ describe('thread runs with the job bell and output taken from shared memory', ()
     const pool = createSharedPool({ size: 1, queue: 4 });
     t.after(() => pool.close());
     const sandbox = await createSandbox({ isolation: 'thread' }, { pool });
-    const bytes = await wat(remember);
+    const bytes = await wat(REMEMBER);
     for (let i = 0; i < 3; i++) {
       const result = await sandbox.run(bytes);
       assert.equal(result.exitCode, 0);
