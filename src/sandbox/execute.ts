@@ -2,7 +2,6 @@
 // caller's own thread): the compiled, prepared module under its grant, with
 // the fuel budget set before `_start` and read after.
 
-import { FUEL_EXPORT } from '../transform/index.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import { createWasiHost, runWasi, type RunEntry, type RunResult, type WasiHost } from '../wasi/run.js';
 import type { IsolateChannel } from './channel.js';
@@ -13,6 +12,7 @@ import { EXTISM_MODULE } from '../plugin/extism-abi.js';
 import { createKernel, type KernelOutcome, type KernelSpec } from '../plugin/extism-kernel.js';
 import type { TrapKind } from '../wasi/trap.js';
 import { kernelNetwork } from './plugin-network.js';
+import { FuelMeter } from './fuel-meter.js';
 
 const NO_BODIES: LocalBodies = new Map();
 
@@ -54,8 +54,7 @@ export interface SandboxResult extends RunResult {
  * the counters are published where the host can read them after a kill.
  */
 export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: IsolateChannel, bodies: LocalBodies = NO_BODIES): SandboxResult {
-  let fuelUsed: number | null = null;
-  let outOfFuel = false;
+  const fuel = new FuelMeter(job.fuel);
   const ctx = host.ctx;
   const stdio = channel?.begin(job.grant, () => ctx.checkDeadline(), () => ctx.msUntilDeadline());
   const plan = job.plan;
@@ -71,20 +70,10 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
     preemptWithWatchdog: job.watchdog,
     ...(stdio ? { stdio, publish: (usage, c) => channel!.publish(usage, c) } : {}),
     ...(job.guards?.length ? { guardTraps: job.guards } : {}),
-    beforeStart: (instance) => {
-      if (job.fuel !== null) (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(job.fuel);
-    },
-    afterRun: (instance) => {
-      if (job.fuel === null || !instance) return;
-      const left = (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint;
-      outOfFuel = left < 0n;
-      fuelUsed = job.fuel - Number(left < 0n ? 0n : left);
-    },
+    beforeStart: (instance) => fuel.fill(instance.exports),
+    afterRun: (instance) => fuel.read(instance?.exports),
   });
-  if (outOfFuel && result.trap) {
-    result.trap = { kind: 'fuel', message: `the run used its fuel budget of ${job.fuel}` };
-    result.limitsHit.push('fuel');
-  }
+  fuel.classify(result);
   if (kernel) result.plugin = kernel.outcome();
   if (linked) {
     result.hostCalls = {};
@@ -92,5 +81,5 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
     for (const st of plan.stubs) result.hostCalls[`${st.module}.${st.name}`] = 0;
     for (const [name, n] of counts) result.hostCalls[name] = n;
   }
-  return { ...result, fuelUsed };
+  return { ...result, fuelUsed: fuel.used };
 }

@@ -15,19 +15,18 @@
 // The imports are built once: the instance keeps the functions it was made
 // with, so every call must reach its state through the same functions.
 
-import vm from 'node:vm';
-import { FUEL_EXPORT } from '../transform/index.js';
 import { START_EXPORT } from '../transform/start.js';
 import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from '../transform/checkpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import { guardTrap } from '../wasi/guard-trap.js';
-import { RunRefused, runWasi, type RunResult, type WasiHost } from '../wasi/run.js';
+import { RunRefused, runWasi, runWithWatchdog, type RunResult, type WasiHost } from '../wasi/run.js';
 import { DeadlineReached } from '../wasi/stdio.js';
 import { classifyEngineError, GuestTrap, type Trap, type TrapKind } from '../wasi/trap.js';
 import type { IsolateChannel } from './channel.js';
 import type { SandboxResult } from './execute.js';
 import type { LinkPlan } from './host-functions.js';
 import { buildLinks, type LocalBodies } from './link.js';
+import { FuelMeter } from './fuel-meter.js';
 import { kernelNetwork } from './plugin-network.js';
 import type { DeniedAttempt } from '../wasi/context.js';
 import { EXTISM_MODULE } from '../plugin/extism-abi.js';
@@ -105,8 +104,7 @@ export class WarmInstance {
     const ctx = host.ctx;
     const stdio = channel?.begin(spec.grant, () => ctx.checkDeadline(), () => ctx.msUntilDeadline());
     let reused = false;
-    let outOfFuel = false;
-    let fuelUsed: number | null = null;
+    const fuel = new FuelMeter(spec.fuel);
     const result: RunResult = runWasi(spec.module, spec.grant, {
       host,
       entry: { kind: 'invoke', name, args: [], results: [...results] },
@@ -125,21 +123,11 @@ export class WarmInstance {
         if (spec.instances === 'warm') this.instance = instance;
         return { instance, fresh: true };
       },
-      beforeStart: (instance) => {
-        if (spec.fuel !== null) (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(spec.fuel);
-      },
-      afterRun: (instance) => {
-        if (spec.fuel === null || !instance) return;
-        const left = (instance.exports[FUEL_EXPORT] as WebAssembly.Global).value as bigint;
-        outOfFuel = left < 0n;
-        fuelUsed = spec.fuel - Number(left < 0n ? 0n : left);
-      },
+      beforeStart: (instance) => fuel.fill(instance.exports),
+      afterRun: (instance) => fuel.read(instance?.exports),
     });
-    if (outOfFuel && result.trap) {
-      result.trap = { kind: 'fuel', message: `the run used its fuel budget of ${spec.fuel}` };
-      result.limitsHit.push('fuel');
-    }
-    return { result, fuelUsed, reused };
+    fuel.classify(result);
+    return { result, fuelUsed: fuel.used, reused };
   }
 
   /**
@@ -165,6 +153,7 @@ export class WarmInstance {
     let instance = this.instance;
     const reused = instance !== null;
     const memory = this.host.ctx.memory;
+    const fuel = new FuelMeter(spec.fuel);
     const body = (): void => {
       let fresh = false;
       if (!instance) {
@@ -182,7 +171,7 @@ export class WarmInstance {
       if (this.usesMemory && exported.memory instanceof WebAssembly.Memory) memory.attach(exported.memory);
       const fn = exported[name];
       if (typeof fn !== 'function') throw new RunRefused(`the module exports no function ${JSON.stringify(name)}`);
-      if (spec.fuel !== null) (exported[FUEL_EXPORT] as WebAssembly.Global).value = BigInt(spec.fuel);
+      fuel.fill(exported);
       if (fresh) {
         // A new instance is set up as a run's would be: a moved start function, then a reactor's _initialize.
         const moved = exported[START_EXPORT];
@@ -193,9 +182,8 @@ export class WarmInstance {
       const returned = (fn as () => unknown)();
       result.results = results.length === 0 ? [] : [returned as number];
     };
-    let fuelUsed: number | null = null;
     try {
-      if (deadlineAt !== null && spec.watchdog) this.underWatchdog(body, Math.max(1, deadlineAt - performance.now()));
+      if (deadlineAt !== null && spec.watchdog) runWithWatchdog(body, Math.max(1, deadlineAt - performance.now()));
       else body();
       result.exitCode = 0;
     } catch (error) {
@@ -204,18 +192,12 @@ export class WarmInstance {
     } finally {
       if (this.usesMemory) memory.detach();
       const exported = (instance as WebAssembly.Instance | null)?.exports;
-      if (spec.fuel !== null && exported) {
-        const left = (exported[FUEL_EXPORT] as WebAssembly.Global).value as bigint;
-        fuelUsed = spec.fuel - Number(left < 0n ? 0n : left);
-        if (left < 0n && result.trap) {
-          result.trap = { kind: 'fuel', message: `the run used its fuel budget of ${spec.fuel}` };
-          result.limitsHit.push('fuel');
-        }
-      }
+      fuel.read(exported);
+      fuel.classify(result);
       result.usage.wallMs = performance.now() - started;
       result.usage.peakMemoryBytes = exported?.memory instanceof WebAssembly.Memory ? exported.memory.buffer.byteLength : 0;
     }
-    return { result, fuelUsed, reused };
+    return { result, fuelUsed: fuel.used, reused };
   }
 
   /** How a call that did not return ended, named as a run's trap would be. */
@@ -228,20 +210,6 @@ export class WarmInstance {
     const guard = guardTrap(error, this.spec.guards);
     const classified = classifyEngineError(error);
     return guard ? { ...classified, kind: guard.kind, message: guard.message } : classified;
-  }
-
-  private context: vm.Context | null = null;
-  private static readonly script = new vm.Script('body()');
-
-  /** Runs `body` under a V8 watchdog (one context kept for the instance's calls). */
-  private underWatchdog(body: () => void, ms: number): void {
-    this.context ??= vm.createContext({ body: null }, { microtaskMode: 'afterEvaluate' });
-    this.context.body = body;
-    try {
-      WarmInstance.script.runInContext(this.context, { timeout: Math.ceil(ms) });
-    } finally {
-      this.context.body = null;
-    }
   }
 
   /** The call's record: the run's, the kernel's outcome, and the host calls counted. */

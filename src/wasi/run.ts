@@ -293,8 +293,8 @@ function mergeImports(base: WebAssembly.Imports, extra: WebAssembly.Imports): We
 let watchdog: { holder: { body: (() => void) | null }; context: vm.Context; script: vm.Script } | undefined;
 let watchdogDepth = 0;
 
-/** Runs `body` under a V8 watchdog that terminates it after `ms`. */
-function runWithWatchdog(body: () => void, ms: number): void {
+/** Runs `body` under a V8 watchdog that terminates it after `ms` (plugin sessions' calls use it too). */
+export function runWithWatchdog(body: () => void, ms: number): void {
   // A run started from inside another (a host function running a guest synchronously) gets a
   // context of its own, so the outer run's body is never replaced under it.
   if (watchdogDepth > 0) {
