@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runWarden } from '../helpers/cli.js';
@@ -46,5 +46,28 @@ describe('warden call', () => {
     const refused = await runWarden(['call', plugin, 'nope']);
     assert.equal(refused.code, 125);
     assert.match(refused.stderr, /export-missing/);
+  });
+
+  it('keeps the prepared module in the data dir as warden run does: the next call uses the entry, a tampered one is not trusted, --no-cache writes nothing', async (t) => {
+    const data = tempDir(t);
+    const first = await runWarden(['call', '--data-dir', data, plugin, 'echo', '--input', '-'], { input: 'one' });
+    assert.equal(first.stdout, 'one', first.stderr);
+    const cache = join(data, 'cache', 'prepared');
+    const entries = readdirSync(cache).filter((n) => n.endsWith('.prep'));
+    assert.equal(entries.length, 1, 'the first call wrote one entry');
+    const again = await runWarden(['call', '--debug', '--data-dir', data, plugin, 'echo', '--input', '-'], { input: 'two' });
+    assert.equal(again.stdout, 'two');
+    assert.doesNotMatch(again.stderr, /cache/, 'the entry was used as it is');
+    const path = join(cache, entries[0]!);
+    const entry = readFileSync(path);
+    entry[entry.length - 1] ^= 0xff;
+    writeFileSync(path, entry);
+    const tampered = await runWarden(['call', '--debug', '--data-dir', data, plugin, 'echo', '--input', '-'], { input: 'three' });
+    assert.equal(tampered.stdout, 'three');
+    assert.match(tampered.stderr, /warden call: cache: .*\.prep: not used/);
+    const fresh = tempDir(t);
+    const bypass = await runWarden(['call', '--no-cache', '--data-dir', fresh, plugin, 'echo', '--input', '-'], { input: 'four' });
+    assert.equal(bypass.stdout, 'four');
+    assert.deepEqual(readdirSync(fresh), [], '--no-cache made no cache directory');
   });
 });

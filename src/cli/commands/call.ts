@@ -14,6 +14,7 @@ import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize } from 
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
+import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { readModuleFile } from '../read-module.js';
 
 export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
@@ -31,6 +32,8 @@ no clock, no randomness unless a policy grants them.
   --memory-limit SIZE     the plugin's linear memory (default 1GiB)
   --isolation MODE        none | thread | process (default none)
   --json                  print the call's record (output as base64) instead of the bytes
+  --data-dir DIR          where the prepared-module cache lives (default: the data dir)
+  --no-cache              neither read nor write the prepared-module cache
 
 Logs go to stderr, one line each. Exit status: 0 when the plugin returns 0;
 1 with its error message when it returns non-zero or sets an error; 125 when
@@ -40,6 +43,7 @@ limit ends the call.`;
 const specs = {
   input: { value: true }, policy: { value: true }, config: { value: true, repeat: true }, timeout: { value: true },
   fuel: { value: true }, 'memory-limit': { value: true }, isolation: { value: true }, json: {}, help: {},
+  'data-dir': { value: true }, 'no-cache': {},
 } as const;
 
 function effectivePolicy(args: ReturnType<typeof parseArgs>, io: CommandIO): Policy {
@@ -106,7 +110,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const policy = effectivePolicy(args, io);
   const input = readInput(flag(args, 'input'), io);
   const bytes = readModuleFile(modulePath, io.cwd);
-  const sandbox = await createSandbox(policy, { oneShot: true });
+  const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir('call', flag(args, 'data-dir'), io);
+  const sandbox = await createSandbox(policy, { oneShot: true, ...(cacheDir ? { cacheDir } : {}) });
   let result;
   try {
     result = await sandbox.callPlugin(bytes, fn, input);

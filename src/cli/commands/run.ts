@@ -20,6 +20,7 @@ import { readModuleFile } from '../read-module.js';
 import { isStoreDigest } from '../../store/reference.js';
 import { openStore, StoreError } from '../../store/local.js';
 import { dataDir } from '../data-dir.js';
+import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
 
@@ -208,20 +209,6 @@ function writeReport(path: string | undefined, cwd: string, record: object): voi
   if (path) writeFileAtomic(resolveFrom(cwd, path), JSON.stringify(record, null, 2) + '\n');
 }
 
-/**
- * The prepared-module cache in the data dir, told to say with --debug why an
- * entry was not used. No data dir (no HOME, no flag): no cache, not an error.
- */
-function preparedCacheDir(dataDirFlag: string | undefined, io: CommandIO): { dir: string; log: (line: string) => void } | undefined {
-  let dir: string;
-  try {
-    dir = dataDir(dataDirFlag, io);
-  } catch {
-    return undefined;
-  }
-  return { dir: `${dir}/cache/prepared`, log: (line) => { if (io.debug) io.stderr(`warden run: ${line}\n`); } };
-}
-
 /** A module named by its store digest (warden push prints it). */
 function readFromStore(digest: string, dataDirFlag: string | undefined, io: CommandIO): Uint8Array {
   try {
@@ -247,7 +234,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.
   let sandbox;
   try {
-    const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir(flag(args, 'data-dir'), io);
+    const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir('run', flag(args, 'data-dir'), io);
     sandbox = await createSandbox(policy, { oneShot: true, ...(cacheDir ? { cacheDir } : {}) });
   } catch (error) {
     // A mount whose host path is missing: one line naming it.
