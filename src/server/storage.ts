@@ -14,27 +14,30 @@ import { lstat, readdir } from 'node:fs/promises';
 /** Entries visited at most in one measurement (a root with more counts as full). */
 const MAX_ENTRIES = 200_000;
 
-export function measureDiskUse(root: string): number {
+/** A step of the walk: list a directory, or lstat an entry. The answer is null when the call failed (the entry is skipped). */
+type Step = { list: string } | { stat: string };
+type Answer = string[] | { blocks: number; isDirectory(): boolean } | null;
+
+/**
+ * The one walk both measurements share, written once as a generator: it asks
+ * for each directory listing and each lstat, and the sync and async drivers
+ * below answer with the fs calls of their kind. Returns the blocks in bytes;
+ * past MAX_ENTRIES entries, Number.MAX_SAFE_INTEGER (a root that large counts
+ * as full rather than making the host walk without end).
+ */
+function* diskUseWalk(root: string): Generator<Step, number, Answer> {
   let total = 0;
   let visited = 0;
   const stack = [root];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      continue;
-    }
+    const names = (yield { list: dir }) as string[] | null;
+    if (!names) continue;
     for (const name of names) {
       if (++visited > MAX_ENTRIES) return Number.MAX_SAFE_INTEGER;
       const path = `${dir}/${name}`;
-      let stat;
-      try {
-        stat = lstatSync(path);
-      } catch {
-        continue;
-      }
+      const stat = (yield { stat: path }) as { blocks: number; isDirectory(): boolean } | null;
+      if (!stat) continue;
       total += stat.blocks * 512;
       if (stat.isDirectory()) stack.push(path);
     }
@@ -42,33 +45,33 @@ export function measureDiskUse(root: string): number {
   return total;
 }
 
+function orNull<T>(call: () => T): T | null {
+  try {
+    return call();
+  } catch {
+    return null;
+  }
+}
+
+export function measureDiskUse(root: string): number {
+  const walk = diskUseWalk(root);
+  let step = walk.next(null);
+  while (!step.done) {
+    const ask = step.value;
+    step = walk.next('list' in ask ? orNull(() => readdirSync(ask.list)) : orNull(() => lstatSync(ask.stat)));
+  }
+  return step.value;
+}
+
 /** The same walk off the event loop (each directory read and lstat on libuv's pool). */
 export async function measureDiskUseAsync(root: string): Promise<number> {
-  let total = 0;
-  let visited = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      if (++visited > MAX_ENTRIES) return Number.MAX_SAFE_INTEGER;
-      const path = `${dir}/${name}`;
-      let stat;
-      try {
-        stat = await lstat(path);
-      } catch {
-        continue;
-      }
-      total += stat.blocks * 512;
-      if (stat.isDirectory()) stack.push(path);
-    }
+  const walk = diskUseWalk(root);
+  let step = walk.next(null);
+  while (!step.done) {
+    const ask = step.value;
+    step = walk.next('list' in ask ? await readdir(ask.list).catch(() => null) : await lstat(ask.stat).catch(() => null));
   }
-  return total;
+  return step.value;
 }
 
 /** A full root is measured again at most this often: each walk runs on the server's event loop. */

@@ -114,6 +114,29 @@ describe('admin token and rate limit', () => {
 });
 
 describe('storage meter', () => {
+  it('measures the same blocks on and off the event loop: nested directories counted, a symlink\'s target not followed', async () => {
+    const { mkdirSync, mkdtempSync, writeFileSync, rmSync, symlinkSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { measureDiskUse, measureDiskUseAsync } = await import('../../src/server/storage.js');
+    const root = mkdtempSync(`${tmpdir()}/warden-walk-`);
+    const outside = mkdtempSync(`${tmpdir()}/warden-walk-outside-`);
+    try {
+      mkdirSync(`${root}/a/b/c`, { recursive: true });
+      writeFileSync(`${root}/a/one`, Buffer.alloc(20_000, 1));
+      writeFileSync(`${root}/a/b/c/two`, Buffer.alloc(50_000, 2));
+      writeFileSync(`${outside}/big`, Buffer.alloc(1 << 20, 3));
+      symlinkSync(outside, `${root}/a/link`);
+      const expected = ['a', 'a/b', 'a/b/c', 'a/one', 'a/b/c/two'].reduce((sum, rel) => sum + statSync(`${root}/${rel}`).blocks * 512, 0);
+      const sync = measureDiskUse(root);
+      assert.ok(sync >= expected && sync < expected + 64 * 1024, `${sync} counts the tree's blocks (${expected}) and the link itself, not the 1 MiB behind it`);
+      assert.equal(await measureDiskUseAsync(root), sync);
+      assert.equal(measureDiskUse(`${root}/missing`), 0, 'a root that cannot be listed counts nothing');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('re-measures a full root at most every few seconds, and sees deletions then', async () => {
     const { mkdtempSync, writeFileSync, rmSync, unlinkSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
