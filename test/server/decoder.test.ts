@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { repoRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
-import { eventually, example, http, serve, writeConfig, type Served } from './harness.js';
+import { eventually, example, http, serve, writeConfig, type Served, suiteHooks } from './harness.js';
 
 const decoderDir = join(repoRoot, 'examples', 'vulnerable-decoder');
 const wagi = join(decoderDir, 'wimg-wagi.wasm');
@@ -45,9 +45,7 @@ module = "${example('hello.wasm')}"
 describe('warden serve: the vulnerable decoder as a tenant', () => {
   let served: Served;
   let inputs: Record<string, Uint8Array>;
-  const cleanups: Array<() => void | Promise<void>> = [];
-  const hooks = { after: (fn: () => void | Promise<void>) => { cleanups.unshift(fn); } };
-  after(async () => { for (const fn of cleanups) await fn(); });
+  const hooks = suiteHooks();
   before(async () => {
     // The crafted inputs, aimed at this build's addresses (craft.mjs reads them from the module).
     const { craft } = await import(pathToFileURL(join(decoderDir, 'craft.mjs')).href) as { craft: (bytes: Uint8Array) => Record<string, Uint8Array> };

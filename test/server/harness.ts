@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { repoRoot, wardenBin } from '../helpers/paths.js';
 
 export const TOKEN = 'test-admin-token-0123456789abcdef';
@@ -104,4 +105,15 @@ export async function eventually(check: () => Promise<boolean>, what: string, tr
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`never happened: ${what}`);
+}
+
+/**
+ * Hooks for a whole describe block, for the `serve` and `tempDir` helpers:
+ * what they register runs after the block's last test, newest first. Called
+ * inside the describe callback.
+ */
+export function suiteHooks(): { after: (fn: () => void | Promise<void>) => void } {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  after(async () => { for (const fn of cleanups) await fn(); });
+  return { after: (fn) => { cleanups.unshift(fn); } };
 }

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { tempDir } from '../helpers/tmp.js';
-import { admin, example, http, serve, writeConfig, type Served } from './harness.js';
+import { admin, example, http, serve, writeConfig, type Served, suiteHooks } from './harness.js';
 
 
 function config(dataDir: string): string {
@@ -98,9 +98,7 @@ timeout = "300ms"
 describe('warden serve: tenants', () => {
   let served: Served;
   let dataDir: string;
-  const cleanups: Array<() => void | Promise<void>> = [];
-  const hooks = { after: (fn: () => void | Promise<void>) => { cleanups.unshift(fn); } };
-  after(async () => { for (const fn of cleanups) await fn(); });
+  const hooks = suiteHooks();
   before(async () => {
     const dir = tempDir(hooks);
     dataDir = `${dir}/data`;
