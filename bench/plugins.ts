@@ -102,24 +102,20 @@ rows.push(['dispatch to a worker and back: posted messages', us(median(dispatch.
 rows.push(['dispatch to a worker and back: shared-memory notify', us(median(dispatch.notify!)) + ' µs', `${median(dispatchRatios).toFixed(2)} of messages`]);
 
 // 2 and 3: host functions from a loop in the guest.
+// The same loop calling $f: an import (a host function) or a function of the module's own (the baseline).
+const spinLoop = `(func (export "spin") (param $n i32) (result i32) (local $acc i32)
+    (block $done (loop $again
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $acc (call $f (local.get $acc)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $again)))
+    (local.get $acc))`;
 const looping = await wat(`(module
   (import "env" "f" (func $f (param i32) (result i32)))
-  (func (export "spin") (param $n i32) (result i32) (local $acc i32)
-    (block $done (loop $again
-      (br_if $done (i32.eqz (local.get $n)))
-      (local.set $acc (call $f (local.get $acc)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $again)))
-    (local.get $acc)))`);
+  ${spinLoop})`);
 const empty = await wat(`(module
   (func $f (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
-  (func (export "spin") (param $n i32) (result i32) (local $acc i32)
-    (block $done (loop $again
-      (br_if $done (i32.eqz (local.get $n)))
-      (local.set $acc (call $f (local.get $acc)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $again)))
-    (local.get $acc)))`);
+  ${spinLoop})`);
 const sig = { module: 'env', name: 'f', params: ['i32'] as const, results: ['i32'] as const };
 
 async function perHostCall(isolation: 'thread' | 'none', grant: object, n: number, module = looping): Promise<number> {
