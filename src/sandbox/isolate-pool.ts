@@ -127,6 +127,9 @@ export class IsolatePool<Job, Result> {
     const { isolate } = slot;
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
+    // Set once the deadline has stopped the isolate: a result it posted in its last moments may
+    // still settle the run, but the slot must never be handed a dying isolate for the next run.
+    let killed = false;
     const detach = (): void => {
       settled = true;
       if (timer) clearTimeout(timer);
@@ -139,7 +142,7 @@ export class IsolatePool<Job, Result> {
       if (settled) return;
       detach();
       pending.resolve(outcome);
-      if (stop) this.retire(slot);
+      if (stop || killed) this.retire(slot);
       else this.release(slot);
     };
     const onMessage = (message: { id?: number; result?: unknown }): void => {
@@ -157,6 +160,7 @@ export class IsolatePool<Job, Result> {
       // The exit this causes is the deadline's, not a crash.
       isolate.off('exit', onExit);
       isolate.off('error', onError);
+      killed = true;
       isolate.kill();
       if (isolate.kind === 'thread') {
         // Let the worker go (normally a few ms), then take every message it posted.
