@@ -48,3 +48,8 @@ export function errnoFromNodeError(error: unknown): Errno {
   if (typeof code === 'string' && code in errnoByCode) return errnoByCode[code]!;
   return Errno.IO;
 }
+
+/** `error` as the WasiError a capability may throw: itself when it is one, else its errno. */
+export function asWasiError(error: unknown): WasiError {
+  return error instanceof WasiError ? error : new WasiError(errnoFromNodeError(error));
+}

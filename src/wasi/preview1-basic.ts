@@ -56,7 +56,9 @@ export function basicFunctions(ctx: WasiContext) {
         ctx.limitsHit.add('max-random-per-call');
         throw new WasiError(Errno.INVAL);
       }
-      ctx.random.fill(m.slice(buf >>> 0, length));
+      const ptr = buf >>> 0;
+      m.check(ptr, length);
+      ctx.random.fill(m.bytes(), ptr, length);
       return 0;
     },
 

@@ -86,19 +86,16 @@ export function fdFunctions(ctx: WasiContext) {
   const m = ctx.memory;
   const fds = ctx.fds;
 
-  /** Visits each iovec (ptr, len pairs) after checking the array and every buffer. */
-  function iovecs(iovs: number, count: number): Array<[number, number]> {
+  /**
+   * Checks an iovec array and every buffer it names (EFAULT before anything
+   * moves), without building a list: callers read each (ptr, len) pair again
+   * from the checked array, which nothing can change during the call.
+   */
+  function checkIovecs(iovs: number, count: number): void {
     if (count > MAX_IOVS) throw new WasiError(Errno.INVAL);
     m.check(iovs, count * 8);
     const view = m.data();
-    const out: Array<[number, number]> = [];
-    for (let i = 0; i < count; i++) {
-      const ptr = view.getUint32(iovs + i * 8, true);
-      const len = view.getUint32(iovs + i * 8 + 4, true);
-      m.check(ptr, len);
-      out.push([ptr, len]);
-    }
-    return out;
+    for (let i = 0; i < count; i++) m.check(view.getUint32(iovs + i * 8, true), view.getUint32(iovs + i * 8 + 4, true));
   }
 
   function write(fd: number, iovs: number, count: number, position: bigint | null): number {
@@ -121,7 +118,11 @@ export function fdFunctions(ctx: WasiContext) {
     const file = fileOf(entry);
     // A file opened without write: refused before anything is read from the guest, even for 0 iovecs.
     if (!file.writable) throw new WasiError(Errno.BADF);
-    for (const [ptr, len] of iovecs(iovs, count)) {
+    checkIovecs(iovs, count);
+    const view = m.data();
+    for (let i = 0; i < count; i++) {
+      const ptr = view.getUint32(iovs + i * 8, true);
+      const len = view.getUint32(iovs + i * 8 + 4, true);
       if (len === 0) continue;
       const n = file.write(m.slice(ptr, len), position === null ? null : position + BigInt(total));
       total += n;
@@ -137,7 +138,11 @@ export function fdFunctions(ctx: WasiContext) {
     // A file opened without read: refused before anything is written to the guest.
     if (entry.kind === 'file' && !entry.file.readable) throw new WasiError(Errno.BADF);
     let total = 0;
-    for (const [ptr, len] of iovecs(iovs, count)) {
+    checkIovecs(iovs, count);
+    const view = m.data();
+    for (let i = 0; i < count; i++) {
+      const ptr = view.getUint32(iovs + i * 8, true);
+      const len = view.getUint32(iovs + i * 8 + 4, true);
       if (len === 0) continue;
       const want = Math.min(len, MAX_READ_CHUNK);
       let n: number;

@@ -7,35 +7,50 @@ export type RandomPolicy = { kind: 'os' } | { kind: 'seeded'; seed: number };
 
 export interface RandomSource {
   readonly policy: RandomPolicy;
-  fill(target: Uint8Array): void;
+  /** Fills `length` bytes of `target` from `offset` (the caller has checked the range). */
+  fill(target: Uint8Array, offset: number, length: number): void;
 }
 
 /** The most random_get fills in one call; larger requests are filled in pieces of this size. */
 const CHUNK = 64 * 1024;
 
+/** Requests up to this size are copied byte by byte: cheaper than the two views and two calls of a bulk copy. */
+const SMALL = 64;
+
 /**
  * The OS CSPRNG, drawn in 64 KiB batches: most guests ask for a few bytes at
  * a time, and one crypto call per request would dominate. Every byte is used
- * once and handed to exactly one guest.
+ * once and handed to exactly one guest: the pool's copy is zeroed as it is
+ * handed out, and the pool is refilled only once every byte of it is spent
+ * or too few are left for a request.
  */
 class OsRandom implements RandomSource {
   readonly policy = { kind: 'os' } as const;
   private pool = new Uint8Array(0);
   private used = 0;
 
-  fill(target: Uint8Array): void {
-    if (target.length > CHUNK) {
-      for (let at = 0; at < target.length; at += CHUNK) fillRandom(target.subarray(at, Math.min(target.length, at + CHUNK)));
+  fill(target: Uint8Array, offset: number, length: number): void {
+    if (length > CHUNK) {
+      for (let at = 0; at < length; at += CHUNK) fillRandom(target.subarray(offset + at, offset + Math.min(length, at + CHUNK)));
       return;
     }
-    if (this.pool.length - this.used < target.length) {
+    if (this.pool.length - this.used < length) {
       if (this.pool.length === 0) this.pool = new Uint8Array(CHUNK);
       fillRandom(this.pool);
       this.used = 0;
     }
-    target.set(this.pool.subarray(this.used, this.used + target.length));
-    this.pool.fill(0, this.used, this.used + target.length);
-    this.used += target.length;
+    const pool = this.pool;
+    const from = this.used;
+    this.used = from + length;
+    if (length <= SMALL) {
+      for (let i = 0; i < length; i++) {
+        target[offset + i] = pool[from + i]!;
+        pool[from + i] = 0;
+      }
+      return;
+    }
+    target.set(pool.subarray(from, from + length), offset);
+    pool.fill(0, from, from + length);
   }
 }
 
@@ -63,15 +78,16 @@ class SeededRandom implements RandomSource {
     s[3] = ((s[3]! << 11) | (s[3]! >>> 21)) >>> 0;
     return result;
   }
-  fill(target: Uint8Array): void {
-    let i = 0;
-    for (; i + 4 <= target.length; i += 4) {
+  fill(target: Uint8Array, offset: number, length: number): void {
+    const end = offset + length;
+    let i = offset;
+    for (; i + 4 <= end; i += 4) {
       const v = this.next();
       target[i] = v; target[i + 1] = v >>> 8; target[i + 2] = v >>> 16; target[i + 3] = v >>> 24;
     }
-    if (i < target.length) {
+    if (i < end) {
       const v = this.next();
-      for (let k = 0; i < target.length; i++, k += 8) target[i] = v >>> k;
+      for (let k = 0; i < end; i++, k += 8) target[i] = v >>> k;
     }
   }
 }

@@ -3,10 +3,10 @@
 // hold, so no operation ever re-resolves a path string the guest influenced.
 
 import {
-  closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync,
+  type BigIntStats, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync,
   openSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync,
 } from 'node:fs';
-import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
+import { Errno, WasiError, asWasiError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { HostFile } from './host-file.js';
 import { fileTypeOf, toFileStat } from './host-stat.js';
@@ -44,7 +44,7 @@ function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    throw error instanceof WasiError ? error : new WasiError(errnoFromNodeError(error));
+    throw asWasiError(error);
   }
 }
 
@@ -108,17 +108,54 @@ export class HostDirectory implements Directory {
   open(path: string, options: OpenOptions): File | Directory {
     const writes = options.write || options.truncate;
     if (this.readOnly && (writes || options.create)) throw new WasiError(READ_ONLY);
-    const openResolved = (resolved: Resolved, target: string): File | Directory => {
-      const wantsDir = options.directory || resolved.trailingSlash;
+    if (this.closed) throw new WasiError(Errno.BADF);
+    // One name to follow: opened as named first, which the final open's O_NOFOLLOW makes safe,
+    // and saves the lstat that following would take. Only a symlink fails there in a way the
+    // walk answers differently (ELOOP; ENOTDIR under O_DIRECTORY; EEXIST under O_EXCL): those
+    // take the walk, which follows the link beneath the root. Nothing is created, truncated or
+    // charged by an open that failed. Not while creation is refused for the quota, so an
+    // EDQUOT is decided once, after resolution, as the walk decides it. A single name resolves
+    // to this directory's descriptor and the name itself (walk.ts, `resolve`), so it is opened
+    // there directly: no resolution record, no callback.
+    const createRefused = options.create && this.quota.filesCreated >= this.quota.maxFilesCreated;
+    if (options.followSymlinks && !createRefused && isSingleName(path)) {
+      try {
+        return this.openEntry(this.fd, path, false, options);
+      } catch (error) {
+        const errno = (error as WasiError).errno;
+        if (!(error instanceof WasiError) || (errno !== Errno.LOOP && errno !== Errno.NOTDIR && errno !== Errno.EXIST)) throw error;
+      }
+    }
+    const resolved = this.resolveBeneath(path, options.followSymlinks);
+    try {
+      return this.openEntry(resolved.parent, resolved.name, resolved.trailingSlash, options);
+    } finally {
+      release(resolved);
+    }
+  }
+
+  /** Resolves `path` beneath this directory (the caller releases the result). */
+  private resolveBeneath(path: string, follow: boolean): Resolved {
+    try {
+      return resolve(this.fd, path, follow);
+    } catch (error) {
+      throw asWasiError(error);
+    }
+  }
+
+  /** Opens `name` in the directory `parent` (held by this walk or this directory itself) without following a link. */
+  private openEntry(parent: number, name: string, trailingSlash: boolean, options: OpenOptions): File | Directory {
+    try {
+      const wantsDir = options.directory || trailingSlash;
       // APPEND alone does not open for writing (as Wasmtime 49): writes need FD_WRITE or O_TRUNC.
       const access = options.write || options.truncate ? (options.read ? O_RDWR : O_WRONLY) : O_RDONLY;
       let flags = access | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (wantsDir ? O_DIRECTORY : 0) | (options.truncate ? O_TRUNC : 0);
-      if (resolved.name === '.') {
+      if (name === '.') {
         if (options.create && options.exclusive) throw new WasiError(Errno.EXIST);
         if (access !== O_RDONLY) throw new WasiError(Errno.ISDIR);
         flags &= ~O_TRUNC;
       }
-      const { fd, created } = this.openCounted(target, flags, options);
+      const { fd, created } = this.openCounted(procPath(parent, name), flags, options);
       const readable = access !== O_WRONLY;
       const writable = access !== O_RDONLY;
       // A file this call created is a regular file, empty; anything else is checked.
@@ -141,23 +178,9 @@ export class HostDirectory implements Directory {
       // What is there already is not the guest's to pay for; growth from here on is.
       const known = { size: stat.size, allocated: stat.blocks * 512, unit: Math.max(PAGE, stat.blksize) };
       return new HostFile(fd, readable, writable, options.append, this.quota, this.now, this.readOnly, known);
-    };
-    // One name to follow: opened as named first, which the final open's O_NOFOLLOW makes safe,
-    // and saves the lstat that following would take. Only a symlink fails there in a way the
-    // walk answers differently (ELOOP; ENOTDIR under O_DIRECTORY; EEXIST under O_EXCL): those
-    // take the walk, which follows the link beneath the root. Nothing is created, truncated or
-    // charged by an open that failed. Not while creation is refused for the quota, so an
-    // EDQUOT is decided once, after resolution, as the walk decides it.
-    const createRefused = options.create && this.quota.filesCreated >= this.quota.maxFilesCreated;
-    if (options.followSymlinks && !createRefused && isSingleName(path)) {
-      try {
-        return this.at(path, false, openResolved);
-      } catch (error) {
-        const errno = (error as WasiError).errno;
-        if (!(error instanceof WasiError) || (errno !== Errno.LOOP && errno !== Errno.NOTDIR && errno !== Errno.EXIST)) throw error;
-      }
+    } catch (error) {
+      throw asWasiError(error);
     }
-    return this.at(path, options.followSymlinks, openResolved);
   }
 
   /**
@@ -194,6 +217,19 @@ export class HostDirectory implements Directory {
     // Without SYMLINK_FOLLOW, trailing slashes do not make the final name a directory:
     // it is lstat'ed as named (a link to a directory stays a link), as in Wasmtime 49.
     if (!followSymlinks && /[^/]\/+$/.test(path)) path = path.replace(/\/+$/, '');
+    // One name: its lstat is the answer unless it is a link to follow, which takes the walk.
+    if (isSingleName(path)) {
+      if (this.closed) throw new WasiError(Errno.BADF);
+      let stat: BigIntStats | undefined;
+      try {
+        // ENOENT as undefined, not a thrown error: Node builds a stack trace for each one.
+        stat = lstatSync(procPath(this.fd, path), { bigint: true, throwIfNoEntry: false });
+      } catch (error) {
+        throw asWasiError(error);
+      }
+      if (stat === undefined) throw new WasiError(Errno.NOENT);
+      if (!followSymlinks || !stat.isSymbolicLink()) return toFileStat(stat);
+    }
     return this.at(path, followSymlinks, (resolved, target) => toFileStat(resolved.stat ?? lstatSync(target, { bigint: true })));
   }
 
@@ -230,6 +266,16 @@ export class HostDirectory implements Directory {
 
   unlinkFile(path: string): void {
     this.mutable();
+    // One name: removed beneath this directory's own descriptor, as the walk would resolve it.
+    if (isSingleName(path)) {
+      if (this.closed) throw new WasiError(Errno.BADF);
+      try {
+        unlinkSync(procPath(this.fd, path));
+      } catch (error) {
+        throw asWasiError(error);
+      }
+      return;
+    }
     this.at(path, false, (resolved, target) => {
       if (resolved.name === '.') throw new WasiError(Errno.ISDIR);
       if (resolved.trailingSlash) throw new WasiError(lstatSync(target).isDirectory() ? Errno.ISDIR : Errno.NOTDIR);

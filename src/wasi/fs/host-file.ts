@@ -3,7 +3,7 @@
 // fcntl) and positioned I/O never disturbs it.
 
 import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readSync, writeSync } from 'node:fs';
-import { Errno, WasiError, errnoFromNodeError } from '../errno.js';
+import { Errno, WasiError, asWasiError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { toFileStat } from './host-stat.js';
 import { setFdTimes } from './timestamps.js';
@@ -17,7 +17,7 @@ function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
-    throw error instanceof WasiError ? error : new WasiError(errnoFromNodeError(error));
+    throw asWasiError(error);
   }
 }
 
@@ -49,19 +49,22 @@ export class HostFile implements File {
     if (this.readOnlyMount) throw new WasiError(READ_ONLY_DESCRIPTOR);
   }
 
+  // read and write catch inline rather than through `wrap`: no closure per call on the hot path.
   read(target: Uint8Array, position: bigint | null): number {
     if (!this.readable) throw new WasiError(Errno.BADF);
-    return wrap(() => {
+    try {
       const at = position ?? this.position;
       const n = readSync(this.fd, target, 0, target.length, at);
       if (position === null) this.position += BigInt(n);
       return n;
-    });
+    } catch (error) {
+      throw asWasiError(error);
+    }
   }
 
   write(source: Uint8Array, position: bigint | null): number {
     if (!this.writable) throw new WasiError(Errno.BADF);
-    return wrap(() => {
+    try {
       let at: bigint;
       if (position !== null) at = position;
       else if (this.append) at = fstatSync(this.fd, { bigint: true }).size;
@@ -74,7 +77,9 @@ export class HostFile implements File {
       this.storage!.wrote(offset, n);
       if (position === null) this.position = at + BigInt(n);
       return n;
-    });
+    } catch (error) {
+      throw asWasiError(error);
+    }
   }
 
   seek(offset: bigint, whence: 0 | 1 | 2): bigint {
