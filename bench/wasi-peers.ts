@@ -9,11 +9,16 @@
 // prepared-module cache (cold: admission, rewrite, compile, and the entry
 // written), with the entry there (warm), and node:wasi, in the same run.
 //
-//   npm run bench:wasi [-- --runs 10 --quick --json --large-only]
+//   npm run bench:wasi [-- --runs 10 --quick --json --large-only --only NAME --against BIN]
+//
+// --only keeps the small workloads whose name contains NAME (e.g. `--only files`).
+// --against adds another build of wasm-warden (its bin/warden.cjs, e.g. a copy of
+// the build before a change) as a host run the same way, so before and after
+// are timed in the same run.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, percentile, table } from './stats.js';
 
@@ -25,13 +30,18 @@ const fixture = (name: string) => join(root, 'test', 'fixtures', 'c', name);
 
 interface Workload { name: string; module: string; args: string[]; }
 const largeOnly = process.argv.includes('--large-only');
-const workloads: Workload[] = largeOnly ? [] : [
+const onlyFlag = process.argv.indexOf('--only');
+const only = onlyFlag >= 0 ? process.argv[onlyFlag + 1]! : '';
+const againstFlag = process.argv.indexOf('--against');
+const against = againstFlag >= 0 ? process.argv[againstFlag + 1]! : null;
+const allWorkloads: Workload[] = largeOnly ? [] : [
   { name: 'hello', module: fixture('hello.wasm'), args: [] },
   { name: `${quick ? 8 : 64} MiB in 4 KiB writes`, module: fixture('bench/write.wasm'), args: [quick ? '8' : '64'] },
   { name: `${quick ? 200 : 2000} files`, module: fixture('bench/files.wasm'), args: ['/sandbox', quick ? '200' : '2000'] },
   { name: 'clock + random', module: fixture('bench/clocks.wasm'), args: quick ? ['100000', '10000'] : ['1000000', '100000'] },
   { name: `SHA-256 of ${quick ? 8 : 64} MiB`, module: fixture('bench/sha256.wasm'), args: [quick ? '8' : '64'] },
 ];
+const workloads = allWorkloads.filter((w) => w.name.includes(only));
 
 // Start-up of large modules: the cache's rows.
 const largeWorkloads: Workload[] = [
@@ -54,6 +64,8 @@ const smallDataDir = mkdtempSync(join(tmpdir(), 'warden-bench-data-'));
 process.on('exit', () => rmSync(smallDataDir, { recursive: true, force: true }));
 const hosts: Array<{ name: string; command: (w: Workload, dir: string) => string[] }> = [
   { name: 'wasm-warden', command: (w, dir) => [join(root, 'bin', 'warden.cjs'), 'run', '--data-dir', smallDataDir, ...likeForLike(w), '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] },
+  // Another build, with a data dir of its own (its cache entries carry its own build id).
+  ...(against ? [{ name: 'wasm-warden (--against)', command: (w: Workload, dir: string) => [against, 'run', '--data-dir', join(smallDataDir, 'against'), ...likeForLike(w), '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] }] : []),
   // @extism/extism is left out: its Node build returns from a WASI command's _start without
   // doing the work (bench/README.md), so its times would mislead.
   ...['node-wasi', 'browser-wasi-shim', 'wasm-util'].map((peer) => ({
@@ -63,6 +75,8 @@ const hosts: Array<{ name: string; command: (w: Workload, dir: string) => string
 ];
 
 const devNull = openSync('/dev/null', 'w');
+/** The 1-minute load average as the run starts and ends: on a shared machine it says how far to trust the medians. */
+const loadAtStart = loadavg()[0]!;
 const samples = new Map<string, number[]>();
 const failures = new Map<string, string>();
 
@@ -140,9 +154,10 @@ for (const [workload, hostNames] of [...workloads.map((w) => [w, hosts.map((h) =
     json.push({ workload: workload.name, host: hostName, medianMs: m, p99Ms: percentile(times, 99), ratioToNodeWasi: m / baseMedian, ratioToBrowserWasiShim: Number(ratioTo('browser-wasi-shim', workload, m)), runs: times.length });
   }
 }
-if (process.argv.includes('--json')) console.log(JSON.stringify(json, null, 2));
+const load = `load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`;
+if (process.argv.includes('--json')) console.log(JSON.stringify({ loadAverage: { start: loadAtStart, end: loadavg()[0] }, rows: json }, null, 2));
 else {
-  console.log(`WASI hosts, fresh process per run, ${runs} runs each (+1 warm-up), wall ms\n`);
+  console.log(`WASI hosts, fresh process per run, ${runs} runs each (+1 warm-up), wall ms; ${load}\n`);
   console.log(table(['workload', 'host', 'median', 'p99', 'x node:wasi', 'x shim', 'note'], rows));
   console.log('\nRatios are medians over node:wasi\'s from this same run: below 1 is faster than node:wasi.');
 }

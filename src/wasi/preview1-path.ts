@@ -9,6 +9,9 @@ import { setTimesAndRemember, timeUpdates, writeFilestat, FDFLAGS } from './prev
 import { ALL_RIGHTS, RIGHTS } from './rights.js';
 
 const LOOKUP_SYMLINK_FOLLOW = 1;
+/** The two rights path_open reads, as numbers (every right fits in 30 bits). */
+const FD_READ = Number(RIGHTS.FD_READ);
+const FD_WRITE = Number(RIGHTS.FD_WRITE);
 const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
 
 /** fdflags that ask for synchronous I/O: ENOTSUP at open, as in Wasmtime 49. */
@@ -36,14 +39,17 @@ export function pathFunctions(ctx: WasiContext) {
       const p = path(pathPtr, pathLen);
       if (oflags & ~0xf || fdflags & ~0x1f) throw new WasiError(Errno.INVAL);
       // Bits no right names (Wasmtime traps on them; a guest mistake here is an errno, not the end of the run).
-      if ((rightsBase & ~ALL_RIGHTS) !== 0n || (rightsInheriting & ~ALL_RIGHTS) !== 0n) throw new WasiError(Errno.INVAL);
+      // (The i64 arrives signed: a set top bit is a negative BigInt, outside [0, ALL_RIGHTS] as any other stray bit.
+      // Compared, not masked: a BigInt `&` allocates, and this is on every open.)
+      if (rightsBase < 0n || rightsBase > ALL_RIGHTS || rightsInheriting < 0n || rightsInheriting > ALL_RIGHTS) throw new WasiError(Errno.INVAL);
+      const base = Number(rightsBase);
       if (fdflags & SYNC_FDFLAGS) throw new WasiError(Errno.NOTSUP);
       // The requested rights choose the open mode and nothing else, as in Wasmtime 49: FD_WRITE
       // (or O_TRUNC) opens for writing, FD_READ or the absence of FD_WRITE for reading. What the
       // descriptor then reports and allows follows from that mode (rights.ts). A directory is
       // opened for reading only: asking to write one is EISDIR, from the kernel.
-      const wantsWrite = (rightsBase & RIGHTS.FD_WRITE) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
-      const wantsRead = (rightsBase & RIGHTS.FD_READ) !== 0n || (rightsBase & RIGHTS.FD_WRITE) === 0n;
+      const wantsWrite = (base & FD_WRITE) !== 0 || (oflags & OFLAGS.TRUNC) !== 0;
+      const wantsRead = (base & FD_READ) !== 0 || (base & FD_WRITE) === 0;
       const directory = (oflags & OFLAGS.DIRECTORY) !== 0;
       if (directory && (oflags & (OFLAGS.CREAT | OFLAGS.TRUNC))) throw new WasiError(Errno.INVAL);
       const opened = entry.dir.open(p, {
