@@ -68,8 +68,12 @@ class ShownStamps {
   }
 }
 
-/** Rounds down to a multiple of `resolution`. */
-const floorTo = (ns: bigint, resolution: bigint): bigint => ns - (((ns % resolution) + resolution) % resolution);
+/** Rounds down to a multiple of `resolution` (towards minus infinity: a stamp before 1970 is negative). */
+const floorTo = (ns: bigint, resolution: bigint): bigint => {
+  // BigInt % keeps the dividend's sign; only a negative remainder needs the extra step (each BigInt operation allocates).
+  const rem = ns % resolution;
+  return rem >= 0n ? ns - rem : ns - rem - resolution;
+};
 
 const hostMonotonic = (): bigint => process.hrtime.bigint();
 const hostRealtime = (): bigint => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);

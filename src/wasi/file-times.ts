@@ -42,12 +42,19 @@ export class GuestSetTimes {
     this.byFile.set(key, entry);
   }
 
-  /** The stat as the guest may see it: its own settings exact, everything else through the clock policy. */
-  observe(stat: FileStat, clocks: Clocks): FileStat {
+  /**
+   * The stat's timestamps as the guest may see them, written little-endian at
+   * `at` (atim), `at + 8` (mtim) and `at + 16` (ctim): its own settings exact,
+   * everything else through the clock policy. Written in place, as filestats
+   * are on every stat call: no copy of the stat per call.
+   */
+  writeObserved(view: DataView, at: number, stat: FileStat, clocks: Clocks): void {
     const entry = this.byFile.size === 0 ? undefined : this.byFile.get(`${stat.dev}:${stat.ino}`);
     const atim = entry?.atim !== undefined && entry.atim.host === stat.atim ? entry.atim.guest : clocks.fileTime(stat.atim);
     const mtim = entry?.mtim !== undefined && entry.mtim.host === stat.mtim ? entry.mtim.guest : clocks.fileTime(stat.mtim);
-    return { dev: stat.dev, ino: stat.ino, filetype: stat.filetype, nlink: stat.nlink, size: stat.size, atim, mtim, ctim: clocks.fileTime(stat.ctim) };
+    view.setBigUint64(at, atim, true);
+    view.setBigUint64(at + 8, mtim, true);
+    view.setBigUint64(at + 16, clocks.fileTime(stat.ctim), true);
   }
 }
 

@@ -69,17 +69,14 @@ function fileOf(entry: FdEntry, streamErrno: Errno = Errno.BADF): File {
 export function writeFilestat(ctx: WasiContext, ptr: number, stat: FileStat): void {
   const m = ctx.memory;
   m.check(ptr, 64);
-  const s = guestSetTimes(ctx.clocks).observe(stat, ctx.clocks);
   const v = m.data();
-  v.setBigUint64(ptr, s.dev, true);
-  v.setBigUint64(ptr + 8, s.ino, true);
-  v.setUint8(ptr + 16, s.filetype);
+  v.setBigUint64(ptr, stat.dev, true);
+  v.setBigUint64(ptr + 8, stat.ino, true);
+  v.setUint8(ptr + 16, stat.filetype);
   for (let i = 17; i < 24; i++) v.setUint8(ptr + i, 0);
-  v.setBigUint64(ptr + 24, s.nlink, true);
-  v.setBigUint64(ptr + 32, s.size, true);
-  v.setBigUint64(ptr + 40, s.atim, true);
-  v.setBigUint64(ptr + 48, s.mtim, true);
-  v.setBigUint64(ptr + 56, s.ctim, true);
+  v.setBigUint64(ptr + 24, stat.nlink, true);
+  v.setBigUint64(ptr + 32, stat.size, true);
+  guestSetTimes(ctx.clocks).writeObserved(v, ptr + 40, stat, ctx.clocks);
 }
 
 export function fdFunctions(ctx: WasiContext) {
