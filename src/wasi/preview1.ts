@@ -51,9 +51,9 @@ function failure(ctx: WasiContext, name: string, error: unknown, args: readonly 
  * opening, stat-ing and removing files), each guarded by a function literal of
  * its own. `guard` is one function for all 46 calls, so V8 keeps one feedback
  * vector for it: its call of the wrapped function is megamorphic and never
- * inlined, about 30 ns a call (1 M calls in a cold process, 170 against 142 ms
- * with the same try/catch/finally written per call). Each of these does what
- * `guard` does, in the same order.
+ * inlined, about 25 ns a call (1 M calls in a fresh process: 176 against 152 ms
+ * with the same try/catch/finally written per function; docs/RATIONALE.md).
+ * Each of these does what `guard` does, in the same order.
  */
 function guardHot(ctx: WasiContext, basic: ReturnType<typeof basicFunctions>, fd: ReturnType<typeof fdFunctions>, path: ReturnType<typeof pathFunctions>) {
   const memory = ctx.memory;
