@@ -13,12 +13,12 @@
 //  4. first request after a deploy (admit + compile + run);
 //  5. a soak recording the server's RSS.
 //
-//   npm run bench:serve [-- --seconds 5 --soak 30]     (--soak 60 for the full minute)
+//   npm run bench:serve [-- --seconds 5 --soak 30]     (--soak 60 for the full minute; --only 1 for section 1 alone)
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { argValue, table } from './stats.js';
@@ -29,6 +29,8 @@ const helloPath = join(root, 'examples', 'tenants', 'hello.wasm');
 const hostilePath = join(root, 'examples', 'tenants', 'hostile.wasm');
 const seconds = argValue('seconds', 5);
 const soakSeconds = argValue('soak', 30);
+/** `--only 1`: the hello comparison alone (section 1), for repeated runs. */
+const only = argValue('only', 0);
 const work = mkdtempSync(join(tmpdir(), 'warden-bench-serve-'));
 const children: ChildProcess[] = [];
 const TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -146,41 +148,87 @@ const s = http.createServer((req, res) => {
 s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
 `;
 
-// The floor: one main → worker → main round trip per request (4 workers, as warden's pool), no wasm.
-const roundTripScript = `
+// The floor of any thread-isolated design: one main → worker → main round trip
+// per request (4 workers, as warden's pool), no wasm, in three crossings:
+//  - postMessage both ways, the worker idle in its event loop;
+//  - warden's own crossing: the job posted, then a shared-memory job bell rung
+//    (Atomics.notify) for a worker idle in Atomics.wait, which takes the job
+//    with receiveMessageOnPort and posts its answer (src/sandbox/channel.ts);
+//  - shared memory both ways: the bell rung, the answer a counter the main
+//    thread waits on with Atomics.waitAsync (no message at all).
+const floorServer = (setup: string, send: string) => `
 const http = require('node:http');
 const { Worker } = require('node:worker_threads');
 const body = Buffer.from('Hello from wasm-warden!\\n');
 const idle = [];
 const waiting = [];
+const answered = (w) => { const done = w.done; w.done = null; done(); const next = waiting.shift(); if (next) next(w); else idle.push(w); };
 for (let i = 0; i < 4; i++) {
-  const w = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
-  w.on('message', () => { const done = w.done; w.done = null; done(); const next = waiting.shift(); if (next) next(w); else idle.push(w); });
+  ${setup}
   idle.push(w);
 }
 const s = http.createServer((req, res) => {
-  const go = (w) => { w.done = () => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length }); res.end(body); }; w.postMessage(1); };
+  const go = (w) => { w.done = () => { res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length }); res.end(body); }; ${send} };
   const w = idle.pop();
   if (w) go(w); else waiting.push(go);
 });
 s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
 `;
+const roundTripScript = floorServer(
+  `const w = new Worker("const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));", { eval: true });
+  w.on('message', () => answered(w));`,
+  'w.postMessage(1);');
+// Worker: wait on the bell, take the job from the port synchronously, answer by message (as src/sandbox/worker-entry.ts).
+const bellWorker = `
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { port, sab } = workerData;
+const i32 = new Int32Array(sab);
+for (;;) {
+  const rung = Atomics.load(i32, 0);
+  const m = receiveMessageOnPort(port);
+  if (m) { port.postMessage(m.message); continue; }
+  Atomics.wait(i32, 0, rung);
+}`;
+const bellScript = floorServer(
+  `const { port1, port2 } = new (require('node:worker_threads').MessageChannel)();
+  const sab = new SharedArrayBuffer(8);
+  const w = new Worker(${JSON.stringify(bellWorker)}, { eval: true, workerData: { port: port2, sab }, transferList: [port2] });
+  w.i32 = new Int32Array(sab); w.port = port1;
+  port1.on('message', () => answered(w));`,
+  'w.port.postMessage(1); Atomics.add(w.i32, 0, 1); Atomics.notify(w.i32, 0);');
+// Worker: wait on the bell; answer by bumping a counter the main thread waits on with Atomics.waitAsync.
+const sharedWorker = `
+const { workerData } = require('node:worker_threads');
+const i32 = new Int32Array(workerData.sab);
+let seen = 0;
+for (;;) {
+  const rung = Atomics.load(i32, 0);
+  if (rung !== seen) { seen = rung; Atomics.add(i32, 1, 1); Atomics.notify(i32, 1); continue; }
+  Atomics.wait(i32, 0, rung);
+}`;
+const sharedScript = floorServer(
+  `const sab = new SharedArrayBuffer(8);
+  const w = new Worker(${JSON.stringify(sharedWorker)}, { eval: true, workerData: { sab } });
+  w.i32 = new Int32Array(sab);`,
+  'const replies = Atomics.load(w.i32, 1); Atomics.add(w.i32, 0, 1); Atomics.notify(w.i32, 0); const r = Atomics.waitAsync(w.i32, 1, replies); if (r.async) r.value.then(() => answered(w)); else answered(w);');
+
+/** Starts a server script, loads it for `seconds` after a warm-up second, and stops it; with the CPU it used per request. */
+async function measureScript(script: string): Promise<Load & { mainUs: number; othersUs: number }> {
+  const server = await start(['--no-warnings', '-e', script]);
+  await warm(server.url);
+  const result = await withCpu(server.child.pid!, () => load(server.url));
+  await stop(server);
+  return result;
+}
 
 console.log(`wasm-warden serve benchmark: ${seconds}s per run, 10 connections, one load generator, loopback\n`);
 
 // 1. hello beside its peers.
-const plain = await start(['--no-warnings', '-e', plainScript]);
-await warm(plain.url);
-const plainLoad = await load(plain.url);
-await stop(plain);
-const nodeWasi = await start(['--no-warnings', '-e', wasiScript]);
-await warm(nodeWasi.url);
-const wasiLoad = await load(nodeWasi.url);
-await stop(nodeWasi);
-const roundTrip = await start(['--no-warnings', '-e', roundTripScript]);
-await warm(roundTrip.url);
-const roundTripLoad = await withCpu(roundTrip.child.pid!, () => load(roundTrip.url));
-await stop(roundTrip);
+const plainLoad = await measureScript(plainScript);
+const wasiLoad = await measureScript(wasiScript);
+const roundTripLoad = await measureScript(roundTripScript);
+const bellLoad = await measureScript(bellScript);
+const sharedLoad = await measureScript(sharedScript);
 const two = await startWarden(serveConfig('two', helloTenant('hello') + helloTenant('other')), 'two');
 const helloUrl = `${two.url}/t/hello/`;
 await new Promise((r) => setTimeout(r, 500));
@@ -188,17 +236,20 @@ await new Promise((r) => setTimeout(r, 500));
 const idleTwoKb = rssKb(two.child.pid!);
 await warm(helloUrl);
 const wardenLoad = await withCpu(two.child.pid!, () => load(helloUrl));
-console.log('1. hello tenant (fresh instance per request; warden: thread isolation, fuel 2e8, deadline 2s)\n');
-console.log(table(headers, [
-  row('plain node:http, same bytes', plainLoad),
-  row('node:http + node:wasi per request', wasiLoad, plainLoad),
-  row('node:http + a worker round trip per request (floor)', roundTripLoad, plainLoad),
-  row('warden serve', wardenLoad, plainLoad),
-]));
-console.log(`\n   warden / node:wasi throughput: ${(wardenLoad.rps / wasiLoad.rps).toFixed(2)}; warden / worker round-trip floor: ${(wardenLoad.rps / roundTripLoad.rps).toFixed(2)}`);
+const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 // On a machine with few cores, throughput is CPU per request: where it goes (threads other than the main one: workers and V8's helpers).
-const cpu = (l: { mainUs: number; othersUs: number }) => `${l.mainUs.toFixed(0)} µs on the main thread + ${l.othersUs.toFixed(0)} µs on other threads`;
-console.log(`   CPU per request: warden serve ${cpu(wardenLoad)}; the round-trip floor ${cpu(roundTripLoad)}`);
+const us = (l: { mainUs: number; othersUs: number }) => [l.mainUs.toFixed(0), l.othersUs.toFixed(0)];
+console.log(`1. hello tenant (fresh instance per request; warden: thread isolation, fuel 2e8, deadline 2s); load average ${loadAverage} on ${availableParallelism()} cores\n`);
+console.log(table([...headers, 'CPU µs/req main', 'other threads'], [
+  [...row('plain node:http, same bytes', plainLoad), ...us(plainLoad)],
+  [...row('node:http + node:wasi per request', wasiLoad, plainLoad), ...us(wasiLoad)],
+  [...row('floor: a worker round trip, postMessage both ways', roundTripLoad, plainLoad), ...us(roundTripLoad)],
+  [...row('floor: job bell + posted answer (warden\'s crossing)', bellLoad, plainLoad), ...us(bellLoad)],
+  [...row('floor: shared memory both ways (bell, waitAsync)', sharedLoad, plainLoad), ...us(sharedLoad)],
+  [...row('warden serve', wardenLoad, plainLoad), ...us(wardenLoad)],
+]));
+console.log(`\n   warden / node:wasi throughput: ${(wardenLoad.rps / wasiLoad.rps).toFixed(2)}; warden / its own crossing's floor: ${(wardenLoad.rps / bellLoad.rps).toFixed(2)}`);
+if (only === 1) process.exit(0);
 
 // 2. Noisy neighbour: another tenant spinning to its deadline on every request.
 await stop(two);

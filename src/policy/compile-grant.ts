@@ -75,3 +75,47 @@ export function compileGrant(policy: Policy, inputs: RunInputs, scratch: (guest:
     },
   });
 }
+
+/**
+ * What a policy's grant is for every run, made once: for a policy whose
+ * mounts need nothing made per run (no tmpfs, no single-file mounts). A
+ * server's tenant runs many requests under one policy, and compiling the
+ * grant afresh per request was a measurable share of the request's
+ * main-thread time (docs/RATIONALE.md, "Serve: the grant made once per
+ * policy"). Null when the policy needs scratch per run: use compileGrant.
+ */
+export interface GrantTemplate {
+  readonly base: GrantSpec;
+}
+
+export function grantTemplate(policy: Policy): GrantTemplate | null {
+  if (policy.mounts.some((m) => m.kind !== 'host')) return null;
+  const base = compileGrant(policy, {}, () => {
+    throw new Error('a policy with scratch mounts has no grant template');
+  });
+  // Shared by every run: nothing may change it after this.
+  for (const pair of base.env) Object.freeze(pair);
+  Object.freeze(base.env);
+  for (const mount of base.mounts) Object.freeze(mount);
+  Object.freeze(base.mounts);
+  Object.freeze(base.args);
+  return Object.freeze({ base });
+}
+
+/** The grant for one run: the template with this run's args, environment and stdin; equal to compileGrant(policy, inputs). */
+export function grantFor(template: GrantTemplate, inputs: RunInputs): GrantSpec {
+  const { base } = template;
+  let env = base.env;
+  if (inputs.env !== undefined) {
+    if (base.env.length === 0) {
+      env = Object.entries(inputs.env);
+    } else {
+      const merged = new Map(base.env);
+      for (const [k, v] of Object.entries(inputs.env)) merged.set(k, v);
+      env = [...merged];
+    }
+  }
+  const stdin: StdinSpec = inputs.stdin === undefined ? base.stdin
+    : { kind: 'buffer', data: typeof inputs.stdin === 'string' ? new TextEncoder().encode(inputs.stdin) : inputs.stdin };
+  return Object.freeze({ ...base, args: inputs.args ?? base.args, env, stdin });
+}

@@ -8,7 +8,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compileGrant, type RunInputs } from '../policy/compile-grant.js';
+import { compileGrant, grantFor, grantTemplate, type RunInputs } from '../policy/compile-grant.js';
 import { parsePolicyInput, type PolicyInput } from '../policy/input.js';
 import { checkMountSources } from '../policy/mount-sources.js';
 import type { Policy } from '../policy/policy.js';
@@ -178,6 +178,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     throw new TypeError('a sandbox on a shared pool takes host functions as closures (fn), not { from } modules, which a shared worker would keep across sandboxes');
   }
   const { limits } = policy;
+  // The grant's part that is the same for every run, made once (null when a mount needs scratch per run).
+  const template = grantTemplate(policy);
   let executor: Executor;
   if (policy.isolation === 'none') {
     executor = inlineExecutor(options.oneShot ? 0 : limits.queue);
@@ -282,7 +284,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     let counted = true;
     try {
       // Scratch directories are made inside this try: whatever fails after one exists, it is removed.
-      const grant = compileGrant(policy, inputs, () => {
+      const grant = template ? grantFor(template, inputs) : compileGrant(policy, inputs, () => {
         const s = createScratch();
         scratches.push(s);
         return s.path;
