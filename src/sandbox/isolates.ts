@@ -6,6 +6,7 @@ import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { createChannelMemory, ringJobBell } from './channel.js';
+import { JobEncoder } from './job-wire.js';
 
 export interface Isolate extends EventEmitter {
   readonly kind: 'thread' | 'process';
@@ -37,6 +38,7 @@ export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Is
   worker.unref();
   port1.unref();
   const emitter = new EventEmitter();
+  const jobs = new JobEncoder();
   let started = false;
   let up: () => void = () => {};
   // Ready when the worker's entry has loaded and waits for jobs (it says so on
@@ -63,7 +65,10 @@ export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Is
     exited,
     channel: { sab, port: port1 },
     send: (message: unknown) => {
-      worker.postMessage(message);
+      // Only what changed since this worker's last job crosses (job-wire.ts).
+      const wire = jobs.encode(message);
+      worker.postMessage(wire);
+      jobs.sent(wire);
       // The worker waits on the bell, not in its event loop (worker-entry.ts).
       ringJobBell(sab);
     },

@@ -12,8 +12,9 @@
 import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { createWasiHost, RunRefused } from '../wasi/run.js';
 import { IsolateChannel, nextJob } from './channel.js';
-import { execute, type Job } from './execute.js';
+import { execute } from './execute.js';
 import { loadPlannedBodies, type HostFunctionBody } from './host-functions.js';
+import { JobDecoder } from './job-wire.js';
 
 const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
 const channel = new IsolateChannel(sab, port);
@@ -23,10 +24,12 @@ const host = createWasiHost();
 // Host function modules this worker has loaded, by path and export: loaded once, called directly.
 const loaded = new Map<string, Promise<HostFunctionBody>>();
 const NO_BODIES: ReadonlyMap<number, HostFunctionBody> = new Map();
+// Jobs cross without the module and grant base this worker already holds (job-wire.ts).
+const jobs = new JobDecoder();
 
 async function serve(): Promise<never> {
   for (;;) {
-    const { id, job } = nextJob<{ id: number; job: Job }>(sab, parentPort as unknown as MessagePort);
+    const { id, job } = jobs.decode(nextJob<unknown>(sab, parentPort as unknown as MessagePort));
     let result;
     try {
       // Only a run that links host function modules waits for them (on the event loop); the others start at once.
