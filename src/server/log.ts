@@ -7,6 +7,19 @@ import { appendFileSync } from 'node:fs';
 
 export type LogSink = (line: string) => void;
 
+/** One request's log line. */
+export interface RequestLine {
+  request_id: string;
+  tenant: string | null;
+  route: string;
+  method: string | undefined;
+  status: number;
+  duration_ms: number;
+  digest: string | null;
+  fuel?: number;
+  reason?: string;
+}
+
 /** Bytes of tenant stderr logged per second and at once, per tenant. */
 const STDERR_RATE = 4096;
 const STDERR_BURST = 16 * 1024;
@@ -22,9 +35,19 @@ export class ServeLog {
     this.sink(JSON.stringify({ time: this.time(), ...fields }) + '\n');
   }
 
-  /** The same line as event({ kind: 'request', ...fields }), built with one copy of the fields rather than two. */
-  request(fields: Record<string, unknown>): void {
-    this.sink(JSON.stringify({ time: this.time(), kind: 'request', ...fields }) + '\n');
+  /**
+   * The same line as event({ kind: 'request', ...fields }), its fields in a
+   * fixed order: one object of one shape per request, which JSON.stringify
+   * serializes on its fast path (a spread of a caller's object was not).
+   */
+  request(fields: RequestLine): void {
+    const line: Record<string, unknown> = {
+      time: this.time(), kind: 'request', request_id: fields.request_id, tenant: fields.tenant, route: fields.route,
+      method: fields.method, status: fields.status, duration_ms: fields.duration_ms, digest: fields.digest,
+    };
+    if (fields.fuel !== undefined) line.fuel = fields.fuel;
+    if (fields.reason !== undefined) line.reason = fields.reason;
+    this.sink(JSON.stringify(line) + '\n');
   }
 
   private lastMs = NaN;

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { formatListen, type ListenAddress } from './address.js';
 import { parseModuleRef, type ServeConfig, type TenantSpec } from './config.js';
-import type { ServeLog } from './log.js';
+import type { RequestLine, ServeLog } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { ModuleSourceError, type LocalModuleSource, type ResolvedModule } from './module-source.js';
 import { answerFor, answerForError, errorAnswer, type Answer } from './outcome.js';
@@ -390,10 +390,10 @@ export class WardenServer {
       tenant.stats.requests++;
       tenant.stats.byStatus[answer.status] = (tenant.stats.byStatus[answer.status] ?? 0) + 1;
     }
-    this.log.request({
-      request_id: requestId, tenant: tenant?.id ?? null, route, method: req.method, status: answer.status,
-      duration_ms: Math.round(seconds * 100_000) / 100, digest, ...(fuel !== null ? { fuel } : {}), ...(answer.reason ? { reason: answer.reason } : {}),
-    });
+    const line: RequestLine = { request_id: requestId, tenant: tenant?.id ?? null, route, method: req.method, status: answer.status, duration_ms: Math.round(seconds * 100_000) / 100, digest };
+    if (fuel !== null) line.fuel = fuel;
+    if (answer.reason) line.reason = answer.reason;
+    this.log.request(line);
   }
 
   private route(req: IncomingMessage, requestId: string): Answer | { tenant: Tenant; match: NonNullable<ReturnType<RouteTable<Tenant>['match']>>; rawPath: string; query: string } {
