@@ -5,15 +5,25 @@ import type { IncomingMessage } from 'node:http';
 
 const NO_BODY = new Uint8Array(0);
 
-/** Reads a request body up to `cap` bytes: the bytes, null when larger, 'aborted' when the client stopped. */
-export function readBody(req: IncomingMessage, cap: number): Promise<Uint8Array | null | 'aborted'> {
-  // Neither Content-Length nor Transfer-Encoding: HTTP/1.1 says there is no body
-  // (bytes after the headers are the next request), so nothing is waited for.
+/**
+ * The body of a request that has none, at once: neither Content-Length (or
+ * a length of 0) nor Transfer-Encoding, which HTTP/1.1 says means no body
+ * (bytes after the headers are the next request), so nothing is waited for;
+ * its empty stream is resumed. Null when there may be a body (readBody).
+ */
+export function emptyBody(req: IncomingMessage): Uint8Array | null {
   const length = req.headers['content-length'];
   if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) {
     req.resume();
-    return Promise.resolve(NO_BODY);
+    return NO_BODY;
   }
+  return null;
+}
+
+/** Reads a request body up to `cap` bytes: the bytes, null when larger, 'aborted' when the client stopped. */
+export function readBody(req: IncomingMessage, cap: number): Promise<Uint8Array | null | 'aborted'> {
+  const none = emptyBody(req);
+  if (none) return Promise.resolve(none);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -30,15 +30,26 @@ export class FairScheduler {
    * with null when the lane's queue is full (the caller answers 429).
    */
   acquire(lane: Lane): Promise<(() => void) | null> {
-    if (lane.running < lane.concurrency && this.running < this.slots && lane.waiting.length === 0) {
-      this.start(lane);
-      return Promise.resolve(this.releaser(lane));
-    }
+    const now = this.tryAcquire(lane);
+    if (now) return Promise.resolve(now);
     if (lane.waiting.length >= lane.maxQueued) return Promise.resolve(null);
     return new Promise((resolve) => {
       lane.waiting.push(() => resolve(this.releaser(lane)));
       if (!this.ring.includes(lane)) this.ring.push(lane);
     });
+  }
+
+  /**
+   * A run slot for `lane` if one is free now and no request of the lane is
+   * waiting (which would be overtaken): the release function, else null (then
+   * acquire() waits). Spares a request that need not wait a promise turn.
+   */
+  tryAcquire(lane: Lane): (() => void) | null {
+    if (lane.running < lane.concurrency && this.running < this.slots && lane.waiting.length === 0) {
+      this.start(lane);
+      return this.releaser(lane);
+    }
+    return null;
   }
 
   get load(): { running: number; queued: number } {

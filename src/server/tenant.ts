@@ -27,6 +27,8 @@ const PENALTY_RATE = 1;
 interface SandboxHandle {
   key: string;
   sandbox: Promise<Sandbox>;
+  /** The sandbox once started: a request then takes it without a promise turn. */
+  started: Sandbox | null;
   inflight: number;
   lastUsed: number;
   retired: boolean;
@@ -155,7 +157,7 @@ export class Tenant {
     const handle = this.handle(this.isolation, shrinkOnly);
     handle.inflight++;
     try {
-      const sandbox = await handle.sandbox;
+      const sandbox = handle.started ?? await handle.sandbox;
       // Looked up here, with the key the sandbox uses, so what the lookup did is this tenant's to count; the sandbox then finds it in memory.
       const counts = noModuleCounts();
       try {
@@ -246,7 +248,7 @@ export class Tenant {
     let handle = this.sandboxes.get(key);
     if (handle) return handle;
     handle = {
-      key, inflight: 0, lastUsed: Date.now(), retired: false,
+      key, inflight: 0, lastUsed: Date.now(), retired: false, started: null,
       sandbox: createSandbox(this.policyFor(isolation, shrinkOnly), {
         cache: this.modules.memory,
         ...(this.modules.diskOptions ? { cacheDir: this.modules.diskOptions } : {}),
@@ -254,7 +256,7 @@ export class Tenant {
       }),
     };
     // A sandbox that could not start is forgotten, so the next request tries again.
-    handle.sandbox.catch(() => { if (this.sandboxes.get(key) === handle) this.sandboxes.delete(key); });
+    handle.sandbox.then((sandbox) => { handle!.started = sandbox; }, () => { if (this.sandboxes.get(key) === handle) this.sandboxes.delete(key); });
     this.sandboxes.set(key, handle);
     this.budget.opened(this);
     return handle;
