@@ -103,8 +103,8 @@ export class JobDecoder {
   private base: Base | null = null;
 
   decode(message: unknown): JobMessage {
+    if (typeof message !== 'object' || message === null || !('rest' in message)) return message as JobMessage;
     const wire = message as WireJob;
-    if (!('rest' in (wire as object))) return message as JobMessage;
     if (wire.base) this.base = wire.base;
     const base = this.base;
     // Cannot happen while the host sends in order on one port; refuse rather than run under nothing.
