@@ -45,6 +45,25 @@ describe('fair scheduler', () => {
     first();
     assert.ok(await second);
   });
+
+  it('takes a free slot at once, never ahead of a request already waiting', async () => {
+    const scheduler = new FairScheduler(1);
+    const a = createLane(2, 10);
+    const b = createLane(2, 10);
+    const held = scheduler.tryAcquire(a);
+    assert.ok(held);
+    // The only slot is taken: nothing at once, for this lane or another.
+    assert.equal(scheduler.tryAcquire(a), null);
+    assert.equal(scheduler.tryAcquire(b), null);
+    const waiting = scheduler.acquire(b);
+    held();
+    // The freed slot went to b's waiting request, not to whoever asks next.
+    assert.equal(scheduler.tryAcquire(a), null);
+    const release = await waiting;
+    assert.ok(release);
+    release();
+    assert.ok(scheduler.tryAcquire(a));
+  });
 });
 
 describe('guest responses (WAGI)', () => {
