@@ -7,7 +7,9 @@
 //  1. hello: warden serve vs a plain node:http server returning the same bytes
 //     vs a node:http server running the same module under node:wasi per request,
 //     and the floor of any thread-isolated design: a node:http server that makes
-//     one round trip to a worker thread per request and runs nothing;
+//     one round trip to a worker thread per request and runs nothing, over three
+//     crossings (postMessage; warden's job bell; shared memory both ways), with
+//     every server's CPU per request and the load average beside them;
 //  2. noisy neighbour: hello's latency while another tenant spins to its deadline;
 //  3. 1,000 configured tenants: idle memory per tenant, and requests spread across them;
 //  4. first request after a deploy (admit + compile + run);
