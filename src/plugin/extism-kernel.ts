@@ -44,6 +44,9 @@ export interface KernelOutcome {
   memoryBytes: number;
 }
 
+/** A call's outcome on a kept kernel: `vars` present only when the call changed them. */
+export type CallOutcome = Omit<KernelOutcome, 'vars'> & { vars?: KernelOutcome['vars'] };
+
 /** One log line is cut to this many bytes. */
 const MAX_LOG_LINE = 4096;
 const lossy = new TextDecoder();
@@ -59,6 +62,8 @@ export interface Kernel {
    * kept, as the ABI defines them.
    */
   reset(input: Uint8Array): void;
+  /** The call's outcome as a warm instance reports it: the variables only when the call changed them. */
+  callOutcome(): CallOutcome;
   /** Whether var_set changed the variables since the last reset. */
   readonly varsChanged: boolean;
 }
@@ -72,6 +77,8 @@ export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel 
   let top = 1;
   const blocks = new Map<number, number>();
   let input = spec.input;
+  /** A view of this call's input for input_load_u64, made at its first use. */
+  let inputView: DataView | null = null;
   let varsChanged = false;
   const vars = new Map<string, Uint8Array>(spec.vars.map(([k, v]) => [k, v]));
   let varBytes = 0;
@@ -87,9 +94,10 @@ export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel 
   const outside = (what: string): never => { throw new GuestTrap('out-of-bounds', `plugin ${what} outside the memory it was given`); };
   /** A 64-bit offset as a number, when [offs, offs + n) lies inside what alloc handed out. */
   const at = (offs: bigint, n: number, what: string): number => {
-    const o = Number(BigInt.asUintN(64, offs));
-    if (n === 0) return o;
-    if (o < 1 || o > top || n > top - o) outside(what);
+    if (n === 0) return Number(BigInt.asUintN(64, offs));
+    // Read as a signed number: a negative i64 (a huge unsigned offset) and anything past 2^53 fail the same checks as any offset past `top`.
+    const o = Number(offs);
+    if (!(o >= 1 && o <= top && n <= top - o)) outside(what);
     return o;
   };
   /** The bytes of the block starting at `offs` (a key, a message): only a block's start names one. */
@@ -121,9 +129,10 @@ export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel 
     return BigInt(offs);
   };
   const inputAt = (offs: bigint, n: number): number => {
-    const o = BigInt.asUintN(64, offs);
-    if (o + BigInt(n) > BigInt(input.length)) throw new GuestTrap('out-of-bounds', 'plugin read past the end of its input');
-    return Number(o);
+    // Read as a signed number, as in `at`: negative or past the input, it traps.
+    const o = Number(offs);
+    if (!(o >= 0 && n <= input.length - o)) throw new GuestTrap('out-of-bounds', 'plugin read past the end of its input');
+    return o;
   };
   const log = (level: LogLevel) => (offs: bigint): void => {
     // Rate limit: a plugin that logs in a loop costs the host a counter, not memory.
@@ -137,7 +146,8 @@ export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel 
     input_load_u8: (offs: bigint): number => input[inputAt(offs, 1)]!,
     input_load_u64: (offs: bigint): bigint => {
       const o = inputAt(offs, 8);
-      return new DataView(input.buffer, input.byteOffset + o, 8).getBigUint64(0, true);
+      inputView ??= new DataView(input.buffer, input.byteOffset, input.length);
+      return inputView.getBigUint64(o, true);
     },
     length: (offs: bigint): bigint => BigInt(blocks.get(Number(BigInt.asUintN(64, offs))) ?? 0),
     length_unsafe: (offs: bigint): bigint => BigInt(blocks.get(Number(BigInt.asUintN(64, offs))) ?? 0),
@@ -208,8 +218,9 @@ export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel 
       // The buffer is kept (pooled) but what the last call wrote in it is zeroed before the next can read it.
       memory.fill(0, 0, top);
       top = 1;
-      blocks.clear();
+      if (blocks.size > 0) blocks.clear();
       input = next;
+      inputView = null;
       logs = [];
       logsDropped = 0;
       error = null;
@@ -217,6 +228,11 @@ export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel 
       varsChanged = false;
       httpStatus = 0;
       httpHeaders = null;
+    },
+    callOutcome: () => {
+      const outcome: CallOutcome = { output: output ? memory.slice(output.offs, output.offs + output.length) : new Uint8Array(0), error, logs, logsDropped, memoryBytes: top - 1 };
+      if (varsChanged) outcome.vars = [...vars];
+      return outcome;
     },
     outcome: (withVars = true) => ({
       output: output ? memory.slice(output.offs, output.offs + output.length) : new Uint8Array(0),

@@ -4,8 +4,12 @@
 // The host writes the function's name and the input into the region, bumps
 // the request cell and notifies; the worker, waiting on that cell, runs the
 // call, writes the reply and bumps the reply cell, which the host awaits with
-// Atomics.waitAsync. A plain reply (the call returned; no stdio, logs,
-// denials, limits or variable changes) is a few numbers and the output and
+// Atomics.waitAsync. Each side first watches its cell for a bounded few
+// microseconds before it sleeps (the worker for the next call, the host for
+// the reply), so a short call and a quick next one cross without a
+// scheduler wake-up; past the bound nothing spins, so an idle session costs
+// no CPU (bounds and measurements: docs/RATIONALE.md). A plain reply (the
+// call returned; no stdio, logs, denials, limits or variable changes) is a few numbers and the output and
 // error bytes; anything else is the whole record, serialized (node:v8).
 // Whatever does not fit the region (a large input or record) goes through a
 // MessagePort beside it, read synchronously on the other side
@@ -28,6 +32,13 @@ const ERR_LEN = 8;
 const N_COUNTS = 9;
 const REUSED = 10;
 const READY = 11;
+/** What the worker is doing between calls (WORKER.*), and how many times it went to sleep. */
+const WORKER_STATE = 12;
+const WORKER_SLEEPS = 13;
+/** The last call the worker took (it runs it now, or has answered it). */
+const TAKEN = 14;
+/** The last call the host stopped watching for because the worker had not taken it at once. */
+const GAVE_UP = 15;
 const INT_CELLS = 16;
 // Float64 cells of a plain reply.
 const F_RC = 0;
@@ -48,6 +59,44 @@ const waitAsync = (Atomics as unknown as {
 const KIND = { PLAIN: 1, FULL: 2, FULL_ON_PORT: 3, FAILED: 4 } as const;
 /** INPUT_LEN when the input came through the port. */
 const ON_PORT = -1;
+/** NAME_LEN when the call names the same function as the last call on this wire (the name is not sent again). */
+const SAME_NAME = -1;
+const WORKER = { CALLING: 0, WATCHING: 1, ASLEEP: 2 } as const;
+
+/**
+ * How long the worker, having answered, watches for the next call before it
+ * sleeps in Atomics.wait: long enough to cover an embedder that calls again
+ * as soon as its await resumes, short enough that a session left idle stops
+ * costing CPU within a fraction of a millisecond.
+ */
+export const NEXT_CALL_SPIN_US = 100;
+/**
+ * How long the host, having sent a call, watches for the reply before it
+ * falls back to Atomics.waitAsync (its event loop is blocked meanwhile, so
+ * this stays short: a trivial call answers in a few microseconds).
+ */
+export const REPLY_SPIN_US = 30;
+/**
+ * How long the host watches for the worker to take a call before it stops
+ * watching for the reply: a worker watching on another core takes it within
+ * a fraction of a microsecond; one asleep, or not running because the
+ * machine is busy, does not, and watching for it then only holds this thread
+ * (on a busy machine, perhaps the very core the worker waits for).
+ */
+const TAKE_SPIN_US = 2;
+
+/** Watches `cell` until it differs from `from` or `micros` pass; returns its last value. A bound of 0 looks once. */
+function watch(i32: Int32Array, cell: number, from: number, micros: number): number {
+  let now = Atomics.load(i32, cell);
+  if (now !== from || micros <= 0) return now;
+  const until = performance.now() + micros / 1000;
+  for (let k = 1; ; k++) {
+    now = Atomics.load(i32, cell);
+    if (now !== from) return now;
+    // The clock is read every 32nd look: a look is a few nanoseconds, a clock read tens.
+    if ((k & 31) === 0 && performance.now() >= until) return now;
+  }
+}
 
 export function createWire(): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER + WIRE_REGION);
@@ -65,11 +114,12 @@ class Cells {
 }
 
 const utf8 = new TextEncoder();
+const NO_COUNTS: readonly number[] = [];
 const fromUtf8 = new TextDecoder();
 
 /** What a reply carries back to the host. */
 export type WireReply =
-  | { kind: 'plain'; rc: number | null; output: Uint8Array; error: string | null; fuelUsed: number | null; wallMs: number; peakMemoryBytes: number; memoryBytes: number; counts: number[]; reused: boolean }
+  | { kind: 'plain'; rc: number | null; output: Uint8Array; error: string | null; fuelUsed: number | null; wallMs: number; peakMemoryBytes: number; memoryBytes: number; counts: readonly number[]; reused: boolean }
   | { kind: 'full'; record: WarmResult }
   | { kind: 'failed'; message: string; refused: boolean };
 
@@ -78,6 +128,8 @@ export type WireReply =
 export class HostWire {
   private readonly c: Cells;
   private seq = 0;
+  /** The name the worker holds from the last call on this wire. */
+  private lastName: string | null = null;
   constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
     this.c = new Cells(sab);
   }
@@ -87,8 +139,14 @@ export class HostWire {
     const { i32, region } = this.c;
     // The name was admitted against the module's exports; it is still never trusted to fit.
     if (name.length > 4096) throw new RangeError('function name too long');
-    const nameLength = utf8.encodeInto(name, region).written;
-    Atomics.store(i32, NAME_LEN, nameLength);
+    let nameLength = 0;
+    if (name === this.lastName) {
+      Atomics.store(i32, NAME_LEN, SAME_NAME);
+    } else {
+      nameLength = utf8.encodeInto(name, region).written;
+      Atomics.store(i32, NAME_LEN, nameLength);
+      this.lastName = name;
+    }
     if (nameLength + input.length <= WIRE_REGION) {
       region.set(input, nameLength);
       Atomics.store(i32, INPUT_LEN, input.length);
@@ -101,6 +159,28 @@ export class HostWire {
     Atomics.store(i32, REQ_SEQ, seq);
     Atomics.notify(i32, REQ_SEQ);
     return seq;
+  }
+
+  /** Whether the worker has answered `seq`, watching for it at most `micros` (this thread does nothing else meanwhile). */
+  answeredWithin(seq: number, micros: number): boolean {
+    const i32 = this.c.i32;
+    // A call the worker has not taken at once is not watched for: the worker sleeps, or is not running.
+    if (watch(i32, TAKEN, seq - 1, TAKE_SPIN_US) !== seq) {
+      Atomics.store(i32, GAVE_UP, seq);
+      return false;
+    }
+    return watch(i32, REP_SEQ, seq - 1, micros) === seq;
+  }
+
+  /** What the worker is doing: running a call, watching for the next one, or asleep until it comes. */
+  get workerState(): 'calling' | 'watching' | 'asleep' {
+    const state = Atomics.load(this.c.i32, WORKER_STATE);
+    return state === WORKER.ASLEEP ? 'asleep' : state === WORKER.WATCHING ? 'watching' : 'calling';
+  }
+
+  /** How many times the worker has gone to sleep waiting for a call. */
+  get workerSleeps(): number {
+    return Atomics.load(this.c.i32, WORKER_SLEEPS);
   }
 
   /** Resolves when the worker has answered `seq` (the caller bounds the wait by killing the worker). */
@@ -141,7 +221,7 @@ export class HostWire {
       const n = Math.min(Math.max(0, Atomics.load(i32, N_COUNTS)), WIRE_REGION / 8);
       const outLen = Math.min(Math.max(0, Atomics.load(i32, OUT_LEN)), WIRE_REGION - n * 8);
       const errLen = Math.min(Atomics.load(i32, ERR_LEN), WIRE_REGION - n * 8 - outLen);
-      const counts = Array.from(new Float64Array(region.buffer, region.byteOffset, n));
+      const counts = n === 0 ? NO_COUNTS : Array.from(new Float64Array(region.buffer, region.byteOffset, n));
       const at = n * 8;
       const rc = f64[F_RC]!;
       const fuel = f64[F_FUEL]!;
@@ -164,8 +244,20 @@ export class HostWire {
 export class WorkerWire {
   private readonly c: Cells;
   private seen = 0;
+  /** The last call's function name (a call naming the same one does not send it again). */
+  private name = '';
+  /** The region as Float64 cells, for a plain reply's host-call counts. */
+  private readonly counts: Float64Array;
+  /** How long the next watch lasts (µs), adapted to how the last ones went (`budget`). */
+  private watchMicros = -1;
+  /** Calls answered since a watch last lasted its full bound while watches were off. */
+  private unwatched = 0;
+  /** The call after which the worker last watched, and whether that watch caught the next call. */
+  private watched = -1;
+  private caught = false;
   constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
     this.c = new Cells(sab);
+    this.counts = new Float64Array(sab, HEADER, WIRE_REGION / 8);
   }
 
   /** Tells the host the worker takes calls now. */
@@ -175,18 +267,59 @@ export class WorkerWire {
   }
 
   /**
-   * Waits for the next call. The wait has no timeout: between calls the worker
-   * has nothing to do, and the host ends it with terminate(), which wakes it.
+   * Waits for the next call: watches for it `spinMicros` first, then sleeps.
+   * The sleep has no timeout: between calls the worker has nothing to do,
+   * and the host ends it with terminate(), which wakes it.
+   *
+   * The input is a view of the shared region, valid until this call is
+   * answered (the host writes the region again only for the next call).
    */
-  next(): { name: string; wantsResult: boolean; input: Uint8Array } {
+  next(spinMicros = NEXT_CALL_SPIN_US): { name: string; wantsResult: boolean; input: Uint8Array } {
     const { i32, region } = this.c;
-    while (Atomics.load(i32, REQ_SEQ) === this.seen) Atomics.wait(i32, REQ_SEQ, this.seen);
+    if (Atomics.load(i32, REQ_SEQ) === this.seen) {
+      Atomics.store(i32, WORKER_STATE, WORKER.WATCHING);
+      const caught = watch(i32, REQ_SEQ, this.seen, this.budget(spinMicros)) !== this.seen;
+      this.watched = this.seen;
+      this.caught = caught;
+      while (Atomics.load(i32, REQ_SEQ) === this.seen) {
+        Atomics.store(i32, WORKER_STATE, WORKER.ASLEEP);
+        Atomics.add(i32, WORKER_SLEEPS, 1);
+        Atomics.wait(i32, REQ_SEQ, this.seen);
+      }
+    }
+    Atomics.store(i32, WORKER_STATE, WORKER.CALLING);
     this.seen = Atomics.load(i32, REQ_SEQ);
-    const nameLen = Atomics.load(i32, NAME_LEN);
+    Atomics.store(i32, TAKEN, this.seen);
+    // Lengths the host wrote: it is trusted, but a wrong one still reads only inside the region.
+    const nameLen = Math.min(Atomics.load(i32, NAME_LEN), WIRE_REGION);
     const inputLen = Atomics.load(i32, INPUT_LEN);
-    const name = fromUtf8.decode(region.subarray(0, nameLen));
-    const input = inputLen === ON_PORT ? takeFromPort(this.port) as Uint8Array : region.slice(nameLen, nameLen + inputLen);
-    return { name, wantsResult: Atomics.load(i32, RESULTS) === 1, input };
+    if (nameLen !== SAME_NAME) this.name = fromUtf8.decode(region.subarray(0, Math.max(0, nameLen)));
+    const at = Math.max(0, nameLen);
+    const input = inputLen === ON_PORT ? takeFromPort(this.port) as Uint8Array : region.subarray(at, Math.min(WIRE_REGION, at + inputLen));
+    return { name: this.name, wantsResult: Atomics.load(i32, RESULTS) === 1, input };
+  }
+
+  /**
+   * How long to watch for the next call. A watch pays only when it catches a
+   * call the host is still watching for itself (both threads running at
+   * once, on two cores): then the next watch lasts the full bound. A watch
+   * that ran out, or that took a call the host had already stopped watching
+   * for (the worker had not been running: a busy machine, or an embedder that
+   * calls rarely), halves it, down to none; with none, one call in 32 is
+   * watched again for the full bound, to notice that things changed.
+   */
+  private budget(bound: number): number {
+    const i32 = this.c.i32;
+    if (this.watchMicros < 0 || bound <= 0) this.watchMicros = bound;
+    else if (this.watched === this.seen - 1) {
+      // The last watch ended with the call `seen` (or ran out before it).
+      const paid = this.caught && Atomics.load(i32, GAVE_UP) !== this.seen;
+      this.watchMicros = paid ? bound : this.watchMicros < 4 ? 0 : this.watchMicros / 2;
+    }
+    if (this.watchMicros > 0) return this.watchMicros;
+    if (++this.unwatched < 32) return 0;
+    this.unwatched = 0;
+    return bound;
   }
 
   /** Answers the call `next` returned. */
@@ -195,10 +328,10 @@ export class WorkerWire {
     const p = record.plugin;
     const plain = !record.trap && record.exitCode === 0 && record.results !== undefined && record.usage.outputBytes === 0 && record.stdout.length === 0 && record.stderr.length === 0
       && record.limitsHit.length === 0 && record.deniedCount === 0 && p.logs.length === 0 && p.logsDropped === 0 && !p.vars;
-    const counts = record.hostCalls ? Object.values(record.hostCalls) : [];
+    const counts = record.hostCalls ? Object.values(record.hostCalls) : NO_COUNTS;
     const error = p.error === null ? null : utf8.encode(p.error);
     if (plain && counts.length * 8 + p.output.length + (error?.length ?? 0) <= WIRE_REGION) {
-      new Float64Array(region.buffer, region.byteOffset, counts.length).set(counts);
+      for (let i = 0; i < counts.length; i++) this.counts[i] = counts[i]!;
       const at = counts.length * 8;
       region.set(p.output, at);
       if (error) region.set(error, at + p.output.length);

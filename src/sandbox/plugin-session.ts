@@ -19,7 +19,7 @@ import { createChannelMemory, HostChannel, type ChannelMessage } from './channel
 import type { SandboxResult } from './execute.js';
 import { closureHandler, remoteView, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
 import type { LocalBodies } from './link.js';
-import { createWire, HostWire, type WireReply } from './plugin-call-wire.js';
+import { createWire, HostWire, REPLY_SPIN_US, type WireReply } from './plugin-call-wire.js';
 import { WarmInstance, type InstancePolicy, type WarmResult, type WarmSpec } from './warm-instance.js';
 import type { KernelOutcome, KernelSpec } from '../plugin/extism-kernel.js';
 import { serveNetwork } from './plugin-network.js';
@@ -66,24 +66,50 @@ export class SessionClosedError extends Error {
   override name = 'SessionClosedError';
 }
 
+const utf8 = new TextEncoder();
+
 export function openPluginSession(spec: SessionSpec): PluginSession {
   const serve = spec.isolation === 'none' ? inlineServer(spec) : threadServer(spec);
+  // Calls run one at a time, in the order they were made: a call made while
+  // others are pending waits behind the last of them; one made on an idle
+  // session starts at once (and, answered within the worker's first
+  // microseconds, completes without a turn of the event loop).
   let chain: Promise<unknown> = Promise.resolve();
+  let pending = 0;
   let closed = false;
   // Exports admitted once (the module does not change): whether each returns an i32 status.
   const admitted = new Map<string, boolean>();
+  const settle = (): void => { pending--; };
+  const run = (name: string, data: Uint8Array): PluginCallResult | Promise<PluginCallResult> => {
+    if (closed) throw new SessionClosedError('the plugin session is closed');
+    let wantsResult = admitted.get(name);
+    if (wantsResult === undefined) admitted.set(name, wantsResult = spec.admit(name));
+    const record = serve.call(name, wantsResult, data);
+    return record instanceof Promise ? record.then((r) => spec.finish(pluginRecord(r, spec))) : spec.finish(pluginRecord(record, spec));
+  };
   return {
     call(name, input = new Uint8Array(0)) {
       if (typeof name !== 'string') return Promise.reject(new TypeError('call: the function name must be a string'));
-      const data = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+      const data = typeof input === 'string' ? utf8.encode(input) : input;
       if (!(data instanceof Uint8Array)) return Promise.reject(new TypeError('call: input must be a Uint8Array or a string'));
-      const next = chain.then(async () => {
-        if (closed) throw new SessionClosedError('the plugin session is closed');
-        let wantsResult = admitted.get(name);
-        if (wantsResult === undefined) admitted.set(name, wantsResult = spec.admit(name));
-        const record = await serve.call(name, wantsResult, data);
-        return spec.finish(pluginRecord(record, spec));
-      });
+      pending++;
+      let next: Promise<PluginCallResult>;
+      if (pending === 1) {
+        try {
+          const done = run(name, data);
+          if (!(done instanceof Promise)) {
+            pending--;
+            return Promise.resolve(done);
+          }
+          next = done;
+        } catch (error) {
+          pending--;
+          return Promise.reject(error);
+        }
+      } else {
+        next = chain.then(() => run(name, data));
+      }
+      void next.then(settle, settle);
       chain = next.catch(() => {});
       return next;
     },
@@ -97,7 +123,8 @@ export function openPluginSession(spec: SessionSpec): PluginSession {
 }
 
 interface Server {
-  call(name: string, wantsResult: boolean, input: Uint8Array): Promise<WarmResult>;
+  /** Runs a call: its record at once when the call was answered before this returned, else a promise of it. */
+  call(name: string, wantsResult: boolean, input: Uint8Array): WarmResult | Promise<WarmResult>;
   readonly instances: number;
   close(): Promise<void>;
 }
@@ -122,7 +149,7 @@ function warmSpecOf(spec: SessionSpec, watchdog: boolean): WarmSpec {
 function inlineServer(spec: SessionSpec): Server {
   const warm = new WarmInstance(warmSpecOf(spec, true), createWasiHost(), undefined, spec.bodies);
   return {
-    call: async (name, wantsResult, input) => {
+    call: (name, wantsResult, input) => {
       const record = warm.call(name, wantsResult ? ['i32'] : [], input);
       record.isolation = 'none';
       return record;
@@ -188,7 +215,12 @@ function threadServer(spec: SessionSpec): Server {
     w.wire.wake();
   }
 
-  async function call(name: string, wantsResult: boolean, input: Uint8Array): Promise<WarmResult> {
+  function call(name: string, wantsResult: boolean, input: Uint8Array): WarmResult | Promise<WarmResult> {
+    const w = current;
+    return w && w.up ? callOn(w, name, wantsResult, input) : startThenCall(name, wantsResult, input);
+  }
+
+  async function startThenCall(name: string, wantsResult: boolean, input: Uint8Array): Promise<WarmResult> {
     if (!current) current = spawn();
     const w = current;
     if (!w.up) {
@@ -201,43 +233,88 @@ function threadServer(spec: SessionSpec): Server {
         throw new Error('the plugin session\'s worker failed to start');
       }
     }
+    return callOn(w, name, wantsResult, input);
+  }
+
+  /**
+   * One call on a started worker. A call that needs nothing of this thread
+   * while it runs (no closures, no WASI stdio, no http_request) is watched
+   * for a few microseconds first: answered within them, its record is built
+   * at once, with no timer, promise or event-loop turn. Otherwise, or past
+   * that watch, the call waits asynchronously under a timer for what is left
+   * of its deadline, which terminates the worker.
+   */
+  function callOn(w: SessionWorker, name: string, wantsResult: boolean, input: Uint8Array): WarmResult | Promise<WarmResult> {
     const started = performance.now();
     // The channel carries a WASI module's stdio and counters and closures' calls; a call that uses neither needs none.
     const host = needsChannel ? new HostChannel(w.sab, { stdin: spec.grant.stdin, stdout: spec.grant.stdout, stderr: spec.grant.stderr }) : null;
-    channel = host;
-    if (host && hosted.length > 0) {
-      const view = remoteView(host.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
-      for (const h of hosted) host.handle(`host:${h.index}`, closureHandler(spec.grants[h.index]!, view));
+    let seq: number;
+    try {
+      channel = host;
+      if (host && hosted.length > 0) {
+        const view = remoteView(host.remoteMemory(timeoutMs === null ? null : started + timeoutMs));
+        for (const h of hosted) host.handle(`host:${h.index}`, closureHandler(spec.grants[h.index]!, view));
+      }
+      if (host) serveNetwork(host, spec.kernel, timeoutMs === null ? null : started + timeoutMs);
+      seq = w.wire.send(name, wantsResult, input);
+    } catch (error) {
+      endCall(host);
+      throw error;
     }
-    if (host) serveNetwork(host, spec.kernel, timeoutMs === null ? null : performance.now() + timeoutMs);
+    if (!needsChannel && w.wire.answeredWithin(seq, REPLY_SPIN_US)) {
+      try {
+        return answeredRecord(w, host, wantsResult);
+      } finally {
+        endCall(host);
+      }
+    }
+    return awaitAnswer(w, host, seq, wantsResult, started);
+  }
+
+  async function awaitAnswer(w: SessionWorker, host: HostChannel | null, seq: number, wantsResult: boolean, started: number): Promise<WarmResult> {
     let timedOut = false;
     let timer: NodeJS.Timeout | null = null;
     try {
-      const seq = w.wire.send(name, wantsResult, input);
       // The call keeps this process alive (an idle session's worker does not): its deadline timer does, or else the worker.
-      if (timeoutMs !== null) timer = setTimeout(() => { timedOut = true; stop(w); }, timeoutMs);
+      // The deadline counts from the send: the time spent watching for the reply is the call's.
+      if (timeoutMs !== null) timer = setTimeout(() => { timedOut = true; stop(w); }, Math.max(0, timeoutMs - (performance.now() - started)));
       else w.worker.ref();
       const answered = await w.wire.answered(seq, () => timedOut || w.dead);
       if (timer) clearTimeout(timer);
       else if (!w.dead) w.worker.unref();
       if (!answered) return stoppedRecord(host, timedOut, performance.now() - started);
-      // Output posted before the reply, and a captured stream's last chunk still in shared memory: taken now, so the record holds all of it.
-      host?.drainPort(w.port);
-      host?.takeGathered();
-      const record = recordOf(w.wire.reply(), host, wantsResult);
-      if (host) {
-        if (record.usage.outputBytes > 0) await drained(host, timeoutMs === null ? null : timeoutMs - (performance.now() - started));
+      const record = answeredRecord(w, host, wantsResult);
+      if (host && record.usage.outputBytes > 0) {
+        await drained(host, timeoutMs === null ? null : timeoutMs - (performance.now() - started));
         record.stdout = host.captured(1);
         record.stderr = host.captured(2);
       }
-      if (!record.instanceReused) instances++;
-      record.isolation = 'thread';
       return record;
     } finally {
       if (timer) clearTimeout(timer);
-      host?.end();
-      channel = null;
+      endCall(host);
     }
+  }
+
+  /** The record of a call the worker answered. */
+  function answeredRecord(w: SessionWorker, host: HostChannel | null, wantsResult: boolean): WarmResult {
+    // Output posted before the reply, and a captured stream's last chunk still in shared memory: taken now, so the record holds all of it.
+    host?.drainPort(w.port);
+    host?.takeGathered();
+    const record = recordOf(w.wire.reply(), host, wantsResult);
+    // Inherited output still being written is waited for by the caller (awaitAnswer) before the captures are read.
+    if (host && record.usage.outputBytes === 0) {
+      record.stdout = host.captured(1);
+      record.stderr = host.captured(2);
+    }
+    if (!record.instanceReused) instances++;
+    record.isolation = 'thread';
+    return record;
+  }
+
+  function endCall(host: HostChannel | null): void {
+    host?.end();
+    channel = null;
   }
 
   /** A plain reply as a whole record (hostCalls in the plan's order, as the worker counted them). */

@@ -30,7 +30,7 @@ import { FuelMeter } from './fuel-meter.js';
 import { kernelNetwork } from './plugin-network.js';
 import type { DeniedAttempt } from '../wasi/context.js';
 import { EXTISM_MODULE } from '../plugin/extism-abi.js';
-import { createKernel, type Kernel, type KernelOutcome, type KernelSpec } from '../plugin/extism-kernel.js';
+import { createKernel, type CallOutcome, type Kernel, type KernelSpec } from '../plugin/extism-kernel.js';
 
 /** Whether a session's calls share one instance (`warm`) or each get a new one (`fresh`). */
 export type InstancePolicy = 'warm' | 'fresh';
@@ -55,7 +55,7 @@ export interface WarmSpec {
 }
 
 /** One call's record: the plugin's outcome, with its variables only when the call changed them. */
-export type WarmResult = SandboxResult & { plugin: Omit<KernelOutcome, 'vars'> & { vars?: KernelOutcome['vars'] }; instanceReused: boolean };
+export type WarmResult = SandboxResult & { plugin: CallOutcome; instanceReused: boolean };
 
 const EMPTY = new Uint8Array(0);
 
@@ -68,7 +68,7 @@ export class WarmInstance {
   private readonly bareImports: WebAssembly.Imports;
   private deadlineAt = Infinity;
   /** This call's refused http_request origins. */
-  private denied: DeniedAttempt[] = [];
+  private readonly denied: DeniedAttempt[] = [];
   /** Instances made so far (the first, and one after each poisoned call or, with `fresh`, each call). */
   made = 0;
   /** Host functions read guest memory through the run's GuestMemory: attached for each call. */
@@ -93,8 +93,9 @@ export class WarmInstance {
 
   call(name: string, results: readonly ('i32')[], input: Uint8Array): WarmResult {
     this.kernel.reset(input);
-    this.counts.clear();
-    this.denied = [];
+    if (this.counts.size > 0) this.counts.clear();
+    // Emptied, not replaced: record() copies what a call was denied into that call's record.
+    if (this.denied.length > 0) this.denied.length = 0;
     return this.record(this.spec.wasi ? this.callWasi(name, results) : this.callBare(name, results));
   }
 
@@ -218,8 +219,7 @@ export class WarmInstance {
     // A call that did not return left the instance somewhere in the middle: it serves no other call.
     if (result.trap || result.results === undefined) this.instance = null;
     // Built in place: this is every call's path, and a warm call is a few microseconds.
-    const outcome = kernel.outcome(kernel.varsChanged);
-    if (!kernel.varsChanged) delete (outcome as Partial<KernelOutcome>).vars;
+    const outcome = kernel.callOutcome();
     if (this.denied.length > 0) {
       result.denied = [...result.denied, ...this.denied];
       result.deniedCount += this.denied.length;

@@ -60,6 +60,21 @@ describe('Extism kernel bounds', () => {
     assert.deepEqual(k.outcome().vars, [['a', new Uint8Array([1])]]);
   });
 
+  it('offsets arrive as signed i64: negative ones and ones past 2^53 trap like any offset past the end', () => {
+    const k = createKernel({ input: new Uint8Array(16), config: {}, vars: [], limits });
+    const i = k.imports as unknown as Record<string, (...a: bigint[]) => bigint | number | void>;
+    const block = i.alloc!(16n) as bigint;
+    for (const wild of [-1n, -(2n ** 63n), 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n - 1n, block - 2n ** 64n]) {
+      assert.throws(() => i.input_load_u64!(wild), /past the end of its input/, `input_load_u64(${wild})`);
+      assert.throws(() => i.input_load_u8!(wild), /past the end of its input/, `input_load_u8(${wild})`);
+      assert.throws(() => i.load_u64!(wild), /outside/, `load_u64(${wild})`);
+      assert.throws(() => i.store_u8!(wild, 1n), /outside/, `store_u8(${wild})`);
+    }
+    assert.throws(() => i.input_load_u64!(9n), /past the end/, 'an 8-byte read that starts inside and ends outside');
+    assert.equal(i.input_load_u64!(8n), 0n);
+    assert.equal(i.load_u64!(block + 8n), 0n);
+  });
+
   it('a key that is not a block start, and offset 0, are refused', () => {
     const k = createKernel({ input: new Uint8Array(0), config: { x: 'y' }, vars: [], limits });
     const i = k.imports as unknown as Record<string, (...a: bigint[]) => bigint | void>;

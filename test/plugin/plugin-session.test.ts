@@ -84,6 +84,19 @@ for (const isolation of ['thread', 'none'] as const) {
       });
     });
 
+    it('calls made together run one at a time, in the order they were made', async () => {
+      await withSession({ isolation, limits: { timeout: '5s' } }, session, {}, async (s) => {
+        // One call first (on an idle session it may complete before the next is made), then twenty at once, one of them refused.
+        assert.equal(text((await s.call('calls')).plugin.output), '1');
+        const together = Array.from({ length: 20 }, (_, i) => (i === 7 ? s.call('no-such-export') : s.call('calls')));
+        const settled = await Promise.allSettled(together);
+        assert.equal(settled[7]!.status, 'rejected');
+        const outputs = settled.filter((r) => r.status === 'fulfilled').map((r) => text((r as PromiseFulfilledResult<{ plugin: { output: Uint8Array } }>).value.plugin.output));
+        assert.deepEqual(outputs, Array.from({ length: 19 }, (_, i) => String(i + 2)));
+        assert.equal(text((await s.call('calls')).plugin.output), '21');
+      });
+    });
+
     it('the deadline bounds each call, and the session goes on with a new instance', async () => {
       await withSession({ isolation, limits: { timeout: '300ms' } }, session, {}, async (s) => {
         assert.equal(text((await s.call('calls')).plugin.output), '1');
