@@ -11,6 +11,7 @@
 //   npm run bench:plugins    (node dist/bench/plugins.js [--calls 300 --rounds 5 --loop 200000 --closure 3000])
 
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import createPlugin from '@extism/extism';
@@ -55,8 +56,19 @@ for (let round = 0; round < rounds; round++) {
     perRound.get(c.name)!.push(median(times));
   }
 }
+// CPU an idle session costs: after a burst of calls its worker watches for
+// the next call a bounded while, then sleeps. Process CPU (all threads) over
+// an idle second, with the session open and its worker started.
+const idle = contenders.find((c) => c.name === 'wasm-warden session, warm (thread)')!;
+for (let i = 0; i < calls; i++) await idle.call();
+await new Promise((resolve) => setTimeout(resolve, 50));
+const idleFrom = process.cpuUsage();
+await new Promise((resolve) => setTimeout(resolve, 1000));
+const idleUsage = process.cpuUsage(idleFrom);
+const idleCpuMs = (idleUsage.user + idleUsage.system) / 1000;
 for (const c of contenders) await c.close();
 const base = perRound.get('@extism/extism (in-process)')!;
+const warmRatios = perRound.get('wasm-warden session, warm (thread)')!.map((t, i) => t / base[i]!);
 for (const c of contenders) {
   const mine = perRound.get(c.name)!;
   const ratios = mine.map((t, i) => t / base[i]!);
@@ -153,3 +165,6 @@ rows.push(['MessagePort round trip to a worker, per message', us(port) + ' µs',
 console.log(`Node ${process.version}; ${rounds} rounds of ${calls} plugin calls, ${loop} in-isolate host calls, ${closureCalls} closure calls (medians)\n`);
 console.log(table(['measure', 'median', 'ratio'], rows));
 console.log('\nratio: plugin calls against @extism/extism in-process (median over rounds, range); the closure against the MessagePort round trip.');
+console.log(`\nwarm session (thread) / @extism/extism in-process, same run: ${median(warmRatios).toFixed(2)}x (median of ${rounds} rounds; rounds ${warmRatios.map((r) => r.toFixed(2)).join(', ')}; target <= 1.00)`);
+console.log(`idle session (thread), process CPU over one idle second after ${calls} calls: ${idleCpuMs.toFixed(1)} ms`);
+console.log(`load average (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(', ')} on ${availableParallelism()} cores`);

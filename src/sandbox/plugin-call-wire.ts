@@ -9,8 +9,8 @@
 // the reply), so a short call and a quick next one cross without a
 // scheduler wake-up; past the bound nothing spins, so an idle session costs
 // no CPU (bounds and measurements: docs/RATIONALE.md). A plain reply (the
-// call returned; no stdio, logs, denials, limits or variable changes) is a few numbers and the output and
-// error bytes; anything else is the whole record, serialized (node:v8).
+// call returned; no stdio, logs, denials, limits or variable changes) is a
+// few numbers and the output and error bytes; anything else is the whole record, serialized (node:v8).
 // Whatever does not fit the region (a large input or record) goes through a
 // MessagePort beside it, read synchronously on the other side
 // (receiveMessageOnPort), so neither thread needs its event loop for a call.
@@ -71,7 +71,7 @@ const WORKER = { CALLING: 0, WATCHING: 1, ASLEEP: 2 } as const;
  */
 export const NEXT_CALL_SPIN_US = 100;
 /**
- * How long the host, having sent a call, watches for the reply before it
+ * How long the host, once the worker took its call, watches for the reply before it
  * falls back to Atomics.waitAsync (its event loop is blocked meanwhile, so
  * this stays short: a trivial call answers in a few microseconds).
  */
@@ -79,11 +79,12 @@ export const REPLY_SPIN_US = 30;
 /**
  * How long the host watches for the worker to take a call before it stops
  * watching for the reply: a worker watching on another core takes it within
- * a fraction of a microsecond; one asleep, or not running because the
- * machine is busy, does not, and watching for it then only holds this thread
- * (on a busy machine, perhaps the very core the worker waits for).
+ * a fraction of a microsecond, one woken from its sleep on another core
+ * within a few; one the scheduler does not run (a busy machine) does not,
+ * and watching for it then only holds this thread, perhaps on the very core
+ * the worker waits for.
  */
-const TAKE_SPIN_US = 2;
+const TAKE_SPIN_US = 20;
 
 /** Watches `cell` until it differs from `from` or `micros` pass; returns its last value. A bound of 0 looks once. */
 function watch(i32: Int32Array, cell: number, from: number, micros: number): number {
