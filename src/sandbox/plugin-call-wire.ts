@@ -77,14 +77,14 @@ export const NEXT_CALL_SPIN_US = 100;
  */
 export const REPLY_SPIN_US = 30;
 /**
- * How long the host watches for the worker to take a call before it stops
- * watching for the reply: a worker watching on another core takes it within
- * a fraction of a microsecond, one woken from its sleep on another core
- * within a few; one the scheduler does not run (a busy machine) does not,
- * and watching for it then only holds this thread, perhaps on the very core
- * the worker waits for.
+ * How long the host watches for a worker that was watching to take a call:
+ * one running on another core takes it within a fraction of a microsecond;
+ * one the scheduler does not run (a busy machine) does not, and watching
+ * for it only holds this thread, perhaps on the very core the worker needs.
+ * A sleeping worker is not watched for: woken on another core it takes
+ * longer than a watch is worth (measured: docs/RATIONALE.md).
  */
-const TAKE_SPIN_US = 20;
+const TAKE_SPIN_US = 2;
 
 /** Watches `cell` until it differs from `from` or `micros` pass; returns its last value. A bound of 0 looks once. */
 function watch(i32: Int32Array, cell: number, from: number, micros: number): number {
@@ -131,6 +131,8 @@ export class HostWire {
   private seq = 0;
   /** The name the worker holds from the last call on this wire. */
   private lastName: string | null = null;
+  /** Whether the worker was watching for a call when the last one was sent (else it slept, or had not finished answering). */
+  private sentToWatching = false;
   constructor(sab: SharedArrayBuffer, private readonly port: MessagePort) {
     this.c = new Cells(sab);
   }
@@ -156,6 +158,7 @@ export class HostWire {
       Atomics.store(i32, INPUT_LEN, ON_PORT);
     }
     Atomics.store(i32, RESULTS, wantsResult ? 1 : 0);
+    this.sentToWatching = Atomics.load(i32, WORKER_STATE) === WORKER.WATCHING;
     const seq = ++this.seq;
     Atomics.store(i32, REQ_SEQ, seq);
     Atomics.notify(i32, REQ_SEQ);
@@ -165,8 +168,10 @@ export class HostWire {
   /** Whether the worker has answered `seq`, watching for it at most `micros` (this thread does nothing else meanwhile). */
   answeredWithin(seq: number, micros: number): boolean {
     const i32 = this.c.i32;
-    // A call the worker has not taken at once is not watched for: the worker sleeps, or is not running.
-    if (watch(i32, TAKEN, seq - 1, TAKE_SPIN_US) !== seq) {
+    // Watched for only once the worker took it: a worker that was watching takes it at once if
+    // it runs; one that slept is looked at once (the notify that woke it often returns after
+    // the worker, run on this very core, has answered).
+    if (watch(i32, TAKEN, seq - 1, this.sentToWatching ? TAKE_SPIN_US : 0) !== seq) {
       Atomics.store(i32, GAVE_UP, seq);
       return false;
     }
