@@ -69,7 +69,7 @@ const WORKER = { CALLING: 0, WATCHING: 1, ASLEEP: 2 } as const;
  * as soon as its await resumes, short enough that a session left idle stops
  * costing CPU within a fraction of a millisecond.
  */
-export const NEXT_CALL_SPIN_US = 100;
+export const NEXT_CALL_SPIN_US = 50;
 /**
  * How long the host, once the worker took its call, watches for the reply before it
  * falls back to Atomics.waitAsync (its event loop is blocked meanwhile, so
