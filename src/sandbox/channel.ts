@@ -52,6 +52,8 @@ const I_REQ_SEQ = 13;
 const I_REQ_FN = 14;
 const I_REQ_LEN = 15;
 const MEM = { READ: 1, WRITE: 2, SIZE: 3 } as const;
+/** The guest-memory operations a host function asks of the isolate. */
+export const MEMORY_OP = MEM;
 // The doorbell the host rings after posting a job to the isolate; an idle
 // isolate waits on it (Atomics.wait) rather than in its event loop. Never
 // reset: it only counts.
@@ -169,6 +171,16 @@ export class IsolateChannel {
       stderr: sink(grant.stderr, 2),
       stdin: grant.stdin.kind === 'fd' ? new ChannelInput(this) : localStdin(grant.stdin, deadline),
     };
+  }
+
+  /**
+   * Host-function calls only (a child process's guest, whose relay thread
+   * plays the host's part): the deadline the calls wait within, without the
+   * per-run stdio and reset of begin().
+   */
+  arm(deadline: () => void, msLeft: () => number): void {
+    this.deadline = deadline;
+    this.msLeft = msLeft;
   }
 
   /** Copies the live counters where the host can read them, and posts new denials. */
@@ -449,6 +461,77 @@ class ChannelInput implements InputSource {
     }
     this.ahead = bytes.slice();
     this.aheadStart = 0;
+  }
+}
+
+/** What a relayed call is waiting for next: its reply, or the host's guest-memory request. */
+export type RelayedState =
+  | { kind: 'reply'; status: number; bytes: Uint8Array }
+  | { kind: 'memory'; op: number; ptr: number; len: number; bytes: Uint8Array }
+  | null;
+
+/**
+ * The isolate's side of host-function calls, driven from an event loop
+ * instead of a waiting thread: a relay that forwards calls made in another
+ * process posts each as callWith does, and serves the host's guest-memory
+ * requests by asking where the memory is (asynchronously), then answers
+ * them as serveMemory does. The host's side (HostChannel) cannot tell the
+ * difference.
+ */
+export class RelayedCalls {
+  private readonly v: Views;
+  private seq = 0;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.v = new Views(sab);
+  }
+
+  /** Posts a call (fn, argument bytes, at most one region); returns its sequence number. */
+  post(fn: number, data: Uint8Array): number {
+    const seq = ++this.seq;
+    const { i32, u8 } = this.v;
+    Atomics.store(i32, I_MEM_OP, 0);
+    u8.set(data.subarray(0, REGION_BYTES), REPLY_OFFSET);
+    Atomics.store(i32, I_REQ_FN, fn);
+    Atomics.store(i32, I_REQ_LEN, Math.min(data.length, REGION_BYTES));
+    Atomics.store(i32, I_REQ_SEQ, seq);
+    Atomics.notify(i32, I_REQ_SEQ);
+    return seq;
+  }
+
+  /** The call's state now: answered, a memory request pending, or neither. */
+  poll(seq: number): RelayedState {
+    const { i32, u8 } = this.v;
+    if (Atomics.load(i32, I_REPLY_SEQ) === seq) {
+      const len = Math.min(Atomics.load(i32, I_REPLY_LEN) >>> 0, REGION_BYTES);
+      return { kind: 'reply', status: Atomics.load(i32, I_REPLY_STATUS), bytes: u8.slice(REPLY_OFFSET, REPLY_OFFSET + len) };
+    }
+    const op = Atomics.load(i32, I_MEM_OP);
+    if (op === 0) return null;
+    const len = Atomics.load(i32, I_MEM_LEN) >>> 0;
+    const bytes = op === MEM.WRITE && len <= REGION_BYTES ? u8.slice(REPLY_OFFSET, REPLY_OFFSET + len) : new Uint8Array(0);
+    return { kind: 'memory', op, ptr: Atomics.load(i32, I_MEM_PTR) >>> 0, len, bytes };
+  }
+
+  /** Resolves when the host has rung since `bell` was read (an answer or a memory request). */
+  async rung(bell: number): Promise<void> {
+    const wait = waitAsync(this.v.i32, I_BELL, bell);
+    if (wait.async) await wait.value;
+  }
+
+  get bell(): number {
+    return Atomics.load(this.v.i32, I_BELL);
+  }
+
+  /** Answers the pending memory request: status 0 with the bytes read (or the size), else a failure. */
+  memoryDone(status: number, read: Uint8Array | null, size: number): void {
+    const { i32, u8 } = this.v;
+    if (status === 0 && read) u8.set(read.subarray(0, REGION_BYTES), REPLY_OFFSET);
+    if (status === 0 && Atomics.load(i32, I_MEM_OP) === MEM.SIZE) Atomics.store(i32, I_MEM_LEN, size | 0);
+    Atomics.store(i32, I_MEM_STATUS, status);
+    Atomics.store(i32, I_MEM_OP, 0);
+    Atomics.add(i32, I_MEM_DONE, 1);
+    Atomics.notify(i32, I_MEM_DONE);
   }
 }
 

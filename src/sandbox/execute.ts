@@ -52,8 +52,9 @@ export interface SandboxResult extends RunResult {
  * `host` is the isolate's reusable WASI host; without one, a fresh host is
  * built for the run. With a channel, stdio goes through the host thread and
  * the counters are published where the host can read them after a kill.
+ * `closureCalls` (a child process's relay) carries closures' calls alone.
  */
-export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: IsolateChannel, bodies: LocalBodies = NO_BODIES): SandboxResult {
+export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: IsolateChannel, bodies: LocalBodies = NO_BODIES, closureCalls?: IsolateChannel): SandboxResult {
   const fuel = new FuelMeter(job.fuel);
   const ctx = host.ctx;
   const stdio = channel?.begin(job.grant, () => ctx.checkDeadline(), () => ctx.msUntilDeadline());
@@ -61,7 +62,7 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
   const linked = plan && (plan.stubs.length > 0 || plan.hosted.length > 0);
   const counts = new Map<string, number>();
   const kernel = job.kernel ? createKernel(job.kernel, kernelNetwork(job.kernel, channel, ctx)) : null;
-  const links = linked ? buildLinks(plan, ctx.memory, counts, bodies, channel) : kernel ? {} : null;
+  const links = linked ? buildLinks(plan, ctx.memory, counts, bodies, channel ?? closureCalls) : kernel ? {} : null;
   if (kernel) links![EXTISM_MODULE] = kernel.imports as WebAssembly.ModuleImports;
   const result: RunResult & { hostCalls?: Record<string, number>; plugin?: KernelOutcome } = runWasi(job.module, job.grant, {
     host,

@@ -66,6 +66,8 @@ export interface ExecutorOptions {
   codeDir: string;
   /** JS module files of host functions a child process loads (it may read exactly these). */
   hostModules?: readonly string[];
+  /** Process isolation with closures granted: the relay threads' entries, and how many host functions are granted. */
+  closureRelay?: { parentRelay: URL; childRelay: string; functions: number };
   onWedged?: (kind: 'thread' | 'process') => void;
   /** Thread isolation: run in this shared pool (size is then this sandbox's concurrency in it), not in workers of its own. */
   shared?: SharedPool;
@@ -136,6 +138,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
       readPaths: [...hostMounts.filter((m) => m.readOnly).map((m) => `${m.host}/*`), ...(options.hostModules ?? [])],
       writePaths: hostMounts.filter((m) => !m.readOnly).map((m) => `${m.host}/*`),
       writable: policy.mounts.some((m) => m.kind === 'tmpfs' || (m.kind === 'host' && !m.readOnly)),
+      ...(options.closureRelay ? { closures: options.closureRelay } : {}),
     })
     : () => workerIsolate(options.workerEntry, { stackSizeMb: options.stackSizeMb });
   const threads = policy.isolation !== 'process';
@@ -157,14 +160,8 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
       outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, {
         onDispatch: (isolate) => {
           host = new HostChannel(isolate.channel!.sab, { stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr });
-          const channel: HostChannel = host;
-          let view: GuestMemoryView | null = null;
-          for (const h of call.plan.hosted) {
-            if (h.via !== 'channel') continue;
-            view ??= remoteView(channel.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
-            channel.handle(`host:${h.index}`, closureHandler(call.grants[h.index]!, view));
-          }
-          serveNetwork(channel, call.kernel, timeoutMs === null ? null : performance.now() + timeoutMs);
+          serveClosures(host, call, timeoutMs);
+          serveNetwork(host, call.kernel, timeoutMs === null ? null : performance.now() + timeoutMs);
         },
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
         // A captured stream's last chunk is still in the channel's shared memory: taken before the isolate's next run.
@@ -212,7 +209,22 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
 
   async function runInProcess(module: ReadyModule, grant: GrantSpec, fuel: number | null, call: RunCall): Promise<SandboxResult> {
     const started = performance.now();
-    const outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, grant.limits.timeoutMs);
+    const timeoutMs = grant.limits.timeoutMs;
+    // Closures are served as for a worker, on the channel the parent's relay thread posts the child's calls to.
+    let closures: HostChannel | null = null;
+    const hooks = call.plan.hosted.some((h) => h.via === 'channel')
+      ? { onDispatch: (isolate: Isolate) => {
+        if (!isolate.closureChannel) return;
+        closures = new HostChannel(isolate.closureChannel, NO_STDIO);
+        serveClosures(closures, call, timeoutMs);
+      } }
+      : {};
+    let outcome: PoolOutcome<Answer>;
+    try {
+      outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, hooks);
+    } finally {
+      (closures as HostChannel | null)?.end();
+    }
     if (outcome.kind === 'done') return answerOf(outcome.result);
     const record = emptyRecord(performance.now() - started);
     if (outcome.kind === 'crashed') record.trap = { kind: 'other', message: `the isolate failed: ${outcome.message}` };
@@ -227,6 +239,24 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
     ready: async () => { await own?.ready(); },
     close: async () => { gate?.close(); await own?.close(); },
   };
+}
+
+/** The stdio of a channel that carries only closures' calls (a process isolate's own descriptors carry its stdio). */
+const NO_STDIO = { stdin: { kind: 'none' }, stdout: { kind: 'discard' }, stderr: { kind: 'discard' } } as const;
+
+/**
+ * Answers the run's closures on this thread: each call arrives on `channel`
+ * (from a worker, or from a child process through the relay threads), and
+ * the closure reaches guest memory through the isolate that waits for it,
+ * never past the deadline. The same code for both isolation modes.
+ */
+function serveClosures(channel: HostChannel, call: RunCall, timeoutMs: number | null): void {
+  let view: GuestMemoryView | null = null;
+  for (const h of call.plan.hosted) {
+    if (h.via !== 'channel') continue;
+    view ??= remoteView(channel.remoteMemory(timeoutMs === null ? null : performance.now() + timeoutMs));
+    channel.handle(`host:${h.index}`, closureHandler(call.grants[h.index]!, view));
+  }
 }
 
 /** A command run: `_start`, nothing linked beside WASI. */

@@ -23,6 +23,8 @@ export interface Isolate extends EventEmitter {
   hold(busy: boolean): void;
   /** Thread isolates: the channel's shared memory and the host's port. */
   readonly channel?: { sab: SharedArrayBuffer; port: MessagePort };
+  /** Process isolates that serve closures: the channel memory their relay thread posts the child's calls to. */
+  readonly closureChannel?: SharedArrayBuffer;
 }
 
 export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Isolate {
@@ -88,6 +90,8 @@ export interface ProcessOptions {
   writable: boolean;
   /** Directory holding the compiled package, which the child must read to start. */
   codeDir: string;
+  /** The sandbox grants closures: a relay thread on each side carries their calls (closure-relay-*.ts). */
+  closures?: { parentRelay: URL; childRelay: string; functions: number };
 }
 
 /**
@@ -101,7 +105,7 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
   const read = [...new Set([options.codeDir, ...options.readPaths, ...options.writePaths, '/proc/self/fd/*', '/dev/shm/*'])];
   // stdout and stderr are reopened non-blocking through /proc/self/fd (wasi/endpoint.ts).
   const write = [...new Set(['/proc/self/fd/1', '/proc/self/fd/2', ...(options.writable ? [...options.writePaths, '/dev/shm/*', '/proc/self/fd/*'] : [])])];
-  const child = fork(entry, [], {
+  const child = fork(entry, options.closures ? ['--closures'] : [], {
     env: {},
     serialization: 'advanced',
     execArgv: [
@@ -110,17 +114,20 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
       ...read.map((p) => `--allow-fs-read=${p}`),
       // Writable mounts are reached through /proc/self/fd/<dirfd>/<name> (see wasi/fs/walk.ts).
       ...write.map((p) => `--allow-fs-write=${p}`),
+      // Its closure relay is a worker thread (only a sandbox granting closures starts one).
+      ...(options.closures ? ['--allow-worker'] : []),
     ],
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
   const emitter = new EventEmitter();
+  const relay = options.closures ? closureRelay(options.closures, (message) => child.send(message as never), (error) => emitter.emit('error', error)) : null;
   let started = false;
   const ready = new Promise<void>((resolve, reject) => {
     const onFirst = (message: { ready?: boolean }) => {
       if (message?.ready) {
         child.off('message', onFirst);
-        started = true;
-        resolve();
+        // With closures, ready when the parent's relay has heard the child's too.
+        void (relay?.ready ?? Promise.resolve()).then(() => { started = true; resolve(); }, reject);
       }
     };
     child.on('message', onFirst);
@@ -129,6 +136,7 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
   });
   ready.catch(() => {});
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', () => relay?.stop());
   child.on('message', (message: { ready?: boolean }) => { if (!message?.ready) emitter.emit('message', message); });
   child.on('error', (error) => emitter.emit('error', error));
   child.on('exit', (code) => emitter.emit('exit', code ?? -1));
@@ -139,10 +147,44 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
     kind: 'process' as const,
     ready,
     exited,
+    ...(relay ? { closureChannel: relay.sab } : {}),
     send: (message: unknown) => { child.send(message as never); },
-    kill: () => { child.kill('SIGKILL'); },
+    kill: () => { child.kill('SIGKILL'); relay?.stop(); },
     hold: (busy: boolean) => {
       if (busy) { child.ref(); child.channel?.ref(); } else { child.unref(); child.channel?.unref(); }
     },
   });
+}
+
+/**
+ * The parent's relay thread for one child's closures: it listens on an
+ * abstract Unix socket (no file to clean up) under a random name, and the
+ * child's relay must present a random token before anything it sends is
+ * heard. Both are handed to the child over its IPC channel once the socket
+ * listens, never on its command line (which other users can read).
+ */
+function closureRelay(
+  options: NonNullable<ProcessOptions['closures']>,
+  tellChild: (message: unknown) => void,
+  onError: (error: Error) => void,
+): { sab: SharedArrayBuffer; ready: Promise<void>; stop(): void } {
+  const sab = createChannelMemory();
+  // Web Crypto (a global) rather than node:crypto, which a one-shot CLI run otherwise never loads.
+  const socket = `\0wasm-warden-${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')}`;
+  const token = crypto.getRandomValues(new Uint8Array(32));
+  const worker = new Worker(options.parentRelay, { env: {}, workerData: { sab, socket, token } });
+  worker.unref();
+  let stopped = false;
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: { t?: string; reason?: string }) => {
+      if (message?.t === 'listening') tellChild({ relay: { entry: options.childRelay, socket, token, functions: options.functions } });
+      else if (message?.t === 'connected') resolve();
+      // A malformed frame from the child: the run in progress fails, and the pool replaces the child.
+      else if (message?.t === 'broken') onError(new Error(`its closure relay sent a malformed frame (${String(message.reason).slice(0, 200)})`));
+    });
+    worker.once('error', (error) => { reject(error); if (!stopped) onError(error); });
+    worker.once('exit', () => reject(new Error('the closure relay exited')));
+  });
+  ready.catch(() => {});
+  return { sab, ready, stop: () => { if (!stopped) { stopped = true; void worker.terminate(); } } };
 }

@@ -7,8 +7,16 @@
 // its deadline, with stdio over non-blocking descriptors: at the deadline the
 // child stops the guest and reports the run itself, record complete. The
 // parent SIGKILLs a child that has not answered shortly after the deadline.
+//
+// Closures (host functions on the embedder's thread), when the sandbox grants
+// them: the guest's thread posts each call to a relay thread here through a
+// channel's shared memory and waits with Atomics.wait, never past its
+// deadline, exactly as a worker isolate waits for the embedder; the relay
+// carries the call to the parent over a socket (closure-relay-child.ts).
 
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { createWasiHost, RunRefused } from '../wasi/run.js';
+import { createChannelMemory, IsolateChannel } from './channel.js';
 import { execute } from './execute.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunEntry } from '../wasi/run.js';
@@ -41,7 +49,30 @@ function fromSending(grant: GrantSpec, sentAt: number | undefined): GrantSpec {
 // Host function modules this child has loaded, by path and export.
 const loaded = new Map<string, Promise<HostFunctionBody>>();
 
-process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: number }) => {
+// Closures' calls, when the sandbox grants closures: the channel to the relay thread, and the run's deadline it reads.
+let closureCalls: IsolateChannel | undefined;
+const relayDeadline = new Float64Array(new SharedArrayBuffer(8));
+
+interface RelayStart { entry: string; socket: string; token: Uint8Array; functions: number }
+
+/** Starts the relay thread; the child is ready once it has reached the parent's. */
+function startRelay(relay: RelayStart): void {
+  const sab = createChannelMemory();
+  const worker = new Worker(relay.entry, { env: {}, workerData: { sab, deadline: relayDeadline, socket: relay.socket, token: relay.token, functions: relay.functions } });
+  worker.unref();
+  worker.once('message', () => process.send!({ ready: true }));
+  // The channel's port is never posted to: only calls cross it (arm, callWith), stdio stays on this process's descriptors.
+  const { port1 } = new MessageChannel();
+  port1.unref();
+  closureCalls = new IsolateChannel(sab, port1);
+  closureCalls.arm(() => host.ctx.checkDeadline(), () => host.ctx.msUntilDeadline());
+}
+
+process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: number; relay?: RelayStart }) => {
+  if (message.relay) {
+    if (!closureCalls) startRelay(message.relay);
+    return;
+  }
   const { id, job } = message;
   try {
     const bodies = await loadPlannedBodies(job.plan, loaded);
@@ -51,9 +82,13 @@ process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: nu
       module = new WebAssembly.Module(job.bytes);
       compiled.set(job.digest, module);
     }
-    process.send!({ id, result: { ok: true, value: execute({ module, grant: fromSending(job.grant, message.sentAt), fuel: job.fuel, watchdog: true, ...(job.guards ? { guards: job.guards } : {}), ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies) } });
+    const grant = fromSending(job.grant, message.sentAt);
+    // The relay serves the parent's memory requests no later than this (the guest has given up by then).
+    relayDeadline[0] = grant.limits.timeoutMs === null ? Infinity : performance.timeOrigin + performance.now() + grant.limits.timeoutMs;
+    process.send!({ id, result: { ok: true, value: execute({ module, grant, fuel: job.fuel, watchdog: true, ...(job.guards ? { guards: job.guards } : {}), ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies, closureCalls) } });
   } catch (error) {
     process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
   }
 });
-process.send!({ ready: true });
+// A child that serves closures is ready when its relay is (the parent sends where to reach it).
+if (!process.argv.includes('--closures')) process.send!({ ready: true });

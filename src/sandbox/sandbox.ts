@@ -163,10 +163,6 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   const policy = isPolicy(policyInput) ? policyInput : parsePolicyInput(policyInput);
   checkMountSources(policy);
   const hostFunctions = validateHostFunctions(options.hostFunctions ?? []);
-  if (policy.isolation === 'process' && hostFunctions.some((g) => g.fn)) {
-    // A child process has no shared memory with this thread to wait on, and its event loop is held by the guest: only functions it loads itself (docs/RATIONALE.md).
-    throw new TypeError('process isolation takes host functions as { from: { path, export } } (loaded by the child), not closures (fn): the child, busy in the guest, could wait for a closure\'s reply only in a read its own deadline cannot interrupt; use thread isolation for closures');
-  }
   // Isolation "none" calls every body on this thread: modules named by `from` are loaded here, once.
   const localBodies = new Map<number, HostFunctionBody>();
   if (policy.isolation === 'none') {
@@ -194,6 +190,10 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
       processEntry,
       codeDir: codeDirOf(processEntry),
       hostModules: hostFunctions.flatMap((g) => (g.from ? [g.from.path] : [])),
+      // Closures under process isolation travel through a relay thread on each side (docs/RATIONALE.md).
+      ...(policy.isolation === 'process' && hostFunctions.some((g) => g.fn)
+        ? { closureRelay: { parentRelay: entry('closure-relay-parent'), childRelay: fileURLToPath(entry('closure-relay-child')), functions: hostFunctions.length } }
+        : {}),
       ...(options.onWedged ? { onWedged: options.onWedged } : {}),
       ...(shared ? { shared } : {}),
     });
