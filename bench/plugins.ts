@@ -5,8 +5,9 @@
 //     its worker), in interleaved rounds; and the dispatch to a worker alone
 //     (posted messages against a shared-memory notify);
 //  2. a host function loaded in the isolate: round trip per call;
-//  3. a closure on the embedder's thread called from a worker: round trip per
-//     call, against a MessagePort round trip to a worker measured here too.
+//  3. a closure on the embedder's thread called from a worker, and from a
+//     child process (through its relay threads): round trip per call, against
+//     a MessagePort round trip to a worker measured here too.
 //
 //   npm run bench:plugins    (node dist/bench/plugins.js [--calls 300 --rounds 5 --loop 200000 --closure 3000])
 
@@ -141,7 +142,7 @@ const empty = await wat(`(module
   ${spinLoop})`);
 const sig = { module: 'env', name: 'f', params: ['i32'] as const, results: ['i32'] as const };
 
-async function perHostCall(isolation: 'thread' | 'none', grant: object, n: number, module = looping): Promise<number> {
+async function perHostCall(isolation: 'thread' | 'none' | 'process', grant: object, n: number, module = looping): Promise<number> {
   const sandbox = await createSandbox({ isolation }, { hostFunctions: [{ ...sig, params: ['i32'], results: ['i32'], ...grant } as never] });
   try {
     const times = await timeRunsAsync(7, async () => {
@@ -162,6 +163,7 @@ rows.push(['host function on the caller\'s thread (none), per call', us(inline) 
 rows.push(['same loop calling a wasm function instead, per iteration', us(wasmOnly) + ' µs', '']);
 
 const closure = await perHostCall('thread', { fn: (_m: unknown, x: number) => x + 1 }, closureCalls);
+const closureProcess = await perHostCall('process', { fn: (_m: unknown, x: number) => x + 1 }, closureCalls);
 
 // A MessagePort round trip to a worker, same run: post, the worker answers, await the answer.
 const echo = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
@@ -171,6 +173,7 @@ const portTimes = await timeRunsAsync(7, async () => { for (let i = 0; i < closu
 const port = median(portTimes) / closureCalls;
 await echo.terminate();
 rows.push(['closure on the embedder\'s thread from a worker, per call', us(closure) + ' µs', (closure / port).toFixed(2)]);
+rows.push(['closure on the embedder\'s thread from a child process (relays), per call', us(closureProcess) + ' µs', (closureProcess / port).toFixed(2)]);
 rows.push(['MessagePort round trip to a worker, per message', us(port) + ' µs', '1.00']);
 
 console.log(`Node ${process.version}; ${rounds} rounds of ${calls} plugin calls, ${loop} in-isolate host calls, ${closureCalls} closure calls (medians)\n`);
