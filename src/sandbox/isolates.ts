@@ -120,7 +120,14 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
   const emitter = new EventEmitter();
-  const relay = options.closures ? closureRelay(options.closures, (message) => child.send(message as never), (error) => emitter.emit('error', error)) : null;
+  // A broken relay fails the run in progress (the pool listens for errors during a run, and
+  // replaces the child); an idle child is killed instead, since an 'error' nobody listens
+  // for would be thrown on this thread.
+  const relayFailed = (error: Error): void => {
+    if (emitter.listenerCount('error') > 0) emitter.emit('error', error);
+    else child.kill('SIGKILL');
+  };
+  const relay = options.closures ? closureRelay(options.closures, (message) => child.send(message as never), relayFailed) : null;
   let started = false;
   const ready = new Promise<void>((resolve, reject) => {
     const onFirst = (message: { ready?: boolean }) => {
