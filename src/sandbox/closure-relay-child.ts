@@ -82,6 +82,6 @@ socket.on('data', (chunk: Buffer) => {
   }
   if (decoder.error) socket.destroy();
 });
-// Without its parent the child has nobody to call: its guest's calls end at their deadline.
+// Without the parent's relay the child has nobody to call: it exits (process-entry.ts), and the pool replaces it.
 socket.on('error', () => parentPort!.postMessage('down'));
 socket.on('close', () => parentPort!.postMessage('down'));

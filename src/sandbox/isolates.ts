@@ -130,6 +130,7 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
   const relay = options.closures ? closureRelay(options.closures, (message) => child.send(message as never), relayFailed) : null;
   let started = false;
   const ready = new Promise<void>((resolve, reject) => {
+    relay?.ready.catch(reject);
     const onFirst = (message: { ready?: boolean }) => {
       if (message?.ready) {
         child.off('message', onFirst);

@@ -60,7 +60,14 @@ function startRelay(relay: RelayStart): void {
   const sab = createChannelMemory();
   const worker = new Worker(relay.entry, { env: {}, workerData: { sab, deadline: relayDeadline, socket: relay.socket, token: relay.token, functions: relay.functions } });
   worker.unref();
-  worker.once('message', () => process.send!({ ready: true }));
+  // Ready once it has reached the parent. Without its relay the child could only make its
+  // guests wait out their deadlines: it exits instead, and the pool replaces it.
+  worker.on('message', (message) => {
+    if (message === 'up') process.send!({ ready: true });
+    else process.exit(70);
+  });
+  worker.on('error', () => process.exit(70));
+  worker.on('exit', () => process.exit(70));
   // The channel's port is never posted to: only calls cross it (arm, callWith), stdio stays on this process's descriptors.
   const { port1 } = new MessageChannel();
   port1.unref();
