@@ -143,13 +143,16 @@ describe('the parent\'s closure relay against a hostile child', () => {
         });
       });
       const child = hostileChild(relay.socket, relay.token, answer);
+      // Listened for from the start: a message posted while nobody listens is lost.
+      const closed = new Promise<void>((resolve) => child.on('message', (m: { closed?: boolean }) => { if (m.closed) resolve(); }));
       try {
         assert.match(await outcome, /failed: .*outside guest memory/);
         await heard(relay, 'broken');
         const broken = relay.messages.find((m) => m.t === 'broken')!;
         assert.match(broken.reason!, answer === 'short' ? /a memory answer of 1 bytes for 8/ : /unknown frame type/);
         assert.ok(!relay.messages.some((m) => m.t === 'error'), 'the relay thread threw');
-        while (true) { const [m] = await once(child, 'message') as [{ closed?: boolean }]; if (m.closed) break; }
+        // And the relay hung up on the child.
+        await closed;
       } finally {
         host.end();
         await child.terminate();
