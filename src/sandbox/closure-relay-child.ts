@@ -20,6 +20,8 @@ interface RelayChildData {
   sab: SharedArrayBuffer;
   /** The run's deadline (performance.timeOrigin + now() time; Infinity for none), written by the guest's thread before each run. */
   deadline: Float64Array;
+  /** The run in progress, by the parent's tag (written by the guest's thread before each run). */
+  run: Int32Array;
   socket: string;
   token: Uint8Array;
   /** How many host functions the sandbox grants: call indices run below it. */
@@ -36,7 +38,7 @@ let pending: { id: number; resolve: (bytes: Uint8Array | null) => void; reject: 
 for (let index = 0; index < data.functions; index++) {
   host.handle(`host:${index}`, (_arg, args) => new Promise((resolve, reject) => {
     pending = { id: ++nextId, resolve, reject };
-    socket.write(encodeFrame(FRAME.CALL, pending.id, index, 0, args ?? new Uint8Array(0)));
+    socket.write(encodeFrame(FRAME.CALL, pending.id, index, Atomics.load(data.run, 0), args ?? new Uint8Array(0)));
   }));
 }
 

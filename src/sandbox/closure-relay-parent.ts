@@ -15,11 +15,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { workerData, parentPort } from 'node:worker_threads';
-import { MEMORY_OP, RelayedCalls } from './channel.js';
+import { MEMORY_OP, REPLY, RelayedCalls } from './channel.js';
 import { encodeFrame, FrameDecoder, FRAME, type Frame } from './relay-frames.js';
 
 interface RelayParentData {
   sab: SharedArrayBuffer;
+  /** The run the embedder's thread serves calls for, by tag. */
+  run: Int32Array;
   socket: string;
   token: Uint8Array;
 }
@@ -81,7 +83,10 @@ async function serve(id: number, fn: number, args: Uint8Array): Promise<void> {
 
 function onFrame(frame: Frame): void {
   if (frame.type === FRAME.CALL) {
-    void serve(frame.a, frame.b, frame.payload);
+    // A call the child sent as an earlier run met its deadline may arrive after that run's
+    // result (another channel): it is refused, never taken for the next run's.
+    if (frame.c !== Atomics.load(data.run, 0)) child!.write(encodeFrame(FRAME.REPLY, frame.a, REPLY.ERROR, 0, new TextEncoder().encode('a call from an earlier run')));
+    else void serve(frame.a, frame.b, frame.payload);
   } else if (frame.type === FRAME.MEM_DONE && memoryWaiter) {
     const waiter = memoryWaiter;
     memoryWaiter = null;

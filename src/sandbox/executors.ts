@@ -207,21 +207,27 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
     }
   }
 
+  // Tags each process run, so that a closure call sent as a run met its deadline is not taken for the next run's.
+  let closureRuns = 0;
+
   async function runInProcess(module: ReadyModule, grant: GrantSpec, fuel: number | null, call: RunCall): Promise<SandboxResult> {
     const started = performance.now();
     const timeoutMs = grant.limits.timeoutMs;
+    const closureRun = ++closureRuns;
     // Closures are served as for a worker, on the channel the parent's relay thread posts the child's calls to.
     let closures: HostChannel | null = null;
     const hooks = call.plan.hosted.some((h) => h.via === 'channel')
       ? { onDispatch: (isolate: Isolate) => {
         if (!isolate.closureChannel) return;
-        closures = new HostChannel(isolate.closureChannel, NO_STDIO);
+        // Set before the job is sent: the relay takes calls tagged with this run only.
+        Atomics.store(isolate.closureChannel.run, 0, closureRun);
+        closures = new HostChannel(isolate.closureChannel.sab, NO_STDIO);
         serveClosures(closures, call, timeoutMs);
       } }
       : {};
     let outcome: PoolOutcome<Answer>;
     try {
-      outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, hooks);
+      outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, guards: module.guards ?? [], entry: call.entry, plan: call.plan, closureRun, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, hooks);
     } finally {
       (closures as HostChannel | null)?.end();
     }

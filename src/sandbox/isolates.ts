@@ -23,8 +23,12 @@ export interface Isolate extends EventEmitter {
   hold(busy: boolean): void;
   /** Thread isolates: the channel's shared memory and the host's port. */
   readonly channel?: { sab: SharedArrayBuffer; port: MessagePort };
-  /** Process isolates that serve closures: the channel memory their relay thread posts the child's calls to. */
-  readonly closureChannel?: SharedArrayBuffer;
+  /**
+   * Process isolates that serve closures: the channel memory their relay thread posts the
+   * child's calls to, and the run whose calls it takes (a call tagged with another run,
+   * sent as an earlier run met its deadline, is refused).
+   */
+  readonly closureChannel?: { sab: SharedArrayBuffer; run: Int32Array };
 }
 
 export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Isolate {
@@ -155,7 +159,7 @@ export function processIsolate(entry: string, options: ProcessOptions): Isolate 
     kind: 'process' as const,
     ready,
     exited,
-    ...(relay ? { closureChannel: relay.sab } : {}),
+    ...(relay ? { closureChannel: { sab: relay.sab, run: relay.run } } : {}),
     send: (message: unknown) => { child.send(message as never); },
     kill: () => { child.kill('SIGKILL'); relay?.stop(); },
     hold: (busy: boolean) => {
@@ -175,12 +179,13 @@ function closureRelay(
   options: NonNullable<ProcessOptions['closures']>,
   tellChild: (message: unknown) => void,
   onError: (error: Error) => void,
-): { sab: SharedArrayBuffer; ready: Promise<void>; stop(): void } {
+): { sab: SharedArrayBuffer; run: Int32Array; ready: Promise<void>; stop(): void } {
   const sab = createChannelMemory();
+  const run = new Int32Array(new SharedArrayBuffer(4));
   // Web Crypto (a global) rather than node:crypto, which a one-shot CLI run otherwise never loads.
   const socket = `\0wasm-warden-${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')}`;
   const token = crypto.getRandomValues(new Uint8Array(32));
-  const worker = new Worker(options.parentRelay, { env: {}, workerData: { sab, socket, token } });
+  const worker = new Worker(options.parentRelay, { env: {}, workerData: { sab, run, socket, token } });
   worker.unref();
   let stopped = false;
   const ready = new Promise<void>((resolve, reject) => {
@@ -194,5 +199,5 @@ function closureRelay(
     worker.once('exit', () => reject(new Error('the closure relay exited')));
   });
   ready.catch(() => {});
-  return { sab, ready, stop: () => { if (!stopped) { stopped = true; void worker.terminate(); } } };
+  return { sab, run, ready, stop: () => { if (!stopped) { stopped = true; void worker.terminate(); } } };
 }

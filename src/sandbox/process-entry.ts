@@ -33,6 +33,8 @@ interface ProcessJob {
   plan?: LinkPlan;
   kernel?: KernelSpec;
   guards?: Array<[number, TrapKind]>;
+  /** Tags this run's closure calls (closure-relay-parent.ts refuses calls tagged with another run). */
+  closureRun?: number;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -52,13 +54,14 @@ const loaded = new Map<string, Promise<HostFunctionBody>>();
 // Closures' calls, when the sandbox grants closures: the channel to the relay thread, and the run's deadline it reads.
 let closureCalls: IsolateChannel | undefined;
 const relayDeadline = new Float64Array(new SharedArrayBuffer(8));
+const relayRun = new Int32Array(new SharedArrayBuffer(4));
 
 interface RelayStart { entry: string; socket: string; token: Uint8Array; functions: number }
 
 /** Starts the relay thread; the child is ready once it has reached the parent's. */
 function startRelay(relay: RelayStart): void {
   const sab = createChannelMemory();
-  const worker = new Worker(relay.entry, { env: {}, workerData: { sab, deadline: relayDeadline, socket: relay.socket, token: relay.token, functions: relay.functions } });
+  const worker = new Worker(relay.entry, { env: {}, workerData: { sab, deadline: relayDeadline, run: relayRun, socket: relay.socket, token: relay.token, functions: relay.functions } });
   worker.unref();
   // Ready once it has reached the parent. Without its relay the child could only make its
   // guests wait out their deadlines: it exits instead, and the pool replaces it.
@@ -91,6 +94,7 @@ process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: nu
     }
     const grant = fromSending(job.grant, message.sentAt);
     // The relay serves the parent's memory requests no later than this (the guest has given up by then).
+    Atomics.store(relayRun, 0, job.closureRun ?? 0);
     relayDeadline[0] = grant.limits.timeoutMs === null ? Infinity : performance.timeOrigin + performance.now() + grant.limits.timeoutMs;
     process.send!({ id, result: { ok: true, value: execute({ module, grant, fuel: job.fuel, watchdog: true, ...(job.guards ? { guards: job.guards } : {}), ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies, closureCalls) } });
   } catch (error) {

@@ -12,7 +12,7 @@ import { CHUNK_BYTES } from '../wasi/stdio.js';
 export const FRAME = {
   /** child → parent, first: the token the parent gave it. */
   HELLO: 1,
-  /** child → parent: a = call id, b = function index, payload = arguments. */
+  /** child → parent: a = call id, b = function index, c = the run's tag, payload = arguments. */
   CALL: 2,
   /** parent → child: a = call id, b = reply status, payload = results or error text. */
   REPLY: 3,

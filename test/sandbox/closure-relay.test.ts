@@ -60,16 +60,17 @@ describe('relay frames', () => {
 });
 
 /** The parent's relay thread on fresh channel memory, listening on a fresh abstract socket. */
-async function startRelay(): Promise<{ sab: SharedArrayBuffer; socket: string; token: Uint8Array; worker: Worker; messages: Array<{ t: string; reason?: string }> }> {
+async function startRelay(): Promise<{ sab: SharedArrayBuffer; run: Int32Array; socket: string; token: Uint8Array; worker: Worker; messages: Array<{ t: string; reason?: string }> }> {
   const sab = createChannelMemory();
+  const run = new Int32Array(new SharedArrayBuffer(4));
   const socket = `\0wasm-warden-test-${process.pid}-${Math.random().toString(16).slice(2)}`;
   const token = crypto.getRandomValues(new Uint8Array(32));
-  const worker = new Worker(parentRelay, { workerData: { sab, socket, token } });
+  const worker = new Worker(parentRelay, { workerData: { sab, run, socket, token } });
   const messages: Array<{ t: string; reason?: string }> = [];
   worker.on('message', (m) => messages.push(m));
   worker.on('error', (error) => messages.push({ t: 'error', reason: error.message }));
   while (!messages.some((m) => m.t === 'listening')) await once(worker, 'message');
-  return { sab, socket, token, worker, messages };
+  return { sab, run, socket, token, worker, messages };
 }
 
 /** Waits until the relay has posted a message of kind `t`. */
@@ -121,6 +122,34 @@ describe('the parent\'s closure relay against a hostile child', () => {
       await heard(relay, 'connected');
       child.destroy();
     } finally {
+      await relay.worker.terminate();
+    }
+  });
+
+  it('refuses a call tagged with an earlier run; the embedder\'s closures never see it', async () => {
+    const relay = await startRelay();
+    const host = new HostChannel(relay.sab, { stdin: { kind: 'none' }, stdout: { kind: 'discard' }, stderr: { kind: 'discard' } });
+    const called: number[] = [];
+    host.handle('host:0', (_arg, data) => { called.push(data![0]!); return new Uint8Array([42]); });
+    Atomics.store(relay.run, 0, 5);
+    const child = connect(relay.socket);
+    const decoder = new FrameDecoder();
+    const replies: Frame[] = [];
+    child.on('data', (chunk) => replies.push(...decoder.push(chunk)));
+    try {
+      child.write(encodeFrame(FRAME.HELLO, 0, 0, 0, relay.token));
+      // Sent as run 4 met its deadline, arriving once run 5 is being served; then run 5's own call.
+      child.write(encodeFrame(FRAME.CALL, 1, 0, 4, new Uint8Array([4])));
+      child.write(encodeFrame(FRAME.CALL, 2, 0, 5, new Uint8Array([5])));
+      while (replies.length < 2) await once(child, 'data');
+      assert.deepEqual(replies.map((f) => [f.type, f.a, f.b, new TextDecoder().decode(f.payload)]), [
+        [FRAME.REPLY, 1, 2, 'a call from an earlier run'],
+        [FRAME.REPLY, 2, 0, '*'],
+      ]);
+      assert.deepEqual(called, [5]);
+    } finally {
+      child.destroy();
+      host.end();
       await relay.worker.terminate();
     }
   });
