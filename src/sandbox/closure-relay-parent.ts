@@ -18,8 +18,19 @@ import { workerData, parentPort } from 'node:worker_threads';
 import { MEMORY_OP, REPLY, RelayedCalls } from './channel.js';
 import { encodeFrame, FrameDecoder, FRAME, type Frame } from './relay-frames.js';
 
+/**
+ * How long the child may take to answer a memory access. Its guest's thread serves one at
+ * once (microseconds) while it waits for the call, and gives up at its deadline, which the
+ * child's relay answers as a failure; so only a broken child is slower. The bound matters
+ * for runs without a deadline, where the embedder's thread would otherwise wait as long as
+ * the child pleased.
+ */
+const MEMORY_ANSWER_MS = 5000;
+
 interface RelayParentData {
   sab: SharedArrayBuffer;
+  /** Tests shorten MEMORY_ANSWER_MS. */
+  memoryAnswerMs?: number;
   /** The run the embedder's thread serves calls for, by tag. */
   run: Int32Array;
   socket: string;
@@ -63,10 +74,13 @@ async function serve(id: number, fn: number, args: Uint8Array): Promise<void> {
       return;
     }
     if (state?.kind === 'memory') {
+      let timer: NodeJS.Timeout | undefined;
       const answer = await new Promise<Frame | null>((resolve) => {
         memoryWaiter = resolve;
+        timer = setTimeout(() => fail('no answer to a memory access'), data.memoryAnswerMs ?? MEMORY_ANSWER_MS);
         child!.write(encodeFrame(FRAME.MEM, state.op, state.ptr, state.len, state.bytes));
       });
+      clearTimeout(timer);
       if (mine !== current) return;
       const expected = state.op === MEMORY_OP.READ ? state.len : 0;
       if (answer && answer.a === 0 && answer.payload.length !== expected) {

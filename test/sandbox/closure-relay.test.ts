@@ -1,9 +1,10 @@
 // The parent's side of closures under process isolation, attacked as a
 // compromised child would: the frame decoder on arbitrary bytes, and the
 // parent's relay thread on a real socket against a hostile peer (no token,
-// the wrong token, garbage, a frame announcing 2 GiB, a memory answer of the
-// wrong size while the embedder's thread waits for it). None of it may throw
-// on the embedder's thread or leave it waiting.
+// the wrong token, garbage, a frame announcing 2 GiB, a call from an earlier
+// run, a memory answer of the wrong size, garbage or silence while the
+// embedder's thread waits for it). None of it may throw on the embedder's
+// thread or leave it waiting.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -60,12 +61,12 @@ describe('relay frames', () => {
 });
 
 /** The parent's relay thread on fresh channel memory, listening on a fresh abstract socket. */
-async function startRelay(): Promise<{ sab: SharedArrayBuffer; run: Int32Array; socket: string; token: Uint8Array; worker: Worker; messages: Array<{ t: string; reason?: string }> }> {
+async function startRelay(memoryAnswerMs?: number): Promise<{ sab: SharedArrayBuffer; run: Int32Array; socket: string; token: Uint8Array; worker: Worker; messages: Array<{ t: string; reason?: string }> }> {
   const sab = createChannelMemory();
   const run = new Int32Array(new SharedArrayBuffer(4));
   const socket = `\0wasm-warden-test-${process.pid}-${Math.random().toString(16).slice(2)}`;
   const token = crypto.getRandomValues(new Uint8Array(32));
-  const worker = new Worker(parentRelay, { workerData: { sab, run, socket, token } });
+  const worker = new Worker(parentRelay, { workerData: { sab, run, socket, token, ...(memoryAnswerMs ? { memoryAnswerMs } : {}) } });
   const messages: Array<{ t: string; reason?: string }> = [];
   worker.on('message', (m) => messages.push(m));
   worker.on('error', (error) => messages.push({ t: 'error', reason: error.message }));
@@ -83,7 +84,7 @@ async function heard(relay: { worker: Worker; messages: Array<{ t: string }> }, 
  * in Atomics.wait): presents the token, sends CALL, and answers the memory
  * request with `answer` (a frame's bytes, as numbers).
  */
-function hostileChild(socket: string, token: Uint8Array, answer: 'short' | 'garbage'): Worker {
+function hostileChild(socket: string, token: Uint8Array, answer: 'short' | 'garbage' | 'silence'): Worker {
   const source = `
     const { workerData, parentPort } = require('node:worker_threads');
     const { connect } = require('node:net');
@@ -97,8 +98,8 @@ function hostileChild(socket: string, token: Uint8Array, answer: 'short' | 'garb
         for (const f of decoder.push(chunk)) {
           if (f.type !== FRAME.MEM) continue;
           parentPort.postMessage({ asked: [f.a, f.b, f.c] });
-          // Asked for f.c bytes: a success carrying fewer, or bytes that are no frame at all.
-          s.write(workerData.answer === 'short' ? encodeFrame(FRAME.MEM_DONE, 0, 0, 0, new Uint8Array(1)) : Buffer.from('not a frame at all, just noise'));
+          // Asked for f.c bytes: a success carrying fewer, bytes that are no frame at all, or nothing.
+          if (workerData.answer !== 'silence') s.write(workerData.answer === 'short' ? encodeFrame(FRAME.MEM_DONE, 0, 0, 0, new Uint8Array(1)) : Buffer.from('not a frame at all, just noise'));
         }
       });
       s.on('close', () => parentPort.postMessage({ closed: true }));
@@ -154,9 +155,11 @@ describe('the parent\'s closure relay against a hostile child', () => {
     }
   });
 
-  for (const answer of ['short', 'garbage'] as const) {
-    it(`a ${answer} memory answer fails the closure's access at once and breaks the relay; nothing throws here`, async () => {
-      const relay = await startRelay();
+  for (const answer of ['short', 'garbage', 'silence'] as const) {
+    const told = { short: 'a memory answer of the wrong size', garbage: 'garbage for a memory answer', silence: 'no memory answer at all' }[answer];
+    it(`${told} fails the closure's access and breaks the relay; nothing throws here`, async () => {
+      // Silence is bounded by the relay (shortened here from 5 s), not by a deadline this run does not have.
+      const relay = await startRelay(answer === 'silence' ? 300 : undefined);
       const host = new HostChannel(relay.sab, { stdin: { kind: 'none' }, stdout: { kind: 'discard' }, stderr: { kind: 'discard' } });
       // No deadline: if the relay did not release the waiting access, this test would hang, not pass.
       const memory = host.remoteMemory(null);
@@ -178,7 +181,7 @@ describe('the parent\'s closure relay against a hostile child', () => {
         assert.match(await outcome, /failed: .*outside guest memory/);
         await heard(relay, 'broken');
         const broken = relay.messages.find((m) => m.t === 'broken')!;
-        assert.match(broken.reason!, answer === 'short' ? /a memory answer of 1 bytes for 8/ : /unknown frame type/);
+        assert.match(broken.reason!, { short: /a memory answer of 1 bytes for 8/, garbage: /unknown frame type/, silence: /no answer to a memory access/ }[answer]);
         assert.ok(!relay.messages.some((m) => m.t === 'error'), 'the relay thread threw');
         // And the relay hung up on the child.
         await closed;
