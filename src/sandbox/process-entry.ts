@@ -93,7 +93,8 @@ process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: nu
       compiled.set(job.digest, module);
     }
     const grant = fromSending(job.grant, message.sentAt);
-    // The relay serves the parent's memory requests no later than this (the guest has given up by then).
+    // The relay tags this run's calls with the parent's tag for it, and serves the parent's
+    // memory requests no later than the deadline (the guest has given up by then).
     Atomics.store(relayRun, 0, job.closureRun ?? 0);
     relayDeadline[0] = grant.limits.timeoutMs === null ? Infinity : performance.timeOrigin + performance.now() + grant.limits.timeoutMs;
     process.send!({ id, result: { ok: true, value: execute({ module, grant, fuel: job.fuel, watchdog: true, ...(job.guards ? { guards: job.guards } : {}), ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies, closureCalls) } });
