@@ -1,7 +1,8 @@
 // Sandbox benchmarks, one run, same-run ratios:
 //  1. warm per-run overhead for hello (instantiate, WASI setup, run, teardown):
 //     a wasm-warden sandbox in thread mode, wasm-warden's runWasi on this thread,
-//     node:wasi and @bjorn3/browser_wasi_shim, each with the module compiled once;
+//     node:wasi and @bjorn3/browser_wasi_shim, each with the module compiled once,
+//     taking turns in rounds, with the ratio to the shim per round;
 //  2. fuel metering's cost on CPU-bound programs (SHA-256, LZ77), metered against not;
 //  3. deadline accuracy: how long after its deadline a spinning guest's run has
 //     ended and the sandbox can start the next run;
@@ -9,10 +10,11 @@
 //     memory-growing and a stdin-blocked guest (bench/deadline.ts, run in a
 //     child whose stdin is a pipe that stays open and silent).
 //
-//   npm run bench:sandbox [-- --runs 500 --full]
+//   npm run bench:sandbox [-- --runs 500 --rounds 5 --full]
 
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { WASI as NodeWasi } from 'node:wasi';
 import * as shim from '@bjorn3/browser_wasi_shim';
@@ -30,31 +32,45 @@ const runs = argValue('runs', 500);
 const full = process.argv.includes('--full');
 const us = (ms: number) => (ms * 1000).toFixed(0);
 
-// 1. Warm per-run overhead.
+// 1. Warm per-run overhead. The four take turns in rounds, so that a change in the
+// machine's load falls on all of them; the ratio to the shim is taken per round.
 const helloBytes = fixture('hello.wasm');
 const hello = new WebAssembly.Module(helloBytes);
+const rounds = argValue('rounds', 5);
+const perRound = Math.max(1, Math.round(runs / rounds));
 const sandbox = await createSandbox({});
-const sandboxTimes = await timeRunsAsync(runs, async () => { await sandbox.run(helloBytes); }, 50);
-await sandbox.close();
-const inThread = timeRuns(runs, () => { runWasi(hello, defineGrant({ args: ['hello'] })); }, 50);
 const devNull = openSync('/dev/null', 'w');
-const nodeWasi = timeRuns(runs, () => {
-  const wasi = new NodeWasi({ version: 'preview1', args: ['hello'], returnOnExit: true, stdout: devNull });
-  wasi.start(new WebAssembly.Instance(hello, wasi.getImportObject() as WebAssembly.Imports) as never);
-}, 50);
-const shimTimes = timeRuns(runs, () => {
-  const fds = [new shim.OpenFile(new shim.File([])), new shim.ConsoleStdout(() => {}), new shim.ConsoleStdout(() => {})];
-  const wasi = new shim.WASI(['hello'], [], fds, { debug: false });
-  wasi.start(new WebAssembly.Instance(hello, { wasi_snapshot_preview1: wasi.wasiImport as never }) as never);
-}, 50);
-const base = median(nodeWasi);
-console.log(`1. warm per-run overhead, hello, ${runs} runs each (µs)\n`);
-console.log(table(['host', 'median', 'p99', 'x node:wasi'], [
-  ['wasm-warden sandbox, thread mode', us(median(sandboxTimes)), us(percentile(sandboxTimes, 99)), (median(sandboxTimes) / base).toFixed(2)],
-  ['wasm-warden runWasi, this thread', us(median(inThread)), us(percentile(inThread, 99)), (median(inThread) / base).toFixed(2)],
-  ['node:wasi', us(base), us(percentile(nodeWasi, 99)), '1.00'],
-  ['browser_wasi_shim', us(median(shimTimes)), us(percentile(shimTimes, 99)), (median(shimTimes) / base).toFixed(2)],
-]));
+const contenders: Array<[string, () => Promise<number[]>]> = [
+  ['wasm-warden sandbox, thread mode', () => timeRunsAsync(perRound, async () => { await sandbox.run(helloBytes); }, 20)],
+  ['wasm-warden runWasi, this thread', async () => timeRuns(perRound, () => { runWasi(hello, defineGrant({ args: ['hello'] })); }, 20)],
+  ['node:wasi', async () => timeRuns(perRound, () => {
+    const wasi = new NodeWasi({ version: 'preview1', args: ['hello'], returnOnExit: true, stdout: devNull });
+    wasi.start(new WebAssembly.Instance(hello, wasi.getImportObject() as WebAssembly.Imports) as never);
+  }, 20)],
+  ['browser_wasi_shim', async () => timeRuns(perRound, () => {
+    const fds = [new shim.OpenFile(new shim.File([])), new shim.ConsoleStdout(() => {}), new shim.ConsoleStdout(() => {})];
+    const wasi = new shim.WASI(['hello'], [], fds, { debug: false });
+    wasi.start(new WebAssembly.Instance(hello, { wasi_snapshot_preview1: wasi.wasiImport as never }) as never);
+  }, 20)],
+];
+const loadBefore = loadavg()[0]!;
+const samples = contenders.map(() => [] as number[]);
+const shimRatios = contenders.map(() => [] as number[]);
+for (let r = 0; r < rounds; r++) {
+  const roundMedians: number[] = [];
+  for (const [i, [, time]] of contenders.entries()) {
+    const times = await time();
+    samples[i]!.push(...times);
+    roundMedians.push(median(times));
+  }
+  for (const i of contenders.keys()) shimRatios[i]!.push(roundMedians[i]! / roundMedians[contenders.length - 1]!);
+}
+await sandbox.close();
+const base = median(samples[2]!);
+console.log(`1. warm per-run overhead, hello, ${rounds} rounds of ${perRound} runs each (µs; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after)\n`);
+console.log(table(['host', 'median', 'p99', 'x node:wasi', 'x shim (median of rounds)'], contenders.map(([name], i) => [
+  name, us(median(samples[i]!)), us(percentile(samples[i]!, 99)), (median(samples[i]!) / base).toFixed(2), median(shimRatios[i]!).toFixed(2),
+])));
 
 // 2. Fuel overhead.
 const fuelRuns = argValue('fuel-runs', 20);

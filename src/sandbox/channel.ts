@@ -123,7 +123,7 @@ export function createChannelMemory(): SharedArrayBuffer {
  * ended by worker.terminate(), so an idle isolate still stops at once.
  */
 export function ringJobBell(sab: SharedArrayBuffer): void {
-  const i32 = new Int32Array(sab, 0, INT_CELLS);
+  const { i32 } = viewsOf(sab);
   Atomics.add(i32, I_JOB, 1);
   Atomics.notify(i32, I_JOB);
 }

@@ -82,5 +82,7 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
     for (const st of plan.stubs) result.hostCalls[`${st.module}.${st.name}`] = 0;
     for (const [name, n] of counts) result.hostCalls[name] = n;
   }
-  return { ...result, fuelUsed: fuel.used };
+  const record = result as SandboxResult;
+  record.fuelUsed = fuel.used;
+  return record;
 }

@@ -113,7 +113,9 @@ export function inlineExecutor(maxQueued = Infinity): Executor {
         setImmediate(() => {
           try {
             host ??= createWasiHost();
-            resolve({ ...execute({ module: module.compiled, grant, fuel, watchdog: true, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, host, undefined, call.bodies), isolation: 'none' });
+            const result = execute({ module: module.compiled, grant, fuel, watchdog: true, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, host, undefined, call.bodies);
+            result.isolation = 'none';
+            resolve(result);
           } catch (error) {
             reject(error);
           } finally {
@@ -239,7 +241,11 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
   }
 
   return {
-    run: async (module, grant, fuel, call = START) => ({ ...(await (threads ? runInThread : runInProcess)(module, grant, fuel, call)), isolation: policy.isolation }),
+    run: async (module, grant, fuel, call = START) => {
+      const result = await (threads ? runInThread : runInProcess)(module, grant, fuel, call);
+      result.isolation = policy.isolation;
+      return result;
+    },
     get stats() { return own ? { replaced: own.replaced, wedged: own.wedged, stopping: own.stopping } : shared!.stats; },
     // A shared pool is started (and closed) by whoever made it; a sandbox using it only stops taking runs.
     ready: async () => { await own?.ready(); },

@@ -113,11 +113,14 @@ export const discardSink: OutputSink = { write() {}, flush() {}, contents: () =>
 
 /** Size of one gathered chunk: captures grow by whole chunks, host writes go out a chunk at a time. */
 export const CHUNK_BYTES = 64 * 1024;
+/** A capture's first chunk (then doubled up to CHUNK_BYTES). */
+const FIRST_CHUNK_BYTES = 256;
 
 /**
- * Keeps what the guest writes in fixed-size chunks, copied in: the host keeps
- * about one byte per captured byte however small the guest's writes are (a
- * slice per write cost ~250 bytes per 1-byte iovec).
+ * Keeps what the guest writes in chunks, copied in: the host keeps at most
+ * about two bytes per captured byte however small the guest's writes are (a
+ * slice per write cost ~250 bytes per 1-byte iovec), and one once the output
+ * reaches whole CHUNK_BYTES chunks.
  */
 export class CaptureSink implements OutputSink {
   private readonly full: Uint8Array[] = [];
@@ -130,8 +133,11 @@ export class CaptureSink implements OutputSink {
     while (left > 0) {
       if (!this.current || this.used === this.current.length) {
         if (this.current) this.full.push(this.current);
+        // Chunks start small and double up to CHUNK_BYTES, so a run that prints a line neither
+        // allocates nor hands back (the result's view keeps its buffer) a whole chunk.
         // A large write gets a chunk of its own size: no waste, no split.
-        this.current = new Uint8Array(Math.max(left, CHUNK_BYTES));
+        const next = this.current ? Math.min(CHUNK_BYTES, this.current.length * 2) : FIRST_CHUNK_BYTES;
+        this.current = new Uint8Array(Math.max(left, next));
         this.used = 0;
       }
       const n = Math.min(left, this.current.length - this.used);

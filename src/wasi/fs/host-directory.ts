@@ -71,15 +71,28 @@ export class HostDirectory implements Directory {
     /** The mount's root directory (absent: this directory is the root). */
     mountRoot?: MountId,
   ) {
-    this.mountRoot = mountRoot ?? wrap(() => {
-      const stat = fstatSync(fd, { bigint: true });
-      return { dev: stat.dev, ino: stat.ino };
-    });
+    this.rootId = mountRoot ?? null;
     this.isMountRoot = mountRoot === undefined;
   }
 
-  private readonly mountRoot: MountId;
+  private rootId: MountId | null;
   private readonly isMountRoot: boolean;
+
+  /**
+   * The mount root's identity, taken from the root's own descriptor when first
+   * needed (most runs never link, rename or open a subdirectory): the
+   * descriptor names one directory for its whole life, so a later fstat gives
+   * what one at open would have.
+   */
+  private get mountRoot(): MountId {
+    if (this.rootId === null) {
+      this.rootId = wrap(() => {
+        const stat = fstatSync(this.fd, { bigint: true });
+        return { dev: stat.dev, ino: stat.ino };
+      });
+    }
+    return this.rootId;
+  }
 
   /** How deep this directory sits below its mount's root now (a walk up the tree, unless it is the root). */
   private readonly depthInMount = (): number => (this.isMountRoot ? 0 : wrap(() => depthInMount(this.fd, this.mountRoot)));
