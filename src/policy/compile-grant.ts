@@ -41,31 +41,29 @@ function fileMounts(policy: Policy, scratch: (guest: string) => string): MountSp
   return [...dirs].map(([guest, host]) => ({ host, guest, readOnly: true }));
 }
 
-/** What a policy's grants share run after run, worked out once per (frozen, immutable) policy. */
-interface GrantBase {
-  /** Host mounts, when the policy has no scratch mounts (each run makes its own scratch directories). */
-  mounts: readonly MountSpec[] | null;
-  /** The whole grant of a run with no inputs, when it needs no scratch. */
-  bare: GrantSpec | null;
-  args: readonly string[];
-  env: ReadonlyMap<string, string>;
-  shared: Pick<GrantSpec, 'clock' | 'random' | 'stdout' | 'stderr' | 'limits'>;
-}
-
-const bases = new WeakMap<Policy, GrantBase>();
-
-const output = (o: Policy['stdout']) => (o === 'capture' ? { kind: 'capture' as const } : o === 'inherit' ? { kind: 'inherit' as const } : { kind: 'discard' as const });
-
-function baseOf(policy: Policy): GrantBase {
-  let base = bases.get(policy);
-  if (base) return base;
+export function compileGrant(policy: Policy, inputs: RunInputs, scratch: (guest: string) => string): GrantSpec {
+  const mounts: MountSpec[] = policy.mounts.flatMap((m): MountSpec[] =>
+    m.kind === 'host' ? [{ host: m.host, guest: m.guest, readOnly: m.readOnly }]
+      : m.kind === 'tmpfs' ? [{ host: scratch(m.guest), guest: m.guest, readOnly: false }] : [],
+  );
+  mounts.push(...fileMounts(policy, scratch));
+  const env = new Map(policy.env.map(([k, v]) => [k, v] as const));
+  for (const [k, v] of Object.entries(inputs.env ?? {})) env.set(k, v);
+  let stdin: StdinSpec;
+  if (inputs.stdin !== undefined) stdin = { kind: 'buffer', data: typeof inputs.stdin === 'string' ? new TextEncoder().encode(inputs.stdin) : inputs.stdin };
+  else if (policy.stdin.kind === 'inherit') stdin = { kind: 'fd', fd: 0 };
+  else if (policy.stdin.kind === 'file') stdin = { kind: 'file', path: policy.stdin.path };
+  else stdin = { kind: 'none' };
+  const output = (o: Policy['stdout']) => (o === 'capture' ? { kind: 'capture' as const } : o === 'inherit' ? { kind: 'inherit' as const } : { kind: 'discard' as const });
   const { limits } = policy;
-  const scratchless = policy.mounts.every((m) => m.kind === 'host');
-  // Read-only data shared by every run's grant (it crosses into an isolate as a copy).
-  const shared = Object.freeze(defineGrant({
+  return defineGrant({
+    args: inputs.args ?? (policy.args.length ? policy.args : ['module.wasm']),
+    env: [...env],
+    mounts,
     clock: policy.clock ?? NO_CLOCK,
     // No random source granted: a fixed seed, never reached because admission refuses random_get.
     random: policy.random ?? { kind: 'seeded', seed: 0 },
+    stdin,
     stdout: output(policy.stdout),
     stderr: output(policy.stderr),
     limits: {
@@ -75,59 +73,7 @@ function baseOf(policy: Policy): GrantBase {
       maxOutputBytes: limits.outputBytes,
       timeoutMs: limits.timeoutMs,
     },
-  }));
-  base = {
-    mounts: scratchless ? Object.freeze(policy.mounts.flatMap((m): MountSpec[] => (m.kind === 'host' ? [Object.freeze({ host: m.host, guest: m.guest, readOnly: m.readOnly })] : []))) : null,
-    bare: null,
-    args: policy.args.length ? policy.args : ['module.wasm'],
-    env: new Map(policy.env.map(([k, v]) => [k, v] as const)),
-    shared: { clock: shared.clock, random: shared.random, stdout: shared.stdout, stderr: shared.stderr, limits: shared.limits },
-  };
-  bases.set(policy, base);
-  return base;
-}
-
-function stdinOf(policy: Policy, inputs: RunInputs): StdinSpec {
-  if (inputs.stdin !== undefined) return { kind: 'buffer', data: typeof inputs.stdin === 'string' ? new TextEncoder().encode(inputs.stdin) : inputs.stdin };
-  if (policy.stdin.kind === 'inherit') return { kind: 'fd', fd: 0 };
-  if (policy.stdin.kind === 'file') return { kind: 'file', path: policy.stdin.path };
-  return { kind: 'none' };
-}
-
-/**
- * The grant for one run. What does not change between runs of a policy (its
- * mounts without scratch, clock, random source, stdio specs, limits) is
- * worked out once per policy; a run with no inputs and no scratch gets the
- * same frozen grant each time.
- */
-export function compileGrant(policy: Policy, inputs: RunInputs, scratch: (guest: string) => string): GrantSpec {
-  const base = baseOf(policy);
-  const bare = base.mounts !== null && inputs.args === undefined && inputs.env === undefined && inputs.stdin === undefined;
-  if (bare && base.bare) return base.bare;
-  let mounts = base.mounts;
-  if (mounts === null) {
-    const made: MountSpec[] = policy.mounts.flatMap((m): MountSpec[] =>
-      m.kind === 'host' ? [{ host: m.host, guest: m.guest, readOnly: m.readOnly }]
-        : m.kind === 'tmpfs' ? [{ host: scratch(m.guest), guest: m.guest, readOnly: false }] : [],
-    );
-    made.push(...fileMounts(policy, scratch));
-    mounts = made;
-  }
-  let env: ReadonlyMap<string, string> = base.env;
-  if (inputs.env) {
-    const merged = new Map(base.env);
-    for (const [k, v] of Object.entries(inputs.env)) merged.set(k, v);
-    env = merged;
-  }
-  const grant: GrantSpec = Object.freeze({
-    args: inputs.args ?? base.args,
-    env: [...env],
-    mounts,
-    stdin: stdinOf(policy, inputs),
-    ...base.shared,
   });
-  if (bare) base.bare = grant;
-  return grant;
 }
 
 /**
