@@ -248,6 +248,71 @@ export function remoteView(remote: { size(): number; read(ptr: number, length: n
 }
 
 /**
+ * The view one call hands its host function: it delegates to the run's view
+ * while the call is in progress and is revoked once the call is answered. It
+ * stops a closure that kept its view (a timer, an await that resolves after
+ * the reply) from using it later: over a channel nobody would serve that
+ * access (the guest no longer waits for this call), so the embedder's thread
+ * would block until the deadline, or for ever in a run without one. A revoked
+ * view throws at once, on the embedder's thread, naming the function.
+ */
+// Set by CallView's static block, the one place that reaches its private field.
+let revokeView: (view: CallView) => void;
+class CallView implements GuestMemoryView {
+  #inner: GuestMemoryView | null;
+  readonly #label: string;
+  constructor(inner: GuestMemoryView, label: string) {
+    this.#inner = inner;
+    this.#label = label;
+  }
+  #live(): GuestMemoryView {
+    if (this.#inner === null) throw new TypeError(`${this.#label}: guest memory used after the call returned (a host function's memory view is valid only until its call is answered)`);
+    return this.#inner;
+  }
+  get size(): number { return this.#live().size; }
+  read(ptr: number, length: number): Uint8Array { return this.#live().read(ptr, length); }
+  readString(ptr: number, length: number): string { return this.#live().readString(ptr, length); }
+  write(ptr: number, bytes: Uint8Array): void { this.#live().write(ptr, bytes); }
+  readU32(ptr: number): number { return this.#live().readU32(ptr); }
+  writeU32(ptr: number, value: number): void { this.#live().writeU32(ptr, value); }
+  readU64(ptr: number): bigint { return this.#live().readU64(ptr); }
+  writeU64(ptr: number, value: bigint): void { this.#live().writeU64(ptr, value); }
+  static {
+    revokeView = (view) => { view.#inner = null; };
+  }
+}
+/** A fresh view of `memory` for one call of `label`; revoke it with endCallView once the call is answered. */
+export function callView(memory: GuestMemoryView, label: string): GuestMemoryView {
+  return Object.freeze(new CallView(memory, label));
+}
+
+/** Ends a call's view: any later use throws a TypeError naming the function. */
+export function endCallView(view: GuestMemoryView): void {
+  if (view instanceof CallView) revokeView(view);
+}
+
+/**
+ * Calls `body` with a view valid for this call only: revoked when the body
+ * returns or throws, or, for an async body, when its promise settles (so it
+ * may use the view across its own awaits while the guest waits).
+ */
+export function callWithView<R>(body: (view: GuestMemoryView) => R, memory: GuestMemoryView, label: string): R {
+  const view = callView(memory, label);
+  let returned: R;
+  try {
+    returned = body(view);
+  } catch (error) {
+    endCallView(view);
+    throw error;
+  }
+  if (!(returned instanceof Promise)) {
+    endCallView(view);
+    return returned;
+  }
+  return returned.finally(() => endCallView(view)) as R;
+}
+
+/**
  * The embedder's side of a closure called from a worker: arguments decoded,
  * the closure called on this thread, its results checked and encoded. Guest
  * memory stays in the worker: `memory` asks the worker, which checks each
@@ -261,7 +326,8 @@ export function closureHandler(grant: HostFunctionGrant, memory: GuestMemoryView
   };
   return (_arg, data) => {
     const args = decodeArgs(data ?? new Uint8Array(0), grant.params);
-    const returned = grant.fn!(memory, ...args);
+    // The view dies once the call is answered: a later use throws here rather than waiting for a guest that has moved on.
+    const returned = callWithView((view) => grant.fn!(view, ...args), memory, label);
     // An async closure may await (its own I/O) while the guest waits, bounded by the deadline.
     return returned instanceof Promise ? returned.then(encode) : encode(returned);
   };

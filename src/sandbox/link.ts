@@ -6,7 +6,7 @@ import { GuestTrap } from '../wasi/trap.js';
 import type { WasmValue } from '../wasi/values.js';
 import { REPLY, type IsolateChannel } from './channel.js';
 import { decodeResults, encodeArgs } from './host-call-codec.js';
-import { hostFunctionTrap, memoryView, resultsOf, unknownImportStub, type CallCounts, type HostFunctionBody, type LinkPlan } from './host-functions.js';
+import { callView, endCallView, hostFunctionTrap, memoryView, resultsOf, unknownImportStub, type CallCounts, type HostFunctionBody, type LinkPlan } from './host-functions.js';
 
 /** Bodies this isolate can call directly (isolation "none": the embedder's own; else loaded here), by grant index. */
 export type LocalBodies = ReadonlyMap<number, HostFunctionBody>;
@@ -35,10 +35,15 @@ export function buildLinks(plan: LinkPlan, memory: GuestMemory, counts: CallCoun
     put(h.module, h.name, (...args: WasmValue[]) => {
       count();
       let returned: unknown;
+      // A view for this call only, as over a channel: a use after the call returned throws, in every isolation mode.
+      const callMemory = callView(view, label);
       try {
-        returned = body(view, ...args);
+        returned = body(callMemory, ...args);
       } catch (error) {
         throw hostFunctionTrap(label, error);
+      } finally {
+        // Here the call is answered when the body returns (a promise is refused below), so the view ends now.
+        endCallView(callMemory);
       }
       if (returned instanceof Promise) {
         returned.catch(() => {});
