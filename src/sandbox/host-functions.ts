@@ -283,7 +283,7 @@ class CallView implements GuestMemoryView {
 }
 /** A fresh view of `memory` for one call of `label`; revoke it with endCallView once the call is answered. */
 export function callView(memory: GuestMemoryView, label: string): GuestMemoryView {
-  return Object.freeze(new CallView(memory, label));
+  return new CallView(memory, label);
 }
 
 /** Ends a call's view: any later use throws a TypeError naming the function. */
