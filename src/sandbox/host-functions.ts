@@ -11,7 +11,7 @@
 //    thread; the guest's thread posts a request over the channel and waits
 //    for the reply with Atomics.wait, never past the deadline.
 // Every host function gets a bounds-checked view of guest memory (never the
-// buffer), is counted in the record, and ends the run with trap kind
+// buffer) that lives as long as its call (CallView), is counted in the record, and ends the run with trap kind
 // `host-function` when it throws: a host function can fail a guest, never
 // the host.
 
@@ -24,7 +24,11 @@ import { GuestTrap } from '../wasi/trap.js';
 import { isNumType, type NumType, type WasmValue } from '../wasi/values.js';
 import { decodeArgs, encodeArgs } from './host-call-codec.js';
 
-/** Checked access to the calling guest's memory: every pointer and length is checked; out of bounds traps the guest. */
+/**
+ * Checked access to the calling guest's memory: every pointer and length is
+ * checked; out of bounds traps the guest. Valid until the call is answered
+ * (an async body: until its promise settles); a use after that throws a TypeError.
+ */
 export interface GuestMemoryView {
   /** Bytes in the guest's memory now. */
   readonly size: number;
