@@ -4,7 +4,8 @@
 // in every isolation mode. Over a channel nobody would serve that access (the
 // guest has moved on), so without this the embedder's thread would wait until
 // the deadline, or for ever in a run without one. Within the call, across the
-// closure's own awaits, the view still works.
+// closure's own awaits, the view still works. The same for a plugin
+// session's calls.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -129,6 +130,38 @@ for (const isolation of ['thread', 'process'] as const) {
         assertRefused(use(kept!, (m) => m.readU32(16)), 'a use after the promise settled');
         assert.deepEqual((await sandbox.invoke(module, 'wait_then_read')).results, [42]);
       } finally {
+        await sandbox.close();
+      }
+    });
+  });
+}
+
+for (const isolation of ['thread', 'none'] as const) {
+  describe(`a plugin session's closure view, ${isolation} isolation`, () => {
+    it('a view kept from one session call throws when used after it; the next call is served', async () => {
+      const plugin = await wat(`(module
+        (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+        (import "env" "keep" (func $keep (param i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "\\2a\\00\\00\\00")
+        (func (export "go") (result i32) (call $keep (i32.const 16))))`);
+      let kept: GuestMemoryView | null = null;
+      const read: number[] = [];
+      const sandbox = await createSandbox({ isolation, limits: { timeout: '5s' } }, {
+        hostFunctions: [{ module: 'env', name: 'keep', params: ['i32'], results: ['i32'], fn: (memory, ptr) => {
+          kept = memory;
+          read.push(memory.readU32(ptr as number));
+          return 0;
+        } }],
+      });
+      const s = await sandbox.plugin(plugin);
+      try {
+        assert.equal((await s.call('go')).plugin.rc, 0);
+        assertRefused(use(kept!, (m) => m.readU32(16)), 'a use after a session call');
+        assert.equal((await s.call('go')).plugin.rc, 0);
+        assert.deepEqual(read, [42, 42]);
+      } finally {
+        await s.close();
         await sandbox.close();
       }
     });
