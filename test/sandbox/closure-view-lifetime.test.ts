@@ -8,6 +8,8 @@
 // session's calls.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { GuestMemoryView } from '../../src/sandbox/host-functions.js';
@@ -30,6 +32,7 @@ const module = await wat(`(module
     (local.get $r))
   (func (export "wait_then_read") (result i32) (call $wait (i32.const 16))))`);
 
+const keptViewChild = fileURLToPath(new URL('./kept-view-child.js', import.meta.url));
 const USED_AFTER = /^env\.keep: guest memory used after the call returned/;
 
 /** What a use of a kept view did: the value read, or the error thrown. */
@@ -108,6 +111,19 @@ for (const isolation of ['none', 'thread', 'process'] as const) {
 }
 
 for (const isolation of ['thread', 'process'] as const) {
+  describe(`a kept view in a run without a deadline, ${isolation} isolation`, () => {
+    it('throws at once instead of holding the embedder\'s thread for ever', () => {
+      // In a child process: held for ever, the thread could not even run this test's timeout.
+      const ran = spawnSync(process.execPath, ['--no-warnings', keptViewChild, isolation], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(ran.status, 0, `the child did not finish (signal ${ran.signal}): ${ran.stderr.slice(-400)}`);
+      const seen = JSON.parse(ran.stdout) as { exitCode: number; error: string | null; message: string; next: unknown };
+      assert.equal(seen.exitCode, 0);
+      assert.equal(seen.error, 'TypeError');
+      assert.match(seen.message, USED_AFTER);
+      assert.deepEqual(seen.next, [42]);
+    });
+  });
+
   describe(`an async closure's memory view, ${isolation} isolation`, () => {
     it('works after the closure\'s own await, and ends when its promise settles', async () => {
       let kept: GuestMemoryView | null = null;
