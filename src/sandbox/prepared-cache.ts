@@ -20,7 +20,8 @@ import type { ReadyModule } from './executors.js';
 import type { LinkPlan } from './host-functions.js';
 import { ModuleCache } from './module-cache.js';
 import { packageVersionFrom } from '../version.js';
-import { AdmissionError, digestOf, prepareAsyncWith, prepareWith, type Prepared } from './prepare.js';
+import { AdmissionError, digestOf, prepareAsyncWith, prepareOverlapped, type Prepared } from './prepare.js';
+import { differsOnlyInLimits } from './limits-only.js';
 import type { PrepareConfig } from './prepare-config.js';
 import type { PreparedStore } from './prepared-store.js';
 
@@ -49,7 +50,9 @@ export interface LoadOptions {
    * each function is validated when first called rather than all up front
    * (a 31 MB module: about 25 ms instead of 110). Only for a process that
    * compiles nothing else meanwhile (the CLI's one run): the switch is V8's,
-   * for the whole process, while the compile lasts.
+   * for the whole process, while the compile lasts. So is a module prepared
+   * afresh whose rewrite changed only maxima (limits-only.ts): its bodies
+   * are the original's, which V8 validated whole before the rewrite.
    */
   lazyValidationOnHit?: boolean;
   /**
@@ -134,12 +137,15 @@ async function load(bytes: Uint8Array, digest: string | undefined, key: string, 
   if (stored) return ready(stored.prepared, key, 'disk', options.lazyValidationOnHit === true);
   let prepared: Prepared;
   try {
-    prepared = options.prepareInline ? prepareWith(bytes, config, digest) : await prepareAsyncWith(bytes, config, digest);
+    // Inline, V8's check of the bytes as shipped runs on its background threads while this thread walks them.
+    prepared = options.prepareInline ? await prepareOverlapped(bytes, config, digest) : await prepareAsyncWith(bytes, config, digest);
   } catch (error) {
     if (error instanceof AdmissionError && store && entryKey) store.write(entryKey, bytes, { verdict: 'refused', violations: [...error.violations] });
     throw error;
   }
-  const module = await ready(prepared, key, 'prepared');
+  // V8 validated the original whole a moment ago: if the rewrite changed only maxima, its bodies are the ones V8 passed.
+  const bodiesValidated = options.lazyValidationOnHit === true && differsOnlyInLimits(bytes, prepared.bytes);
+  const module = await ready(prepared, key, 'prepared', bodiesValidated);
   // Stored only once the engine has compiled the rewritten bytes: an entry never holds what V8 refused.
   if (store && entryKey) store.write(entryKey, bytes, { verdict: 'admitted', prepared });
   return module;
