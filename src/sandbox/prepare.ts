@@ -101,34 +101,6 @@ export async function prepareOverlapped(bytes: Uint8Array, config: PrepareConfig
   return rewriteAdmitted(shipped, config);
 }
 
-/**
- * A module's code must be at least this large, and a quarter of the module,
- * for `prepareOnThread` to overlap V8's check with the walk. A compile copies
- * and hashes the whole module where validation reads only its code: flite's
- * 21 MB (0.2 MB of code) validates in about 1 ms and compiles in 15 ms, so
- * overlapping it made a cold run 18 ms slower; yosys's 31 MB (28 MB of code)
- * validates in 50-100 ms on this thread, which the walk hides
- * (docs/RATIONALE.md has the measurements).
- */
-export const OVERLAP_V8_CODE_BYTES = 1024 * 1024;
-
-/**
- * Prepares on the caller's thread (a process with nothing else to do, the
- * CLI's one run): overlapped with V8's check (prepareOverlapped) when the
- * module is mostly code, else with V8's check first (prepareWith).
- */
-export function prepareOnThread(bytes: Uint8Array, config: PrepareConfig, knownDigest?: string): Promise<Prepared> {
-  let codeBytes = 0;
-  try {
-    const code = readSections(bytes).find((s) => s.id === 10);
-    codeBytes = code ? code.end - code.payloadStart : 0;
-  } catch {
-    // Malformed framing: prepareWith refuses it, as it refuses everything, under its rule.
-  }
-  if (codeBytes >= OVERLAP_V8_CODE_BYTES && codeBytes * 4 >= bytes.length) return prepareOverlapped(bytes, config, knownDigest);
-  return new Promise((resolve) => resolve(prepareWith(bytes, config, knownDigest)));
-}
-
 /** Signatures first: nothing of an untrusted module is decoded (or compiled), let alone rewritten. */
 function checkSignatures(bytes: Uint8Array, config: PrepareConfig): void {
   if (config.trust.require > 0) {

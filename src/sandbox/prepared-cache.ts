@@ -20,7 +20,7 @@ import type { ReadyModule } from './executors.js';
 import type { LinkPlan } from './host-functions.js';
 import { ModuleCache } from './module-cache.js';
 import { packageVersionFrom } from '../version.js';
-import { AdmissionError, digestOf, prepareAsyncWith, prepareOnThread, type Prepared } from './prepare.js';
+import { AdmissionError, digestOf, prepareAsyncWith, prepareWith, type Prepared } from './prepare.js';
 import { differsOnlyInLimits } from './limits-only.js';
 import type { PrepareConfig } from './prepare-config.js';
 import type { PreparedStore } from './prepared-store.js';
@@ -137,7 +137,7 @@ async function load(bytes: Uint8Array, digest: string | undefined, key: string, 
   if (stored) return ready(stored.prepared, key, 'disk', options.lazyValidationOnHit === true);
   let prepared: Prepared;
   try {
-    prepared = await (options.prepareInline ? prepareOnThread(bytes, config, digest) : prepareAsyncWith(bytes, config, digest));
+    prepared = options.prepareInline ? prepareWith(bytes, config, digest) : await prepareAsyncWith(bytes, config, digest);
   } catch (error) {
     if (error instanceof AdmissionError && store && entryKey) store.write(entryKey, bytes, { verdict: 'refused', violations: [...error.violations] });
     throw error;
