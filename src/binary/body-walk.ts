@@ -92,6 +92,9 @@ const MAX_REGION_COUNT = (1 << 29) - 1;
 /** Flag (bit 4) of a bulk site: a memory.fill of memory 0 or a memory.copy within memory 0 (chunkable). */
 export const SITE_MEMORY0 = 1 << 4;
 
+/** The upper 16 bits ('WG') of the tags the hardening guards' trap arms carry (transform/harden-guards.ts). */
+export const GUARD_TAG_PREFIX = 0x5747;
+
 /** What one walk of every body found. */
 export interface CodeFacts {
   /** The bytes walked (a rewrite may use these facts only for the same bytes). */
@@ -103,6 +106,12 @@ export interface CodeFacts {
   readonly atomicsAt: number | null;
   /** Offset of the first `throw` (either exception proposal's). */
   readonly throwAt: number | null;
+  /**
+   * Offset of the first i32.const whose value starts with GUARD_TAG_PREFIX,
+   * as every hardening guard's tag does: a module without one has no guard
+   * whose trap needs naming.
+   */
+  readonly guardTagAt: number | null;
   /** The first index that falls outside its space, or null. */
   readonly indexError: WasmDecodeError | null;
   /** Recorded sites, SITE_WORDS words each, in body order and, within a body, in byte order. */
@@ -126,6 +135,7 @@ class Walker {
   readonly features = new Map<Feature, number>();
   atomicsAt: number | null = null;
   throwAt: number | null = null;
+  guardTagAt: number | null = null;
   indexError: WasmDecodeError | null = null;
   sites: Int32Array;
   siteCount = 0;
@@ -308,7 +318,8 @@ class Walker {
           if (b < 0x80 && pos < end) pos++;
           else {
             reader.pos = pos;
-            reader.s32();
+            // A guard's tag takes five bytes: only constants off the one-byte path can be one.
+            if (reader.s32() >>> 16 === GUARD_TAG_PREFIX) this.guardTagAt ??= offset;
             pos = reader.pos;
           }
           break;
@@ -458,7 +469,7 @@ export function walkBodies(module: WasmModule, options: WalkOptions = {}): CodeF
   }
   bodySites[bodies.length] = walker.siteCount;
   return {
-    bytes: module.bytes, recording: record, features: walker.features, atomicsAt: walker.atomicsAt, throwAt: walker.throwAt,
+    bytes: module.bytes, recording: record, features: walker.features, atomicsAt: walker.atomicsAt, throwAt: walker.throwAt, guardTagAt: walker.guardTagAt,
     indexError: walker.indexError, sites: walker.sites.subarray(0, walker.siteCount * SITE_WORDS), bodySites,
   };
 }

@@ -11,12 +11,13 @@
 
 import type { Instruction } from '../binary/types.js';
 import type { Emitter } from './code-writer.js';
+import { GUARD_TAG_PREFIX } from '../binary/body-walk.js';
 
 export type GuardKind = 'stack-guard' | 'null-guard' | 'rodata-write';
 export const GUARD_KINDS: readonly GuardKind[] = ['stack-guard', 'null-guard', 'rodata-write'];
 
-/** 'WG' followed by the kind's number. */
-const TAGS: Record<GuardKind, number> = { 'stack-guard': 0x57470001, 'null-guard': 0x57470002, 'rodata-write': 0x57470003 };
+/** 'WG' (GUARD_TAG_PREFIX, which the body walk looks for) followed by the kind's number. */
+const TAGS: Record<GuardKind, number> = { 'stack-guard': (GUARD_TAG_PREFIX << 16) | 1, 'null-guard': (GUARD_TAG_PREFIX << 16) | 2, 'rodata-write': (GUARD_TAG_PREFIX << 16) | 3 };
 
 export function kindOfTag(value: number): GuardKind | null {
   for (const kind of GUARD_KINDS) if (TAGS[kind] === value) return kind;
