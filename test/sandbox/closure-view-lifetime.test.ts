@@ -13,24 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import type { GuestMemoryView } from '../../src/sandbox/host-functions.js';
+import { keptViewGuest } from '../helpers/kept-view-guest.js';
 import { wat } from '../helpers/wat.js';
 
-// keep_then_spin(n): calls env.keep(16), then counts n down (the guest runs on, no call in progress).
-// wait_then_read(): calls env.wait(16), whose answer may come after the closure awaited.
-const module = await wat(`(module
-  (import "env" "keep" (func $keep (param i32) (result i32)))
-  (import "env" "wait" (func $wait (param i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "\\2a\\00\\00\\00")
-  (func (export "keep_then_spin") (param $n i32) (result i32)
-    (local $r i32)
-    (local.set $r (call $keep (i32.const 16)))
-    (block $done (loop $again
-      (br_if $done (i32.eqz (local.get $n)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $again)))
-    (local.get $r))
-  (func (export "wait_then_read") (result i32) (call $wait (i32.const 16))))`);
+const module = await keptViewGuest({ wait: true });
 
 const keptViewChild = fileURLToPath(new URL('./kept-view-child.js', import.meta.url));
 const USED_AFTER = /^env\.keep: guest memory used after the call returned/;

@@ -5,21 +5,10 @@
 // hold the very thread a test's timeout runs on.
 
 import { createSandbox } from '../../src/sandbox/sandbox.js';
-import { wat } from '../helpers/wat.js';
+import { keptViewGuest } from '../helpers/kept-view-guest.js';
 
 const isolation = process.argv[2] as 'thread' | 'process';
-const module = await wat(`(module
-  (import "env" "keep" (func $keep (param i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "\\2a\\00\\00\\00")
-  (func (export "keep_then_spin") (param $n i32) (result i32)
-    (local $r i32)
-    (local.set $r (call $keep (i32.const 16)))
-    (block $done (loop $again
-      (br_if $done (i32.eqz (local.get $n)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $again)))
-    (local.get $r)))`);
+const module = await keptViewGuest({ wait: false });
 
 let later: Promise<{ error: string | null; message: string }> | null = null;
 const sandbox = await createSandbox({ isolation }, {
