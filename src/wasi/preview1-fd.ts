@@ -84,15 +84,26 @@ export function fdFunctions(ctx: WasiContext) {
   const fds = ctx.fds;
 
   /**
-   * Checks an iovec array and every buffer it names (EFAULT before anything
-   * moves), without building a list: callers read each (ptr, len) pair again
-   * from the checked array, which nothing can change during the call.
+   * The (ptr, len) pairs of the call in progress, copied out of guest memory
+   * once they are checked. Read from here, never again from the guest: a read
+   * into one buffer may overwrite the iovec array itself, and the later pairs
+   * must be the ones that were checked (and that the guest passed, as
+   * Wasmtime reads them). Kept for the host's life: no list per call.
    */
-  function checkIovecs(iovs: number, count: number): void {
+  const pairs = new Uint32Array(MAX_IOVS * 2);
+
+  /** Checks an iovec array and every buffer it names (EFAULT before anything moves) and copies the pairs into `pairs`. */
+  function takeIovecs(iovs: number, count: number): void {
     if (count > MAX_IOVS) throw new WasiError(Errno.INVAL);
     m.check(iovs, count * 8);
     const view = m.data();
-    for (let i = 0; i < count; i++) m.check(view.getUint32(iovs + i * 8, true), view.getUint32(iovs + i * 8 + 4, true));
+    for (let i = 0; i < count; i++) {
+      const ptr = view.getUint32(iovs + i * 8, true);
+      const len = view.getUint32(iovs + i * 8 + 4, true);
+      m.check(ptr, len);
+      pairs[2 * i] = ptr;
+      pairs[2 * i + 1] = len;
+    }
   }
 
   function write(fd: number, iovs: number, count: number, position: bigint | null): number {
@@ -115,11 +126,10 @@ export function fdFunctions(ctx: WasiContext) {
     const file = fileOf(entry);
     // A file opened without write: refused before anything is read from the guest, even for 0 iovecs.
     if (!file.writable) throw new WasiError(Errno.BADF);
-    checkIovecs(iovs, count);
-    const view = m.data();
+    takeIovecs(iovs, count);
     for (let i = 0; i < count; i++) {
-      const ptr = view.getUint32(iovs + i * 8, true);
-      const len = view.getUint32(iovs + i * 8 + 4, true);
+      const ptr = pairs[2 * i]!;
+      const len = pairs[2 * i + 1]!;
       if (len === 0) continue;
       const n = file.write(m.slice(ptr, len), position === null ? null : position + BigInt(total));
       total += n;
@@ -135,11 +145,10 @@ export function fdFunctions(ctx: WasiContext) {
     // A file opened without read: refused before anything is written to the guest.
     if (entry.kind === 'file' && !entry.file.readable) throw new WasiError(Errno.BADF);
     let total = 0;
-    checkIovecs(iovs, count);
-    const view = m.data();
+    takeIovecs(iovs, count);
     for (let i = 0; i < count; i++) {
-      const ptr = view.getUint32(iovs + i * 8, true);
-      const len = view.getUint32(iovs + i * 8 + 4, true);
+      const ptr = pairs[2 * i]!;
+      const len = pairs[2 * i + 1]!;
       if (len === 0) continue;
       const want = Math.min(len, MAX_READ_CHUNK);
       let n: number;

@@ -4,6 +4,8 @@
 // and refuse exactly as before.
 
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Errno } from '../../src/wasi/errno.js';
 import { ALL_RIGHTS } from '../../src/wasi/rights.js';
@@ -78,6 +80,33 @@ describe('random_get from the OS pool', () => {
         if (length >= 64) assert.ok(p.bytes.subarray(at, at + length).some((b) => b !== 0xaa), `filled ${at}+${length}`);
       }
       assert.equal(p.random_get!(0, 0), OK);
+    });
+  });
+});
+
+describe('fd_read with an iovec array its own read overwrites', () => {
+  it('fills the buffers the guest passed, not what the read wrote over the array', async (t) => {
+    const dir = tempDir(t);
+    // The first 8 bytes read land on the second iovec, spelling (3000, 4); the next 4 are "WXYZ".
+    const overwrite = new Uint8Array(12);
+    new DataView(overwrite.buffer).setUint32(0, 3000, true);
+    new DataView(overwrite.buffer).setUint32(4, 4, true);
+    overwrite.set(new TextEncoder().encode('WXYZ'), 8);
+    writeFileSync(join(dir, 'f'), overwrite);
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const name = p.put(200, 'f');
+      assert.equal(p.path_open!(3, 0, 200, name, 0, ALL_RIGHTS, ALL_RIGHTS, 0, 100), OK);
+      const view = new DataView(p.bytes.buffer);
+      const fd = view.getUint32(100, true);
+      // iovec 0 = (1008, 8): the bytes of iovec 1 itself; iovec 1 = (2000, 4).
+      view.setUint32(1000, 1008, true);
+      view.setUint32(1004, 8, true);
+      view.setUint32(1008, 2000, true);
+      view.setUint32(1012, 4, true);
+      assert.equal(p.fd_read!(fd, 1000, 2, 4000), OK);
+      assert.equal(view.getUint32(4000, true), 12);
+      assert.equal(p.get(2000, 4), 'WXYZ', 'the second buffer is the one passed');
+      assert.deepEqual([...p.bytes.subarray(3000, 3004)], [0, 0, 0, 0], 'nothing lands where the read wrote over the array');
     });
   });
 });
