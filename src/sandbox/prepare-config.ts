@@ -28,13 +28,19 @@ export interface PrepareConfig extends AdmissionPolicy {
   hostFunctions: readonly HostFunctionSignature[];
   /** The export admission requires (`_start`), or null when each run admits its own. */
   entry: string | null;
+  /**
+   * Whether the rewrite moves the module's memory to the host (transform/host-memory.ts), so each run
+   * lends the instance a zeroed memory from its thread's pool: for hosts that run many instances, not a
+   * one-shot run, which keeps the module's own memory (and its lazily validated compile).
+   */
+  hostMemory: boolean;
 }
 
 // Stand-ins for grants admission only asks the presence of (impliedImports).
 const GRANTED: readonly unknown[] = Object.freeze(['granted']);
 
 /** The one projection of a policy onto what preparing a module reads. */
-export function prepareConfig(policy: Policy, hostFunctions: readonly HostFunctionSignature[] = [], entry: string | null = '_start'): PrepareConfig {
+export function prepareConfig(policy: Policy, hostFunctions: readonly HostFunctionSignature[] = [], entry: string | null = '_start', hostMemory = false): PrepareConfig {
   const { limits } = policy;
   return {
     // The keys are read only when signatures are required.
@@ -62,6 +68,7 @@ export function prepareConfig(policy: Policy, hostFunctions: readonly HostFuncti
     // Signatures only: a host function's body (a closure, a module path) is not prepare's business.
     hostFunctions: hostFunctions.map(({ module, name, params, results }) => ({ module, name, params: [...params], results: [...results] })),
     entry,
+    hostMemory,
   };
 }
 

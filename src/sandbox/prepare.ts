@@ -165,6 +165,8 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig): Prepared {
     ...(metered ? { fuelBudget: policy.limits.fuel! } : {}),
     // V8 delays termination while a loop grows memory: the guest checks the deadline itself there.
     checkpoint,
+    // Each run then lends the instance a zeroed memory from its thread's pool (wasi/memory-pool.ts).
+    hostMemory: policy.hostMemory,
   });
   // Where the guards trap in the bytes that run (a search of the code section for their trap arms): hardened
   // here, or before it was shipped (`warden harden`), when the walk saw a guard's tag. Without either there

@@ -201,7 +201,8 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   if (!options.oneShot) await executor.ready();
   // Everything preparing a module reads of the policy and the grants, hashed once: the cache's key beside the digest.
   // The entry (`_start` or an export) is admitted per run: one prepared module serves both.
-  const config = prepareConfig(policy, hostFunctions, null);
+  // A one-shot run (the CLI) makes one instance: it keeps the module's own memory, as nothing would be lent twice.
+  const config = prepareConfig(policy, hostFunctions, null, !options.oneShot);
   const store = options.cacheDir === undefined ? null : new PreparedStore(typeof options.cacheDir === 'string' ? { dir: options.cacheDir } : options.cacheDir);
   // A one-shot run without a disk cache never sees a second module: no digest is needed (node:crypto stays unloaded).
   const ownCache = options.cache === false || (options.oneShot && !store);

@@ -17,6 +17,7 @@
 
 import { START_EXPORT } from '../transform/start.js';
 import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from '../transform/checkpoint.js';
+import { hostMemoryShape, newMemory, withHostMemory } from '../transform/host-memory.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import { guardTrap } from '../wasi/guard-trap.js';
 import { RunRefused, runWasi, runWithWatchdog, type RunResult, type WasiHost } from '../wasi/run.js';
@@ -118,7 +119,7 @@ export class WarmInstance {
           reused = true;
           return { instance: this.instance, fresh: false };
         }
-        const instance = new WebAssembly.Instance(spec.module, imports);
+        const instance = new WebAssembly.Instance(spec.module, this.withMemory(imports));
         this.made++;
         // Kept only for a warm session; it serves the next call only if this one returns (below).
         if (spec.instances === 'warm') this.instance = instance;
@@ -159,7 +160,7 @@ export class WarmInstance {
       let fresh = false;
       if (!instance) {
         try {
-          instance = new WebAssembly.Instance(spec.module, this.bareImports);
+          instance = new WebAssembly.Instance(spec.module, this.withMemory(this.bareImports));
         } catch (error) {
           if (error instanceof WebAssembly.LinkError || error instanceof TypeError) throw new RunRefused(`cannot link the module: ${(error as Error).message}`);
           throw error;
@@ -199,6 +200,15 @@ export class WarmInstance {
       result.usage.peakMemoryBytes = exported?.memory instanceof WebAssembly.Memory ? exported.memory.buffer.byteLength : 0;
     }
     return { result, fuelUsed: fuel.used, reused };
+  }
+
+  /**
+   * A module that imports its memory from the host gets a new one of its own:
+   * the instance may be kept for later calls, so it is never one lent from a pool.
+   */
+  private withMemory(imports: WebAssembly.Imports): WebAssembly.Imports {
+    const shape = hostMemoryShape(this.spec.module);
+    return shape ? withHostMemory(imports, newMemory(shape)) : imports;
   }
 
   /** How a call that did not return ended, named as a run's trap would be. */

@@ -70,8 +70,9 @@ export class TenantModules {
   private configFor(policy: Policy): { config: PrepareConfig; key: string } {
     let found = this.configs.get(policy);
     if (!found) {
-      // The same projection createSandbox makes for a policy without host functions: the same cache key.
-      const config = prepareConfig(policy, [], null);
+      // The same projection createSandbox makes for a long-lived sandbox of a policy without host
+      // functions (memories lent by the host): the same cache key.
+      const config = prepareConfig(policy, [], null, true);
       this.configs.set(policy, (found = { config, key: configHash(config) }));
     }
     return found;

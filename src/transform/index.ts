@@ -17,6 +17,9 @@
 //     minus the import, so no call, ref.func or table slot can reach it;
 //   - the start wrapper is appended after every function, beyond any index
 //     the guest names; only the `_start` export (for the host) points at it;
+//   - with `hostMemory`, the memory's definition becomes an import from the
+//     reserved `warden:host` at the same index 0 (host-memory.ts): the guest's
+//     own memory, the same size and maximum, lent by the host;
 //   - the exports the rewriter adds are under the reserved `__warden_` prefix,
 //     which admission refuses in a guest, and the guest may not import from
 //     `warden:host` (also refused), so it cannot alias the checkpoint.
@@ -32,6 +35,7 @@ import {
   assemble, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, remapConstExpr, sectionOf, type FunctionRemap,
 } from './sections.js';
 import { START_EXPORT, startWrapper, type StartWrapper } from './start.js';
+import { HOST_MEMORY_SECTION, hostMemoryImport, hostMemoryRecord, movableMemory } from './host-memory.js';
 
 export { START_EXPORT } from './start.js';
 
@@ -65,6 +69,13 @@ export interface TransformOptions {
    * decodes no instruction. Without them, or for other bytes, it walks itself.
    */
   facts?: CodeFacts;
+  /**
+   * Import the module's memory from the host (host-memory.ts) instead of
+   * defining it, so a host running many instances can lend each a zeroed
+   * memory it keeps. Only a module's single defined 32-bit unshared memory
+   * moves; the rewritten module then needs `warden:host.memory`.
+   */
+  hostMemory?: boolean;
 }
 
 /** Functions the rewriter added, by index in the rewritten module (plain numbers: they cross to isolates). */
@@ -99,7 +110,10 @@ export function prepareModule(module: WasmModule, options: TransformOptions): Ui
 export function rewriteForRun(module: WasmModule, options: TransformOptions): RewrittenModule {
   const memories = memoryLimitEdits(module, options.memoryBytes);
   const tables = tableLimitEdits(module, options.tableElements);
-  return rewrite(module, { memories, tables, fuel: options.fuel ? options.fuelBudget ?? 0n : null, checkpoint: options.checkpoint ?? false, ...(options.facts ? { facts: options.facts } : {}) });
+  return rewrite(module, {
+    memories, tables, fuel: options.fuel ? options.fuelBudget ?? 0n : null, checkpoint: options.checkpoint ?? false,
+    hostMemory: options.hostMemory ?? false, ...(options.facts ? { facts: options.facts } : {}),
+  });
 }
 
 /**
@@ -148,6 +162,7 @@ interface Rewrite {
   /** Leave a start function where it is (limit-only rewrites). */
   keepStart?: boolean;
   facts?: CodeFacts;
+  hostMemory?: boolean;
 }
 
 function declarations<T>(items: readonly T[], replaced: ReadonlyMap<number, T>, encode: (w: ByteWriter, item: T) => void): Uint8Array {
@@ -177,6 +192,7 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
   const importedFunctions = module.importedFunctionCount;
   const functionCount = importedFunctions + module.functions.length;
   const addedTypes: Uint8Array[] = [];
+  const addedImports: Uint8Array[] = [];
 
   // The checkpoint import goes after the module's own imports: imported
   // functions keep their indices, every defined function moves up by one.
@@ -192,8 +208,13 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
       encodeFuncType(w, { params: [], results: [] });
       addedTypes.push(w.finish());
     }
-    sections.set(2, extendVector(module, 2, [new ByteWriter(32).name(CHECKPOINT_MODULE).name(CHECKPOINT_NAME).u8(0).u32(type).finish()]));
+    addedImports.push(new ByteWriter(32).name(CHECKPOINT_MODULE).name(CHECKPOINT_NAME).u8(0).u32(type).finish());
   }
+  // The memory's definition becomes an import at the same index 0 (memories
+  // count imports first, and the module imports none), with the same limits.
+  const lent = r.hostMemory ? movableMemory(module, r.memories.get(0)?.limits) : null;
+  if (lent) addedImports.push(hostMemoryImport(lent));
+  if (addedImports.length) sections.set(2, extendVector(module, 2, addedImports));
   const newIndex: FunctionRemap = remap ?? ((f) => f);
 
   // The fuel counter and the scratch global are appended after the module's globals.
@@ -216,7 +237,8 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
   if (r.tables.size || (remap && module.tables.some((t) => t.init))) {
     sections.set(4, declarations(module.tables, r.tables, (w, t) => encodeTable(w, t, module.bytes, remap)));
   }
-  if (r.memories.size) sections.set(5, declarations(module.memories, r.memories, (w, m) => encodeLimits(w, m.limits)));
+  if (lent) sections.set(5, null);
+  else if (r.memories.size) sections.set(5, declarations(module.memories, r.memories, (w, m) => encodeLimits(w, m.limits)));
   if (addedGlobals.length || remap) sections.set(6, globalsPayload(module, remap, addedGlobals));
   if (fuel || remap || wrapper) {
     const retarget = new Map<string, number>(wrapper ? [['_start', wrapper.index]] : []);
@@ -244,8 +266,11 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
     // Branch hints locate instructions by byte offset within bodies that are now rewritten.
     for (const c of module.customs) if (c.name.startsWith('metadata.code.')) customs.set(c.name, null);
   }
+  // A record of the same name shipped with the module would tell the host a size the guest chose: dropped.
+  if (module.customs.some((c) => c.name === HOST_MEMORY_SECTION)) customs.set(HOST_MEMORY_SECTION, null);
+  const addedCustoms = lent ? [[HOST_MEMORY_SECTION, hostMemoryRecord(lent)] as const] : [];
   const injected = { checkpoint, startWrapper: wrapper?.index ?? null };
   if (sections.size === 0 && customs.size === 0) return { bytes: module.bytes, injected };
-  return { bytes: assemble(module, { sections, customs }), injected };
+  return { bytes: assemble(module, { sections, customs, addedCustoms }), injected };
 }
 

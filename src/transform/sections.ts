@@ -163,6 +163,8 @@ export interface Assembly {
   sections: ReadonlyMap<number, Uint8Array | null>;
   /** Custom sections by name: a new payload (after the name), or null to leave them out. */
   customs: ReadonlyMap<string, Uint8Array | null>;
+  /** Custom sections added at the end, by name and payload (after the name). */
+  addedCustoms?: ReadonlyArray<readonly [string, Uint8Array]>;
 }
 
 /** The bytes of a LEB128 u32. */
@@ -199,6 +201,7 @@ export function assemble(module: WasmModule, assembly: Assembly): Uint8Array {
     else if (replaced !== null) section(s.id, replaced);
   }
   emitMissingBefore(Infinity);
+  for (const [name, payload] of assembly.addedCustoms ?? []) section(0, new ByteWriter(payload.length + 16).name(name).bytes(payload).finish());
   const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const piece of pieces) {

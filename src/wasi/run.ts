@@ -20,6 +20,8 @@ import { classifyEngineError, GuestTrap, type Trap } from './trap.js';
 import { START_EXPORT } from '../transform/start.js';
 import type { NumType, WasmValue } from './values.js';
 import { guardTrap, type GuardTraps } from './guard-trap.js';
+import { hostMemoryShape, withHostMemory } from '../transform/host-memory.js';
+import { threadMemoryPool } from './memory-pool.js';
 
 export interface RunUsage {
   wallMs: number;
@@ -162,6 +164,10 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
 
   let instance: WebAssembly.Instance | null = null;
   let guestMemory: WebAssembly.Memory | null = null;
+  // A module rewritten to import its memory gets a zeroed one from this thread's pool, given back after
+  // the run. Not with `instantiate`: a kept instance keeps its memory, so its supplier makes that one.
+  const shape = options.instantiate ? null : hostMemoryShape(module);
+  let lent: WebAssembly.Memory | null = null;
   const publish = options.publish;
   if (publish) {
     const live: RunUsage = { wallMs: 0, bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 };
@@ -193,6 +199,7 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
       let fresh = true;
       try {
         if (options.instantiate) ({ instance, fresh } = options.instantiate(imports));
+        else if (shape) instance = new WebAssembly.Instance(module, withHostMemory(imports, lent = threadMemoryPool.acquire(shape)));
         else instance = new WebAssembly.Instance(module, imports);
       } catch (error) {
         if (error instanceof WebAssembly.LinkError || error instanceof TypeError) throw new RunRefused(`cannot link the module: ${(error as Error).message}`);
@@ -256,6 +263,8 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
     result.deniedCount = ctx.deniedCount;
   }
   options.afterRun?.(instance, result);
+  // After everything that reads the instance: it never runs again, so its memory can serve the next one.
+  if (lent) threadMemoryPool.release(lent, shape!);
   return result;
 }
 

@@ -22,7 +22,7 @@ const bob = generateKeyPair();
 const module = signModule(await wat(growSource()), alice.secretKey).module;
 const base: Policy = parsePolicy({ limits: { memory: '256KiB' }, isolation: 'none' });
 
-type Change = { base?: Policy; policy?: (p: Policy) => Policy; hostFunctions?: HostFunctionSignature[]; entry?: string | null };
+type Change = { base?: Policy; policy?: (p: Policy) => Policy; hostFunctions?: HostFunctionSignature[]; entry?: string | null; hostMemory?: boolean };
 const limit = (p: Policy, change: Partial<Policy['limits']>): Policy => ({ ...p, limits: { ...p.limits, ...change } });
 
 // One change per value preparing reads, named by its path in the prepare config.
@@ -49,6 +49,7 @@ const misses: Record<string, Change> = {
   'limits.deadline': { policy: (p) => limit(p, { timeoutMs: 1000 }) },
   hostFunctions: { hostFunctions: [{ module: 'env', name: 'add', params: ['i32'], results: ['i32'] }] },
   entry: { entry: '_start' },
+  hostMemory: { hostMemory: true },
 };
 
 // Changes to values preparing does not read: the same prepared module serves them.
@@ -67,8 +68,8 @@ const hits: Record<string, (p: Policy) => Policy> = {
   'trust keys while no signature is required': (p) => ({ ...p, trust: { keys: [bob.publicKey], require: 0 } }),
 };
 
-function get(cache: PreparedCache, policy: Policy, hostFunctions: HostFunctionSignature[] = [], entry: string | null = null): Promise<PreparedModule> {
-  const config = prepareConfig(policy, hostFunctions, entry);
+function get(cache: PreparedCache, policy: Policy, hostFunctions: HostFunctionSignature[] = [], entry: string | null = null, hostMemory = false): Promise<PreparedModule> {
+  const config = prepareConfig(policy, hostFunctions, entry, hostMemory);
   return cache.get(module, config, configHash(config));
 }
 
@@ -89,7 +90,7 @@ describe('prepared-module cache key', () => {
       const before = change.base ?? base;
       const first = await get(cache, before);
       const after = change.policy ? change.policy(before) : before;
-      const second = await get(cache, after, change.hostFunctions, change.entry ?? null).catch((e: unknown) => e);
+      const second = await get(cache, after, change.hostFunctions, change.entry ?? null, change.hostMemory).catch((e: unknown) => e);
       assert.ok(second !== first, 'served the module prepared under the other config');
       if (!(second instanceof AdmissionError)) {
         assert.ok((second as PreparedModule).compiled instanceof WebAssembly.Module);
@@ -126,11 +127,12 @@ describe('prepared-module cache in memory', () => {
     assert.equal((await one.run(module)).exitCode, 4);
     assert.equal((await two.run(module)).exitCode, 4);
     assert.equal(cache.size, 1, 'the second sandbox prepared the module again');
-    const shared = await get(cache, base);
+    // A long-lived sandbox prepares with its memory lent by the host.
+    const shared = await get(cache, base, [], null, true);
     assert.equal(cache.size, 1);
     assert.equal((await other.run(module)).exitCode, 2);
     assert.equal(cache.size, 2);
-    assert.ok((await get(cache, smaller)).compiled !== shared.compiled);
+    assert.ok((await get(cache, smaller, [], null, true)).compiled !== shared.compiled);
   });
 
   it('sandboxes share the process\'s cache by default, and cache: false keeps a sandbox\'s modules its own', async (t) => {
