@@ -71,7 +71,8 @@ export function hostMemoryShape(module: WebAssembly.Module): HostMemoryShape | n
   if (shape !== undefined) return shape;
   const [record] = WebAssembly.Module.customSections(module, HOST_MEMORY_SECTION);
   shape = null;
-  if (record) {
+  // A record without the import it describes (raw bytes given to runWasi, the record forged) asks for nothing.
+  if (record && WebAssembly.Module.imports(module).some((i) => i.kind === 'memory' && i.module === HOST_MEMORY_MODULE && i.name === HOST_MEMORY_NAME)) {
     const reader = new ByteReader(new Uint8Array(record));
     const initial = reader.u32();
     const maximum = reader.u8() === 1 ? reader.u32() : null;
