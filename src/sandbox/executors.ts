@@ -179,12 +179,16 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
         const result = answerOf(outcome.result);
         if (channel) {
           // Inherited output is written by this thread: the run is over when it is out, or at the deadline.
-          const left = timeoutMs === null ? null : timeoutMs - (performance.now() - started);
-          const out = await drainedWithin(channel, left);
-          if (!out && !result.trap) deadlineTrap(result);
+          // Captured output (every served request) leaves nothing to wait for: no promise turn.
+          if (!channel.idle) {
+            const left = timeoutMs === null ? null : timeoutMs - (performance.now() - started);
+            const out = await drainedWithin(channel, left);
+            if (!out && !result.trap) deadlineTrap(result);
+          }
           result.stdout = channel.captured(1);
           result.stderr = channel.captured(2);
         }
+        result.isolation = policy.isolation;
         return result;
       }
       const record = emptyRecord(performance.now() - started);
@@ -203,6 +207,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
         record.limitsHit = [...new Set([...snap.limitsHit, ...record.limitsHit])];
         if (module.metered && fuel !== null && snap.fuelLeft !== null) record.fuelUsed = fuel - snap.fuelLeft;
       }
+      record.isolation = policy.isolation;
       return record;
     } finally {
       channel?.end();
@@ -233,19 +238,16 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
     } finally {
       (closures as HostChannel | null)?.end();
     }
-    if (outcome.kind === 'done') return answerOf(outcome.result);
-    const record = emptyRecord(performance.now() - started);
+    const record = outcome.kind === 'done' ? answerOf(outcome.result) : emptyRecord(performance.now() - started);
     if (outcome.kind === 'crashed') record.trap = { kind: 'other', message: `the isolate failed: ${outcome.message}` };
-    else deadlineTrap(record);
+    else if (outcome.kind === 'deadline') deadlineTrap(record);
+    record.isolation = policy.isolation;
     return record;
   }
 
   return {
-    run: async (module, grant, fuel, call = START) => {
-      const result = await (threads ? runInThread : runInProcess)(module, grant, fuel, call);
-      result.isolation = policy.isolation;
-      return result;
-    },
+    // Each strategy names the isolation in its record (one promise layer less per run).
+    run: (module, grant, fuel, call = START) => (threads ? runInThread : runInProcess)(module, grant, fuel, call),
     get stats() { return own ? { replaced: own.replaced, wedged: own.wedged, stopping: own.stopping } : shared!.stats; },
     // A shared pool is started (and closed) by whoever made it; a sandbox using it only stops taking runs.
     ready: async () => { await own?.ready(); },

@@ -105,8 +105,7 @@ export class IsolatePool<Job, Result> {
     if (this.closed) return Promise.reject(new SandboxClosedError('the sandbox is closed'));
     return new Promise((resolve, reject) => {
       const pending: Pending = { job, deadlineMs, hooks, resolve: resolve as Pending['resolve'] };
-      const free = this.slots.find((s) => !s.busy);
-      if (free) return this.dispatch(free, pending);
+      for (const slot of this.slots) if (!slot.busy) return this.dispatch(slot, pending);
       if (this.queue.length >= this.options.maxQueued) {
         reject(new SandboxBusyError(`sandbox busy: ${this.slots.length} runs in progress and ${this.queue.length} waiting`));
         return;
@@ -173,9 +172,10 @@ export class IsolatePool<Job, Result> {
         finish({ kind: 'deadline', exited: false }, true);
       }
     };
+    // Removed again by detach() (on rather than once: once wraps each listener).
     isolate.on('message', onMessage);
-    isolate.once('error', onError);
-    isolate.once('exit', onExit);
+    isolate.on('error', onError);
+    isolate.on('exit', onExit);
     isolate.hold(true);
     const go = (): void => {
       if (settled) return;

@@ -76,25 +76,35 @@ export class SandboxGate implements RunQueue {
 
   constructor(private readonly shared: SharedPool, private readonly concurrency: number, private readonly maxQueued: number) {}
 
-  async run(job: unknown, deadlineMs: number | null, hooks: RunHooks = {}): Promise<PoolOutcome<unknown>> {
-    if (this.closed) throw new SandboxClosedError('the sandbox is closed');
-    if (this.running >= this.concurrency) {
-      // The sandbox's own queue bound: one sandbox's backlog cannot fill the shared pool's queue.
-      if (this.waiting.length >= this.maxQueued) {
-        throw new SandboxBusyError(`sandbox busy: ${this.running} runs in progress and ${this.waiting.length} waiting`);
-      }
-      const admitted = await new Promise<boolean>((resolve) => this.waiting.push({ go: () => resolve(true), closed: () => resolve(false) }));
-      if (!admitted) return { kind: 'crashed', message: 'the sandbox was closed' };
-    } else {
-      this.running++;
+  run(job: unknown, deadlineMs: number | null, hooks: RunHooks = {}): Promise<PoolOutcome<unknown>> {
+    if (this.closed) return Promise.reject(new SandboxClosedError('the sandbox is closed'));
+    if (this.running >= this.concurrency) return this.queueThenRun(job, deadlineMs, hooks);
+    // A free slot (the common case): straight into the pool, without an async function's own promise.
+    this.running++;
+    return this.shared.pool.run(job, deadlineMs, hooks).then(this.leftWith, this.leftThrowing);
+  }
+
+  /** The slot passes straight to the next waiting run, so `running` never drops below what is in the pool. */
+  private leave(): void {
+    const next = this.waiting.shift();
+    if (next) next.go();
+    else this.running--;
+  }
+
+  private readonly leftWith = (outcome: PoolOutcome<unknown>): PoolOutcome<unknown> => { this.leave(); return outcome; };
+  private readonly leftThrowing = (error: unknown): never => { this.leave(); throw error; };
+
+  private async queueThenRun(job: unknown, deadlineMs: number | null, hooks: RunHooks): Promise<PoolOutcome<unknown>> {
+    // The sandbox's own queue bound: one sandbox's backlog cannot fill the shared pool's queue.
+    if (this.waiting.length >= this.maxQueued) {
+      throw new SandboxBusyError(`sandbox busy: ${this.running} runs in progress and ${this.waiting.length} waiting`);
     }
+    const admitted = await new Promise<boolean>((resolve) => this.waiting.push({ go: () => resolve(true), closed: () => resolve(false) }));
+    if (!admitted) return { kind: 'crashed', message: 'the sandbox was closed' };
     try {
       return await this.shared.pool.run(job, deadlineMs, hooks);
     } finally {
-      // The slot passes straight to the next waiting run, so `running` never drops below what is in the pool.
-      const next = this.waiting.shift();
-      if (next) next.go();
-      else this.running--;
+      this.leave();
     }
   }
 

@@ -34,7 +34,10 @@ export class Counter extends Metric {
   private readonly values = new Map<string, number>();
   constructor(name: string, help: string, type = 'counter') { super(name, help, type); }
   inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
+    this.incSeries(key(labels), by);
+  }
+  /** Adds to the series whose key seriesKey() made. */
+  incSeries(k: string, by = 1): void {
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   set(labels: Labels, value: number): void {
@@ -52,7 +55,10 @@ export class Histogram extends Metric {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(name: string, help: string, readonly buckets: readonly number[]) { super(name, help, 'histogram'); }
   observe(labels: Labels, value: number): void {
-    const k = key(labels);
+    this.observeSeries(key(labels), value);
+  }
+  /** Observes into the series whose key seriesKey() made. */
+  observeSeries(k: string, value: number): void {
     let s = this.series.get(k);
     if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
@@ -72,7 +78,39 @@ export class Histogram extends Metric {
   }
 }
 
+/** The series key of a label set, for the *Series methods (a caller that keeps it skips the lookup). */
+export const seriesKey = key;
+
+/** Bounds the per-request key caches below, as MAX_KEYS bounds the one above. */
+const MAX_CACHED = 10_000;
+
 export class ServeMetrics {
+  /** Series keys of requests_total by tenant, then status; of the latency histogram by tenant. */
+  private readonly requestKeys = new Map<string, Map<number, string>>();
+  private readonly latencyKeys = new Map<string, string>();
+
+  /** requests.inc({ tenant, status }) without building the label set each request. */
+  countRequest(tenant: string, status: number): void {
+    let byStatus = this.requestKeys.get(tenant);
+    if (!byStatus) {
+      byStatus = new Map();
+      if (this.requestKeys.size < MAX_CACHED) this.requestKeys.set(tenant, byStatus);
+    }
+    let k = byStatus.get(status);
+    if (k === undefined) byStatus.set(status, (k = key({ tenant, status: String(status) })));
+    this.requests.incSeries(k);
+  }
+
+  /** latency.observe({ tenant }, seconds), its key kept per tenant. */
+  observeLatency(tenant: string, seconds: number): void {
+    let k = this.latencyKeys.get(tenant);
+    if (k === undefined) {
+      k = key({ tenant });
+      if (this.latencyKeys.size < MAX_CACHED) this.latencyKeys.set(tenant, k);
+    }
+    this.latency.observeSeries(k, seconds);
+  }
+
   readonly requests = new Counter('warden_requests_total', 'Requests answered, by tenant and status code.');
   readonly latency = new Histogram('warden_request_duration_seconds', 'Time from request to response, by tenant.',
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);

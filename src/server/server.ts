@@ -353,14 +353,18 @@ export class WardenServer {
     }
   }
 
+  /** Every response's 'close': one function for all of them, not a closure per request. */
+  private readonly responseClosed = (): void => {
+    this.inflight--;
+    if (this.inflight === 0 && this.drained) this.drained();
+  };
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = nextRequestId();
     this.inflight++;
-    res.once('close', () => {
-      this.inflight--;
-      if (this.inflight === 0 && this.drained) this.drained();
-    });
+    // A response closes once.
+    res.on('close', this.responseClosed);
     let tenant: Tenant | null = null;
     let route = '';
     let digest: string | null = null;
@@ -383,10 +387,9 @@ export class WardenServer {
     }
     sendAnswer(res, answer, requestId, this.draining);
     const seconds = (performance.now() - started) / 1000;
-    const tenantLabel = tenant?.id ?? '-';
-    this.metrics.requests.inc({ tenant: tenantLabel, status: String(answer.status) });
+    this.metrics.countRequest(tenant?.id ?? '-', answer.status);
     if (tenant) {
-      this.metrics.latency.observe({ tenant: tenant.id }, seconds);
+      this.metrics.observeLatency(tenant.id, seconds);
       tenant.stats.requests++;
       tenant.stats.byStatus[answer.status] = (tenant.stats.byStatus[answer.status] ?? 0) + 1;
     }

@@ -59,6 +59,31 @@ export class TenantModules {
     return module;
   }
 
+  /**
+   * As prepare(), but what the lookup did is counted before it returns, and a
+   * module found in memory is reported as `found`: the caller need not wait a
+   * promise turn for it (a sandbox of that policy then finds it there too).
+   */
+  lookup(bytes: Uint8Array, policy: Policy, counts: ModuleCounts): { found: true } | { found: false; loading: Promise<PreparedModule> } {
+    const { config, key } = this.configFor(policy);
+    let missed = false;
+    const module = this.memory.get(bytes, config, key, this.disk, { onMiss: () => { missed = true; } });
+    if (!missed) {
+      counts.memoryHits++;
+      // Its outcome (a refusal too) reaches the caller through the sandbox's own lookup of the same entry
+      // (the cache itself handles the entry's rejection, so none goes unhandled).
+      return { found: true };
+    }
+    return {
+      found: false,
+      loading: module.then((m) => {
+        if (m.source === 'disk') counts.diskHits++;
+        else counts.compiles++;
+        return m;
+      }),
+    };
+  }
+
   /** Would `policy` admit the module to be served (its `_start` included)? Throws AdmissionError if not. Nothing runs. */
   async admit(bytes: Uint8Array, policy: Policy, counts: ModuleCounts): Promise<void> {
     const module = await this.prepare(bytes, policy, counts);

@@ -160,10 +160,15 @@ export class Tenant {
       const sandbox = handle.started ?? await handle.sandbox;
       // Looked up here, with the key the sandbox uses, so what the lookup did is this tenant's to count; the sandbox then finds it in memory.
       const counts = noModuleCounts();
-      try {
-        await this.modules.prepare(module.bytes, sandbox.policy, counts);
-      } finally {
-        this.count(counts);
+      const lookup = this.modules.lookup(module.bytes, sandbox.policy, counts);
+      // Found in memory (nearly every request): no promise turn here.
+      if (lookup.found) this.count(counts);
+      else {
+        try {
+          await lookup.loading;
+        } finally {
+          this.count(counts);
+        }
       }
       const result = await sandbox.run(module.bytes, inputs);
       this.storage.wrote(result.usage.bytesWritten, result.usage.filesCreated);
