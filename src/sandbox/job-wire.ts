@@ -17,8 +17,7 @@ import type { Job } from './execute.js';
 import type { GrantSpec } from '../wasi/grant.js';
 
 /** The grant fields that are the same for every run of a sandbox (its template's objects). */
-const BASE_FIELDS = ['mounts', 'clock', 'random', 'stdout', 'stderr', 'limits'] as const;
-type BaseField = typeof BASE_FIELDS[number];
+type BaseField = 'mounts' | 'clock' | 'random' | 'stdout' | 'stderr' | 'limits';
 
 interface Base extends Pick<GrantSpec, BaseField> {
   module: WebAssembly.Module;
@@ -30,18 +29,38 @@ export interface JobMessage {
   sentAt?: number;
 }
 
-/** What crosses: the job without its invariant part, which comes only when it changed. */
+/**
+ * What crosses: the job without its invariant part, which comes only when it
+ * changed, and the per-run part as few objects as it can be (each object is a
+ * step of the structured clone on both sides): a plain `_start` run with its
+ * stdin in a buffer (every served request) is the id, fuel, arguments,
+ * environment string and stdin bytes. Any other job brings its other fields
+ * in `rest`, and any other stdin its spec.
+ */
 interface WireJob {
   id: number;
   sentAt?: number;
-  /** The job's other fields (fuel, entry, plan, guards, ...). */
-  rest: Omit<Job, 'module' | 'grant'>;
-  /** The grant's per-run fields other than env (args, stdin, and any other). */
-  perRun: Omit<GrantSpec, BaseField | 'env'>;
+  fuel: number | null;
+  args: GrantSpec['args'];
   /** NUL-separated names and values, or the pairs themselves when a string holds a NUL. */
   env: string | GrantSpec['env'];
+  /** The bytes of a `buffer` stdin, or any other stdin's spec. */
+  stdin: Uint8Array | GrantSpec['stdin'];
+  /** The job's other fields (watchdog, guards, entry, plan, kernel), absent for a plain `_start` run. */
+  rest?: Omit<Job, 'module' | 'grant' | 'fuel'>;
   /** Present when it differs from the last base this isolate was sent. */
   base?: Base;
+}
+
+/**
+ * A run of `_start` with nothing linked, no guards, no kernel and no
+ * watchdog: what the decoder rebuilds when `rest` is absent.
+ */
+function isPlainStart(job: Job): boolean {
+  return job.watchdog === false && job.kernel === undefined
+    && job.guards !== undefined && job.guards.length === 0
+    && job.entry !== undefined && job.entry.kind === 'start'
+    && job.plan !== undefined && job.plan.stubs.length === 0 && job.plan.hosted.length === 0;
 }
 
 function isJobMessage(message: unknown): message is JobMessage {
@@ -76,12 +95,18 @@ export class JobEncoder {
   /** What to post for `message`; call sent() once it is posted. */
   encode(message: unknown): unknown {
     if (!isJobMessage(message)) return message;
-    const { module, grant, ...rest } = message.job;
-    const { mounts, clock, random, stdout, stderr, limits, env, ...perRun } = grant;
+    const job = message.job;
+    const { module, grant } = job;
+    const { mounts, clock, random, stdout, stderr, limits } = grant;
     const last = this.last;
     const same = last !== null && last.module === module && last.mounts === mounts && last.clock === clock
       && last.random === random && last.stdout === stdout && last.stderr === stderr && last.limits === limits;
-    const wire: WireJob = { id: message.id, rest, perRun, env: encodeEnv(env) };
+    const stdin = grant.stdin.kind === 'buffer' ? grant.stdin.data : grant.stdin;
+    const wire: WireJob = { id: message.id, fuel: job.fuel, args: grant.args, env: encodeEnv(grant.env), stdin };
+    if (!isPlainStart(job)) {
+      const { module: _m, grant: _g, fuel: _f, ...rest } = job;
+      wire.rest = rest;
+    }
     if (message.sentAt !== undefined) wire.sentAt = message.sentAt;
     if (!same) wire.base = { module, mounts, clock, random, stdout, stderr, limits };
     return wire;
@@ -103,14 +128,16 @@ export class JobDecoder {
   private base: Base | null = null;
 
   decode(message: unknown): JobMessage {
-    if (typeof message !== 'object' || message === null || !('rest' in message)) return message as JobMessage;
+    if (typeof message !== 'object' || message === null || !('args' in message)) return message as JobMessage;
     const wire = message as WireJob;
     if (wire.base) this.base = wire.base;
     const base = this.base;
     // Cannot happen while the host sends in order on one port; refuse rather than run under nothing.
     if (!base) throw new Error('a job arrived before its module and grant');
     const { module, mounts, clock, random, stdout, stderr, limits } = base;
-    const grant: GrantSpec = { ...wire.perRun, env: decodeEnv(wire.env), mounts, clock, random, stdout, stderr, limits };
-    return { id: wire.id, job: { ...wire.rest, module, grant } as Job, ...(wire.sentAt !== undefined ? { sentAt: wire.sentAt } : {}) };
+    const stdin: GrantSpec['stdin'] = wire.stdin instanceof Uint8Array ? { kind: 'buffer', data: wire.stdin } : wire.stdin;
+    const grant: GrantSpec = { args: wire.args, env: decodeEnv(wire.env), stdin, mounts, clock, random, stdout, stderr, limits };
+    const rest = wire.rest ?? { watchdog: false, guards: [], entry: { kind: 'start' }, plan: { stubs: [], hosted: [] } };
+    return { id: wire.id, job: { ...rest, fuel: wire.fuel, module, grant } as Job, ...(wire.sentAt !== undefined ? { sentAt: wire.sentAt } : {}) };
   }
 }

@@ -52,6 +52,34 @@ describe('the job wire', () => {
     assert.equal(bases, 5);
   });
 
+  it('carries a plain _start run as its per-run values alone, and any other job whole', (t) => {
+    const module = new WebAssembly.Module(cat);
+    const a = grantTemplate(parsePolicy({ mount: [{ host: tempDir(t), guest: '/', mode: 'rw' }] }));
+    const encoder = new JobEncoder();
+    const decoder = new JobDecoder();
+    const plain = jobOf(module, a, { A: '1' }, ['x']);
+    const others: Job[] = [
+      { ...plain, watchdog: true },
+      { ...plain, guards: [[12, 'stack-guard']] },
+      { ...plain, entry: { kind: 'invoke', name: 'add', args: [1, 2n], results: ['i32'] } },
+      { ...plain, plan: { stubs: [{ module: 'env', name: 'f', results: [], mode: 'trap' }], hosted: [] } },
+      { ...plain, kernel: { input: new Uint8Array([1]), config: {}, vars: [], limits: { memoryBytes: 1, varBytes: 1, logLines: 1 } } as unknown as Job['kernel'] },
+      { ...plain, grant: { ...plain.grant, stdin: { kind: 'none' } } },
+      { ...plain, grant: { ...plain.grant, stdin: { kind: 'fd', fd: 0 } } },
+      { ...plain, grant: { ...plain.grant, stdin: { kind: 'file', path: '/x' } } },
+      { ...plain, fuel: null },
+    ];
+    [plain, ...others].forEach((job, i) => {
+      const message: JobMessage = { id: i + 1, job };
+      const wire = encoder.encode(message) as { rest?: unknown };
+      encoder.sent(wire);
+      // Only a job that is not a plain `_start` run needs its other fields sent.
+      const plainStart = i === 0 || i >= 6;
+      assert.equal(wire.rest === undefined, plainStart, `job ${i}: rest ${wire.rest === undefined ? 'absent' : 'present'}`);
+      assert.deepEqual(comparable(decoder.decode(structuredClone(wire))), comparable(message), `job ${i}`);
+    });
+  });
+
   it('sends the base again when the post that carried it failed', (t) => {
     const module = new WebAssembly.Module(cat);
     const a = grantTemplate(parsePolicy({ mount: [{ host: tempDir(t), guest: '/', mode: 'rw' }] }));
