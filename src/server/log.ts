@@ -20,6 +20,10 @@ export interface RequestLine {
   reason?: string;
 }
 
+const jsonOrNull = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
+/** A number as JSON.stringify writes it (null when not finite). */
+const jsonNumber = (value: number): string => (Number.isFinite(value) ? String(value) : 'null');
+
 /** Bytes of tenant stderr logged per second and at once, per tenant. */
 const STDERR_RATE = 4096;
 const STDERR_BURST = 16 * 1024;
@@ -37,17 +41,18 @@ export class ServeLog {
 
   /**
    * The same line as event({ kind: 'request', ...fields }), its fields in a
-   * fixed order: one object of one shape per request, which JSON.stringify
-   * serializes on its fast path (a spread of a caller's object was not).
+   * fixed order, written out directly rather than through an object for
+   * JSON.stringify: every string is still escaped by JSON.stringify (the
+   * method comes from the client), numbers are written as JSON writes them,
+   * and an undefined field is left out as JSON.stringify leaves it out.
    */
   request(fields: RequestLine): void {
-    const line: Record<string, unknown> = {
-      time: this.time(), kind: 'request', request_id: fields.request_id, tenant: fields.tenant, route: fields.route,
-      method: fields.method, status: fields.status, duration_ms: fields.duration_ms, digest: fields.digest,
-    };
-    if (fields.fuel !== undefined) line.fuel = fields.fuel;
-    if (fields.reason !== undefined) line.reason = fields.reason;
-    this.sink(JSON.stringify(line) + '\n');
+    let text = `{"time":"${this.time()}","kind":"request","request_id":${JSON.stringify(fields.request_id)},"tenant":${jsonOrNull(fields.tenant)},"route":${JSON.stringify(fields.route)}`;
+    if (fields.method !== undefined) text += `,"method":${JSON.stringify(fields.method)}`;
+    text += `,"status":${jsonNumber(fields.status)},"duration_ms":${jsonNumber(fields.duration_ms)},"digest":${jsonOrNull(fields.digest)}`;
+    if (fields.fuel !== undefined) text += `,"fuel":${jsonNumber(fields.fuel)}`;
+    if (fields.reason !== undefined) text += `,"reason":${JSON.stringify(fields.reason)}`;
+    this.sink(text + '}\n');
   }
 
   private lastMs = NaN;

@@ -78,9 +78,16 @@ export class WardenServer {
   private changes: Promise<unknown> = Promise.resolve();
   /** Tenants with live sandboxes, least recently used first. */
   private readonly live = new Map<string, Tenant>();
+  /** The tenant last moved to the end of `live` (already the most recent: nothing to move). */
+  private lastLive: string | null = null;
   private readonly budget: SandboxBudget = {
-    opened: (tenant) => { this.live.delete(tenant.id); this.live.set(tenant.id, tenant); this.enforceLiveLimit(); },
-    touch: (tenant) => { if (this.live.has(tenant.id)) { this.live.delete(tenant.id); this.live.set(tenant.id, tenant); } },
+    opened: (tenant) => { this.live.delete(tenant.id); this.live.set(tenant.id, tenant); this.lastLive = tenant.id; this.enforceLiveLimit(); },
+    touch: (tenant) => {
+      if (tenant.id === this.lastLive || !this.live.has(tenant.id)) return;
+      this.live.delete(tenant.id);
+      this.live.set(tenant.id, tenant);
+      this.lastLive = tenant.id;
+    },
   };
   constructor(private readonly options: ServerOptions) {}
 

@@ -26,6 +26,8 @@ const PENALTY_RATE = 1;
 
 interface SandboxHandle {
   key: string;
+  isolation: Isolation;
+  shrinkOnly: boolean;
   sandbox: Promise<Sandbox>;
   /** The sandbox once started: a request then takes it without a promise turn. */
   started: Sandbox | null;
@@ -71,6 +73,7 @@ export class Tenant {
   private readonly sandboxes = new Map<string, SandboxHandle>();
   private readonly policies = new Map<string, Policy>();
   private retiring: SandboxHandle[] = [];
+  private lastHandle: SandboxHandle | null = null;
 
   constructor(
     readonly spec: TenantSpec,
@@ -249,11 +252,14 @@ export class Tenant {
   }
 
   private handle(isolation: Isolation, shrinkOnly: boolean): SandboxHandle {
+    // The handle of the last request, when it is still live and of the same kind (most requests): no key to build.
+    const last = this.lastHandle;
+    if (last && !last.retired && last.isolation === isolation && last.shrinkOnly === shrinkOnly && this.sandboxes.get(last.key) === last) return last;
     const key = `${isolation}:${shrinkOnly ? 'shrink' : 'rw'}`;
     let handle = this.sandboxes.get(key);
-    if (handle) return handle;
+    if (handle) return (this.lastHandle = handle);
     handle = {
-      key, inflight: 0, lastUsed: Date.now(), retired: false, started: null,
+      key, isolation, shrinkOnly, inflight: 0, lastUsed: Date.now(), retired: false, started: null,
       sandbox: createSandbox(this.policyFor(isolation, shrinkOnly), {
         cache: this.modules.memory,
         ...(this.modules.diskOptions ? { cacheDir: this.modules.diskOptions } : {}),
@@ -264,7 +270,7 @@ export class Tenant {
     handle.sandbox.then((sandbox) => { handle!.started = sandbox; }, () => { if (this.sandboxes.get(key) === handle) this.sandboxes.delete(key); });
     this.sandboxes.set(key, handle);
     this.budget.opened(this);
-    return handle;
+    return (this.lastHandle = handle);
   }
 
   private closeHandle(handle: SandboxHandle): void {

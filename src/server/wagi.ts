@@ -45,6 +45,7 @@ function decodePath(raw: string): string {
 export function cgiEnvironment(inputs: CgiInputs): Record<string, string> {
   const { request } = inputs;
   const host = typeof request.headers.host === 'string' ? request.headers.host : inputs.serverName;
+  const pathInfo = decodePath(inputs.rawPathInfo);
   const env: Record<string, string> = {
     GATEWAY_INTERFACE: 'CGI/1.1',
     SERVER_SOFTWARE: 'wasm-warden',
@@ -53,9 +54,9 @@ export function cgiEnvironment(inputs: CgiInputs): Record<string, string> {
     SERVER_PORT: String(inputs.serverPort),
     REQUEST_METHOD: request.method ?? 'GET',
     SCRIPT_NAME: inputs.scriptName,
-    PATH_INFO: decodePath(inputs.rawPathInfo),
+    PATH_INFO: pathInfo,
     X_RAW_PATH_INFO: inputs.rawPathInfo,
-    PATH_TRANSLATED: decodePath(inputs.rawPathInfo),
+    PATH_TRANSLATED: pathInfo,
     QUERY_STRING: inputs.query,
     X_MATCHED_ROUTE: inputs.matchedRoute,
     X_FULL_URL: `http://${host}${inputs.scriptName}${inputs.rawPathInfo}${inputs.query ? '?' + inputs.query : ''}`,

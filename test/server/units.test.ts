@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { tokenMatches } from '../../src/server/admin.js';
 import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
 import { batchLines } from '../../src/server/log-batch.js';
-import { Counter } from '../../src/server/metrics.js';
+import { ServeLog, type RequestLine } from '../../src/server/log.js';
+import { Counter, ServeMetrics } from '../../src/server/metrics.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
 import { parseGuestResponse } from '../../src/server/wagi.js';
@@ -221,5 +222,44 @@ describe('metric series keys', () => {
       'c_total{status="y",tenant="x"} 1',
       'c_total{tenant="q\\"\\n"} 1',
     ]);
+  });
+});
+
+describe('request log lines and request metrics', () => {
+  it('writes a request line exactly as JSON.stringify writes the same object, whatever its strings hold', () => {
+    const lines: string[] = [];
+    const log = new ServeLog((line) => lines.push(line), null, () => 1_700_000_000_123);
+    const cases: RequestLine[] = [
+      { request_id: 'ab-1', tenant: 'hello', route: '/t/hello/...', method: 'GET', status: 200, duration_ms: 1.25, digest: 'sha256:00ff', fuel: 1234 },
+      { request_id: 'ab-2', tenant: null, route: '', method: undefined, status: 404, duration_ms: 0, digest: null },
+      { request_id: 'ab-3', tenant: 't"\\\n\u0000\u2028é', route: '/"x"/...', method: 'M\u0001"', status: 502, duration_ms: 12.5, digest: null, reason: 'response:a "quoted"\nline' },
+      { request_id: 'ab-4', tenant: 'x', route: '/', method: 'POST', status: 500, duration_ms: Number.NaN, digest: 'd', fuel: 0, reason: '' },
+    ];
+    for (const fields of cases) log.request(fields);
+    cases.forEach((fields, i) => {
+      const expected = JSON.stringify({
+        time: new Date(1_700_000_000_123).toISOString(), kind: 'request', request_id: fields.request_id, tenant: fields.tenant, route: fields.route,
+        method: fields.method, status: fields.status, duration_ms: fields.duration_ms, digest: fields.digest,
+        ...(fields.fuel !== undefined ? { fuel: fields.fuel } : {}), ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
+      }) + '\n';
+      assert.equal(lines[i], expected, `line ${i}`);
+    });
+  });
+
+  it('counts requests and latency by tenant and status in the same series as the labelled calls', () => {
+    const m = new ServeMetrics();
+    m.countRequest('a', 200);
+    m.countRequest('a', 200);
+    m.countRequest('a', 503);
+    m.countRequest('b', 200);
+    m.requests.inc({ tenant: 'a', status: '200' });
+    assert.equal(m.requests.get({ tenant: 'a', status: '200' }), 3);
+    assert.equal(m.requests.get({ status: '503', tenant: 'a' }), 1);
+    assert.equal(m.requests.get({ tenant: 'b', status: '200' }), 1);
+    m.observeLatency('a', 0.002);
+    m.latency.observe({ tenant: 'a' }, 0.02);
+    const rendered = m.render();
+    assert.match(rendered, /warden_request_duration_seconds_count\{tenant="a"\} 2\n/);
+    assert.match(rendered, /warden_request_duration_seconds_bucket\{tenant="a",le="0.0025"\} 1\n/);
   });
 });
