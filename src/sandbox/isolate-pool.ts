@@ -87,8 +87,40 @@ export class IsolatePool<Job, Result> {
   stopping = 0;
 
   constructor(private readonly options: PoolOptions) {
-    for (let i = 0; i < options.size; i++) this.slots.push({ isolate: options.spawn(), busy: false });
-    for (let i = 0; i < options.spares; i++) this.spares.push(options.spawn());
+    for (let i = 0; i < options.size; i++) this.slots.push({ isolate: this.spawn(), busy: false });
+    for (let i = 0; i < options.spares; i++) this.spares.push(this.spawn());
+  }
+
+  /**
+   * A new isolate, watched between runs: one that fails or exits while idle
+   * is replaced at once. Without this, an 'error' nobody listened for would
+   * be thrown on the host's thread, and a run handed to an isolate that had
+   * exited would wait for its deadline (for ever, without one). During a run
+   * the run's own listeners answer it (dispatch).
+   */
+  private spawn(): Isolate {
+    const isolate = this.options.spawn();
+    const lost = (): void => this.lostWhileIdle(isolate);
+    isolate.on('error', lost);
+    isolate.on('exit', lost);
+    return isolate;
+  }
+
+  private lostWhileIdle(isolate: Isolate): void {
+    if (this.closed) return;
+    // One that never started is left to fail the run that waits for it (dispatch), so an entry
+    // that cannot start is retried as runs come, never in a loop of its own.
+    if (!isolate.started) return;
+    const spare = this.spares.indexOf(isolate);
+    if (spare >= 0) {
+      this.spares.splice(spare, 1);
+      isolate.kill();
+      return;
+    }
+    const slot = this.slots.find((s) => s.isolate === isolate && !s.busy);
+    if (!slot) return; // busy: the run's listeners, or a retirement already under way, have it
+    slot.busy = true;
+    this.retire(slot);
   }
 
   async ready(): Promise<void> {
@@ -219,8 +251,8 @@ export class IsolatePool<Job, Result> {
       clearTimeout(wedgedTimer);
       this.stopping--;
       if (this.closed) return;
-      slot.isolate = this.spares.shift() ?? this.options.spawn();
-      if (this.options.spares > 0) this.spares.push(this.options.spawn());
+      slot.isolate = this.spares.shift() ?? this.spawn();
+      if (this.spares.length < this.options.spares) this.spares.push(this.spawn());
       this.release(slot);
     });
   }
