@@ -6,6 +6,7 @@ import type { FdTable } from './fd-table.js';
 import type { Clocks } from './clocks.js';
 import type { Quota } from './fs/types.js';
 import type { GuestMemory } from './guest-memory.js';
+import { NO_STRINGS, type GuestStrings } from './guest-strings.js';
 import type { RandomSource } from './random.js';
 import { DeadlineReached } from './stdio.js';
 
@@ -37,8 +38,8 @@ export const errnoNames: Record<number, string> = Object.fromEntries(
 const denialErrnos = new Set<number>([Errno.NOTCAPABLE, Errno.PERM, Errno.ROFS, Errno.DQUOT, Errno.MFILE, Errno.NOTSOCK, Errno.ACCES]);
 
 export interface RunParameters {
-  args: readonly Uint8Array[];
-  env: readonly Uint8Array[];
+  args: GuestStrings;
+  env: GuestStrings;
   clocks: Clocks;
   random: RandomSource;
   quota: Quota;
@@ -66,8 +67,8 @@ export class WasiContext {
    * the host can read them if the run is killed. A no-op otherwise.
    */
   publish: () => void = () => {};
-  args: readonly Uint8Array[] = [];
-  env: readonly Uint8Array[] = [];
+  args: GuestStrings = NO_STRINGS;
+  env: GuestStrings = NO_STRINGS;
   clocks!: Clocks;
   random!: RandomSource;
   quota!: Quota;

@@ -3,30 +3,24 @@
 
 import type { WasiContext } from './context.js';
 import { Errno, WasiError } from './errno.js';
+import type { GuestStrings } from './guest-strings.js';
 
 /** Raised by proc_exit; unwinds the guest and carries its exit code to the host. */
 export class ExitSignal {
   constructor(readonly code: number) {}
 }
 
-function writeStrings(ctx: WasiContext, strings: readonly Uint8Array[], pointers: number, buffer: number): void {
+function writeStrings(ctx: WasiContext, strings: GuestStrings, pointers: number, buffer: number): void {
   const m = ctx.memory;
-  let at = buffer;
-  for (let i = 0; i < strings.length; i++) {
-    const s = strings[i]!;
-    m.setU32(pointers + i * 4, at);
-    m.check(at, s.length + 1);
-    m.bytes().set(s, at);
-    m.bytes()[at + s.length] = 0;
-    at += s.length + 1;
-  }
+  const packed = strings.bytes();
+  m.check(buffer, packed.length);
+  m.bytes().set(packed, buffer);
+  for (let i = 0; i < strings.count; i++) m.setU32(pointers + i * 4, buffer + strings.start(i));
 }
 
-function sizes(ctx: WasiContext, strings: readonly Uint8Array[], countPtr: number, sizePtr: number): void {
-  let total = 0;
-  for (const s of strings) total += s.length + 1;
-  ctx.memory.setU32(countPtr, strings.length);
-  ctx.memory.setU32(sizePtr, total);
+function sizes(ctx: WasiContext, strings: GuestStrings, countPtr: number, sizePtr: number): void {
+  ctx.memory.setU32(countPtr, strings.count);
+  ctx.memory.setU32(sizePtr, strings.bytes().length);
 }
 
 export function basicFunctions(ctx: WasiContext) {

@@ -11,7 +11,8 @@ import { closeEntry, FdTable } from './fd-table.js';
 import { hostDirectory } from './fs/host-directory.js';
 import { createQuota } from './fs/quota.js';
 import type { GrantSpec } from './grant.js';
-import { encodeUtf8, GuestMemory } from './guest-memory.js';
+import { GuestMemory } from './guest-memory.js';
+import { GuestStrings } from './guest-strings.js';
 import { buildImports } from './preview1.js';
 import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
@@ -106,8 +107,6 @@ export interface RunOptions {
   instantiate?: (imports: WebAssembly.Imports) => { instance: WebAssembly.Instance; fresh: boolean };
 }
 
-const enc = encodeUtf8;
-
 /**
  * This thread's host for runs that bring none, kept between them (building
  * the 46 functions and their context each run cost more than the rest of the
@@ -136,7 +135,7 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
   const { ctx } = host;
   const { memory, fds } = ctx;
   ctx.begin({
-    args: grant.args.map(enc), env: grant.env.map(([k, v]) => enc(`${k}=${v}`)), clocks, random: createRandom(grant.random),
+    args: GuestStrings.of(grant.args), env: GuestStrings.ofEnv(grant.env), clocks, random: createRandom(grant.random),
     quota, deadlineAt, maxRandomBytesPerCall: limits.maxRandomBytesPerCall, maxFds: limits.maxFds,
   });
   const checkDeadline = () => ctx.checkDeadline();
