@@ -164,14 +164,24 @@ export class IsolateChannel {
     this.sentDenied = 0;
     this.deniedList = null;
     this.limitsSeen = 0;
-    const sink = (spec: OutputSpec, s: 1 | 2): OutputSink =>
-      spec.kind === 'discard' ? discardSink : new ChannelSink(this, s, spec.kind !== 'capture');
+    const sink = (spec: OutputSpec, s: 1 | 2): OutputSink => (spec.kind === 'discard' ? discardSink : this.sinkFor(s, spec.kind !== 'capture'));
     return {
       stdout: sink(grant.stdout, 1),
       stderr: sink(grant.stderr, 2),
       stdin: grant.stdin.kind === 'fd' ? new ChannelInput(this) : localStdin(grant.stdin, deadline),
     };
   }
+
+  /**
+   * A stream's sink, made once per channel: a sink's whole state is in the
+   * shared cells, which begin() resets, so nothing of a run stays in it.
+   */
+  private sinkFor(stream: 1 | 2, toHost: boolean): ChannelSink {
+    const at = (stream - 1) * 2 + (toHost ? 1 : 0);
+    return (this.sinks[at] ??= new ChannelSink(this, stream, toHost));
+  }
+
+  private readonly sinks: Array<ChannelSink | undefined> = [];
 
   /**
    * Host-function calls only (a child process's guest, whose relay thread
@@ -347,6 +357,8 @@ export class IsolateChannel {
 
 }
 
+const NOTHING_HERE = new Uint8Array(0);
+
 /** A stream gathered in the shared region and posted to the host a chunk at a time. */
 class ChannelSink implements OutputSink {
   private readonly region: Uint8Array;
@@ -397,7 +409,8 @@ class ChannelSink implements OutputSink {
   }
 
   contents(): Uint8Array {
-    return new Uint8Array(0);
+    // What it gathered is read by the host from shared memory and messages, never from here.
+    return NOTHING_HERE;
   }
 
   private send(chunk: Uint8Array): void {

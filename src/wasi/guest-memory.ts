@@ -8,23 +8,47 @@ import { Errno, WasiError } from './errno.js';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
+/** What a host without a guest's memory reads through: nothing (zero-length views, shared: none can hold a byte). */
+const NO_BYTES: Uint8Array = new Uint8Array(0);
+const NO_VIEW: DataView = new DataView(new ArrayBuffer(0));
+
 export class GuestMemory {
   private memory: WebAssembly.Memory | null = null;
   private buffer: ArrayBuffer | null = null;
-  private u8 = new Uint8Array(0);
-  private view = new DataView(new ArrayBuffer(0));
+  private u8: Uint8Array = NO_BYTES;
+  private view: DataView = NO_VIEW;
+  /**
+   * The views made when a lent memory was attached, kept for its next attach
+   * (views of a buffer span all of it for the buffer's whole life): never read
+   * while detached, so no run reaches memory through them that it was not given.
+   */
+  private made: { buffer: ArrayBufferLike; u8: Uint8Array; view: DataView } | null = null;
 
   /** Forgets the last run's memory, so no view of it survives into the next run. */
   detach(): void {
     this.memory = null;
     this.buffer = null;
-    this.u8 = new Uint8Array(0);
-    this.view = new DataView(new ArrayBuffer(0));
+    this.u8 = NO_BYTES;
+    this.view = NO_VIEW;
   }
 
-  attach(memory: WebAssembly.Memory): void {
+  /**
+   * `lent`: the memory is one a thread's pool lends run after run, whose
+   * views at its initial size are worth keeping for its next run (a pair of
+   * views per run otherwise). Views of any other memory, or made after it
+   * grew, are not kept: they would hold memory no pool keeps.
+   */
+  attach(memory: WebAssembly.Memory, lent = false): void {
     this.memory = memory;
-    this.refresh(memory);
+    const buffer = memory.buffer;
+    let made = this.made;
+    if (!lent || made?.buffer !== buffer) {
+      made = { buffer, u8: new Uint8Array(buffer), view: new DataView(buffer) };
+      this.made = lent ? made : null;
+    }
+    this.buffer = buffer;
+    this.u8 = made.u8;
+    this.view = made.view;
   }
 
   /**

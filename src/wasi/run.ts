@@ -107,6 +107,9 @@ export interface RunOptions {
   instantiate?: (imports: WebAssembly.Imports) => { instance: WebAssembly.Instance; fresh: boolean };
 }
 
+/** Stands in a result's stdout and stderr until the run's own are read. */
+const NO_OUTPUT = new Uint8Array(0);
+
 /**
  * This thread's host for runs that bring none, kept between them (building
  * the 46 functions and their context each run cost more than the rest of the
@@ -179,7 +182,7 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
     };
   }
   const result: RunResult = {
-    exitCode: null, trap: null, stdout: new Uint8Array(0), stderr: new Uint8Array(0), limitsHit: [], denied: ctx.denied,
+    exitCode: null, trap: null, stdout: NO_OUTPUT, stderr: NO_OUTPUT, limitsHit: [], denied: ctx.denied,
     deniedCount: 0, usage: { wallMs: 0, bytesWritten: 0, filesCreated: 0, outputBytes: 0, peakMemoryBytes: 0 },
   };
   try {
@@ -205,7 +208,7 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
         throw error;
       }
       const exported = instance.exports;
-      if (exported.memory instanceof WebAssembly.Memory) memory.attach(guestMemory = exported.memory);
+      if (exported.memory instanceof WebAssembly.Memory) memory.attach(guestMemory = exported.memory, exported.memory === lent);
       if (entry.kind === 'start') {
         const start = exported._start;
         if (typeof start !== 'function') throw new RunRefused('the module exports no _start function (not a WASI command)');
