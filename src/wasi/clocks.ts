@@ -157,14 +157,16 @@ class CoarseClocks implements Clocks {
    * getRandomValues call per step cost more than the rest of the step (file
    * stats step the clock too).
    */
-  private readonly jitter = new Uint32Array(256);
+  private jitter: Uint32Array | null = null;
   private jitterUsed = 256;
   private nextJitter(): number {
-    if (this.jitterUsed === this.jitter.length) {
-      fillRandom(new Uint8Array(this.jitter.buffer));
+    // Made at the first step, not with the clocks: most runs never read a clock.
+    const jitter = (this.jitter ??= new Uint32Array(256));
+    if (this.jitterUsed === jitter.length) {
+      fillRandom(new Uint8Array(jitter.buffer));
       this.jitterUsed = 0;
     }
-    return this.jitter[this.jitterUsed++]!;
+    return jitter[this.jitterUsed++]!;
   }
 
   /**

@@ -9,7 +9,8 @@ import { Errno, WasiError } from '../errno.js';
 import type { Quota } from './types.js';
 
 export function createQuota(limits: { maxWriteBytes: number; maxFilesCreated: number }): Quota {
-  return { ...limits, writtenBytes: 0, filesCreated: 0, hits: new Set() };
+  // Named fields, not a spread: one object shape for every quota, built without a property walk (a run makes one).
+  return { maxWriteBytes: limits.maxWriteBytes, maxFilesCreated: limits.maxFilesCreated, writtenBytes: 0, filesCreated: 0, hits: new Set() };
 }
 
 /** Storage the write quota still allows, in bytes. */
