@@ -4,10 +4,11 @@
 // memory image, globals, descriptors and environment.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createSandbox, createSharedPool } from '../../src/sandbox/sandbox.js';
+import { fixture } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 import { wat } from '../helpers/wat.js';
 
@@ -96,6 +97,29 @@ describe('runs one after another on one warm worker', () => {
       const result = await sandbox.run(bytes, { env: { RUN: String(i) } });
       assert.equal(result.exitCode, 0, `run ${i}: ${JSON.stringify(result.trap)}`);
       assert.equal(Buffer.from(result.stdout).toString('latin1'), `RUN=${i}\0`);
+    }
+  });
+
+  it('capture each run\'s output alone through the worker\'s kept stdout sink, after a run that filled it', async (t) => {
+    // The worker's channel makes its stdout sink once and keeps it; its state lives in the shared
+    // cells each run resets. A run whose output passed the gathering region (posted in chunks) and
+    // ended mid-chunk must leave nothing for the next run's capture.
+    const dir = tempDir(t);
+    const big = 'x'.repeat(200_000);
+    writeFileSync(join(dir, 'big.txt'), big);
+    writeFileSync(join(dir, 'small.txt'), 'small');
+    const pool = createSharedPool({ size: 1, queue: 4 });
+    t.after(() => pool.close());
+    const sandbox = await createSandbox({ isolation: 'thread', mount: [{ host: dir, guest: '/' }] }, { pool });
+    const cat = new Uint8Array(readFileSync(fixture('c', 'wasi', 'cat.wasm')));
+    const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
+    const alone = await sandbox.run(cat, { args: ['cat', '/small.txt'] });
+    assert.ok(text(alone.stdout).startsWith('small'));
+    const filled = await sandbox.run(cat, { args: ['cat', '/big.txt'] });
+    assert.ok(text(filled.stdout).startsWith(big), 'the big run\'s own output, whole');
+    for (let i = 0; i < 2; i++) {
+      const again = await sandbox.run(cat, { args: ['cat', '/small.txt'] });
+      assert.equal(text(again.stdout), text(alone.stdout), 'nothing of the big run in a later capture');
     }
   });
 });
