@@ -28,6 +28,7 @@ import type { GuestMemory } from '../wasi/guest-memory.js';
 import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunStdio, RunUsage } from '../wasi/run.js';
+import { watch, WatchBudget } from './watch-cell.js';
 import {
   CHUNK_BYTES, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
 } from '../wasi/stdio.js';
@@ -118,7 +119,7 @@ export function createChannelMemory(): SharedArrayBuffer {
 
 /**
  * Job hand-off without the isolate's event loop: the host posts the job,
- * then rings (ringJobBell); the isolate, idle in nextJob, wakes on the bell
+ * then rings (ringJobBell); the isolate, idle in JobBell.next, wakes on the bell
  * and takes the message from its port synchronously. An Atomics.wait is
  * ended by worker.terminate(), so an idle isolate still stops at once.
  */
@@ -128,15 +129,36 @@ export function ringJobBell(sab: SharedArrayBuffer): void {
   Atomics.notify(i32, I_JOB);
 }
 
-/** The isolate's side: the next message on `port`, waiting on the bell while there is none. */
-export function nextJob<T>(sab: SharedArrayBuffer, port: MessagePort): T {
-  const i32 = new Int32Array(sab, 0, INT_CELLS);
-  for (;;) {
-    // The bell is read before the port is looked at: a job posted after the look rings a bell that no longer matches, so the wait returns.
-    const rung = Atomics.load(i32, I_JOB);
-    const message = receiveMessageOnPort(port);
-    if (message) return message.message as T;
-    Atomics.wait(i32, I_JOB, rung);
+/**
+ * How long an isolate with no job watches the bell before it sleeps on it:
+ * a job rung meanwhile (the next run of a caller that awaits each) is taken
+ * without a wake-up. The watch adapts (WatchBudget): an isolate whose jobs
+ * come far apart (a loaded server's, between its requests) soon stops
+ * watching, and an idle one sleeps, costing no CPU.
+ */
+export const NEXT_JOB_SPIN_US = 50;
+
+/** The isolate's side of the job bell: the next message on its port, waiting on the bell while there is none. */
+export class JobBell {
+  private readonly i32: Int32Array;
+  private readonly budget = new WatchBudget();
+
+  constructor(sab: SharedArrayBuffer, private readonly port: MessagePort, private readonly spinUs = NEXT_JOB_SPIN_US) {
+    this.i32 = new Int32Array(sab, 0, INT_CELLS);
+  }
+
+  next<T>(): T {
+    const { i32, port, spinUs } = this;
+    for (;;) {
+      // The bell is read before the port is looked at: a job posted after the look rings a bell that no longer matches, so the wait returns.
+      const rung = Atomics.load(i32, I_JOB);
+      const message = receiveMessageOnPort(port);
+      if (message) return message.message as T;
+      const caught = watch(i32, I_JOB, rung, this.budget.next(spinUs)) !== rung;
+      this.budget.settle(caught, spinUs);
+      if (caught) continue;
+      Atomics.wait(i32, I_JOB, rung);
+    }
   }
 }
 

@@ -31,13 +31,14 @@ export interface Isolate extends EventEmitter {
   readonly closureChannel?: { sab: SharedArrayBuffer; run: Int32Array };
 }
 
-export function workerIsolate(entry: URL, options: { stackSizeMb?: number }): Isolate {
+export function workerIsolate(entry: URL, options: { stackSizeMb?: number; jobWatchUs?: number }): Isolate {
   const sab = createChannelMemory();
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(entry, {
     // Guests never see the host's environment, and neither does the worker.
     env: {},
-    workerData: { sab, port: port2 },
+    // jobWatchUs: how long the idle worker watches its job bell before it sleeps (channel.ts, JobBell).
+    workerData: { sab, port: port2, ...(options.jobWatchUs !== undefined ? { jobWatchUs: options.jobWatchUs } : {}) },
     transferList: [port2],
     resourceLimits: options.stackSizeMb ? { stackSizeMb: options.stackSizeMb } : undefined,
   });

@@ -19,6 +19,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { deserialize, serialize } from 'node:v8';
 import type { WarmResult } from './warm-instance.js';
+import { watch, WatchBudget } from './watch-cell.js';
 
 const REQ_SEQ = 0;
 const REP_SEQ = 1;
@@ -86,18 +87,6 @@ export const REPLY_SPIN_US = 30;
  */
 const TAKE_SPIN_US = 2;
 
-/** Watches `cell` until it differs from `from` or `micros` pass; returns its last value. A bound of 0 looks once. */
-function watch(i32: Int32Array, cell: number, from: number, micros: number): number {
-  let now = Atomics.load(i32, cell);
-  if (now !== from || micros <= 0) return now;
-  const until = performance.now() + micros / 1000;
-  for (let k = 1; ; k++) {
-    now = Atomics.load(i32, cell);
-    if (now !== from) return now;
-    // The clock is read every 32nd look: a look is a few nanoseconds, a clock read tens.
-    if ((k & 31) === 0 && performance.now() >= until) return now;
-  }
-}
 
 export function createWire(): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER + WIRE_REGION);
@@ -254,10 +243,8 @@ export class WorkerWire {
   private name = '';
   /** The region as Float64 cells, for a plain reply's host-call counts. */
   private readonly counts: Float64Array;
-  /** How long the next watch lasts (µs), adapted to how the last ones went (`budget`). */
-  private watchMicros = -1;
-  /** Calls answered since a watch last lasted its full bound while watches were off. */
-  private unwatched = 0;
+  /** How long the next watch lasts, adapted to how the last ones went (`budget`). */
+  private readonly watchBudget = new WatchBudget();
   /** The call after which the worker last watched, and whether that watch caught the next call. */
   private watched = -1;
   private caught = false;
@@ -315,17 +302,9 @@ export class WorkerWire {
    * watched again for the full bound, to notice that things changed.
    */
   private budget(bound: number): number {
-    const i32 = this.c.i32;
-    if (this.watchMicros < 0 || bound <= 0) this.watchMicros = bound;
-    else if (this.watched === this.seen - 1) {
-      // The last watch ended with the call `seen` (or ran out before it).
-      const paid = this.caught && Atomics.load(i32, GAVE_UP) !== this.seen;
-      this.watchMicros = paid ? bound : this.watchMicros < 4 ? 0 : this.watchMicros / 2;
-    }
-    if (this.watchMicros > 0) return this.watchMicros;
-    if (++this.unwatched < 32) return 0;
-    this.unwatched = 0;
-    return bound;
+    // The last watch ended with the call `seen` (or ran out before it).
+    if (bound > 0 && this.watched === this.seen - 1) this.watchBudget.settle(this.caught && Atomics.load(this.c.i32, GAVE_UP) !== this.seen, bound);
+    return this.watchBudget.next(bound);
   }
 
   /** Answers the call `next` returned. */

@@ -41,7 +41,9 @@ export class SharedPool {
     this.stackSizeMb = options.stackSizeMb ?? 4;
     const stackSizeMb = this.stackSizeMb;
     this.pool = new IsolatePool<unknown, unknown>({
-      spawn: () => workerIsolate(options.workerEntry, { stackSizeMb }),
+      // A shared pool's workers serve many callers' jobs, which reach each worker far apart
+      // under load: they sleep at once between jobs (watching cost a loaded server CPU and paid nothing: RATIONALE).
+      spawn: () => workerIsolate(options.workerEntry, { stackSizeMb, jobWatchUs: 0 }),
       size: options.size, maxQueued: options.queue, spares: 1,
       onWedged: () => options.onWedged?.(),
     });

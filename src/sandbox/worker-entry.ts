@@ -11,12 +11,12 @@
 
 import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { createWasiHost, RunRefused } from '../wasi/run.js';
-import { IsolateChannel, nextJob } from './channel.js';
+import { IsolateChannel, JobBell } from './channel.js';
 import { execute } from './execute.js';
 import { loadPlannedBodies, type HostFunctionBody } from './host-functions.js';
 import { JobDecoder } from './job-wire.js';
 
-const { sab, port } = workerData as { sab: SharedArrayBuffer; port: MessagePort };
+const { sab, port, jobWatchUs } = workerData as { sab: SharedArrayBuffer; port: MessagePort; jobWatchUs?: number };
 const channel = new IsolateChannel(sab, port);
 // One host per worker: this worker runs one guest at a time, and each run resets it.
 const host = createWasiHost();
@@ -26,10 +26,11 @@ const loaded = new Map<string, Promise<HostFunctionBody>>();
 const NO_BODIES: ReadonlyMap<number, HostFunctionBody> = new Map();
 // Jobs cross without the module and grant base this worker already holds (job-wire.ts).
 const jobs = new JobDecoder();
+const bell = new JobBell(sab, parentPort as unknown as MessagePort, jobWatchUs);
 
 async function serve(): Promise<never> {
   for (;;) {
-    const { id, job } = jobs.decode(nextJob<unknown>(sab, parentPort as unknown as MessagePort));
+    const { id, job } = jobs.decode(bell.next<unknown>());
     let result;
     try {
       // Only a run that links host function modules waits for them (on the event loop); the others start at once.
