@@ -61,7 +61,11 @@ export const MEMORY_OP = MEM;
 const I_JOB = 16;
 /** Cells a run resets (everything before the doorbell). */
 const RUN_CELLS = I_JOB;
-const INT_CELLS = 18; // 17 unused: the Float64 counters start 8-byte aligned.
+// Results the isolate has posted, counted after each is on its port: a host
+// that expects a result within microseconds watches this cell instead of
+// waiting for its event loop to be woken (isolate-pool.ts). Never reset.
+const I_RESULTS = 17;
+const INT_CELLS = 18;
 // Float64 counters.
 const F_BYTES_WRITTEN = 0;
 const F_FILES = 1;
@@ -137,6 +141,16 @@ export function ringJobBell(sab: SharedArrayBuffer): void {
  * watching, and an idle one sleeps, costing no CPU.
  */
 export const NEXT_JOB_SPIN_US = 50;
+
+/** How many results the isolate behind `sab` has posted so far. */
+export function resultsPosted(sab: SharedArrayBuffer): number {
+  return Atomics.load(viewsOf(sab).i32, I_RESULTS);
+}
+
+/** Watches, at most `micros`, for the isolate behind `sab` to post a result after its `seen`-th; whether it did. */
+export function watchForResult(sab: SharedArrayBuffer, seen: number, micros: number): boolean {
+  return watch(viewsOf(sab).i32, I_RESULTS, seen, micros) !== seen;
+}
 
 /** The isolate's side of the job bell: the next message on its port, waiting on the bell while there is none. */
 export class JobBell {
@@ -250,6 +264,7 @@ export class IsolateChannel {
   /** Posts a finished run's result after everything it wrote. */
   postResult(message: unknown): void {
     this.port.postMessage(message);
+    Atomics.add(this.v.i32, I_RESULTS, 1);
   }
 
   /**

@@ -17,7 +17,7 @@ import type { TrapKind } from '../wasi/trap.js';
 import { createWasiHost, RunRefused, type WasiHost } from '../wasi/run.js';
 import { HostChannel, type ChannelMessage } from './channel.js';
 import { execute, type SandboxResult } from './execute.js';
-import { IsolatePool, SandboxBusyError, type PoolOutcome } from './isolate-pool.js';
+import { IsolatePool, RESULT_WATCH_US, SandboxBusyError, type PoolOutcome } from './isolate-pool.js';
 import { processIsolate, workerIsolate, type Isolate } from './isolates.js';
 import { SandboxGate, type RunQueue, type SharedPool } from './shared-pool.js';
 import type { RunEntry } from '../wasi/run.js';
@@ -148,6 +148,8 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
   const shared = threads ? options.shared : undefined;
   const own = shared ? null : new IsolatePool<unknown, Answer>({
     spawn, size: options.size, maxQueued: options.maxQueued, spares: options.spares,
+    // A sandbox of its own is often awaited run by run: its host watches for a lone run's result (isolate-pool.ts).
+    ...(threads ? { resultWatchUs: RESULT_WATCH_US } : {}),
     onWedged: (isolate: Isolate) => options.onWedged?.(isolate.kind),
   });
   const gate = shared ? new SandboxGate(shared, options.size, options.maxQueued) : null;

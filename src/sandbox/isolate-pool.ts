@@ -13,6 +13,8 @@
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Isolate } from './isolates.js';
+import { resultsPosted, watchForResult } from './channel.js';
+import { WatchBudget } from './watch-cell.js';
 
 export type PoolOutcome<Result> =
   | { kind: 'done'; result: Result }
@@ -69,7 +71,19 @@ export interface PoolOptions {
   spares: number;
   /** Told when a stopped isolate has not exited WEDGED_AFTER_MS after it was stopped. */
   onWedged?: (isolate: Isolate) => void;
+  /**
+   * How long this thread may watch, right after handing a run to a worker
+   * while no other run is in progress, for its result (default 0: never).
+   * A short run's result is then taken at once instead of after the event
+   * loop is woken for it; the watch adapts (WatchBudget), so a pool whose
+   * runs take longer soon stops holding the thread. Not for a pool that
+   * serves many callers at once (a server's: its thread has requests to take).
+   */
+  resultWatchUs?: number;
 }
+
+/** The watch a sandbox's own thread pool keeps for a lone run's result (µs). */
+export const RESULT_WATCH_US = 100;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -85,6 +99,7 @@ export class IsolatePool<Job, Result> {
   wedged = 0;
   /** Stopped isolates that have not exited yet. */
   stopping = 0;
+  private readonly resultWatch = new WatchBudget();
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < options.size; i++) this.slots.push({ isolate: this.spawn(), busy: false });
@@ -216,8 +231,17 @@ export class IsolatePool<Job, Result> {
         const grace = isolate.kind === 'process' ? PROCESS_GRACE_MS : 0;
         timer = setTimeout(() => void atDeadline(), pending.deadlineMs + grace);
       }
+      const channel = isolate.channel;
+      const watchUs = this.options.resultWatchUs ?? 0;
+      const lone = watchUs > 0 && channel !== undefined && this.slots.every((s) => s === slot || !s.busy);
+      const posted = lone ? resultsPosted(channel.sab) : 0;
       // When it was sent, on the wall clock both sides share: a child counts its deadline from here, not from receipt.
       isolate.send({ id, job: pending.job, sentAt: performance.timeOrigin + performance.now() });
+      if (lone && watchForResult(channel.sab, posted, this.resultWatch.next(watchUs))) {
+        // Posted within the watch: taken here, in order with the run's other messages.
+        drainInto(channel.port, onMessage);
+        this.resultWatch.settle(settled, watchUs);
+      } else if (lone) this.resultWatch.settle(false, watchUs);
     };
     // A started isolate takes the run now; one still starting, when it is up.
     if (isolate.started) go();

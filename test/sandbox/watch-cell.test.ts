@@ -69,3 +69,33 @@ describe('job bell', () => {
     assert.deepEqual(got, Array.from({ length: 25 }, (_, i) => i + 1));
   });
 });
+
+describe('a lone run\'s result taken by the host\'s watch', () => {
+  it('keeps each run\'s output whole and in order, short outputs and ones that cross as messages alike', async (t) => {
+    const { createSandbox } = await import('../../src/sandbox/sandbox.js');
+    const { wat } = await import('../helpers/wat.js');
+    // One write to stdout, sized by the digit n in its argument: 10 bytes for 0, else n x 100,000 (which cross as
+    // messages before the result); every byte is 'a' + n, so a byte of another run shows.
+    const guest = await wat(`(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+      (memory (export "memory") 8)
+      (func (export "_start") (local $n i32)
+        (drop (call $args (i32.const 0) (i32.const 64)))
+        (local.set $n (i32.sub (i32.load8_u (i32.load (i32.const 4))) (i32.const 48)))
+        (memory.fill (i32.const 1024) (i32.add (i32.const 97) (local.get $n)) (i32.const 400000))
+        (i32.store (i32.const 16) (i32.const 1024))
+        (i32.store (i32.const 20) (select (i32.mul (local.get $n) (i32.const 100000)) (i32.const 10) (local.get $n)))
+        (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))))`);
+    const sandbox = await createSandbox({ isolation: 'thread', limits: { timeout: '5s', concurrency: 1 } });
+    t.after(() => sandbox.close());
+    for (let i = 0; i < 40; i++) {
+      const n = i % 4;
+      const result = await sandbox.run(guest, { args: ['g', String(n)] });
+      const expected = n === 0 ? 10 : n * 100000;
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.stdout.length, expected, `run ${i}`);
+      assert.ok(result.stdout.every((b) => b === 97 + n), `run ${i}: another run's bytes`);
+    }
+  });
+});
