@@ -132,6 +132,9 @@ export function inlineExecutor(maxQueued = Infinity): Executor {
   };
 }
 
+/** Output this thread writes for the isolate (the isolate may wait for it to drain). */
+const writtenHere = (out: GrantSpec['stdout']) => out.kind === 'inherit' || out.kind === 'fd';
+
 export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor {
   const hostMounts = policy.mounts.flatMap((m) => (m.kind === 'host' ? [m] : []));
   const spawn = policy.isolation === 'process'
@@ -170,6 +173,9 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
         // A captured stream's last chunk is still in the channel's shared memory: taken before the isolate's next run.
         onResult: () => host?.takeGathered(),
+        // A run this thread serves while it runs (closures, http_request, stdin, output it writes) never has its result watched for.
+        mayWatchResult: !call.plan.hosted.some((h) => h.via === 'channel') && call.kernel?.http === undefined && grant.stdin.kind !== 'fd'
+          && !writtenHere(grant.stdout) && !writtenHere(grant.stderr),
       });
     } catch (error) {
       (host as HostChannel | null)?.end();

@@ -47,6 +47,12 @@ export interface RunHooks {
    * next run: what the run left in the isolate's shared memory is still there.
    */
   onResult?: () => void;
+  /**
+   * The run needs nothing of this thread while it runs (no closure, no
+   * `http_request`, no stdin served from here): the pool may hold the thread
+   * watching for its result (`resultWatchUs`), since nothing waits on it.
+   */
+  mayWatchResult?: boolean;
 }
 
 interface Slot {
@@ -233,7 +239,7 @@ export class IsolatePool<Job, Result> {
       }
       const channel = isolate.channel;
       const watchUs = this.options.resultWatchUs ?? 0;
-      const lone = watchUs > 0 && channel !== undefined && this.slots.every((s) => s === slot || !s.busy);
+      const lone = watchUs > 0 && pending.hooks.mayWatchResult === true && channel !== undefined && this.slots.every((s) => s === slot || !s.busy);
       const posted = lone ? resultsPosted(channel.sab) : 0;
       // When it was sent, on the wall clock both sides share: a child counts its deadline from here, not from receipt.
       isolate.send({ id, job: pending.job, sentAt: performance.timeOrigin + performance.now() });
