@@ -70,6 +70,23 @@ describe('random_get from the OS pool', () => {
     assert.equal(seen.size, 5000);
   });
 
+  it('hands out each byte once while its batches grow, draws of every size mixed', async () => {
+    // Batches start at 256 bytes and double to 64 KiB; a draw larger than the batch left gets a batch of its own size.
+    const seen = new Set<string>();
+    let draws = 0;
+    await withProbe({}, (p) => {
+      for (let i = 0; i < 300; i++) {
+        for (const length of [16, 200, 3000, 17, 40000]) {
+          assert.equal(p.random_get!(100, length), OK);
+          // Every 16-byte window of every draw: a byte handed out twice repeats its window (at 2^-128 by chance).
+          for (let at = 0; at + 16 <= length; at += 16) seen.add(Buffer.from(p.bytes.subarray(100 + at, 100 + at + 16)).toString('hex'));
+          draws += Math.floor(length / 16);
+        }
+      }
+    });
+    assert.equal(seen.size, draws);
+  });
+
   it('fills exactly the range asked for, small or large, at any offset', async () => {
     await withProbe({}, (p) => {
       for (const [at, length] of [[1001, 1], [2003, 64], [3005, 65], [5007, 1024]] as const) {
