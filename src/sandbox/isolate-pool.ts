@@ -49,8 +49,9 @@ export interface RunHooks {
   onResult?: () => void;
   /**
    * The run needs nothing of this thread while it runs (no closure, no
-   * `http_request`, no stdin served from here): the pool may hold the thread
-   * watching for its result (`resultWatchUs`), since nothing waits on it.
+   * `http_request`, no stdin read or output written from here): the pool may
+   * hold the thread watching for its result (`resultWatchUs`), since nothing
+   * waits on it.
    */
   mayWatchResult?: boolean;
 }
