@@ -19,6 +19,7 @@
 
 import type { Limits, WasmModule } from '../binary/types.js';
 import { ByteReader } from '../binary/reader.js';
+import { WasmDecodeError } from '../binary/errors.js';
 import { encodeLimits } from '../binary/encode.js';
 import { ByteWriter } from '../binary/writer.js';
 import { CHECKPOINT_MODULE } from './checkpoint.js';
@@ -73,13 +74,33 @@ export function hostMemoryShape(module: WebAssembly.Module): HostMemoryShape | n
   shape = null;
   // A record without the import it describes (raw bytes given to runWasi, the record forged) asks for nothing.
   if (record && WebAssembly.Module.imports(module).some((i) => i.kind === 'memory' && i.module === HOST_MEMORY_MODULE && i.name === HOST_MEMORY_NAME)) {
-    const reader = new ByteReader(new Uint8Array(record));
-    const initial = reader.u32();
-    const maximum = reader.u8() === 1 ? reader.u32() : null;
-    shape = { initial, maximum };
+    shape = readRecord(new Uint8Array(record));
   }
   shapes.set(module, shape);
   return shape;
+}
+
+/** The largest 32-bit memory, in pages. */
+const MAX_PAGES = 65536;
+
+/**
+ * A record's shape, or null when it is not one the rewrite could have
+ * written (cut short, trailing bytes, sizes past 4 GiB or a maximum below
+ * the minimum): raw bytes given to runWasi are not admitted, and a forged
+ * record must end as a link error (nothing lent), never as a host exception
+ * or a memory of the guest's choosing.
+ */
+function readRecord(bytes: Uint8Array): HostMemoryShape | null {
+  try {
+    const reader = new ByteReader(bytes);
+    const initial = reader.u32();
+    const maximum = reader.u8() === 1 ? reader.u32() : null;
+    if (!reader.atEnd() || initial > MAX_PAGES || (maximum !== null && (maximum > MAX_PAGES || maximum < initial))) return null;
+    return { initial, maximum };
+  } catch (error) {
+    if (error instanceof WasmDecodeError) return null;
+    throw error;
+  }
 }
 
 /** A new memory of `shape` (the JS API wants `maximum` absent, not null, when there is none). */

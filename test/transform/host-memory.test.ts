@@ -11,6 +11,8 @@ import { AdmissionError, prepare } from '../../src/sandbox/prepare.js';
 import { HOST_MEMORY_SECTION, hostMemoryShape, newMemory, withHostMemory } from '../../src/transform/host-memory.js';
 import { rewriteForRun } from '../../src/transform/index.js';
 import { wat } from '../helpers/wat.js';
+import { defineGrant } from '../../src/wasi/grant.js';
+import { RunRefused, runWasi } from '../../src/wasi/run.js';
 
 const options = { memoryBytes: 3 * 65536, tableElements: 100, fuel: true, fuelBudget: 1000, checkpoint: true, hostMemory: true };
 const compile = (bytes: Uint8Array) => new WebAssembly.Module(bytes as BufferSource);
@@ -53,6 +55,22 @@ describe('memory lent by the host', () => {
       const module = compile(rewriteForRun(decodeModule(await wat(source)), options).bytes);
       assert.equal(hostMemoryShape(module), null, source);
       assert.ok(!WebAssembly.Module.imports(module).some((i) => i.module === 'warden:host' && i.name === 'memory'), source);
+    }
+  });
+
+  it('raw bytes that import the host\'s memory with a forged record get no memory: a refused link, never a host error', async () => {
+    const importing = await wat(`(module (import "warden:host" "memory" (memory 1))
+      (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))) (func (export "_start")))`);
+    const forged = [
+      Uint8Array.of(0x01), // cut short
+      Uint8Array.of(0x01, 0x00, 0x07), // trailing bytes
+      Uint8Array.of(0x81, 0x80, 0x04, 0x00), // 65,537 pages
+      Uint8Array.of(0x04, 0x01, 0x02), // a maximum below the minimum
+    ];
+    for (const record of forged) {
+      const module = compile(withCustom(importing, HOST_MEMORY_SECTION, record));
+      assert.equal(hostMemoryShape(module), null, `[${record}]`);
+      assert.throws(() => runWasi(module, defineGrant({})), (error: unknown) => error instanceof RunRefused && /cannot link/.test(error.message), `[${record}]`);
     }
   });
 
