@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
-import type { GuestMemoryView } from '../../src/sandbox/host-functions.js';
+import type { GuestMemoryView, HostFunctionBody } from '../../src/sandbox/host-functions.js';
 import { keptViewGuest } from '../helpers/kept-view-guest.js';
 import { wat } from '../helpers/wat.js';
 
@@ -37,21 +37,25 @@ function assertRefused(outcome: Use, what: string): void {
   assert.match(outcome.error.message, USED_AFTER, what);
 }
 
+/** The guest's `env.keep` and `env.wait` as the test defines them (`wait` reads its pointer unless given), in `isolation`. */
+const sandboxWith = (isolation: 'none' | 'thread' | 'process', keep: HostFunctionBody, wait: HostFunctionBody = (memory, ptr) => memory.readU32(ptr as number)) =>
+  createSandbox({ isolation, limits: { timeout: '5s' } }, {
+    hostFunctions: [
+      { module: 'env', name: 'keep', params: ['i32'], results: ['i32'], fn: keep },
+      { module: 'env', name: 'wait', params: ['i32'], results: ['i32'], fn: wait },
+    ],
+  });
+
 for (const isolation of ['none', 'thread', 'process'] as const) {
   describe(`a host function's memory view ends with its call, ${isolation} isolation`, () => {
     it('a view kept and used from a timer while the guest runs on throws at once; the sandbox keeps serving', async () => {
       let kept: GuestMemoryView | null = null;
       let later: Promise<Use> = Promise.resolve({ value: -1 });
-      const sandbox = await createSandbox({ isolation, limits: { timeout: '5s' } }, {
-        hostFunctions: [
-          { module: 'env', name: 'keep', params: ['i32'], results: ['i32'], fn: (memory, ptr) => {
-            kept = memory;
-            // Fires while the guest is still counting down (in a worker or a child), or after the run (none).
-            later = new Promise((resolve) => setTimeout(() => resolve(use(memory, (m) => { m.writeU32(ptr as number, 7); return m.readU32(ptr as number); })), 0));
-            return memory.readU32(ptr as number);
-          } },
-          { module: 'env', name: 'wait', params: ['i32'], results: ['i32'], fn: (memory, ptr) => memory.readU32(ptr as number) },
-        ],
+      const sandbox = await sandboxWith(isolation, (memory, ptr) => {
+        kept = memory;
+        // Fires while the guest is still counting down (in a worker or a child), or after the run (none).
+        later = new Promise((resolve) => setTimeout(() => resolve(use(memory, (m) => { m.writeU32(ptr as number, 7); return m.readU32(ptr as number); })), 0));
+        return memory.readU32(ptr as number);
       });
       try {
         const first = await sandbox.invoke(module, 'keep_then_spin', 30_000_000);
@@ -71,15 +75,10 @@ for (const isolation of ['none', 'thread', 'process'] as const) {
     it('a view kept from an earlier run, used during a later run\'s call, throws and never reaches that run\'s guest', async () => {
       let kept: GuestMemoryView | null = null;
       let during: Use | null = null;
-      const sandbox = await createSandbox({ isolation, limits: { timeout: '5s' } }, {
-        hostFunctions: [
-          { module: 'env', name: 'keep', params: ['i32'], results: ['i32'], fn: (memory, ptr) => { kept = memory; return memory.readU32(ptr as number); } },
-          { module: 'env', name: 'wait', params: ['i32'], results: ['i32'], fn: (memory, ptr) => {
-            // The later run's guest is waiting for this call and serves its memory: the old view must not ride on that.
-            during = use(kept!, (m) => { m.writeU32(ptr as number, 9); return 0; });
-            return memory.readU32(ptr as number);
-          } },
-        ],
+      const sandbox = await sandboxWith(isolation, (memory, ptr) => { kept = memory; return memory.readU32(ptr as number); }, (memory, ptr) => {
+        // The later run's guest is waiting for this call and serves its memory: the old view must not ride on that.
+        during = use(kept!, (m) => { m.writeU32(ptr as number, 9); return 0; });
+        return memory.readU32(ptr as number);
       });
       try {
         assert.deepEqual((await sandbox.invoke(module, 'keep_then_spin', 0)).results, [42]);
@@ -113,17 +112,12 @@ for (const isolation of ['thread', 'process'] as const) {
   describe(`an async closure's memory view, ${isolation} isolation`, () => {
     it('works after the closure\'s own await, and ends when its promise settles', async () => {
       let kept: GuestMemoryView | null = null;
-      const sandbox = await createSandbox({ isolation, limits: { timeout: '5s' } }, {
-        hostFunctions: [
-          { module: 'env', name: 'keep', params: ['i32'], results: ['i32'], fn: async (memory, ptr) => {
-            kept = memory;
-            await new Promise((resolve) => setTimeout(resolve, 5));
-            // The guest still waits for this call: its memory is reachable after the await.
-            memory.writeU32(ptr as number, 43);
-            return memory.readU32(ptr as number);
-          } },
-          { module: 'env', name: 'wait', params: ['i32'], results: ['i32'], fn: (memory, ptr) => memory.readU32(ptr as number) },
-        ],
+      const sandbox = await sandboxWith(isolation, async (memory, ptr) => {
+        kept = memory;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        // The guest still waits for this call: its memory is reachable after the await.
+        memory.writeU32(ptr as number, 43);
+        return memory.readU32(ptr as number);
       });
       try {
         const r = await sandbox.invoke(module, 'keep_then_spin', 0);
