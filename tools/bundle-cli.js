@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild-wasm';
+import { codeHashOf } from '../dist/src/sandbox/code-hash.js';
 
 rmSync('dist/cli', { recursive: true, force: true });
 
@@ -63,6 +64,9 @@ const importThroughLoader = {
   },
 };
 
+// The hash of dist/src that keys prepared-module entries (src/sandbox/code-hash.ts), computed
+// here once rather than by hashing the bundle on every start.
+const codeHash = codeHashOf('dist/src');
 for (const [outfile, entry] of Object.entries(bundles)) await build({
   entryPoints: [entry],
   outfile,
@@ -77,6 +81,7 @@ for (const [outfile, entry] of Object.entries(bundles)) await build({
   // The sandbox finds its worker entry through __dirname when bundled, import.meta.url when not.
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
+  define: { WARDEN_CODE_HASH: JSON.stringify(codeHash) },
   plugins: outfile === 'dist/cli/warden.cjs' ? [lazyBuiltins, importThroughLoader] : [lazyBuiltins],
   // The CLI bundle's last line names its build; its code cache is used only with the same id.
   ...(outfile === 'dist/cli/warden.cjs' ? { footer: { js: `// warden-build ${randomUUID()}` } } : {}),
@@ -91,11 +96,15 @@ if (/\bimport\(/.test(readFileSync('dist/cli/warden.cjs', 'utf8'))) throw new Er
 // Node; another Node's V8 refuses it and compiles as before.
 const scratch = mkdtempSync(join(tmpdir(), 'warden-cache-training-'));
 try {
+  // Each run twice with a data dir: the first prepares the module and writes its cache entry,
+  // the second reads it back, so both paths are in the code cache (a user's second run of a
+  // module is the common one).
+  const data = join(scratch, 'data');
   const runs = [
-    ['run', '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/hello.wasm'],
-    ['run', '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/bench/files.wasm', '--', '/sandbox', '20'],
-    ['run', '--clock', 'real', 'test/fixtures/c/bench/clocks.wasm', '--', '1000', '100'],
-  ];
+    ['run', '--data-dir', data, '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/hello.wasm'],
+    ['run', '--data-dir', data, '--dir', `${scratch}::/sandbox`, 'test/fixtures/c/bench/files.wasm', '--', '/sandbox', '20'],
+    ['run', '--data-dir', data, '--clock', 'real', 'test/fixtures/c/bench/clocks.wasm', '--', '1000', '100'],
+  ].flatMap((args) => [args, args]);
   const training = spawnSync(process.execPath, ['bin/load-bundle.cjs', 'dist/cli/warden.cjs', JSON.stringify(runs)], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (training.status !== 0) console.log('bundle-cli: the code-cache training run failed; the CLI will compile its bundle on each start');
 } finally {

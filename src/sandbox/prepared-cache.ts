@@ -10,8 +10,6 @@
 // memory or disk, is what a fresh preparation of the same original bytes
 // under the same config gives: the same verdict, the same rewritten bytes.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { RunRefused } from '../wasi/run.js';
 import type { FuncType } from '../binary/types.js';
@@ -20,6 +18,7 @@ import type { ReadyModule } from './executors.js';
 import type { LinkPlan } from './host-functions.js';
 import { ModuleCache } from './module-cache.js';
 import { packageVersionFrom } from '../version.js';
+import { codeHashOf } from './code-hash.js';
 import { AdmissionError, digestOf, prepareAsyncWith, prepareWith, type Prepared } from './prepare.js';
 import { differsOnlyInLimits } from './limits-only.js';
 import type { PrepareConfig } from './prepare-config.js';
@@ -155,7 +154,7 @@ async function ready(prepared: Prepared, key: string, source: PreparedModule['so
   try {
     // Asynchronous: the engine's validation and compile stay off the caller's event loop.
     // Large modules were prepared on a worker thread (prepareAsync) for the same reason.
-    compiled = lazyValidation ? compileValidatedBefore(prepared.bytes) : await WebAssembly.compile(prepared.bytes);
+    compiled = lazyValidation && prepared.bytes.length >= LAZY_VALIDATION_FROM ? compileValidatedBefore(prepared.bytes) : await WebAssembly.compile(prepared.bytes);
   } catch (error) {
     throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
   }
@@ -166,6 +165,13 @@ async function ready(prepared: Prepared, key: string, source: PreparedModule['so
 }
 
 let v8: typeof import('node:v8') | undefined;
+/**
+ * The size from which a hit compiles with lazy validation. The flag is set through node:v8,
+ * whose loading costs a start about as much as loading node:crypto (16 M instructions,
+ * some 5 ms here); V8 validates about 400 MB/s, so below a few MiB validating
+ * again costs less than the module that turns it off.
+ */
+const LAZY_VALIDATION_FROM = 2 * 1024 * 1024;
 
 /**
  * Compiles bytes V8 has validated whole before, in a process like this one:
@@ -188,33 +194,18 @@ function compileValidatedBefore(bytes: Uint8Array): WebAssembly.Module {
 }
 
 let build: string | undefined;
+/** The code hash the bundler computed for the CLI bundle (code-hash.ts); absent when running from dist/src. */
+declare const WARDEN_CODE_HASH: string | undefined;
 
 /**
- * Which wasm-warden prepared an entry: its version and a hash of its code
- * (the CLI bundle, or the compiled library's files), so a rewriter changed
- * without a new version number never reads entries an older one wrote.
+ * Which wasm-warden prepared an entry: its version and the hash of its code
+ * (code-hash.ts), so a rewriter changed without a new version number never
+ * reads entries an older one wrote.
  */
 export function buildId(): string {
   if (build) return build;
-  const hash = createHash('sha256');
-  let version = 'unknown';
-  if (typeof __filename === 'string' && __filename.endsWith('.cjs')) {
-    hash.update(readFileSync(__filename));
-    version = packageVersionFrom(`${__dirname}/..`);
-  } else {
-    const src = new URL('..', import.meta.url).pathname;
-    for (const file of codeFiles(src)) hash.update(file).update(readFileSync(`${src}/${file}`));
-    version = packageVersionFrom(`${src}/..`);
-  }
-  return (build = `${version}+${hash.digest('hex').slice(0, 16)}`);
-}
-
-function codeFiles(root: string, under = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(`${root}/${under}`).sort()) {
-    const rel = under ? `${under}/${name}` : name;
-    if (statSync(`${root}/${rel}`).isDirectory()) out.push(...codeFiles(root, rel));
-    else if (name.endsWith('.js')) out.push(rel);
-  }
-  return out;
+  const bundled = typeof __filename === 'string' && __filename.endsWith('.cjs');
+  const src = bundled ? `${__dirname}/../src` : new URL('..', import.meta.url).pathname;
+  const code = typeof WARDEN_CODE_HASH === 'string' ? WARDEN_CODE_HASH : codeHashOf(src);
+  return (build = `${packageVersionFrom(bundled ? `${__dirname}/..` : `${src}/..`)}+${code}`);
 }

@@ -4,12 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fixture, repoRoot, wardenBin } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
+import { codeHashOf } from '../../src/sandbox/code-hash.js';
 
 const require = createRequire(import.meta.url);
 const { loadBundle } = require(join(repoRoot, 'bin', 'load-bundle.cjs')) as {
@@ -89,6 +90,32 @@ describe('what a run loads', () => {
     for (const name of ['worker_threads', 'child_process', 'net', 'dgram', 'tty', 'internal/fs/sync_write_stream', 'http']) {
       assert.ok(!loaded.includes(`NativeModule ${name}`), `${name} was loaded: ${loaded.join(', ')}`);
     }
+  });
+
+  it('a run of a small module from the prepared-module cache does not load node:v8', (t) => {
+    // node:v8 sets V8's lazy-validation flag for large modules only: loading it costs a start
+    // as much as node:crypto, and revalidating a small module costs less.
+    const data = join(tempDir(t), 'data');
+    const probe = join(tempDir(t), 'probe.cjs');
+    writeFileSync(probe, `
+      const before = new Set(process.moduleLoadList);
+      process.argv = [process.argv[0], ${JSON.stringify(wardenBin)}, 'run', '--data-dir', ${JSON.stringify(data)}, ${JSON.stringify(fixture('c', 'hello.wasm'))}];
+      require(${JSON.stringify(wardenBin)});
+      process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));
+    `);
+    const out = join(tempDir(t), 'out');
+    const runs = [0, 1].map(() => spawnSync(process.execPath, [probe], { encoding: 'utf8', stdio: ['ignore', openSync(out, 'w'), 'pipe'] }));
+    for (const r of runs) assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), 'hello from wasm-warden\n');
+    assert.ok(readdirSync(join(data, 'cache'), { recursive: true }).length > 0, 'the first run wrote a cache entry');
+    const loaded = JSON.parse(runs[1]!.stderr) as string[];
+    assert.ok(!loaded.includes('NativeModule v8'), `v8 was loaded: ${loaded.join(', ')}`);
+  });
+
+  it('the CLI bundle carries the hash of the library it was built from, so both read the same cache entries', () => {
+    // Hashed at bundle time, not on each start (src/sandbox/code-hash.ts).
+    const bundle = readFileSync(builtBundle, 'utf8');
+    assert.ok(bundle.includes(codeHashOf(join(repoRoot, 'dist', 'src'))));
   });
 
   it('the builtins loaded on first use still work where a command uses them (keygen: node:crypto)', (t) => {
