@@ -17,7 +17,7 @@
 // are timed in the same run.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, percentile, table } from './stats.js';
@@ -62,7 +62,14 @@ const peerRunner = join(root, 'dist', 'bench', 'peers', 'run-peer.js');
 // own: its prepared-module cache is on by default for users, and warm after the warm-up run.
 const smallDataDir = mkdtempSync(join(tmpdir(), 'warden-bench-data-'));
 process.on('exit', () => rmSync(smallDataDir, { recursive: true, force: true }));
-const hosts: Array<{ name: string; command: (w: Workload, dir: string) => string[] }> = [
+// The floor under every fresh-process row: Node starting on an empty script and exiting. A host
+// that starts Node pays it before any of its own work, so no ratio to node:wasi can go below
+// this row's (on the hello row it says how much of node:wasi's time is Node's own start).
+const emptyScript = join(smallDataDir, 'empty.js');
+writeFileSync(emptyScript, '');
+const FLOOR = 'node, empty script (floor)';
+const hosts: Array<{ name: string; command: (w: Workload, dir: string) => string[]; applies?: (w: Workload) => boolean }> = [
+  { name: FLOOR, command: () => [emptyScript], applies: (w) => w.name === 'hello' },
   { name: 'wasm-warden', command: (w, dir) => [join(root, 'bin', 'warden.cjs'), 'run', '--data-dir', smallDataDir, ...likeForLike(w), '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] },
   // Another build, with a data dir of its own (its cache entries carry its own build id).
   ...(against ? [{ name: 'wasm-warden (--against)', command: (w: Workload, dir: string) => [against, 'run', '--data-dir', join(smallDataDir, 'against'), ...likeForLike(w), '--dir', `${dir}::/sandbox`, w.module, '--', ...w.args] }] : []),
@@ -83,6 +90,7 @@ const failures = new Map<string, string>();
 for (const workload of workloads) {
   for (let run = 0; run < runs + 1; run++) {
     for (const host of hosts) {
+      if (host.applies && !host.applies(workload)) continue;
       const key = `${workload.name}\0${host.name}`;
       if (failures.has(key)) continue;
       const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
@@ -139,7 +147,7 @@ function ratioTo(peer: string, workload: Workload, ms: number): string {
 
 const rows: Array<Array<string | number>> = [];
 const json: Array<Record<string, unknown>> = [];
-for (const [workload, hostNames] of [...workloads.map((w) => [w, hosts.map((h) => h.name)] as const), ...largeWorkloads.map((w) => [w, largeHosts.map((h) => h.name)] as const)]) {
+for (const [workload, hostNames] of [...workloads.map((w) => [w, hosts.filter((h) => !h.applies || h.applies(w)).map((h) => h.name)] as const), ...largeWorkloads.map((w) => [w, largeHosts.map((h) => h.name)] as const)]) {
   const base = samples.get(`${workload.name}\0node-wasi`);
   const baseMedian = base ? median(base) : NaN;
   for (const hostName of hostNames) {
