@@ -59,6 +59,8 @@ export interface RunHooks {
 interface Slot {
   isolate: Isolate;
   busy: boolean;
+  /** Removed by a resize while busy: when its run ends its isolate is stopped, not given the next run. */
+  leaving?: boolean;
 }
 
 interface Pending {
@@ -168,6 +170,48 @@ export class IsolatePool<Job, Result> {
     });
   }
 
+  /** Isolates running guests at once (the slots, busy or idle, that no resize has removed). */
+  get size(): number {
+    let size = 0;
+    for (const slot of this.slots) if (!slot.leaving) size++;
+    return size;
+  }
+
+  /**
+   * Changes how many isolates run guests at once. New slots take a spare or a
+   * new isolate and then the queued runs; removed slots are idle ones first,
+   * their isolates stopped now, then busy ones, whose runs finish as they
+   * would have (their isolates stopped after). A run is never cut short.
+   * `maxQueued` bounds the queue from now on; runs already queued stay.
+   */
+  resize(size: number, maxQueued = this.options.maxQueued): void {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError('a pool needs a size of at least 1');
+    if (this.closed) return;
+    this.options.maxQueued = maxQueued;
+    // Slots a previous shrink marked, still busy, are taken back first.
+    for (const slot of this.slots) {
+      if (this.size >= size) break;
+      if (slot.leaving) slot.leaving = false;
+    }
+    while (this.size < size) {
+      const slot: Slot = { isolate: this.spares.shift() ?? this.spawn(), busy: false };
+      this.slots.push(slot);
+      if (this.spares.length < this.options.spares) this.spares.push(this.spawn());
+      this.release(slot);
+    }
+    for (let excess = this.size - size; excess > 0; excess--) {
+      const slot = this.slots.find((s) => !s.leaving && !s.busy) ?? this.slots.find((s) => !s.leaving)!;
+      slot.leaving = true;
+      if (!slot.busy) this.remove(slot);
+    }
+  }
+
+  /** Takes a slot out of the pool and stops its isolate (idle, or its run just ended). */
+  private remove(slot: Slot): void {
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    slot.isolate.kill();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const pending of this.queue.splice(0)) pending.resolve({ kind: 'crashed', message: 'the sandbox was closed' });
@@ -258,6 +302,7 @@ export class IsolatePool<Job, Result> {
   private release(slot: Slot): void {
     slot.busy = false;
     if (this.closed) return;
+    if (slot.leaving) return this.remove(slot);
     const next = this.queue.shift();
     if (next) this.dispatch(slot, next);
   }
@@ -282,6 +327,11 @@ export class IsolatePool<Job, Result> {
       clearTimeout(wedgedTimer);
       this.stopping--;
       if (this.closed) return;
+      // A slot a resize removed gets no new isolate.
+      if (slot.leaving) {
+        this.slots.splice(this.slots.indexOf(slot), 1);
+        return;
+      }
       slot.isolate = this.spares.shift() ?? this.spawn();
       if (this.spares.length < this.options.spares) this.spares.push(this.spawn());
       this.release(slot);

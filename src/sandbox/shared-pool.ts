@@ -59,6 +59,16 @@ export class SharedPool {
     return this.pool.ready();
   }
 
+  /** Changes the number of workers and the bound of the queue (IsolatePool.resize: no run is cut short). */
+  resize(size: number, queue: number): void {
+    this.pool.resize(size, queue);
+  }
+
+  /** Worker isolates running guests at once. */
+  get size(): number {
+    return this.pool.size;
+  }
+
   /** Stops every worker; runs still waiting end as crashed. Sandboxes using it refuse further runs. */
   close(): Promise<void> {
     return this.pool.close();

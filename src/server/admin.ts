@@ -121,6 +121,7 @@ function renderMetrics(server: WardenServer): string {
   return server.metrics.render([
     { name: 'warden_inflight_requests', help: 'Requests being answered.', type: 'gauge', lines: [`warden_inflight_requests ${load.inflight}`] },
     { name: 'warden_running', help: 'Runs holding a slot of the shared pool.', type: 'gauge', lines: [`warden_running ${load.running}`] },
+    { name: 'warden_workers', help: 'Worker threads of the shared pool (server.workers; a reload resizes it).', type: 'gauge', lines: [`warden_workers ${load.workers}`] },
     { name: 'warden_tenants', help: 'Tenants configured.', type: 'gauge', lines: [`warden_tenants ${server.listTenants().length}`] },
     { name: 'warden_resident_memory_bytes', help: 'Resident memory of the server process, its worker threads included.', type: 'gauge', lines: [`warden_resident_memory_bytes ${process.memoryUsage.rss()}`] },
   ]);

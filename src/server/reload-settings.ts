@@ -1,6 +1,6 @@
 // What a reload does with the server-wide settings. Tenants, routes, limits,
-// `server.grace`, `server.live-sandboxes` and `server.isolate-after` apply at
-// once; `listen` and `admin.listen` are re-bound (the server does that); the
+// `server.workers`, `server.grace`, `server.live-sandboxes` and
+// `server.isolate-after` apply at once; `listen` and `admin.listen` are re-bound (the server does that); the
 // rest cannot change under a running server, and a reload says so, per key,
 // with "restart to apply".
 
@@ -9,7 +9,7 @@ import type { ServeConfig } from './config.js';
 
 /** The settings a running server was built with, which a reload cannot change. */
 export interface FixedSettings {
-  /** The shared pool's worker threads and the scheduler's slots. */
+  /** The shared pool's worker threads and the scheduler's slots (a reload resizes both: WardenServer.resizeWorkers). */
   workers: number;
   /** The HTTP parser's head limit, fixed when a listener's server is created. */
   maxHeaderBytes: number;
@@ -37,7 +37,6 @@ export interface PendingChange {
 export function changesNeedingRestart(running: FixedSettings, next: FixedSettings, ignore: ReadonlySet<string> = new Set()): PendingChange[] {
   const show = (v: unknown) => (v === null ? 'unset' : String(v));
   const pairs: Array<[string, unknown, unknown]> = [
-    ['server.workers', running.workers, next.workers],
     ['server.max-header', running.maxHeaderBytes, next.maxHeaderBytes],
     ['data-dir', running.dataDir, next.dataDir],
     ['admin.token-file', running.tokenFile, next.tokenFile],

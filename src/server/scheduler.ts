@@ -23,7 +23,17 @@ export class FairScheduler {
   private readonly ring: Lane[] = [];
   private cursor = 0;
 
-  constructor(private readonly slots: number) {}
+  constructor(private slots: number) {}
+
+  /**
+   * Changes how many runs go at once (a reload's `server.workers`). More
+   * slots take waiting requests now; fewer let the runs in progress finish
+   * and start no new one until the count is below the new number.
+   */
+  resize(slots: number): void {
+    this.slots = slots;
+    this.pump();
+  }
 
   /**
    * Waits for a run slot for `lane`. Resolves with a release function, or

@@ -184,11 +184,24 @@ export class WardenServer {
     for (const [id, old] of this.tenants) if (next.get(id) !== old) { old.retireAll(); this.live.delete(id); }
     this.install(next);
     const result: ReloadResult = { tenants: next.size, rebound: [], restartToApply: [], failed: [] };
+    this.resizeWorkers(config.settings.workers);
     await this.moveListeners(config, result);
     result.restartToApply = changesNeedingRestart(this.fixed, fixedSettings(config));
     for (const change of result.restartToApply) this.log.event({ kind: 'reload-pending', key: change.key, message: restartMessage(change) });
     this.log.event({ kind: 'reload', tenants: next.size, rebound: result.rebound, restart_to_apply: result.restartToApply.map((c) => c.key), failed: result.failed });
     return result;
+  }
+
+  /**
+   * `server.workers` changed: the scheduler lets that many runs in at once and the shared pool
+   * keeps that many workers. Fewer lets the runs in progress finish first; none is cut short.
+   */
+  private resizeWorkers(workers: number): void {
+    if (workers === this.fixed.workers) return;
+    this.log.event({ kind: 'workers', from: this.fixed.workers, to: workers });
+    this.scheduler.resize(workers);
+    this.pool.resize(workers, SHARED_QUEUE_PER_WORKER * workers);
+    this.fixed = { ...this.fixed, workers };
   }
 
   /** Opens each changed address before closing the old one; in-flight requests on the old finish there. */
@@ -254,8 +267,8 @@ export class WardenServer {
     return { digest: module.digest, previous: from };
   }
 
-  get load(): { inflight: number; running: number; queued: number } {
-    return { inflight: this.inflight, ...this.scheduler.load };
+  get load(): { inflight: number; running: number; queued: number; workers: number } {
+    return { inflight: this.inflight, ...this.scheduler.load, workers: this.pool.size };
   }
 
   /** Stops accepting, lets in-flight requests finish (at most `graceMs`), then closes everything. */

@@ -1,8 +1,9 @@
 // Reloading the server-wide settings, through the library entry (the CLI's
 // --listen/--admin flags would pin the addresses): a changed `listen` or
 // `admin.listen` moves the listener while requests in flight on the old one
-// finish there; `server.workers` (and the other keys a running server cannot
-// change) is reported per key with "restart to apply", in the reload's answer
+// finish there; a changed `server.workers` resizes the shared pool and the
+// scheduler without cutting a run short; the keys a running server cannot
+// change are reported per key with "restart to apply", in the reload's answer
 // and in the log; an address that cannot be bound leaves the old one serving.
 
 import assert from 'node:assert/strict';
@@ -28,11 +29,14 @@ function table(dataDir: string, settings: { listen: string; admin: string; worke
     'listen': settings.listen,
     'data-dir': dataDir,
     'admin': { listen: settings.admin },
-    'server': { workers: settings.workers },
+    // isolate-after 0: the spinning tenant stays thread-isolated however often it hits its deadline.
+    'server': { 'workers': settings.workers, 'isolate-after': 0 },
     'tenant': [
       { id: 'hello', routes: ['/hello/...'], module: example('hello.wasm') },
       { id: 'kv', routes: ['/kv/...'], module: example('kv.wasm') },
       { id: 'app', routes: ['/app/...'], module: fixture('versioned-v1.wasm'), policy: { limits: { fuel: 0, timeout: '20s' } } },
+      // Spins to its deadline on /spin/spin: a run that holds its worker for a while.
+      { id: 'spinner', routes: ['/spin/...'], module: example('hostile.wasm'), limits: { concurrency: 4 }, policy: { limits: { fuel: 0, timeout: '1500ms' } } },
     ],
   };
 }
@@ -128,19 +132,61 @@ describe('warden serve: reloading listen, admin and workers', () => {
     await assert.rejects(viaSocket(first));
   });
 
-  it('reports a changed server.workers with "restart to apply" in the answer and one log line, and keeps serving', async (t) => {
+  it('resizes the shared pool and the scheduler to a changed server.workers; runs in progress are never cut short', async (t) => {
     const dataDir = `${tempDir(t)}/data`;
-    let settings = { listen: '127.0.0.1:0', admin: '127.0.0.1:0', workers: 2 };
+    let settings = { listen: '127.0.0.1:0', admin: '127.0.0.1:0', workers: 1 };
     const { started, lines } = await start(t, () => table(dataDir, settings));
-    settings = { ...settings, workers: 3 };
+    const load = () => started.server.load;
+    assert.equal(load().workers, 1);
+    // Two requests that spin to their deadline: with one worker, one runs and one waits.
+    const spinBoth = () => [http(`${started.url}/spin/spin`), http(`${started.url}/spin/spin`)];
+    // A run that ends normally (the guest's own 404) clears the tenant's strikes, which would
+    // otherwise hold it to one run at a time after two deadlines (Tenant.strike).
+    const clearStrikes = async () => assert.equal((await http(`${started.url}/spin/none`)).status, 404);
+    let answers = spinBoth();
+    await eventually(async () => load().running === 1 && load().queued === 1, 'one runs, one waits');
+    settings = { ...settings, workers: 2 };
+    const grown = await started.reload();
+    assert.deepEqual(grown.restartToApply, []);
+    assert.equal(load().workers, 2);
+    await eventually(async () => load().running === 2 && load().queued === 0, 'the waiting request takes the new worker');
+    assert.match(lines.find((l) => l.includes('"kind":"workers"'))!, /"from":1,"to":2/);
+    assert.deepEqual((await Promise.all(answers)).map((a) => a.status), [504, 504]);
+    await clearStrikes();
+    // Shrinking under two running requests: both run to their own end (their deadline), none is cut short.
+    answers = spinBoth();
+    await eventually(async () => load().running === 2, 'both run');
+    settings = { ...settings, workers: 1 };
+    await started.reload();
+    assert.equal(load().workers, 1);
+    assert.equal(load().running, 2);
+    assert.deepEqual((await Promise.all(answers)).map((a) => a.status), [504, 504]);
+    await clearStrikes();
+    answers = spinBoth();
+    await eventually(async () => load().running === 1 && load().queued === 1, 'one worker again: one runs, one waits');
+    assert.deepEqual((await Promise.all(answers)).map((a) => a.status), [504, 504]);
+    assert.equal((await http(`${started.url}/hello/`)).status, 200);
+    const metrics = (await adminCall(started.adminUrl, '/metrics')).text;
+    assert.match(metrics, /^warden_workers 1$/m);
+  });
+
+  it('reports a key a running server cannot change with "restart to apply", in the answer and one log line, and keeps serving', async (t) => {
+    const dataDir = `${tempDir(t)}/data`;
+    const settings = { listen: '127.0.0.1:0', admin: '127.0.0.1:0', workers: 2 };
+    let maxHeader = '16KiB';
+    const { started, lines } = await start(t, () => {
+      const config = table(dataDir, settings);
+      return { ...config, server: { ...(config.server as object), 'max-header': maxHeader } };
+    });
+    maxHeader = '32KiB';
     const result = await started.reload();
-    assert.deepEqual(result.restartToApply, [{ key: 'server.workers', from: '2', to: '3' }]);
+    assert.deepEqual(result.restartToApply, [{ key: 'server.max-header', from: '16384', to: '32768' }]);
     const pending = lines.filter((l) => l.includes('"kind":"reload-pending"'));
     assert.equal(pending.length, 1);
-    assert.match(pending[0]!, /"key":"server.workers","message":"server.workers changed from 2 to 3: restart to apply"/);
+    assert.match(pending[0]!, /"key":"server.max-header","message":"server.max-header changed from 16384 to 32768: restart to apply"/);
     assert.equal((await http(`${started.url}/hello/`)).status, 200);
     // Back to the running value: nothing pending.
-    settings = { ...settings, workers: 2 };
+    maxHeader = '16KiB';
     assert.deepEqual((await started.reload()).restartToApply, []);
   });
 
@@ -162,7 +208,7 @@ describe('warden serve: reloading listen, admin and workers', () => {
     assert.equal((await http(`${before}/hello/`)).status, 200);
   });
 
-  it('over SIGHUP, warden serve logs "restart to apply" for server.workers', async (t) => {
+  it('over SIGHUP, warden serve applies a changed server.workers and logs it', async (t) => {
     const dir = tempDir(t);
     const dataDir = `${dir}/data`;
     const text = (workers: number) => `data-dir = "${dataDir}"\n[server]\nworkers = ${workers}\n[[tenant]]\nid = "hello"\nroutes = ["/hello/..."]\nmodule = "${example('hello.wasm')}"\n`;
@@ -171,7 +217,8 @@ describe('warden serve: reloading listen, admin and workers', () => {
     writeConfig(dir, text(4));
     served.child.kill('SIGHUP');
     await eventually(async () => served.stderr().includes('"kind":"reload"'), 'the reload is logged');
-    assert.match(served.stderr(), /"kind":"reload-pending","key":"server.workers","message":"server.workers changed from 2 to 4: restart to apply"/);
+    assert.match(served.stderr(), /"kind":"workers","from":2,"to":4/);
+    assert.doesNotMatch(served.stderr(), /reload-pending/);
     assert.equal((await http(`${served.url}/hello/`)).status, 200);
   });
 });
