@@ -3,13 +3,14 @@
 // hold, so no operation ever re-resolves a path string the guest influenced.
 
 import {
-  type BigIntStats, closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync,
+  closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync,
   openSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync,
 } from 'node:fs';
 import { Errno, WasiError, asWasiError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { HostFile } from './host-file.js';
 import { fileTypeOf, toFileStat } from './host-stat.js';
+import { fstatShape, lstatAt, openAt, unlinkAt } from './native-at.js';
 import { DIRECTORY_BLOCK, allowCreate, chargeCreate, creationCost } from './quota.js';
 import { PAGE } from './storage-meter.js';
 import { READ_ONLY, READ_ONLY_DESCRIPTOR } from './refusals.js';
@@ -168,7 +169,7 @@ export class HostDirectory implements Directory {
         if (access !== O_RDONLY) throw new WasiError(Errno.ISDIR);
         flags &= ~O_TRUNC;
       }
-      const { fd, created } = this.openCounted(procPath(parent, name), flags, options);
+      const { fd, created } = this.openCounted(parent, name, flags, options);
       const readable = access !== O_WRONLY;
       const writable = access !== O_RDONLY;
       // A file this call created is a regular file, empty; anything else is checked.
@@ -176,20 +177,20 @@ export class HostDirectory implements Directory {
         const known = writable ? { size: 0, allocated: 0, unit: this.allocationUnit() } : undefined;
         return new HostFile(fd, readable, writable, options.append, this.quota, this.now, this.readOnly, known);
       }
-      let stat;
+      let shape;
       try {
-        stat = fstatSync(fd);
+        shape = fstatShape(fd);
       } catch (error) {
         closeSync(fd);
         throw error;
       }
-      if (stat.isDirectory()) return new HostDirectory(fd, this.readOnly, this.quota, this.now, this.mountRoot);
-      if (!stat.isFile()) {
+      if (shape.filetype === FileType.Directory) return new HostDirectory(fd, this.readOnly, this.quota, this.now, this.mountRoot);
+      if (shape.filetype !== FileType.RegularFile) {
         closeSync(fd);
         throw new WasiError(Errno.NOTSUP);
       }
       // What is there already is not the guest's to pay for; growth from here on is.
-      const known = { size: stat.size, allocated: stat.blocks * 512, unit: Math.max(PAGE, stat.blksize) };
+      const known = { size: shape.size, allocated: shape.allocated, unit: Math.max(PAGE, shape.blksize) };
       return new HostFile(fd, readable, writable, options.append, this.quota, this.now, this.readOnly, known);
     } catch (error) {
       throw asWasiError(error);
@@ -200,22 +201,22 @@ export class HostDirectory implements Directory {
    * Opens, creating the file when asked, and counts a creation against the
    * quota exactly once: O_EXCL tells a creation from an open of what exists.
    */
-  private openCounted(target: string, flags: number, options: OpenOptions): { fd: number; created: boolean } {
-    if (!options.create) return { fd: openSync(target, flags), created: false };
+  private openCounted(parent: number, name: string, flags: number, options: OpenOptions): { fd: number; created: boolean } {
+    if (!options.create) return { fd: openAt(parent, name, flags), created: false };
     if (this.quota.filesCreated < this.quota.maxFilesCreated) {
       try {
-        const fd = openSync(target, flags | O_CREAT | O_EXCL, 0o644);
+        const fd = openAt(parent, name, flags | O_CREAT | O_EXCL, 0o644);
         chargeCreate(this.quota);
         return { fd, created: true };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || options.exclusive) throw error;
-        return { fd: openSync(target, flags), created: false };
+        return { fd: openAt(parent, name, flags), created: false };
       }
     }
     // The quota is spent: opening what exists is still fine, creating is not.
     if (options.exclusive) allowCreate(this.quota);
     try {
-      return { fd: openSync(target, flags), created: false };
+      return { fd: openAt(parent, name, flags), created: false };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') allowCreate(this.quota);
       throw error;
@@ -233,15 +234,14 @@ export class HostDirectory implements Directory {
     // One name: its lstat is the answer unless it is a link to follow, which takes the walk.
     if (isSingleName(path)) {
       if (this.closed) throw new WasiError(Errno.BADF);
-      let stat: BigIntStats | undefined;
+      let stat: FileStat | undefined;
       try {
-        // ENOENT as undefined, not a thrown error: Node builds a stack trace for each one.
-        stat = lstatSync(procPath(this.fd, path), { bigint: true, throwIfNoEntry: false });
+        stat = lstatAt(this.fd, path);
       } catch (error) {
         throw asWasiError(error);
       }
       if (stat === undefined) throw new WasiError(Errno.NOENT);
-      if (!followSymlinks || !stat.isSymbolicLink()) return toFileStat(stat);
+      if (!followSymlinks || stat.filetype !== FileType.SymbolicLink) return stat;
     }
     return this.at(path, followSymlinks, (resolved, target) => toFileStat(resolved.stat ?? lstatSync(target, { bigint: true })));
   }
@@ -283,7 +283,7 @@ export class HostDirectory implements Directory {
     if (isSingleName(path)) {
       if (this.closed) throw new WasiError(Errno.BADF);
       try {
-        unlinkSync(procPath(this.fd, path));
+        unlinkAt(this.fd, path);
       } catch (error) {
         throw asWasiError(error);
       }

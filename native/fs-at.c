@@ -1,0 +1,158 @@
+// One-name file operations beneath a held directory descriptor: openat,
+// fstatat, fstat and unlinkat, for wasm-warden's WASI layer
+// (src/wasi/fs/native-at.ts). Node has no *at calls, so without this helper
+// each name is reached through /proc/self/fd/<dirfd>/<name>, and each call
+// runs Node's fs wrappers and builds a Stats object with four Dates: in a
+// fresh process, warming those up cost more than the system calls.
+//
+// Every call returns a number: >= 0 on success (a descriptor, or 0), -errno on
+// failure. Nothing is thrown for a failed system call (a thrown error builds a
+// stack trace). Stats are written into a caller's Float64Array of STAT_SLOTS:
+// first dev and ino as unsigned 64-bit integers and the three times in ns
+// since the epoch as signed ones (read through 64-bit integer arrays over the
+// same buffer: exact, which a double of a 64-bit value would not be), then mode, nlink, size, blocks, blksize as
+// doubles.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <node_api.h>
+
+#define STAT_SLOTS 10
+#define NAME_MAX_BYTES 255
+
+static napi_value number(napi_env env, int64_t value) {
+  napi_value out;
+  napi_create_int64(env, value, &out);
+  return out;
+}
+
+/**
+ * Reads `name` as one plain component: at most NAME_MAX bytes, no '/', no NUL,
+ * not "." or "..". What it stops: a name that climbs out of the directory or
+ * walks into another one, which the kernel would otherwise resolve past the
+ * descriptor the caller checked (the caller resolved everything else).
+ */
+static int read_name(napi_env env, napi_value value, char name[NAME_MAX_BYTES + 2]) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, name, NAME_MAX_BYTES + 2, &length) != napi_ok) return -EINVAL;
+  if (length > NAME_MAX_BYTES) return -ENAMETOOLONG;
+  if (length == 0 || memchr(name, '/', length) != NULL || strlen(name) != length) return -EINVAL;
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return -EINVAL;
+  return 0;
+}
+
+static int read_int(napi_env env, napi_value value, int32_t *out) {
+  return napi_get_value_int32(env, value, out) == napi_ok;
+}
+
+static double *stat_slots(napi_env env, napi_value value) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) return NULL;
+  return type == napi_float64_array && length >= STAT_SLOTS ? (double *)data : NULL;
+}
+
+static void put_u64(double *slots, int at, uint64_t value) {
+  memcpy(&slots[at], &value, sizeof value);
+}
+
+/** Signed, as Node's atimeNs: a time before 1970 stays negative. */
+static uint64_t ns_of(const struct timespec *t) {
+  return (uint64_t)((int64_t)t->tv_sec * 1000000000 + (int64_t)t->tv_nsec);
+}
+
+static void fill(double *slots, const struct stat *st) {
+  put_u64(slots, 0, (uint64_t)st->st_dev);
+  put_u64(slots, 1, (uint64_t)st->st_ino);
+  put_u64(slots, 2, ns_of(&st->st_atim));
+  put_u64(slots, 3, ns_of(&st->st_mtim));
+  put_u64(slots, 4, ns_of(&st->st_ctim));
+  slots[5] = (double)st->st_mode;
+  slots[6] = (double)st->st_nlink;
+  slots[7] = (double)st->st_size;
+  slots[8] = (double)st->st_blocks;
+  slots[9] = (double)st->st_blksize;
+}
+
+/** openAt(dirfd, name, flags, mode): never follows a final link (O_NOFOLLOW is always added), always close-on-exec. */
+static napi_value open_at(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t dirfd, flags, mode;
+  char name[NAME_MAX_BYTES + 2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 ||
+      !read_int(env, argv[0], &dirfd) || !read_int(env, argv[2], &flags) || !read_int(env, argv[3], &mode)) {
+    return number(env, -EINVAL);
+  }
+  int bad = read_name(env, argv[1], name);
+  if (bad) return number(env, bad);
+  int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+  return number(env, fd >= 0 ? fd : -errno);
+}
+
+/** lstatAt(dirfd, name, slots): the entry itself, a link included (AT_SYMLINK_NOFOLLOW). */
+static napi_value lstat_at(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t dirfd;
+  char name[NAME_MAX_BYTES + 2];
+  double *slots;
+  struct stat st;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 ||
+      !read_int(env, argv[0], &dirfd) || (slots = stat_slots(env, argv[2])) == NULL) {
+    return number(env, -EINVAL);
+  }
+  int bad = read_name(env, argv[1], name);
+  if (bad) return number(env, bad);
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return number(env, -errno);
+  fill(slots, &st);
+  return number(env, 0);
+}
+
+/** fstat(fd, slots) */
+static napi_value fstat_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  double *slots;
+  struct stat st;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
+      !read_int(env, argv[0], &fd) || (slots = stat_slots(env, argv[1])) == NULL) {
+    return number(env, -EINVAL);
+  }
+  if (fstat(fd, &st) != 0) return number(env, -errno);
+  fill(slots, &st);
+  return number(env, 0);
+}
+
+/** unlinkAt(dirfd, name): a file or link, never a directory (no AT_REMOVEDIR). */
+static napi_value unlink_at(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t dirfd;
+  char name[NAME_MAX_BYTES + 2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || !read_int(env, argv[0], &dirfd)) {
+    return number(env, -EINVAL);
+  }
+  int bad = read_name(env, argv[1], name);
+  if (bad) return number(env, bad);
+  return number(env, unlinkat(dirfd, name, 0) == 0 ? 0 : -errno);
+}
+
+NAPI_MODULE_INIT() {
+  static const struct { const char *name; napi_callback fn; } functions[] = {
+    { "openAt", open_at }, { "lstatAt", lstat_at }, { "fstat", fstat_fd }, { "unlinkAt", unlink_at },
+  };
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+    napi_value fn;
+    if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, functions[i].name, fn) != napi_ok) return NULL;
+  }
+  napi_value slots;
+  if (napi_create_int32(env, STAT_SLOTS, &slots) != napi_ok || napi_set_named_property(env, exports, "STAT_SLOTS", slots) != napi_ok) return NULL;
+  return exports;
+}

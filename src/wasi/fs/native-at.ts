@@ -1,0 +1,172 @@
+// One-name file operations beneath a held directory descriptor, through the
+// optional native helper (native/fs-at.c: openat, fstatat, fstat, unlinkat)
+// when it is built, else through Node on /proc/self/fd/<dirfd>/<name>. Both
+// act on exactly one name relative to the descriptor, never following a final
+// link, and answer alike (the same descriptors, stats and error codes):
+// test/wasi/fs/native-at.test.ts runs each on the same trees both ways.
+// The helper skips Node's fs wrappers and its Stats objects (four Dates per
+// stat), which a fresh process otherwise spends its first thousands of file
+// calls warming up (docs/RATIONALE.md).
+
+import { existsSync, fstatSync, lstatSync, openSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { toFileStat } from './host-stat.js';
+import { FileType, type FileStat } from './types.js';
+import { procPath } from './walk.js';
+
+interface NativeAt {
+  openAt(dirFd: number, name: string, flags: number, mode: number): number;
+  lstatAt(dirFd: number, name: string, slots: Float64Array): number;
+  fstat(fd: number, slots: Float64Array): number;
+  unlinkAt(dirFd: number, name: string): number;
+  STAT_SLOTS: number;
+}
+
+let native: NativeAt | null | undefined;
+let enabled = true;
+
+/** Where the built helper lives: dist/native, seen from dist/src/wasi/fs or (bundled) from dist/cli. */
+function helperPath(): string | null {
+  const path = typeof __dirname === 'string'
+    ? `${__dirname}/../native/fs-at.node`
+    : fileURLToPath(new URL('../../../native/fs-at.node', import.meta.url));
+  return existsSync(path) ? path : null;
+}
+
+function loadNative(): NativeAt | null {
+  if (native !== undefined) return native;
+  native = null;
+  try {
+    const path = helperPath();
+    if (path) {
+      const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+      // Refused under Node's permission model (process isolation, no --allow-addons): Node it is, then.
+      native = load(path) as NativeAt;
+    }
+  } catch {
+    native = null;
+  }
+  return native;
+}
+
+/** The helper when it is built, loadable and not turned off. */
+const helper = (): NativeAt | null => (enabled ? (native === undefined ? loadNative() : native) : null);
+
+/** Whether calls go through the native helper (tests compare both ways). */
+export function nativeAtAvailable(): boolean {
+  return helper() !== null;
+}
+
+/** Turns the native helper off or back on (tests measure the fallback with it). */
+export function useNativeAt(on: boolean): void {
+  enabled = on;
+}
+
+/** errno numbers to the codes Node's errors carry (ENOENT, ...), for one way of failing. */
+const codeOf = new Map<number, string>(Object.entries(osConstants.errno).map(([code, n]) => [n, code]));
+
+/** A failed call of the helper as Node would have thrown it: an Error with the errno's code. */
+function systemError(errno: number, call: string): Error {
+  const code = codeOf.get(errno) ?? 'EIO';
+  return Object.assign(new Error(`${code}: ${call}`), { code, errno: -errno });
+}
+
+/** Whether the helper may take `name`: one plain name (walk.ts resolves '.' to the directory itself, Node takes that). */
+const plainName = (name: string): boolean => name !== '.' && name !== '..';
+
+/**
+ * openat(dirFd, name, flags[, mode]). The caller's flags carry O_NOFOLLOW (the
+ * helper adds it in any case). Throws as Node's openSync does.
+ */
+export function openAt(dirFd: number, name: string, flags: number, mode?: number): number {
+  const h = helper();
+  if (h && plainName(name)) {
+    const fd = h.openAt(dirFd, name, flags, mode ?? 0o666);
+    if (fd < 0) throw systemError(-fd, 'open');
+    return fd;
+  }
+  return mode === undefined ? openSync(procPath(dirFd, name), flags) : openSync(procPath(dirFd, name), flags, mode);
+}
+
+/** unlinkat(dirFd, name, 0): a file or a link, never a directory. Throws as Node's unlinkSync does. */
+export function unlinkAt(dirFd: number, name: string): void {
+  const h = helper();
+  if (h && plainName(name)) {
+    const result = h.unlinkAt(dirFd, name);
+    if (result < 0) throw systemError(-result, 'unlink');
+    return;
+  }
+  unlinkSync(procPath(dirFd, name));
+}
+
+// One buffer for every stat of this thread: written by the helper, read back at once.
+const slots = new Float64Array(10);
+const unsigned = new BigUint64Array(slots.buffer);
+const signed = new BigInt64Array(slots.buffer);
+const S_IFMT = 0o170000;
+
+function fileTypeOfMode(mode: number): FileType {
+  switch (mode & S_IFMT) {
+    case 0o100000: return FileType.RegularFile;
+    case 0o040000: return FileType.Directory;
+    case 0o120000: return FileType.SymbolicLink;
+    case 0o020000: return FileType.CharacterDevice;
+    case 0o060000: return FileType.BlockDevice;
+    case 0o140000: return FileType.SocketStream;
+    default: return FileType.Unknown;
+  }
+}
+
+function statFromSlots(): FileStat {
+  return {
+    dev: unsigned[0]!,
+    ino: unsigned[1]!,
+    filetype: fileTypeOfMode(slots[5]!),
+    nlink: BigInt(slots[6]!),
+    size: BigInt(slots[7]!),
+    atim: signed[2]!,
+    mtim: signed[3]!,
+    ctim: signed[4]!,
+  };
+}
+
+/** lstat of `name` in `dirFd` (a link is itself); undefined when nothing is there. Throws as Node's lstatSync does otherwise. */
+export function lstatAt(dirFd: number, name: string): FileStat | undefined {
+  const h = helper();
+  if (h && plainName(name)) {
+    const result = h.lstatAt(dirFd, name, slots);
+    if (result === 0) return statFromSlots();
+    if (-result === osConstants.errno.ENOENT) return undefined;
+    throw systemError(-result, 'lstat');
+  }
+  // ENOENT as undefined, not a thrown error: Node builds a stack trace for each one.
+  const stat = lstatSync(procPath(dirFd, name), { bigint: true, throwIfNoEntry: false });
+  return stat === undefined ? undefined : toFileStat(stat);
+}
+
+/** What an open needs to know of what it opened. */
+export interface OpenedShape {
+  filetype: FileType;
+  size: number;
+  /** st_blocks × 512. */
+  allocated: number;
+  blksize: number;
+}
+
+/** fstat of an open descriptor, as much as an open needs. Throws as Node's fstatSync does. */
+export function fstatShape(fd: number): OpenedShape {
+  const h = helper();
+  if (h) {
+    const result = h.fstat(fd, slots);
+    if (result < 0) throw systemError(-result, 'fstat');
+    const type = fileTypeOfMode(slots[5]!);
+    // Files and directories by name, anything else as Node's answer below has it: neither.
+    const filetype = type === FileType.RegularFile || type === FileType.Directory ? type : FileType.Unknown;
+    return { filetype, size: slots[7]!, allocated: slots[8]! * 512, blksize: slots[9]! };
+  }
+  const stat = fstatSync(fd);
+  const filetype = stat.isFile() ? FileType.RegularFile : stat.isDirectory() ? FileType.Directory : FileType.Unknown;
+  return { filetype, size: stat.size, allocated: stat.blocks * 512, blksize: stat.blksize };
+}

@@ -1,0 +1,166 @@
+// One-name operations go through the native helper (openat, fstatat, fstat,
+// unlinkat) when it is built, else through Node on /proc/self/fd. Both ways
+// must answer alike on every kind of entry: each case runs on identical fresh
+// trees with the helper on and off and compares what came back and what the
+// host trees hold after. The helper itself refuses anything but one plain
+// name and never follows a final link, whatever its caller passes.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { fstatShape, lstatAt, nativeAtAvailable, openAt, unlinkAt, useNativeAt } from '../../../src/wasi/fs/native-at.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+/** Every kind of entry one name can be. */
+const names = ['file', 'dir', 'fifo', 'not-there', 'link-file', 'link-dir', 'link-dangling', 'link-out', 'link-loop'];
+
+/** How the host directory opens names (always O_NOFOLLOW and O_NONBLOCK). */
+const openModes: Record<string, [number, number?]> = {
+  read: [O_RDONLY],
+  write: [O_WRONLY],
+  'read-write': [O_RDWR],
+  truncate: [O_WRONLY | O_TRUNC],
+  create: [O_WRONLY | O_CREAT | O_EXCL, 0o644],
+  directory: [O_RDONLY | O_DIRECTORY],
+};
+
+function plant(t: Parameters<typeof tempDir>[0]) {
+  const top = tempDir(t);
+  const root = join(top, 'root');
+  const outside = join(top, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret'), 'SECRET');
+  writeFileSync(join(root, 'file'), 'FILE');
+  mkdirSync(join(root, 'dir'));
+  spawnSync('mkfifo', [join(root, 'fifo')]);
+  writeFileSync(join(root, 'target'), 'TARGET');
+  symlinkSync('target', join(root, 'link-file'));
+  symlinkSync('dir', join(root, 'link-dir'));
+  symlinkSync('not-yet', join(root, 'link-dangling'));
+  symlinkSync('../outside/secret', join(root, 'link-out'));
+  symlinkSync('link-loop', join(root, 'link-loop'));
+  const dirFd = openSync(root, O_RDONLY | O_DIRECTORY);
+  t.after(() => closeSync(dirFd));
+  return { root, outside, dirFd };
+}
+
+/** The host trees, in comparable form. */
+function trees(root: string, outside: string): string {
+  const tree = (at: string): string => readdirSync(at).sort().map((name) => {
+    const stat = lstatSync(join(at, name));
+    const kind = stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'dir' : stat.isFIFO() ? 'fifo' : readFileSync(join(at, name), 'utf8');
+    return `${name}:${kind}`;
+  }).join(',');
+  return `root ${tree(root)} | outside ${tree(outside)}`;
+}
+
+/** What a call answered (its value, or the code of what it threw) and the trees after it. */
+function outcome(t: Parameters<typeof tempDir>[0], native: boolean, call: (dirFd: number) => unknown): string {
+  const { root, outside, dirFd } = plant(t);
+  useNativeAt(native);
+  let answer: string;
+  try {
+    answer = JSON.stringify(call(dirFd), (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+  } catch (error) {
+    answer = `threw ${(error as NodeJS.ErrnoException).code}`;
+  } finally {
+    useNativeAt(true);
+  }
+  return `${answer} | ${trees(root, outside)}`;
+}
+
+/** The same call with the helper and without. */
+function bothWays(t: Parameters<typeof tempDir>[0], call: (dirFd: number) => unknown): [string, string] {
+  return [outcome(t, true, call), outcome(t, false, call)];
+}
+
+/** What an open gave, beyond the descriptor's number: its shape, and a stat of the same name. */
+function opened(fd: number): unknown {
+  try {
+    return fstatShape(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const helperPath = fileURLToPath(new URL('../../../native/fs-at.node', import.meta.url));
+
+describe('one-name operations with the native helper and through Node', () => {
+  it('answer alike for every kind of entry', (t) => {
+    if (!nativeAtAvailable()) {
+      t.skip('the native helper is not built here (no C compiler or Node headers)');
+      return;
+    }
+    for (const name of names) {
+      for (const [mode, [flags, fileMode]] of Object.entries(openModes)) {
+        const [native, node] = bothWays(t, (dirFd) => opened(openAt(dirFd, name, flags | O_NOFOLLOW | O_NONBLOCK, fileMode)));
+        assert.equal(native, node, `open ${name} (${mode})`);
+      }
+      // Stats are compared whole: dev, ino, nlink, size and the three times to the nanosecond.
+      const { dirFd } = plant(t);
+      useNativeAt(true);
+      const viaHelper = lstatAt(dirFd, name);
+      useNativeAt(false);
+      const viaNode = lstatAt(dirFd, name);
+      useNativeAt(true);
+      assert.deepEqual(viaHelper, viaNode, `lstat ${name}`);
+      const [native, node] = bothWays(t, (dirFd) => unlinkAt(dirFd, name));
+      assert.equal(native, node, `unlink ${name}`);
+    }
+  });
+
+  it('answer alike for what an open descriptor is', (t) => {
+    if (!nativeAtAvailable()) {
+      t.skip('the native helper is not built here (no C compiler or Node headers)');
+      return;
+    }
+    const { root } = plant(t);
+    for (const name of ['file', 'dir']) {
+      const fd = openSync(join(root, name), O_RDONLY);
+      t.after(() => closeSync(fd));
+      useNativeAt(true);
+      const viaHelper = fstatShape(fd);
+      useNativeAt(false);
+      const viaNode = fstatShape(fd);
+      useNativeAt(true);
+      assert.deepEqual(viaHelper, viaNode, name);
+    }
+  });
+
+  it('the helper refuses anything but one plain name, and never follows a final link', (t) => {
+    if (!existsSync(helperPath)) {
+      t.skip('the native helper is not built here (no C compiler or Node headers)');
+      return;
+    }
+    const helper = createRequire(import.meta.url)(helperPath) as {
+      openAt(dirFd: number, name: string, flags: number, mode: number): number;
+      lstatAt(dirFd: number, name: string, slots: Float64Array): number;
+      unlinkAt(dirFd: number, name: string): number;
+    };
+    const { root, outside, dirFd } = plant(t);
+    const slots = new Float64Array(10);
+    const before = trees(root, outside);
+    const { EINVAL: einval, ENAMETOOLONG, ELOOP } = osConstants.errno;
+    const EINVAL = -einval;
+    for (const name of ['..', '.', '', '../outside/secret', 'dir/../../outside/secret', 'dir/', 'a\0b', '/etc/passwd']) {
+      assert.equal(helper.openAt(dirFd, name, O_RDONLY, 0), EINVAL, `open ${JSON.stringify(name)}`);
+      assert.equal(helper.openAt(dirFd, name, O_WRONLY | O_CREAT, 0o644), EINVAL, `create ${JSON.stringify(name)}`);
+      assert.equal(helper.lstatAt(dirFd, name, slots), EINVAL, `lstat ${JSON.stringify(name)}`);
+      assert.equal(helper.unlinkAt(dirFd, name), EINVAL, `unlink ${JSON.stringify(name)}`);
+    }
+    assert.equal(helper.openAt(dirFd, 'x'.repeat(256), O_RDONLY, 0), -ENAMETOOLONG);
+    // No O_NOFOLLOW asked for: added anyway, so a link (here one leading out) is ELOOP, never opened.
+    assert.equal(helper.openAt(dirFd, 'link-out', O_RDONLY, 0), -ELOOP);
+    assert.equal(helper.openAt(dirFd, 'link-out', O_WRONLY | O_TRUNC, 0), -ELOOP);
+    assert.equal(trees(root, outside), before);
+    assert.equal(readFileSync(join(outside, 'secret'), 'utf8'), 'SECRET');
+  });
+});
