@@ -1,6 +1,6 @@
-// One-name file operations beneath a held directory descriptor: openat,
-// fstatat, fstat and unlinkat, for wasm-warden's WASI layer
-// (src/wasi/fs/native-at.ts). Node has no *at calls, so without this helper
+// One-name file operations beneath a held directory descriptor (openat,
+// fstatat, unlinkat) and positioned reads and writes of open files (fstat,
+// pread, pwrite), for wasm-warden's WASI layer (src/wasi/fs/native-at.ts). Node has no *at calls, so without this helper
 // each name is reached through /proc/self/fd/<dirfd>/<name>, and each call
 // runs Node's fs wrappers and builds a Stats object with four Dates: in a
 // fresh process, warming those up cost more than the system calls.
@@ -90,7 +90,8 @@ static napi_value open_at(napi_env env, napi_callback_info info) {
   }
   int bad = read_name(env, argv[1], name);
   if (bad) return number(env, bad);
-  int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+  int fd;
+  do fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode); while (fd < 0 && errno == EINTR);
   return number(env, fd >= 0 ? fd : -errno);
 }
 
@@ -143,9 +144,59 @@ static napi_value unlink_at(napi_env env, napi_callback_info info) {
   return number(env, unlinkat(dirfd, name, 0) == 0 ? 0 : -errno);
 }
 
+/**
+ * The bytes [offset, offset + length) of a Uint8Array argument, checked to lie
+ * inside it. What the check stops: a read or write past the guest's buffer.
+ */
+static uint8_t *byte_range(napi_env env, napi_value value, int64_t offset, int64_t length) {
+  napi_typedarray_type type;
+  size_t size;
+  void *data;
+  if (napi_get_typedarray_info(env, value, &type, &size, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return NULL;
+  if (offset < 0 || length < 0 || (uint64_t)offset > size || (uint64_t)length > size - (uint64_t)offset) return NULL;
+  return (uint8_t *)data + offset;
+}
+
+/** Reads fd, buffer, offset, length, position (a Number: the caller passes only exact ones). */
+static uint8_t *io_args(napi_env env, napi_callback_info info, int32_t *fd, int64_t *length, int64_t *position) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t offset;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5 || !read_int(env, argv[0], fd) ||
+      napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], length) != napi_ok ||
+      napi_get_value_int64(env, argv[4], position) != napi_ok || *position < 0) {
+    return NULL;
+  }
+  return byte_range(env, argv[1], offset, *length);
+}
+
+/** pread(fd, buffer, offset, length, position): bytes read, or -errno. */
+static napi_value pread_fd(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  int64_t length, position;
+  uint8_t *at = io_args(env, info, &fd, &length, &position);
+  if (at == NULL) return number(env, -EINVAL);
+  ssize_t n;
+  // Retried when a signal interrupts it, as libuv retries Node's reads.
+  do n = pread(fd, at, (size_t)length, (off_t)position); while (n < 0 && errno == EINTR);
+  return number(env, n >= 0 ? n : -errno);
+}
+
+/** pwrite(fd, buffer, offset, length, position): bytes written, or -errno. */
+static napi_value pwrite_fd(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  int64_t length, position;
+  uint8_t *at = io_args(env, info, &fd, &length, &position);
+  if (at == NULL) return number(env, -EINVAL);
+  ssize_t n;
+  do n = pwrite(fd, at, (size_t)length, (off_t)position); while (n < 0 && errno == EINTR);
+  return number(env, n >= 0 ? n : -errno);
+}
+
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } functions[] = {
     { "openAt", open_at }, { "lstatAt", lstat_at }, { "fstat", fstat_fd }, { "unlinkAt", unlink_at },
+    { "pread", pread_fd }, { "pwrite", pwrite_fd },
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;

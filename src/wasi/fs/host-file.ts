@@ -2,9 +2,10 @@
 // not in the kernel, so append mode can be switched on and off (Node has no
 // fcntl) and positioned I/O never disturbs it.
 
-import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync } from 'node:fs';
 import { Errno, WasiError, asWasiError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
+import { readAt, writeAt } from './native-at.js';
 import { toFileStat } from './host-stat.js';
 import { setFdTimes } from './timestamps.js';
 import { PAGE, StorageMeter, type Measured } from './storage-meter.js';
@@ -54,7 +55,7 @@ export class HostFile implements File {
     if (!this.readable) throw new WasiError(Errno.BADF);
     try {
       const at = position ?? this.position;
-      const n = readSync(this.fd, target, 0, target.length, at);
+      const n = readAt(this.fd, target, at);
       if (position === null) this.position += BigInt(n);
       return n;
     } catch (error) {
@@ -73,7 +74,7 @@ export class HostFile implements File {
       const offset = Number(at);
       // Charged by what the write makes the host keep (blocks, apparent size): EDQUOT or a short write past the quota.
       const allowed = this.storage!.allow(offset, source.length, this.measure);
-      const n = writeSync(this.fd, source, 0, allowed, offset);
+      const n = writeAt(this.fd, source, allowed, offset);
       this.storage!.wrote(offset, n);
       if (position === null) this.position = at + BigInt(n);
       return n;

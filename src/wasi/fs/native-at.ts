@@ -1,14 +1,15 @@
-// One-name file operations beneath a held directory descriptor, through the
-// optional native helper (native/fs-at.c: openat, fstatat, fstat, unlinkat)
-// when it is built, else through Node on /proc/self/fd/<dirfd>/<name>. Both
-// act on exactly one name relative to the descriptor, never following a final
-// link, and answer alike (the same descriptors, stats and error codes):
+// One-name file operations beneath a held directory descriptor, and
+// positioned reads and writes, through the optional native helper
+// (native/fs-at.c: openat, fstatat, fstat, unlinkat, pread, pwrite) when it is
+// built, else through Node (names on /proc/self/fd/<dirfd>/<name>). Both act
+// on exactly one name relative to the descriptor, never following a final
+// link, and answer alike (the same descriptors, stats, bytes and error codes):
 // test/wasi/fs/native-at.test.ts runs each on the same trees both ways.
 // The helper skips Node's fs wrappers and its Stats objects (four Dates per
 // stat), which a fresh process otherwise spends its first thousands of file
 // calls warming up (docs/RATIONALE.md).
 
-import { existsSync, fstatSync, lstatSync, openSync, unlinkSync } from 'node:fs';
+import { existsSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ interface NativeAt {
   lstatAt(dirFd: number, name: string, slots: Float64Array): number;
   fstat(fd: number, slots: Float64Array): number;
   unlinkAt(dirFd: number, name: string): number;
+  pread(fd: number, target: Uint8Array, offset: number, length: number, position: number): number;
+  pwrite(fd: number, source: Uint8Array, offset: number, length: number, position: number): number;
   STAT_SLOTS: number;
 }
 
@@ -170,3 +173,29 @@ export function fstatShape(fd: number): OpenedShape {
   const filetype = stat.isFile() ? FileType.RegularFile : stat.isDirectory() ? FileType.Directory : FileType.Unknown;
   return { filetype, size: stat.size, allocated: stat.blocks * 512, blksize: stat.blksize };
 }
+
+/** pread into all of `target` at `position`: bytes read. Throws as Node's readSync does. */
+export function readAt(fd: number, target: Uint8Array, position: bigint): number {
+  const h = helper();
+  // A position past 2^53 is not exact as a Number: Node takes those as a BigInt.
+  if (h && position <= MAX_EXACT) {
+    const n = h.pread(fd, target, 0, target.length, Number(position));
+    if (n < 0) throw systemError(-n, 'read');
+    return n;
+  }
+  return readSync(fd, target, 0, target.length, position);
+}
+
+/** pwrite of source[0, length) at `position`: bytes written. Throws as Node's writeSync does. */
+export function writeAt(fd: number, source: Uint8Array, length: number, position: number): number {
+  const h = helper();
+  // A position past 2^53 is not exact as a Number: Node's answer for those stays theirs.
+  if (h && position <= Number.MAX_SAFE_INTEGER) {
+    const n = h.pwrite(fd, source, 0, length, position);
+    if (n < 0) throw systemError(-n, 'write');
+    return n;
+  }
+  return writeSync(fd, source, 0, length, position);
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);

@@ -13,7 +13,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fstatShape, lstatAt, nativeAtAvailable, openAt, unlinkAt, useNativeAt } from '../../../src/wasi/fs/native-at.js';
+import { fstatShape, lstatAt, nativeAtAvailable, openAt, readAt, unlinkAt, useNativeAt, writeAt } from '../../../src/wasi/fs/native-at.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
@@ -135,6 +135,45 @@ describe('one-name operations with the native helper and through Node', () => {
     }
   });
 
+  it('read and write alike, at positions, and fail alike', (t) => {
+    if (!nativeAtAvailable()) {
+      t.skip('the native helper is not built here (no C compiler or Node headers)');
+      return;
+    }
+    const io = (dirFd: number): unknown => {
+      const results: unknown[] = [];
+      const attempt = (call: () => unknown): void => {
+        try {
+          results.push(call());
+        } catch (error) {
+          results.push(`threw ${(error as NodeJS.ErrnoException).code}`);
+        }
+      };
+      const rw = openAt(dirFd, 'file', O_RDWR | O_NOFOLLOW);
+      const ro = openAt(dirFd, 'target', O_RDONLY | O_NOFOLLOW);
+      const wo = openAt(dirFd, 'target', O_WRONLY | O_NOFOLLOW);
+      const dir = openAt(dirFd, 'dir', O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      try {
+        const bytes = new TextEncoder().encode('abcdefgh');
+        attempt(() => writeAt(rw, bytes, 8, 2));
+        attempt(() => writeAt(rw, bytes.subarray(3), 2, 100));
+        for (const position of [0n, 3n, 101n, 500n]) {
+          const into = new Uint8Array(6);
+          attempt(() => [readAt(rw, into, position), [...into]]);
+        }
+        attempt(() => writeAt(ro, bytes, 1, 0));
+        attempt(() => readAt(wo, new Uint8Array(1), 0n));
+        attempt(() => readAt(dir, new Uint8Array(1), 0n));
+      } finally {
+        for (const fd of [rw, ro, wo, dir]) closeSync(fd);
+      }
+      return results;
+    };
+    const [native, node] = bothWays(t, io);
+    assert.equal(native, node);
+    assert.match(native, /threw EBADF/);
+  });
+
   it('the helper refuses anything but one plain name, and never follows a final link', (t) => {
     if (!existsSync(helperPath)) {
       t.skip('the native helper is not built here (no C compiler or Node headers)');
@@ -144,6 +183,8 @@ describe('one-name operations with the native helper and through Node', () => {
       openAt(dirFd: number, name: string, flags: number, mode: number): number;
       lstatAt(dirFd: number, name: string, slots: Float64Array): number;
       unlinkAt(dirFd: number, name: string): number;
+      pread(fd: number, target: Uint8Array, offset: number, length: number, position: number): number;
+      pwrite(fd: number, source: Uint8Array, offset: number, length: number, position: number): number;
     };
     const { root, outside, dirFd } = plant(t);
     const slots = new Float64Array(10);
@@ -160,6 +201,15 @@ describe('one-name operations with the native helper and through Node', () => {
     // No O_NOFOLLOW asked for: added anyway, so a link (here one leading out) is ELOOP, never opened.
     assert.equal(helper.openAt(dirFd, 'link-out', O_RDONLY, 0), -ELOOP);
     assert.equal(helper.openAt(dirFd, 'link-out', O_WRONLY | O_TRUNC, 0), -ELOOP);
+    // A read or write past the end of the buffer it was given is refused before any I/O.
+    const rw = helper.openAt(dirFd, 'file', O_RDWR, 0);
+    t.after(() => closeSync(rw));
+    const small = new Uint8Array(4);
+    assert.equal(helper.pwrite(rw, small, 2, 3, 0), EINVAL);
+    assert.equal(helper.pread(rw, small, 0, 5, 0), EINVAL);
+    assert.equal(helper.pread(rw, small, -1, 2, 0), EINVAL);
+    assert.equal(helper.pwrite(rw, small.subarray(2), 0, 3, 0), EINVAL);
+    assert.equal(helper.pread(rw, small, 0, 4, -1), EINVAL);
     assert.equal(trees(root, outside), before);
     assert.equal(readFileSync(join(outside, 'secret'), 'utf8'), 'SECRET');
   });
