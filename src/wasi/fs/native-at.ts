@@ -10,7 +10,6 @@
 // calls warming up (docs/RATIONALE.md).
 
 import { existsSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { toFileStat } from './host-stat.js';
@@ -44,9 +43,11 @@ function loadNative(): NativeAt | null {
   try {
     const path = helperPath();
     if (path) {
-      const load = typeof require === 'function' ? require : createRequire(import.meta.url);
+      // process.dlopen rather than require: about 0.5 ms against 2-7 ms through the module loader.
       // Refused under Node's permission model (process isolation, no --allow-addons): Node it is, then.
-      native = load(path) as NativeAt;
+      const module = { exports: {} as NativeAt };
+      process.dlopen(module, path);
+      native = module.exports;
     }
   } catch {
     native = null;
