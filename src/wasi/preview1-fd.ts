@@ -131,7 +131,8 @@ export function fdFunctions(ctx: WasiContext) {
       const ptr = pairs[2 * i]!;
       const len = pairs[2 * i + 1]!;
       if (len === 0) continue;
-      const n = file.write(m.slice(ptr, len), position === null ? null : position + BigInt(total));
+      // Straight from guest memory (the range was checked with the iovecs): no view per write.
+      const n = file.write(m.bytes(), position === null ? null : position + BigInt(total), ptr, len);
       total += n;
       if (n < len) break;
     }
@@ -155,7 +156,7 @@ export function fdFunctions(ctx: WasiContext) {
       if (entry.kind === 'stdin') {
         n = entry.stream.read(m.slice(ptr, want));
       } else {
-        n = entry.file.read(m.slice(ptr, want), position === null ? null : position + BigInt(total));
+        n = entry.file.read(m.bytes(), position === null ? null : position + BigInt(total), ptr, want);
       }
       total += n;
       if (n < len) break;

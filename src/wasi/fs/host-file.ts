@@ -51,11 +51,11 @@ export class HostFile implements File {
   }
 
   // read and write catch inline rather than through `wrap`: no closure per call on the hot path.
-  read(target: Uint8Array, position: bigint | null): number {
+  read(target: Uint8Array, position: bigint | null, offset = 0, length = target.length): number {
     if (!this.readable) throw new WasiError(Errno.BADF);
     try {
       const at = position ?? this.position;
-      const n = readAt(this.fd, target, at);
+      const n = readAt(this.fd, target, offset, length, at);
       if (position === null) this.position += BigInt(n);
       return n;
     } catch (error) {
@@ -63,19 +63,19 @@ export class HostFile implements File {
     }
   }
 
-  write(source: Uint8Array, position: bigint | null): number {
+  write(source: Uint8Array, position: bigint | null, offset = 0, length = source.length): number {
     if (!this.writable) throw new WasiError(Errno.BADF);
     try {
       let at: bigint;
       if (position !== null) at = position;
       else if (this.append) at = fstatSync(this.fd, { bigint: true }).size;
       else at = this.position;
-      if (at + BigInt(source.length) > MAX_OFFSET) throw new WasiError(Errno.FBIG);
-      const offset = Number(at);
+      if (at + BigInt(length) > MAX_OFFSET) throw new WasiError(Errno.FBIG);
+      const fileOffset = Number(at);
       // Charged by what the write makes the host keep (blocks, apparent size): EDQUOT or a short write past the quota.
-      const allowed = this.storage!.allow(offset, source.length, this.measure);
-      const n = writeAt(this.fd, source, allowed, offset);
-      this.storage!.wrote(offset, n);
+      const allowed = this.storage!.allow(fileOffset, length, this.measure);
+      const n = writeAt(this.fd, source, offset, allowed, fileOffset);
+      this.storage!.wrote(fileOffset, n);
       if (position === null) this.position = at + BigInt(n);
       return n;
     } catch (error) {

@@ -175,28 +175,28 @@ export function fstatShape(fd: number): OpenedShape {
   return { filetype, size: stat.size, allocated: stat.blocks * 512, blksize: stat.blksize };
 }
 
-/** pread into all of `target` at `position`: bytes read. Throws as Node's readSync does. */
-export function readAt(fd: number, target: Uint8Array, position: bigint): number {
+/** pread into target[offset, offset + length) at `position`: bytes read. Throws as Node's readSync does. */
+export function readAt(fd: number, target: Uint8Array, offset: number, length: number, position: bigint): number {
   const h = helper();
   // A position past 2^53 is not exact as a Number: Node takes those as a BigInt.
   if (h && position <= MAX_EXACT) {
-    const n = h.pread(fd, target, 0, target.length, Number(position));
+    const n = h.pread(fd, target, offset, length, Number(position));
     if (n < 0) throw systemError(-n, 'read');
     return n;
   }
-  return readSync(fd, target, 0, target.length, position);
+  return readSync(fd, target, offset, length, position);
 }
 
-/** pwrite of source[0, length) at `position`: bytes written. Throws as Node's writeSync does. */
-export function writeAt(fd: number, source: Uint8Array, length: number, position: number): number {
+/** pwrite of source[offset, offset + length) at `position`: bytes written. Throws as Node's writeSync does. */
+export function writeAt(fd: number, source: Uint8Array, offset: number, length: number, position: number): number {
   const h = helper();
   // A position past 2^53 is not exact as a Number: Node's answer for those stays theirs.
   if (h && position <= Number.MAX_SAFE_INTEGER) {
-    const n = h.pwrite(fd, source, 0, length, position);
+    const n = h.pwrite(fd, source, offset, length, position);
     if (n < 0) throw systemError(-n, 'write');
     return n;
   }
-  return writeSync(fd, source, 0, length, position);
+  return writeSync(fd, source, offset, length, position);
 }
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);

@@ -73,10 +73,16 @@ export interface File {
   /** Opened for reading / for writing: what fd_read and fd_write (and the reported rights) allow. */
   readonly readable: boolean;
   readonly writable: boolean;
-  /** Reads into `target`; `position` null means the current offset (which advances). Returns bytes read. */
-  read(target: Uint8Array, position: bigint | null): number;
-  /** Writes `source`; `position` null means the current offset (or end, in append mode). Returns bytes written. */
-  write(source: Uint8Array, position: bigint | null): number;
+  /**
+   * Reads into `target` (or its bytes [offset, offset + length), checked by the caller); `position`
+   * null means the current offset (which advances). Returns bytes read.
+   */
+  read(target: Uint8Array, position: bigint | null, offset?: number, length?: number): number;
+  /**
+   * Writes `source` (or its bytes [offset, offset + length), checked by the caller); `position` null
+   * means the current offset (or end, in append mode). Returns bytes written.
+   */
+  write(source: Uint8Array, position: bigint | null, offset?: number, length?: number): number;
   /** lseek semantics; whence 0 SET, 1 CUR, 2 END. Returns the new offset. */
   seek(offset: bigint, whence: 0 | 1 | 2): bigint;
   tell(): bigint;

@@ -155,15 +155,15 @@ describe('one-name operations with the native helper and through Node', () => {
       const dir = openAt(dirFd, 'dir', O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
         const bytes = new TextEncoder().encode('abcdefgh');
-        attempt(() => writeAt(rw, bytes, 8, 2));
-        attempt(() => writeAt(rw, bytes.subarray(3), 2, 100));
+        attempt(() => writeAt(rw, bytes, 0, 8, 2));
+        attempt(() => writeAt(rw, bytes, 3, 2, 100));
         for (const position of [0n, 3n, 101n, 500n]) {
           const into = new Uint8Array(6);
-          attempt(() => [readAt(rw, into, position), [...into]]);
+          attempt(() => [readAt(rw, into, 1, 5, position), [...into]]);
         }
-        attempt(() => writeAt(ro, bytes, 1, 0));
-        attempt(() => readAt(wo, new Uint8Array(1), 0n));
-        attempt(() => readAt(dir, new Uint8Array(1), 0n));
+        attempt(() => writeAt(ro, bytes, 0, 1, 0));
+        attempt(() => readAt(wo, new Uint8Array(1), 0, 1, 0n));
+        attempt(() => readAt(dir, new Uint8Array(1), 0, 1, 0n));
       } finally {
         for (const fd of [rw, ro, wo, dir]) closeSync(fd);
       }
