@@ -37,8 +37,11 @@ static napi_value number(napi_env env, int64_t value) {
  */
 static int read_name(napi_env env, napi_value value, char name[NAME_MAX_BYTES + 2]) {
   size_t length;
-  if (napi_get_value_string_utf8(env, value, name, NAME_MAX_BYTES + 2, &length) != napi_ok) return -EINVAL;
+  // The whole name's length first: a copy into the buffer stops at a character's boundary, so a
+  // long name of multi-byte characters would otherwise arrive cut short and open another name.
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) return -EINVAL;
   if (length > NAME_MAX_BYTES) return -ENAMETOOLONG;
+  if (napi_get_value_string_utf8(env, value, name, NAME_MAX_BYTES + 2, &length) != napi_ok) return -EINVAL;
   if (length == 0 || memchr(name, '/', length) != NULL || strlen(name) != length) return -EINVAL;
   if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return -EINVAL;
   return 0;

@@ -51,7 +51,7 @@ export class HostFile implements File {
   }
 
   // read and write catch inline rather than through `wrap`: no closure per call on the hot path.
-  read(target: Uint8Array, position: bigint | null, offset = 0, length = target.length): number {
+  read(target: Uint8Array, position: bigint | null, offset: number, length: number): number {
     if (!this.readable) throw new WasiError(Errno.BADF);
     try {
       const at = position ?? this.position;
@@ -63,7 +63,7 @@ export class HostFile implements File {
     }
   }
 
-  write(source: Uint8Array, position: bigint | null, offset = 0, length = source.length): number {
+  write(source: Uint8Array, position: bigint | null, offset: number, length: number): number {
     if (!this.writable) throw new WasiError(Errno.BADF);
     try {
       let at: bigint;

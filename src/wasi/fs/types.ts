@@ -74,15 +74,17 @@ export interface File {
   readonly readable: boolean;
   readonly writable: boolean;
   /**
-   * Reads into `target` (or its bytes [offset, offset + length), checked by the caller); `position`
-   * null means the current offset (which advances). Returns bytes read.
+   * Reads into the bytes [offset, offset + length) of `target` (the guest's whole memory, the range
+   * checked by the caller: no view is made per call); `position` null means the current offset
+   * (which advances). Returns bytes read. The range is required, not optional: an implementation
+   * that read or wrote all of `target` would hand the guest's other memory to the file.
    */
-  read(target: Uint8Array, position: bigint | null, offset?: number, length?: number): number;
+  read(target: Uint8Array, position: bigint | null, offset: number, length: number): number;
   /**
-   * Writes `source` (or its bytes [offset, offset + length), checked by the caller); `position` null
-   * means the current offset (or end, in append mode). Returns bytes written.
+   * Writes the bytes [offset, offset + length) of `source` (as `read`); `position` null means the
+   * current offset (or end, in append mode). Returns bytes written.
    */
-  write(source: Uint8Array, position: bigint | null, offset?: number, length?: number): number;
+  write(source: Uint8Array, position: bigint | null, offset: number, length: number): number;
   /** lseek semantics; whence 0 SET, 1 CUR, 2 END. Returns the new offset. */
   seek(offset: bigint, whence: 0 | 1 | 2): bigint;
   tell(): bigint;

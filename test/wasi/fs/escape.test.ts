@@ -103,7 +103,7 @@ describe('escaping a host preopen', () => {
     symlinkSync('../a/f', join(root, 'b', 'up'));
     const file = dir.open('to-a/f', read) as File;
     const buf = new Uint8Array(6);
-    file.read(buf, null);
+    file.read(buf, null, 0, buf.length);
     file.close();
     assert.equal(new TextDecoder().decode(buf), 'inside');
     assert.equal(dir.statAt('b/up', true).size, 6n);
@@ -172,7 +172,7 @@ describe('escaping a host preopen', () => {
       try {
         const f = dir.open('swap/secret', read) as File;
         const buf = new Uint8Array(16);
-        const n = f.read(buf, null);
+        const n = f.read(buf, null, 0, buf.length);
         f.close();
         assert.notEqual(new TextDecoder().decode(buf.subarray(0, n)), 'SECRET', 'read a file outside the preopen');
         opened++;
@@ -306,8 +306,8 @@ describe('read-only preopens', () => {
     // Through descriptors of the mount, Wasmtime 49's answers: EPERM for set_times/set_size, EBADF for writes.
     assert.equal(errnoOf(() => dir.setTimes({ kind: 'now' }, { kind: 'now' })), Errno.PERM);
     const file = dir.open('f', read) as File;
-    assert.equal(errnoOf(() => file.write(Uint8Array.of(1), null)), Errno.BADF);
-    assert.equal(errnoOf(() => file.write(Uint8Array.of(1), 0n)), Errno.BADF);
+    assert.equal(errnoOf(() => file.write(Uint8Array.of(1), null, 0, 1)), Errno.BADF);
+    assert.equal(errnoOf(() => file.write(Uint8Array.of(1), 0n, 0, 1)), Errno.BADF);
     assert.equal(errnoOf(() => file.setSize(0n)), Errno.PERM);
     assert.equal(errnoOf(() => file.allocate(0n, 10n)), Errno.NOTSUP);
     file.close();
@@ -385,9 +385,9 @@ describe('quotas', () => {
     const dir = hostDirectory(root, { quota, now: () => 0n });
     t.after(() => dir.close());
     const f = dir.open('a', create) as File;
-    assert.equal(f.write(new Uint8Array(8), null), 8);
-    assert.equal(f.write(new Uint8Array(8), null), 2);
-    assert.equal(errnoOf(() => f.write(new Uint8Array(1), null)), Errno.DQUOT);
+    assert.equal(f.write(new Uint8Array(8), null, 0, 8), 8);
+    assert.equal(f.write(new Uint8Array(8), null, 0, 8), 2);
+    assert.equal(errnoOf(() => f.write(new Uint8Array(1), null, 0, 1)), Errno.DQUOT);
     assert.equal(errnoOf(() => f.setSize(1000n)), Errno.DQUOT);
     f.close();
     // A directory is storage too (its block), refused once the write quota is spent.
@@ -411,7 +411,7 @@ describe('quotas', () => {
       const f = dir.open('sparse', create) as File;
       let written = 0;
       for (let page = 0; page < 65_536; page++) {
-        if (errnoOf(() => f.write(Uint8Array.of(1), BigInt(page) * 4096n)) !== Errno.SUCCESS) break;
+        if (errnoOf(() => f.write(Uint8Array.of(1), BigInt(page) * 4096n, 0, 1)) !== Errno.SUCCESS) break;
         written++;
       }
       f.close();
@@ -430,12 +430,12 @@ describe('quotas', () => {
     const dir = hostDirectory(root, { quota, now: () => 0n });
     t.after(() => dir.close());
     const f = dir.open('huge', create) as File;
-    assert.equal(errnoOf(() => f.write(Uint8Array.of(1), 1n << 40n)), Errno.DQUOT);
+    assert.equal(errnoOf(() => f.write(Uint8Array.of(1), 1n << 40n, 0, 1)), Errno.DQUOT);
     f.seek(2n << 40n, 0);
-    assert.equal(errnoOf(() => f.write(Uint8Array.of(1), null)), Errno.DQUOT);
+    assert.equal(errnoOf(() => f.write(Uint8Array.of(1), null, 0, 1)), Errno.DQUOT);
     assert.equal(errnoOf(() => f.setSize(1n << 40n)), Errno.DQUOT);
     // Within the quota, a sparse write is charged for the size it makes.
-    assert.equal(f.write(Uint8Array.of(1), 512n * 1024n), 1);
+    assert.equal(f.write(Uint8Array.of(1), 512n * 1024n, 0, 1), 1);
     assert.ok(quota.writtenBytes >= 512 * 1024);
     f.close();
     assert.ok(statSync(join(root, 'huge')).size <= 1 << 20);
@@ -463,7 +463,7 @@ describe('quotas', () => {
         break;
       }
       created++;
-      for (let page = 0; page < 4; page++) if (errnoOf(() => f.write(Uint8Array.of(1), BigInt(page) * 8192n)) !== Errno.SUCCESS) break;
+      for (let page = 0; page < 4; page++) if (errnoOf(() => f.write(Uint8Array.of(1), BigInt(page) * 8192n, 0, 1)) !== Errno.SUCCESS) break;
       f.close();
     }
     assert.ok(levels < 64, 'nesting never hit the quota');
@@ -489,11 +489,11 @@ describe('quotas', () => {
     const dir = hostDirectory(root, { quota, now: () => 0n });
     t.after(() => dir.close());
     const f = dir.open('existing', { ...read, write: true }) as File;
-    for (let i = 0; i < 50; i++) assert.equal(f.write(new Uint8Array(4096), BigInt(i) * 1000n), 4096);
+    for (let i = 0; i < 50; i++) assert.equal(f.write(new Uint8Array(4096), BigInt(i) * 1000n, 0, 4096), 4096);
     assert.equal(quota.writtenBytes, 0);
     f.close();
     const g = dir.open('new', create) as File;
-    for (let round = 0; round < 20; round++) for (let i = 0; i < 8; i++) assert.equal(g.write(new Uint8Array(4096), BigInt(i) * 4096n), 4096);
+    for (let round = 0; round < 20; round++) for (let i = 0; i < 8; i++) assert.equal(g.write(new Uint8Array(4096), BigInt(i) * 4096n, 0, 4096), 4096);
     assert.equal(quota.writtenBytes, 8 * 4096);
     g.close();
   });

@@ -198,6 +198,12 @@ describe('one-name operations with the native helper and through Node', () => {
       assert.equal(helper.unlinkAt(dirFd, name), EINVAL, `unlink ${JSON.stringify(name)}`);
     }
     assert.equal(helper.openAt(dirFd, 'x'.repeat(256), O_RDONLY, 0), -ENAMETOOLONG);
+    // 86 three-byte characters are 258 bytes: too long as a whole, never cut to the 85 that fit
+    // (which would create a file of another name).
+    const long = '\u20ac'.repeat(86);
+    assert.equal(helper.openAt(dirFd, long, O_WRONLY | O_CREAT, 0o644), -ENAMETOOLONG);
+    assert.equal(helper.lstatAt(dirFd, long, slots), -ENAMETOOLONG);
+    assert.equal(helper.unlinkAt(dirFd, long), -ENAMETOOLONG);
     // No O_NOFOLLOW asked for: added anyway, so a link (here one leading out) is ELOOP, never opened.
     assert.equal(helper.openAt(dirFd, 'link-out', O_RDONLY, 0), -ELOOP);
     assert.equal(helper.openAt(dirFd, 'link-out', O_WRONLY | O_TRUNC, 0), -ELOOP);
