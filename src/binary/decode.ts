@@ -198,6 +198,18 @@ function readCustom(module: WasmModule, name: string, start: number, end: number
 }
 
 /**
+ * The module's imports alone: its section headers and import section read,
+ * nothing else decoded. Throws WasmDecodeError as decodeModule does.
+ */
+export function decodeImports(bytes: Uint8Array, options: DecodeOptions = {}): WasmModule['imports'] {
+  const limits = resolveLimits(options.limits);
+  const module = emptyModule(bytes);
+  const section = readSections(bytes, limits.maxStringBytes).find((s) => s.id === 2);
+  if (section) readImports(new ByteReader(bytes, section.payloadStart, section.end), limits, module);
+  return module.imports;
+}
+
+/**
  * Decodes `bytes` as a core module. Throws WasmDecodeError (with the byte
  * offset) on anything malformed or beyond the limits; never anything else.
  */

@@ -1,7 +1,7 @@
 // Reads a module file named on the command line, turning each way it can be
 // wrong into its own one-line message.
 
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { resolveFrom } from './paths.js';
 import { InputError } from './errors.js';
 
@@ -17,8 +17,13 @@ function looksLikeText(bytes: Uint8Array): boolean {
   return printable / head.length > 0.95;
 }
 
-/** Reads PATH (relative to cwd) as a binary module, or throws InputError naming what is wrong. */
-export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024 * 1024): Uint8Array {
+/**
+ * Reads PATH (relative to cwd) as a binary module, or throws InputError
+ * naming what is wrong. `room`: bytes of buffer to leave after the module
+ * (never touched here, so they cost no memory until written), for a run that
+ * builds the rewritten module over the bytes read (SandboxOptions.overwriteModuleBytes).
+ */
+export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024 * 1024, room = 0): Uint8Array {
   const full = resolveFrom(cwd, path);
   let size: number;
   try {
@@ -38,7 +43,7 @@ export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024
   let bytes: Uint8Array;
   try {
     // A view of the buffer read, not a copy: a copy of a 31 MB module cost a run about 20 ms.
-    const read = readFileSync(full);
+    const read = room > 0 ? readWithRoom(full, room) : readFileSync(full);
     bytes = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
   } catch (error) {
     throw new InputError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -56,4 +61,23 @@ export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024
   }
   if (bytes.length < 8) throw new InputError(`${path} is truncated: ${bytes.length} bytes, shorter than the 8-byte header`);
   return bytes;
+}
+
+/** The file's bytes, in a buffer `room` bytes longer than they are. */
+function readWithRoom(path: string, room: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    // Not zeroed: the bytes up to `size` are read over, and the room is written before it is read.
+    const buffer = new Uint8Array(Buffer.allocUnsafeSlow(size + room).buffer, 0, size);
+    let at = 0;
+    while (at < size) {
+      const n = readSync(fd, buffer, at, size - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buffer.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
 }

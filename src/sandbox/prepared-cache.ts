@@ -61,6 +61,13 @@ export interface LoadOptions {
    */
   prepareInline?: boolean;
   /**
+   * The bytes are given over (the CLI's one run, which reads them for it
+   * alone): a hit on disk may build the rewritten module over them instead
+   * of in a fresh copy. They then hold the rewritten module's first bytes,
+   * not the module they held.
+   */
+  overwriteBytes?: boolean;
+  /**
    * Told, during the call, when memory held nothing for the key and this
    * call loads the module (from the store, else prepared afresh): how the
    * server counts real compiles per tenant. The module's `source` then says which.
@@ -131,9 +138,13 @@ export function prepareModule(bytes: Uint8Array, config: PrepareConfig, key: str
 /** From the store, else fresh; a fresh outcome (admitted or refused) is stored. */
 async function load(bytes: Uint8Array, digest: string | undefined, key: string, config: PrepareConfig, configKey: string, store: PreparedStore | null, options: LoadOptions = {}): Promise<PreparedModule> {
   const entryKey = store && digest ? { digest, config: configKey, version: buildId() } : null;
-  const stored = store && entryKey ? store.read(entryKey, bytes) : null;
+  const stored = store && entryKey ? store.read(entryKey, bytes, options.overwriteBytes === true) : null;
   if (stored?.verdict === 'refused') throw new AdmissionError(stored.violations);
-  if (stored) return ready(stored.prepared, key, 'disk', options.lazyValidationOnHit === true);
+  if (stored) {
+    // Built over `bytes`: they no longer hold the module their digest names.
+    if (stored.prepared.bytes.buffer === bytes.buffer) digests.delete(bytes);
+    return ready(stored.prepared, key, 'disk', options.lazyValidationOnHit === true);
+  }
   let prepared: Prepared;
   try {
     prepared = options.prepareInline ? prepareWith(bytes, config, digest) : await prepareAsyncWith(bytes, config, digest);

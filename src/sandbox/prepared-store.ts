@@ -50,8 +50,13 @@ export class PreparedStore {
     return `${this.dir}/${name}${ENTRY_SUFFIX}`;
   }
 
-  /** The stored verdict for `key` over `original` (whose digest the caller computed), or null. */
-  read(key: EntryKey, original: Uint8Array): StoredVerdict | null {
+  /**
+   * The stored verdict for `key` over `original` (whose digest the caller
+   * computed), or null. `inPlace`: the caller gives `original` over, and a
+   * hit's rewritten module is built over it where its buffer has the room
+   * (prepared-entry.ts); a miss leaves it as it was.
+   */
+  read(key: EntryKey, original: Uint8Array, inPlace = false): StoredVerdict | null {
     const macKey = this.key();
     if (!macKey) return null;
     const path = this.pathOf(key);
@@ -65,7 +70,7 @@ export class PreparedStore {
       this.log(`cache: ${path}: not read: ${(error as Error).message}`);
       return null;
     }
-    const decoded = decodeEntry(data, key, original, macKey);
+    const decoded = decodeEntry(data, key, original, macKey, inPlace);
     if (!decoded.ok) return this.bad(path, decoded.reason);
     return decoded.stored;
   }

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { parsePolicy } from '../../src/policy/load.js';
 import type { Policy } from '../../src/policy/policy.js';
 import { configHash, prepareConfig } from '../../src/sandbox/prepare-config.js';
-import { buildId, PreparedCache, digestFor } from '../../src/sandbox/prepared-cache.js';
+import { buildId, PreparedCache, digestFor, type LoadOptions } from '../../src/sandbox/prepared-cache.js';
 import { PreparedStore } from '../../src/sandbox/prepared-store.js';
 import { AdmissionError, prepareWith } from '../../src/sandbox/prepare.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
@@ -28,10 +28,10 @@ function setup(t: Parameters<typeof tempDir>[0], maxBytes?: number) {
   const dir = join(tempDir(t), 'prepared');
   const log: string[] = [];
   const store = new PreparedStore({ dir, log: (line) => log.push(line), ...(maxBytes ? { maxBytes } : {}) });
-  const get = (bytes: Uint8Array, p: Policy) => {
+  const get = (bytes: Uint8Array, p: Policy, options: LoadOptions = {}) => {
     // As a long-lived sandbox (run, below) prepares: its memory lent by the host.
     const config = prepareConfig(p, [], null, true);
-    return new PreparedCache().get(bytes, config, configHash(config), store);
+    return new PreparedCache().get(bytes, config, configHash(config), store, options);
   };
   const entryPath = (bytes: Uint8Array, p: Policy) => store.pathOf({ digest: digestFor(bytes), config: configHash(prepareConfig(p, [], null, true)), version: buildId() });
   /** Runs `bytes` in a fresh sandbox on a fresh memory cache over this directory: its exit code. */
@@ -56,6 +56,13 @@ function memorySectionMax(entry: Uint8Array): number {
     if (at > 0) return at + limits.length - 1;
   }
   assert.fail('the rewritten memory is in the entry');
+}
+
+/** A copy of `bytes` in a buffer `room` bytes longer, as `warden run` reads a module. */
+function withRoom(bytes: Uint8Array, room: number): Uint8Array {
+  const copy = new Uint8Array(new ArrayBuffer(bytes.length + room), 0, bytes.length);
+  copy.set(bytes);
+  return copy;
 }
 
 describe('prepared-module cache on disk', () => {
@@ -86,6 +93,53 @@ describe('prepared-module cache on disk', () => {
     assert.equal(hit.source, 'disk');
     assert.equal(Buffer.compare(hit.bytes, fresh.bytes), 0);
     assert.ok(statSync(entryPath(plain, p)).size < 512);
+  });
+
+  it('a hit on bytes given over is built over them, in their buffer\'s room, byte for byte what a copy gives', async (t) => {
+    const { get } = setup(t);
+    const p = policy('256KiB');
+    const fresh = prepareWith(grow, prepareConfig(p, [], null, true));
+    assert.ok(fresh.bytes.length > grow.length, 'the rewrite adds bytes (a memory maximum)');
+    assert.equal((await get(grow, p)).source, 'prepared');
+    const given = withRoom(grow, 1024);
+    const hit = await get(given, p, { overwriteBytes: true });
+    assert.equal(hit.source, 'disk');
+    assert.equal(hit.bytes.buffer, given.buffer, 'built in the given buffer');
+    assert.equal(Buffer.compare(hit.bytes, fresh.bytes), 0);
+    // Not given over: the caller's bytes stay as they were.
+    const kept = withRoom(grow, 1024);
+    const copy = await get(kept, p);
+    assert.notEqual(copy.bytes.buffer, kept.buffer);
+    assert.equal(Buffer.compare(kept, grow), 0);
+    assert.equal(Buffer.compare(copy.bytes, fresh.bytes), 0);
+  });
+
+  it('a hit on bytes given over without room in their buffer is built in a copy', async (t) => {
+    const { get } = setup(t);
+    const p = policy('256KiB');
+    await get(grow, p);
+    const given = withRoom(grow, 0);
+    const hit = await get(given, p, { overwriteBytes: true });
+    assert.equal(hit.source, 'disk');
+    assert.notEqual(hit.bytes.buffer, given.buffer);
+    assert.equal(Buffer.compare(given, grow), 0);
+    assert.equal(Buffer.compare(hit.bytes, prepareWith(grow, prepareConfig(p, [], null, true)).bytes), 0);
+  });
+
+  it('a tampered entry leaves bytes given over untouched: the miss prepares them as shipped', async (t) => {
+    const { get, entryPath, log } = setup(t);
+    const p = policy('256KiB');
+    await get(grow, p);
+    const path = entryPath(grow, p);
+    const entry = readFileSync(path);
+    entry[memorySectionMax(entry)] = 100;
+    writeFileSync(path, entry);
+    const given = withRoom(grow, 1024);
+    const again = await get(given, p, { overwriteBytes: true });
+    assert.equal(again.source, 'prepared');
+    assert.ok(log.some((line) => line.includes('its MAC does not match')), log.join('\n'));
+    assert.equal(Buffer.compare(given, grow), 0);
+    assert.equal(Buffer.compare(again.bytes, prepareWith(grow, prepareConfig(p, [], null, true)).bytes), 0);
   });
 
   it('a refusal is stored and given back as the same refusal', async (t) => {

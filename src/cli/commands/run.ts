@@ -17,6 +17,7 @@ import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
 import { readModuleFile } from '../read-module.js';
+import { decodeImports } from '../../binary/decode.js';
 import { isStoreDigest } from '../../store/reference.js';
 import { openStore, StoreError } from '../../store/local.js';
 import { dataDir } from '../data-dir.js';
@@ -174,9 +175,12 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
 }
 
 /** Does the module import path_open? Asked only after a failed run with no mount (it compiles the module). */
+/** Bytes of buffer left after a module read for a run: room for its rewritten module to be built over it. */
+const REWRITE_ROOM = 64 * 1024;
+
 function opensPaths(bytes: Uint8Array): boolean {
   try {
-    return WebAssembly.Module.imports(new WebAssembly.Module(bytes)).some((i) => i.module === 'wasi_snapshot_preview1' && i.name === 'path_open');
+    return decodeImports(bytes).some((i) => i.module === 'wasi_snapshot_preview1' && i.name === 'path_open');
   } catch {
     return false;
   }
@@ -235,16 +239,20 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   let sandbox;
   try {
     const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir('run', flag(args, 'data-dir'), io);
-    sandbox = await createSandbox(policy, { oneShot: true, ...(cacheDir ? { cacheDir } : {}) });
+    // The module's bytes are read for this run alone: a cache hit may build the rewritten module over them.
+    sandbox = await createSandbox(policy, { oneShot: true, overwriteModuleBytes: true, ...(cacheDir ? { cacheDir } : {}) });
   } catch (error) {
     // A mount whose host path is missing: one line naming it.
     if (error instanceof PolicyError) throw new InputError(error.message);
     throw error;
   }
-  let bytes: Uint8Array | undefined;
+  let opens = false;
   let result: SandboxResult;
   try {
-    bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd);
+    // Room after the bytes read for a rewrite of maxima to be built over them (each adds a few bytes).
+    const bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd, undefined, REWRITE_ROOM);
+    // Asked now, while the bytes are the module's own (the run may overwrite them); only its import section is read.
+    opens = opensPaths(bytes);
     result = invoke === undefined ? await sandbox.run(bytes, { args: guestArgs }) : await sandbox.invoke(bytes, invoke, ...args.rest);
   } catch (error) {
     if (error instanceof AdmissionError) {
@@ -262,7 +270,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     io.stdout(JSON.stringify({ ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) }, null, 2) + '\n');
   }
-  const hint = noDirectoryHint(result, policy.mounts.filter((m) => m.kind !== 'file').length, () => bytes !== undefined && opensPaths(bytes));
+  const hint = noDirectoryHint(result, policy.mounts.filter((m) => m.kind !== 'file').length, () => opens);
   if (result.trap) {
     io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
     if (result.trap.stack?.length) io.stderr(formatGuestStack(result.trap.stack).join('\n') + '\n');
