@@ -113,8 +113,11 @@ const warden = join(root, 'bin', 'warden.cjs');
 const largeHosts: Array<{ name: string; command: (w: Workload, dir: string, warm: string) => string[] }> = [
   { name: 'wasm-warden, cold cache', command: (w, dir) => [warden, 'run', '--data-dir', join(dir, 'data'), w.module, '--', ...w.args] },
   { name: 'wasm-warden, warm cache', command: (w, _dir, warm) => [warden, 'run', '--data-dir', warm, w.module, '--', ...w.args] },
-  // The other build cold too (its own empty data dir each run): before and after a change to the cold path, in one run.
-  ...(against ? [{ name: 'wasm-warden (--against), cold', command: (w: Workload, dir: string) => [against, 'run', '--data-dir', join(dir, 'against-data'), w.module, '--', ...w.args] }] : []),
+  // The other build cold too (its own empty data dir each run), and warm (its entries beside ours: another build, another key).
+  ...(against ? [
+    { name: 'wasm-warden (--against), cold', command: (w: Workload, dir: string) => [against, 'run', '--data-dir', join(dir, 'against-data'), w.module, '--', ...w.args] },
+    { name: 'wasm-warden (--against), warm', command: (w: Workload, _dir: string, warm: string) => [against, 'run', '--data-dir', warm, w.module, '--', ...w.args] },
+  ] : []),
   { name: 'node-wasi', command: (w, dir) => ['--no-warnings', peerRunner, 'node-wasi', dir, w.module, ...w.args] },
 ];
 for (const workload of largeWorkloads) {
