@@ -9,6 +9,7 @@
 import { ByteReader } from '../binary/reader.js';
 import { readSections } from '../binary/sections.js';
 import { WasmDecodeError } from '../binary/errors.js';
+import type { PlannedSection } from '../transform/index.js';
 
 const TABLE = 4;
 const MEMORY = 5;
@@ -29,6 +30,38 @@ export function differsOnlyInLimits(original: Uint8Array, rewritten: Uint8Array)
       // Any other section changed (a body, a type, an import, a global, …): V8 validates the rewritten module whole.
       if (a.id !== TABLE && a.id !== MEMORY) return false;
       if (!sameButMaxima(was, is, a.id === TABLE)) return false;
+    }
+    return true;
+  } catch (error) {
+    if (error instanceof WasmDecodeError) return false;
+    throw error;
+  }
+}
+
+/**
+ * The same question asked of a rewrite planned but not yet laid out (for a
+ * caller that lays it over the original's bytes, which are then gone): the
+ * plan's sections, one for each of the original's, in order; each either
+ * the original's own range, kept whole (its bytes are those bytes), or a new
+ * memory or table section whose bytes differ from the original's only in
+ * maxima. Any other shape is a no.
+ */
+export function planDiffersOnlyInLimits(original: Uint8Array, plan: readonly PlannedSection[]): boolean {
+  try {
+    const before = readSections(original);
+    if (before.length !== plan.length) return false;
+    for (let i = 0; i < before.length; i++) {
+      const a = before[i]!;
+      const b = plan[i]!;
+      if (b.kept) {
+        if (b.start !== a.start || b.end !== a.end) return false;
+        continue;
+      }
+      if (b.id !== a.id) return false;
+      const was = original.subarray(a.payloadStart, a.end);
+      if (sameBytes(was, b.payload)) continue;
+      if (a.id !== TABLE && a.id !== MEMORY) return false;
+      if (!sameButMaxima(was, b.payload, a.id === TABLE)) return false;
     }
     return true;
   } catch (error) {

@@ -10,7 +10,9 @@ import { checkSectionIndices } from '../binary/indices.js';
 import { walkBodies, type CodeFacts } from '../binary/body-walk.js';
 import type { WasmModule } from '../binary/types.js';
 import type { Policy } from '../policy/policy.js';
-import { rewriteForRun, rewriteSites, type InjectedFunctions } from '../transform/index.js';
+import { layOut, planRewriteForRun, rewriteForRun, rewriteSites, type InjectedFunctions, type RewrittenModule, type TransformOptions } from '../transform/index.js';
+import type { LaidPiece } from '../binary/in-place.js';
+import { planDiffersOnlyInLimits } from './limits-only.js';
 import { hardenModule, HardenError } from '../transform/harden.js';
 import { guardTrapOffsets } from '../transform/harden-guards.js';
 import { readSections } from '../binary/sections.js';
@@ -45,6 +47,14 @@ export interface Prepared {
   usesKernel: boolean;
   /** The hardening guards' trap positions in the module as it runs (byte offset → kind), so their traps are named. */
   guards: Array<[number, TrapKind]>;
+  /**
+   * Set when `bytes` were laid over the input's own (prepareWith's
+   * `overwrite`), which no longer hold the module as shipped: what was read
+   * of them first. `limitsOnly`: the rewrite changed nothing but maxima
+   * (limits-only.ts, asked of the plan); `pieces`: the rewritten bytes as
+   * ranges of the input and new bytes, the on-disk entry's patch.
+   */
+  overwritten?: { limitsOnly: boolean; pieces: LaidPiece[] };
 }
 
 /** The module was refused before any of its code ran. */
@@ -77,12 +87,16 @@ export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readon
  * Prepares `bytes` under `config` (prepare-config.ts), which is all of the
  * policy it reads: the prepared-module cache keys on the same value.
  * `knownDigest`, when the caller has hashed the bytes already.
+ * `overwrite`: the caller gives `bytes` over (the CLI's one run): the
+ * rewritten module may be laid over them (and their buffer's room after
+ * them) instead of in a new buffer, once admission, both validations and
+ * the plan's checks have read them (Prepared.overwritten says so).
  */
-export function prepareWith(bytes: Uint8Array, config: PrepareConfig, knownDigest?: string): Prepared {
+export function prepareWith(bytes: Uint8Array, config: PrepareConfig, knownDigest?: string, overwrite = false): Prepared {
   checkSignatures(bytes, config);
   const shipped = admitAsShipped(bytes, config, knownDigest);
   validateAsShipped(shipped.module, shipped.facts, v8Refusal(bytes));
-  return rewriteAdmitted(shipped, config);
+  return rewriteAdmitted(shipped, config, overwrite);
 }
 
 /**
@@ -139,7 +153,7 @@ function admitAsShipped(bytes: Uint8Array, policy: PrepareConfig, knownDigest: s
 }
 
 /** Hardening, limits, metering and checkpoints, rewritten into a module admitted and valid as shipped. */
-function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig): Prepared {
+function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = false): Prepared {
   let { module } = shipped;
   const { facts, digest } = shipped;
   const hostFunctions = policy.hostFunctions;
@@ -156,7 +170,11 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig): Prepared {
       throw error;
     }
   }
-  const rewritten = rewriteForRun(module, {
+  // Read from the decoded module before the rewrite may overwrite the bytes it was decoded from.
+  const exports = exportedFunctions(module);
+  const linked = linkedImports(module, policy, hostFunctions);
+  const usesKernel = module.imports.some((i) => i.module === EXTISM_MODULE);
+  const options: TransformOptions = {
     facts,
     memoryBytes: policy.limits.memory,
     tableElements: policy.limits.tableElements,
@@ -167,7 +185,9 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig): Prepared {
     checkpoint,
     // Each run then lends the instance a zeroed memory from its thread's pool (wasi/memory-pool.ts).
     hostMemory: policy.hostMemory,
-  });
+  };
+  // Hardened, the module is new bytes of ours: laid out afresh as before. Else laid over the input when given over.
+  const rewritten: Overwritten = overwrite && module === shipped.module ? rewriteOver(module, options) : rewriteForRun(module, options);
   // Where the guards trap in the bytes that run (a search of the code section for their trap arms): hardened
   // here, or before it was shipped (`warden harden`), when the walk saw a guard's tag. Without either there
   // is none, and the search (14 ms for yosys's 28 MB of code) is skipped.
@@ -180,10 +200,28 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig): Prepared {
     bytes: rewritten.bytes,
     metered,
     injected: rewritten.injected,
-    exports: exportedFunctions(module),
-    ...linkedImports(module, policy, hostFunctions),
-    usesKernel: module.imports.some((i) => i.module === EXTISM_MODULE),
+    exports,
+    ...linked,
+    usesKernel,
+    ...(rewritten.overwritten ? { overwritten: rewritten.overwritten } : {}),
   };
+}
+
+/**
+ * The rewrite laid over the module's own bytes where their buffer has the
+ * room (else in a new buffer, as rewriteForRun). Whether it changed only
+ * maxima is asked of the plan first, while the bytes as shipped are there
+ * to compare with; then they are overwritten.
+ */
+type Overwritten = RewrittenModule & { overwritten?: NonNullable<Prepared['overwritten']> };
+
+function rewriteOver(module: WasmModule, options: TransformOptions): Overwritten {
+  const { plan, injected } = planRewriteForRun(module, options);
+  if (!plan) return { bytes: module.bytes, injected };
+  const limitsOnly = planDiffersOnlyInLimits(module.bytes, plan.sections);
+  const bytes = layOut(module, plan, true);
+  if (bytes.buffer !== module.bytes.buffer) return { bytes, injected };
+  return { bytes, injected, overwritten: { limitsOnly, pieces: plan.pieces } };
 }
 
 /**

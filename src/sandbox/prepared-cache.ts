@@ -62,9 +62,9 @@ export interface LoadOptions {
   prepareInline?: boolean;
   /**
    * The bytes are given over (the CLI's one run, which reads them for it
-   * alone): a hit on disk may build the rewritten module over them instead
-   * of in a fresh copy. They then hold the rewritten module's first bytes,
-   * not the module they held.
+   * alone): a hit on disk, or a module prepared here (prepareInline), may
+   * have its rewritten module built over them instead of in a fresh copy.
+   * They then hold the rewritten module's first bytes, not the module they held.
    */
   overwriteBytes?: boolean;
   /**
@@ -147,13 +147,15 @@ async function load(bytes: Uint8Array, digest: string | undefined, key: string, 
   }
   let prepared: Prepared;
   try {
-    prepared = options.prepareInline ? prepareWith(bytes, config, digest) : await prepareAsyncWith(bytes, config, digest);
+    prepared = options.prepareInline ? prepareWith(bytes, config, digest, options.overwriteBytes === true) : await prepareAsyncWith(bytes, config, digest);
   } catch (error) {
     if (error instanceof AdmissionError && store && entryKey) store.write(entryKey, bytes, { verdict: 'refused', violations: [...error.violations] });
     throw error;
   }
+  // Laid over `bytes`: they no longer hold the module their digest names, and the plan was asked whether only maxima changed.
+  if (prepared.overwritten) digests.delete(bytes);
   // V8 validated the original whole a moment ago: if the rewrite changed only maxima, its bodies are the ones V8 passed.
-  const bodiesValidated = options.lazyValidationOnHit === true && differsOnlyInLimits(bytes, prepared.bytes);
+  const bodiesValidated = options.lazyValidationOnHit === true && (prepared.overwritten ? prepared.overwritten.limitsOnly : differsOnlyInLimits(bytes, prepared.bytes));
   const module = await ready(prepared, key, 'prepared', bodiesValidated);
   // Stored only once the engine has compiled the rewritten bytes: an entry never holds what V8 refused.
   if (store && entryKey) store.write(entryKey, bytes, { verdict: 'admitted', prepared });

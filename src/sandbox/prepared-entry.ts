@@ -14,6 +14,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readSections } from '../binary/sections.js';
+import { layInPlace, type LaidPiece } from '../binary/in-place.js';
 import type { FuncType } from '../binary/types.js';
 import type { Prepared } from './prepare.js';
 import type { Violation } from './admission.js';
@@ -61,7 +62,8 @@ export function encodeEntry(key: EntryKey, original: Uint8Array, outcome: Stored
     header = { key, verdict: 'refused', violations: outcome.violations };
   } else {
     const p = outcome.prepared;
-    const patch = patchOf(original, p.bytes);
+    // Laid over the original's bytes, the rewrite's own pieces are the patch: the original is no longer there to compare with.
+    const patch = p.overwritten ? patchOfPieces(p.overwritten.pieces) : patchOf(original, p.bytes);
     literal = patch.literal;
     header = {
       key, verdict: 'admitted',
@@ -168,6 +170,24 @@ function patchOf(original: Uint8Array, rewritten: Uint8Array): { pieces: Piece[]
   return { pieces, literal };
 }
 
+/** A patch from the pieces a rewrite was laid out from (ranges of the original, new bytes), adjacent ranges merged. */
+function patchOfPieces(laid: readonly LaidPiece[]): { pieces: Piece[]; literal: Uint8Array[] } {
+  const pieces: Piece[] = [];
+  const literal: Uint8Array[] = [];
+  let literalLength = 0;
+  for (const piece of laid) {
+    const [kind, start, end]: Piece = piece instanceof Uint8Array ? ['l', literalLength, literalLength + piece.length] : ['o', piece.start, piece.end];
+    if (piece instanceof Uint8Array) {
+      literal.push(piece);
+      literalLength += piece.length;
+    }
+    const last = pieces[pieces.length - 1];
+    if (last && last[0] === kind && last[2] === start) last[2] = end;
+    else pieces.push([kind, start, end]);
+  }
+  return { pieces, literal };
+}
+
 /**
  * The rewritten bytes from their pieces, or null when a piece lies outside its
  * source or the lengths disagree. With `inPlace`, built over `original` itself
@@ -200,40 +220,7 @@ function assemble(pieces: unknown[], length: unknown, original: Uint8Array, lite
   return out;
 }
 
-/**
- * The rewritten bytes built over the original's own (which their owner gave
- * over: the CLI's one run), so that a hit touches no fresh memory: a new
- * 31 MB buffer costs its page faults, about 100 ms on a virtual machine,
- * against 3 ms to move the bytes within pages already touched. Possible when
- * the original's buffer has room for `length` bytes from its start, and each
- * range of the original comes after the ones before it and lands at or after
- * where it was read from: then, laid down last piece first, no piece
- * overwrites bytes a piece still to be laid down reads (each such piece
- * reads below where this one starts). Null when not possible; the pieces
- * are those `assemble` checked, and the bytes the same as its copy.
- */
+/** The rewritten bytes laid over the original's own (in-place.ts), or null when that cannot be done. */
 function assembleInPlace(pieces: Piece[], length: number, original: Uint8Array, literal: Uint8Array): Uint8Array | null {
-  const buffer = original.buffer;
-  if (!(buffer instanceof ArrayBuffer) || original.byteOffset + length > buffer.byteLength) return null;
-  // The original's bytes and the rewritten module's, both from the buffer's start: a source range may run past a shorter result.
-  const out = new Uint8Array(buffer, original.byteOffset, Math.max(length, original.length));
-  // The literal bytes must lie outside what is overwritten (they are read from the entry's own buffer).
-  if (literal.buffer === buffer) return null;
-  const ends: number[] = [];
-  let at = 0;
-  let read = 0;
-  for (const [kind, start, end] of pieces) {
-    if (kind === 'o') {
-      if (start < read || start > at) return null;
-      read = end;
-    }
-    ends.push((at += end - start));
-  }
-  for (let i = pieces.length - 1; i >= 0; i--) {
-    const [kind, start, end] = pieces[i]!;
-    const to = ends[i]! - (end - start);
-    if (kind === 'o') out.copyWithin(to, start, end);
-    else out.set(literal.subarray(start, end), to);
-  }
-  return out.subarray(0, length);
+  return layInPlace(original, pieces.map(([kind, start, end]) => (kind === 'o' ? { start, end } : literal.subarray(start, end))), length);
 }

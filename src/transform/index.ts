@@ -32,7 +32,7 @@ import { codePayload, sitesFor, type BodyPlan } from './bodies.js';
 import { counterGlobal, FUEL_EXPORT, SCRATCH_GLOBAL } from './fuel.js';
 import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
-  assemble, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, remapConstExpr, sectionOf, type FunctionRemap,
+  planAssembly, layOut, type AssemblyPlan, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, remapConstExpr, sectionOf, type FunctionRemap,
 } from './sections.js';
 import { START_EXPORT, startWrapper, type StartWrapper } from './start.js';
 import { HOST_MEMORY_SECTION, hostMemoryImport, hostMemoryRecord, movableMemory } from './host-memory.js';
@@ -108,13 +108,25 @@ export function prepareModule(module: WasmModule, options: TransformOptions): Ui
 
 /** As prepareModule, also saying which functions the rewriter added. */
 export function rewriteForRun(module: WasmModule, options: TransformOptions): RewrittenModule {
+  const { plan, injected } = planRewriteForRun(module, options);
+  return { bytes: plan ? layOut(module, plan, false) : module.bytes, injected };
+}
+
+/**
+ * As rewriteForRun, the new bytes planned but not laid out: a caller that
+ * owns the module's bytes may lay them over those (layOut), after reading
+ * what it needs of the old ones.
+ */
+export function planRewriteForRun(module: WasmModule, options: TransformOptions): PlannedRewrite {
   const memories = memoryLimitEdits(module, options.memoryBytes);
   const tables = tableLimitEdits(module, options.tableElements);
-  return rewrite(module, {
+  return planRewrite(module, {
     memories, tables, fuel: options.fuel ? options.fuelBudget ?? 0n : null, checkpoint: options.checkpoint ?? false,
     hostMemory: options.hostMemory ?? false, ...(options.facts ? { facts: options.facts } : {}),
   });
 }
+
+export { layOut, type AssemblyPlan, type PlannedSection } from './sections.js';
 
 /**
  * The sites `rewriteForRun` with these options patches in `module`'s bodies:
@@ -186,7 +198,18 @@ function encodeTable(writer: ByteWriter, table: TableType, bytes: Uint8Array, re
   writer.bytes(remapConstExpr(bytes, table.init.start, table.init.end, remap));
 }
 
+/** A rewrite planned (null: nothing changed), not yet laid out. */
+export interface PlannedRewrite {
+  plan: AssemblyPlan | null;
+  injected: InjectedFunctions;
+}
+
 function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
+  const { plan, injected } = planRewrite(module, r);
+  return { bytes: plan ? layOut(module, plan, false) : module.bytes, injected };
+}
+
+function planRewrite(module: WasmModule, r: Rewrite): PlannedRewrite {
   const sections = new Map<number, Uint8Array | null>();
   const customs = new Map<string, Uint8Array | null>();
   const importedFunctions = module.importedFunctionCount;
@@ -270,7 +293,7 @@ function rewrite(module: WasmModule, r: Rewrite): RewrittenModule {
   if (module.customs.some((c) => c.name === HOST_MEMORY_SECTION)) customs.set(HOST_MEMORY_SECTION, null);
   const addedCustoms = lent ? [[HOST_MEMORY_SECTION, hostMemoryRecord(lent)] as const] : [];
   const injected = { checkpoint, startWrapper: wrapper?.index ?? null };
-  if (sections.size === 0 && customs.size === 0) return { bytes: module.bytes, injected };
-  return { bytes: assemble(module, { sections, customs, addedCustoms }), injected };
+  if (sections.size === 0 && customs.size === 0) return { plan: null, injected };
+  return { plan: planAssembly(module, { sections, customs, addedCustoms }), injected };
 }
 

@@ -8,6 +8,7 @@ import { vectorWithAppended } from '../binary/encode.js';
 import { newInstruction, walkCode } from '../binary/instructions.js';
 import { ByteReader } from '../binary/reader.js';
 import { HEADER_BYTES } from '../binary/sections.js';
+import { layInPlace, type LaidPiece } from '../binary/in-place.js';
 import type { Export, SectionInfo, WasmModule } from '../binary/types.js';
 import { readRefType } from '../binary/valtypes.js';
 import { ByteWriter, sized } from '../binary/writer.js';
@@ -172,14 +173,64 @@ function leb(value: number): Uint8Array {
   return new ByteWriter(5).u32(value).finish();
 }
 
+/** A section of an assembled module: one of the module's own, kept whole, or a new one. */
+export type PlannedSection = { kept: true; start: number; end: number } | { kept: false; id: number; payload: Uint8Array };
+
+/** What an assembled module is made of, before any byte of it is written. */
+export interface AssemblyPlan {
+  /** Its sections in order, after the module's own 8-byte header. */
+  sections: PlannedSection[];
+  /** Its bytes in order: ranges of the module's bytes, or new bytes. */
+  pieces: LaidPiece[];
+  length: number;
+}
+
 /**
  * The module with `assembly` applied: every other section copied byte for
  * byte, new known sections inserted in canonical order. The output is
  * allocated once at its exact size (a module can be hundreds of megabytes).
  */
 export function assemble(module: WasmModule, assembly: Assembly): Uint8Array {
-  const pieces: Uint8Array[] = [module.bytes.subarray(0, HEADER_BYTES)];
-  const section = (id: number, payload: Uint8Array) => pieces.push(Uint8Array.of(id), leb(payload.length), payload);
+  return layOut(module, planAssembly(module, assembly), false);
+}
+
+/**
+ * The plan's bytes: laid over the module's own (in-place.ts) when `inPlace`
+ * and that can be done, the module's bytes then being overwritten; else in a
+ * new buffer of their exact size.
+ */
+export function layOut(module: WasmModule, plan: AssemblyPlan, inPlace: boolean): Uint8Array {
+  const laid = inPlace ? layInPlace(module.bytes, plan.pieces, plan.length) : null;
+  if (laid) return laid;
+  const out = new Uint8Array(plan.length);
+  let at = 0;
+  for (const piece of plan.pieces) {
+    const bytes = piece instanceof Uint8Array ? piece : module.bytes.subarray(piece.start, piece.end);
+    out.set(bytes, at);
+    at += bytes.length;
+  }
+  return out;
+}
+
+/** What `assemble` makes of the module, as a plan. */
+export function planAssembly(module: WasmModule, assembly: Assembly): AssemblyPlan {
+  const pieces: LaidPiece[] = [{ start: 0, end: HEADER_BYTES }];
+  const sections: PlannedSection[] = [];
+  let length = HEADER_BYTES;
+  const keep = (s: { start: number; end: number }) => {
+    sections.push({ kept: true, start: s.start, end: s.end });
+    const last = pieces[pieces.length - 1]!;
+    // Adjacent kept ranges are one piece: one move of the bytes between rewritten sections.
+    if (!(last instanceof Uint8Array) && last.end === s.start) last.end = s.end;
+    else pieces.push({ start: s.start, end: s.end });
+    length += s.end - s.start;
+  };
+  const section = (id: number, payload: Uint8Array) => {
+    sections.push({ kept: false, id, payload });
+    const head = Uint8Array.of(id, ...leb(payload.length));
+    pieces.push(head, payload);
+    length += head.length + payload.length;
+  };
   const pending = new Map([...assembly.sections].filter(([id]) => !module.sections.some((s) => s.id === id)));
   const emitMissingBefore = (rank: number) => {
     for (const [id, payload] of [...pending].sort((a, b) => sectionRank[a[0]]! - sectionRank[b[0]]!)) {
@@ -191,22 +242,16 @@ export function assemble(module: WasmModule, assembly: Assembly): Uint8Array {
   for (const s of module.sections) {
     if (s.id === 0) {
       const replaced = assembly.customs.get(s.name!);
-      if (replaced === undefined) pieces.push(module.bytes.subarray(s.start, s.end));
+      if (replaced === undefined) keep(s);
       else if (replaced !== null) section(0, new ByteWriter(replaced.length + 16).name(s.name!).bytes(replaced).finish());
       continue;
     }
     emitMissingBefore(sectionRank[s.id]!);
     const replaced = assembly.sections.get(s.id);
-    if (replaced === undefined) pieces.push(module.bytes.subarray(s.start, s.end));
+    if (replaced === undefined) keep(s);
     else if (replaced !== null) section(s.id, replaced);
   }
   emitMissingBefore(Infinity);
   for (const [name, payload] of assembly.addedCustoms ?? []) section(0, new ByteWriter(payload.length + 16).name(name).bytes(payload).finish());
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
+  return { sections, pieces, length };
 }

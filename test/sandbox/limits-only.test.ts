@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeModule } from '../../src/binary/decode.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { differsOnlyInLimits } from '../../src/sandbox/limits-only.js';
+import { differsOnlyInLimits, planDiffersOnlyInLimits } from '../../src/sandbox/limits-only.js';
 import { PreparedCache } from '../../src/sandbox/prepared-cache.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
-import { rewriteForRun } from '../../src/transform/index.js';
+import { planRewriteForRun, rewriteForRun } from '../../src/transform/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { wat } from '../helpers/wat.js';
 
@@ -65,6 +65,46 @@ describe('differsOnlyInLimits', () => {
   it('says no for bytes it cannot frame', async () => {
     const original = await wat('(module (memory 1))');
     assert.equal(differsOnlyInLimits(original, original.subarray(0, original.length - 1)), false);
+  });
+});
+
+describe('planDiffersOnlyInLimits, asked of a rewrite before it is laid out', () => {
+  const plan = (bytes: Uint8Array, options: { fuel?: boolean; checkpoint?: boolean; memoryBytes?: number }) =>
+    planRewriteForRun(decodeModule(bytes), { memoryBytes: options.memoryBytes ?? 4 * 65536, tableElements: 8, fuel: options.fuel ?? false, ...(options.fuel ? { fuelBudget: 1000 } : {}), checkpoint: options.checkpoint ?? false }).plan;
+
+  it('answers as differsOnlyInLimits does on the bytes laid out: maxima capped, fuel, checkpoints, a start moved', async () => {
+    const modules = [
+      `(module (memory 1) (table 2 funcref) ${body})`,
+      `(module (memory 1 2) ${body})`,
+      `(module (memory 1) (func $s) (start $s) ${body})`,
+      `(module (memory 1) (@custom "note" "x") ${body})`,
+    ];
+    for (const source of modules) {
+      const original = await wat(source);
+      for (const options of [{}, { fuel: true }, { checkpoint: true }, { memoryBytes: 65536 }]) {
+        const planned = plan(original, options);
+        const laid = rewrite(original, options);
+        if (!planned) {
+          assert.equal(laid, original, `${source} ${JSON.stringify(options)}: nothing planned, nothing changed`);
+          continue;
+        }
+        assert.equal(planDiffersOnlyInLimits(original, planned.sections), differsOnlyInLimits(original, laid), `${source} ${JSON.stringify(options)}`);
+      }
+    }
+    assert.equal(planDiffersOnlyInLimits(await wat(modules[0]!), plan(await wat(modules[0]!), {})!.sections), true);
+    assert.equal(planDiffersOnlyInLimits(await wat(modules[0]!), plan(await wat(modules[0]!), { fuel: true })!.sections), false);
+  });
+
+  it('says no when a kept range is not the original\'s section at its place, or a section is missing or of another id', async () => {
+    const original = await wat(`(module (memory 1) (table 2 funcref) ${body})`);
+    const planned = plan(original, {})!;
+    assert.equal(planDiffersOnlyInLimits(original, planned.sections), true);
+    const kept = planned.sections.findIndex((s) => s.kept);
+    const shifted = planned.sections.map((s, i) => (i === kept && s.kept ? { ...s, end: s.end - 1 } : s));
+    assert.equal(planDiffersOnlyInLimits(original, shifted), false);
+    assert.equal(planDiffersOnlyInLimits(original, planned.sections.slice(1)), false);
+    const renamed = planned.sections.map((s) => (!s.kept ? { ...s, id: s.id === 5 ? 4 : 5 } : s));
+    assert.equal(planDiffersOnlyInLimits(original, renamed), false);
   });
 });
 

@@ -142,6 +142,27 @@ describe('prepared-module cache on disk', () => {
     assert.equal(Buffer.compare(again.bytes, prepareWith(grow, prepareConfig(p, [], null, true)).bytes), 0);
   });
 
+  it('a module prepared afresh on bytes given over is laid over them: the same bytes and entry as in a copy, and a hit gives them back', async (t) => {
+    for (const p of [policy('256KiB'), parsePolicy({ limits: { memory: '256KiB', fuel: 100000, timeout: '5s' } })]) {
+      const { get, entryPath } = setup(t);
+      const fresh = prepareWith(grow, prepareConfig(p, [], null, true));
+      const given = withRoom(grow, 64 * 1024);
+      const prepared = await get(given, p, { overwriteBytes: true, prepareInline: true });
+      assert.equal(prepared.source, 'prepared');
+      assert.equal(prepared.bytes.buffer, given.buffer, 'laid over the given bytes');
+      assert.equal(Buffer.compare(prepared.bytes, fresh.bytes), 0);
+      const entry = readFileSync(entryPath(grow, p));
+      const hit = await get(Uint8Array.from(grow), p);
+      assert.equal(hit.source, 'disk');
+      assert.equal(Buffer.compare(hit.bytes, fresh.bytes), 0);
+      // The entry is the one a copy writes (the same patch), its MAC under the same key aside.
+      rmSync(entryPath(grow, p));
+      await get(Uint8Array.from(grow), p, { prepareInline: true });
+      const copied = readFileSync(entryPath(grow, p));
+      assert.equal(Buffer.compare(entry.subarray(0, entry.length - 32), copied.subarray(0, copied.length - 32)), 0);
+    }
+  });
+
   it('a refusal is stored and given back as the same refusal', async (t) => {
     const { get, entryPath } = setup(t);
     const refusing = parsePolicy({ limits: { memory: '256KiB', functions: 0 } });
