@@ -186,8 +186,11 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
     // Each run then lends the instance a zeroed memory from its thread's pool (wasi/memory-pool.ts).
     hostMemory: policy.hostMemory,
   };
-  // Hardened, the module is new bytes of ours: laid out afresh as before. Else laid over the input when given over.
-  const rewritten: Overwritten = overwrite && module === shipped.module ? rewriteOver(module, options) : rewriteForRun(module, options);
+  // Hardened, the module is new bytes of ours: laid out afresh as before. Else laid over the input when given over,
+  // its digest taken first (a caller without one asks later, when the input no longer holds the module as shipped).
+  const inPlace = overwrite && module === shipped.module;
+  if (inPlace) digest();
+  const rewritten: Overwritten = inPlace ? rewriteOver(module, options) : rewriteForRun(module, options);
   // Where the guards trap in the bytes that run (a search of the code section for their trap arms): hardened
   // here, or before it was shipped (`warden harden`), when the walk saw a guard's tag. Without either there
   // is none, and the search (14 ms for yosys's 28 MB of code) is skipped.
@@ -207,14 +210,14 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
   };
 }
 
+type Overwritten = RewrittenModule & { overwritten?: NonNullable<Prepared['overwritten']> };
+
 /**
  * The rewrite laid over the module's own bytes where their buffer has the
  * room (else in a new buffer, as rewriteForRun). Whether it changed only
  * maxima is asked of the plan first, while the bytes as shipped are there
  * to compare with; then they are overwritten.
  */
-type Overwritten = RewrittenModule & { overwritten?: NonNullable<Prepared['overwritten']> };
-
 function rewriteOver(module: WasmModule, options: TransformOptions): Overwritten {
   const { plan, injected } = planRewriteForRun(module, options);
   if (!plan) return { bytes: module.bytes, injected };

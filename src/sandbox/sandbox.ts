@@ -80,10 +80,11 @@ export interface SandboxOptions {
   oneShot?: boolean;
   /**
    * The module bytes given to a run are this sandbox's to overwrite: a hit in
-   * `cacheDir` builds the rewritten module over them (and the room after them
-   * in their buffer) rather than in a fresh copy, which a 31 MB module pays
-   * for in page faults. For bytes read for one run alone (the CLI's): after
-   * the run they hold what the rewrite made of the module's first bytes.
+   * `cacheDir`, or (with `oneShot`) a module prepared afresh, has its
+   * rewritten module built over them (and the room after them in their
+   * buffer) rather than in a fresh copy, which a 31 MB module pays for in
+   * page faults. For bytes read for one run alone (the CLI's): after the run
+   * they hold what the rewrite made of the module's first bytes.
    */
   overwriteModuleBytes?: boolean;
   /** Told when an isolate stopped at a deadline has not exited a second later (it still holds its slot). */

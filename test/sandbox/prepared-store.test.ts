@@ -13,7 +13,7 @@ import type { Policy } from '../../src/policy/policy.js';
 import { configHash, prepareConfig } from '../../src/sandbox/prepare-config.js';
 import { buildId, PreparedCache, digestFor, type LoadOptions } from '../../src/sandbox/prepared-cache.js';
 import { PreparedStore } from '../../src/sandbox/prepared-store.js';
-import { AdmissionError, prepareWith } from '../../src/sandbox/prepare.js';
+import { AdmissionError, digestOf, prepareWith } from '../../src/sandbox/prepare.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import { runWarden } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -161,6 +161,14 @@ describe('prepared-module cache on disk', () => {
       const copied = readFileSync(entryPath(grow, p));
       assert.equal(Buffer.compare(entry.subarray(0, entry.length - 32), copied.subarray(0, copied.length - 32)), 0);
     }
+  });
+
+  it('a module laid over bytes given over keeps the digest of the module as shipped', () => {
+    const given = withRoom(grow, 1024);
+    const prepared = prepareWith(given, prepareConfig(policy('256KiB'), [], null, false), undefined, true);
+    assert.equal(prepared.bytes.buffer, given.buffer, 'laid over the given bytes');
+    assert.notEqual(Buffer.compare(given, grow), 0, 'which no longer hold the module');
+    assert.equal(prepared.digest, digestOf(grow));
   });
 
   it('a refusal is stored and given back as the same refusal', async (t) => {

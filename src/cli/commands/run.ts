@@ -174,10 +174,10 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   }
 }
 
-/** Does the module import path_open? Asked only after a failed run with no mount (it compiles the module). */
 /** Bytes of buffer left after a module read for a run: room for its rewritten module to be built over it. */
 const REWRITE_ROOM = 64 * 1024;
 
+/** Does the module import path_open? For the hint after a failed run with no mount; reads the import section only. */
 function opensPaths(bytes: Uint8Array): boolean {
   try {
     return decodeImports(bytes).some((i) => i.module === 'wasi_snapshot_preview1' && i.name === 'path_open');
@@ -239,7 +239,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   let sandbox;
   try {
     const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir('run', flag(args, 'data-dir'), io);
-    // The module's bytes are read for this run alone: a cache hit may build the rewritten module over them.
+    // The module's bytes are read for this run alone: its rewritten module (a cache hit's or a fresh one) may be built over them.
     sandbox = await createSandbox(policy, { oneShot: true, overwriteModuleBytes: true, ...(cacheDir ? { cacheDir } : {}) });
   } catch (error) {
     // A mount whose host path is missing: one line naming it.
