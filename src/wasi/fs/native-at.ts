@@ -9,12 +9,12 @@
 // stat), which a fresh process otherwise spends its first thousands of file
 // calls warming up (docs/RATIONALE.md).
 
-import { existsSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { toFileStat } from './host-stat.js';
 import { FileType, type FileStat } from './types.js';
 import { procPath } from './walk.js';
+import { loadNativeHelper } from './native-helper.js';
 
 interface NativeAt {
   openAt(dirFd: number, name: string, flags: number, mode: number): number;
@@ -29,29 +29,8 @@ interface NativeAt {
 let native: NativeAt | null | undefined;
 let enabled = true;
 
-/** Where the built helper lives: dist/native, seen from dist/src/wasi/fs or (bundled) from dist/cli. */
-function helperPath(): string | null {
-  const path = typeof __dirname === 'string'
-    ? `${__dirname}/../native/fs-at.node`
-    : fileURLToPath(new URL('../../../native/fs-at.node', import.meta.url));
-  return existsSync(path) ? path : null;
-}
-
 function loadNative(): NativeAt | null {
-  if (native !== undefined) return native;
-  native = null;
-  try {
-    const path = helperPath();
-    if (path) {
-      // process.dlopen rather than require: about 0.5 ms against 2-7 ms through the module loader.
-      // Refused under Node's permission model (process isolation, no --allow-addons): Node it is, then.
-      const module = { exports: {} as NativeAt };
-      process.dlopen(module, path);
-      native = module.exports;
-    }
-  } catch {
-    native = null;
-  }
+  if (native === undefined) native = loadNativeHelper<NativeAt>('fs-at.node');
   return native;
 }
 

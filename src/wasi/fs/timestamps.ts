@@ -6,10 +6,9 @@
 // go through Node: to the microsecond, and a time left as it is gets
 // rewritten with its own value rounded. docs/RATIONALE.md has the numbers.
 
-import { existsSync, fstatSync, lstatSync, lutimesSync, utimesSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fstatSync, lstatSync, lutimesSync, utimesSync } from 'node:fs';
 import type { TimeUpdate } from './types.js';
+import { loadNativeHelper } from './native-helper.js';
 
 interface NativeTimes {
   setFdTimes(fd: number, atimeNs: bigint | null, mtimeNs: bigint | null): void;
@@ -19,26 +18,8 @@ interface NativeTimes {
 let native: NativeTimes | null | undefined;
 let enabled = true;
 
-/** Where the built helper lives: dist/native, seen from dist/src/wasi/fs or (bundled) from dist/cli. */
-function helperPath(): string | null {
-  const path = typeof __dirname === 'string'
-    ? `${__dirname}/../native/timestamps.node`
-    : fileURLToPath(new URL('../../../native/timestamps.node', import.meta.url));
-  return existsSync(path) ? path : null;
-}
-
 function loadNative(): NativeTimes | null {
-  if (native !== undefined) return native;
-  native = null;
-  try {
-    const path = helperPath();
-    if (path) {
-      const load = typeof require === 'function' ? require : createRequire(import.meta.url);
-      native = load(path) as NativeTimes;
-    }
-  } catch {
-    native = null;
-  }
+  if (native === undefined) native = loadNativeHelper<NativeTimes>('timestamps.node');
   return native;
 }
 
