@@ -157,7 +157,7 @@ const LIMIT_KINDS: ReadonlySet<TrapKind> = new Set(['deadline', 'fuel', 'memory'
 export function noDirectoryHint(run: { exitCode: number | null; trap: Trap | null }, directoriesGranted: number, opensPaths: () => boolean): string | null {
   if (directoriesGranted > 0) return null;
   if (run.trap ? LIMIT_KINDS.has(run.trap.kind) : run.exitCode === 0) return null;
-  // Asked last: the caller may have to compile the module to know.
+  // Asked last: the caller reads the module's import section to know.
   if (!opensPaths()) return null;
   return 'hint: no directory was granted, so every path the module tried to open failed ("Capabilities insufficient"); '
     + 'grant one with --dir HOST[::GUEST], --dir-ro or --tmpfs GUEST ([[mount]] in a policy): --dir data lets it open data/… by that relative path';

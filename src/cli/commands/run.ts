@@ -246,13 +246,15 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (error instanceof PolicyError) throw new InputError(error.message);
     throw error;
   }
+  const directoryMounts = policy.mounts.filter((m) => m.kind !== 'file').length;
   let opens = false;
   let result: SandboxResult;
   try {
     // Room after the bytes read for a rewrite of maxima to be built over them (each adds a few bytes).
     const bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd, undefined, REWRITE_ROOM);
-    // Asked now, while the bytes are the module's own (the run may overwrite them); only its import section is read.
-    opens = opensPaths(bytes);
+    // Asked now, while the bytes are the module's own (the run may overwrite them), and only when the
+    // hint could be given (no directory granted); only the import section is read.
+    opens = directoryMounts === 0 && opensPaths(bytes);
     result = invoke === undefined ? await sandbox.run(bytes, { args: guestArgs }) : await sandbox.invoke(bytes, invoke, ...args.rest);
   } catch (error) {
     if (error instanceof AdmissionError) {
@@ -270,7 +272,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     io.stdout(JSON.stringify({ ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) }, null, 2) + '\n');
   }
-  const hint = noDirectoryHint(result, policy.mounts.filter((m) => m.kind !== 'file').length, () => opens);
+  const hint = noDirectoryHint(result, directoryMounts, () => opens);
   if (result.trap) {
     io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
     if (result.trap.stack?.length) io.stderr(formatGuestStack(result.trap.stack).join('\n') + '\n');

@@ -6,8 +6,7 @@
 // name and never follows a final link, whatever its caller passes.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +14,13 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fstatShape, lstatAt, nativeAtAvailable, openAt, readAt, unlinkAt, useNativeAt, writeAt } from '../../../src/wasi/fs/native-at.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { entryTrees, plantEntries } from '../../helpers/entry-tree.js';
+import { timestampPrecisionNs } from '../../../src/wasi/fs/timestamps.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 /** Every kind of entry one name can be. */
-const names = ['file', 'dir', 'fifo', 'not-there', 'link-file', 'link-dir', 'link-dangling', 'link-out', 'link-loop'];
+const names = ['file', 'dir', 'fifo', 'not-there', 'link-file', 'link-dir', 'link-dangling', 'link-out', 'link-loop', 'link-chain'];
 
 /** How the host directory opens names (always O_NOFOLLOW and O_NONBLOCK). */
 const openModes: Record<string, [number, number?]> = {
@@ -32,35 +33,13 @@ const openModes: Record<string, [number, number?]> = {
 };
 
 function plant(t: Parameters<typeof tempDir>[0]) {
-  const top = tempDir(t);
-  const root = join(top, 'root');
-  const outside = join(top, 'outside');
-  mkdirSync(root);
-  mkdirSync(outside);
-  writeFileSync(join(outside, 'secret'), 'SECRET');
-  writeFileSync(join(root, 'file'), 'FILE');
-  mkdirSync(join(root, 'dir'));
-  spawnSync('mkfifo', [join(root, 'fifo')]);
-  writeFileSync(join(root, 'target'), 'TARGET');
-  symlinkSync('target', join(root, 'link-file'));
-  symlinkSync('dir', join(root, 'link-dir'));
-  symlinkSync('not-yet', join(root, 'link-dangling'));
-  symlinkSync('../outside/secret', join(root, 'link-out'));
-  symlinkSync('link-loop', join(root, 'link-loop'));
+  const { root, outside } = plantEntries(t, { fifo: true });
   const dirFd = openSync(root, O_RDONLY | O_DIRECTORY);
   t.after(() => closeSync(dirFd));
   return { root, outside, dirFd };
 }
 
-/** The host trees, in comparable form. */
-function trees(root: string, outside: string): string {
-  const tree = (at: string): string => readdirSync(at).sort().map((name) => {
-    const stat = lstatSync(join(at, name));
-    const kind = stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'dir' : stat.isFIFO() ? 'fifo' : readFileSync(join(at, name), 'utf8');
-    return `${name}:${kind}`;
-  }).join(',');
-  return `root ${tree(root)} | outside ${tree(outside)}`;
-}
+const trees = entryTrees;
 
 /** What a call answered (its value, or the code of what it threw) and the trees after it. */
 function outcome(t: Parameters<typeof tempDir>[0], native: boolean, call: (dirFd: number) => unknown): string {
@@ -94,6 +73,15 @@ function opened(fd: number): unknown {
 const helperPath = fileURLToPath(new URL('../../../native/fs-at.node', import.meta.url));
 
 describe('one-name operations with the native helper and through Node', () => {
+  it('the native helpers are built in CI, where .ci/run installs the compiler (else the skips below would hide a broken build)', (t) => {
+    if (process.env.CI !== 'true') {
+      t.skip('not in CI');
+      return;
+    }
+    assert.ok(nativeAtAvailable(), 'dist/native/fs-at.node is built and loads');
+    assert.equal(timestampPrecisionNs(), 1, 'dist/native/timestamps.node is built and loads');
+  });
+
   it('answer alike for every kind of entry', (t) => {
     if (!nativeAtAvailable()) {
       t.skip('the native helper is not built here (no C compiler or Node headers)');

@@ -6,8 +6,6 @@
 // must match, for every kind of entry and every way of opening it.
 
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Errno, WasiError } from '../../../src/wasi/errno.js';
 import { hostDirectory } from '../../../src/wasi/fs/host-directory.js';
@@ -15,6 +13,7 @@ import { createQuota } from '../../../src/wasi/fs/quota.js';
 import { isSingleName } from '../../../src/wasi/fs/walk.js';
 import type { Directory, File, OpenOptions } from '../../../src/wasi/fs/types.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { entryTrees, plantEntries } from '../../helpers/entry-tree.js';
 
 const base: OpenOptions = { create: false, exclusive: false, truncate: false, directory: false, read: true, write: false, append: false, followSymlinks: true };
 const modes: Record<string, OpenOptions> = {
@@ -32,22 +31,7 @@ const modes: Record<string, OpenOptions> = {
 const entries = ['file', 'dir', 'missing', 'link-file', 'link-dir', 'link-dangling', 'link-out', 'link-loop', 'link-chain'];
 
 function plant(t: Parameters<typeof tempDir>[0], filesAllowed = 1000) {
-  const top = tempDir(t);
-  const root = join(top, 'root');
-  const outside = join(top, 'outside');
-  mkdirSync(root);
-  mkdirSync(outside);
-  writeFileSync(join(outside, 'secret'), 'SECRET');
-  writeFileSync(join(root, 'file'), 'FILE');
-  mkdirSync(join(root, 'dir'));
-  writeFileSync(join(root, 'target'), 'TARGET');
-  mkdirSync(join(root, 'target-dir'));
-  symlinkSync('target', join(root, 'link-file'));
-  symlinkSync('target-dir', join(root, 'link-dir'));
-  symlinkSync('not-yet', join(root, 'link-dangling'));
-  symlinkSync('../outside/secret', join(root, 'link-out'));
-  symlinkSync('link-loop', join(root, 'link-loop'));
-  symlinkSync('link-file', join(root, 'link-chain'));
+  const { root, outside } = plantEntries(t);
   const quota = createQuota({ maxWriteBytes: 1 << 20, maxFilesCreated: filesAllowed });
   const dir = hostDirectory(root, { quota, now: () => 0n });
   t.after(() => dir.close());
@@ -71,11 +55,7 @@ function outcome(root: string, outside: string, call: () => unknown): string {
     if (!(error instanceof WasiError)) throw error;
     result = `errno ${error.errno}`;
   }
-  const tree = (at: string): string => readdirSync(at).sort().map((name) => {
-    const stat = lstatSync(join(at, name));
-    return `${name}:${stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'dir' : readFileSync(join(at, name), 'utf8')}`;
-  }).join(',');
-  return `${result} | root ${tree(root)} | outside ${tree(outside)}`;
+  return `${result} | ${entryTrees(root, outside)}`;
 }
 
 describe('paths of one name answer as the walk does', () => {
