@@ -60,6 +60,26 @@ describe('Extism kernel bounds', () => {
     assert.deepEqual(k.outcome().vars, [['a', new Uint8Array([1])]]);
   });
 
+  it('many tiny variables are charged what the host keeps for each, not the bytes the plugin named', () => {
+    // 1-byte keys and values cost the host a Map entry, a string and a Uint8Array (about 260 bytes
+    // measured on Node 20), not 2 bytes: 64 KiB of plugin.vars must not hold 32 768 of them.
+    const k = createKernel({ input: new Uint8Array(0), config: {}, vars: [], limits: { memoryBytes: 1024, varBytes: 64 * 1024, logLines: 3 } });
+    const i = k.imports as unknown as Record<string, (...a: bigint[]) => bigint | void>;
+    const store = i.store_u8 as unknown as (o: bigint, v: number) => void;
+    const key = i.alloc!(2n) as bigint;
+    const value = i.alloc!(1n) as bigint;
+    let kept = 0;
+    assert.throws(() => {
+      for (; kept < 40_000; kept++) {
+        store(key, 0x21 + (kept % 90));
+        store(key + 1n, 0x21 + Math.floor(kept / 90));
+        i.var_set!(key, value);
+      }
+    }, (e: Error & { kind?: string }) => e.kind === 'host-limit');
+    assert.ok(kept <= 64 * 1024 / 256, `${kept} variables kept in 64 KiB`);
+    assert.equal(k.outcome().vars.length, kept);
+  });
+
   it('offsets arrive as signed i64: negative ones and ones past 2^53 trap like any offset past the end', () => {
     const k = createKernel({ input: new Uint8Array(16), config: {}, vars: [], limits });
     const i = k.imports as unknown as Record<string, (...a: bigint[]) => bigint | number | void>;
