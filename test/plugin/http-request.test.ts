@@ -125,6 +125,30 @@ describe('http_request', () => {
     }
   });
 
+  it('lookalikes of the granted origin are denied; other spellings of it reach it and nothing else', async () => {
+    const sandbox = await createSandbox(granted());
+    try {
+      const before = seen.length;
+      // A granted address as a subdomain, as userinfo before another host, as an IPv4-mapped IPv6 literal, on a trailing-dot name.
+      for (const url of [`http://127.0.0.1.evil.invalid:${port}/hello`, `http://127.0.0.1:${port}@evil.invalid/hello`, `http://[::ffff:127.0.0.1]:${port}/hello`, `http://localhost.:${port}/hello`]) {
+        const r = await sandbox.callPlugin(wasm, 'get', url);
+        assert.equal(r.trap?.kind, 'host-function', url);
+        assert.match(r.trap!.message, /not granted/, url);
+        assert.equal(r.deniedCount, 1, url);
+      }
+      assert.equal(seen.length, before, 'a denied request sends nothing');
+      // Upper case, a short IPv4 form and credentials before the granted host all name the granted origin: they reach it.
+      for (const url of [`HTTP://127.0.0.1:${port}/hello`, `http://127.1:${port}/hello`, `http://evil.invalid@127.0.0.1:${port}/hello`]) {
+        const r = await sandbox.callPlugin(wasm, 'get', url);
+        assert.equal(r.trap, null, url);
+        assert.equal(r.deniedCount, 0, url);
+      }
+      assert.deepEqual(seen.slice(before), ['GET /hello', 'GET /hello', 'GET /hello']);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
   it('the host decides Host and the framing: a plugin cannot name another virtual host or smuggle a request', async () => {
     const sandbox = await createSandbox(granted());
     try {
