@@ -426,8 +426,9 @@ export class WardenServer {
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? '' : url.slice(q + 1);
-    // Dot segments would let a path name one tenant's route and mean another's.
-    if (/(^|\/)\.\.?(\/|$)/.test(rawPath) || rawPath.includes('\\')) return errorAnswer(400, 'the path has dot segments', requestId);
+    // Dot segments would let a path name one tenant's route and mean another's; %2e is a dot to a
+    // normalising proxy in front (RFC 3986), so `/t/a/%2e%2e/b/` is one too (routed to a, checked as b).
+    if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath) || rawPath.includes('\\')) return errorAnswer(400, 'the path has dot segments', requestId);
     // A NUL would end the guest's PATH_INFO early (C strings), hiding the rest from it but not from logs.
     if (/%00/i.test(rawPath)) return errorAnswer(400, 'the path has a NUL byte', requestId);
     const match = this.routes.match(typeof req.headers.host === 'string' ? req.headers.host : undefined, rawPath);

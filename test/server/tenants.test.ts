@@ -159,7 +159,10 @@ describe('warden serve: tenants', () => {
       assert.doesNotMatch(r.text, /ESCAPED/, `${target}: ${r.text}`);
     }
     // Dot segments in the URL are refused before routing: no path names one tenant and means another.
-    for (const path of ['/t/hostile/../kv/secret', '/t/hostile/./x', '/t/kv/..', '/t/hostile/%2e%2e/x/..', '/t/env/a%00b']) {
+    // Percent-encoded dots are dots (RFC 3986 6.2.2.2): a proxy that normalises `/t/hostile/%2e%2e/kv/x` sees
+    // /t/kv/x and would check that tenant's access while this server routed the request to hostile.
+    for (const path of ['/t/hostile/../kv/secret', '/t/hostile/./x', '/t/kv/..', '/t/hostile/%2e%2e/x/..', '/t/env/a%00b',
+      '/t/hostile/%2e%2e/kv/secret', '/t/hostile/%2E%2E/kv', '/t/hostile/.%2e/kv', '/t/hostile/%2e/x', '/t/hostile/x/%2e%2E']) {
       assert.match(await rawRequest(served.url, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`), /^HTTP\/1\.1 400 /, path);
     }
   });
