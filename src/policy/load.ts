@@ -163,7 +163,8 @@ function readLimits(r: Reader, raw: unknown): LimitsPolicy {
 
 /** [plugin]: config strings and the bounds of what a plugin call may make the host keep. */
 function readPlugin(r: Reader, raw: unknown): PluginPolicy {
-  const plugin = { ...DEFAULT_PLUGIN, config: {} as Record<string, string> };
+  // No prototype: a key named `__proto__` is a config entry like any other, not a prototype silently set and lost.
+  const plugin = { ...DEFAULT_PLUGIN, config: Object.create(null) as Record<string, string> };
   if (raw === undefined) return Object.freeze({ ...plugin, config: Object.freeze(plugin.config) });
   if (!isObject(raw)) { r.fail('plugin', 'expected a table'); return DEFAULT_PLUGIN; }
   r.keys(raw, 'plugin', ['config', 'memory', 'vars', 'logs', 'http_hosts', 'http_response']);

@@ -80,6 +80,20 @@ describe('Extism kernel bounds', () => {
     assert.equal(k.outcome().vars.length, kept);
   });
 
+  it('config keys named like Object.prototype members reach the plugin as written, and no others appear', async () => {
+    // JSON.parse (as a TOML parser) makes `__proto__` an own key; copied into a plain object it set the prototype and vanished.
+    const config = JSON.parse('{"__proto__": "p", "constructor": "c"}') as Record<string, string>;
+    const sandbox = await createSandbox({ isolation: 'thread', plugin: { config } });
+    try {
+      const read = async (key: string) => new TextDecoder().decode((await sandbox.callPlugin(wasm, 'config', key)).plugin.output);
+      assert.equal(await read('__proto__'), 'p');
+      assert.equal(await read('constructor'), 'c');
+      assert.equal(await read('toString'), '<unset>');
+    } finally {
+      await sandbox.close();
+    }
+  });
+
   it('offsets arrive as signed i64: negative ones and ones past 2^53 trap like any offset past the end', () => {
     const k = createKernel({ input: new Uint8Array(16), config: {}, vars: [], limits });
     const i = k.imports as unknown as Record<string, (...a: bigint[]) => bigint | number | void>;
