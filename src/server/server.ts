@@ -431,6 +431,8 @@ export class WardenServer {
     if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(rawPath) || rawPath.includes('\\')) return errorAnswer(400, 'the path has dot segments', requestId);
     // A NUL would end the guest's PATH_INFO early (C strings), hiding the rest from it but not from logs.
     if (/%00/i.test(rawPath)) return errorAnswer(400, 'the path has a NUL byte', requestId);
+    // Node keeps the first of two Host headers; a proxy in front may route by the last: one request, two tenants. Refused (RFC 9112 3.2).
+    if (hostCount(req.rawHeaders) > 1) return errorAnswer(400, 'more than one Host header', requestId);
     const match = this.routes.match(typeof req.headers.host === 'string' ? req.headers.host : undefined, rawPath);
     if (!match) return errorAnswer(404, 'no route', requestId);
     return { tenant: match.target, match, rawPath, query };
@@ -475,6 +477,13 @@ export class WardenServer {
       release();
     }
   }
+}
+
+/** How many Host headers the request carries (rawHeaders alternates names and values). */
+function hostCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') n++;
+  return n;
 }
 
 function sameSpec(a: TenantSpec, b: TenantSpec): boolean {

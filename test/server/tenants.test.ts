@@ -233,6 +233,10 @@ describe('warden serve: tenants', () => {
     assert.match(await rawRequest(served.url, 'THIS IS NOT HTTP\r\n\r\n'), /^HTTP\/1\.1 400 /);
     assert.match(await rawRequest(served.url, 'GET /t/hello/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'), /^HTTP\/1\.1 400 /);
     assert.match(await rawRequest(served.url, 'GET http://evil.example/t/hello/ HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 400 /);
+    // Two Host headers name two tenants (kv2 is routed by host): a proxy in front may believe the other one (RFC 9112 3.2: 400).
+    for (const hosts of ['Host: kv2.example\r\nHost: x', 'Host: x\r\nHost: kv2.example', 'Host: kv2.example\r\nhost: kv2.example']) {
+      assert.match(await rawRequest(served.url, `GET /t/hello/ HTTP/1.1\r\n${hosts}\r\n\r\n`), /^HTTP\/1\.1 400 /, hosts);
+    }
     assert.equal((await get('/nowhere')).status, 404);
     assert.equal((await get('/t/hello/')).status, 200);
   });
