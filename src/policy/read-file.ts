@@ -1,15 +1,16 @@
 // Reading a policy file: TOML unless the name ends in .json.
 
-import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { parsePolicy, PolicyError } from './load.js';
+import { readBoundedText, TooLargeError } from './read-text.js';
 import type { Policy } from './policy.js';
 
 export function loadPolicy(path: string): Policy {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedText(path);
   } catch (error) {
+    if (error instanceof TooLargeError) throw new PolicyError([error.message], path);
     throw new PolicyError([`cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`], path);
   }
   let raw: unknown;

@@ -3,7 +3,7 @@
 // key path; what comes out is frozen and complete (defaults applied), and each
 // tenant's policy is a real Policy built with the serve defaults underneath.
 
-import { readFileSync } from 'node:fs';
+import { readBoundedText, TooLargeError } from '../policy/read-text.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { keySegment, parsePolicy, PolicyError } from '../policy/load.js';
@@ -181,8 +181,9 @@ export interface LoadOptions {
 export function loadConfigFile(path: string, options: LoadOptions): ServeConfig & { dataDir: string } {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedText(path);
   } catch (error) {
+    if (error instanceof TooLargeError) throw new ConfigError([error.message], path);
     throw new ConfigError([`cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`], path);
   }
   let raw: unknown;
