@@ -24,3 +24,12 @@ export function allowedUrl(url: URL, origins: readonly string[]): boolean {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
   return origins.includes(url.origin);
 }
+
+/** A URL as a denial record shows it: credentials written into it are dropped (they would reach the audit log), cut at 256 characters. */
+export function urlForRecord(url: URL): string {
+  if (!url.username && !url.password) return url.href.slice(0, 256);
+  const shown = new URL(url.href);
+  shown.username = '';
+  shown.password = '';
+  return shown.href.slice(0, 256);
+}

@@ -7,7 +7,7 @@
 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { allowedUrl } from './http-allow.js';
+import { allowedUrl, urlForRecord } from './http-allow.js';
 import { decodeOffset, decodeRequest, encodeFailure, encodeResponse, HTTP_BODY, HTTP_REQUEST, HttpFailure } from './http-wire.js';
 
 /** Redirects followed at most; a longer chain fails the request. */
@@ -74,7 +74,7 @@ async function fetchWithin(grant: HttpGrant, rawUrl: string, method: string, giv
   }
   for (let hop = 0; ; hop++) {
     // The allowlist, checked for the first URL and for every redirect target: a granted host cannot hand the plugin on to another.
-    if (!allowedUrl(url, grant.origins)) throw new HttpFailure('denied', url.href.slice(0, 256));
+    if (!allowedUrl(url, grant.origins)) throw new HttpFailure('denied', urlForRecord(url));
     const left = deadlineAt === null ? null : deadlineAt - performance.now();
     if (left !== null && left <= 0) throw new HttpFailure('host-function', 'http_request: the call reached its deadline');
     const response = await send(url, method, headers, body, left);

@@ -4,7 +4,7 @@
 // never past the call's deadline; the body comes back in pieces.
 
 import { GuestTrap } from '../wasi/trap.js';
-import { allowedUrl } from './http-allow.js';
+import { allowedUrl, urlForRecord } from './http-allow.js';
 import type { KernelNetwork } from './extism-kernel.js';
 import { decodeFailure, decodeResponse, encodeOffset, encodeRequest, HTTP_BODY, HTTP_REQUEST } from './http-wire.js';
 
@@ -33,7 +33,7 @@ export function channelNetwork(call: SyncCall, grant: { origins: readonly string
       }
       // The allowlist: exact origins only. A refusal is recorded as a denial and ends the call, as a failed request would.
       if (!allowedUrl(url, grant.origins)) {
-        deny(url.href.slice(0, 256));
+        deny(urlForRecord(url));
         throw new GuestTrap('host-function', `http_request: ${url.origin} is not granted (plugin.http_hosts)`);
       }
       const data = encodeRequest({ ...head, url: url.href }, body);

@@ -136,6 +136,10 @@ describe('http_request', () => {
         assert.match(r.trap!.message, /not granted/, url);
         assert.equal(r.deniedCount, 1, url);
       }
+      // Credentials written into a denied URL stay out of the denial record (and so out of the audit log).
+      const secret = await sandbox.callPlugin(wasm, 'get', `http://user:s3cret@127.0.0.1:${port + 1}/hello`);
+      assert.equal(secret.deniedCount, 1);
+      assert.equal(secret.denied[0]?.detail, `http://127.0.0.1:${port + 1}/hello`);
       assert.equal(seen.length, before, 'a denied request sends nothing');
       // Upper case, a short IPv4 form and credentials before the granted host all name the granted origin: they reach it.
       for (const url of [`HTTP://127.0.0.1:${port}/hello`, `http://127.1:${port}/hello`, `http://evil.invalid@127.0.0.1:${port}/hello`]) {
