@@ -55,7 +55,9 @@ export class RouteTable<T> {
 
   /** The route for a request; `rawPath` is the URL path as sent (not decoded), `host` the Host header. */
   match(host: string | undefined, rawPath: string): RouteMatch<T> | null {
-    const hostName = (host ?? '').toLowerCase();
+    // One trailing dot (`api.example.`, the fully qualified spelling) names the same host to DNS and to a
+    // proxy in front; left on, it would miss that host's routes and fall through to a path-only route: another tenant.
+    const hostName = (host ?? '').toLowerCase().replace(/\.(?=(?::\d+)?$)/, '');
     const hostNoPort = hostName.replace(/:\d+$/, '');
     for (const { route, target } of this.entries) {
       if (route.host !== null && route.host !== hostName && route.host !== hostNoPort) continue;

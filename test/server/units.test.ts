@@ -111,6 +111,10 @@ describe('routes', () => {
     assert.equal(table.match('x', '/exact')!.target, 'exact');
     assert.equal(table.match('x', '/exact/more'), null);
     assert.equal(table.match('API.example:8080', '/t/a/x')!.target, 'api');
+    // The fully qualified spelling (a trailing dot) is the same host, to DNS and to a proxy in front: it must not fall through to another tenant's path route.
+    assert.equal(table.match('api.example.', '/t/a/x')!.target, 'api');
+    assert.equal(table.match('api.example.:8080', '/t/a/x')!.target, 'api');
+    assert.equal(table.match('api.example..', '/t/a/x')!.target, 'a');
   });
   it('refuses routes with dot segments or bad hosts', () => {
     for (const text of ['/t/../x/...', 'bad host/...', '/a/./b', '', 'x/..../']) assert.equal(typeof parseRoute(text), 'string', text);
