@@ -48,6 +48,15 @@ describe('warden call', () => {
     assert.match(refused.stderr, /export-missing/);
   });
 
+  it('a plugin\'s log line and error cannot send terminal escapes or forge a line of warden\'s own', async () => {
+    const hostile = '\x1b]0;owned\x07\x1b[2Jred\nwarden call: all good\r\u009b31m\ttab';
+    const r = await runWarden(['call', plugin, 'shout', '--input', '-'], { input: hostile });
+    assert.equal(r.code, 1);
+    const shown = String.raw`\x1b]0;owned\x07\x1b[2Jred\x0awarden call: all good\x0d\x9b31m` + '\ttab';
+    assert.equal(r.stderr, `info: ${shown}\nwarden call: shout: ${shown}\n`);
+    assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+
   it('keeps the prepared module in the data dir as warden run does: the next call uses the entry, a tampered one is not trusted, --no-cache writes nothing', async (t) => {
     const data = tempDir(t);
     const first = await runWarden(['call', '--data-dir', data, plugin, 'echo', '--input', '-'], { input: 'one' });

@@ -16,6 +16,7 @@ import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { readModuleFile } from '../read-module.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
 
@@ -130,7 +131,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       trap: result.trap, limitsHit: result.limitsHit, fuelUsed: result.fuelUsed, usage: { ...result.usage, pluginMemoryBytes: plugin.memoryBytes },
     }, null, 2) + '\n');
   } else {
-    for (const line of plugin.logs) io.stderr(`${line.level}: ${line.message}\n`);
+    for (const line of plugin.logs) io.stderr(`${line.level}: ${terminalSafe(line.message)}\n`);
     if (plugin.logsDropped) io.stderr(`warden call: ${plugin.logsDropped} more log lines dropped (plugin.logs)\n`);
     // What the plugin printed through WASI, if it was granted stdio, goes to stderr: stdout carries its output bytes.
     if (result.stdout.length) io.stderr(new TextDecoder().decode(result.stdout));
@@ -141,12 +142,12 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     }
   }
   if (result.trap) {
-    io.stderr(`warden call: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
+    io.stderr(`warden call: ${modulePath}: ${result.trap.kind}: ${terminalSafe(result.trap.message)}\n`);
     if (result.trap.stack?.length) io.stderr(formatGuestStack(result.trap.stack).join('\n') + '\n');
     return ExitCode.RUN_TRAPPED;
   }
   if (plugin.error !== null || plugin.rc !== 0) {
-    io.stderr(`warden call: ${fn}: ${plugin.error ?? `returned ${plugin.rc}`}\n`);
+    io.stderr(`warden call: ${fn}: ${plugin.error === null ? `returned ${plugin.rc}` : terminalSafe(plugin.error)}\n`);
     return ExitCode.NEGATIVE;
   }
   return ExitCode.OK;

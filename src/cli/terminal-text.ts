@@ -1,0 +1,12 @@
+// Text a guest chose (a plugin's log line, its error, a trap message naming
+// its values), made safe to print on the operator's terminal among warden's
+// own lines.
+
+/**
+ * `text` with control characters (C0 but tab, DEL, C1) shown as `\xNN`. Stops a
+ * guest's text from sending terminal escapes (moving the cursor, retitling the
+ * window, erasing what came before) or a newline that forges a line of warden's own.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
