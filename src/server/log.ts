@@ -20,6 +20,24 @@ export interface RequestLine {
   reason?: string;
 }
 
+/**
+ * Characters JSON.stringify leaves raw that a terminal acts on, or that hide,
+ * reorder or split what an operator reads: DEL, the C1 controls (U+009B is a
+ * CSI, as ESC [ is), the line and paragraph separators, and the bidi
+ * embeddings, overrides and isolates. A method, a tenant's stderr or a trap
+ * message carrying them could otherwise recolour or rewrite a terminal showing
+ * the log. In a JSON line they can only sit inside strings, so each is written
+ * as a \u escape, which JSON.parse reads back as the same character.
+ */
+const TERMINAL_ACTIVE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const TERMINAL_ACTIVE_ALL = new RegExp(TERMINAL_ACTIVE.source, 'g');
+const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** A JSON line with the characters above escaped (unchanged, and not copied, when it has none). */
+export function escapeLogLine(json: string): string {
+  return TERMINAL_ACTIVE.test(json) ? json.replace(TERMINAL_ACTIVE_ALL, unicodeEscape) : json;
+}
+
 const jsonOrNull = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
 /** A number as JSON.stringify writes it (null when not finite). */
 const jsonNumber = (value: number): string => (Number.isFinite(value) ? String(value) : 'null');
@@ -36,7 +54,7 @@ export class ServeLog {
   constructor(private readonly sink: LogSink, private readonly auditFile: string | null, private readonly now: () => number = Date.now) {}
 
   event(fields: Record<string, unknown>): void {
-    this.sink(JSON.stringify({ time: this.time(), ...fields }) + '\n');
+    this.sink(escapeLogLine(JSON.stringify({ time: this.time(), ...fields })) + '\n');
   }
 
   /**
@@ -52,7 +70,7 @@ export class ServeLog {
     text += `,"status":${jsonNumber(fields.status)},"duration_ms":${jsonNumber(fields.duration_ms)},"digest":${jsonOrNull(fields.digest)}`;
     if (fields.fuel !== undefined) text += `,"fuel":${jsonNumber(fields.fuel)}`;
     if (fields.reason !== undefined) text += `,"reason":${JSON.stringify(fields.reason)}`;
-    this.sink(text + '}\n');
+    this.sink(escapeLogLine(text + '}') + '\n');
   }
 
   private lastMs = NaN;
@@ -68,7 +86,7 @@ export class ServeLog {
   }
 
   audit(fields: Record<string, unknown>): void {
-    const line = JSON.stringify({ time: this.time(), kind: 'audit', ...fields }) + '\n';
+    const line = escapeLogLine(JSON.stringify({ time: this.time(), kind: 'audit', ...fields })) + '\n';
     this.sink(line);
     if (this.auditFile) {
       try {

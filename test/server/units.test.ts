@@ -3,11 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tokenMatches } from '../../src/server/admin.js';
 import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
 import { batchLines } from '../../src/server/log-batch.js';
-import { ServeLog, type RequestLine } from '../../src/server/log.js';
+import { escapeLogLine, ServeLog, type RequestLine } from '../../src/server/log.js';
 import { Counter, ServeMetrics } from '../../src/server/metrics.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
@@ -230,7 +233,7 @@ describe('metric series keys', () => {
 });
 
 describe('request log lines and request metrics', () => {
-  it('writes a request line exactly as JSON.stringify writes the same object, whatever its strings hold', () => {
+  it('writes a request line exactly as JSON.stringify writes the same object (terminal-active characters escaped), whatever its strings hold', () => {
     const lines: string[] = [];
     const log = new ServeLog((line) => lines.push(line), null, () => 1_700_000_000_123);
     const cases: RequestLine[] = [
@@ -241,13 +244,36 @@ describe('request log lines and request metrics', () => {
     ];
     for (const fields of cases) log.request(fields);
     cases.forEach((fields, i) => {
-      const expected = JSON.stringify({
+      const expected = escapeLogLine(JSON.stringify({
         time: new Date(1_700_000_000_123).toISOString(), kind: 'request', request_id: fields.request_id, tenant: fields.tenant, route: fields.route,
         method: fields.method, status: fields.status, duration_ms: fields.duration_ms, digest: fields.digest,
         ...(fields.fuel !== undefined ? { fuel: fields.fuel } : {}), ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
-      }) + '\n';
+      })) + '\n';
       assert.equal(lines[i], expected, `line ${i}`);
     });
+  });
+
+  it('writes no character a terminal acts on: DEL, C1 (a CSI), line separators and bidi overrides are escaped, and parse back unchanged', () => {
+    const lines: string[] = [];
+    const audited = join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'audit.log');
+    const log = new ServeLog((line) => lines.push(line), audited, () => 1_700_000_000_123);
+    // What a tenant or a client controls: a C1 CSI that turns text red, DEL, a forged second line, a bidi override.
+    const hostile = 'ok\u009b31mred\u007f\u2028{"kind":"audit"}\u2029\u202egnp.exe\u2066x\u2069\u0085 \\\u009b';
+    log.tenantStderr('t', 'r-1', new TextEncoder().encode(hostile));
+    log.request({ request_id: 'r-2', tenant: 't', route: '/...', method: `GET${hostile}`, status: 500, duration_ms: 1, digest: null, reason: hostile });
+    log.event({ kind: 'lifecycle', detail: hostile });
+    log.audit({ tenant: 't', denied: hostile });
+    const written = [...lines, readFileSync(audited, 'utf8')];
+    for (const line of written) {
+      assert.doesNotMatch(line.slice(0, -1), /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\n]/, `raw terminal-active character in ${JSON.stringify(line)}`);
+    }
+    const [stderr, request, event, audit] = lines.map((line) => JSON.parse(line));
+    assert.equal(stderr.text, hostile);
+    assert.equal(request.method, `GET${hostile}`);
+    assert.equal(request.reason, hostile);
+    assert.equal(event.detail, hostile);
+    assert.equal(audit.denied, hostile);
+    assert.equal(escapeLogLine('{"plain":"text é"}'), '{"plain":"text é"}');
   });
 
   it('counts requests and latency by tenant and status in the same series as the labelled calls', () => {
