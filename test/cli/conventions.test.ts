@@ -63,6 +63,21 @@ describe('CLI conventions', () => {
     assert.equal((await runWarden(['inspect', '--constructor', hello])).code, 2, 'Object.prototype names are not flags');
   });
 
+  it('a command missing what it needs says so in one line that names the command once', async (t) => {
+    const cwd = tempDir(t);
+    // Every command but those that do something with no arguments (ls lists, init writes, serve serves).
+    const cases = Object.keys(commands).filter((name) => !['ls', 'init', 'serve'].includes(name)).map((name) => [name]);
+    cases.push(['verify', 'x.wasm'], ['verify', '--key', 'k.pub'], ['sign', '--key', 'k'], ['deploy', 'tenant']);
+    for (const args of cases) {
+      const r = await runWarden(args, { cwd, env: { WARDEN_ADMIN_TOKEN: 't' } });
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.ok(oneLine(r.stderr), `${args.join(' ')}: ${r.stderr}`);
+      const prefix = `warden ${args[0]}: `;
+      assert.ok(r.stderr.startsWith(prefix), `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(!r.stderr.slice(prefix.length).includes(prefix), `${args.join(' ')} names itself twice: ${r.stderr}`);
+    }
+  });
+
   it('--json on every command that prints a result; store digests wherever a module is taken', async (t) => {
     const cwd = tempDir(t);
     const env = { WARDEN_DATA_DIR: join(cwd, 'store') };

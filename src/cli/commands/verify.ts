@@ -22,8 +22,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { key: { value: true, repeat: true }, detached: { value: true }, threshold: { value: true }, json: {}, 'data-dir': { value: true }, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const keyPaths = flagList(args, 'key');
-  if (keyPaths.length === 0) throw new UsageError('warden verify: at least one --key KEY.pub is required');
-  if (args.positionals.length !== 1) throw new UsageError('warden verify: exactly one module, IN.wasm, is required');
+  if (keyPaths.length === 0) throw new UsageError('at least one --key KEY.pub is required');
+  if (args.positionals.length !== 1) throw new UsageError('exactly one module, IN.wasm, is required');
   const thresholdText = flag(args, 'threshold');
   const threshold = thresholdText === undefined ? 1 : parseCount(thresholdText, '--threshold');
   const keys = keyPaths.map((p) => readPublicKey(p, io.cwd));
