@@ -6,8 +6,6 @@ export interface CommandIO {
   stderr: (text: string) => void;
   /** Raw bytes to stdout (a plugin's output); without it, bytes go out as UTF-8 text. */
   stdoutBytes?: (bytes: Uint8Array) => void;
-  /** All of stdin, read when a command asks for it (`--input -`). */
-  stdinBytes?: () => Uint8Array;
   /** The process environment, read only here at the edge (data dir, XDG). */
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;

@@ -25,6 +25,22 @@ describe('warden call', () => {
     assert.equal(policy.stdout, 'from the policy', policy.stderr);
   });
 
+  it('reads --input only up to the plugin memory limit: /dev/zero or a longer pipe is one line and 125, not the host\'s memory', async (t) => {
+    const zero = await runWarden(['call', plugin, 'echo', '--input', '/dev/zero'], { timeoutMs: 30_000 });
+    assert.equal(zero.code, 125, zero.stderr);
+    assert.equal(zero.stderr, 'warden call: --input /dev/zero: larger than 64 MiB, the plugin memory limit (plugin.memory)\n');
+    assert.equal(zero.stdout, '');
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'policy.toml'), '[plugin]\nmemory = "64KiB"\n');
+    const within = 'x'.repeat(1000);
+    const echoed = await runWarden(['call', '--policy', join(dir, 'policy.toml'), plugin, 'echo', '--input', '-'], { input: within });
+    assert.equal(echoed.code, 0, echoed.stderr);
+    assert.equal(echoed.stdout, within);
+    const over = await runWarden(['call', '--policy', join(dir, 'policy.toml'), plugin, 'echo', '--input', '-'], { input: 'y'.repeat(64 * 1024 + 1) });
+    assert.equal(over.code, 125, over.stderr);
+    assert.equal(over.stderr, 'warden call: --input -: larger than 64 KiB, the plugin memory limit (plugin.memory)\n');
+  });
+
   it('1 MiB of binary output arrives whole on a pipe', () => {
     const r = spawnSync(process.execPath, [wardenBin, 'call', plugin, 'big'], { maxBuffer: 4 << 20 });
     assert.equal(r.status, 0, String(r.stderr));

@@ -1,6 +1,5 @@
 // warden call [options] MODULE.wasm FUNC [--input FILE|-]
 
-import { readFileSync } from 'node:fs';
 import { PolicyError } from '../../policy/load.js';
 import { parsePolicy } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
@@ -16,6 +15,7 @@ import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { readModuleFile } from '../read-module.js';
+import { readBoundedBytes, TooLargeError } from '../../policy/read-text.js';
 import { terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
@@ -25,7 +25,8 @@ the input bytes in, the plugin's output bytes to stdout. The plugin reaches
 nothing but its input, its config and its variables: no files, no network,
 no clock, no randomness unless a policy grants them.
 
-  --input FILE|-          the input bytes (default: none; '-' reads stdin)
+  --input FILE|-          the input bytes (default: none; '-' reads stdin), at most
+                          the plugin memory limit (plugin.memory, default 64MiB)
   --policy FILE           a policy file; its [plugin] table gives config and bounds
   --config K=V            a config value the plugin can read (repeatable; over the policy's)
   --timeout DURATION      wall-clock limit (default none)
@@ -90,13 +91,18 @@ function effectivePolicy(args: ReturnType<typeof parseArgs>, io: CommandIO): Pol
   }
 }
 
-function readInput(spec: string | undefined, io: CommandIO): Uint8Array {
+/**
+ * The input bytes, read up to the plugin memory limit: Extism's kernel keeps a
+ * call's input in plugin memory, and a bigger one could not be handed over
+ * anyway. The bound stops `--input /dev/zero`, or a pipe that never ends,
+ * from filling the host's memory before the plugin is even called.
+ */
+function readInput(spec: string | undefined, io: CommandIO, limit: number): Uint8Array {
   if (spec === undefined) return new Uint8Array(0);
   try {
-    if (spec === '-') return io.stdinBytes ? io.stdinBytes() : new Uint8Array(readFileSync(0));
-    return new Uint8Array(readFileSync(resolveFrom(io.cwd, spec)));
+    return readBoundedBytes(spec === '-' ? 0 : resolveFrom(io.cwd, spec), limit, 'the plugin memory limit (plugin.memory)');
   } catch (error) {
-    throw new InputError(`--input ${spec}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new InputError(`--input ${spec}: ${error instanceof TooLargeError ? error.message : (error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }
 
@@ -109,7 +115,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const [modulePath, fn, extra] = args.positionals;
   if (!modulePath || !fn || extra !== undefined) throw new UsageError('needs a module and a function (warden call MODULE.wasm FUNC [--input FILE|-])');
   const policy = effectivePolicy(args, io);
-  const input = readInput(flag(args, 'input'), io);
+  const input = readInput(flag(args, 'input'), io, policy.plugin.memoryBytes);
   const bytes = readModuleFile(modulePath, io.cwd);
   const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir('call', flag(args, 'data-dir'), io);
   const sandbox = await createSandbox(policy, { oneShot: true, ...(cacheDir ? { cacheDir } : {}) });
