@@ -2,7 +2,7 @@
 // written, and again with its common grants uncommented.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { STARTER_POLICY } from '../../src/cli/commands/init.js';
@@ -30,6 +30,19 @@ describe('warden init', () => {
     assert.equal(again.code, 2);
     assert.match(again.stderr, /policy\.toml exists; pass --force/);
     assert.equal((await runWarden(['init', '--force'], { cwd })).code, 0);
+    // A dangling link is something there too: it is not replaced without --force.
+    const linked = join(cwd, 'linked.toml');
+    symlinkSync('missing/policy.toml', linked);
+    const overLink = await runWarden(['init', '--out', 'linked.toml'], { cwd });
+    assert.equal(overLink.code, 2, overLink.stderr);
+    assert.match(overLink.stderr, /linked\.toml exists; pass --force/);
+    assert.equal(readlinkSync(linked), 'missing/policy.toml');
+    const keyLink = join(cwd, 'key.pub');
+    symlinkSync('missing/key.pub', keyLink);
+    const keygen = await runWarden(['keygen', '--out', 'key'], { cwd });
+    assert.equal(keygen.code, 2, keygen.stderr);
+    assert.equal(readlinkSync(keyLink), 'missing/key.pub');
+    assert.ok(!existsSync(join(cwd, 'key')), 'no secret key written beside the kept link');
   });
 
   it('every commented grant validates once uncommented', (t) => {

@@ -1,12 +1,11 @@
 // warden init [--out FILE] [--force] [--json]
 
-import { existsSync } from 'node:fs';
 import { PolicyError } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
 import { flag, parseArgs } from '../args.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { resolveFrom } from '../paths.js';
+import { entryExists, resolveFrom } from '../paths.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 export const usage = `usage: warden init [--out FILE] [--force] [--json]
@@ -76,7 +75,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.positionals.length) throw new UsageError(`takes no arguments (got '${args.positionals[0]}'; use --out FILE)`);
   const out = flag(args, 'out') ?? 'policy.toml';
   const path = resolveFrom(io.cwd, out);
-  if (existsSync(path) && !args.switches.has('force')) throw new UsageError(`${out} exists; pass --force to overwrite`);
+  if (entryExists(path) && !args.switches.has('force')) throw new UsageError(`${out} exists; pass --force to overwrite`);
   writeFileAtomic(path, STARTER_POLICY);
   let policy;
   try {

@@ -1,11 +1,10 @@
 // warden keygen --out KEY [--force]
 
-import { existsSync } from 'node:fs';
 import { encodePublicKey, encodeSecretKey, generateSecretKey } from '../../signing/keys.js';
 import { flag, parseArgs } from '../args.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { resolveFrom } from '../paths.js';
+import { entryExists, resolveFrom } from '../paths.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 export const usage = `usage: warden keygen --out KEY [--force]
@@ -23,7 +22,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const out = flag(args, 'out');
   if (!out || args.positionals.length) throw new UsageError('usage: warden keygen --out KEY');
   const secretPath = resolveFrom(io.cwd, out);
-  if (!args.switches.has('force') && (existsSync(secretPath) || existsSync(`${secretPath}.pub`))) {
+  if (!args.switches.has('force') && (entryExists(secretPath) || entryExists(`${secretPath}.pub`))) {
     throw new UsageError(`${out} or ${out}.pub exists; pass --force to overwrite`);
   }
   const key = generateSecretKey();
