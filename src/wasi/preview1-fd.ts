@@ -131,8 +131,17 @@ export function fdFunctions(ctx: WasiContext) {
       const ptr = pairs[2 * i]!;
       const len = pairs[2 * i + 1]!;
       if (len === 0) continue;
-      // Straight from guest memory (the range was checked with the iovecs): no view per write.
-      const n = file.write(m.bytes(), position === null ? null : position + BigInt(total), ptr, len);
+      let n: number;
+      try {
+        // Straight from guest memory (the range was checked with the iovecs): no view per write.
+        n = file.write(m.bytes(), position === null ? null : position + BigInt(total), ptr, len);
+      } catch (error) {
+        // Bytes already written stay written (and the offset moved past them): report them, as
+        // writev does, and leave the error to the next call. An errno here made C stdio, which
+        // writes its buffer and the caller's data as two iovecs, write the same bytes again.
+        if (total > 0 && error instanceof WasiError) return total;
+        throw error;
+      }
       total += n;
       if (n < len) break;
     }

@@ -256,6 +256,29 @@ describe('preview1 functions', () => {
     assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'abc');
   });
 
+  it('a write that moved bytes before the quota stopped it reports them, as writev does; the next one is EDQUOT', async (t) => {
+    const dir = tempDir(t);
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }], limits: { maxWriteBytes: 10 } }, (p) => {
+      const name = p.put(200, 'f');
+      assert.equal(p.path_open!(3, 0, 200, name, 1, RIGHTS.FD_READ | RIGHTS.FD_WRITE, 0n, 0, 100), OK);
+      const fd = p.view.getUint32(100, true);
+      p.put(300, '0123456789abcdef');
+      // Two iovecs, as C stdio writes its buffer and the caller's data: the first fills the quota.
+      p.view.setUint32(400, 300, true);
+      p.view.setUint32(404, 10, true);
+      p.view.setUint32(408, 310, true);
+      p.view.setUint32(412, 6, true);
+      assert.equal(p.fd_write!(fd, 400, 2, 0), OK);
+      assert.equal(p.view.getUint32(0, true), 10);
+      assert.equal(p.fd_tell!(fd, 8), OK);
+      assert.equal(p.view.getBigUint64(8, true), 10n);
+      // Nothing more fits: now the error.
+      assert.equal(p.fd_write!(fd, 408, 1, 0), Errno.DQUOT);
+      assert.equal(p.fd_pwrite!(fd, 400, 2, 10n, 0), Errno.DQUOT);
+    });
+    assert.equal(readFileSync(join(dir, 'f'), 'utf8'), '0123456789');
+  });
+
   it('fd_fdstat_get reports the rights of each kind of descriptor; set_rights can change none of them', async (t) => {
     const dir = tempDir(t);
     mkdirSync(join(dir, 'sub'));
