@@ -279,6 +279,28 @@ describe('preview1 functions', () => {
     assert.equal(readFileSync(join(dir, 'f'), 'utf8'), '0123456789');
   });
 
+  it('reads unsigned arguments as unsigned: whence and advice past their values are EINVAL, a cookie past 2^63 lists nothing', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'f'), 'abc');
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const name = p.put(200, 'f');
+      assert.equal(p.path_open!(3, 0, 200, name, 0, RIGHTS.FD_READ, 0n, 0, 100), OK);
+      const fd = p.view.getUint32(100, true);
+      // whence and advice are u8 values passed as i32: -1 is 0xffffffff, no whence nor advice.
+      assert.equal(p.fd_seek!(fd, 0n, -1, 8), Errno.INVAL);
+      assert.equal(p.fd_tell!(fd, 8), OK);
+      assert.equal(p.view.getBigUint64(8, true), 0n);
+      assert.equal(p.fd_advise!(fd, 0n, 0n, -1), Errno.INVAL);
+      // The cookie is a u64 arriving as a signed i64: 2^64 - 1 is -1 here, and is past every entry.
+      assert.equal(p.fd_readdir!(3, 1000, 500, -1n, 0), OK);
+      assert.equal(p.view.getUint32(0, true), 0);
+      assert.equal(p.fd_readdir!(3, 1000, 500, -(1n << 63n), 0), OK);
+      assert.equal(p.view.getUint32(0, true), 0);
+      assert.equal(p.fd_readdir!(3, 1000, 500, 0n, 0), OK);
+      assert.ok(p.view.getUint32(0, true) > 0);
+    });
+  });
+
   it('fd_fdstat_get reports the rights of each kind of descriptor; set_rights can change none of them', async (t) => {
     const dir = tempDir(t);
     mkdirSync(join(dir, 'sub'));
