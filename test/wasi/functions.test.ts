@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Errno } from '../../src/wasi/errno.js';
 import { ALL_RIGHTS, RIGHTS } from '../../src/wasi/rights.js';
+import { RunRefused } from '../../src/wasi/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { withProbe } from './probe.js';
 
@@ -128,6 +129,19 @@ describe('preview1 functions', () => {
       assert.equal(p.fd_close!(3), OK);
       assert.equal(p.path_open!(3, 0, 200, len, 0, 2n, 0n, 0, 0), Errno.BADF);
     });
+  });
+
+  it('a descriptor limit too small for stdio and the mounts refuses the run by name, not as an internal error', async (t) => {
+    const mounts = [{ host: tempDir(t), guest: '/a', readOnly: false }, { host: tempDir(t), guest: '/b', readOnly: true }];
+    await assert.rejects(withProbe({ mounts, limits: { maxFds: 4 } }, () => assert.fail('the guest ran')), (error: unknown) => {
+      assert.ok(error instanceof RunRefused, String(error));
+      assert.match(error.message, /4 descriptors/);
+      assert.match(error.message, /\/b/);
+      return true;
+    });
+    await assert.rejects(withProbe({ limits: { maxFds: 2 } }, () => assert.fail('the guest ran')), RunRefused);
+    // Exactly enough: the run goes ahead.
+    assert.equal((await withProbe({ mounts, limits: { maxFds: 5 } }, (p) => { assert.equal(p.fd_prestat_get!(4, 0), Errno.SUCCESS); })).exitCode, 0);
   });
 
   it('fd_renumber over a preopen replaces it and grants nothing more', async (t) => {
