@@ -1,6 +1,7 @@
 // A tenant's storage quota. The WASI layer bounds what one run writes; across
-// runs the server keeps the tally: the root's disk use measured once (blocks,
-// symlinks not followed), then each run's written bytes added. Over quota, the
+// runs the server keeps the tally: the root's disk use measured once (each
+// entry the larger of its blocks and its apparent size, symlinks not
+// followed), then each run's written bytes added. Over quota, the
 // tenant's runs get its root shrink-only (writable, but a write quota of 0
 // bytes and 0 new files: it may remove and truncate, not grow), and the root
 // is measured again after each such run (off the event loop, one walk at a
@@ -16,12 +17,12 @@ const MAX_ENTRIES = 200_000;
 
 /** A step of the walk: list a directory, or lstat an entry. The answer is null when the call failed (the entry is skipped). */
 type Step = { list: string } | { stat: string };
-type Answer = string[] | { blocks: number; isDirectory(): boolean } | null;
+type Answer = string[] | { blocks: number; size: number; isDirectory(): boolean } | null;
 
 /**
  * The one walk both measurements share, written once as a generator: it asks
  * for each directory listing and each lstat, and the sync and async drivers
- * below answer with the fs calls of their kind. Returns the blocks in bytes;
+ * below answer with the fs calls of their kind. Returns the storage in bytes;
  * past MAX_ENTRIES entries, Number.MAX_SAFE_INTEGER (a root that large counts
  * as full rather than making the host walk without end).
  */
@@ -36,9 +37,13 @@ function* diskUseWalk(root: string): Generator<Step, number, Answer> {
     for (const name of names) {
       if (++visited > MAX_ENTRIES) return Number.MAX_SAFE_INTEGER;
       const path = `${dir}/${name}`;
-      const stat = (yield { stat: path }) as { blocks: number; isDirectory(): boolean } | null;
+      const stat = (yield { stat: path }) as { blocks: number; size: number; isDirectory(): boolean } | null;
       if (!stat) continue;
-      total += stat.blocks * 512;
+      // Counted as the WASI write quota charges a file: the larger of its blocks and its
+      // apparent size. Blocks alone let a tenant grow files by truncation (charged to each
+      // run, forgotten by the next measurement: holes hold no blocks) and later fill the
+      // holes for nothing, since the quota counts a file's existing size as already kept.
+      total += Math.max(stat.blocks * 512, stat.size);
       if (stat.isDirectory()) stack.push(path);
     }
   }

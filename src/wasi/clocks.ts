@@ -244,7 +244,10 @@ class VirtualClocks implements Clocks {
    * were there before) are floored to the step.
    */
   fileTime(hostNs: bigint) {
-    if (!stampedDuringRun(hostNs, this.hostStart)) return floorTo(hostNs, this.stepNs);
+    // A step of 0 is the clock of a policy that grants none (policy/compile-grant.ts): time stands
+    // still, and there is no step to floor to. Flooring to it divided by zero, so every stat of a
+    // file from before the run failed (EIO) under a policy without a clock.
+    if (!stampedDuringRun(hostNs, this.hostStart)) return this.stepNs === 0n ? hostNs : floorTo(hostNs, this.stepNs);
     return this.shown.get(hostNs) ?? this.shown.set(hostNs, this.values[0]!);
   }
 

@@ -131,8 +131,17 @@ export function fdFunctions(ctx: WasiContext) {
       const ptr = pairs[2 * i]!;
       const len = pairs[2 * i + 1]!;
       if (len === 0) continue;
-      // Straight from guest memory (the range was checked with the iovecs): no view per write.
-      const n = file.write(m.bytes(), position === null ? null : position + BigInt(total), ptr, len);
+      let n: number;
+      try {
+        // Straight from guest memory (the range was checked with the iovecs): no view per write.
+        n = file.write(m.bytes(), position === null ? null : position + BigInt(total), ptr, len);
+      } catch (error) {
+        // Bytes already written stay written (and the offset moved past them): report them, as
+        // writev does, and leave the error to the next call. An errno here made C stdio, which
+        // writes its buffer and the caller's data as two iovecs, write the same bytes again.
+        if (total > 0 && error instanceof WasiError) return total;
+        throw error;
+      }
       total += n;
       if (n < len) break;
     }
@@ -184,7 +193,8 @@ export function fdFunctions(ctx: WasiContext) {
       return 0;
     },
     fd_seek: (fd: number, offset: bigint, whence: number, out: number) => {
-      if (whence > 2) throw new WasiError(Errno.INVAL);
+      // whence is a u8 passed as an i32: read unsigned, or -1 would pass this check and seek from the end.
+      if (whence >>> 0 > 2) throw new WasiError(Errno.INVAL);
       const file = fileOf(fds.get(fd), Errno.SPIPE);
       m.setU64(out >>> 0, file.seek(offset, whence as 0 | 1 | 2));
       return 0;
@@ -213,7 +223,7 @@ export function fdFunctions(ctx: WasiContext) {
     },
     fd_advise: (fd: number, offset: bigint, len: bigint, advice: number) => {
       const entry = fds.get(fd);
-      if (advice > 5 || offset < 0n || len < 0n) throw new WasiError(Errno.INVAL);
+      if (advice >>> 0 > 5 || offset < 0n || len < 0n) throw new WasiError(Errno.INVAL);
       fileOf(entry);
       return 0;
     },
@@ -316,7 +326,9 @@ export function fdFunctions(ctx: WasiContext) {
       ];
       // Each dirent is built in a fresh zeroed buffer: nothing but its own bytes reaches the guest.
       let used = 0;
-      for (let i = Number(cookie < 0n ? 0n : cookie > BigInt(listing.length) ? BigInt(listing.length) : cookie); i < listing.length && used < capacity; i++) {
+      // The cookie is a u64 arriving as a signed i64: one from 2^63 up is negative here and, like
+      // every cookie past the last entry, lists nothing (it restarted the listing).
+      for (let i = Number(cookie < 0n || cookie > BigInt(listing.length) ? BigInt(listing.length) : cookie); i < listing.length && used < capacity; i++) {
         const item = listing[i]!;
         const name = encodeUtf8(item.name);
         const dirent = new Uint8Array(24 + name.length);

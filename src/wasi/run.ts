@@ -141,6 +141,13 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
     args: GuestStrings.of(grant.args), env: GuestStrings.ofEnv(grant.env), clocks, random: createRandom(grant.random),
     quota, deadlineAt, maxRandomBytesPerCall: limits.maxRandomBytesPerCall, maxFds: limits.maxFds,
   });
+  // stdio and every mount take a descriptor before the guest runs: a limit below that is the
+  // grant's mistake, refused by name (the mount's EMFILE escaped the run as an internal error).
+  const needed = 3 + grant.mounts.length;
+  if (limits.maxFds < needed) {
+    const first = limits.maxFds < 3 ? 'stdio' : `mount ${grant.mounts[limits.maxFds - 3]!.guest}`;
+    throw new RunRefused(`a limit of ${limits.maxFds} descriptors leaves none for ${first}: stdio and ${grant.mounts.length} mount${grant.mounts.length === 1 ? '' : 's'} take ${needed}`);
+  }
   const checkDeadline = () => ctx.checkDeadline();
   const output = new OutputGroup(limits.maxOutputBytes);
   const given = options.stdio ?? {};

@@ -164,6 +164,45 @@ describe('storage meter', () => {
     }
   });
 
+  it('counts a sparse file at its apparent size, so a tenant cannot fill holes it made in earlier runs for free', async () => {
+    const { mkdtempSync, openSync, ftruncateSync, closeSync, rmSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { measureDiskUse, measureDiskUseAsync, StorageMeter } = await import('../../src/server/storage.js');
+    const { hostDirectory } = await import('../../src/wasi/fs/host-directory.js');
+    const { createQuota } = await import('../../src/wasi/fs/quota.js');
+    const root = mkdtempSync(`${tmpdir()}/warden-holes-`);
+    try {
+      // What a tenant's runs leave when each grows a file by truncation: every run is charged
+      // the apparent size it adds, but the file holds no blocks, so a measurement of blocks
+      // alone forgets those charges and finds the root nearly empty.
+      const fd = openSync(`${root}/holes`, 'w');
+      ftruncateSync(fd, 1 << 20);
+      closeSync(fd);
+      const measured = measureDiskUse(root);
+      assert.equal(await measureDiskUseAsync(root), measured);
+      const meter = new StorageMeter(root, 64 * 1024, () => 0);
+      assert.equal(meter.full(), true, `a root holding a 1 MiB file is over a 64 KiB quota (measured ${measured})`);
+      // Over the quota the tenant's runs get a write quota of 0 bytes and 0 files. Filling the
+      // holes costs nothing under it (the WASI quota counts what was there at its apparent size),
+      // so the measurement must already have counted what the file can come to hold.
+      const quota = createQuota({ maxWriteBytes: 0, maxFilesCreated: 0 });
+      const dir = hostDirectory(root, { quota, now: () => 0n });
+      const file = dir.open('holes', { create: false, exclusive: false, truncate: false, directory: false, read: false, write: true, append: false, followSymlinks: false });
+      assert.equal(file.kind, 'file');
+      if (file.kind === 'file') {
+        const page = new Uint8Array(4096).fill(7);
+        for (let at = 0; at < 1 << 20; at += page.length) file.write(page, BigInt(at), 0, page.length);
+        file.close();
+      }
+      dir.close();
+      const held = statSync(`${root}/holes`).blocks * 512;
+      assert.ok(held >= 1 << 20, 'the holes were filled');
+      assert.ok(held <= measured, `the tenant's root holds ${held} bytes, more than the ${measured} measured before`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('re-measures a full root at most every few seconds, and sees deletions then', async () => {
     const { mkdtempSync, writeFileSync, rmSync, unlinkSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { compileGrant } from '../../src/policy/compile-grant.js';
+import { parsePolicy } from '../../src/policy/load.js';
 import { createClocks, type ClockPolicy } from '../../src/wasi/clocks.js';
 import { Errno } from '../../src/wasi/errno.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -145,6 +147,23 @@ describe('file timestamps under the clock policy', () => {
       assert.equal(p.path_filestat_get!(3, 0, 200, len, 512), OK);
       assert.equal(p.view.getBigUint64(512 + 40, true), 1_600_000_000_123_000_000n);
       assert.equal(p.view.getBigUint64(512 + 48, true), 1_600_000_000_654_000_000n);
+    });
+  });
+
+  it('no clock granted: files from before the run can be stat-ed, and stamps made during it read as the epoch', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'old'), 'x');
+    utimesSync(join(dir, 'old'), 1_600_000_000.123456, 1_600_000_000.654321);
+    // The grant a policy without `clock` compiles to (a policy file's default, and a tenant's).
+    const grant = compileGrant(parsePolicy({ mount: [{ host: dir, guest: '/d', mode: 'rw' }] }), {}, () => { throw new Error('no scratch'); });
+    await withProbe({ mounts: grant.mounts, clock: grant.clock }, (p) => {
+      const len = p.put(200, 'old');
+      assert.equal(p.path_filestat_get!(3, 0, 200, len, 512), OK);
+      // Not a moment of this run: shown as the host has it, as under every other policy.
+      assert.equal(p.view.getBigUint64(512 + 48, true), statSync(join(dir, 'old'), { bigint: true }).mtimeNs);
+      const fd = openFile(p, 'new');
+      writeByte(p, fd);
+      assert.deepEqual(stamps(p, fd), [0n, 0n, 0n]);
     });
   });
 

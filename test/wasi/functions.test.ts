@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Errno } from '../../src/wasi/errno.js';
 import { ALL_RIGHTS, RIGHTS } from '../../src/wasi/rights.js';
+import { RunRefused } from '../../src/wasi/run.js';
 import { tempDir } from '../helpers/tmp.js';
 import { withProbe } from './probe.js';
 
@@ -128,6 +129,19 @@ describe('preview1 functions', () => {
       assert.equal(p.fd_close!(3), OK);
       assert.equal(p.path_open!(3, 0, 200, len, 0, 2n, 0n, 0, 0), Errno.BADF);
     });
+  });
+
+  it('a descriptor limit too small for stdio and the mounts refuses the run by name, not as an internal error', async (t) => {
+    const mounts = [{ host: tempDir(t), guest: '/a', readOnly: false }, { host: tempDir(t), guest: '/b', readOnly: true }];
+    await assert.rejects(withProbe({ mounts, limits: { maxFds: 4 } }, () => assert.fail('the guest ran')), (error: unknown) => {
+      assert.ok(error instanceof RunRefused, String(error));
+      assert.match(error.message, /4 descriptors/);
+      assert.match(error.message, /\/b/);
+      return true;
+    });
+    await assert.rejects(withProbe({ limits: { maxFds: 2 } }, () => assert.fail('the guest ran')), RunRefused);
+    // Exactly enough: the run goes ahead.
+    assert.equal((await withProbe({ mounts, limits: { maxFds: 5 } }, (p) => { assert.equal(p.fd_prestat_get!(4, 0), Errno.SUCCESS); })).exitCode, 0);
   });
 
   it('fd_renumber over a preopen replaces it and grants nothing more', async (t) => {
@@ -254,6 +268,51 @@ describe('preview1 functions', () => {
       assert.equal(p.fd_allocate!(fd, 0n, 10n), Errno.NOTSUP);
     });
     assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'abc');
+  });
+
+  it('a write that moved bytes before the quota stopped it reports them, as writev does; the next one is EDQUOT', async (t) => {
+    const dir = tempDir(t);
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }], limits: { maxWriteBytes: 10 } }, (p) => {
+      const name = p.put(200, 'f');
+      assert.equal(p.path_open!(3, 0, 200, name, 1, RIGHTS.FD_READ | RIGHTS.FD_WRITE, 0n, 0, 100), OK);
+      const fd = p.view.getUint32(100, true);
+      p.put(300, '0123456789abcdef');
+      // Two iovecs, as C stdio writes its buffer and the caller's data: the first fills the quota.
+      p.view.setUint32(400, 300, true);
+      p.view.setUint32(404, 10, true);
+      p.view.setUint32(408, 310, true);
+      p.view.setUint32(412, 6, true);
+      assert.equal(p.fd_write!(fd, 400, 2, 0), OK);
+      assert.equal(p.view.getUint32(0, true), 10);
+      assert.equal(p.fd_tell!(fd, 8), OK);
+      assert.equal(p.view.getBigUint64(8, true), 10n);
+      // Nothing more fits: now the error.
+      assert.equal(p.fd_write!(fd, 408, 1, 0), Errno.DQUOT);
+      assert.equal(p.fd_pwrite!(fd, 400, 2, 10n, 0), Errno.DQUOT);
+    });
+    assert.equal(readFileSync(join(dir, 'f'), 'utf8'), '0123456789');
+  });
+
+  it('reads unsigned arguments as unsigned: whence and advice past their values are EINVAL, a cookie past 2^63 lists nothing', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'f'), 'abc');
+    await withProbe({ mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const name = p.put(200, 'f');
+      assert.equal(p.path_open!(3, 0, 200, name, 0, RIGHTS.FD_READ, 0n, 0, 100), OK);
+      const fd = p.view.getUint32(100, true);
+      // whence and advice are u8 values passed as i32: -1 is 0xffffffff, no whence nor advice.
+      assert.equal(p.fd_seek!(fd, 0n, -1, 8), Errno.INVAL);
+      assert.equal(p.fd_tell!(fd, 8), OK);
+      assert.equal(p.view.getBigUint64(8, true), 0n);
+      assert.equal(p.fd_advise!(fd, 0n, 0n, -1), Errno.INVAL);
+      // The cookie is a u64 arriving as a signed i64: 2^64 - 1 is -1 here, and is past every entry.
+      assert.equal(p.fd_readdir!(3, 1000, 500, -1n, 0), OK);
+      assert.equal(p.view.getUint32(0, true), 0);
+      assert.equal(p.fd_readdir!(3, 1000, 500, -(1n << 63n), 0), OK);
+      assert.equal(p.view.getUint32(0, true), 0);
+      assert.equal(p.fd_readdir!(3, 1000, 500, 0n, 0), OK);
+      assert.ok(p.view.getUint32(0, true) > 0);
+    });
   });
 
   it('fd_fdstat_get reports the rights of each kind of descriptor; set_rights can change none of them', async (t) => {
