@@ -15,6 +15,12 @@ export class TooLargeError extends Error {
 
 /** The file's text (UTF-8); TooLargeError past `max` bytes; fs errors as thrown by node:fs. */
 export function readBoundedText(path: string, max = MAX_SETTINGS_FILE): string {
+  const bytes = readBoundedBytes(path, max, `larger than ${max / (1024 * 1024)} MiB, not a settings file`);
+  return bytes.toString('utf8');
+}
+
+/** The file's bytes; TooLargeError(`tooLarge`) once more than `max` have been read; fs errors as thrown by node:fs. */
+export function readBoundedBytes(path: string, max: number, tooLarge: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(max + 1);
@@ -24,9 +30,9 @@ export function readBoundedText(path: string, max = MAX_SETTINGS_FILE): string {
       if (n === 0) break;
       length += n;
       // One byte past the bound is enough to know: stop before reading any more.
-      if (length > max) throw new TooLargeError(`larger than ${max / (1024 * 1024)} MiB, not a settings file`);
+      if (length > max) throw new TooLargeError(tooLarge);
     }
-    return buffer.toString('utf8', 0, length);
+    return buffer.subarray(0, length);
   } finally {
     closeSync(fd);
   }

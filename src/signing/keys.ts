@@ -11,7 +11,8 @@ export const PUBLIC_KEY_TAG = 0x01;
 export const SECRET_KEY_TAG = 0x81;
 const RAW_PUBLIC_BYTES = 33;
 const RAW_SECRET_BYTES = 65;
-const MAX_KEY_FILE_BYTES = 64 * 1024;
+/** The largest key file read: PEM, DER and OpenSSH keys are a few hundred bytes. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 export class KeyError extends Error {
   override name = 'KeyError';
