@@ -42,7 +42,13 @@ export function adminCall(url: string, path: string, token: string, body?: { typ
       const chunks: Buffer[] = [];
       let size = 0;
       let ended = false;
-      res.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_ANSWER) chunks.push(c); });
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_ANSWER) { chunks.push(c); return; }
+        // An answer that never ends kept the command reading (and waiting) for ever.
+        reject(new InputError(`the admin API at ${url} answered more than ${MAX_ANSWER} bytes: not a warden server`));
+        req.destroy();
+      });
       // An answer cut short must not pass for one: without these the command's promise was
       // left pending, the process ran out of work and exited 0, as if the deploy had succeeded.
       const cut = () => { if (!ended) reject(new InputError(`the admin API at ${url} closed the connection before its answer was complete`)); };
@@ -55,7 +61,7 @@ export function adminCall(url: string, path: string, token: string, body?: { typ
         // error, `null`) is some other server, whose 200 would otherwise print as a deploy.
         let parsed: unknown = null;
         try {
-          if (size <= MAX_ANSWER) parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         } catch { /* not JSON */ }
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
           reject(new InputError(`the admin API at ${url} answered HTTP ${res.statusCode ?? 0} with something that is not warden's (not a JSON object)`));

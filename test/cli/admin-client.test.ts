@@ -29,6 +29,13 @@ const answers: Array<[string, (req: IncomingMessage, res: ServerResponse) => voi
   ['a 200 JSON array', (_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('[{"digest": "x"}]'); }],
   ['a 200 JSON object without a digest', (_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"ok": true}'); }],
   ['a 409 that is not JSON', (_req, res) => { res.writeHead(409, { 'Content-Type': 'text/plain' }); res.end('conflict'); }],
+  ['an answer that never ends', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const more = () => { while (res.write(chunk)); };
+    res.on('drain', more);
+    more();
+  }],
   ['an answer cut halfway', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '4096' });
     res.write('{"tenant": "app", "digest": "sha256:');
