@@ -8,7 +8,12 @@ import type { CommandIO } from './io.js';
 export interface AdminResponse {
   status: number;
   body: Record<string, unknown>;
+  /** The admin URL that answered, for messages. */
+  url: string;
 }
+
+/** The largest answer read; warden's are a few hundred bytes. */
+const MAX_ANSWER = 1024 * 1024;
 
 export function adminToken(io: CommandIO): string {
   const token = io.env.WARDEN_ADMIN_TOKEN;
@@ -36,13 +41,33 @@ export function adminCall(url: string, path: string, token: string, body?: { typ
     }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (c: Buffer) => { size += c.length; if (size <= 1024 * 1024) chunks.push(c); });
+      let ended = false;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_ANSWER) { chunks.push(c); return; }
+        // An answer that never ends kept the command reading (and waiting) for ever.
+        reject(new InputError(`the admin API at ${url} answered more than ${MAX_ANSWER} bytes: not a warden server`));
+        req.destroy();
+      });
+      // An answer cut short must not pass for one: without these the command's promise was
+      // left pending, the process ran out of work and exited 0, as if the deploy had succeeded.
+      const cut = () => { if (!ended) reject(new InputError(`the admin API at ${url} closed the connection before its answer was complete`)); };
+      res.on('aborted', cut);
+      res.on('error', cut);
+      res.on('close', cut);
       res.on('end', () => {
-        let parsed: Record<string, unknown> = {};
+        ended = true;
+        // Only warden's own answer, a JSON object, is read: anything else (a web page, a proxy's
+        // error, `null`) is some other server, whose 200 would otherwise print as a deploy.
+        let parsed: unknown = null;
         try {
-          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+          reject(new InputError(`the admin API at ${url} answered HTTP ${res.statusCode ?? 0} with something that is not warden's (not a JSON object)`));
+          return;
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed as Record<string, unknown>, url });
       });
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
@@ -53,6 +78,10 @@ export function adminCall(url: string, path: string, token: string, body?: { typ
 
 /** Maps an admin answer to an exit code and one line. */
 export function reportAdmin(io: CommandIO, command: string, res: AdminResponse, json: boolean, success: (body: Record<string, unknown>) => string): number {
+  // A success names the digest now served; a 200 without one is not warden's answer.
+  if (res.status === 200 && typeof res.body.digest !== 'string') {
+    throw new InputError(`the admin API at ${res.url} answered HTTP 200 without the digest a warden server reports; nothing is known to be ${command === 'deploy' ? 'deployed' : 'rolled back'}`);
+  }
   if (json) io.stdout(JSON.stringify({ status: res.status, ...res.body }, null, 2) + '\n');
   if (res.status === 200) {
     if (!json) io.stdout(success(res.body) + '\n');

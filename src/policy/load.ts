@@ -2,8 +2,8 @@
 // frozen Policy. Every problem is reported with the key path that has it, all
 // at once, so one edit fixes a file.
 
-import { readFileSync } from 'node:fs';
-import { parsePublicKey, type PublicKey } from '../signing/keys.js';
+import { MAX_KEY_FILE_BYTES, parsePublicKey, type PublicKey } from '../signing/keys.js';
+import { readBoundedBytes, TooLargeError } from './read-text.js';
 import { parseClockPolicy } from '../wasi/clocks.js';
 import { wasiPreview1Functions } from '../binary/wasi-abi.js';
 import { DEFAULT_PLUGIN, type PluginPolicy, DEFAULT_FEATURES, DEFAULT_LIMITS, FEATURES, type FeatureName, type LimitsPolicy, type MountPolicy, type OutputPolicy, type Policy, type StdinPolicy } from './policy.js';
@@ -214,8 +214,11 @@ function readKey(spec: string, baseDir: string): PublicKey {
   const path = resolvePolicyPath(baseDir, spec);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    // Bounded: a key path naming /dev/zero, an endless FIFO or a huge file was read whole,
+    // until the host's memory ran out, before the key parser could say it is too large.
+    bytes = readBoundedBytes(path, MAX_KEY_FILE_BYTES, 'too large to be a key');
   } catch (error) {
+    if (error instanceof TooLargeError) throw new Error(`the key file ${spec} is ${error.message}`);
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     const base = spec.startsWith('/') ? '' : baseDir === '.' ? ', relative to the working directory' : `, relative to the policy's directory ${baseDir}`;
     throw new Error(`cannot read key ${spec} (${path}${base}): ${code === 'ENOENT' ? 'no such file' : code}`);

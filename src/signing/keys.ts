@@ -11,7 +11,8 @@ export const PUBLIC_KEY_TAG = 0x01;
 export const SECRET_KEY_TAG = 0x81;
 const RAW_PUBLIC_BYTES = 33;
 const RAW_SECRET_BYTES = 65;
-const MAX_KEY_FILE_BYTES = 64 * 1024;
+/** The largest key file read: PEM, DER and OpenSSH keys are a few hundred bytes. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 export class KeyError extends Error {
   override name = 'KeyError';
@@ -37,8 +38,24 @@ export function defaultKeyId(rawPublicKey: Uint8Array): Uint8Array {
   return new Uint8Array(createHmac('sha256', rawPublicKey).update('key_id').digest().subarray(0, 12));
 }
 
+const P = (1n << 255n) - 19n;
+/** y of the points of small order: 1 (order 1), -1 (order 2), 0 (order 4), ±Y8 (order 8), x of either sign. */
+const Y8 = 0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n;
+const SMALL_ORDER_Y = new Set([0n, 1n, P - 1n, Y8, P - Y8]);
+
+/** Whether a 32-byte encoding names a point of small order, read as node:crypto reads it (y modulo p, either sign of x). */
+function hasSmallOrder(raw: Uint8Array): boolean {
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? raw[i]! & 0x7f : raw[i]!);
+  return SMALL_ORDER_Y.has(y % P);
+}
+
 export function publicKeyFromRaw(raw: Uint8Array): PublicKey {
   if (raw.length !== 32) throw new KeyError(`an Ed25519 public key has 32 bytes, not ${raw.length}`);
+  // Such a key has no secret behind it: node:crypto (as RFC 8032) accepts R = identity,
+  // S = 0 under it for one message in at most eight, so anyone could sign as it. The
+  // all-zero key of a placeholder file is one of them.
+  if (hasSmallOrder(raw)) throw new KeyError('a weak Ed25519 public key (a point of small order): anyone could make signatures that verify with it');
   let object: KeyObject;
   try {
     object = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(raw) }, format: 'jwk' });

@@ -1,0 +1,63 @@
+// `warden deploy` and `warden rollback` against an --admin URL that is not a
+// warden server, or one whose answer is cut: never a success (exit 0), always
+// one line on stderr and exit 2. Real HTTP servers on loopback, the real CLI.
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { runWarden } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const TOKEN = 'admin-client-test-token-0123456789';
+
+async function hostile(t: TestContext, answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => answer(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const answers: Array<[string, (req: IncomingMessage, res: ServerResponse) => void]> = [
+  ['a 200 HTML page', (_req, res) => { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end('<html><body>welcome</body></html>'); }],
+  ['a 200 JSON null', (_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('null'); }],
+  ['a 200 JSON array', (_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('[{"digest": "x"}]'); }],
+  ['a 200 JSON object without a digest', (_req, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{"ok": true}'); }],
+  ['a 409 that is not JSON', (_req, res) => { res.writeHead(409, { 'Content-Type': 'text/plain' }); res.end('conflict'); }],
+  ['an answer that never ends', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const more = () => { while (res.write(chunk)); };
+    res.on('drain', more);
+    more();
+  }],
+  ['an answer cut halfway', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '4096' });
+    res.write('{"tenant": "app", "digest": "sha256:');
+    setImmediate(() => res.socket?.destroy());
+  }],
+];
+
+describe('warden deploy/rollback against a server that is not warden', () => {
+  for (const [what, answer] of answers) {
+    it(`never reports success for ${what}: one line, exit 2`, async (t) => {
+      const url = await hostile(t, answer);
+      const dir = tempDir(t);
+      const module = join(dir, 'm.wasm');
+      writeFileSync(module, Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0));
+      for (const args of [['deploy', 'app', module, '--admin', url], ['rollback', 'app', '--admin', url]]) {
+        const r = await runWarden(args, { env: { WARDEN_ADMIN_TOKEN: TOKEN } });
+        assert.equal(r.code, 2, `${args[0]}: ${JSON.stringify(r)}`);
+        assert.equal(r.stdout, '', args[0]);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`^warden ${args[0]}: .*${url.replace(/[.]/g, '\\.')}`), r.stderr);
+        assert.doesNotMatch(r.stderr, /internal error|undefined/, r.stderr);
+      }
+    });
+  }
+});
