@@ -129,3 +129,36 @@ describe('stub names are the guest\'s, never the host\'s objects', () => {
     });
   }
 });
+
+describe('stubs beside the Extism kernel', () => {
+  // A plugin built for a newer kernel imports a function this one does not have: under imports.unknown it
+  // gets a stub like any other unknown import. The kernel's functions replaced the whole import module, so
+  // the stub was dropped and the plugin refused at link time.
+  const newer = wat(`(module
+    (import "extism:host/env" "input_length" (func $len (result i64)))
+    (import "extism:host/env" "newer_than_this_kernel" (func $newer (param i64) (result i64)))
+    (func (export "go") (result i32) (i32.wrap_i64 (i64.add (call $newer (call $len)) (call $len)))))`);
+
+  for (const isolation of ['none', 'thread', 'process'] as const) {
+    it(`link in a plugin call and a session, ${isolation} isolation`, async () => {
+      const sandbox = await createSandbox({ isolation, imports: { unknown: 'zero' }, limits: { timeout: '5s' } });
+      try {
+        const r = await sandbox.callPlugin(await newer, 'go', 'abc');
+        assert.equal(r.trap, null);
+        assert.equal(r.plugin.rc, 3);
+        assert.deepEqual(r.hostCalls, { 'extism:host/env.newer_than_this_kernel': 1 });
+        const session = await sandbox.plugin(await newer);
+        try {
+          const s = await session.call('go', 'abcd');
+          assert.equal(s.trap, null);
+          assert.equal(s.plugin.rc, 4);
+          assert.deepEqual(s.hostCalls, { 'extism:host/env.newer_than_this_kernel': 1 });
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await sandbox.close();
+      }
+    });
+  }
+});
