@@ -188,18 +188,22 @@ export function createKernel(spec: KernelSpec, network?: KernelNetwork): Kernel 
     },
     var_set: (keyOffs: bigint, valueOffs: bigint): void => {
       const key = lossy.decode(block(keyOffs, 'variable name'));
+      // The value's block is found before the tally changes: a value offset that traps must leave
+      // the tally as it was. The kernel outlives a trapped call's instance (sessions), so a trap
+      // after the old value's cost was taken off widened plugin.vars by that much each time.
+      const value = valueOffs === 0n ? null : block(valueOffs, 'variable value').slice();
       const old = vars.get(key);
-      if (old) varBytes -= varCost(key, old);
-      varsChanged = true;
-      if (valueOffs === 0n) { vars.delete(key); return; }
-      const value = block(valueOffs, 'variable value').slice();
-      // The policy's bound on what the host keeps between calls.
-      if (varBytes + varCost(key, value) > spec.limits.varBytes) {
-        if (old) varBytes += varCost(key, old);
-        throw new GuestTrap('host-limit', `plugin variables would exceed ${spec.limits.varBytes} bytes`);
+      const oldCost = old ? varCost(key, old) : 0;
+      if (value === null) {
+        varsChanged = true;
+        if (old) { vars.delete(key); varBytes -= oldCost; }
+        return;
       }
+      // The policy's bound on what the host keeps between calls.
+      if (varBytes - oldCost + varCost(key, value) > spec.limits.varBytes) throw new GuestTrap('host-limit', `plugin variables would exceed ${spec.limits.varBytes} bytes`);
+      varsChanged = true;
       vars.set(key, value);
-      varBytes += varCost(key, value);
+      varBytes += varCost(key, value) - oldCost;
     },
     log_trace: log('trace'),
     log_debug: log('debug'),

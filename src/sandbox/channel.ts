@@ -633,6 +633,8 @@ export class HostChannel {
   private readonly calls = new Map<string, HostCall>();
   private timer: NodeJS.Timeout | null = null;
   private ended = false;
+  /** No more host-function calls are taken or answered for this run (endCalls). */
+  private callsOver = false;
   private drainWaiters: Array<() => void> = [];
   private writeFailed = false;
 
@@ -667,7 +669,7 @@ export class HostChannel {
     const { i32, u8 } = this.v;
     let seen = Atomics.load(i32, I_REQ_SEQ);
     const step = (): void => {
-      if (this.ended) return;
+      if (this.callsOver) return;
       const seq = Atomics.load(i32, I_REQ_SEQ);
       if (seq !== seen && seq !== 0) {
         seen = seq;
@@ -797,11 +799,26 @@ export class HostChannel {
     return this.captures[s - 1]?.contents() ?? new Uint8Array(0);
   }
 
+  /**
+   * The run's result has arrived: its isolate may take its next run now (in a
+   * shared pool, another sandbox's) while this side still writes the run's
+   * inherited output. From here no host-function call is taken or answered
+   * and no guest-memory access is asked for here: the channel's cells are
+   * the next run's, and a call of that run would otherwise also reach this
+   * run's closures (another sandbox's grants, with that guest's arguments and
+   * memory), and this run's late reply could overwrite that run's.
+   */
+  endCalls(): void {
+    if (this.callsOver) return;
+    this.callsOver = true;
+    // Wakes a pending Atomics.waitAsync for host-function requests, which then stops.
+    if (this.listening) Atomics.notify(this.v.i32, I_REQ_SEQ);
+  }
+
   /** The run is over: stop waiting on descriptors; what could not be written by now is dropped. */
   end(): void {
     this.ended = true;
-    // Wakes a pending Atomics.waitAsync for host-function requests, which then stops.
-    if (this.listening) Atomics.notify(this.v.i32, I_REQ_SEQ);
+    this.endCalls();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.queue.length = 0;
@@ -809,7 +826,7 @@ export class HostChannel {
   }
 
   private answer(seq: number, status: number, bytes: Uint8Array | null): void {
-    if (this.ended) return;
+    if (this.callsOver) return;
     const { i32, u8 } = this.v;
     const len = bytes ? Math.min(bytes.length, REGION_BYTES) : 0;
     if (bytes) u8.set(bytes.subarray(0, len), REPLY_OFFSET);
@@ -830,7 +847,7 @@ export class HostChannel {
   remoteMemory(deadlineAt: number | null): RemoteMemory {
     const { i32, u8 } = this.v;
     const request = (op: number, ptr: number, len: number): void => {
-      if (this.ended) throw new Error('the run is over');
+      if (this.callsOver) throw new Error('the run is over');
       const done = Atomics.load(i32, I_MEM_DONE);
       Atomics.store(i32, I_MEM_PTR, ptr | 0);
       Atomics.store(i32, I_MEM_LEN, len | 0);
@@ -842,7 +859,7 @@ export class HostChannel {
         if (left <= 0) throw new Error('the run reached its deadline during a guest-memory access');
         // The isolate is waiting for this call's reply, so it answers at once; a stopped one is noticed at the deadline.
         Atomics.wait(i32, I_MEM_DONE, done, Math.min(left, 1000));
-        if (this.ended) throw new Error('the run is over');
+        if (this.callsOver) throw new Error('the run is over');
       }
       if (Atomics.load(i32, I_MEM_STATUS) !== 0) throw new RangeError(`[${ptr}, ${ptr + len}) is outside guest memory`);
     };

@@ -63,7 +63,7 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
   const counts = new Map<string, number>();
   const kernel = job.kernel ? createKernel(job.kernel, kernelNetwork(job.kernel, channel, ctx)) : null;
   const links = linked ? buildLinks(plan, ctx.memory, counts, bodies, channel ?? closureCalls) : kernel ? {} : null;
-  if (kernel) links![EXTISM_MODULE] = kernel.imports as WebAssembly.ModuleImports;
+  if (kernel) links![EXTISM_MODULE] = withKernel(links![EXTISM_MODULE], kernel.imports);
   const result: RunResult & { hostCalls?: Record<string, number>; plugin?: KernelOutcome } = runWasi(job.module, job.grant, {
     host,
     ...(job.entry ? { entry: job.entry } : {}),
@@ -85,4 +85,14 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
   const record = result as SandboxResult;
   record.fuelUsed = fuel.used;
   return record;
+}
+
+/**
+ * The Extism kernel's functions beside what the plan links in its module: stubs for names the kernel
+ * does not have (imports.unknown), and grants, which admission checked against their own signatures.
+ * The kernel's object used to replace the module's, dropping those: a plugin built for a newer kernel
+ * was refused at link time instead of getting its stub.
+ */
+export function withKernel(planned: WebAssembly.ModuleImports | undefined, kernel: Record<string, unknown>): WebAssembly.ModuleImports {
+  return planned ? Object.assign(Object.create(null) as WebAssembly.ModuleImports, kernel, planned) : kernel as WebAssembly.ModuleImports;
 }

@@ -172,7 +172,8 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
         },
         onMessage: (message) => host?.onMessage(message as ChannelMessage),
         // A captured stream's last chunk is still in the channel's shared memory: taken before the isolate's next run.
-        onResult: () => host?.takeGathered(),
+        // The run's host calls end here, before the isolate can take its next run (its output may still be written out).
+        onResult: () => { host?.takeGathered(); host?.endCalls(); },
         // A run this thread serves while it runs (closures, http_request, stdin, output it writes) never has its result watched for.
         mayWatchResult: !call.plan.hosted.some((h) => h.via === 'channel') && call.kernel?.http === undefined && grant.stdin.kind !== 'fd'
           && !writtenHere(grant.stdout) && !writtenHere(grant.stderr),

@@ -12,8 +12,12 @@ import { callView, endCallView, hostFunctionTrap, memoryView, resultsOf, unknown
 export type LocalBodies = ReadonlyMap<number, HostFunctionBody>;
 
 export function buildLinks(plan: LinkPlan, memory: GuestMemory, counts: CallCounts, bodies: LocalBodies, channel?: IsolateChannel): WebAssembly.Imports {
-  const imports: Record<string, Record<string, unknown>> = {};
-  const put = (module: string, name: string, fn: unknown) => { (imports[module] ??= {})[name] = fn; };
+  // Objects without a prototype: module and import names are the guest's (a stub links any name). In a
+  // plain object, a module named `__proto__` reached Object.prototype and one named `constructor` reached
+  // Object, so a guest under imports.unknown set Object.prototype.then or replaced Object.keys in the
+  // thread that links it, the embedder's own in isolation "none".
+  const imports: Record<string, Record<string, unknown>> = Object.create(null) as Record<string, Record<string, unknown>>;
+  const put = (module: string, name: string, fn: unknown) => { (imports[module] ??= Object.create(null) as Record<string, unknown>)[name] = fn; };
   for (const stub of plan.stubs) put(stub.module, stub.name, unknownImportStub(stub, counts));
   const view = memoryView(memory);
   for (const h of plan.hosted) {

@@ -24,7 +24,7 @@ import { RunRefused, runWasi, runWithWatchdog, type RunResult, type WasiHost } f
 import { DeadlineReached } from '../wasi/stdio.js';
 import { classifyEngineError, GuestTrap, type Trap, type TrapKind } from '../wasi/trap.js';
 import type { IsolateChannel } from './channel.js';
-import type { SandboxResult } from './execute.js';
+import { withKernel, type SandboxResult } from './execute.js';
 import type { LinkPlan } from './host-functions.js';
 import { buildLinks, type LocalBodies } from './link.js';
 import { FuelMeter } from './fuel-meter.js';
@@ -83,7 +83,7 @@ export class WarmInstance {
     this.kernel = createKernel(kernelSpec, kernelNetwork(kernelSpec, channel, host.ctx, (url) => { this.denied.push({ call: 'http_request', errno: 'NOTCAPABLE', detail: url }); }));
     const plan = spec.plan;
     const links = plan.stubs.length > 0 || plan.hosted.length > 0 ? buildLinks(plan, host.ctx.memory, this.counts, bodies, channel) : {};
-    links[EXTISM_MODULE] = this.kernel.imports as WebAssembly.ModuleImports;
+    links[EXTISM_MODULE] = withKernel(links[EXTISM_MODULE], this.kernel.imports);
     this.links = links;
     // Before memory.grow and bulk operations, where V8 may delay termination: ends the call once its deadline passed.
     const checkpoint = (): void => { if (performance.now() >= this.deadlineAt) throw new DeadlineReached('the run reached its deadline'); };

@@ -315,8 +315,9 @@ function settle(result: RunResult, error: unknown, ctx: WasiContext, guards?: Gu
 
 /** The host's imports with this run's extra modules and functions laid over them (never replacing a WASI function). */
 function mergeImports(base: WebAssembly.Imports, extra: WebAssembly.Imports): WebAssembly.Imports {
-  const merged: WebAssembly.Imports = { ...base };
-  for (const [name, fns] of Object.entries(extra)) merged[name] = { ...fns, ...base[name] };
+  // Without prototypes: `extra` holds the guest's own module and import names (link.ts), `__proto__` among them.
+  const merged = Object.assign(Object.create(null) as WebAssembly.Imports, base);
+  for (const [name, fns] of Object.entries(extra)) merged[name] = Object.assign(Object.create(null) as WebAssembly.ModuleImports, fns, base[name]);
   return merged;
 }
 

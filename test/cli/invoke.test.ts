@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { runWarden } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
-import { watFixture } from '../helpers/wat.js';
+import { wat, watFixture } from '../helpers/wat.js';
 
 describe('warden run --invoke', () => {
   it('prints results one per line as Wasmtime does; exit 0', async (t) => {
@@ -74,5 +74,35 @@ describe('warden run --unknown-imports', () => {
     const usage = await runWarden(['run', '--unknown-imports', 'maybe', bench]);
     assert.equal(usage.code, 125);
     assert.match(usage.stderr, /--unknown-imports: 'maybe' is not refuse, trap or zero/);
+  });
+});
+
+describe('a module\'s import names on the terminal', () => {
+  it('cannot send terminal escapes or forge a line of warden\'s own: refused (run, call, check) or trapping (--unknown-imports trap)', async (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'names.wasm');
+    // The module and import names are the module's own bytes: an OSC retitle, a bell, a newline forging a line, a screen wipe, a C1 CSI.
+    writeFileSync(path, await wat(`(module
+      (import "evil\\1b]0;owned\\07\\0awarden run: all good" "x\\1b[2J\\0d\\c2\\9b31m" (func $x))
+      (func (export "_start") (call $x)))`));
+    const policy = join(dir, 'policy.toml');
+    writeFileSync(policy, '');
+    const shown = String.raw`evil\x1b]0;owned\x07\x0awarden run: all good.x\x1b[2J\x0d\x9b31m`;
+    const refused = await runWarden(['run', path]);
+    assert.equal(refused.code, 125);
+    const trapped = await runWarden(['run', '--unknown-imports', 'trap', path]);
+    assert.equal(trapped.code, 134);
+    assert.equal(trapped.stderr, `warden run: ${path}: unknown-import: called ${shown}, an import nothing provides\n`);
+    const called = await runWarden(['call', path, '_start']);
+    assert.equal(called.code, 125);
+    const checked = await runWarden(['check', '--policy', policy, path]);
+    assert.equal(checked.code, 1);
+    for (const [what, text] of [['run', refused.stderr], ['call', called.stderr], ['check', checked.stdout]] as const) {
+      assert.ok(text.includes(`import-unknown-module: imports ${shown}; fix:`), `${what}: ${JSON.stringify(text)}`);
+    }
+    for (const text of [refused.stderr, trapped.stderr, called.stderr, checked.stdout, checked.stderr]) {
+      assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, JSON.stringify(text));
+      assert.doesNotMatch(text, /^warden run: all good/m);
+    }
   });
 });

@@ -182,6 +182,34 @@ for (const isolation of ['thread', 'none'] as const) {
       });
     });
 
+    it('a var_set that traps on its value does not widen plugin.vars for the calls after it', async () => {
+      // Each variable here costs 1 + 2000 + 256 bytes: three fit in 8 KiB, a fourth does not.
+      // A var_set naming a value that is no block traps; it had already credited the old value's
+      // cost back, and the kernel outlives the poisoned instance, so each such trap widened the bound.
+      const module = await wat(`(module
+        (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+        (import "extism:host/env" "input_load_u8" (func $in8 (param i64) (result i32)))
+        (import "extism:host/env" "store_u8" (func $store (param i64 i32)))
+        (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+        (func $key (result i64) (local $k i64)
+          (local.set $k (call $alloc (i64.const 1)))
+          (call $store (local.get $k) (call $in8 (i64.const 0)))
+          (local.get $k))
+        (func (export "set") (result i32)
+          (call $var_set (call $key) (call $alloc (i64.const 2000)))
+          (i32.const 0))
+        (func (export "set_bad") (result i32)
+          (call $var_set (call $key) (i64.const 999999))
+          (i32.const 0)))`);
+      await withSession({ isolation, limits: { timeout: '5s' }, plugin: { vars: '8KiB' } }, module, {}, async (s) => {
+        assert.equal((await s.call('set', 'a')).trap, null);
+        for (let i = 0; i < 10; i++) assert.equal((await s.call('set_bad', 'a')).trap?.kind, 'out-of-bounds');
+        const kinds = [];
+        for (const name of 'bcdefg') kinds.push((await s.call('set', name)).trap?.kind ?? 'ok');
+        assert.deepEqual(kinds, ['ok', 'ok', 'host-limit', 'host-limit', 'host-limit', 'host-limit']);
+      });
+    });
+
     it('a function that is not a plugin function is refused before the call', async () => {
       await withSession({ isolation, limits: { timeout: '5s' } }, session, {}, async (s) => {
         await assert.rejects(s.call('nothing-here'), /nothing-here|export/);

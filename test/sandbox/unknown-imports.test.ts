@@ -75,3 +75,90 @@ describe('zero stubs return typed zeros', () => {
     }
   });
 });
+
+describe('stub names are the guest\'s, never the host\'s objects', () => {
+  // A module named `__proto__` or `constructor` indexed a plain object of imports: the stubs landed
+  // on Object.prototype and Object of the thread that linked them (the embedder's, in "none").
+  const planting = wat(`(module
+    (import "__proto__" "wardenPlanted" (func $proto (result i32)))
+    (import "constructor" "wardenPlanted" (func $object (result i32)))
+    (func (export "go") (result i32) (i32.add (call $proto) (call $object))))`);
+  // Object.prototype.then makes every object a thenable that never settles: an isolate's own awaits stall.
+  const thenable = wat(`(module
+    (import "__proto__" "then" (func $then (result i32)))
+    (import "constructor" "keys" (func $keys (result i32)))
+    (func (export "go") (result i32) (i32.add (call $then) (call $keys))))`);
+  const plain = wat(`(module (func (export "go") (result i32) (i32.const 5)))`);
+
+  it('in the embedder\'s thread (none): Object.prototype and Object are untouched, and the stubs are linked and counted', async () => {
+    const sandbox = await createSandbox({ isolation: 'none', imports: { unknown: 'zero' }, limits: { timeout: '5s' } });
+    const proto = Object.prototype as unknown as Record<string, unknown>;
+    const object = Object as unknown as Record<string, unknown>;
+    let planted: unknown[] = [];
+    let r;
+    try {
+      r = await sandbox.invoke(await planting, 'go');
+    } finally {
+      await sandbox.close();
+      // Taken away again at once, so that the rest of this process runs on clean objects.
+      planted = [typeof proto.wardenPlanted, typeof object.wardenPlanted];
+      delete proto.wardenPlanted;
+      delete object.wardenPlanted;
+    }
+    assert.deepEqual(planted, ['undefined', 'undefined'], 'stubs planted on Object.prototype or Object');
+    assert.equal(r.exitCode, 0, JSON.stringify(r.trap));
+    assert.deepEqual(r.results, [0]);
+    assert.deepEqual(r.hostCalls, { '__proto__.wardenPlanted': 1, 'constructor.wardenPlanted': 1 });
+  });
+
+  for (const isolation of ['thread', 'process'] as const) {
+    it(`in a ${isolation} isolate: Object.prototype.then and Object.keys named as imports; the next run on the same isolate is served`, async () => {
+      const sandbox = await createSandbox({ isolation, imports: { unknown: 'zero' }, limits: { timeout: '5s', concurrency: 1 } });
+      try {
+        for (let i = 0; i < 2; i++) {
+          const r = await sandbox.invoke(await thenable, 'go');
+          assert.equal(r.exitCode, 0, JSON.stringify(r.trap));
+          assert.deepEqual(r.hostCalls, { '__proto__.then': 1, 'constructor.keys': 1 });
+          const next = await sandbox.invoke(await plain, 'go');
+          assert.equal(next.exitCode, 0, JSON.stringify(next.trap));
+          assert.deepEqual(next.results, [5]);
+        }
+      } finally {
+        await sandbox.close();
+      }
+    });
+  }
+});
+
+describe('stubs beside the Extism kernel', () => {
+  // A plugin built for a newer kernel imports a function this one does not have: under imports.unknown it
+  // gets a stub like any other unknown import. The kernel's functions replaced the whole import module, so
+  // the stub was dropped and the plugin refused at link time.
+  const newer = wat(`(module
+    (import "extism:host/env" "input_length" (func $len (result i64)))
+    (import "extism:host/env" "newer_than_this_kernel" (func $newer (param i64) (result i64)))
+    (func (export "go") (result i32) (i32.wrap_i64 (i64.add (call $newer (call $len)) (call $len)))))`);
+
+  for (const isolation of ['none', 'thread', 'process'] as const) {
+    it(`link in a plugin call and a session, ${isolation} isolation`, async () => {
+      const sandbox = await createSandbox({ isolation, imports: { unknown: 'zero' }, limits: { timeout: '5s' } });
+      try {
+        const r = await sandbox.callPlugin(await newer, 'go', 'abc');
+        assert.equal(r.trap, null);
+        assert.equal(r.plugin.rc, 3);
+        assert.deepEqual(r.hostCalls, { 'extism:host/env.newer_than_this_kernel': 1 });
+        const session = await sandbox.plugin(await newer);
+        try {
+          const s = await session.call('go', 'abcd');
+          assert.equal(s.trap, null);
+          assert.equal(s.plugin.rc, 4);
+          assert.deepEqual(s.hostCalls, { 'extism:host/env.newer_than_this_kernel': 1 });
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await sandbox.close();
+      }
+    });
+  }
+});

@@ -123,7 +123,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     result = await sandbox.callPlugin(bytes, fn, input);
   } catch (error) {
-    if (error instanceof AdmissionError) throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${formatViolation(v)}`).join('\n')}`);
+    // Violations quote the module's own names: escaped, like the plugin's other text below.
+    if (error instanceof AdmissionError) throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n')}`);
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;
   } finally {

@@ -14,6 +14,7 @@ import type { CommandIO } from '../io.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
 import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 import { resolveFrom } from '../paths.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden check --policy FILE MODULE.wasm [--json]
 
@@ -69,7 +70,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } else if (violations.length === 0) {
     io.stdout(`${modulePath}: ${green(io)('admitted')}\n`);
   } else {
-    io.stdout(`${modulePath}: ${red(io)('refused')}\n${violations.map((v) => `  ${formatViolation(v)}`).join('\n')}\n`);
+    // Violations quote the module's own import and export names: escaped, they send no terminal escapes and forge no line.
+    io.stdout(`${modulePath}: ${red(io)('refused')}\n${violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n')}\n`);
   }
   return violations.length === 0 ? ExitCode.OK : ExitCode.NEGATIVE;
 }

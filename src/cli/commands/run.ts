@@ -24,6 +24,7 @@ import { dataDir } from '../data-dir.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
        warden run --invoke FUNC [options] MODULE.wasm [-- ARGS...]
@@ -259,8 +260,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     if (error instanceof AdmissionError) {
       writeReport(reportPath, io.cwd, { version: REPORT_VERSION, module: modulePath, refused: error.violations });
-      // One line per violation, each with its fix, as warden check prints them.
-      throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${formatViolation(v)}`).join('\n')}`);
+      // One line per violation, each with its fix, as warden check prints them. A violation quotes the
+      // module's own import and export names: escaped, they send no terminal escapes and forge no line.
+      throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n')}`);
     }
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;
@@ -274,7 +276,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const hint = noDirectoryHint(result, directoryMounts, () => opens);
   if (result.trap) {
-    io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${result.trap.message}\n`);
+    // A trap's message may quote the module's own names (an unknown import's): escaped, as warden call does.
+    io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${terminalSafe(result.trap.message)}\n`);
     if (result.trap.stack?.length) io.stderr(formatGuestStack(result.trap.stack).join('\n') + '\n');
     if (hint) io.stderr(`warden run: ${hint}\n`);
     return ExitCode.RUN_TRAPPED;
