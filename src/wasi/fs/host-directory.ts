@@ -14,7 +14,7 @@ import { fstatShape, lstatAt, openAt, unlinkAt } from './native-at.js';
 import { DIRECTORY_BLOCK, allowCreate, chargeCreate, creationCost } from './quota.js';
 import { PAGE } from './storage-meter.js';
 import { READ_ONLY, READ_ONLY_DESCRIPTOR } from './refusals.js';
-import { depthInMount, refuseLinkLeadingOut, refuseMovedLinksLeadingOut, type MountId } from './planted-links.js';
+import { depthInMount, refuseLinkLeadingOut, refuseMovedLinksLeadingOut, removeLinksLeadingOut, type MountId } from './planted-links.js';
 import { setFdTimes, setTimesAt } from './timestamps.js';
 import { ESCAPE, isSingleName, procPath, release, resolve, type Resolved } from './walk.js';
 import { FileType, type DirEntry, type Directory, type File, type FileStat, type OpenOptions, type Quota, type TimeUpdate } from './types.js';
@@ -97,6 +97,11 @@ export class HostDirectory implements Directory {
 
   /** How deep this directory sits below its mount's root now (a walk up the tree, unless it is the root). */
   private readonly depthInMount = (): number => (this.isMountRoot ? 0 : wrap(() => depthInMount(this.fd, this.mountRoot)));
+
+  /** How deep `fd` (this directory, or one a walk from it holds) sits below the mount's root now. */
+  private realDepth(fd: number): number {
+    return fd === this.fd ? this.depthInMount() : depthInMount(fd, this.mountRoot);
+  }
 
   private at<T>(path: string, follow: boolean, fn: (r: Resolved, target: string) => T): T {
     if (this.closed) throw new WasiError(Errno.BADF);
@@ -312,6 +317,9 @@ export class HostDirectory implements Directory {
       allowCreate(this.quota, cost);
       symlinkSync(linkTarget, target);
       chargeCreate(this.quota, cost);
+      // Judged again where it now sits: a run sharing this mount may have moved its directory
+      // up since the check above (the race that check alone lost: planted-links.ts).
+      if (removeLinksLeadingOut(resolved.parent, resolved.name, () => this.realDepth(resolved.parent), false, { target: linkTarget })) throw new WasiError(ESCAPE);
     });
   }
 
@@ -336,17 +344,30 @@ export class HostDirectory implements Directory {
       if (source.name === '.') throw new WasiError(Errno.BUSY);
       destination.at(to, false, (dest, destPath) => {
         if (dest.name === '.') throw new WasiError(Errno.BUSY);
-        const kind = lstatSync(sourcePath);
+        const kind = lstatSync(sourcePath, { bigint: true });
         if ((source.trailingSlash || dest.trailingSlash) && !kind.isDirectory()) throw new WasiError(Errno.NOTDIR);
         // A link moved up a level would climb one level further: check it from where it lands,
         // and so for every link inside a directory moved up (or into another mount).
-        if (kind.isSymbolicLink()) refuseLinkLeadingOut(readlinkSync(sourcePath), dest.depth, destination.depthInMount);
-        else if (kind.isDirectory()) {
+        let sourceDepth: number | null = null;
+        let known: { target: string; ino: bigint } | undefined;
+        if (kind.isSymbolicLink()) {
+          known = { target: readlinkSync(sourcePath), ino: kind.ino };
+          refuseLinkLeadingOut(known.target, dest.depth, destination.depthInMount);
+        } else if (kind.isDirectory()) {
           const to = dest.depth + destination.depthInMount();
           const sameMount = destination.mountRoot.dev === this.mountRoot.dev && destination.mountRoot.ino === this.mountRoot.ino;
           if (!sameMount || to < source.depth + this.depthInMount()) refuseMovedLinksLeadingOut(sourcePath, to + 1);
+          if (sameMount) sourceDepth = this.realDepth(source.parent);
         }
         renameSync(sourcePath, destPath);
+        // Judged again where it landed, by where its directory sits now: a run sharing this mount
+        // may have made a link inside, or moved a directory above, since the checks above. A
+        // directory is walked when it now sits higher than it did (or came from another mount,
+        // or was not one a moment ago).
+        let now: number | undefined;
+        const depth = (): number => (now ??= destination.realDepth(dest.parent));
+        const walk = sourceDepth === null || depth() < sourceDepth;
+        if (removeLinksLeadingOut(dest.parent, dest.name, depth, walk, known)) throw new WasiError(ESCAPE);
       });
     });
   }
@@ -357,16 +378,19 @@ export class HostDirectory implements Directory {
     this.mutable();
     destination.mutable();
     this.at(from, followSymlinks, (source, sourcePath) => {
-      const kind = source.name === '.' ? null : lstatSync(sourcePath);
+      const kind = source.name === '.' ? null : lstatSync(sourcePath, { bigint: true });
       if (kind === null || kind.isDirectory()) throw new WasiError(Errno.PERM);
       destination.at(to, false, (dest, destPath) => {
         if (dest.name === '.') throw new WasiError(Errno.EXIST);
         if (dest.trailingSlash) throw new WasiError(exists(destPath) ? Errno.EXIST : Errno.NOENT);
         // A second name for a link (link() does not follow it) is checked from its new directory.
-        if (kind.isSymbolicLink()) refuseLinkLeadingOut(readlinkSync(sourcePath), dest.depth, destination.depthInMount);
+        const known = kind.isSymbolicLink() ? { target: readlinkSync(sourcePath), ino: kind.ino } : undefined;
+        if (known) refuseLinkLeadingOut(known.target, dest.depth, destination.depthInMount);
         allowCreate(this.quota);
         linkSync(sourcePath, destPath);
         chargeCreate(this.quota);
+        // Judged again where it landed (as a rename's): the checks above judged the tree as it was.
+        if (removeLinksLeadingOut(dest.parent, dest.name, () => destination.realDepth(dest.parent), false, known)) throw new WasiError(ESCAPE);
       });
     });
   }

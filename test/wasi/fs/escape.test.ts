@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { Errno, WasiError } from '../../../src/wasi/errno.js';
 import { hostDirectory } from '../../../src/wasi/fs/host-directory.js';
 import { createQuota } from '../../../src/wasi/fs/quota.js';
@@ -204,6 +205,55 @@ describe('escaping a host preopen', () => {
 });
 
 describe('planting links that lead out', () => {
+  it('leaves no link leading out when two runs on one mount race a link\'s creation against its directory\'s move up', async (t) => {
+    // Two runs sharing a mount (a server runs a tenant's requests side by side on its root):
+    // one makes `d/sN/lI -> ../..` (inside: sN sits two levels down) and removes it again, the
+    // other moves `d/sN` up to `uN`, where the same link would climb out. Each checks before
+    // it acts; a link made between the mover's check and its rename landed one level too high.
+    const base = tempDir(t);
+    const root = join(base, 'root');
+    mkdirSync(join(root, 'd'), { recursive: true });
+    const flags = new Int32Array(new SharedArrayBuffer(8)); // [current N, stop]
+    const modules = {
+      directory: new URL('../../../src/wasi/fs/host-directory.js', import.meta.url).href,
+      quota: new URL('../../../src/wasi/fs/quota.js', import.meta.url).href,
+    };
+    const body = `
+      const { workerData: { root, role, flags, modules }, parentPort } = require('node:worker_threads');
+      (async () => {
+        const { hostDirectory } = await import(modules.directory);
+        const { createQuota } = await import(modules.quota);
+        const dir = hostDirectory(root, { quota: createQuota({ maxWriteBytes: 1e12, maxFilesCreated: 1e9 }), now: () => 0n });
+        let done = 0;
+        if (role === 'links') {
+          for (let i = 0; Atomics.load(flags, 1) === 0; i++) {
+            const at = 'd/s' + Atomics.load(flags, 0) + '/l' + i;
+            try { dir.symlink('../..', at); done++; } catch { continue; }
+            try { dir.unlinkFile(at); } catch {}
+          }
+        } else {
+          for (let n = 0; n < 2000; n++) {
+            dir.createDirectory('d/s' + n);
+            Atomics.store(flags, 0, n);
+            for (let attempt = 0; attempt < 100; attempt++) {
+              try { dir.rename('d/s' + n, dir, 'u' + n); done++; break; } catch {}
+            }
+          }
+          Atomics.store(flags, 1, 1);
+        }
+        dir.close();
+        parentPort.postMessage(done);
+      })();`;
+    const race = (role: string) => new Promise<number>((resolve, reject) => {
+      const worker = new Worker(body, { eval: true, workerData: { root, role, flags, modules } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const [links, moves] = await Promise.all([race('links'), race('mover')]);
+    assert.ok(links > 0 && moves > 0, `${links} links made, ${moves} directories moved up`);
+    assert.deepEqual(linksLeadingOut(root), []);
+  });
+
   it('refuses targets that climb out from the link\'s own directory, and leaves the host tree clean', (t) => {
     const { dir, root, outside } = setup(t);
     mkdirSync(join(root, 'a', 'b'), { recursive: true });
