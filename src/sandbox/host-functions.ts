@@ -228,7 +228,8 @@ export function remoteView(remote: { size(): number; read(ptr: number, length: n
   const u = (n: number): number => (typeof n === 'number' && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 32 ? n >>> 0 : -1);
   const raw = remote;
   remote = { size: () => raw.size(), read: (ptr, length) => raw.read(u(ptr), u(length)), write: (ptr, bytes) => raw.write(u(ptr), bytes) };
-  const u64 = (ptr: number) => new DataView(remote.read(ptr, 8).buffer);
+  // Exactly the bytes each access names: readU32 read 8, so the last four bytes of memory trapped here and not in isolation "none".
+  const bytesAt = (ptr: number, n: 4 | 8) => new DataView(remote.read(ptr, n).buffer);
   return Object.freeze({
     get size() { return remote.size(); },
     read: (ptr: number, length: number) => remote.read(ptr, length),
@@ -244,9 +245,9 @@ export function remoteView(remote: { size(): number; read(ptr: number, length: n
       if (!(bytes instanceof Uint8Array)) throw new TypeError('write: bytes must be a Uint8Array');
       remote.write(ptr, bytes);
     },
-    readU32: (ptr: number) => u64(ptr).getUint32(0, true),
+    readU32: (ptr: number) => bytesAt(ptr, 4).getUint32(0, true),
     writeU32: (ptr: number, value: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, value >>> 0, true); remote.write(ptr, b); },
-    readU64: (ptr: number) => u64(ptr).getBigUint64(0, true),
+    readU64: (ptr: number) => bytesAt(ptr, 8).getBigUint64(0, true),
     writeU64: (ptr: number, value: bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true); remote.write(ptr, b); },
   });
 }

@@ -85,6 +85,33 @@ describe('closures from a process isolate behave as from a thread isolate', () =
     }
   });
 
+  it('readU32 and writeU32 of the last four bytes of memory work as in isolation none (they read 8 bytes before)', async () => {
+    const last = await wat(`(module
+      (import "env" "last" (func $last (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "go") (result i32 i32)
+        (i32.store (i32.const 65532) (i32.const 0x01020304))
+        (call $last (i32.const 65532))
+        (i32.load (i32.const 65532))))`);
+    const results: Record<string, unknown> = {};
+    for (const isolation of ['none', 'thread', 'process'] as const) {
+      const sandbox = await createSandbox({ isolation, limits: { timeout: '5s' } }, {
+        hostFunctions: [{ module: 'env', name: 'last', params: ['i32'], results: ['i32'], fn: (m, ptr) => {
+          const value = m.readU32(ptr as number);
+          m.writeU32(ptr as number, value + 1);
+          return value;
+        } }],
+      });
+      try {
+        const r = await sandbox.invoke(last, 'go');
+        results[isolation] = r.trap ?? r.results;
+      } finally {
+        await sandbox.close();
+      }
+    }
+    assert.deepEqual(results, { none: [0x01020304, 0x01020305], thread: [0x01020304, 0x01020305], process: [0x01020304, 0x01020305] });
+  });
+
   it('a throwing closure traps host-function, an async one answers after awaiting, and the child keeps serving', async () => {
     let fail = true;
     const sandbox = await createSandbox({ isolation: 'process', limits: { timeout: '5s' } }, {
