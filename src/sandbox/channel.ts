@@ -29,6 +29,7 @@ import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunStdio, RunUsage } from '../wasi/run.js';
 import { watch, WatchBudget } from './watch-cell.js';
+import { thrownText } from './host-functions.js';
 import {
   CHUNK_BYTES, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
 } from '../wasi/stdio.js';
@@ -722,7 +723,8 @@ export class HostChannel {
           this.answer(message.seq, REPLY.ERROR, null);
           return;
         }
-        const failed = (error: unknown) => this.answer(message.seq, REPLY.ERROR, new TextEncoder().encode(String((error as Error)?.message ?? error).slice(0, 500)));
+        // thrownText: a value that cannot be made a string fails the call, not the embedder's thread.
+        const failed = (error: unknown) => this.answer(message.seq, REPLY.ERROR, new TextEncoder().encode(thrownText(error).slice(0, 500)));
         let reply: ReturnType<HostCall>;
         try {
           reply = fn(message.arg, message.data);

@@ -166,11 +166,24 @@ function describe(v: unknown): string {
 /** Counts calls per import ("module.name"), kept by the isolate for the record. */
 export type CallCounts = Map<string, number>;
 
+/**
+ * What a host function threw, as text, whatever it threw. Making a string of a value can itself
+ * throw (an object without a prototype, a `message` or `toString` that throws): on the embedder's
+ * thread, answering a channel's call, that escaped every handler and ended the embedder's process.
+ */
+export function thrownText(error: unknown): string {
+  try {
+    const message = (error as { message?: unknown } | null)?.message;
+    return String(typeof message === 'string' ? message : error);
+  } catch {
+    return 'a value that cannot be shown as text';
+  }
+}
+
 /** The trap a throwing host function ends the run with. */
 export function hostFunctionTrap(label: string, error: unknown): GuestTrap {
   if (error instanceof GuestTrap) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new GuestTrap('host-function', `${label} threw: ${message.slice(0, 500)}`);
+  return new GuestTrap('host-function', `${label} threw: ${thrownText(error).slice(0, 500)}`);
 }
 
 /** A stub for an import nobody granted: traps when called, or returns typed zeros. */
