@@ -29,6 +29,7 @@ import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import type { RunStdio, RunUsage } from '../wasi/run.js';
 import { watch, WatchBudget } from './watch-cell.js';
+import { thrownText } from './host-functions.js';
 import {
   CHUNK_BYTES, discardSink, localStdin, type InputSource, type OutputSink, type OutputSpec,
 } from '../wasi/stdio.js';
@@ -273,7 +274,7 @@ export class IsolateChannel {
    * region until the next call.
    */
   call(op: string, arg: number): { status: number; bytes: Uint8Array } {
-    const seq = ++this.seq;
+    const seq = (this.seq = nextSeq(this.seq));
     this.post({ t: 'call', seq, op, arg });
     const i32 = this.v.i32;
     for (;;) {
@@ -292,7 +293,7 @@ export class IsolateChannel {
    * writes of guest memory through `memory`, which checks every range.
    */
   callWith(fn: number, data: Uint8Array, memory: GuestMemory): { status: number; bytes: Uint8Array } {
-    const seq = ++this.seq;
+    const seq = (this.seq = nextSeq(this.seq));
     const i32 = this.v.i32;
     Atomics.store(i32, I_MEM_OP, 0);
     // The request goes through shared memory, not a message: the host is woken by Atomics.waitAsync.
@@ -362,7 +363,7 @@ export class IsolateChannel {
 
   /** Posts a request without waiting (the reply is awaited with awaitReply). */
   request(op: string, arg: number): number {
-    const seq = ++this.seq;
+    const seq = (this.seq = nextSeq(this.seq));
     this.post({ t: 'call', seq, op, arg });
     return seq;
   }
@@ -392,6 +393,16 @@ export class IsolateChannel {
     return this.v;
   }
 
+}
+
+/**
+ * The number of the call after `seq`, as the 32-bit cells carry it: wrapped at 2^31, and never 0
+ * (a cell's value before any call, which the host's listener takes for none). An isolate numbers
+ * its calls for its whole life; a plain count stopped matching its reply cell past 2^31, and every
+ * later call waited for its deadline, or for ever without one.
+ */
+export function nextSeq(seq: number): number {
+  return ((seq + 1) | 0) || 1;
 }
 
 const NOTHING_HERE = new Uint8Array(0);
@@ -538,7 +549,7 @@ export class RelayedCalls {
 
   /** Posts a call (fn, argument bytes, at most one region); returns its sequence number. */
   post(fn: number, data: Uint8Array): number {
-    const seq = ++this.seq;
+    const seq = (this.seq = nextSeq(this.seq));
     const { i32, u8 } = this.v;
     Atomics.store(i32, I_MEM_OP, 0);
     u8.set(data.subarray(0, REGION_BYTES), REPLY_OFFSET);
@@ -712,7 +723,8 @@ export class HostChannel {
           this.answer(message.seq, REPLY.ERROR, null);
           return;
         }
-        const failed = (error: unknown) => this.answer(message.seq, REPLY.ERROR, new TextEncoder().encode(String((error as Error)?.message ?? error).slice(0, 500)));
+        // thrownText: a value that cannot be made a string fails the call, not the embedder's thread.
+        const failed = (error: unknown) => this.answer(message.seq, REPLY.ERROR, new TextEncoder().encode(thrownText(error).slice(0, 500)));
         let reply: ReturnType<HostCall>;
         try {
           reply = fn(message.arg, message.data);

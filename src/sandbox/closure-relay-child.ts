@@ -37,7 +37,8 @@ let pending: { id: number; resolve: (bytes: Uint8Array | null) => void; reject: 
 
 for (let index = 0; index < data.functions; index++) {
   host.handle(`host:${index}`, (_arg, args) => new Promise((resolve, reject) => {
-    pending = { id: ++nextId, resolve, reject };
+    // Ids cross as u32 (relay-frames.ts): wrapped so that a reply's id always equals its call's.
+    pending = { id: (nextId = (nextId + 1) >>> 0), resolve, reject };
     socket.write(encodeFrame(FRAME.CALL, pending.id, index, Atomics.load(data.run, 0), args ?? new Uint8Array(0)));
   }));
 }

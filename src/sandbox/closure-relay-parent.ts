@@ -99,7 +99,8 @@ function onFrame(frame: Frame): void {
   if (frame.type === FRAME.CALL) {
     // A call the child sent as an earlier run met its deadline may arrive after that run's
     // result (another channel): it is refused, never taken for the next run's.
-    if (frame.c !== Atomics.load(data.run, 0)) child!.write(encodeFrame(FRAME.REPLY, frame.a, REPLY.ERROR, 0, new TextEncoder().encode('a call from an earlier run')));
+    // The tag crosses as u32 and is kept in an Int32Array: compared as the cell holds it.
+    if ((frame.c | 0) !== Atomics.load(data.run, 0)) child!.write(encodeFrame(FRAME.REPLY, frame.a, REPLY.ERROR, 0, new TextEncoder().encode('a call from an earlier run')));
     else void serve(frame.a, frame.b, frame.payload);
   } else if (frame.type === FRAME.MEM_DONE && memoryWaiter) {
     const waiter = memoryWaiter;

@@ -166,11 +166,24 @@ function describe(v: unknown): string {
 /** Counts calls per import ("module.name"), kept by the isolate for the record. */
 export type CallCounts = Map<string, number>;
 
+/**
+ * What a host function threw, as text, whatever it threw. Making a string of a value can itself
+ * throw (an object without a prototype, a `message` or `toString` that throws): on the embedder's
+ * thread, answering a channel's call, that escaped every handler and ended the embedder's process.
+ */
+export function thrownText(error: unknown): string {
+  try {
+    const message = (error as { message?: unknown } | null)?.message;
+    return String(typeof message === 'string' ? message : error);
+  } catch {
+    return 'a value that cannot be shown as text';
+  }
+}
+
 /** The trap a throwing host function ends the run with. */
 export function hostFunctionTrap(label: string, error: unknown): GuestTrap {
   if (error instanceof GuestTrap) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new GuestTrap('host-function', `${label} threw: ${message.slice(0, 500)}`);
+  return new GuestTrap('host-function', `${label} threw: ${thrownText(error).slice(0, 500)}`);
 }
 
 /** A stub for an import nobody granted: traps when called, or returns typed zeros. */
@@ -228,7 +241,8 @@ export function remoteView(remote: { size(): number; read(ptr: number, length: n
   const u = (n: number): number => (typeof n === 'number' && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 32 ? n >>> 0 : -1);
   const raw = remote;
   remote = { size: () => raw.size(), read: (ptr, length) => raw.read(u(ptr), u(length)), write: (ptr, bytes) => raw.write(u(ptr), bytes) };
-  const u64 = (ptr: number) => new DataView(remote.read(ptr, 8).buffer);
+  // Exactly the bytes each access names: readU32 read 8, so the last four bytes of memory trapped here and not in isolation "none".
+  const bytesAt = (ptr: number, n: 4 | 8) => new DataView(remote.read(ptr, n).buffer);
   return Object.freeze({
     get size() { return remote.size(); },
     read: (ptr: number, length: number) => remote.read(ptr, length),
@@ -244,9 +258,9 @@ export function remoteView(remote: { size(): number; read(ptr: number, length: n
       if (!(bytes instanceof Uint8Array)) throw new TypeError('write: bytes must be a Uint8Array');
       remote.write(ptr, bytes);
     },
-    readU32: (ptr: number) => u64(ptr).getUint32(0, true),
+    readU32: (ptr: number) => bytesAt(ptr, 4).getUint32(0, true),
     writeU32: (ptr: number, value: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, value >>> 0, true); remote.write(ptr, b); },
-    readU64: (ptr: number) => u64(ptr).getBigUint64(0, true),
+    readU64: (ptr: number) => bytesAt(ptr, 8).getBigUint64(0, true),
     writeU64: (ptr: number, value: bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true); remote.write(ptr, b); },
   });
 }

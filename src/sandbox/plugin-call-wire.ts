@@ -20,6 +20,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { deserialize, serialize } from 'node:v8';
 import type { WarmResult } from './warm-instance.js';
 import { watch, WatchBudget } from './watch-cell.js';
+import { nextSeq } from './channel.js';
 
 const REQ_SEQ = 0;
 const REP_SEQ = 1;
@@ -148,7 +149,8 @@ export class HostWire {
     }
     Atomics.store(i32, RESULTS, wantsResult ? 1 : 0);
     this.sentToWatching = Atomics.load(i32, WORKER_STATE) === WORKER.WATCHING;
-    const seq = ++this.seq;
+    // Wrapped as the 32-bit cells carry it (channel.ts nextSeq): a plain count stopped matching its reply past 2^31.
+    const seq = (this.seq = nextSeq(this.seq));
     Atomics.store(i32, REQ_SEQ, seq);
     Atomics.notify(i32, REQ_SEQ);
     return seq;
@@ -160,11 +162,11 @@ export class HostWire {
     // Watched for only once the worker took it: a worker that was watching takes it at once if
     // it runs; one that slept is looked at once (the notify that woke it often returns after
     // the worker, run on this very core, has answered).
-    if (watch(i32, TAKEN, seq - 1, this.sentToWatching ? TAKE_SPIN_US : 0) !== seq) {
+    if (watch(i32, TAKEN, (seq - 1) | 0, this.sentToWatching ? TAKE_SPIN_US : 0) !== seq) {
       Atomics.store(i32, GAVE_UP, seq);
       return false;
     }
-    return watch(i32, REP_SEQ, seq - 1, micros) === seq;
+    return watch(i32, REP_SEQ, (seq - 1) | 0, micros) === seq;
   }
 
   /** What the worker is doing: running a call, watching for the next one, or asleep until it comes. */
@@ -303,7 +305,7 @@ export class WorkerWire {
    */
   private budget(bound: number): number {
     // The last watch ended with the call `seen` (or ran out before it).
-    if (bound > 0 && this.watched === this.seen - 1) this.watchBudget.settle(this.caught && Atomics.load(this.c.i32, GAVE_UP) !== this.seen, bound);
+    if (bound > 0 && this.watched === ((this.seen - 1) | 0)) this.watchBudget.settle(this.caught && Atomics.load(this.c.i32, GAVE_UP) !== this.seen, bound);
     return this.watchBudget.next(bound);
   }
 

@@ -57,3 +57,48 @@ describe('channel: synchronous calls into the host', () => {
     unknown.host.end();
   });
 });
+
+describe('channel: call numbers past 2^31', () => {
+  // The isolate numbers its calls for its whole life (a pool worker's, a session's), and the cells
+  // that carry the numbers are 32-bit: once past 2^31 a call's number no longer equalled the one
+  // read back from its reply cell, and each later call waited for its deadline (for ever without one).
+  it('calls numbered across the 32-bit wrap (and past 0) are each answered', { timeout: 30_000 }, async () => {
+    const sab = createChannelMemory();
+    const { port1, port2 } = new MessageChannel();
+    const host = new HostChannel(sab, { stdin: { kind: 'none' }, stdout: { kind: 'discard' }, stderr: { kind: 'discard' } });
+    let served = 0;
+    host.handle('host:0', (_arg, data) => { served++; return new Uint8Array([data![0]! + 1]); });
+    const source = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.channelModule).then(({ IsolateChannel }) => {
+        const channel = new IsolateChannel(workerData.sab, workerData.port);
+        const deadlineAt = performance.now() + 10000;
+        channel.arm(() => { if (performance.now() >= deadlineAt) throw new Error('deadline'); }, () => deadlineAt - performance.now());
+        const replies = [];
+        try {
+          for (const start of [2 ** 31 - 3, -3]) {
+            // Numbered from here on, as after that many calls.
+            channel.seq = start;
+            for (let i = 0; i < 5; i++) {
+              const { status, bytes } = channel.callWith(0, new Uint8Array([i]), {});
+              replies.push([status, bytes[0]]);
+            }
+          }
+          parentPort.postMessage({ replies });
+        } catch (error) {
+          parentPort.postMessage({ error: error.message, replies });
+        }
+      });`;
+    const worker = new Worker(source, { eval: true, workerData: { sab, port: port2, channelModule }, transferList: [port2] });
+    try {
+      const result = await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+      const ok = [[0, 1], [0, 2], [0, 3], [0, 4], [0, 5]];
+      assert.deepEqual(result, { replies: [...ok, ...ok] });
+      assert.equal(served, 10);
+    } finally {
+      host.end();
+      port1.close();
+      await worker.terminate();
+    }
+  });
+});

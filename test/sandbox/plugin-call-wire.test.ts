@@ -119,3 +119,28 @@ describe('plugin call wire: bounded watches on both sides', () => {
     }
   });
 });
+
+describe('plugin call wire: call numbers past 2^31', () => {
+  // A session numbers its calls for its whole life, in 32-bit cells: past 2^31 a call's number no
+  // longer equalled the one its reply cell carried, and the call was never seen answered (the
+  // session's deadline timer ended it, or nothing did).
+  it('calls numbered across the 32-bit wrap are each answered, in order', { timeout: 30_000 }, async () => {
+    const { wire, stop } = startWorker(0);
+    try {
+      (wire as unknown as { seq: number }).seq = 2 ** 31 - 3;
+      const outputs: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const seq = wire.send('echo', true, new TextEncoder().encode(`call ${i}`));
+        const limit = performance.now() + 5000;
+        const timer = setTimeout(() => wire.wake(), 5000);
+        const answered = wire.answeredWithin(seq, REPLY_SPIN_US) || await wire.answered(seq, () => performance.now() >= limit);
+        clearTimeout(timer);
+        assert.ok(answered, `call ${i} (number ${seq}) was not seen answered`);
+        outputs.push(text((wire.reply() as { output: Uint8Array }).output));
+      }
+      assert.deepEqual(outputs, [0, 1, 2, 3, 4, 5].map((i) => `call ${i}`));
+    } finally {
+      await stop();
+    }
+  });
+});

@@ -85,6 +85,66 @@ describe('closures from a process isolate behave as from a thread isolate', () =
     }
   });
 
+  it('a closure that throws or rejects with a value that cannot be made a string traps the guest; the embedder carries on', async () => {
+    // An object without a prototype has no toString: making the trap's message of it threw on the
+    // embedder's thread, outside any handler, and the embedder's process died (thread and process isolation).
+    const thrower = await wat(`(module
+      (import "env" "f" (func $f (param i32) (result i32)))
+      (func (export "go") (param i32) (result i32) (call $f (local.get 0))))`);
+    const kinds: Record<string, unknown> = {};
+    for (const isolation of ['none', 'thread', 'process'] as const) {
+      const sandbox = await createSandbox({ isolation, limits: { timeout: '5s' } }, {
+        hostFunctions: [{ module: 'env', name: 'f', params: ['i32'], results: ['i32'], fn: (_m, how) => {
+          const odd = Object.create(null) as object;
+          if (how === 1) throw odd;
+          if (how === 2) throw { get message(): string { throw new Error('no message'); } };
+          return Promise.reject(odd);
+        } }],
+      });
+      try {
+        const ways = isolation === 'none' ? [1, 2] : [1, 2, 3];
+        for (const how of ways) {
+          const r = await sandbox.invoke(thrower, 'go', how);
+          kinds[`${isolation} ${how}`] = r.trap?.kind;
+        }
+      } finally {
+        await sandbox.close();
+      }
+    }
+    assert.deepEqual(kinds, {
+      'none 1': 'host-function', 'none 2': 'host-function',
+      'thread 1': 'host-function', 'thread 2': 'host-function', 'thread 3': 'host-function',
+      'process 1': 'host-function', 'process 2': 'host-function', 'process 3': 'host-function',
+    });
+  });
+
+  it('readU32 and writeU32 of the last four bytes of memory work as in isolation none (they read 8 bytes before)', async () => {
+    const last = await wat(`(module
+      (import "env" "last" (func $last (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "go") (result i32 i32)
+        (i32.store (i32.const 65532) (i32.const 0x01020304))
+        (call $last (i32.const 65532))
+        (i32.load (i32.const 65532))))`);
+    const results: Record<string, unknown> = {};
+    for (const isolation of ['none', 'thread', 'process'] as const) {
+      const sandbox = await createSandbox({ isolation, limits: { timeout: '5s' } }, {
+        hostFunctions: [{ module: 'env', name: 'last', params: ['i32'], results: ['i32'], fn: (m, ptr) => {
+          const value = m.readU32(ptr as number);
+          m.writeU32(ptr as number, value + 1);
+          return value;
+        } }],
+      });
+      try {
+        const r = await sandbox.invoke(last, 'go');
+        results[isolation] = r.trap ?? r.results;
+      } finally {
+        await sandbox.close();
+      }
+    }
+    assert.deepEqual(results, { none: [0x01020304, 0x01020305], thread: [0x01020304, 0x01020305], process: [0x01020304, 0x01020305] });
+  });
+
   it('a throwing closure traps host-function, an async one answers after awaiting, and the child keeps serving', async () => {
     let fail = true;
     const sandbox = await createSandbox({ isolation: 'process', limits: { timeout: '5s' } }, {
