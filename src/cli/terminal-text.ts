@@ -2,6 +2,9 @@
 // its values), made safe to print on the operator's terminal among warden's
 // own lines.
 
+import { formatViolation } from '../sandbox/admission-fixes.js';
+import type { Violation } from '../sandbox/admission.js';
+
 /**
  * `text` with control characters (C0 but tab, DEL, C1) shown as `\xNN`. Stops a
  * guest's text from sending terminal escapes (moving the cursor, retitling the
@@ -9,4 +12,13 @@
  */
 export function terminalSafe(text: string): string {
   return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * Admission's violations, one indented line each with its fix (as `warden check`
+ * prints them), escaped: a violation quotes the module's own import and export
+ * names, which must send no terminal escape and forge no line.
+ */
+export function violationLines(violations: ReadonlyArray<Pick<Violation, 'rule' | 'message'>>): string {
+  return violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n');
 }

@@ -4,7 +4,6 @@ import { PolicyError } from '../../policy/load.js';
 import { parsePolicy } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
 import type { Policy } from '../../policy/policy.js';
-import { formatViolation } from '../../sandbox/admission-fixes.js';
 import { AdmissionError } from '../../sandbox/prepare.js';
 import { createSandbox } from '../../sandbox/sandbox.js';
 import { RunRefused } from '../../wasi/run.js';
@@ -16,7 +15,7 @@ import { resolveFrom } from '../paths.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { readModuleFile } from '../read-module.js';
 import { readBoundedBytes, TooLargeError } from '../../policy/read-text.js';
-import { terminalSafe } from '../terminal-text.js';
+import { terminalSafe, violationLines } from '../terminal-text.js';
 
 export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
 
@@ -123,8 +122,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     result = await sandbox.callPlugin(bytes, fn, input);
   } catch (error) {
-    // Violations quote the module's own names: escaped, like the plugin's other text below.
-    if (error instanceof AdmissionError) throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n')}`);
+    if (error instanceof AdmissionError) throw new InputError(`${modulePath} refused before running:\n${violationLines(error.violations)}`);
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;
   } finally {

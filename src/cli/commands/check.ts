@@ -5,7 +5,7 @@ import { checkMountSources } from '../../policy/mount-sources.js';
 import { applyOverrides } from '../../policy/overrides.js';
 import type { LimitsPolicy, Policy } from '../../policy/policy.js';
 import { loadPolicy } from '../../policy/read-file.js';
-import { fixFor, formatViolation } from '../../sandbox/admission-fixes.js';
+import { fixFor } from '../../sandbox/admission-fixes.js';
 import { AdmissionError, prepare } from '../../sandbox/prepare.js';
 import { flag, parseArgs, parseCount } from '../args.js';
 import { green, red } from '../colour.js';
@@ -14,7 +14,7 @@ import type { CommandIO } from '../io.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
 import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 import { resolveFrom } from '../paths.js';
-import { terminalSafe } from '../terminal-text.js';
+import { violationLines } from '../terminal-text.js';
 
 export const usage = `usage: warden check --policy FILE MODULE.wasm [--json]
 
@@ -70,8 +70,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } else if (violations.length === 0) {
     io.stdout(`${modulePath}: ${green(io)('admitted')}\n`);
   } else {
-    // Violations quote the module's own import and export names: escaped, they send no terminal escapes and forge no line.
-    io.stdout(`${modulePath}: ${red(io)('refused')}\n${violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n')}\n`);
+    io.stdout(`${modulePath}: ${red(io)('refused')}\n${violationLines(violations)}\n`);
   }
   return violations.length === 0 ? ExitCode.OK : ExitCode.NEGATIVE;
 }

@@ -10,7 +10,6 @@ import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/
 import type { MountPolicy, Policy } from '../../policy/policy.js';
 import type { SandboxResult } from '../../sandbox/execute.js';
 import { AdmissionError } from '../../sandbox/prepare.js';
-import { formatViolation } from '../../sandbox/admission-fixes.js';
 import { createSandbox } from '../../sandbox/sandbox.js';
 import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
@@ -24,7 +23,7 @@ import { dataDir } from '../data-dir.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
-import { terminalSafe } from '../terminal-text.js';
+import { terminalSafe, violationLines } from '../terminal-text.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
        warden run --invoke FUNC [options] MODULE.wasm [-- ARGS...]
@@ -260,9 +259,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     if (error instanceof AdmissionError) {
       writeReport(reportPath, io.cwd, { version: REPORT_VERSION, module: modulePath, refused: error.violations });
-      // One line per violation, each with its fix, as warden check prints them. A violation quotes the
-      // module's own import and export names: escaped, they send no terminal escapes and forge no line.
-      throw new InputError(`${modulePath} refused before running:\n${error.violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n')}`);
+      throw new InputError(`${modulePath} refused before running:\n${violationLines(error.violations)}`);
     }
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;
