@@ -1,6 +1,7 @@
 // `warden deploy` and `warden rollback` against an --admin URL that is not a
 // warden server, or one whose answer is cut: never a success (exit 0), always
-// one line on stderr and exit 2. Real HTTP servers on loopback, the real CLI.
+// one line on stderr and exit 2; and with a $WARDEN_ADMIN_TOKEN no server could
+// accept: a usage error, nothing sent. Real HTTP servers on loopback, the real CLI.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -58,6 +59,20 @@ describe('warden deploy/rollback against a server that is not warden', () => {
         assert.match(r.stderr, new RegExp(`^warden ${args[0]}: .*${url.replace(/[.]/g, '\\.')}`), r.stderr);
         assert.doesNotMatch(r.stderr, /internal error|undefined/, r.stderr);
       }
+    });
+  }
+});
+
+describe('warden deploy/rollback with a token no server could accept', () => {
+  for (const [what, token] of [['only spaces', '   '], ['a line break inside', 'first-half-of-token\nsecond-half'], ['a space inside', 'first-half-of-token second-half'], ['a character outside ASCII', 'token-with-é-inside-0123456789']]) {
+    it(`${what}: a usage error naming the variable, and nothing sent`, async (t) => {
+      let requests = 0;
+      const url = await hostile(t, (_req, res) => { requests++; res.writeHead(401, { 'Content-Type': 'application/json' }); res.end('{"error": "a valid bearer token is required"}'); });
+      const r = await runWarden(['rollback', 'app', '--admin', url], { env: { WARDEN_ADMIN_TOKEN: token } });
+      assert.equal(r.code, 2, JSON.stringify(r));
+      assert.match(r.stderr, /^warden rollback: .*WARDEN_ADMIN_TOKEN.*\n$/);
+      assert.doesNotMatch(r.stderr, /internal error/);
+      assert.equal(requests, 0);
     });
   }
 });
