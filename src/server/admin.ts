@@ -30,7 +30,9 @@ export function adminHandler(token: string): (server: WardenServer) => (req: Inc
     const presented = typeof auth === 'string' && /^Bearer [\x21-\x7e]+$/.test(auth) ? auth.slice(7) : null;
     if (presented === null || !tokenMatches(presented, expected)) {
       req.resume();
-      server.log.audit({ event: 'admin-unauthorized', method: req.method, path: (req.url ?? '').slice(0, 200), token: presented === null ? 'missing' : 'wrong' });
+      // The path only: a token put in the query string by mistake (`?access_token=…`) went
+      // into the log stream and the audit file with the rest of the URL.
+      server.log.audit({ event: 'admin-unauthorized', method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200), token: presented === null ? 'missing' : 'wrong' });
       send(401, { error: 'a valid bearer token is required' }, { 'WWW-Authenticate': 'Bearer realm="warden-admin"' });
       return;
     }
