@@ -18,7 +18,11 @@ const MAX_ANSWER = 1024 * 1024;
 export function adminToken(io: CommandIO): string {
   const token = io.env.WARDEN_ADMIN_TOKEN;
   if (!token) throw new UsageError('set WARDEN_ADMIN_TOKEN to the server\'s admin token');
-  return token.trim();
+  const trimmed = token.trim();
+  // The server's tokens are printable ASCII without spaces (admin-token.ts); anything else could
+  // never be accepted, and was sent anyway (blank, as an empty credential) or failed as an internal error.
+  if (!/^[\x21-\x7e]+$/.test(trimmed)) throw new UsageError(`WARDEN_ADMIN_TOKEN ${trimmed ? 'has characters a bearer token cannot carry (printable ASCII, no spaces)' : 'is blank'}`);
+  return trimmed;
 }
 
 export function adminCall(url: string, path: string, token: string, body?: { type: string; data: Uint8Array }): Promise<AdminResponse> {

@@ -28,6 +28,11 @@ function checked(token: string, where: string): string {
   return trimmed;
 }
 
+/** A token file anyone but its owner can read is refused: whoever reads it administers the server. */
+function privateOrRefuse(file: string): void {
+  if ((statSync(file).mode & 0o077) !== 0) throw new TokenError(`the admin token file ${file} is readable by others (chmod 600 it)`);
+}
+
 export function loadAdminToken(options: { tokenFile: string | null; tokenEnv: string | null; env: Readonly<Record<string, string | undefined>>; stateDir: string }): AdminToken {
   if (options.tokenFile) {
     let text: string;
@@ -36,7 +41,7 @@ export function loadAdminToken(options: { tokenFile: string | null; tokenEnv: st
     } catch (error) {
       throw new TokenError(`cannot read the admin token file ${options.tokenFile} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    if ((statSync(options.tokenFile).mode & 0o077) !== 0) throw new TokenError(`the admin token file ${options.tokenFile} is readable by others (chmod 600 it)`);
+    privateOrRefuse(options.tokenFile);
     return { token: checked(text, options.tokenFile), source: `file ${options.tokenFile}`, file: options.tokenFile };
   }
   if (options.tokenEnv) {
@@ -49,10 +54,17 @@ export function loadAdminToken(options: { tokenFile: string | null; tokenEnv: st
   }
   const file = `${options.stateDir}/admin-token`;
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+  let kept: string | null = null;
   try {
-    return { token: checked(readFileSync(file, 'utf8'), file), source: `file ${file}`, file };
+    kept = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (kept !== null) {
+    // Held to the same rule as a configured token file: one placed here by hand, or whose mode
+    // changed (a restored backup), was used however many others could read it.
+    privateOrRefuse(file);
+    return { token: checked(kept, file), source: `file ${file}`, file };
   }
   const token = randomBytes(32).toString('base64url');
   writeFileAtomic(file, token + '\n', 0o600);

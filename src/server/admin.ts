@@ -30,7 +30,9 @@ export function adminHandler(token: string): (server: WardenServer) => (req: Inc
     const presented = typeof auth === 'string' && /^Bearer [\x21-\x7e]+$/.test(auth) ? auth.slice(7) : null;
     if (presented === null || !tokenMatches(presented, expected)) {
       req.resume();
-      server.log.audit({ event: 'admin-unauthorized', method: req.method, path: (req.url ?? '').slice(0, 200), token: presented === null ? 'missing' : 'wrong' });
+      // The path only: a token put in the query string by mistake (`?access_token=…`) went
+      // into the log stream and the audit file with the rest of the URL.
+      server.log.audit({ event: 'admin-unauthorized', method: req.method, path: (req.url ?? '').split('?')[0]!.slice(0, 200), token: presented === null ? 'missing' : 'wrong' });
       send(401, { error: 'a valid bearer token is required' }, { 'WWW-Authenticate': 'Bearer realm="warden-admin"' });
       return;
     }
@@ -39,7 +41,7 @@ export function adminHandler(token: string): (server: WardenServer) => (req: Inc
       if (error instanceof UnknownTenant) send(404, { error: error.message });
       else if (error instanceof DeployRefused) send(409, { error: 'refused', reason: error.message, violations: error.violations });
       else if (error instanceof ConfigError) send(400, { error: 'the config is not valid', reason: error.message });
-      else if (error instanceof BadRequest) send(error.status, { error: error.message });
+      else if (error instanceof BadRequest) send(error.status, { error: error.message }, error.headers);
       else {
         server.log.event({ kind: 'admin-error', error: error instanceof Error ? error.message : String(error) });
         send(500, { error: error instanceof Error ? error.message : 'internal error' });
@@ -49,27 +51,34 @@ export function adminHandler(token: string): (server: WardenServer) => (req: Inc
 }
 
 class BadRequest extends Error {
-  constructor(message: string, readonly status = 400) {
+  constructor(message: string, readonly status = 400, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
 
 type Send = (status: number, body: unknown, headers?: Record<string, string>) => void;
 
+/** The one method each endpoint takes. */
+const METHODS: Record<string, 'GET' | 'POST'> = { metrics: 'GET', tenants: 'GET', reload: 'POST', stats: 'GET', deploy: 'POST', rollback: 'POST' };
+
 async function route(server: WardenServer, req: IncomingMessage, send: Send): Promise<void> {
   const path = (req.url ?? '').split('?')[0]!;
   const method = req.method ?? 'GET';
-  if (path === '/metrics' && method === 'GET') return send(200, renderMetrics(server));
-  if (path === '/tenants' && method === 'GET') return send(200, { tenants: server.listTenants().map(describeTenant) });
-  if (path === '/reload' && method === 'POST') { req.resume(); return send(200, await server.reload()); }
   const match = /^\/tenants\/([a-z0-9][a-z0-9_-]{0,62})\/(stats|deploy|rollback)$/.exec(path);
-  if (!match) { req.resume(); throw new BadRequest('no such endpoint', 404); }
+  const endpoint = match ? match[2]! : path === '/metrics' || path === '/tenants' || path === '/reload' ? path.slice(1) : null;
+  if (!endpoint) { req.resume(); throw new BadRequest('no such endpoint', 404); }
+  // A known endpoint asked with another method is 405 naming the one it takes (it was 404 for
+  // /metrics, /tenants and /reload), and nothing is done.
+  if (method !== METHODS[endpoint]) { req.resume(); throw new BadRequest(`${method} is not allowed here`, 405, { Allow: METHODS[endpoint]! }); }
+  if (endpoint === 'metrics') return send(200, renderMetrics(server));
+  if (endpoint === 'tenants') return send(200, { tenants: server.listTenants().map(describeTenant) });
+  if (endpoint === 'reload') { req.resume(); return send(200, await server.reload()); }
   const [, id, action] = match as unknown as [string, string, string];
-  if (action === 'stats' && method === 'GET') {
+  if (action === 'stats') {
     const tenant = server.tenant(id);
     return send(200, { ...describeTenant(tenant), stats: tenant.stats, queued: tenant.lane.waiting.length, running: tenant.lane.running, storageBytes: tenant.storage.usedBytes });
   }
-  if (action === 'deploy' && method === 'POST') {
+  if (action === 'deploy') {
     server.tenant(id);
     const type = String(req.headers['content-type'] ?? '');
     if (type.startsWith('application/json')) {
@@ -87,9 +96,8 @@ async function route(server: WardenServer, req: IncomingMessage, send: Send): Pr
     if (bytes.length === 0) throw new BadRequest('upload the module (application/wasm) or send {"module": REF} as JSON');
     return send(200, { tenant: id, ...(await server.deploy(id, { bytes })) });
   }
-  if (action === 'rollback' && method === 'POST') { req.resume(); return send(200, { tenant: id, ...(await server.rollback(id)) }); }
   req.resume();
-  throw new BadRequest(`${method} is not allowed here`, 405);
+  return send(200, { tenant: id, ...(await server.rollback(id)) });
 }
 
 function describeTenant(tenant: import('./tenant.js').Tenant): Record<string, unknown> {

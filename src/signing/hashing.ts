@@ -7,9 +7,10 @@
 // without copies; a part's hash is taken from a copy of the running state.
 
 import { createHash } from 'node:crypto';
-import { readSections } from '../binary/sections.js';
+import { ByteReader } from '../binary/reader.js';
+import { HEADER_BYTES, readSections } from '../binary/sections.js';
 import type { SectionInfo } from '../binary/types.js';
-import { DELIMITER_SECTION, SIGNATURE_SECTION } from './format.js';
+import { DELIMITER_SECTION, MAX_HASHES, SIGNATURE_SECTION } from './format.js';
 
 export interface Framed {
   sections: SectionInfo[];
@@ -29,30 +30,87 @@ export function frame(bytes: Uint8Array): Framed {
   return { sections, signatureSections };
 }
 
-/** Hashes of the module's parts, leaving out the section at `skip` (the embedded signature), if any. */
-export function partHashes(bytes: Uint8Array, sections: readonly SectionInfo[], skip: number | null): Uint8Array[] {
+/** What verification needs of a module's framing. */
+export interface Scanned {
+  /** The first section, or null when the module has none. */
+  first: SectionInfo | null;
+  /** Indices of sections named `signature`: the first two found at most. */
+  signatureSections: number[];
+  /** End offsets of `signature_delimiter` sections: the first MAX_HASHES + 1 found at most. */
+  delimiterEnds: number[];
+  /** How many delimiters there are in all, and where the last one ends. */
+  delimiters: number;
+  lastDelimiterEnd: number;
+}
+
+/**
+ * Frames a module as readSections does (the same checks, the same errors) in
+ * one pass that keeps nothing per section: a module of millions of empty
+ * custom sections, which no signature can cover, costs verification no more
+ * memory than its bytes (a section object each was 45 times the module,
+ * before the module was refused).
+ */
+export function scanSections(bytes: Uint8Array): Scanned {
+  // The header, checked as readSections checks it.
+  readSections(bytes.subarray(0, Math.min(bytes.length, HEADER_BYTES)));
+  const reader = new ByteReader(bytes, HEADER_BYTES);
+  const names = new ByteReader(bytes);
+  const scanned: Scanned = { first: null, signatureSections: [], delimiterEnds: [], delimiters: 0, lastDelimiterEnd: 0 };
+  for (let index = 0; !reader.atEnd(); index++) {
+    const start = reader.pos;
+    const id = reader.u8();
+    const sizeAt = reader.pos;
+    const size = reader.u32();
+    if (size > reader.remaining) reader.fail(`section ${id} of ${size} bytes runs past the end of the module`, sizeAt);
+    const payloadStart = reader.pos;
+    const end = payloadStart + size;
+    let name: string | undefined;
+    if (id === 0) {
+      names.pos = payloadStart;
+      names.end = end;
+      name = names.name(100_000);
+      if (name === SIGNATURE_SECTION && scanned.signatureSections.length < 2) scanned.signatureSections.push(index);
+      if (name === DELIMITER_SECTION) {
+        if (scanned.delimiters++ <= MAX_HASHES) scanned.delimiterEnds.push(end);
+        scanned.lastDelimiterEnd = end;
+      }
+    }
+    if (index === 0) scanned.first = name === undefined ? { id, start, payloadStart, end } : { id, start, payloadStart, end, name };
+    reader.pos = end;
+  }
+  return scanned;
+}
+
+/**
+ * Hashes of the parts of bytes[start, end): one at each delimiter end, and
+ * one at `end` unless the last part ended with a delimiter (or, with no
+ * delimiters, one over everything, even nothing).
+ */
+export function hashParts(bytes: Uint8Array, start: number, end: number, delimiterEnds: readonly number[]): Uint8Array[] {
   const hash = createHash('sha256');
   const hashes: Uint8Array[] = [];
-  let runStart = -1;
-  let runEnd = -1;
-  let openPart = false;
-  const flush = () => {
-    if (runStart >= 0) hash.update(bytes.subarray(runStart, runEnd));
-    runStart = -1;
-  };
-  for (let i = 0; i < sections.length; i++) {
-    const s = sections[i]!;
-    if (i === skip) { flush(); continue; }
-    if (runStart < 0) runStart = s.start;
-    runEnd = s.end;
-    openPart = true;
-    if (isDelimiter(s)) {
-      flush();
-      hashes.push(new Uint8Array(hash.copy().digest()));
-      openPart = false;
-    }
+  let at = start;
+  for (const delimiterEnd of delimiterEnds) {
+    hash.update(bytes.subarray(at, delimiterEnd));
+    hashes.push(new Uint8Array(hash.copy().digest()));
+    at = delimiterEnd;
   }
-  flush();
-  if (openPart || hashes.length === 0) hashes.push(new Uint8Array(hash.digest()));
+  if (end > at || hashes.length === 0) {
+    hash.update(bytes.subarray(at, end));
+    hashes.push(new Uint8Array(hash.digest()));
+  }
   return hashes;
+}
+
+/** How many parts hashParts would hash, given how many delimiters there are and where the last one ends. */
+export function partCount(end: number, delimiters: number, lastDelimiterEnd: number): number {
+  return delimiters === 0 ? 1 : delimiters + (end > lastDelimiterEnd ? 1 : 0);
+}
+
+/** Hashes of the module's parts, leaving out the section at `skip` (the embedded signature: index 0 only), if any. */
+export function partHashes(bytes: Uint8Array, sections: readonly SectionInfo[], skip: 0 | null): Uint8Array[] {
+  const start = skip === 0 && sections.length > 0 ? sections[0]!.end : HEADER_BYTES;
+  const end = sections.length > 0 ? sections[sections.length - 1]!.end : HEADER_BYTES;
+  const delimiterEnds = sections.filter((s, i) => i !== skip && isDelimiter(s)).map((s) => s.end);
+  return hashParts(bytes, start, end, delimiterEnds);
 }

@@ -7,8 +7,9 @@
 
 import { verify as ed25519Verify } from 'node:crypto';
 import { WasmDecodeError } from '../binary/errors.js';
-import { ALG_ED25519, customPayload, parseSignatureData, SignatureFormatError, signedMessage, type SignedHashes } from './format.js';
-import { frame, partHashes } from './hashing.js';
+import { ALG_ED25519, customPayload, MAX_HASHES, parseSignatureData, SignatureFormatError, signedMessage, type SignedHashes } from './format.js';
+import { hashParts, partCount, scanSections } from './hashing.js';
+import { HEADER_BYTES } from '../binary/sections.js';
 import type { PublicKey } from './keys.js';
 
 /** How many distinct trusted keys must have signed: one (`'any'`), or N of them. */
@@ -91,12 +92,12 @@ export function verifyModule(bytes: Uint8Array, keys: readonly PublicKey[], opti
 
   let framed;
   try {
-    framed = frame(bytes);
+    framed = scanSections(bytes);
   } catch (error) {
     if (error instanceof WasmDecodeError) return refuse('malformed-module', `not a well-formed module: ${error.message}`);
     throw error;
   }
-  const { sections, signatureSections } = framed;
+  const { first, signatureSections, delimiterEnds, delimiters, lastDelimiterEnd } = framed;
   if (signatureSections.length > 1) return refuse('misplaced', 'more than one signature section');
   if (signatureSections.length === 1 && signatureSections[0] !== 0) return refuse('misplaced', 'the signature section is not the first section');
   const embedded = signatureSections.length === 1;
@@ -105,22 +106,27 @@ export function verifyModule(bytes: Uint8Array, keys: readonly PublicKey[], opti
 
   let sets: SignedHashes[];
   try {
-    sets = parseSignatureData(options.detached ?? customPayload(bytes, sections[0]!));
+    sets = parseSignatureData(options.detached ?? customPayload(bytes, first!));
   } catch (error) {
     if (error instanceof SignatureFormatError || error instanceof WasmDecodeError) return refuse('malformed-signature', error.message);
     throw error;
   }
 
-  const hashes = partHashes(bytes, sections, embedded ? 0 : null);
-  const covers = sets.map((s) => s.hashes.length === hashes.length && s.hashes.every((h, i) => equal(h, hashes[i]!)));
+  // A signed hash set holds at most MAX_HASHES hashes: a module of more parts is refused
+  // before any is hashed (a hash copy per delimiter made a module of millions of them costly).
+  const start = embedded ? first!.end : HEADER_BYTES;
+  const parts = partCount(bytes.length, delimiters, lastDelimiterEnd);
+  const hashes = parts > MAX_HASHES ? null : hashParts(bytes, start, bytes.length, delimiterEnds);
+  const covers = sets.map((s) => hashes !== null && s.hashes.length === hashes.length && s.hashes.every((h, i) => equal(h, hashes[i]!)));
   const signatures: SignatureReport[] = [];
   sets.forEach((set, hashSet) => {
     for (const sig of set.signatures) {
       signatures.push({ keyId: sig.keyId ? hex(sig.keyId) : null, algorithm: sig.algorithm, hashSet, parts: set.hashes.length, coversModule: covers[hashSet]!, verifiedBy: null });
     }
   });
-  if (sets.length === 0) return refuse('empty', 'the signature data holds no signatures', hashes.length, signatures);
-  if (!covers.includes(true)) return refuse('mismatch', mismatchReason(sets, hashes), hashes.length, signatures);
+  if (sets.length === 0) return refuse('empty', 'the signature data holds no signatures', parts, signatures);
+  if (hashes === null) return refuse('mismatch', `the module has ${parts} parts; a signature covers at most ${MAX_HASHES}`, parts, signatures);
+  if (!covers.includes(true)) return refuse('mismatch', mismatchReason(sets, hashes), parts, signatures);
 
   // The same key given twice counts once.
   const canonical = keys.map((k, i) => keys.findIndex((other) => equal(other.raw, k.raw)) === i);
@@ -133,7 +139,7 @@ export function verifyModule(bytes: Uint8Array, keys: readonly PublicKey[], opti
     for (const sig of set.signatures) {
       const entry = signatures[report++]!;
       if (sig.algorithm !== ALG_ED25519) {
-        if (sig.keyId && keys.some((k) => equal(k.keyId, sig.keyId!))) return refuse('bad-signature', `the signature by trusted key id ${entry.keyId} uses unknown algorithm 0x${sig.algorithm.toString(16)}: the signature data was altered`, hashes.length, signatures);
+        if (sig.keyId && keys.some((k) => equal(k.keyId, sig.keyId!))) return refuse('bad-signature', `the signature by trusted key id ${entry.keyId} uses unknown algorithm 0x${sig.algorithm.toString(16)}: the signature data was altered`, parts, signatures);
         continue;
       }
       // A key id, when present, must be the verifying key's: it is not covered by the
@@ -143,17 +149,17 @@ export function verifyModule(bytes: Uint8Array, keys: readonly PublicKey[], opti
         if (sig.keyId && !equal(sig.keyId, keys[index]!.keyId)) continue;
         named ||= sig.keyId !== null;
         if (!canonical[index]) continue;
-        if (--budget < 0) return refuse('too-many-signatures', `more than ${MAX_VERIFICATIONS} signature checks would be needed`, hashes.length, signatures);
+        if (--budget < 0) return refuse('too-many-signatures', `more than ${MAX_VERIFICATIONS} signature checks would be needed`, parts, signatures);
         if (ed25519Verify(null, message, keys[index]!.object, sig.signature)) { entry.verifiedBy = index; break; }
       }
       // A signature that names a trusted key but does not verify with it was altered: refuse, even if others verify.
-      if (named && entry.verifiedBy === null) return refuse('bad-signature', `the signature by key id ${entry.keyId} does not verify with that trusted key: the signature data was altered`, hashes.length, signatures);
+      if (named && entry.verifiedBy === null) return refuse('bad-signature', `the signature by key id ${entry.keyId} does not verify with that trusted key: the signature data was altered`, parts, signatures);
     }
   }
 
   const verifiedBy = [...new Set(signatures.flatMap((s) => (s.verifiedBy === null ? [] : [s.verifiedBy])))].sort((a, b) => a - b);
   const keyIds = keyIdsOf(signatures);
-  const result = { parts: hashes.length, signatures, keyIds, verifiedBy };
+  const result = { parts, signatures, keyIds, verifiedBy };
   if (verifiedBy.length === 0) return { ok: false, code: 'untrusted', reason: `no trusted key signed this module (key ids present: ${keyIds.join(', ')})`, ...result };
   if (verifiedBy.length < required) return { ok: false, code: 'threshold', reason: `${verifiedBy.length} of the required ${required} trusted keys signed this module`, ...result };
   return { ok: true, ...result };

@@ -1,9 +1,12 @@
 // `warden deploy` and `warden rollback` against an --admin URL that is not a
 // warden server, or one whose answer is cut: never a success (exit 0), always
-// one line on stderr and exit 2. Real HTTP servers on loopback, the real CLI.
+// one line on stderr and exit 2; and with a $WARDEN_ADMIN_TOKEN no server could
+// accept, or a store digest whose stored bytes were changed: one line, nothing
+// sent. Real HTTP servers on loopback, the real CLI.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -60,4 +63,36 @@ describe('warden deploy/rollback against a server that is not warden', () => {
       }
     });
   }
+});
+
+describe('warden deploy/rollback with a token no server could accept', () => {
+  for (const [what, token] of [['only spaces', '   '], ['a line break inside', 'first-half-of-token\nsecond-half'], ['a space inside', 'first-half-of-token second-half'], ['a character outside ASCII', 'token-with-é-inside-0123456789']]) {
+    it(`${what}: a usage error naming the variable, and nothing sent`, async (t) => {
+      let requests = 0;
+      const url = await hostile(t, (_req, res) => { requests++; res.writeHead(401, { 'Content-Type': 'application/json' }); res.end('{"error": "a valid bearer token is required"}'); });
+      const r = await runWarden(['rollback', 'app', '--admin', url], { env: { WARDEN_ADMIN_TOKEN: token } });
+      assert.equal(r.code, 2, JSON.stringify(r));
+      assert.match(r.stderr, /^warden rollback: .*WARDEN_ADMIN_TOKEN.*\n$/);
+      assert.doesNotMatch(r.stderr, /internal error/);
+      assert.equal(requests, 0);
+    });
+  }
+});
+
+describe('warden deploy of a store digest whose stored bytes were changed', () => {
+  it('refuses with one line naming the corruption, exit 2, and sends nothing', async (t) => {
+    let requests = 0;
+    const url = await hostile(t, (_req, res) => { requests++; res.writeHead(500); res.end('{}'); });
+    const data = tempDir(t);
+    const module = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0);
+    const digest = createHash('sha256').update(module).digest('hex');
+    mkdirSync(join(data, 'blobs', 'sha256'), { recursive: true });
+    // The bytes kept under the digest are not the module's any more.
+    writeFileSync(join(data, 'blobs', 'sha256', digest), Uint8Array.of(...module, 0));
+    const r = await runWarden(['deploy', 'app', `sha256:${digest}`, '--admin', url, '--data-dir', data], { env: { WARDEN_ADMIN_TOKEN: TOKEN } });
+    assert.equal(r.code, 2, JSON.stringify(r));
+    assert.match(r.stderr, /^warden deploy: the stored bytes for sha256:[0-9a-f]{64} are corrupted .*\n$/);
+    assert.doesNotMatch(r.stderr, /internal error/);
+    assert.equal(requests, 0);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runWarden } from '../helpers/cli.js';
@@ -37,6 +37,20 @@ describe('warden keygen, sign, verify', () => {
     assert.equal((await runWarden(['verify', 'signed.wasm'], { cwd })).code, 2);
     assert.equal((await runWarden(['verify', '--key', 'missing.pub', 'signed.wasm'], { cwd })).code, 2);
     assert.equal((await runWarden(['sign', '--key', 'k.pub', fixture('c', 'hello.wasm'), '-o', 'x.wasm'], { cwd })).code, 2);
+  });
+
+  it('an output that cannot be written is one line naming it, exit 2, and leaves nothing behind', async (t) => {
+    const cwd = tempDir(t);
+    assert.equal((await runWarden(['keygen', '--out', 'k'], { cwd })).code, 0);
+    mkdirSync(join(cwd, 'a-directory'));
+    const before = readdirSync(cwd).sort();
+    for (const args of [['-o', 'missing/out.wasm'], ['-o', 'a-directory'], ['--detached', 'missing/out.sig'], ['--detached', 'a-directory']]) {
+      const r = await runWarden(['sign', '--key', 'k', fixture('c', 'hello.wasm'), ...args], { cwd });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^warden sign: cannot write ${args[1]} \\((ENOENT|EISDIR)\\)\n$`), r.stderr);
+      assert.deepEqual(readdirSync(cwd).sort(), before);
+      assert.deepEqual(readdirSync(join(cwd, 'a-directory')), []);
+    }
   });
 
   it('detached signatures', async (t) => {

@@ -2,13 +2,15 @@
 // replaced whole or not at all, even when the kernel accepts only part of a
 // write: a child process runs under a real file-size limit (RLIMIT_FSIZE), so
 // its write(2) returns short and the next one fails with EFBIG, as on a disk
-// that fills up partway through.
+// that fills up partway through. The admin token kept in the data dir is
+// used only while no one else can read it.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { loadAdminToken, TokenError } from '../../src/server/admin-token.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const registryModule = fileURLToPath(new URL('../../src/server/registry.js', import.meta.url));
@@ -51,5 +53,26 @@ describe('server state files', () => {
     assert.equal(Object.keys(file.tenants).length, 1 + 20 - outcome.refused);
     // No temporary file is left behind.
     assert.deepEqual(readdirSync(state).sort(), ['deployments.json']);
+  });
+});
+
+describe('the admin token kept in the data dir', () => {
+  it('is refused while others can read it, like a configured token file, and used once it is 0600', (t) => {
+    const state = `${tempDir(t)}/serve`;
+    mkdirSync(state, { mode: 0o700 });
+    const file = `${state}/admin-token`;
+    writeFileSync(file, 'a-token-someone-else-could-read-0123456789\n');
+    const load = () => loadAdminToken({ tokenFile: null, tokenEnv: null, env: {}, stateDir: state });
+    for (const mode of [0o644, 0o640, 0o604]) {
+      chmodSync(file, mode);
+      assert.throws(load, (e: Error) => e instanceof TokenError && /readable by others/.test(e.message) && e.message.includes(file), mode.toString(8));
+    }
+    chmodSync(file, 0o600);
+    assert.equal(load().token, 'a-token-someone-else-could-read-0123456789');
+    // One it generates is 0600 and is used again.
+    const fresh = `${tempDir(t)}/serve`;
+    const generated = loadAdminToken({ tokenFile: null, tokenEnv: null, env: {}, stateDir: fresh });
+    assert.equal(statSync(`${fresh}/admin-token`).mode & 0o777, 0o600);
+    assert.equal(loadAdminToken({ tokenFile: null, tokenEnv: null, env: {}, stateDir: fresh }).token, generated.token);
   });
 });

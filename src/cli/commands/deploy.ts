@@ -1,11 +1,11 @@
 // warden deploy TENANT MODULE --admin URL [--data-dir DIR] [--json]
 
-import { openStore } from '../../store/local.js';
+import { openStore, StoreError } from '../../store/local.js';
 import { isStoreDigest } from '../../store/reference.js';
 import { adminCall, adminToken, reportAdmin } from '../admin-client.js';
 import { flag, parseArgs } from '../args.js';
 import { dataDir } from '../data-dir.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { readModuleFile } from '../read-module.js';
 
@@ -36,7 +36,15 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     body = { type: 'application/json', data: Buffer.from(JSON.stringify({ module })) };
   } else if (isStoreDigest(module)) {
     const store = openStore(dataDir(flag(args, 'data-dir'), io));
-    body = store.has(module) ? { type: 'application/wasm', data: store.get(module) } : { type: 'application/json', data: Buffer.from(JSON.stringify({ module })) };
+    let data: Uint8Array | null = null;
+    try {
+      data = store.has(module) ? store.get(module) : null;
+    } catch (error) {
+      // Stored bytes that no longer hash to their digest: the user's input, named, and nothing sent.
+      if (error instanceof StoreError) throw new InputError(error.message);
+      throw error;
+    }
+    body = data ? { type: 'application/wasm', data } : { type: 'application/json', data: Buffer.from(JSON.stringify({ module })) };
   } else {
     body = { type: 'application/wasm', data: readModuleFile(module, io.cwd) };
   }

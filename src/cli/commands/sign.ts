@@ -44,8 +44,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (error instanceof SigningError || error instanceof SignatureFormatError || error instanceof WasmDecodeError) throw new InputError(`${args.positionals[0]}: ${error.message}`);
     throw error;
   }
-  if (detached) writeFileAtomic(resolveFrom(io.cwd, detached), signed.signature);
-  else writeFileAtomic(resolveFrom(io.cwd, out!), signed.module);
+  if (detached) writeFileAtomic(resolveFrom(io.cwd, detached), signed.signature, 0o644, detached);
+  else writeFileAtomic(resolveFrom(io.cwd, out!), signed.module, 0o644, out!);
   const keyId = Buffer.from(key.publicKey.keyId).toString('hex');
   if (args.switches.has('json')) io.stdout(JSON.stringify({ module: args.positionals[0], keyId, ...(detached ? { detached } : { out }) }, null, 2) + '\n');
   else io.stdout(`signed by key id ${keyId}\n`);
