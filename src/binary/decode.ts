@@ -207,7 +207,7 @@ function readCustom(module: WasmModule, name: string, start: number, end: number
 export function decodeImports(bytes: Uint8Array, options: DecodeOptions = {}): WasmModule['imports'] {
   const limits = resolveLimits(options.limits);
   const module = emptyModule(bytes);
-  const section = readSections(bytes, limits.maxStringBytes).find((s) => s.id === 2);
+  const section = readSections(bytes, limits.maxStringBytes, limits.maxCustomSections).find((s) => s.id === 2);
   if (section) readImports(new ByteReader(bytes, section.payloadStart, section.end), limits, module);
   return module.imports;
 }
@@ -221,7 +221,7 @@ export function decodeModule(bytes: Uint8Array, options: DecodeOptions = {}): Wa
   if (!(bytes instanceof Uint8Array)) throw new TypeError('decodeModule expects a Uint8Array');
   if (bytes.length > limits.maxModuleBytes) throw new WasmDecodeError(`module of ${bytes.length} bytes exceeds the limit of ${limits.maxModuleBytes}`, 0);
   const module = emptyModule(bytes);
-  module.sections = readSections(bytes, limits.maxStringBytes);
+  module.sections = readSections(bytes, limits.maxStringBytes, limits.maxCustomSections);
   const validateBodies = options.validateBodies ?? true;
   let lastRank = 0;
   for (const section of module.sections) {

@@ -1,6 +1,7 @@
 // Frames a module into its sections without decoding their contents. This is
 // all that signing needs, and the first step of every full decode.
 
+import { defaultDecodeLimits } from './limits.js';
 import { ByteReader } from './reader.js';
 import type { SectionInfo } from './types.js';
 
@@ -19,9 +20,11 @@ export function readVersion(bytes: Uint8Array): number {
 /**
  * Splits a module into sections. Checks the header, that every section's size
  * stays within the module, and that custom section names are valid UTF-8.
- * Does not check section order (the full decoder does).
+ * Does not check section order (the full decoder does). Refuses more than
+ * `maxCustomSections` custom sections: each is an object kept, and a module
+ * can hold one every three bytes.
  */
-export function readSections(bytes: Uint8Array, maxNameBytes = 100_000): SectionInfo[] {
+export function readSections(bytes: Uint8Array, maxNameBytes = defaultDecodeLimits.maxStringBytes, maxCustomSections = defaultDecodeLimits.maxCustomSections): SectionInfo[] {
   const reader = new ByteReader(bytes);
   if (bytes.length < HEADER_BYTES) reader.fail('too short to be a WebAssembly module', 0);
   if (!hasWasmMagic(bytes)) reader.fail('missing the \\0asm magic number', 0);
@@ -32,6 +35,7 @@ export function readSections(bytes: Uint8Array, maxNameBytes = 100_000): Section
   }
   reader.pos = HEADER_BYTES;
   const sections: SectionInfo[] = [];
+  let customs = 0;
   while (!reader.atEnd()) {
     const start = reader.pos;
     const id = reader.u8();
@@ -42,6 +46,7 @@ export function readSections(bytes: Uint8Array, maxNameBytes = 100_000): Section
     const end = payloadStart + size;
     const section: SectionInfo = { id, start, payloadStart, end };
     if (id === 0) {
+      if (++customs > maxCustomSections) reader.fail(`more than ${maxCustomSections} custom sections`, start);
       const names = new ByteReader(bytes, payloadStart, end);
       section.name = names.name(maxNameBytes);
     }

@@ -251,6 +251,8 @@ export interface DecodeLimits {
   maxResults: number;
   maxNestingDepth: number;
   maxStringBytes: number;
+  /** Custom sections in one module (each costs the host an object or two while it is framed). */
+  maxCustomSections: number;
 }
 
 export interface DecodeOptions {

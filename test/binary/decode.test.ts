@@ -7,6 +7,8 @@ import { decodeInstructions, forEachInstruction } from '../../src/binary/instruc
 import { watFixture, wat } from '../helpers/wat.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { join } from 'node:path';
+import { parsePolicy } from '../../src/policy/load.js';
+import { AdmissionError, prepare } from '../../src/sandbox/prepare.js';
 
 describe('decodeModule on an assembled module using many proposals', async () => {
   const bytes = await watFixture('binary-features', { names: true });
@@ -170,5 +172,26 @@ export const bigModules = [
 describe('the feature fixture', () => {
   it('is a module V8 accepts', async () => {
     assert.equal(WebAssembly.validate(await watFixture('binary-features')), true);
+  });
+});
+
+describe('custom sections are counted', () => {
+  /** A module of nothing but `n` empty custom sections (three bytes each: id, size 1, an empty name). */
+  const customsOnly = (n: number): Uint8Array => {
+    const bytes = new Uint8Array(8 + 3 * n);
+    bytes.set([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+    for (let i = 0; i < n; i++) bytes.set([0x00, 0x01, 0x00], 8 + 3 * i);
+    return bytes;
+  };
+
+  it('decodes a module at the limit and refuses one past it where the extra section starts, before keeping the rest', () => {
+    assert.equal(decodeModule(customsOnly(10_000)).customs.length, 10_000);
+    assert.throws(() => decodeModule(customsOnly(10_001)), (e: Error) => e instanceof WasmDecodeError && /more than 10000 custom sections/.test(e.message) && e.offset === 8 + 3 * 10_000);
+    // Millions of them (9 MB here; a section object or two each was 2.1 GB for 28.6 MiB) are refused all the same.
+    assert.throws(() => decodeModule(customsOnly(3_000_000)), /more than 10000 custom sections/);
+  });
+
+  it('a policy admits none of them: refused as malformed', () => {
+    assert.throws(() => prepare(customsOnly(50_000), parsePolicy({})), (e: Error) => e instanceof AdmissionError && e.violations[0]!.rule === 'malformed' && /custom sections/.test(e.violations[0]!.message));
   });
 });
