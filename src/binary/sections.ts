@@ -1,6 +1,7 @@
 // Frames a module into its sections without decoding their contents. This is
 // all that signing needs, and the first step of every full decode.
 
+import { WasmDecodeError } from './errors.js';
 import { defaultDecodeLimits } from './limits.js';
 import { ByteReader } from './reader.js';
 import type { SectionInfo } from './types.js';
@@ -18,13 +19,13 @@ export function readVersion(bytes: Uint8Array): number {
 }
 
 /**
- * Splits a module into sections. Checks the header, that every section's size
- * stays within the module, and that custom section names are valid UTF-8.
- * Does not check section order (the full decoder does). Refuses more than
- * `maxCustomSections` custom sections: each is an object kept, and a module
- * can hold one every three bytes.
+ * Calls `visit` with each section in order (a custom section with its name),
+ * after checking the header, that the section's size stays within the module
+ * and that a custom section's name is valid UTF-8. Keeps nothing itself, so a
+ * caller that keeps nothing per section (signature verification) frames a
+ * module of millions of sections in no more memory than its bytes.
  */
-export function readSections(bytes: Uint8Array, maxNameBytes = defaultDecodeLimits.maxStringBytes, maxCustomSections = defaultDecodeLimits.maxCustomSections): SectionInfo[] {
+export function forEachSection(bytes: Uint8Array, maxNameBytes: number, visit: (id: number, start: number, payloadStart: number, end: number, name: string | undefined) => void): void {
   const reader = new ByteReader(bytes);
   if (bytes.length < HEADER_BYTES) reader.fail('too short to be a WebAssembly module', 0);
   if (!hasWasmMagic(bytes)) reader.fail('missing the \\0asm magic number', 0);
@@ -34,8 +35,7 @@ export function readSections(bytes: Uint8Array, maxNameBytes = defaultDecodeLimi
     reader.fail(`unsupported binary version ${version}`, 4);
   }
   reader.pos = HEADER_BYTES;
-  const sections: SectionInfo[] = [];
-  let customs = 0;
+  const names = new ByteReader(bytes);
   while (!reader.atEnd()) {
     const start = reader.pos;
     const id = reader.u8();
@@ -44,14 +44,33 @@ export function readSections(bytes: Uint8Array, maxNameBytes = defaultDecodeLimi
     if (size > reader.remaining) reader.fail(`section ${id} of ${size} bytes runs past the end of the module`, sizeAt);
     const payloadStart = reader.pos;
     const end = payloadStart + size;
-    const section: SectionInfo = { id, start, payloadStart, end };
+    let name: string | undefined;
     if (id === 0) {
-      if (++customs > maxCustomSections) reader.fail(`more than ${maxCustomSections} custom sections`, start);
-      const names = new ByteReader(bytes, payloadStart, end);
-      section.name = names.name(maxNameBytes);
+      names.pos = payloadStart;
+      names.end = end;
+      name = names.name(maxNameBytes);
     }
-    sections.push(section);
+    visit(id, start, payloadStart, end, name);
     reader.pos = end;
   }
+}
+
+/**
+ * Splits a module into sections, checked as forEachSection checks them. Does
+ * not check section order (the full decoder does). Refuses more than
+ * `maxCustomSections` custom sections: each is an object kept, and a module
+ * can hold one every three bytes.
+ */
+export function readSections(bytes: Uint8Array, maxNameBytes = defaultDecodeLimits.maxStringBytes, maxCustomSections = defaultDecodeLimits.maxCustomSections): SectionInfo[] {
+  const sections: SectionInfo[] = [];
+  let customs = 0;
+  forEachSection(bytes, maxNameBytes, (id, start, payloadStart, end, name) => {
+    if (name === undefined) {
+      sections.push({ id, start, payloadStart, end });
+      return;
+    }
+    if (++customs > maxCustomSections) throw new WasmDecodeError(`more than ${maxCustomSections} custom sections`, start);
+    sections.push({ id, start, payloadStart, end, name });
+  });
   return sections;
 }

@@ -7,8 +7,7 @@
 // without copies; a part's hash is taken from a copy of the running state.
 
 import { createHash } from 'node:crypto';
-import { ByteReader } from '../binary/reader.js';
-import { HEADER_BYTES, readSections } from '../binary/sections.js';
+import { forEachSection, HEADER_BYTES, readSections } from '../binary/sections.js';
 import type { SectionInfo } from '../binary/types.js';
 import { DELIMITER_SECTION, MAX_HASHES, SIGNATURE_SECTION } from './format.js';
 
@@ -51,33 +50,17 @@ export interface Scanned {
  * before the module was refused).
  */
 export function scanSections(bytes: Uint8Array): Scanned {
-  // The header, checked as readSections checks it.
-  readSections(bytes.subarray(0, Math.min(bytes.length, HEADER_BYTES)));
-  const reader = new ByteReader(bytes, HEADER_BYTES);
-  const names = new ByteReader(bytes);
   const scanned: Scanned = { first: null, signatureSections: [], delimiterEnds: [], delimiters: 0, lastDelimiterEnd: 0 };
-  for (let index = 0; !reader.atEnd(); index++) {
-    const start = reader.pos;
-    const id = reader.u8();
-    const sizeAt = reader.pos;
-    const size = reader.u32();
-    if (size > reader.remaining) reader.fail(`section ${id} of ${size} bytes runs past the end of the module`, sizeAt);
-    const payloadStart = reader.pos;
-    const end = payloadStart + size;
-    let name: string | undefined;
-    if (id === 0) {
-      names.pos = payloadStart;
-      names.end = end;
-      name = names.name(100_000);
-      if (name === SIGNATURE_SECTION && scanned.signatureSections.length < 2) scanned.signatureSections.push(index);
-      if (name === DELIMITER_SECTION) {
-        if (scanned.delimiters++ <= MAX_HASHES) scanned.delimiterEnds.push(end);
-        scanned.lastDelimiterEnd = end;
-      }
+  let index = 0;
+  forEachSection(bytes, 100_000, (id, start, payloadStart, end, name) => {
+    if (name === SIGNATURE_SECTION && scanned.signatureSections.length < 2) scanned.signatureSections.push(index);
+    if (name === DELIMITER_SECTION) {
+      if (scanned.delimiters++ <= MAX_HASHES) scanned.delimiterEnds.push(end);
+      scanned.lastDelimiterEnd = end;
     }
     if (index === 0) scanned.first = name === undefined ? { id, start, payloadStart, end } : { id, start, payloadStart, end, name };
-    reader.pos = end;
-  }
+    index++;
+  });
   return scanned;
 }
 
