@@ -210,6 +210,37 @@ describe('start functions run metered', () => {
     assert.equal(runUnder(bytes, { fuel: 10_000 }).trap?.kind, 'unreachable');
   });
 
+  // A module without `_start` (a library called by --invoke, a plugin) kept its start section: the
+  // start function ran inside instantiation, where a fuel trap left no counter to read, and the
+  // budget written before the entry refilled whatever the start function had spent.
+  const invokeUnder = (bytes: Uint8Array, limits: Record<string, unknown>): SandboxResult => {
+    const policy = parsePolicy({ limits });
+    const prepared = prepare(bytes, policy, [], 'run');
+    const grant = compileGrant(policy, {}, () => { throw new Error('no scratch'); });
+    return execute({
+      module: new WebAssembly.Module(prepared.bytes as BufferSource), grant, fuel: prepared.metered ? policy.limits.fuel : null, watchdog: true,
+      entry: { kind: 'invoke', name: 'run', args: [], results: ['i32'] },
+    });
+  };
+  const startCounts = `(module (memory (export "memory") 1) (global $n (mut i32) (i32.const 0))
+    (func $count (loop (global.set $n (i32.add (global.get $n) (i32.const 1))) (br_if 0 (i32.lt_u (global.get $n) (i32.const 1000)))))
+    (start $count)
+    (func (export "run") (result i32) (global.get $n)))`;
+
+  it('without _start, a fuel trap inside the start function is labelled fuel', async () => {
+    const result = invokeUnder(await wat(startCounts), { fuel: 500 });
+    assert.equal(result.trap?.kind, 'fuel', JSON.stringify(result.trap));
+    assert.deepEqual(result.limitsHit, ['fuel']);
+    assert.equal(result.fuelUsed, 500);
+  });
+
+  it('without _start, the start function runs once, before the entry, and its fuel counts', async () => {
+    const result = invokeUnder(await wat(startCounts), { fuel: 1_000_000 });
+    assert.equal(result.trap, null, JSON.stringify(result.trap));
+    assert.deepEqual(result.results, [1000]);
+    assert.ok(result.fuelUsed! > 1000, `used ${result.fuelUsed}`);
+  });
+
   it('the counter starts at the budget in the bytes, before any instance exists', async () => {
     const bytes = prepare(await wat(startSetsGlobal), parsePolicy({ limits: { fuel: 12345 } })).bytes;
     const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
