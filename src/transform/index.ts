@@ -127,6 +127,7 @@ export function planRewriteForRun(module: WasmModule, options: TransformOptions)
 }
 
 export { layOut, type AssemblyPlan, type PlannedSection } from './sections.js';
+export { RewriteTooLarge } from './bodies.js';
 
 /**
  * The sites `rewriteForRun` with these options patches in `module`'s bodies:

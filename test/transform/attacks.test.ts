@@ -309,3 +309,41 @@ describe('deadline checkpoints', () => {
     assert.deepEqual(WebAssembly.Module.imports(new WebAssembly.Module(prepared.bytes as BufferSource)), []);
   });
 });
+
+describe('a rewrite V8 could not compile is refused before it is built', () => {
+  /** `_start` calling one function of `units` memory.fills of 9 bytes each (local.get 0 three times, memory.fill). */
+  const denseFills = (units: number): Uint8Array => {
+    const leb = (n: number, out: number[]): void => {
+      do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
+    };
+    const code: number[] = [0];
+    for (let i = 0; i < units; i++) code.push(0x20, 0, 0x20, 0, 0x20, 0, 0xfc, 11, 0);
+    code.push(0x0b);
+    const fills: number[] = [];
+    leb(code.length, fills);
+    const start = [0, 0x41, 0, 0x10, 0, 0x0b]; // no locals; call 0 with 0
+    const codeSection: number[] = [2];
+    const sections: number[][] = [
+      [1, ...sized([2, 0x60, 1, 0x7f, 0, 0x60, 0, 0])],
+      [3, ...sized([2, 0, 1])],
+      [5, ...sized([1, 0, 1])],
+      [7, ...sized([1, 6, ...Buffer.from('_start'), 0, 1])],
+    ];
+    function sized(b: number[]): number[] { const out: number[] = []; leb(b.length, out); return out.concat(b); }
+    const codePayload = codeSection.concat(fills, code, [start.length], start);
+    const header: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const codeHeader: number[] = [10];
+    leb(codePayload.length, codeHeader);
+    return Uint8Array.from(header.concat(...sections, codeHeader, codePayload));
+  };
+
+  it('a body of memory.fills that fuel and checkpoints would take past V8\'s function size is refused as module-too-large', () => {
+    // 600 KB as shipped; rewritten it was 8.4 MB, built in full and only then refused by V8's compile
+    // (a 15 MB module of such bodies cost 210 MB of output, 700 MB of memory and 6 s).
+    const bytes = denseFills(66_667);
+    assert.equal(WebAssembly.validate(bytes as BufferSource), true);
+    refusedAs('module-too-large', () => runUnder(bytes, { fuel: 1_000_000, timeout: '10s' }));
+    // Without the rewrites that multiply it, the same module runs.
+    assert.equal(runUnder(bytes, {}).exitCode, 0);
+  });
+});
