@@ -10,7 +10,7 @@ import { checkSectionIndices } from '../binary/indices.js';
 import { walkBodies, type CodeFacts } from '../binary/body-walk.js';
 import type { WasmModule } from '../binary/types.js';
 import type { Policy } from '../policy/policy.js';
-import { layOut, planRewriteForRun, rewriteForRun, rewriteSites, type InjectedFunctions, type RewrittenModule, type TransformOptions } from '../transform/index.js';
+import { layOut, planRewriteForRun, rewriteForRun, rewriteSites, RewriteTooLarge, type InjectedFunctions, type RewrittenModule, type TransformOptions } from '../transform/index.js';
 import type { LaidPiece } from '../binary/in-place.js';
 import { planDiffersOnlyInLimits } from './limits-only.js';
 import { hardenModule, HardenError } from '../transform/harden.js';
@@ -190,7 +190,14 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
   // its digest taken first (a caller without one asks later, when the input no longer holds the module as shipped).
   const inPlace = overwrite && module === shipped.module;
   if (inPlace) digest();
-  const rewritten: Overwritten = inPlace ? rewriteOver(module, options) : rewriteForRun(module, options);
+  let rewritten: Overwritten;
+  try {
+    rewritten = inPlace ? rewriteOver(module, options) : rewriteForRun(module, options);
+  } catch (error) {
+    // Refused while planned, before any byte of the input is overwritten.
+    if (error instanceof RewriteTooLarge) throw new AdmissionError([{ rule: 'module-too-large', message: error.message }]);
+    throw error;
+  }
   // Where the guards trap in the bytes that run (a search of the code section for their trap arms): hardened
   // here, or before it was shipped (`warden harden`), when the walk saw a guard's tag. Without either there
   // is none, and the search (14 ms for yosys's 28 MB of code) is skipped.

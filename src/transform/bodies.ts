@@ -24,6 +24,19 @@ import { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS } from './checkpoint.js';
 import { emitChunkedCopy, emitChunkedFill } from './chunks.js';
 import { emitBulkCharge, emitCharge, emitPark, type BulkCost } from './fuel.js';
 import type { FunctionRemap } from './sections.js';
+import { defaultDecodeLimits } from '../binary/limits.js';
+
+/**
+ * The rewrite would pass what V8 compiles: a function body over its limit
+ * (7,654,321 bytes) or code over its module limit (1 GiB). Charges, checks and
+ * chunked fills multiply dense code (a body of 9-byte memory.fills grows 14x
+ * under fuel and checkpoints): such a module cannot run under this policy, and
+ * the rewrite stops at the first body past the limits instead of building
+ * gigabytes V8 would refuse.
+ */
+export class RewriteTooLarge extends Error {
+  override name = 'RewriteTooLarge';
+}
 
 export interface BodyPlan {
   /** Metering: the counter global, and the page count a memory.grow is charged up to. */
@@ -138,6 +151,10 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: 
   }
   out.copy(bytes, copied, body.end);
   out.patchSize(size);
+  const rewritten = out.length - size - 5;
+  if (rewritten > defaultDecodeLimits.maxFunctionBodyBytes) {
+    throw new RewriteTooLarge(`function ${module.importedFunctionCount + bodyIndex} would be ${rewritten} bytes once rewritten (${body.end - body.start} as shipped), over V8's limit of ${defaultDecodeLimits.maxFunctionBodyBytes}`);
+  }
   return true;
 }
 
@@ -155,8 +172,10 @@ export function codePayload(module: WasmModule, plan: BodyPlan, appended: readon
   const out = new CodeWriter(codeBytes + (codeBytes >> 2) + 1024);
   out.u32(module.code.length + appended.length);
   module.code.forEach((body, f) => {
-    if (facts && emitBody(module, f, plan, facts, out)) return;
-    out.u32(body.end - body.start).copy(module.bytes, body.start, body.end);
+    if (!(facts && emitBody(module, f, plan, facts, out))) out.u32(body.end - body.start).copy(module.bytes, body.start, body.end);
+    if (out.length > defaultDecodeLimits.maxModuleBytes) {
+      throw new RewriteTooLarge(`the code would pass ${defaultDecodeLimits.maxModuleBytes} bytes once rewritten (V8's module limit) at function ${module.importedFunctionCount + f}`);
+    }
   });
   for (const body of appended) out.copy(body, 0, body.length);
   return out.finish();

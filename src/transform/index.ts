@@ -127,6 +127,7 @@ export function planRewriteForRun(module: WasmModule, options: TransformOptions)
 }
 
 export { layOut, type AssemblyPlan, type PlannedSection } from './sections.js';
+export { RewriteTooLarge } from './bodies.js';
 
 /**
  * The sites `rewriteForRun` with these options patches in `module`'s bodies:
@@ -252,7 +253,12 @@ function planRewrite(module: WasmModule, r: Rewrite): PlannedRewrite {
 
   // The start function runs inside `_start` (start.ts), so it runs after the host has set up the run, under fuel.
   const wrapper: StartWrapper | null = r.keepStart ? null : startWrapper(module, newIndex, functionCount + (checkpoint === null ? 0 : 1));
-  if (wrapper) sections.set(8, null);
+  // Without a `_start` to wrap (a library called by another export, a plugin), the start function is
+  // still moved out of instantiation, exported alone as START_EXPORT for the host to call before the
+  // entry: left in the start section it ran before the host held the instance, so a fuel trap there
+  // was labelled `unreachable`, and the budget the host writes before the entry refilled what it spent.
+  const movedStart = r.keepStart || module.start === null ? null : wrapper ? wrapper.start : newIndex(module.start);
+  if (movedStart !== null) sections.set(8, null);
   else if (module.start !== null && remap) sections.set(8, new ByteWriter(5).u32(remap(module.start)).finish());
 
   if (addedTypes.length) sections.set(1, extendVector(module, 1, addedTypes));
@@ -263,12 +269,12 @@ function planRewrite(module: WasmModule, r: Rewrite): PlannedRewrite {
   if (lent) sections.set(5, null);
   else if (r.memories.size) sections.set(5, declarations(module.memories, r.memories, (w, m) => encodeLimits(w, m.limits)));
   if (addedGlobals.length || remap) sections.set(6, globalsPayload(module, remap, addedGlobals));
-  if (fuel || remap || wrapper) {
+  if (fuel || remap || movedStart !== null) {
     const retarget = new Map<string, number>(wrapper ? [['_start', wrapper.index]] : []);
     const added = [
       ...(fuel ? [{ name: FUEL_EXPORT, kind: 'global' as const, index: fuel.counter }] : []),
       // The start function alone, for a run whose entry is not `_start` (start.ts).
-      ...(wrapper ? [{ name: START_EXPORT, kind: 'func' as const, index: wrapper.start }] : []),
+      ...(movedStart !== null ? [{ name: START_EXPORT, kind: 'func' as const, index: movedStart }] : []),
     ];
     sections.set(7, exportsPayload(module, remap, retarget, added));
   }

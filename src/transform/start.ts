@@ -15,7 +15,10 @@
 // must still see the start function run first, exactly once: the rewriter
 // therefore also exports the start function itself as START_EXPORT (under
 // the reserved prefix admission refuses in a guest), and the host calls it
-// before any entry other than `_start`.
+// before any entry other than `_start`. A module with a start function and
+// no `_start` (a library, a plugin) loses its start section the same way and
+// exports the start function alone under that name: it never runs inside
+// instantiation, where the host could not read the fuel it spent.
 
 import { ByteWriter } from '../binary/writer.js';
 import { RESERVED_EXPORT_PREFIX } from './fuel.js';

@@ -210,6 +210,37 @@ describe('start functions run metered', () => {
     assert.equal(runUnder(bytes, { fuel: 10_000 }).trap?.kind, 'unreachable');
   });
 
+  // A module without `_start` (a library called by --invoke, a plugin) kept its start section: the
+  // start function ran inside instantiation, where a fuel trap left no counter to read, and the
+  // budget written before the entry refilled whatever the start function had spent.
+  const invokeUnder = (bytes: Uint8Array, limits: Record<string, unknown>): SandboxResult => {
+    const policy = parsePolicy({ limits });
+    const prepared = prepare(bytes, policy, [], 'run');
+    const grant = compileGrant(policy, {}, () => { throw new Error('no scratch'); });
+    return execute({
+      module: new WebAssembly.Module(prepared.bytes as BufferSource), grant, fuel: prepared.metered ? policy.limits.fuel : null, watchdog: true,
+      entry: { kind: 'invoke', name: 'run', args: [], results: ['i32'] },
+    });
+  };
+  const startCounts = `(module (memory (export "memory") 1) (global $n (mut i32) (i32.const 0))
+    (func $count (loop (global.set $n (i32.add (global.get $n) (i32.const 1))) (br_if 0 (i32.lt_u (global.get $n) (i32.const 1000)))))
+    (start $count)
+    (func (export "run") (result i32) (global.get $n)))`;
+
+  it('without _start, a fuel trap inside the start function is labelled fuel', async () => {
+    const result = invokeUnder(await wat(startCounts), { fuel: 500 });
+    assert.equal(result.trap?.kind, 'fuel', JSON.stringify(result.trap));
+    assert.deepEqual(result.limitsHit, ['fuel']);
+    assert.equal(result.fuelUsed, 500);
+  });
+
+  it('without _start, the start function runs once, before the entry, and its fuel counts', async () => {
+    const result = invokeUnder(await wat(startCounts), { fuel: 1_000_000 });
+    assert.equal(result.trap, null, JSON.stringify(result.trap));
+    assert.deepEqual(result.results, [1000]);
+    assert.ok(result.fuelUsed! > 1000, `used ${result.fuelUsed}`);
+  });
+
   it('the counter starts at the budget in the bytes, before any instance exists', async () => {
     const bytes = prepare(await wat(startSetsGlobal), parsePolicy({ limits: { fuel: 12345 } })).bytes;
     const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
@@ -276,5 +307,43 @@ describe('deadline checkpoints', () => {
   it('no checkpoint is added without a deadline, so the module needs no extra import', async () => {
     const prepared = prepare(await wat(growLoop), parsePolicy({ limits: { fuel: 100 } }));
     assert.deepEqual(WebAssembly.Module.imports(new WebAssembly.Module(prepared.bytes as BufferSource)), []);
+  });
+});
+
+describe('a rewrite V8 could not compile is refused before it is built', () => {
+  /** `_start` calling one function of `units` memory.fills of 9 bytes each (local.get 0 three times, memory.fill). */
+  const denseFills = (units: number): Uint8Array => {
+    const leb = (n: number, out: number[]): void => {
+      do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
+    };
+    const code: number[] = [0];
+    for (let i = 0; i < units; i++) code.push(0x20, 0, 0x20, 0, 0x20, 0, 0xfc, 11, 0);
+    code.push(0x0b);
+    const fills: number[] = [];
+    leb(code.length, fills);
+    const start = [0, 0x41, 0, 0x10, 0, 0x0b]; // no locals; call 0 with 0
+    const codeSection: number[] = [2];
+    const sections: number[][] = [
+      [1, ...sized([2, 0x60, 1, 0x7f, 0, 0x60, 0, 0])],
+      [3, ...sized([2, 0, 1])],
+      [5, ...sized([1, 0, 1])],
+      [7, ...sized([1, 6, ...Buffer.from('_start'), 0, 1])],
+    ];
+    function sized(b: number[]): number[] { const out: number[] = []; leb(b.length, out); return out.concat(b); }
+    const codePayload = codeSection.concat(fills, code, [start.length], start);
+    const header: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const codeHeader: number[] = [10];
+    leb(codePayload.length, codeHeader);
+    return Uint8Array.from(header.concat(...sections, codeHeader, codePayload));
+  };
+
+  it('a body of memory.fills that fuel and checkpoints would take past V8\'s function size is refused as module-too-large', () => {
+    // 600 KB as shipped; rewritten it was 8.4 MB, built in full and only then refused by V8's compile
+    // (a 15 MB module of such bodies cost 210 MB of output, 700 MB of memory and 6 s).
+    const bytes = denseFills(66_667);
+    assert.equal(WebAssembly.validate(bytes as BufferSource), true);
+    refusedAs('module-too-large', () => runUnder(bytes, { fuel: 1_000_000, timeout: '10s' }));
+    // Without the rewrites that multiply it, the same module runs.
+    assert.equal(runUnder(bytes, {}).exitCode, 0);
   });
 });

@@ -83,6 +83,8 @@ function observe(bytes: Uint8Array, shape: Shape): unknown {
   }).exports as Record<string, (...args: number[]) => number>;
   // A command's host calls _start right after instantiation; the start function has run by then.
   if (shape.command) exports._start!();
+  // Any other entry: the host calls a start function the rewriter moved out of instantiation first (wasi/run.ts).
+  else exports[START_EXPORT]?.();
   const seen: Record<string, unknown> = { afterStart: exports.last!() };
   for (let i = 0; i < shape.imports + shape.defined; i++) seen[`e${i}`] = [exports[`e${i}`]!(), exports.last!()];
   exports.load_passive!();
