@@ -196,20 +196,30 @@ describe('custom sections are counted', () => {
   });
 });
 
+/** Unsigned LEB128 of `n`, appended to `out`. */
+const leb = (n: number, out: number[]): void => {
+  do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
+};
+
+/** A module of nothing but one custom section named `name` holding `payload`. */
+const customOnly = (name: string, payload: number[]): Uint8Array => {
+  const head: number[] = [];
+  leb(name.length, head);
+  for (const byte of Buffer.from(name)) head.push(byte);
+  const header: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x00];
+  leb(head.length + payload.length, header);
+  return Uint8Array.from(header.concat(head, payload));
+};
+
 describe('the name section is bounded', () => {
-  const leb = (n: number, out: number[]): void => {
-    do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
-  };
   /** A module of one `name` section whose subsection `id` names `n` increasing indices, each with an empty name (1) or no local names (2). */
   const namesOnly = (id: number, n: number): Uint8Array => {
     const sub: number[] = [];
     leb(n, sub);
     for (let i = 0; i < n; i++) { leb(i, sub); sub.push(0); }
-    const head: number[] = [4, ...Buffer.from('name'), id];
-    leb(sub.length, head);
-    const header: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x00];
-    leb(head.length + sub.length, header);
-    return Uint8Array.from(header.concat(head, sub));
+    const payload: number[] = [id];
+    leb(sub.length, payload);
+    return customOnly('name', payload.concat(sub));
   };
 
   it('a name section holding more than its share of maps and entries is dropped as malformed, before they are made', () => {
@@ -230,9 +240,6 @@ describe('the name section is bounded', () => {
 describe('the producers section is bounded', () => {
   /** A module of one `producers` section: `fields` fields of `values` empty name/version pairs each. */
   const producersOnly = (fields: number, values: number): Uint8Array => {
-    const leb = (n: number, out: number[]): void => {
-      do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
-    };
     const body: number[] = [];
     leb(fields, body);
     for (let f = 0; f < fields; f++) {
@@ -240,10 +247,7 @@ describe('the producers section is bounded', () => {
       leb(values, body);
       for (let v = 0; v < values; v++) body.push(0, 0);
     }
-    const head: number[] = [9, ...Buffer.from('producers')];
-    const header: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x00];
-    leb(head.length + body.length, header);
-    return Uint8Array.from(header.concat(head, body));
+    return customOnly('producers', body);
   };
 
   it('more than 10,000 values in all is dropped as malformed, before they are kept', () => {
