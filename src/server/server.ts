@@ -446,7 +446,7 @@ export class WardenServer {
       this.metrics.rejected.inc({ tenant: tenant.id, reason });
       return { answer, digest: null, fuel: null };
     };
-    const wait = tenant.takeToken(Date.now());
+    const wait = tenant.takeToken(performance.now());
     if (wait > 0) return reject('rate', errorAnswer(429, 'rate limit reached for this tenant', requestId, { retryAfter: wait, reason: 'rate' }));
     if (tenant.lane.waiting.length >= limits.queue && tenant.lane.running >= limits.concurrency) {
       return reject('queue', errorAnswer(429, 'too many requests for this tenant', requestId, { retryAfter: 1, reason: 'queue' }));

@@ -86,8 +86,9 @@ export class Tenant {
     private readonly modules: TenantModules = defaultTenantModules(),
   ) {
     this.lane = createLane(spec.limits.concurrency, spec.limits.queue);
-    this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
-    this.penaltyBucket = new TokenBucket(PENALTY_RATE, PENALTY_RATE, Date.now());
+    // A monotonic clock: the wall clock can step (NTP), the rate must not.
+    this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, performance.now());
+    this.penaltyBucket = new TokenBucket(PENALTY_RATE, PENALTY_RATE, performance.now());
     this.storage = new StorageMeter(spec.root, spec.limits.storageBytes);
     // The server never runs a guest on its own event loop: isolation = "none" serves as a thread.
     this.isolation = spec.policy.isolation === 'process' ? 'process' : 'thread';

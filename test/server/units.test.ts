@@ -138,6 +138,17 @@ describe('admin token and rate limit', () => {
     assert.equal(bucket.take(500), 0);
     assert.equal(bucket.take(500), 1);
   });
+  it('survives the wall clock stepping back: no debt for time that never passed', () => {
+    // An NTP step of an hour backwards made elapsed time negative: the bucket went 36,000 tokens into debt
+    // and the tenant was answered 429 (Retry-After 3600) for the hour, though it had sent nothing.
+    const hour = 3_600_000;
+    const bucket = new TokenBucket(10, 10, 10 * hour);
+    assert.equal(bucket.take(10 * hour), 0);
+    assert.equal(bucket.take(9 * hour), 0, 'a token left before the step is still there after it');
+    for (let i = 0; i < 8; i++) assert.equal(bucket.take(9 * hour), 0);
+    assert.equal(bucket.take(9 * hour), 1, 'the burst is spent: one token per 1/rate seconds from here');
+    assert.equal(bucket.take(9 * hour + 100), 0, 'refills from the new reading on');
+  });
 });
 
 describe('storage meter', () => {
