@@ -448,13 +448,23 @@ export class WardenServer {
     };
     const wait = tenant.takeToken(performance.now());
     if (wait > 0) return reject('rate', errorAnswer(429, 'rate limit reached for this tenant', requestId, { retryAfter: wait, reason: 'rate' }));
-    if (tenant.lane.waiting.length >= limits.queue && tenant.lane.running >= limits.concurrency) {
+    // Requests still sending their bodies hold a place too: each keeps up to the body cap in memory, and before they
+    // counted, any number of slow uploads to one tenant passed a full queue.
+    if (tenant.lane.waiting.length + tenant.readingBodies + tenant.lane.running >= limits.queue + limits.concurrency) {
       return reject('queue', errorAnswer(429, 'too many requests for this tenant', requestId, { retryAfter: 1, reason: 'queue' }));
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limits.bodyBytes) return reject('body', errorAnswer(413, 'the request body is too large', requestId, { reason: 'body' }));
     // A request without a body (most) and a free slot go on without a promise turn each.
-    const body = emptyBody(req) ?? await readBody(req, limits.bodyBytes);
+    let body: Uint8Array | null | 'aborted' = emptyBody(req);
+    if (!body) {
+      tenant.readingBodies++;
+      try {
+        body = await readBody(req, limits.bodyBytes);
+      } finally {
+        tenant.readingBodies--;
+      }
+    }
     if (body === null) return reject('body', errorAnswer(413, 'the request body is too large', requestId, { reason: 'body' }));
     if (body === 'aborted') return { answer: errorAnswer(400, 'the request body was cut short', requestId), digest: null, fuel: null };
     const release = this.scheduler.tryAcquire(tenant.lane) ?? await this.scheduler.acquire(tenant.lane);

@@ -67,6 +67,8 @@ export class Tenant {
   autoIsolated = false;
   /** Digest of the module the config names (a deploy records it; a different one in the config wins later). */
   configDigest = '';
+  /** Requests past the queue check whose bodies are still arriving (they count against concurrency + queue). */
+  readingBodies = 0;
   /** Consecutive runs ended by the deadline or fuel. */
   strikes = 0;
   readonly stats: TenantStats = { requests: 0, byStatus: {}, traps: {}, limitHits: {}, denied: 0, fuelUsed: 0, rejected: {}, compiles: 0, cacheHits: { disk: 0, memory: 0 }, replacements: 0 };

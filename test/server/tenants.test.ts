@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { tempDir } from '../helpers/tmp.js';
-import { admin, example, http, serve, writeConfig, type Served, suiteHooks } from './harness.js';
+import { admin, eventually, example, http, serve, writeConfig, type Served, suiteHooks } from './harness.js';
 
 
 function config(dataDir: string): string {
@@ -79,6 +79,15 @@ module = "${example('kv.wasm')}"
 [tenant.limits]
 storage = "64KiB"
 body = "64KiB"
+
+[[tenant]]
+id = "upload"
+routes = ["/t/upload/..."]
+module = "${example('hello.wasm')}"
+[tenant.limits]
+concurrency = 1
+queue = 1
+rate = 0
 
 [[tenant]]
 id = "narrow"
@@ -252,6 +261,32 @@ describe('warden serve: tenants', () => {
     assert.equal(limited.status, 429);
     assert.match(String(limited.headers['retry-after']), /^\d+$/);
     assert.equal((await get('/t/hello/')).status, 200);
+  });
+
+  it('counts requests still sending their bodies against the tenant\'s queue, and frees their places when they are cut off', async () => {
+    // Bodies were read before a request took a place in the queue: any number of slow uploads to one tenant, each
+    // held up to the body cap in the server's memory, passed a queue bound of 1 (the server's memory, not the tenant's limit).
+    const { hostname, port } = new URL(served.url);
+    const held: Socket[] = [];
+    for (let i = 0; i < 2; i++) {
+      held.push(await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(`POST /t/upload/ HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(10)}`);
+          resolve(socket);
+        });
+        socket.on('error', reject);
+      }));
+    }
+    try {
+      // concurrency 1 + queue 1, both taken by the uploads in progress: a third request is refused.
+      let last = 0;
+      await eventually(async () => (last = (await get('/t/upload/', { method: 'POST', body: 'done' })).status) === 429, 'a third request refused while two uploads hold the tenant\'s places');
+      assert.equal(last, 429);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    // Cut off mid-body, the uploads give their places back.
+    await eventually(async () => (await get('/t/upload/', { method: 'POST', body: 'done' })).status === 200, 'the places freed by aborted uploads');
   });
 
   it('holds a tenant to its storage quota: over it, nothing grows its root', async () => {
