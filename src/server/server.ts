@@ -125,8 +125,13 @@ export class WardenServer {
   }
 
   private createHttpServer(maxHeaderBytes = this.fixed.maxHeaderBytes): Server {
-    return createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    const server = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
       (req, res) => void this.handle(req, res));
+    // Without this listener Node answers every `Expect: 100-continue` with 100 before the request is looked at,
+    // inviting bodies that are then refused (over the cap, no route, rate or queue full). serveTenant sends the
+    // 100 once the request will be read.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
+    return server;
   }
 
   /** The tenants' listener, as printed (`http://HOST:PORT`). */
@@ -458,6 +463,7 @@ export class WardenServer {
     // A request without a body (most) and a free slot go on without a promise turn each.
     let body: Uint8Array | null | 'aborted' = emptyBody(req);
     if (!body) {
+      if (expectsContinue(req)) res.writeContinue();
       tenant.readingBodies++;
       try {
         body = await readBody(req, limits.bodyBytes);
@@ -487,6 +493,12 @@ export class WardenServer {
       release();
     }
   }
+}
+
+/** Whether the client waits for `100 Continue` before sending its body (Node's own test: the 'checkContinue' requests). */
+function expectsContinue(req: IncomingMessage): boolean {
+  const expect = req.headers.expect;
+  return req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && typeof expect === 'string' && /(?:^|\W)100-continue(?:$|\W)/i.test(expect);
 }
 
 /** How many Host headers the request carries (rawHeaders alternates names and values). */

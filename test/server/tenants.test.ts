@@ -289,6 +289,28 @@ describe('warden serve: tenants', () => {
     await eventually(async () => (await get('/t/upload/', { method: 'POST', body: 'done' })).status === 200, 'the places freed by aborted uploads');
   });
 
+  it('answers Expect: 100-continue with the final refusal before inviting the body, and with 100 when it will read it', async () => {
+    // Node sent `100 Continue` for every such request before the server looked at it: a client announcing a body
+    // over the tenant's cap (or to a tenant at its rate or queue limit, or to no route) was invited to upload it.
+    const head = (path: string, length: number) => `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`;
+    assert.match(await rawRequest(served.url, head('/t/env/', 1_000_000)), /^HTTP\/1\.1 413 /);
+    assert.match(await rawRequest(served.url, head('/nowhere', 10)), /^HTTP\/1\.1 404 /);
+    // A body the tenant takes is invited, then served.
+    const { hostname, port } = new URL(served.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.write(head('/t/env/', 5).replace('HTTP/1.1\r\n', 'HTTP/1.1\r\nConnection: close\r\n')));
+      let text = '';
+      socket.on('data', (d: Buffer) => {
+        const first = text === '';
+        text += d.toString('latin1');
+        if (first) socket.write('hello');
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(reply, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+  });
+
   it('holds a tenant to its storage quota: over it, nothing grows its root', async () => {
     const value = 'q'.repeat(40 * 1024);
     assert.equal((await get('/t/small/a', { method: 'PUT', body: value })).status, 201);
