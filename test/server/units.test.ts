@@ -12,6 +12,7 @@ import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
 import { batchLines } from '../../src/server/log-batch.js';
 import { escapeLogLine, ServeLog, type RequestLine } from '../../src/server/log.js';
 import { Counter, ServeMetrics } from '../../src/server/metrics.js';
+import { nextRequestId } from '../../src/server/request-id.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
 import { parseGuestResponse } from '../../src/server/wagi.js';
@@ -148,6 +149,22 @@ describe('admin token and rate limit', () => {
     for (let i = 0; i < 8; i++) assert.equal(bucket.take(9 * hour), 0);
     assert.equal(bucket.take(9 * hour), 1, 'the burst is spent: one token per 1/rate seconds from here');
     assert.equal(bucket.take(9 * hour + 100), 0, 'refills from the new reading on');
+  });
+});
+
+describe('request ids', () => {
+  it('are unique and do not count the requests served between two of them', () => {
+    // A client sees its own requests' ids; with a counter in them, two of its ids told it how many requests
+    // the server answered in between: every other tenant's traffic.
+    const ids = Array.from({ length: 5000 }, () => nextRequestId());
+    assert.equal(new Set(ids).size, ids.length);
+    let shared = ids[0]!;
+    for (const id of ids) while (!id.startsWith(shared)) shared = shared.slice(0, -1);
+    const rest = ids.map((id) => id.slice(shared.length));
+    // A counter in any base, padded or not, sorts by length then text in the order it was issued.
+    const asCounted = [...rest].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    assert.notDeepEqual(asCounted, rest);
+    for (const id of ids) assert.match(id, /^[0-9a-f]+$/);
   });
 });
 
