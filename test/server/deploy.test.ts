@@ -196,6 +196,25 @@ module = "${example('hello.wasm')}"
     assert.match(served.stderr(), /"event":"isolated","tenant":"spinner"/);
   });
 
+  it('moves a tenant to process isolation though a normal run comes between its deadline endings', async (t) => {
+    // Counted only in a row, one normal run (a path of the tenant's own that exits at once) after every
+    // isolate-after - 1 deadlines reset the count: two thirds of its runs spun to the deadline on the shared threads for ever.
+    const dir = tempDir(t);
+    const served = await serve(t, { config: writeConfig(dir, config(`${dir}/data`, v1).replace('isolate-after = 2', 'isolate-after = 3')), dataDir: `${dir}/data` });
+    const isolated = async () => (JSON.parse((await admin(served, '/tenants')).text) as { tenants: Array<{ id: string; autoIsolated: boolean }> }).tenants.find((x) => x.id === 'spinner')!.autoIsolated;
+    for (const path of ['spin', 'spin', 'exit', 'spin', 'spin', 'exit', 'spin', 'spin']) {
+      // A 429 (the penalty's one run a second) ran nothing: sent again until the run happens.
+      await eventually(async () => {
+        const status = (await http(`${served.url}/spin/${path}`)).status;
+        if (status === 429) return false;
+        assert.equal(status, path === 'spin' ? 504 : 500);
+        return true;
+      }, `a run of /spin/${path}`);
+    }
+    assert.equal(await isolated(), true);
+    assert.match(served.stderr(), /"event":"isolated","tenant":"spinner"/);
+  });
+
   it('serves the bundled demo with no config and keeps the admin token private', async (t) => {
     const dir = tempDir(t);
     const served = await serve(t, { dataDir: `${dir}/data`, env: { WARDEN_ADMIN_TOKEN: '' } });
