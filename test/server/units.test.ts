@@ -251,6 +251,39 @@ describe('storage meter', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('measures a full root again after the clock stepped back, instead of waiting for it to catch up', async () => {
+    // Measured at 10:00 with the clock then set back to 9:00, "at most every few seconds" read as "not before 10:00":
+    // a tenant that had deleted its way under its quota stayed shrink-only (every write EDQUOT) for the hour.
+    const { mkdtempSync, writeFileSync, rmSync, unlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { StorageMeter } = await import('../../src/server/storage.js');
+    const root = mkdtempSync(`${tmpdir()}/warden-meter-`);
+    const hour = 3_600_000;
+    try {
+      let now = 10 * hour;
+      const meter = new StorageMeter(root, 16 * 1024, () => now);
+      assert.equal(meter.full(), false);
+      writeFileSync(`${root}/a`, Buffer.alloc(32 * 1024, 1));
+      meter.wrote(32 * 1024, 1);
+      assert.equal(meter.full(), true);
+      unlinkSync(`${root}/a`);
+      now -= hour;
+      assert.equal(meter.full(), false, 'a full root is measured again: the deletion counts');
+      // The shrink-only path: a run over quota ended, the root is measured again off the event loop.
+      writeFileSync(`${root}/b`, Buffer.alloc(32 * 1024, 1));
+      meter.wrote(32 * 1024, 1);
+      assert.equal(meter.full(), true);
+      unlinkSync(`${root}/b`);
+      now -= hour;
+      meter.mayHaveShrunk();
+      for (let i = 0; i < 200 && meter.usedBytes >= 16 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(meter.usedBytes < 16 * 1024, 'measured again after the shrink-only run, not an hour later');
+      meter.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('log lines batched per turn', () => {
