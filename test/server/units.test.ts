@@ -333,6 +333,18 @@ describe('metric series keys', () => {
 });
 
 describe('request log lines and request metrics', () => {
+  it('keeps logging a tenant\'s stderr after the wall clock stepped back', () => {
+    // Counted as negative time, a step back of an hour put the tenant's stderr budget 14 MiB into debt: nothing
+    // it wrote to stderr reached the log for the hour.
+    const lines: string[] = [];
+    let now = 10 * 3_600_000;
+    const log = new ServeLog((line) => lines.push(line), null, () => now);
+    log.tenantStderr('t', 'r-1', new TextEncoder().encode('before\n'));
+    now -= 3_600_000;
+    log.tenantStderr('t', 'r-2', new TextEncoder().encode('after\n'));
+    const logged = lines.map((l) => JSON.parse(l) as { kind: string; text: string }).filter((l) => l.kind === 'stderr').map((l) => l.text);
+    assert.deepEqual(logged, ['before\n', 'after\n']);
+  });
   it('writes a request line exactly as JSON.stringify writes the same object (terminal-active characters escaped), whatever its strings hold', () => {
     const lines: string[] = [];
     const log = new ServeLog((line) => lines.push(line), null, () => 1_700_000_000_123);
