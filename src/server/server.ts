@@ -353,6 +353,12 @@ export class WardenServer {
     if (previous === current.digest) previous = null;
     const tenant = new Tenant(spec, current, previous, this.budget, this.pool, this.options.modules);
     tenant.configDigest = configModule.digest;
+    // A tenant moved to process isolation stays there when a reload changes its spec: built afresh it went back
+    // to the shared threads on any edit (a rate, a route), and only another run of deadlines moved it again.
+    if (old?.autoIsolated && tenant.isolation === 'thread') {
+      tenant.isolation = 'process';
+      tenant.autoIsolated = true;
+    }
     return tenant;
   }
 

@@ -194,6 +194,12 @@ module = "${example('hello.wasm')}"
     assert.equal(await version(served), 'version 1');
     assert.match((await admin(served, '/metrics')).text, /warden_tenant_isolation_changes_total\{tenant="spinner"\} 1/);
     assert.match(served.stderr(), /"event":"isolated","tenant":"spinner"/);
+    // A reload that changes the tenant's spec (here its memory limit) built it afresh, on the shared threads again.
+    writeConfig(dir, config(`${dir}/data`, v1, 'memory = "32MiB"'));
+    assert.equal((await admin(served, '/reload', { method: 'POST' })).status, 200);
+    const reloaded = (JSON.parse((await admin(served, '/tenants')).text) as { tenants: Array<{ id: string; isolation: string; autoIsolated: boolean }> }).tenants.find((x) => x.id === 'spinner')!;
+    assert.equal(reloaded.isolation, 'process');
+    assert.equal(reloaded.autoIsolated, true);
   });
 
   it('moves a tenant to process isolation though a normal run comes between its deadline endings', async (t) => {
