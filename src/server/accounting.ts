@@ -33,6 +33,6 @@ export function accountRun(m: ServeMetrics, log: ServeLog, isolateAfter: number,
   const limitEnding = result.trap?.kind === 'deadline' || result.trap?.kind === 'fuel';
   if (tenant.strike(limitEnding, isolateAfter)) {
     m.isolations.inc(labels);
-    log.audit({ event: 'isolated', tenant: tenant.id, request_id: requestId, reason: `${tenant.strikes} runs in a row ended by deadline or fuel`, isolation: 'process' });
+    log.audit({ event: 'isolated', tenant: tenant.id, request_id: requestId, reason: `${tenant.netStrikes} more runs ended by deadline or fuel than ended otherwise`, isolation: 'process' });
   }
 }

@@ -73,7 +73,7 @@ export interface ServeSettings {
   maxHeaderBytes: number;
   /** Tenants whose sandboxes own isolates (process isolation) kept alive at once (least recently used closed first); those on the shared worker pool are closed only when idle. */
   liveSandboxes: number;
-  /** Consecutive deadline or fuel endings that move a tenant to process isolation; 0: never. */
+  /** Deadline or fuel endings, each other run taking one back (never below 0), that move a tenant to process isolation; 0: never. */
   isolateAfter: number;
 }
 

@@ -103,7 +103,9 @@ export class ServeLog {
     const now = this.now();
     let budget = this.stderrBudgets.get(tenant);
     if (!budget) this.stderrBudgets.set(tenant, (budget = { tokens: STDERR_BURST, last: now, dropped: 0 }));
-    budget.tokens = Math.min(STDERR_BURST, budget.tokens + ((now - budget.last) / 1000) * STDERR_RATE);
+    // A reading earlier than the last (the wall clock stepped back) adds nothing: counted as negative time it
+    // put the budget into debt, and the tenant's stderr was dropped for as long as the step.
+    budget.tokens = Math.min(STDERR_BURST, budget.tokens + (Math.max(0, now - budget.last) / 1000) * STDERR_RATE);
     budget.last = now;
     const take = Math.min(bytes.length, STDERR_EXCERPT, Math.floor(budget.tokens));
     if (take <= 0) { budget.dropped += bytes.length; return; }

@@ -125,8 +125,13 @@ export class WardenServer {
   }
 
   private createHttpServer(maxHeaderBytes = this.fixed.maxHeaderBytes): Server {
-    return createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    const server = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: 60_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
       (req, res) => void this.handle(req, res));
+    // Without this listener Node answers every `Expect: 100-continue` with 100 before the request is looked at,
+    // inviting bodies that are then refused (over the cap, no route, rate or queue full). serveTenant sends the
+    // 100 once the request will be read.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
+    return server;
   }
 
   /** The tenants' listener, as printed (`http://HOST:PORT`). */
@@ -348,6 +353,12 @@ export class WardenServer {
     if (previous === current.digest) previous = null;
     const tenant = new Tenant(spec, current, previous, this.budget, this.pool, this.options.modules);
     tenant.configDigest = configModule.digest;
+    // A tenant moved to process isolation stays there when a reload changes its spec: built afresh it went back
+    // to the shared threads on any edit (a rate, a route), and only another run of deadlines moved it again.
+    if (old?.autoIsolated && tenant.isolation === 'thread') {
+      tenant.isolation = 'process';
+      tenant.autoIsolated = true;
+    }
     return tenant;
   }
 
@@ -446,15 +457,26 @@ export class WardenServer {
       this.metrics.rejected.inc({ tenant: tenant.id, reason });
       return { answer, digest: null, fuel: null };
     };
-    const wait = tenant.takeToken(Date.now());
+    const wait = tenant.takeToken(performance.now());
     if (wait > 0) return reject('rate', errorAnswer(429, 'rate limit reached for this tenant', requestId, { retryAfter: wait, reason: 'rate' }));
-    if (tenant.lane.waiting.length >= limits.queue && tenant.lane.running >= limits.concurrency) {
+    // Requests still sending their bodies hold a place too: each keeps up to the body cap in memory, and before they
+    // counted, any number of slow uploads to one tenant passed a full queue.
+    if (tenant.lane.waiting.length + tenant.readingBodies + tenant.lane.running >= limits.queue + limits.concurrency) {
       return reject('queue', errorAnswer(429, 'too many requests for this tenant', requestId, { retryAfter: 1, reason: 'queue' }));
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limits.bodyBytes) return reject('body', errorAnswer(413, 'the request body is too large', requestId, { reason: 'body' }));
     // A request without a body (most) and a free slot go on without a promise turn each.
-    const body = emptyBody(req) ?? await readBody(req, limits.bodyBytes);
+    let body: Uint8Array | null | 'aborted' = emptyBody(req);
+    if (!body) {
+      if (expectsContinue(req)) res.writeContinue();
+      tenant.readingBodies++;
+      try {
+        body = await readBody(req, limits.bodyBytes);
+      } finally {
+        tenant.readingBodies--;
+      }
+    }
     if (body === null) return reject('body', errorAnswer(413, 'the request body is too large', requestId, { reason: 'body' }));
     if (body === 'aborted') return { answer: errorAnswer(400, 'the request body was cut short', requestId), digest: null, fuel: null };
     const release = this.scheduler.tryAcquire(tenant.lane) ?? await this.scheduler.acquire(tenant.lane);
@@ -477,6 +499,12 @@ export class WardenServer {
       release();
     }
   }
+}
+
+/** Whether the client waits for `100 Continue` before sending its body (Node's own test: the 'checkContinue' requests). */
+function expectsContinue(req: IncomingMessage): boolean {
+  const expect = req.headers.expect;
+  return req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && typeof expect === 'string' && /(?:^|\W)100-continue(?:$|\W)/i.test(expect);
 }
 
 /** How many Host headers the request carries (rawHeaders alternates names and values). */

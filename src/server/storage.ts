@@ -94,14 +94,23 @@ export class StorageMeter {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly root: string, private readonly quota: number, private readonly now: () => number = Date.now) {}
+  constructor(private readonly root: string, private readonly quota: number, private readonly now: () => number = () => performance.now()) {}
+
+  /**
+   * Time since the last measurement. A reading before it (a clock stepped back) counts as long ago: read as
+   * negative, a step back of an hour kept a full root from being measured again, shrink-only, for that hour.
+   */
+  private sinceMeasured(): number {
+    const elapsed = this.now() - this.measuredAt;
+    return elapsed < 0 ? Number.POSITIVE_INFINITY : elapsed;
+  }
 
   /** True when the tenant's root holds its quota or more. */
   full(): boolean {
     if (this.used === null) this.measure();
     if (this.used! < this.quota) return false;
     // A tenant at its quota cannot make every request walk its root again.
-    if (this.now() - this.measuredAt < REMEASURE_MS) return true;
+    if (this.sinceMeasured() < REMEASURE_MS) return true;
     this.measure();
     return this.used! >= this.quota;
   }
@@ -128,7 +137,7 @@ export class StorageMeter {
    */
   mayHaveShrunk(): void {
     if (this.measuring || this.timer) { this.again = true; return; }
-    const wait = this.measuredAt + REMEASURE_AFTER_SHRINK_MS - this.now();
+    const wait = REMEASURE_AFTER_SHRINK_MS - this.sinceMeasured();
     if (wait > 0) {
       this.timer = setTimeout(() => { this.timer = undefined; this.remeasure(); }, wait);
       this.timer.unref();

@@ -67,8 +67,12 @@ export class Tenant {
   autoIsolated = false;
   /** Digest of the module the config names (a deploy records it; a different one in the config wins later). */
   configDigest = '';
-  /** Consecutive runs ended by the deadline or fuel. */
+  /** Requests past the queue check whose bodies are still arriving (they count against concurrency + queue). */
+  readingBodies = 0;
+  /** Consecutive runs ended by the deadline or fuel (the penalty's count). */
   strikes = 0;
+  /** Runs ended by the deadline or fuel, each run that ended otherwise taking one back, never below 0 (isolation's count). */
+  netStrikes = 0;
   readonly stats: TenantStats = { requests: 0, byStatus: {}, traps: {}, limitHits: {}, denied: 0, fuelUsed: 0, rejected: {}, compiles: 0, cacheHits: { disk: 0, memory: 0 }, replacements: 0 };
   private readonly sandboxes = new Map<string, SandboxHandle>();
   private readonly policies = new Map<string, Policy>();
@@ -86,8 +90,9 @@ export class Tenant {
     private readonly modules: TenantModules = defaultTenantModules(),
   ) {
     this.lane = createLane(spec.limits.concurrency, spec.limits.queue);
-    this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, Date.now());
-    this.penaltyBucket = new TokenBucket(PENALTY_RATE, PENALTY_RATE, Date.now());
+    // A monotonic clock: the wall clock can step (NTP), the rate must not.
+    this.bucket = new TokenBucket(spec.limits.rate, spec.limits.burst, performance.now());
+    this.penaltyBucket = new TokenBucket(PENALTY_RATE, PENALTY_RATE, performance.now());
     this.storage = new StorageMeter(spec.root, spec.limits.storageBytes);
     // The server never runs a guest on its own event loop: isolation = "none" serves as a thread.
     this.isolation = spec.policy.isolation === 'process' ? 'process' : 'thread';
@@ -191,15 +196,19 @@ export class Tenant {
   strike(limitEnding: boolean, isolateAfter: number): boolean {
     if (!limitEnding) {
       this.strikes = 0;
+      // One normal run takes one back, not all: counted only in a row, a tenant that put a quick run of its own
+      // after every isolate-after - 1 limit endings stayed on the shared threads for ever.
+      if (this.netStrikes > 0) this.netStrikes--;
       this.lane.concurrency = this.spec.limits.concurrency;
       return false;
     }
     this.strikes++;
+    this.netStrikes++;
     // A tenant whose runs keep ending at a limit holds one shared slot at most
     // until a run ends normally: each such run costs a whole slot for its full
     // deadline, plus an isolate replacement.
     if (this.strikes >= PENALTY_AFTER) this.lane.concurrency = 1;
-    if (isolateAfter > 0 && this.strikes >= isolateAfter && this.isolation === 'thread') {
+    if (isolateAfter > 0 && this.netStrikes >= isolateAfter && this.isolation === 'thread') {
       this.isolation = 'process';
       this.autoIsolated = true;
       this.retireAll();

@@ -13,7 +13,10 @@ export class TokenBucket {
   /** Takes one token: 0 when granted, else the seconds until one will be there. */
   take(nowMs: number): number {
     if (this.rate <= 0) return 0;
-    this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.last) / 1000) * this.rate);
+    // A reading earlier than the last (the wall clock stepped back) adds nothing and takes nothing: counted as
+    // negative time it put the bucket into debt for as long as the step, and every request meanwhile was 429.
+    const elapsed = Math.max(0, nowMs - this.last);
+    this.tokens = Math.min(this.burst, this.tokens + (elapsed / 1000) * this.rate);
     this.last = nowMs;
     if (this.tokens >= 1) {
       this.tokens -= 1;

@@ -194,6 +194,31 @@ module = "${example('hello.wasm')}"
     assert.equal(await version(served), 'version 1');
     assert.match((await admin(served, '/metrics')).text, /warden_tenant_isolation_changes_total\{tenant="spinner"\} 1/);
     assert.match(served.stderr(), /"event":"isolated","tenant":"spinner"/);
+    // A reload that changes the tenant's spec (here its memory limit) built it afresh, on the shared threads again.
+    writeConfig(dir, config(`${dir}/data`, v1, 'memory = "32MiB"'));
+    assert.equal((await admin(served, '/reload', { method: 'POST' })).status, 200);
+    const reloaded = (JSON.parse((await admin(served, '/tenants')).text) as { tenants: Array<{ id: string; isolation: string; autoIsolated: boolean }> }).tenants.find((x) => x.id === 'spinner')!;
+    assert.equal(reloaded.isolation, 'process');
+    assert.equal(reloaded.autoIsolated, true);
+  });
+
+  it('moves a tenant to process isolation though a normal run comes between its deadline endings', async (t) => {
+    // Counted only in a row, one normal run (a path of the tenant's own that exits at once) after every
+    // isolate-after - 1 deadlines reset the count: two thirds of its runs spun to the deadline on the shared threads for ever.
+    const dir = tempDir(t);
+    const served = await serve(t, { config: writeConfig(dir, config(`${dir}/data`, v1).replace('isolate-after = 2', 'isolate-after = 3')), dataDir: `${dir}/data` });
+    const isolated = async () => (JSON.parse((await admin(served, '/tenants')).text) as { tenants: Array<{ id: string; autoIsolated: boolean }> }).tenants.find((x) => x.id === 'spinner')!.autoIsolated;
+    for (const path of ['spin', 'spin', 'exit', 'spin', 'spin', 'exit', 'spin', 'spin']) {
+      // A 429 (the penalty's one run a second) ran nothing: sent again until the run happens.
+      await eventually(async () => {
+        const status = (await http(`${served.url}/spin/${path}`)).status;
+        if (status === 429) return false;
+        assert.equal(status, path === 'spin' ? 504 : 500);
+        return true;
+      }, `a run of /spin/${path}`);
+    }
+    assert.equal(await isolated(), true);
+    assert.match(served.stderr(), /"event":"isolated","tenant":"spinner"/);
   });
 
   it('serves the bundled demo with no config and keeps the admin token private', async (t) => {

@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { tempDir } from '../helpers/tmp.js';
-import { admin, example, http, serve, writeConfig, type Served, suiteHooks } from './harness.js';
+import { admin, eventually, example, http, serve, writeConfig, type Served, suiteHooks } from './harness.js';
 
 
 function config(dataDir: string): string {
@@ -79,6 +79,15 @@ module = "${example('kv.wasm')}"
 [tenant.limits]
 storage = "64KiB"
 body = "64KiB"
+
+[[tenant]]
+id = "upload"
+routes = ["/t/upload/..."]
+module = "${example('hello.wasm')}"
+[tenant.limits]
+concurrency = 1
+queue = 1
+rate = 0
 
 [[tenant]]
 id = "narrow"
@@ -252,6 +261,54 @@ describe('warden serve: tenants', () => {
     assert.equal(limited.status, 429);
     assert.match(String(limited.headers['retry-after']), /^\d+$/);
     assert.equal((await get('/t/hello/')).status, 200);
+  });
+
+  it('counts requests still sending their bodies against the tenant\'s queue, and frees their places when they are cut off', async () => {
+    // Bodies were read before a request took a place in the queue: any number of slow uploads to one tenant, each
+    // held up to the body cap in the server's memory, passed a queue bound of 1 (the server's memory, not the tenant's limit).
+    const { hostname, port } = new URL(served.url);
+    const held: Socket[] = [];
+    for (let i = 0; i < 2; i++) {
+      held.push(await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(`POST /t/upload/ HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(10)}`);
+          resolve(socket);
+        });
+        socket.on('error', reject);
+      }));
+    }
+    try {
+      // concurrency 1 + queue 1, both taken by the uploads in progress: a third request is refused.
+      let last = 0;
+      await eventually(async () => (last = (await get('/t/upload/', { method: 'POST', body: 'done' })).status) === 429, 'a third request refused while two uploads hold the tenant\'s places');
+      assert.equal(last, 429);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    // Cut off mid-body, the uploads give their places back.
+    await eventually(async () => (await get('/t/upload/', { method: 'POST', body: 'done' })).status === 200, 'the places freed by aborted uploads');
+  });
+
+  it('answers Expect: 100-continue with the final refusal before inviting the body, and with 100 when it will read it', async () => {
+    // Node sent `100 Continue` for every such request before the server looked at it: a client announcing a body
+    // over the tenant's cap (or to a tenant at its rate or queue limit, or to no route) was invited to upload it.
+    const head = (path: string, length: number) => `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`;
+    assert.match(await rawRequest(served.url, head('/t/env/', 1_000_000)), /^HTTP\/1\.1 413 /);
+    assert.match(await rawRequest(served.url, head('/nowhere', 10)), /^HTTP\/1\.1 404 /);
+    // A body the tenant takes is invited, then served.
+    const { hostname, port } = new URL(served.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.write(head('/t/env/', 5).replace('HTTP/1.1\r\n', 'HTTP/1.1\r\nConnection: close\r\n')));
+      let text = '';
+      socket.on('data', (d: Buffer) => {
+        const first = text === '';
+        text += d.toString('latin1');
+        if (first) socket.write('hello');
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(reply, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
   });
 
   it('holds a tenant to its storage quota: over it, nothing grows its root', async () => {

@@ -12,6 +12,7 @@ import { parseRoute, RouteTable, type Route } from '../../src/server/routes.js';
 import { batchLines } from '../../src/server/log-batch.js';
 import { escapeLogLine, ServeLog, type RequestLine } from '../../src/server/log.js';
 import { Counter, ServeMetrics } from '../../src/server/metrics.js';
+import { nextRequestId } from '../../src/server/request-id.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
 import { parseGuestResponse } from '../../src/server/wagi.js';
@@ -138,6 +139,33 @@ describe('admin token and rate limit', () => {
     assert.equal(bucket.take(500), 0);
     assert.equal(bucket.take(500), 1);
   });
+  it('survives the wall clock stepping back: no debt for time that never passed', () => {
+    // An NTP step of an hour backwards made elapsed time negative: the bucket went 36,000 tokens into debt
+    // and the tenant was answered 429 (Retry-After 3600) for the hour, though it had sent nothing.
+    const hour = 3_600_000;
+    const bucket = new TokenBucket(10, 10, 10 * hour);
+    assert.equal(bucket.take(10 * hour), 0);
+    assert.equal(bucket.take(9 * hour), 0, 'a token left before the step is still there after it');
+    for (let i = 0; i < 8; i++) assert.equal(bucket.take(9 * hour), 0);
+    assert.equal(bucket.take(9 * hour), 1, 'the burst is spent: one token per 1/rate seconds from here');
+    assert.equal(bucket.take(9 * hour + 100), 0, 'refills from the new reading on');
+  });
+});
+
+describe('request ids', () => {
+  it('are unique and do not count the requests served between two of them', () => {
+    // A client sees its own requests' ids; with a counter in them, two of its ids told it how many requests
+    // the server answered in between: every other tenant's traffic.
+    const ids = Array.from({ length: 5000 }, () => nextRequestId());
+    assert.equal(new Set(ids).size, ids.length);
+    let shared = ids[0]!;
+    for (const id of ids) while (!id.startsWith(shared)) shared = shared.slice(0, -1);
+    const rest = ids.map((id) => id.slice(shared.length));
+    // A counter in any base, padded or not, sorts by length then text in the order it was issued.
+    const asCounted = [...rest].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    assert.notDeepEqual(asCounted, rest);
+    for (const id of ids) assert.match(id, /^[0-9a-f]+$/);
+  });
 });
 
 describe('storage meter', () => {
@@ -223,6 +251,39 @@ describe('storage meter', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('measures a full root again after the clock stepped back, instead of waiting for it to catch up', async () => {
+    // Measured at 10:00 with the clock then set back to 9:00, "at most every few seconds" read as "not before 10:00":
+    // a tenant that had deleted its way under its quota stayed shrink-only (every write EDQUOT) for the hour.
+    const { mkdtempSync, writeFileSync, rmSync, unlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { StorageMeter } = await import('../../src/server/storage.js');
+    const root = mkdtempSync(`${tmpdir()}/warden-meter-`);
+    const hour = 3_600_000;
+    try {
+      let now = 10 * hour;
+      const meter = new StorageMeter(root, 16 * 1024, () => now);
+      assert.equal(meter.full(), false);
+      writeFileSync(`${root}/a`, Buffer.alloc(32 * 1024, 1));
+      meter.wrote(32 * 1024, 1);
+      assert.equal(meter.full(), true);
+      unlinkSync(`${root}/a`);
+      now -= hour;
+      assert.equal(meter.full(), false, 'a full root is measured again: the deletion counts');
+      // The shrink-only path: a run over quota ended, the root is measured again off the event loop.
+      writeFileSync(`${root}/b`, Buffer.alloc(32 * 1024, 1));
+      meter.wrote(32 * 1024, 1);
+      assert.equal(meter.full(), true);
+      unlinkSync(`${root}/b`);
+      now -= hour;
+      meter.mayHaveShrunk();
+      for (let i = 0; i < 200 && meter.usedBytes >= 16 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(meter.usedBytes < 16 * 1024, 'measured again after the shrink-only run, not an hour later');
+      meter.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('log lines batched per turn', () => {
@@ -272,6 +333,18 @@ describe('metric series keys', () => {
 });
 
 describe('request log lines and request metrics', () => {
+  it('keeps logging a tenant\'s stderr after the wall clock stepped back', () => {
+    // Counted as negative time, a step back of an hour put the tenant's stderr budget 14 MiB into debt: nothing
+    // it wrote to stderr reached the log for the hour.
+    const lines: string[] = [];
+    let now = 10 * 3_600_000;
+    const log = new ServeLog((line) => lines.push(line), null, () => now);
+    log.tenantStderr('t', 'r-1', new TextEncoder().encode('before\n'));
+    now -= 3_600_000;
+    log.tenantStderr('t', 'r-2', new TextEncoder().encode('after\n'));
+    const logged = lines.map((l) => JSON.parse(l) as { kind: string; text: string }).filter((l) => l.kind === 'stderr').map((l) => l.text);
+    assert.deepEqual(logged, ['before\n', 'after\n']);
+  });
   it('writes a request line exactly as JSON.stringify writes the same object (terminal-active characters escaped), whatever its strings hold', () => {
     const lines: string[] = [];
     const log = new ServeLog((line) => lines.push(line), null, () => 1_700_000_000_123);

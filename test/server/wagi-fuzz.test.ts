@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { answerFor } from '../../src/server/outcome.js';
@@ -107,6 +107,33 @@ describe('guest responses, on hostile stdout', () => {
     const twice = new Uint8Array(Buffer.from('Status: 503 Unavailable\nStatus: 302\nContent-Type: text/plain\n\n'));
     assert.equal(parseGuestResponse(twice), 'more than one Status header');
     assert.equal((await send(twice)).status, 502);
+  });
+
+  it('sends no Content-Length and no body with a 204 or 304, so a connection reused for the next response stays in step', async () => {
+    // A guest wrote `Status: 204` and a body: the server sent `Content-Length: <its length>` with no body, which
+    // RFC 9110 forbids on a 204; a proxy believing it reads that many bytes of the next response on the same
+    // connection (another client's, another tenant's) as this one's body.
+    for (const status of [204, 304]) {
+      const stdout = Buffer.from(`Status: ${status}\nContent-Type: text/plain\n\n` + 'x'.repeat(40));
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${stdout.length}\r\n\r\n`);
+          socket.write(stdout);
+          const next = Buffer.from('Content-Type: text/plain\n\nnext');
+          socket.write(`POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: ${next.length}\r\n\r\n`);
+          socket.write(next);
+        });
+        let text = '';
+        socket.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      const headEnd = raw.indexOf('\r\n\r\n');
+      const head = raw.slice(0, headEnd);
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.doesNotMatch(head, /^content-length:/im, `no Content-Length on a ${status}`);
+      assert.match(raw.slice(headEnd + 4), /^HTTP\/1\.1 200 [^]*\r\n\r\nnext$/, `the next response follows the ${status}'s head at once`);
+    }
   });
 
   it('answers 200, 302 or 502 for random bytes with no Status line', async () => {
