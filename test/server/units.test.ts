@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { escapeLogLine, ServeLog, type RequestLine } from '../../src/server/log.
 import { Counter, ServeMetrics } from '../../src/server/metrics.js';
 import { nextRequestId } from '../../src/server/request-id.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
+import { StorageMeter } from '../../src/server/storage.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
 import { parseGuestResponse } from '../../src/server/wagi.js';
 
@@ -231,58 +232,50 @@ describe('storage meter', () => {
     }
   });
 
-  it('re-measures a full root at most every few seconds, and sees deletions then', async () => {
-    const { mkdtempSync, writeFileSync, rmSync, unlinkSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { StorageMeter } = await import('../../src/server/storage.js');
+  /**
+   * A meter with a 16 KiB quota over a fresh root, on a clock the test sets, made full
+   * by a 32 KiB file `a` that is then deleted behind its back; `body` runs, then the root goes.
+   */
+  const withFullMeter = async (start: number, body: (meter: InstanceType<typeof StorageMeter>, root: string, clock: { now: number }) => Promise<void> | void): Promise<void> => {
     const root = mkdtempSync(`${tmpdir()}/warden-meter-`);
+    const clock = { now: start };
     try {
-      let now = 0;
-      const meter = new StorageMeter(root, 16 * 1024, () => now);
+      const meter = new StorageMeter(root, 16 * 1024, () => clock.now);
       assert.equal(meter.full(), false);
       writeFileSync(`${root}/a`, Buffer.alloc(32 * 1024, 1));
       meter.wrote(32 * 1024, 1);
       assert.equal(meter.full(), true);
       unlinkSync(`${root}/a`);
-      assert.equal(meter.full(), true, 'not measured again yet');
-      now += 6000;
-      assert.equal(meter.full(), false, 'measured again: the deletion counts');
+      await body(meter, root, clock);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
-  });
+  };
 
-  it('measures a full root again after the clock stepped back, instead of waiting for it to catch up', async () => {
+  it('re-measures a full root at most every few seconds, and sees deletions then', () => withFullMeter(0, (meter, _root, clock) => {
+    assert.equal(meter.full(), true, 'not measured again yet');
+    clock.now += 6000;
+    assert.equal(meter.full(), false, 'measured again: the deletion counts');
+  }));
+
+  it('measures a full root again after the clock stepped back, instead of waiting for it to catch up', () => {
     // Measured at 10:00 with the clock then set back to 9:00, "at most every few seconds" read as "not before 10:00":
     // a tenant that had deleted its way under its quota stayed shrink-only (every write EDQUOT) for the hour.
-    const { mkdtempSync, writeFileSync, rmSync, unlinkSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { StorageMeter } = await import('../../src/server/storage.js');
-    const root = mkdtempSync(`${tmpdir()}/warden-meter-`);
     const hour = 3_600_000;
-    try {
-      let now = 10 * hour;
-      const meter = new StorageMeter(root, 16 * 1024, () => now);
-      assert.equal(meter.full(), false);
-      writeFileSync(`${root}/a`, Buffer.alloc(32 * 1024, 1));
-      meter.wrote(32 * 1024, 1);
-      assert.equal(meter.full(), true);
-      unlinkSync(`${root}/a`);
-      now -= hour;
+    return withFullMeter(10 * hour, async (meter, root, clock) => {
+      clock.now -= hour;
       assert.equal(meter.full(), false, 'a full root is measured again: the deletion counts');
       // The shrink-only path: a run over quota ended, the root is measured again off the event loop.
       writeFileSync(`${root}/b`, Buffer.alloc(32 * 1024, 1));
       meter.wrote(32 * 1024, 1);
       assert.equal(meter.full(), true);
       unlinkSync(`${root}/b`);
-      now -= hour;
+      clock.now -= hour;
       meter.mayHaveShrunk();
       for (let i = 0; i < 200 && meter.usedBytes >= 16 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(meter.usedBytes < 16 * 1024, 'measured again after the shrink-only run, not an hour later');
       meter.close();
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    });
   });
 });
 
