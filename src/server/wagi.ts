@@ -77,7 +77,9 @@ export function cgiEnvironment(inputs: CgiInputs): Record<string, string> {
     // underscore could impersonate one a proxy set. Such names are dropped.
     if (!/^[a-z0-9-]+$/.test(name)) continue;
     const key = `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
-    env[key] = env[key] !== undefined ? `${env[key]}, ${raw[i + 1]}` : raw[i + 1]!;
+    // Repeated headers are one list joined by commas, except Cookie, whose pairs are joined by
+    // "; " (RFC 9113 8.2.3): joined by commas, `a=1, b=2` reads as one cookie `a` worth "1, b=2".
+    env[key] = env[key] !== undefined ? `${env[key]}${name === 'cookie' ? '; ' : ', '}${raw[i + 1]}` : raw[i + 1]!;
   }
   return env;
 }

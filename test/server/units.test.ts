@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tokenMatches } from '../../src/server/admin.js';
@@ -16,7 +18,7 @@ import { nextRequestId } from '../../src/server/request-id.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
 import { StorageMeter } from '../../src/server/storage.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
-import { parseGuestResponse } from '../../src/server/wagi.js';
+import { cgiEnvironment, parseGuestResponse } from '../../src/server/wagi.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -96,6 +98,32 @@ describe('guest responses (WAGI)', () => {
     const owned = parseGuestResponse(bytes('Content-Type: a\nContent-Length: 999\nTransfer-Encoding: chunked\nConnection: upgrade\n\nx'));
     assert.ok(typeof owned !== 'string');
     assert.deepEqual(owned.headers, [['Content-Type', 'a']]);
+  });
+});
+
+describe('CGI variables (WAGI)', () => {
+  it('joins repeated Cookie headers with "; " and other repeated headers with ", ", from a real request', async () => {
+    // A real request parsed by node:http, sent with its header lines as a client wrote them.
+    const server = createServer((request, response) => {
+      const env = cgiEnvironment({
+        request, scriptName: '/t', rawPathInfo: '/', query: '', matchedRoute: '/t/...', serverName: '127.0.0.1', serverPort: 80,
+        remoteAddr: '127.0.0.1', remotePort: 1, bodyLength: 0, passHeaders: ['cookie'],
+      });
+      response.end(JSON.stringify({ cookie: env.HTTP_COOKIE, list: env.HTTP_X_LIST }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nX-List: p\r\nCookie: b=2\r\nX-List: q\r\nConnection: close\r\n\r\n'));
+        let text = '';
+        socket.on('data', (d) => { text += d; }).on('end', () => resolve(text)).on('error', reject);
+      });
+      // Joined by commas, `a=1, b=2` is one cookie named a worth "1, b=2" to a guest's cookie parser.
+      assert.deepEqual(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), { cookie: 'a=1; b=2', list: 'p, q' });
+    } finally {
+      server.close();
+    }
   });
 });
 
