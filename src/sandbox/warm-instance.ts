@@ -176,7 +176,8 @@ export class WarmInstance {
       fuel.fill(exported);
       if (fresh) {
         // A new instance is set up as a run's would be: a moved start function, then a reactor's _initialize.
-        const moved = exported[START_EXPORT];
+        // Not before `_start`: the rewriter's `_start` wrapper calls the moved start function itself.
+        const moved = name === '_start' ? undefined : exported[START_EXPORT];
         if (typeof moved === 'function') (moved as () => void)();
         const init = exported._initialize;
         if (typeof init === 'function') (init as () => void)();

@@ -227,7 +227,8 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
       if (typeof fn !== 'function') throw new RunRefused(`the module exports no function ${JSON.stringify(entry.name)}`);
       options.beforeStart?.(instance);
       // The rewriter moved a start function into `_start`: any other entry runs it first, as instantiation would have.
-      const moved = fresh ? exported[START_EXPORT] : undefined;
+      // `_start` itself, invoked by name, is the wrapper that already calls it: calling it here too ran it twice.
+      const moved = fresh && entry.name !== '_start' ? exported[START_EXPORT] : undefined;
       if (typeof moved === 'function') (moved as () => void)();
       // A reactor (a library module) sets itself up in _initialize before any export is called (once per instance).
       const init = fresh ? exported._initialize : undefined;

@@ -36,6 +36,27 @@ describe('the start function before an invoked export', () => {
     }
   }
 
+  it('warden run --invoke _start runs the start function once, as warden run does, in every isolation', async (t) => {
+    // start writes "S" and _start "M": the invoked wrapper already calls start, so the host must not call it too.
+    const printing = `(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "\\08\\00\\00\\00\\01\\00\\00\\00S")
+      (data (i32.const 16) "\\18\\00\\00\\00\\01\\00\\00\\00M")
+      (func $s (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 100))))
+      (func (export "_start") (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 100))))
+      (start $s))`;
+    const path = join(tempDir(t), 'printing-start.wasm');
+    writeFileSync(path, await wat(printing));
+    for (const isolation of ['none', 'thread', 'process']) {
+      for (const invoke of [[], ['--invoke', '_start']]) {
+        const r = await runWarden(['run', '--isolation', isolation, ...invoke, path]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, 'SM', `${isolation} ${invoke.join(' ')}`);
+      }
+    }
+  });
+
   it('warden run --invoke get prints 1, with --fuel and without', async (t) => {
     const path = join(tempDir(t), 'start.wasm');
     writeFileSync(path, await wat(source));
