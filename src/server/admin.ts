@@ -27,7 +27,8 @@ export function adminHandler(token: string): (server: WardenServer) => (req: Inc
       res.end(text);
     };
     const auth = req.headers.authorization;
-    const presented = typeof auth === 'string' && /^Bearer [\x21-\x7e]+$/.test(auth) ? auth.slice(7) : null;
+    // The scheme is case-insensitive (RFC 9110 11.1): `bearer` is the same credential, not a refusal.
+    const presented = typeof auth === 'string' && /^bearer [\x21-\x7e]+$/i.test(auth) ? auth.slice(7) : null;
     if (presented === null || !tokenMatches(presented, expected)) {
       req.resume();
       // The path only: a token put in the query string by mistake (`?access_token=…`) went

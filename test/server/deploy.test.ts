@@ -56,6 +56,9 @@ describe('warden serve: admin API', () => {
       }
     }
     assert.equal(await version(served), 'version 1');
+    // The scheme is case-insensitive; another scheme with the right token is still refused.
+    for (const scheme of ['bearer', 'BEARER']) assert.equal((await admin(served, '/tenants', { token: null, headers: { Authorization: `${scheme} ${TOKEN}` } })).status, 200, scheme);
+    assert.equal((await admin(served, '/tenants', { token: null, headers: { Authorization: `Basic ${TOKEN}` } })).status, 401);
     assert.equal((await admin(served, '/nothing-here')).status, 404);
     const refused = await cli(served, ['deploy', 'app', v2], 'wrong-token-wrong-token');
     assert.equal(refused.code, 2);
