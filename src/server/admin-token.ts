@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 
 export interface AdminToken {
   token: string;

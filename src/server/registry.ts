@@ -6,7 +6,7 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { ServeConfig } from './config.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 
 /** A tenant's deployed module: what serves now, what served before, and the config reference it overrode. */
 export interface Deployment {

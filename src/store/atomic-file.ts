@@ -57,3 +57,16 @@ export function createAtomicFile(dir: string, write: WriteFn = defaultWrite, mod
     abort,
   };
 }
+
+/** The directory a path names its entry in (`.` for a bare name). */
+function directoryOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '.' : slash === 0 ? '/' : path.slice(0, slash);
+}
+
+/** `data` at `path`, whole or not at all: a temporary file beside it, every byte written, synced, renamed over it. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const file = createAtomicFile(directoryOf(path), defaultWrite, mode);
+  file.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  file.commit(path);
+}
