@@ -33,6 +33,6 @@ export function accountRun(m: ServeMetrics, log: ServeLog, isolateAfter: number,
   const limitEnding = result.trap?.kind === 'deadline' || result.trap?.kind === 'fuel';
   if (tenant.strike(limitEnding, isolateAfter)) {
     m.isolations.inc(labels);
-    log.audit({ event: 'isolated', tenant: tenant.id, request_id: requestId, reason: `${tenant.netStrikes} more runs ended by deadline or fuel than ended otherwise`, isolation: 'process' });
+    log.audit({ event: 'isolated', tenant: tenant.id, request_id: requestId, reason: `its runs ending by deadline or fuel reached ${isolateAfter}, net of its other runs (each takes back a third of one)`, isolation: 'process' });
   }
 }

@@ -21,6 +21,14 @@ export type Isolation = 'thread' | 'process';
 
 /** Consecutive deadline or fuel endings after which a tenant runs one request at a time, at most one a second. */
 const PENALTY_AFTER = 2;
+/**
+ * What a run ending at its deadline or fuel weighs against a run that ends otherwise, in isolation's count:
+ * a normal run takes back a third of one. A tenant is moved once its limit endings outweigh its normal
+ * runs so, which a sustained share above one run in four does. Counted one for one, strict alternation
+ * (one spin to the deadline, one quick exit) held the count at 0-1 and kept half of a tenant's runs
+ * burning shared slots to their deadline for ever.
+ */
+const LIMIT_ENDING_WEIGHT = 3;
 /** Runs a second (and burst) allowed to a tenant in the penalty state. */
 const PENALTY_RATE = 1;
 
@@ -71,7 +79,10 @@ export class Tenant {
   readingBodies = 0;
   /** Consecutive runs ended by the deadline or fuel (the penalty's count). */
   strikes = 0;
-  /** Runs ended by the deadline or fuel, each run that ended otherwise taking one back, never below 0 (isolation's count). */
+  /**
+   * Isolation's count: LIMIT_ENDING_WEIGHT for each run ended by the deadline or fuel, one taken back for each
+   * run that ended otherwise, never below 0; the tenant is moved at LIMIT_ENDING_WEIGHT x isolate-after.
+   */
   netStrikes = 0;
   readonly stats: TenantStats = { requests: 0, byStatus: {}, traps: {}, limitHits: {}, denied: 0, fuelUsed: 0, rejected: {}, compiles: 0, cacheHits: { disk: 0, memory: 0 }, replacements: 0 };
   private readonly sandboxes = new Map<string, SandboxHandle>();
@@ -196,19 +207,20 @@ export class Tenant {
   strike(limitEnding: boolean, isolateAfter: number): boolean {
     if (!limitEnding) {
       this.strikes = 0;
-      // One normal run takes one back, not all: counted only in a row, a tenant that put a quick run of its own
-      // after every isolate-after - 1 limit endings stayed on the shared threads for ever.
+      // One normal run takes back a third of a limit ending, not all of the count: counted only in a row, a
+      // tenant that put a quick run of its own after every isolate-after - 1 limit endings stayed on the shared
+      // threads for ever, and counted one for one, so did a tenant alternating one spin and one quick run.
       if (this.netStrikes > 0) this.netStrikes--;
       this.lane.concurrency = this.spec.limits.concurrency;
       return false;
     }
     this.strikes++;
-    this.netStrikes++;
+    this.netStrikes += LIMIT_ENDING_WEIGHT;
     // A tenant whose runs keep ending at a limit holds one shared slot at most
     // until a run ends normally: each such run costs a whole slot for its full
     // deadline, plus an isolate replacement.
     if (this.strikes >= PENALTY_AFTER) this.lane.concurrency = 1;
-    if (isolateAfter > 0 && this.netStrikes >= isolateAfter && this.isolation === 'thread') {
+    if (isolateAfter > 0 && this.netStrikes >= LIMIT_ENDING_WEIGHT * isolateAfter && this.isolation === 'thread') {
       this.isolation = 'process';
       this.autoIsolated = true;
       this.retireAll();
