@@ -17,15 +17,34 @@ export async function listen(server: Server, address: ListenAddress): Promise<st
     const failed = (error: Error) => reject(error);
     server.once('error', failed);
     const listening = () => { server.off('error', failed); resolve(); };
-    if (address.kind === 'unix') server.listen(address.path, listening);
+    if (address.kind === 'unix') listenOnOwnersSocket(server, address.path, listening);
     else server.listen(address.port, address.host, listening);
   });
   if (address.kind === 'unix') {
+    // Where the umask could not be set (a worker thread), this is what makes the socket the owner's.
     chmodSync(address.path, 0o600);
     return formatListen(address);
   }
   const info = server.address() as AddressInfo;
   return formatListen({ kind: 'tcp', host: info.address, port: info.port });
+}
+
+/**
+ * Binds a unix socket that only its owner can connect to from the moment it exists: made under umask 0177
+ * (Node binds a socket synchronously inside listen()), where a chmod after listen() left it open to every
+ * local user until then. The token is still asked of every request; this keeps other users from even
+ * reaching the parser. Worker threads cannot set the umask: there the chmod after listening is all there is.
+ */
+function listenOnOwnersSocket(server: Server, path: string, listening: () => void): void {
+  let previous: number | undefined;
+  try {
+    previous = process.umask(0o177);
+  } catch { /* a worker thread */ }
+  try {
+    server.listen(path, listening);
+  } finally {
+    if (previous !== undefined) process.umask(previous);
+  }
 }
 
 export const sameAddress = (a: ListenAddress, b: ListenAddress): boolean => formatListen(a) === formatListen(b);

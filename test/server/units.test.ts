@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import { escapeLogLine, ServeLog, type RequestLine } from '../../src/server/log.
 import { Counter, ServeMetrics } from '../../src/server/metrics.js';
 import { nextRequestId } from '../../src/server/request-id.js';
 import { createLane, FairScheduler } from '../../src/server/scheduler.js';
+import { listen } from '../../src/server/listen.js';
 import { StorageMeter } from '../../src/server/storage.js';
 import { TokenBucket } from '../../src/server/token-bucket.js';
 import { cgiEnvironment, parseGuestResponse } from '../../src/server/wagi.js';
@@ -424,5 +425,26 @@ describe('request log lines and request metrics', () => {
     const rendered = m.render();
     assert.match(rendered, /warden_request_duration_seconds_count\{tenant="a"\} 2\n/);
     assert.match(rendered, /warden_request_duration_seconds_bucket\{tenant="a",le="0.0025"\} 1\n/);
+  });
+});
+
+describe('the admin unix socket', () => {
+  it('is its owner\'s alone from the moment it exists, whatever the process umask', async (t) => {
+    // A chmod after listen() left the socket open to every local user until then.
+    const dir = mkdtempSync(join(tmpdir(), 'warden-socket-'));
+    const path = join(dir, 'admin.sock');
+    const server = createServer();
+    const umask = process.umask(0);
+    t.after(() => {
+      process.umask(umask);
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    let modeWhenListening = -1;
+    server.once('listening', () => { modeWhenListening = statSync(path).mode & 0o777; });
+    assert.equal(await listen(server, { kind: 'unix', path }), `unix:${path}`);
+    assert.equal(modeWhenListening, 0o600);
+    assert.equal(process.umask(umask), 0, 'the process umask is put back');
+    process.umask(umask);
   });
 });
