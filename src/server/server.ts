@@ -3,7 +3,9 @@
 // between tenants, hot deploys by digest, reloads and a draining shutdown.
 // The admin API lives in admin.ts on its own listener.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { formatListen, type ListenAddress } from './address.js';
 import { parseModuleRef, type ServeConfig, type TenantSpec } from './config.js';
 import type { RequestLine, ServeLog } from './log.js';
@@ -131,7 +133,23 @@ export class WardenServer {
     // inviting bodies that are then refused (over the cap, no route, rate or queue full). serveTenant sends the
     // 100 once the request will be read.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res));
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => this.answerConnect(req, socket));
     return server;
+  }
+
+  /**
+   * A CONNECT request, answered as any request is (its authority-form target is no path: 400 with a request id,
+   * logged), then the connection closed. Without this listener Node closed the socket with no answer at all,
+   * and no line in the log; the socket is the server's to guard then (Node removed its own error listener),
+   * so a client resetting it can never raise an uncaught error.
+   */
+  private answerConnect(req: IncomingMessage, socket: Duplex): void {
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    void this.handle(req, res);
   }
 
   /** The tenants' listener, as printed (`http://HOST:PORT`). */

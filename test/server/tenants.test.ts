@@ -250,6 +250,15 @@ describe('warden serve: tenants', () => {
     assert.equal((await get('/t/hello/')).status, 200);
   });
 
+  it('answers CONNECT 400 with a request id and closes the connection, and keeps serving', async () => {
+    // Node closed a CONNECT's socket with no answer and no log line when the server had no 'connect' listener.
+    const reply = await rawRequest(served.url, 'CONNECT kv2.example:443 HTTP/1.1\r\nHost: kv2.example:443\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.match(reply, /\r\nConnection: close\r\n/i);
+    assert.match(reply, /\r\nx-request-id: [0-9a-f]{32}\r\n/i);
+    assert.equal((await get('/t/hello/')).status, 200);
+  });
+
   it('answers 429 with Retry-After when a tenant\'s queue or rate is exhausted', async () => {
     const replies = await Promise.all(Array.from({ length: 3 }, () => get('/t/narrow/spin')));
     const statuses = replies.map((r) => r.status).sort();
