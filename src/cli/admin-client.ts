@@ -2,6 +2,7 @@
 // http://HOST:PORT or unix:PATH, bearer token from $WARDEN_ADMIN_TOKEN.
 
 import { request } from 'node:http';
+import { flag, parseDuration, type ParsedArgs } from './args.js';
 import { InputError, UsageError } from './errors.js';
 import type { CommandIO } from './io.js';
 
@@ -14,6 +15,8 @@ export interface AdminResponse {
 
 /** The largest answer read; warden's are a few hundred bytes. */
 const MAX_ANSWER = 1024 * 1024;
+/** How long a call may take in all when `--timeout` is not given: a deploy admits and compiles a module (seconds for 30 MB). */
+export const DEFAULT_ADMIN_TIMEOUT_MS = 120_000;
 
 export function adminToken(io: CommandIO): string {
   const token = io.env.WARDEN_ADMIN_TOKEN;
@@ -25,7 +28,16 @@ export function adminToken(io: CommandIO): string {
   return trimmed;
 }
 
-export function adminCall(url: string, path: string, token: string, body?: { type: string; data: Uint8Array }): Promise<AdminResponse> {
+/** `--timeout DURATION`, the whole call's deadline; a zero one is a usage error. */
+export function adminTimeout(args: ParsedArgs): number {
+  const text = flag(args, 'timeout');
+  if (text === undefined) return DEFAULT_ADMIN_TIMEOUT_MS;
+  const ms = parseDuration(text, '--timeout');
+  if (!(ms > 0)) throw new UsageError(`--timeout: '${text}' must be longer than 0`);
+  return ms;
+}
+
+export function adminCall(url: string, path: string, token: string, body?: { type: string; data: Uint8Array }, timeoutMs = DEFAULT_ADMIN_TIMEOUT_MS): Promise<AdminResponse> {
   let target: { socketPath?: string; host?: string; port?: number };
   if (url.startsWith('unix:')) target = { socketPath: url.slice(5) };
   else {
@@ -40,7 +52,7 @@ export function adminCall(url: string, path: string, token: string, body?: { typ
   }
   return new Promise((resolve, reject) => {
     const req = request({
-      ...target, path, method: 'POST', timeout: 120_000,
+      ...target, path, method: 'POST',
       headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': body.type, 'Content-Length': body.data.length } : { 'Content-Length': 0 }) },
     }, (res) => {
       const chunks: Buffer[] = [];
@@ -74,7 +86,13 @@ export function adminCall(url: string, path: string, token: string, body?: { typ
         resolve({ status: res.statusCode ?? 0, body: parsed as Record<string, unknown>, url });
       });
     });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
+    // A deadline on the whole call, not on silence: a server answering a byte a minute kept an idle timeout from
+    // ever firing, and the command (a deploy step in a pipeline) waiting for ever.
+    const deadline = setTimeout(() => {
+      reject(new InputError(`the admin API at ${url} did not answer within ${timeoutMs / 1000} s`));
+      req.destroy();
+    }, timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
     req.on('error', (error: NodeJS.ErrnoException) => reject(new InputError(`cannot reach the admin API at ${url} (${error.code ?? error.message})`)));
     req.end(body?.data);
   });

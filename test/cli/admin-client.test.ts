@@ -96,3 +96,24 @@ describe('warden deploy of a store digest whose stored bytes were changed', () =
     assert.equal(requests, 0);
   });
 });
+
+describe('warden deploy/rollback against a server that answers a byte at a time', () => {
+  it('gives up at --timeout for the whole call, one line, exit 2; a zero --timeout is a usage error', async (t) => {
+    // An idle timeout never fired for a server sending a byte now and then: the command waited for ever.
+    const url = await hostile(t, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const drip = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(drip));
+    });
+    for (const args of [['rollback', 'app', '--admin', url, '--timeout', '600ms'], ['deploy', 'app', 'sha256:' + '0'.repeat(64), '--admin', url, '--timeout', '600ms', '--data-dir', tempDir(t)]]) {
+      const r = await runWarden(args, { env: { WARDEN_ADMIN_TOKEN: TOKEN } });
+      assert.equal(r.code, 2, JSON.stringify(r));
+      assert.equal(r.stderr, `warden ${args[0]}: the admin API at ${url} did not answer within 0.6 s\n`);
+    }
+    for (const timeout of ['0s', '2', 'soon']) {
+      const r = await runWarden(['rollback', 'app', '--admin', url, '--timeout', timeout], { env: { WARDEN_ADMIN_TOKEN: TOKEN } });
+      assert.equal(r.code, 2, timeout);
+      assert.match(r.stderr, /^warden rollback: --timeout: /, r.stderr);
+    }
+  });
+});
