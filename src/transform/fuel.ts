@@ -128,6 +128,9 @@ export function counterGlobal(budget: number | bigint): Uint8Array {
 
 /** The scratch global (mutable i32) that bulk charges and checkpoints park a size in. */
 export const SCRATCH_GLOBAL = Uint8Array.of(0x7f, 1, 0x41, 0, 0x0b);
+/** Scratch globals (mutable, null at first) where a chunked table.fill parks its value: funcref, externref. */
+export const FUNCREF_SCRATCH_GLOBAL = Uint8Array.of(0x70, 1, 0xd0, 0x70, 0x0b);
+export const EXTERNREF_SCRATCH_GLOBAL = Uint8Array.of(0x6f, 1, 0xd0, 0x6f, 0x0b);
 
 /**
  * Metering as plain module edits (bodies, the two globals, the export), for
