@@ -1,7 +1,7 @@
 // Index-space lookups later passes need: function indices count imports
 // first, then the functions the module defines.
 
-import type { ExternKind, FuncType, WasmModule } from './types.js';
+import type { ExternKind, FuncType, ValType, WasmModule } from './types.js';
 
 /** The type index of function `funcIndex` (imports first), or undefined when out of range. */
 export function functionTypeIndex(module: WasmModule, funcIndex: number): number | undefined {
@@ -20,6 +20,19 @@ export function functionTypeIndex(module: WasmModule, funcIndex: number): number
 export function functionType(module: WasmModule, funcIndex: number): FuncType | undefined {
   const typeIndex = functionTypeIndex(module, funcIndex);
   return typeIndex === undefined ? undefined : module.types[typeIndex];
+}
+
+/** The element type of table `tableIndex` (imports first), or undefined when out of range. */
+export function tableElemType(module: WasmModule, tableIndex: number): ValType | undefined {
+  if (tableIndex < module.importedTableCount) {
+    let seen = 0;
+    for (const imp of module.imports) {
+      if (imp.desc.kind !== 'table') continue;
+      if (seen++ === tableIndex) return imp.desc.type.elemType;
+    }
+    return undefined;
+  }
+  return module.tables[tableIndex - module.importedTableCount]?.elemType;
 }
 
 /** The function index of defined-function body `bodyIndex` (module.code[bodyIndex]). */

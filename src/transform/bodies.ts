@@ -9,7 +9,8 @@
 // - checkpoints: before each of those operations, a call to the injected
 //   deadline checkpoint import (every grow; fills, copies and inits from
 //   CHECKPOINT_MIN_BYTES or CHECKPOINT_MIN_ELEMENTS up, checked inline), and
-//   fills and copies split into chunks with a checkpoint after each (chunks.ts);
+//   fills and copies of memory 0 and of funcref and externref tables split
+//   into chunks with a checkpoint after each (chunks.ts);
 // - renumbering: `call`, `return_call` and `ref.func` immediates, when an
 //   inserted import shifted the function index space.
 //
@@ -21,10 +22,11 @@ import { ByteReader } from '../binary/reader.js';
 import type { WasmModule } from '../binary/types.js';
 import { CodeWriter } from './code-writer.js';
 import { CHECKPOINT_MIN_BYTES, CHECKPOINT_MIN_ELEMENTS } from './checkpoint.js';
-import { emitChunkedCopy, emitChunkedFill } from './chunks.js';
+import { emitChunkedCopy, emitChunkedFill, MEMORY0, memoryCopy, memoryFill, tableCopy, tableFill, tableSpace } from './chunks.js';
 import { emitBulkCharge, emitCharge, emitPark, type BulkCost } from './fuel.js';
 import type { FunctionRemap } from './sections.js';
 import { defaultDecodeLimits } from '../binary/limits.js';
+import { tableElemType } from '../binary/lookup.js';
 
 /**
  * The rewrite would pass what V8 compiles: a function body over its limit
@@ -49,6 +51,11 @@ export interface BodyPlan {
   scratch: number | null;
   /** Function index of the injected checkpoint import, or null for none. */
   checkpoint: number | null;
+  /**
+   * With checkpoints in a module with tables: scratch globals of type funcref
+   * and externref, where a chunked table.fill parks its value.
+   */
+  refScratch?: { funcref: number; externref: number } | null;
   /** Renumbering of function indices, or null when they do not move. */
   remap: FunctionRemap | null;
 }
@@ -110,7 +117,6 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: 
         break;
       case SiteKind.Bulk: {
         const bulk = bulkCosts[(what >> 2) & 3]!;
-        const opcode = what >>> 8;
         if (fuel) {
           // table.grow pays for the elements its table holds: the table index, read again after the opcode.
           let table = 0;
@@ -130,11 +136,7 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: 
         if (!fuel) emitPark(out, plan.scratch!);
         out.u8(0x23).u32(plan.scratch!).u8(0x41).s32(bulk === 'bytes' ? CHECKPOINT_MIN_BYTES : CHECKPOINT_MIN_ELEMENTS);
         out.u8(0x4f).u8(0x04).u8(0x40).u8(0x10).u32(checkpoint).u8(0x0b); // i32.ge_u; if; call checkpoint; end
-        // memory.fill (11) and memory.copy (10) within memory 0 are split into chunks.
-        if (what & SITE_MEMORY0) {
-          if (opcode === 11) emitChunkedFill(out, plan.scratch!, checkpoint);
-          else if (opcode === 10) emitChunkedCopy(out, plan.scratch!, checkpoint);
-        }
+        emitChunking(out, module, plan, what, reader, at);
         break;
       }
       case SiteKind.Call: {
@@ -156,6 +158,38 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: 
     throw new RewriteTooLarge(`function ${module.importedFunctionCount + bodyIndex} would be ${rewritten} bytes once rewritten (${body.end - body.start} as shipped), over V8's limit of ${defaultDecodeLimits.maxFunctionBodyBytes}`);
   }
   return true;
+}
+
+/**
+ * Splits the bulk operation at `at` into chunks with a checkpoint after each,
+ * when it is one that can be: memory.fill (11) and memory.copy (10) within
+ * memory 0, table.fill (17) and table.copy (14) of funcref and externref
+ * tables (a fill's value is parked in a global of its type). table.init and
+ * memory.init are not chunked: their source is a segment of the module.
+ */
+function emitChunking(out: CodeWriter, module: WasmModule, plan: BodyPlan, what: number, reader: ByteReader, at: number): void {
+  const opcode = what >>> 8;
+  const scratch = plan.scratch!;
+  const checkpoint = plan.checkpoint!;
+  const words = { n: scratch, value: scratch + 1, d: scratch + 2 };
+  if (what & SITE_MEMORY0) {
+    if (opcode === 11) emitChunkedFill(out, words, MEMORY0, memoryFill, checkpoint);
+    else if (opcode === 10) emitChunkedCopy(out, scratch, { dst: MEMORY0, src: MEMORY0 }, memoryCopy, checkpoint);
+    return;
+  }
+  if (opcode !== 17 && opcode !== 14) return;
+  // The table indices, read again after the opcode.
+  reader.pos = at + 1;
+  reader.u32(); // the sub-opcode
+  const first = reader.u32();
+  if (opcode === 17) {
+    const type = tableElemType(module, first);
+    if (!plan.refScratch || (type !== 'funcref' && type !== 'externref')) return;
+    emitChunkedFill(out, { ...words, value: plan.refScratch[type] }, tableSpace(first), tableFill(first), checkpoint);
+  } else {
+    const src = reader.u32();
+    emitChunkedCopy(out, scratch, { dst: tableSpace(first), src: tableSpace(src) }, tableCopy(first, src), checkpoint);
+  }
 }
 
 /**

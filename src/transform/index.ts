@@ -29,7 +29,7 @@ import type { MemoryType, TableType, WasmModule } from '../binary/types.js';
 import { encodeFuncType, encodeLimits, encodeTableType } from '../binary/encode.js';
 import { ByteWriter, sized } from '../binary/writer.js';
 import { codePayload, sitesFor, type BodyPlan } from './bodies.js';
-import { counterGlobal, FUEL_EXPORT, SCRATCH_GLOBAL } from './fuel.js';
+import { counterGlobal, EXTERNREF_SCRATCH_GLOBAL, FUEL_EXPORT, FUNCREF_SCRATCH_GLOBAL, SCRATCH_GLOBAL } from './fuel.js';
 import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
   planAssembly, layOut, type AssemblyPlan, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, remapConstExpr, sectionOf, type FunctionRemap,
@@ -244,12 +244,19 @@ function planRewrite(module: WasmModule, r: Rewrite): PlannedRewrite {
   // The fuel counter and the scratch global are appended after the module's globals.
   const globalCount = module.importedGlobalCount + module.globals.length;
   const fuel = r.fuel === null ? null : { counter: globalCount, growCapPages: growCap(module, r.memories) };
-  // Scratch globals: one to park a size in (fuel charges, checkpoint tests), three with checkpoints (chunking).
+  // Scratch globals: one to park a size in (fuel charges, checkpoint tests), three with checkpoints (chunking),
+  // and with checkpoints in a module with tables, a funcref and an externref one (a chunked table.fill's value).
   const scratchCount = checkpoint !== null ? 3 : fuel ? 1 : 0;
   const scratch = scratchCount === 0 ? null : globalCount + (fuel ? 1 : 0);
-  const addedGlobals = [...(fuel ? [counterGlobal(r.fuel!)] : []), ...Array.from({ length: scratchCount }, () => SCRATCH_GLOBAL)];
+  const hasTables = module.importedTableCount + module.tables.length > 0;
+  const refScratch = checkpoint !== null && hasTables ? { funcref: scratch! + 3, externref: scratch! + 4 } : null;
+  const addedGlobals = [
+    ...(fuel ? [counterGlobal(r.fuel!)] : []),
+    ...Array.from({ length: scratchCount }, () => SCRATCH_GLOBAL),
+    ...(refScratch ? [FUNCREF_SCRATCH_GLOBAL, EXTERNREF_SCRATCH_GLOBAL] : []),
+  ];
 
-  const plan: BodyPlan = { fuel, scratch, checkpoint, remap };
+  const plan: BodyPlan = { fuel, scratch, checkpoint, remap, refScratch };
 
   // The start function runs inside `_start` (start.ts), so it runs after the host has set up the run, under fuel.
   const wrapper: StartWrapper | null = r.keepStart ? null : startWrapper(module, newIndex, functionCount + (checkpoint === null ? 0 : 1));

@@ -67,6 +67,8 @@ export class WasiContext {
    * the host can read them if the run is killed. A no-op otherwise.
    */
   publish: () => void = () => {};
+  /** Publishes the counters when the guest's memory grew since they were last published (the checkpoint calls it). */
+  publishIfGrown: () => void = () => {};
   args: GuestStrings = NO_STRINGS;
   env: GuestStrings = NO_STRINGS;
   clocks!: Clocks;
@@ -89,6 +91,7 @@ export class WasiContext {
     this.limitsHit = new Set();
     this.flushOutput = () => {};
     this.publish = () => {};
+    this.publishIfGrown = () => {};
     this.args = run.args;
     this.env = run.env;
     this.clocks = run.clocks;

@@ -107,8 +107,10 @@ export function buildImports(ctx: WasiContext): WebAssembly.Imports {
   // the deadline has passed it ends the run with the signal blocking calls use.
   // Unguarded, so that signal is not turned into an errno. One performance.now()
   // read and one comparison per call (the BigInt monotonic clock cost 129 ns a
-  // call; this about 40).
+  // call; this about 40), and in an isolate, the memory's size compared with the
+  // one last published (a killed worker's record has only what was published).
   const checkpoint = (): void => {
+    ctx.publishIfGrown();
     if (performance.now() >= ctx.deadlineAtPerf) ctx.checkDeadline();
   };
   return { wasi_snapshot_preview1: wrapped, [CHECKPOINT_MODULE]: { [CHECKPOINT_NAME]: checkpoint } };

@@ -187,6 +187,11 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
       live.peakMemoryBytes = guestMemory?.buffer.byteLength ?? 0;
       publish(live, ctx);
     };
+    // A guest that grows and then spins makes no host call: the checkpoint before each grow and
+    // large fill publishes the size it reached, or a worker stopped at the deadline reported 0.
+    ctx.publishIfGrown = () => {
+      if ((guestMemory?.buffer.byteLength ?? 0) !== live.peakMemoryBytes) ctx.publish();
+    };
   }
   const result: RunResult = {
     exitCode: null, trap: null, stdout: NO_OUTPUT, stderr: NO_OUTPUT, limitsHit: [], denied: ctx.denied,

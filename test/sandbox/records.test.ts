@@ -1,12 +1,12 @@
 // The record of a run ended by its deadline is as complete as a finished
-// one's: usage, denied attempts, limits hit and output gathered so far, in
-// every mode.
+// one's: usage (memory grown included), denied attempts, limits hit and
+// output gathered so far, in every mode.
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
-import { watFixture } from '../helpers/wat.js';
+import { wat, watFixture } from '../helpers/wat.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 /** This process's scratch directories (/dev/shm is shared; names carry the creator's pid). */
@@ -33,6 +33,22 @@ for (const isolation of ['none', 'thread', 'process'] as const) {
         await sandbox.close();
       }
       assert.deepEqual(scratchDirs(), before);
+    });
+
+    // No host call after the growth: a worker stopped at the deadline reported 0 bytes of memory.
+    it('the memory a guest grew to before spinning', async () => {
+      const sandbox = await createSandbox({ isolation, limits: { timeout: '300ms' } });
+      try {
+        const result = await sandbox.run(await wat(`(module (memory (export "memory") 1)
+          (func (export "_start")
+            (loop (br_if 0 (i32.lt_u (memory.grow (i32.const 1)) (i32.const 31))))
+            (memory.fill (i32.const 0) (i32.const 7) (i32.const 65536))
+            (loop (br 0))))`));
+        assert.equal(result.trap?.kind, 'deadline');
+        assert.equal(result.usage.peakMemoryBytes, 32 * 65536);
+      } finally {
+        await sandbox.close();
+      }
     });
   });
 }
