@@ -107,7 +107,9 @@ export const DEFAULT_FEATURES: readonly FeatureName[] = [
 
 export const DEFAULT_LIMITS: Readonly<LimitsPolicy> = Object.freeze({
   memory: 1024 * 1024 * 1024,
-  tableElements: 10_000_000,
+  // Real modules declare 441-10,266 elements; V8's own limit (10M) cost 4-11 s past a deadline in one
+  // table.grow on the caller's thread, and about 300 MiB (docs/RATIONALE.md, "One budget for all tables").
+  tableElements: 1_000_000,
   tables: 16,
   memories: 1,
   fuel: null,

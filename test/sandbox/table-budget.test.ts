@@ -40,7 +40,8 @@ describe('one budget for all tables', () => {
   });
 
   it('admitted with the count raised, 600 tables grown until they fail hold at most the budget, far below 1 GiB RSS', (t) => {
-    const report = runChild(t, bomb, { limits: { tables: 600 } });
+    // At V8's own limit (the default was once this): the budget still holds, and the RSS with it.
+    const report = runChild(t, bomb, { limits: { tables: 600, 'table-elements': 10_000_000 } });
     assert.equal(report.admitted, true);
     assert.ok(report.grown! <= 10_000_000, `${report.grown} elements grown`);
     assert.ok(report.grown! >= 9_000_000, `the budget is usable: ${report.grown}`);

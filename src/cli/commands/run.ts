@@ -63,7 +63,7 @@ prints its results one per line.
   --max-write SIZE        storage the guest makes the host keep on writable mounts and
                           scratch: file footprints, directories, symlinks (default 256MiB;
                           EDQUOT beyond; docs/wasi.md)
-  --max-table-elements N  elements of all tables together (default 10000000; table.grow fails beyond)
+  --max-table-elements N  elements of all tables together (default 1000000; table.grow fails beyond)
   --max-tables N          tables a module may declare (default 16)
   --max-memories N        memories a module may declare (default 1; more needs multi-memory)
   --report FILE           write a JSON record of the run (docs/report.md)
