@@ -23,6 +23,7 @@ import type { GuestMemory } from '../wasi/guest-memory.js';
 import { GuestTrap } from '../wasi/trap.js';
 import { isNumType, type NumType, type WasmValue } from '../wasi/values.js';
 import { decodeArgs, encodeArgs } from './host-call-codec.js';
+import { needsWasmStub, wasmStub } from './wasm-stub.js';
 
 /**
  * Checked access to the calling guest's memory: every pointer and length is
@@ -70,7 +71,7 @@ export type UnknownImports = 'refuse' | 'trap' | 'zero';
 /** What a run links beside WASI, as plain data that crosses into an isolate. */
 export interface LinkPlan {
   /** Stubs for imports neither WASI nor granted. */
-  stubs: Array<{ module: string; name: string; results: string[]; mode: 'trap' | 'zero' }>;
+  stubs: Array<{ module: string; name: string; params: string[]; results: string[]; mode: 'trap' | 'zero' }>;
   /** Granted host functions, by index into the sandbox's grant list; `via` says where the body runs. */
   hosted: Array<HostFunctionSignature & { via: 'here' | 'loaded' | 'channel'; index: number; from?: { path: string; export: string } }>;
 }
@@ -192,11 +193,13 @@ export function unknownImportStub(stub: LinkPlan['stubs'][number], counts: CallC
   const zeros = stub.results.map((t) => ZERO[t] ?? null);
   const value = zeros.length === 0 ? undefined : zeros.length === 1 ? zeros[0] : zeros;
   if (stub.mode === 'trap') {
-    return () => {
+    const trap = () => {
       counts.set(label, (counts.get(label) ?? 0) + 1);
       throw new GuestTrap('unknown-import', `called ${label}, an import nothing provides`);
     };
+    return needsWasmStub(stub.params, stub.results) ? wasmStub(stub.params, stub.results, trap) : trap;
   }
+  if (needsWasmStub(stub.params, stub.results)) return wasmStub(stub.params, stub.results, () => { counts.set(label, (counts.get(label) ?? 0) + 1); });
   return () => {
     counts.set(label, (counts.get(label) ?? 0) + 1);
     return Array.isArray(value) ? [...value] : value;

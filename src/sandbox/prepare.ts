@@ -374,7 +374,7 @@ function linkedImports(module: WasmModule, policy: PrepareConfig, hostFunctions:
     if (imp.module === EXTISM_MODULE && Object.hasOwn(EXTISM_KERNEL, imp.name)) continue;
     if (policy.unknownImports === 'refuse') continue;
     const type = module.types[imp.desc.typeIndex];
-    stubs.push({ module: imp.module, name: imp.name, results: (type?.results ?? []).map(String), mode: policy.unknownImports });
+    stubs.push({ module: imp.module, name: imp.name, params: (type?.params ?? []).map(String), results: (type?.results ?? []).map(String), mode: policy.unknownImports });
   }
   return { stubs, imported };
 }

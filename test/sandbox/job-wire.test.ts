@@ -62,7 +62,7 @@ describe('the job wire', () => {
       { ...plain, watchdog: true },
       { ...plain, guards: [[12, 'stack-guard']] },
       { ...plain, entry: { kind: 'invoke', name: 'add', args: [1, 2n], results: ['i32'] } },
-      { ...plain, plan: { stubs: [{ module: 'env', name: 'f', results: [], mode: 'trap' }], hosted: [] } },
+      { ...plain, plan: { stubs: [{ module: 'env', name: 'f', params: [], results: [], mode: 'trap' }], hosted: [] } },
       { ...plain, kernel: { input: new Uint8Array([1]), config: {}, vars: [], limits: { memoryBytes: 1, varBytes: 1, logLines: 1 } } as unknown as Job['kernel'] },
       { ...plain, grant: { ...plain.grant, stdin: { kind: 'none' } } },
       { ...plain, grant: { ...plain.grant, stdin: { kind: 'fd', fd: 0 } } },

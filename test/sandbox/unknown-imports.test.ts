@@ -65,6 +65,38 @@ describe('zero stubs return typed zeros', () => {
     }
   });
 
+  it('a v128 parameter or result: zero returns a zero vector and trap traps as unknown-import, in every isolation', async () => {
+    // A JS function cannot stand for an import with a v128 in its signature: V8 threw a TypeError at the call,
+    // and the run ended as a trap of kind other, in both modes.
+    const module = await wat(`(module
+      (import "h" "vec" (func $vec (param v128 i32) (result v128 i64)))
+      (func (export "lanes") (result i64 i64)
+        (call $vec (v128.const i64x2 7 9) (i32.const 1))
+        drop
+        i64x2.extract_lane 0
+        (call $vec (v128.const i64x2 7 9) (i32.const 2))
+        drop
+        i64x2.extract_lane 1))`);
+    for (const isolation of ['none', 'thread', 'process'] as const) {
+      const zero = await createSandbox({ isolation, imports: { unknown: 'zero' } });
+      try {
+        const r = await zero.invoke(module, 'lanes');
+        assert.deepEqual(r.results, [0n, 0n], `${isolation}: ${JSON.stringify(r.trap)}`);
+        assert.deepEqual(r.hostCalls, { 'h.vec': 2 }, isolation);
+      } finally {
+        await zero.close();
+      }
+      const trap = await createSandbox({ isolation, imports: { unknown: 'trap' } });
+      try {
+        const r = await trap.invoke(module, 'lanes');
+        assert.equal(r.trap?.kind, 'unknown-import', `${isolation}: ${JSON.stringify(r.trap)}`);
+        assert.match(r.trap!.message, /h\.vec/);
+      } finally {
+        await trap.close();
+      }
+    }
+  });
+
   it('never replaces a WASI function or a grant: preview1 names the policy does not grant stay refused', async () => {
     const module = await wat(`(module (import "wasi_snapshot_preview1" "random_get" (func (param i32 i32) (result i32))) (func (export "_start")))`);
     const sandbox = await createSandbox({ isolation: 'none', imports: { unknown: 'zero' } });
