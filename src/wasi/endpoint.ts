@@ -98,6 +98,29 @@ function open(fd: number, direction: 'read' | 'write'): Endpoint {
   return over(fd, false);
 }
 
+/**
+ * Linux major numbers of terminals: BSD pseudo-terminal slaves (3), virtual
+ * consoles and serial lines (4), /dev/tty, /dev/console and /dev/ptmx (5),
+ * pseudo-terminal slaves (136-143).
+ */
+function isTerminalMajor(major: number): boolean {
+  return (major >= 3 && major <= 5) || (major >= 136 && major <= 143);
+}
+
+/**
+ * Whether host descriptor `fd` is a terminal, by one fstat: a character device
+ * with a terminal's major number (/dev/null and other devices are not). Not
+ * node:tty, which loads node:net, tens of times the cost of a small run's stdio.
+ */
+export function isTerminal(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isCharacterDevice() && isTerminalMajor(Math.floor(stat.rdev / 256) % 4096);
+  } catch {
+    return false;
+  }
+}
+
 /** Opens a host path for reading without ever blocking on it (a FIFO named as stdin). */
 export function pathEndpoint(path: string): Endpoint {
   return over(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY), true);

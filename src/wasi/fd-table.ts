@@ -5,10 +5,20 @@ import { Errno, WasiError } from './errno.js';
 import type { Directory, File } from './fs/types.js';
 import type { InputStream, OutputStream } from './stdio.js';
 
+/**
+ * A stdio stream's place on the host: the host descriptor it reaches (null for
+ * a capture, a buffer, nothing, or a file named by path), and whether that is a
+ * terminal, found on first asking.
+ */
+export interface StdioHost {
+  hostFd: number | null;
+  terminal?: boolean;
+}
+
 /** An open descriptor. Its rights follow from its kind and open mode (rights.ts), so none are stored. */
 export type FdEntry =
-  | { kind: 'stdin'; stream: InputStream; flags: number }
-  | { kind: 'stdout'; stream: OutputStream; flags: number }
+  | ({ kind: 'stdin'; stream: InputStream; flags: number } & StdioHost)
+  | ({ kind: 'stdout'; stream: OutputStream; flags: number } & StdioHost)
   | { kind: 'file'; file: File; flags: number }
   | { kind: 'dir'; dir: Directory; preopen: string | null; flags: number; cookieCache?: unknown };
 

@@ -3,7 +3,8 @@
 
 import type { WasiContext } from './context.js';
 import { Errno, WasiError } from './errno.js';
-import { closeEntry, type FdEntry } from './fd-table.js';
+import { closeEntry, type FdEntry, type StdioHost } from './fd-table.js';
+import { isTerminal } from './endpoint.js';
 import { guestSetTimes } from './file-times.js';
 import { FileType, type File, type FileStat, type TimeUpdate } from './fs/types.js';
 import { encodeUtf8 } from './guest-memory.js';
@@ -44,9 +45,20 @@ export function setTimesAndRemember(ctx: WasiContext, [atim, mtim]: [TimeUpdate,
   guestSetTimes(ctx.clocks).remember(after, atim.kind === 'set' ? atim.ns : undefined, mtim.kind === 'set' ? mtim.ns : undefined);
 }
 
+/**
+ * stdio is a character device only when it is a terminal, and of unknown type
+ * otherwise, as in Wasmtime: wasi-libc's isatty() reads this, and a guest told
+ * that a pipe, a file or a capture is a terminal line-buffers it and may paint
+ * colours or prompts into it.
+ */
+function stdioFiletype(entry: StdioHost): FileType {
+  entry.terminal ??= entry.hostFd !== null && isTerminal(entry.hostFd);
+  return entry.terminal ? FileType.CharacterDevice : FileType.Unknown;
+}
+
 function filetypeOf(entry: FdEntry): number {
   switch (entry.kind) {
-    case 'stdin': case 'stdout': return FileType.CharacterDevice;
+    case 'stdin': case 'stdout': return stdioFiletype(entry);
     case 'dir': return FileType.Directory;
     case 'file': return FileType.RegularFile;
   }
@@ -270,7 +282,7 @@ export function fdFunctions(ctx: WasiContext) {
       const entry = fds.get(fd);
       if (entry.kind === 'file') writeFilestat(ctx, out >>> 0, entry.file.stat());
       else if (entry.kind === 'dir') writeFilestat(ctx, out >>> 0, entry.dir.stat());
-      else writeFilestat(ctx, out >>> 0, { dev: 0n, ino: 0n, filetype: FileType.CharacterDevice, nlink: 0n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n });
+      else writeFilestat(ctx, out >>> 0, { dev: 0n, ino: 0n, filetype: stdioFiletype(entry), nlink: 0n, size: 0n, atim: 0n, mtim: 0n, ctim: 0n });
       return 0;
     },
     fd_filestat_set_size: (fd: number, size: bigint) => {

@@ -16,7 +16,7 @@ import { GuestStrings } from './guest-strings.js';
 import { buildImports } from './preview1.js';
 import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
-import { DeadlineReached, localSink, localStdin, OutputGroup, OutputLimitExceeded, OutputStream, reachesHost, type InputSource, type OutputSink } from './stdio.js';
+import { DeadlineReached, hostFdOf, localSink, localStdin, OutputGroup, OutputLimitExceeded, OutputStream, reachesHost, type InputSource, type OutputSink } from './stdio.js';
 import { classifyEngineError, GuestTrap, type Trap } from './trap.js';
 import { START_EXPORT } from '../transform/start.js';
 import type { NumType, WasmValue } from './values.js';
@@ -167,9 +167,9 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
     available: () => source.available(),
     close: () => source.close(),
   };
-  fds.add({ kind: 'stdin', stream: stdin, flags: 0 });
-  fds.add({ kind: 'stdout', stream: stdout, flags: 0 });
-  fds.add({ kind: 'stdout', stream: stderr, flags: 0 });
+  fds.add({ kind: 'stdin', stream: stdin, flags: 0, hostFd: hostFdOf(grant.stdin, 0) });
+  fds.add({ kind: 'stdout', stream: stdout, flags: 0, hostFd: hostFdOf(grant.stdout, 1) });
+  fds.add({ kind: 'stdout', stream: stderr, flags: 0, hostFd: hostFdOf(grant.stderr, 2) });
 
   let instance: WebAssembly.Instance | null = null;
   let guestMemory: WebAssembly.Memory | null = null;

@@ -331,6 +331,11 @@ export function localSink(spec: OutputSpec, hostFd: number, deadline: () => void
   }
 }
 
+/** The host descriptor a stream built from `spec` reads or writes (`inheritedFd` for `inherit`), or null. */
+export function hostFdOf(spec: StdinSpec | OutputSpec, inheritedFd: number): number | null {
+  return spec.kind === 'fd' ? spec.fd : spec.kind === 'inherit' ? inheritedFd : null;
+}
+
 /** Whether a sink built from `spec` reaches a host descriptor (where stdout/stderr order shows). */
 export function reachesHost(spec: OutputSpec): boolean {
   return spec.kind === 'inherit' || spec.kind === 'fd';

@@ -24,6 +24,7 @@ import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
 import { terminalSafe, violationLines } from '../terminal-text.js';
+import { deniedHint } from '../denied-hint.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
        warden run --invoke FUNC [options] MODULE.wasm [-- ARGS...]
@@ -271,7 +272,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     io.stdout(JSON.stringify({ ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) }, null, 2) + '\n');
   }
-  const hint = noDirectoryHint(result, directoryMounts, () => opens);
+  const hint = noDirectoryHint(result, directoryMounts, () => opens) ?? deniedHint(result);
   if (result.trap) {
     // A trap's message may quote the module's own names (an unknown import's): escaped, as warden call does.
     io.stderr(`warden run: ${modulePath}: ${result.trap.kind}: ${terminalSafe(result.trap.message)}\n`);
