@@ -31,7 +31,7 @@ import {
   accessOf, bulkDestinationMemory, emitBulkCheck, emitRangeCheck, isBulkWrite, NullProofs, type GuardKind,
 } from './harden-guards.js';
 import { memoryLayout, type MemoryLayout, type Range } from './harden-layout.js';
-import { recogniseHardening, type Hardening } from './harden-recognise.js';
+import { carries, recogniseHardening, type Hardening } from './harden-recognise.js';
 
 import { DEFAULT_NULL_GUARD_BYTES, HARDEN_PASSES, type HardenPassName } from './harden-passes.js';
 
@@ -114,52 +114,59 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
   const found = recogniseHardening(module);
   const wanted = new Set(options.passes);
   const reports: PassReport[] = [];
-  const present = (pass: HardenPassName): boolean => {
-    const coverage = found.passes[pass];
-    if (!coverage?.verified) return false;
-    reports.push({ pass, status: 'present', sites: coverage.sites, detail: coverage.detail });
-    return true;
-  };
   const nullSize = options.nullSize ?? DEFAULT_NULL_GUARD_BYTES;
   if (!Number.isSafeInteger(nullSize) || nullSize < 1 || nullSize > 2 ** 31) throw new HardenError(`null-guard size must be 1 byte to 2 GiB, got ${nullSize}`);
 
   const plan: Plan = { stack: null, nullSize: null, rodata: null, bulk: null };
 
-  // Each pass's precondition; `lenient` turns a pass that cannot apply into a report instead of an error.
-  const attempt = (pass: HardenPassName, apply: () => void): void => {
-    if (!wanted.has(pass) || present(pass)) return;
+  // Each pass's precondition, then what it would protect: a pass the module already carries counts as
+  // present only when its checks protect at least that (a publisher's checks against [0, 1) do not pass
+  // for a null guard of 1024 bytes; the pass is applied over them). `lenient` turns a pass that cannot
+  // apply into a report instead of an error.
+  const attempt = (pass: HardenPassName, planned: () => Range[], apply: () => void): void => {
+    if (!wanted.has(pass)) return;
+    const coverage = found.passes[pass];
+    const present = () => reports.push({ pass, status: 'present', sites: coverage!.sites, detail: coverage!.detail });
+    let protects: Range[];
     try {
       if (pass !== 'stack') memoryOk(module, pass);
-      apply();
+      protects = planned();
     } catch (error) {
-      if (!(error instanceof HardenError) || !options.lenient) throw error;
+      if (!(error instanceof HardenError)) throw error;
+      // What the pass would protect is unknown here (a --rodata-range given before, not now): the module's own checks stand.
+      if (coverage?.verified) { present(); return; }
+      if (!options.lenient) throw error;
       reports.push({ pass, status: 'not-applicable', sites: 0, detail: error.message.replace(/^--[a-z-]+: /, '') });
+      return;
     }
+    if (carries(coverage, protects)) present();
+    else apply();
   };
+  const sp = layout.stackPointer;
   attempt('stack', () => {
-    const sp = layout.stackPointer;
     if (!sp) throw new HardenError('--stack-guard: no stack pointer global found (no `__stack_pointer` name, no mutable i32 global)');
     if (sp.foundBy === 'import') throw new HardenError('--stack-guard: the stack pointer is imported; its placement is the host\'s');
     if (layout.layout === 'stack-first') throw new HardenError('--stack-guard: the stack is placed below static data (stack-first): an overflow already leaves memory and traps out-of-bounds');
     if (layout.staticEnd === null) throw new HardenError('--stack-guard: the stack pointer\'s initial value is not a constant; cannot place the stack');
-    plan.stack = { global: sp.global, staticEnd: layout.staticEnd };
-  });
+    return [{ start: 0, end: layout.staticEnd }];
+  }, () => { plan.stack = { global: sp!.global, staticEnd: layout.staticEnd! }; });
   const rodataRange = options.rodataRange ?? layout.rodata;
   attempt('null', () => {
     // A data segment below the guard would make every access to it trap.
     if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--null-guard: static data starts at ${layout.lowestData}, below the guard size ${nullSize}; give a smaller --null-guard-size`);
-    plan.nullSize = nullSize;
-  });
+    return [{ start: 0, end: nullSize }];
+  }, () => { plan.nullSize = nullSize; });
   attempt('rodata', () => {
     if (!rodataRange) throw new HardenError('--rodata-guard: the module names no `.rodata` data segment; give --rodata-range START..END');
     if (!(rodataRange.start >= 0 && rodataRange.end > rodataRange.start && rodataRange.end <= 2 ** 32)) throw new HardenError(`--rodata-guard: bad range ${rodataRange.start}..${rodataRange.end}`);
-    plan.rodata = rodataRange;
-  });
+    return [rodataRange];
+  }, () => { plan.rodata = rodataRange; });
+  const bulkRanges: Array<{ start: number; end: number; kind: GuardKind }> = [{ start: 0, end: nullSize, kind: 'null-guard' }];
+  if (rodataRange) bulkRanges.push({ start: rodataRange.start, end: rodataRange.end, kind: 'rodata-write' });
   attempt('bulk', () => {
     if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--bulk-guard: static data starts at ${layout.lowestData}, below the null-guard size ${nullSize}`);
-    plan.bulk = [{ start: 0, end: nullSize, kind: 'null-guard' }];
-    if (rodataRange) plan.bulk.push({ start: rodataRange.start, end: rodataRange.end, kind: 'rodata-write' });
-  });
+    return bulkRanges;
+  }, () => { plan.bulk = bulkRanges; });
   if (!plan.stack && plan.nullSize === null && !plan.rodata && !plan.bulk) return { bytes: module.bytes, passes: reports, layout, signatureRemoved: false };
 
   const counts = { stack: 0, null: 0, rodata: 0, bulk: 0 };
