@@ -26,6 +26,8 @@ import { checkIndices } from '../binary/indices.js';
 import { forEachInstruction, newInstruction } from '../binary/instructions.js';
 import { encodeFunctionBody, rewriteModule } from '../binary/encode.js';
 import type { Instruction, LocalDecl, WasmModule } from '../binary/types.js';
+import { defaultDecodeLimits } from '../binary/limits.js';
+import { RewriteTooLarge } from './bodies.js';
 import { CodeWriter } from './code-writer.js';
 import {
   accessOf, bulkDestinationMemory, emitBulkCheck, emitRangeCheck, isBulkWrite, NullProofs, type GuardKind,
@@ -172,9 +174,17 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
   const counts = { stack: 0, null: 0, rodata: 0, bulk: 0 };
   const bodies = new Map<number, Uint8Array>();
   const ins = newInstruction();
+  // Guards multiply dense code (a body of 3-byte loads grows about ninefold under the null pass): the module
+  // is refused at the first body that would pass V8's limits, before the rest is built.
+  let size = module.bytes.length;
   for (let f = 0; f < module.code.length; f++) {
     const body = hardenBody(module, f, plan, ins, counts);
-    if (body) bodies.set(f, body);
+    if (!body) continue;
+    bodies.set(f, body);
+    size += body.length - (module.code[f]!.end - module.code[f]!.start);
+    if (size > defaultDecodeLimits.maxModuleBytes) {
+      throw new RewriteTooLarge(`the module would pass ${defaultDecodeLimits.maxModuleBytes} bytes once hardened (V8's module limit) at function ${module.importedFunctionCount + f}`);
+    }
   }
   const signed = module.customs.some((c) => c.name === 'signature');
   const bytes = rewriteModule(module, { bodies, ...(signed ? { dropCustomSections: ['signature', 'signature_delimiter'] } : {}) });
@@ -194,7 +204,14 @@ function paramCount(module: WasmModule, f: number): number {
 /** Locals the guards park operands in, appended after the body's own. */
 const ADDED_LOCALS: LocalDecl[] = [{ count: 3, type: 'i32' }, { count: 1, type: 'i64' }, { count: 1, type: 'f32' }, { count: 1, type: 'f64' }];
 
-interface Site { at: number; ins: Instruction; skipNull: boolean }
+/** A site to guard, and for a load or store which of its checks it gets. */
+interface Site { at: number; ins: Instruction; checkNull: boolean; checkRodata: boolean }
+
+/**
+ * The fewest bytes a guard adds in front of its site: one operand parked and
+ * pushed back (two 2-byte local instructions) and one range check (18 bytes).
+ */
+const MIN_GUARD_BYTES = 22;
 
 function hardenBody(module: WasmModule, f: number, plan: Plan, ins: Instruction, counts: Record<HardenPassName, number>): Uint8Array | null {
   const body = module.code[f]!;
@@ -204,15 +221,19 @@ function hardenBody(module: WasmModule, f: number, plan: Plan, ins: Instruction,
   let addressLocal: number | null = null; // the local the previous instruction got, if it was a local.get
   forEachInstruction(module, f, (i) => {
     const access = i.memArg && i.memArg.memory === 0 ? accessOf(i) : null;
-    if (plan.stack && i.prefix === 0 && i.code === 0x24 && i.index === plan.stack.global) sites.push({ at: i.offset, ins: { ...i }, skipNull: false });
+    if (plan.stack && i.prefix === 0 && i.code === 0x24 && i.index === plan.stack.global) sites.push({ at: i.offset, ins: { ...i }, checkNull: false, checkRodata: false });
     else if (guardsAccesses && access) {
+      const offset = i.memArg!.offset;
       let skipNull = false;
       if (plan.nullSize !== null && !access.store && addressLocal !== null) {
-        skipNull = proofs.covers(addressLocal, i.memArg!.offset);
-        if (!skipNull && i.memArg!.offset < plan.nullSize) proofs.prove(addressLocal, i.memArg!.offset);
+        skipNull = proofs.covers(addressLocal, offset);
+        if (!skipNull && offset < plan.nullSize) proofs.prove(addressLocal, offset);
       }
-      sites.push({ at: i.offset, ins: { ...i, memArg: { ...i.memArg! } }, skipNull });
-    } else if (plan.bulk && isBulkWrite(i) && bulkDestinationMemory(i) === 0) sites.push({ at: i.offset, ins: { ...i }, skipNull: false });
+      // Null page: the access starts below nullSize (the range starts at 0, so its size does not matter).
+      const checkNull = plan.nullSize !== null && offset < plan.nullSize && !skipNull;
+      const checkRodata = plan.rodata !== null && access.store && offset < plan.rodata.end;
+      if (checkNull || checkRodata) sites.push({ at: i.offset, ins: { ...i, memArg: { ...i.memArg! } }, checkNull, checkRodata });
+    } else if (plan.bulk && isBulkWrite(i) && bulkDestinationMemory(i) === 0) sites.push({ at: i.offset, ins: { ...i }, checkNull: false, checkRodata: false });
     else if (guardsAccesses && i.memArg && (i.prefix === 0xfd || i.prefix === 0xfe)) {
       throw new HardenError(`function ${module.importedFunctionCount + f}: ${i.name} is not covered by the null and read-only guards (SIMD and atomic accesses are not supported)`);
     }
@@ -220,62 +241,58 @@ function hardenBody(module: WasmModule, f: number, plan: Plan, ins: Instruction,
     addressLocal = i.prefix === 0 && i.code === 0x20 ? i.index : null;
   }, ins);
   if (sites.length === 0) return null;
+  // Refused while planned: what the guards add at the least already takes the body past what V8 compiles.
+  const limit = defaultDecodeLimits.maxFunctionBodyBytes;
+  const tooLarge = () => new RewriteTooLarge(`function ${module.importedFunctionCount + f} would pass V8's limit of ${limit} bytes once hardened (${body.end - body.start} bytes as shipped, ${sites.length} sites to guard)`);
+  if (body.end - body.start + sites.length * MIN_GUARD_BYTES > limit) throw tooLarge();
 
   const base = paramCount(module, f) + body.localCount;
   const L = base, V32 = base + 1, N = base + 2, V64 = base + 3, VF32 = base + 4, VF64 = base + 5;
   const valueLocal = { i32: V32, i64: V64, f32: VF32, f64: VF64 } as const;
   const out = new CodeWriter(body.end - body.codeStart + sites.length * 40 + 16);
   let copied = body.codeStart;
-  let changed = false;
-  for (const { at, ins: site, skipNull } of sites) {
+  for (const { at, ins: site, checkNull, checkRodata } of sites) {
+    if (out.length > limit) throw tooLarge();
     const access = accessOf(site);
     const guard = new CodeWriter(64);
-    let wrapped = false;
     if (site.prefix === 0 && site.code === 0x24) {
       guard.u8(0x21).u32(L);
       emitRangeCheck(guard, L, 0, plan.stack!.staticEnd, 'stack-guard');
       guard.u8(0x20).u32(L);
       counts.stack++;
-      wrapped = true;
     } else if (access) {
       const offset = site.memArg!.offset;
       const checks = new CodeWriter(32);
-      // Null page: the access starts below nullSize (the range starts at 0, so its size does not matter).
-      if (plan.nullSize !== null && offset < plan.nullSize && !skipNull) {
-        emitRangeCheck(checks, L, 0, plan.nullSize - offset, 'null-guard');
+      if (checkNull) {
+        emitRangeCheck(checks, L, 0, plan.nullSize! - offset, 'null-guard');
         counts.null++;
       }
       // Read-only data: [addr + offset, + size) meets [start, end).
-      if (plan.rodata && access.store && offset < plan.rodata.end) {
-        const lo = Math.max(0, plan.rodata.start - access.size + 1 - offset);
-        const hi = plan.rodata.end - offset;
+      if (checkRodata) {
+        const lo = Math.max(0, plan.rodata!.start - access.size + 1 - offset);
+        const hi = plan.rodata!.end - offset;
         emitRangeCheck(checks, L, lo, hi - lo, 'rodata-write');
         counts.rodata++;
       }
-      if (checks.length > 0) {
-        if (access.store) guard.u8(0x21).u32(valueLocal[access.value!]);
-        guard.u8(0x21).u32(L);
-        guard.copy(checks.finish(), 0, checks.length);
-        guard.u8(0x20).u32(L);
-        if (access.store) guard.u8(0x20).u32(valueLocal[access.value!]);
-        wrapped = true;
-      }
+      if (access.store) guard.u8(0x21).u32(valueLocal[access.value!]);
+      guard.u8(0x21).u32(L);
+      guard.copy(checks.finish(), 0, checks.length);
+      guard.u8(0x20).u32(L);
+      if (access.store) guard.u8(0x20).u32(valueLocal[access.value!]);
     } else {
       guard.u8(0x21).u32(N).u8(0x21).u32(V32).u8(0x21).u32(L);
       for (const range of plan.bulk!) emitBulkCheck(guard, L, N, range.start, range.end, range.kind);
       guard.u8(0x20).u32(L).u8(0x20).u32(V32).u8(0x20).u32(N);
       counts.bulk++;
-      wrapped = true;
     }
-    if (!wrapped) continue;
-    changed = true;
     out.copy(module.bytes, copied, at);
     out.copy(guard.finish(), 0, guard.length);
     copied = at;
   }
-  if (!changed) return null;
   out.copy(module.bytes, copied, body.end);
-  return encodeFunctionBody([...body.locals, ...ADDED_LOCALS], out.finish());
+  const hardened = encodeFunctionBody([...body.locals, ...ADDED_LOCALS], out.finish());
+  if (hardened.length > limit) throw tooLarge();
+  return hardened;
 }
 
 export type { Hardening, Range };
