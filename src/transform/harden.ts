@@ -109,6 +109,37 @@ function memoryOk(module: WasmModule, pass: HardenPassName): void {
   if ((memory as { type: { limits: { is64: boolean } } }).type.limits.is64) throw new HardenError(`--${pass}-guard: 64-bit memories are not supported`);
 }
 
+/**
+ * The address ranges `pass` would protect in this module (stack: below the end
+ * of static data; null: the guard; rodata: the constant range; bulk: both), or
+ * a HardenError saying why it cannot apply. Shared with `warden inspect`, which
+ * asks it whether the checks a module carries protect what the pass would.
+ */
+export function passProtection(module: WasmModule, layout: MemoryLayout, pass: HardenPassName, nullSize: number, rodataRange: Range | null): Range[] {
+  if (pass === 'stack') {
+    const sp = layout.stackPointer;
+    if (!sp) throw new HardenError('--stack-guard: no stack pointer global found (no `__stack_pointer` name, no mutable i32 global)');
+    if (sp.foundBy === 'import') throw new HardenError('--stack-guard: the stack pointer is imported; its placement is the host\'s');
+    if (layout.layout === 'stack-first') throw new HardenError('--stack-guard: the stack is placed below static data (stack-first): an overflow already leaves memory and traps out-of-bounds');
+    if (layout.staticEnd === null) throw new HardenError('--stack-guard: the stack pointer\'s initial value is not a constant; cannot place the stack');
+    return [{ start: 0, end: layout.staticEnd }];
+  }
+  memoryOk(module, pass);
+  if (pass === 'rodata') {
+    if (!rodataRange) throw new HardenError('--rodata-guard: the module names no `.rodata` data segment; give --rodata-range START..END');
+    if (!(rodataRange.start >= 0 && rodataRange.end > rodataRange.start && rodataRange.end <= 2 ** 32)) throw new HardenError(`--rodata-guard: bad range ${rodataRange.start}..${rodataRange.end}`);
+    return [rodataRange];
+  }
+  // A data segment below the guard would make every access to it trap.
+  if (layout.lowestData !== null && layout.lowestData < nullSize) {
+    throw new HardenError(pass === 'null'
+      ? `--null-guard: static data starts at ${layout.lowestData}, below the guard size ${nullSize}; give a smaller --null-guard-size`
+      : `--bulk-guard: static data starts at ${layout.lowestData}, below the null-guard size ${nullSize}`);
+  }
+  const nullPage = { start: 0, end: nullSize };
+  return pass === 'null' ? [nullPage] : rodataRange ? [nullPage, rodataRange] : [nullPage];
+}
+
 /** Hardens a decoded module; see the file comment. The module is not modified. */
 export function hardenModule(module: WasmModule, options: HardenOptions): HardenResult {
   if (!options.validatedAsShipped) validateAsShipped(module);
@@ -121,54 +152,31 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
 
   const plan: Plan = { stack: null, nullSize: null, rodata: null, bulk: null };
 
-  // Each pass's precondition, then what it would protect: a pass the module already carries counts as
-  // present only when its checks protect at least that (a publisher's checks against [0, 1) do not pass
-  // for a null guard of 1024 bytes; the pass is applied over them). `lenient` turns a pass that cannot
-  // apply into a report instead of an error.
-  const attempt = (pass: HardenPassName, planned: () => Range[], apply: () => void): void => {
-    if (!wanted.has(pass)) return;
+  const rodataRange = options.rodataRange ?? layout.rodata;
+  // A pass the module already carries counts as present only when its checks protect at least what the
+  // pass would now (a publisher's checks against [0, 1) do not pass for a null guard of 1024 bytes; the
+  // pass is applied over them). `lenient` turns a pass that cannot apply into a report instead of an error.
+  for (const pass of HARDEN_PASSES) {
+    if (!wanted.has(pass)) continue;
     const coverage = found.passes[pass];
     const present = () => reports.push({ pass, status: 'present', sites: coverage!.sites, detail: coverage!.detail });
     let protects: Range[];
     try {
-      if (pass !== 'stack') memoryOk(module, pass);
-      protects = planned();
+      protects = passProtection(module, layout, pass, nullSize, rodataRange);
     } catch (error) {
       if (!(error instanceof HardenError)) throw error;
       // What the pass would protect is unknown here (a --rodata-range given before, not now): the module's own checks stand.
-      if (coverage?.verified) { present(); return; }
+      if (coverage?.verified) { present(); continue; }
       if (!options.lenient) throw error;
       reports.push({ pass, status: 'not-applicable', sites: 0, detail: error.message.replace(/^--[a-z-]+: /, '') });
-      return;
+      continue;
     }
-    if (carries(coverage, protects)) present();
-    else apply();
-  };
-  const sp = layout.stackPointer;
-  attempt('stack', () => {
-    if (!sp) throw new HardenError('--stack-guard: no stack pointer global found (no `__stack_pointer` name, no mutable i32 global)');
-    if (sp.foundBy === 'import') throw new HardenError('--stack-guard: the stack pointer is imported; its placement is the host\'s');
-    if (layout.layout === 'stack-first') throw new HardenError('--stack-guard: the stack is placed below static data (stack-first): an overflow already leaves memory and traps out-of-bounds');
-    if (layout.staticEnd === null) throw new HardenError('--stack-guard: the stack pointer\'s initial value is not a constant; cannot place the stack');
-    return [{ start: 0, end: layout.staticEnd }];
-  }, () => { plan.stack = { global: sp!.global, staticEnd: layout.staticEnd! }; });
-  const rodataRange = options.rodataRange ?? layout.rodata;
-  attempt('null', () => {
-    // A data segment below the guard would make every access to it trap.
-    if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--null-guard: static data starts at ${layout.lowestData}, below the guard size ${nullSize}; give a smaller --null-guard-size`);
-    return [{ start: 0, end: nullSize }];
-  }, () => { plan.nullSize = nullSize; });
-  attempt('rodata', () => {
-    if (!rodataRange) throw new HardenError('--rodata-guard: the module names no `.rodata` data segment; give --rodata-range START..END');
-    if (!(rodataRange.start >= 0 && rodataRange.end > rodataRange.start && rodataRange.end <= 2 ** 32)) throw new HardenError(`--rodata-guard: bad range ${rodataRange.start}..${rodataRange.end}`);
-    return [rodataRange];
-  }, () => { plan.rodata = rodataRange; });
-  const bulkRanges: Array<{ start: number; end: number; kind: GuardKind }> = [{ start: 0, end: nullSize, kind: 'null-guard' }];
-  if (rodataRange) bulkRanges.push({ start: rodataRange.start, end: rodataRange.end, kind: 'rodata-write' });
-  attempt('bulk', () => {
-    if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--bulk-guard: static data starts at ${layout.lowestData}, below the null-guard size ${nullSize}`);
-    return bulkRanges;
-  }, () => { plan.bulk = bulkRanges; });
+    if (carries(coverage, protects)) { present(); continue; }
+    if (pass === 'stack') plan.stack = { global: layout.stackPointer!.global, staticEnd: layout.staticEnd! };
+    else if (pass === 'null') plan.nullSize = nullSize;
+    else if (pass === 'rodata') plan.rodata = rodataRange;
+    else plan.bulk = protects.map((r, i) => ({ ...r, kind: i === 0 ? 'null-guard' : 'rodata-write' }));
+  }
   if (!plan.stack && plan.nullSize === null && !plan.rodata && !plan.bulk) return { bytes: module.bytes, passes: reports, layout, signatureRemoved: false };
 
   const counts = { stack: 0, null: 0, rodata: 0, bulk: 0 };
