@@ -122,7 +122,11 @@ function memoryFindings(report: Pick<InspectReport, 'memories'>, safety: MemoryS
       : `static data lies below the stack (stack pointer starts at ${safety.stackPointer!.initial}); an overflow corrupts it silently; ${advice('stack-first', toolchain)}, or warden harden --stack-guard`));
   }
   for (const h of safety.hardening) {
-    if (h.status === 'partial') findings.push(finding(rules.hardeningPartial, `${h.pass === 'rodata' ? 'rodata' : h.pass}-guard checks ${h.guarded} of ${h.sites} sites`));
+    if (h.status !== 'partial') continue;
+    const name = `${h.pass === 'rodata' ? 'rodata' : h.pass}-guard`;
+    findings.push(finding(rules.hardeningPartial, h.guarded < h.sites
+      ? `${name} checks ${h.guarded} of ${h.sites} sites`
+      : `${name} checks every site against less than the pass protects (${h.detail})`));
   }
   if (safety.stackPointer && !safety.stackProtector) findings.push(finding(rules.noStackProtector, `no __stack_chk_fail: ${advice('stack-protector', toolchain)}`));
   const { indirectCalls } = safety;

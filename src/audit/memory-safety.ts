@@ -7,21 +7,22 @@
 import type { WasmModule } from '../binary/types.js';
 import type { CodeScan } from './code-scan.js';
 import type { MemorySafety } from './report.js';
-import { findStackPointer, memoryLayout } from '../transform/harden-layout.js';
-import { DEFAULT_NULL_GUARD_BYTES, HARDEN_PASSES } from '../transform/harden-passes.js';
-import { recogniseHardening } from '../transform/harden-recognise.js';
+import { HardenError, passProtection } from '../transform/harden.js';
+import { findStackPointer, memoryLayout, type MemoryLayout } from '../transform/harden-layout.js';
+import { DEFAULT_NULL_GUARD_BYTES, HARDEN_PASSES, type HardenPassName } from '../transform/harden-passes.js';
+import { carries, recogniseHardening, type Coverage } from '../transform/harden-recognise.js';
 
 const STACK_PROTECTOR_SYMBOLS = new Set(['__stack_chk_fail', '__stack_chk_guard']);
 
 /** What the module carries (recognised from its code) and what would still apply. */
 function hardeningOf(module: WasmModule, bulkWrites: boolean): Pick<MemorySafety, 'hardening' | 'hardeningApplicable'> {
   const found = recogniseHardening(module);
+  const layout = memoryLayout(module);
   const hardening: MemorySafety['hardening'] = [];
   for (const pass of HARDEN_PASSES) {
     const c = found.passes[pass];
-    if (c) hardening.push({ pass, status: c.verified ? 'verified' : 'partial', sites: c.sites, guarded: c.guarded, detail: c.detail });
+    if (c) hardening.push({ pass, status: c.verified && protectsEnough(module, layout, pass, c) ? 'verified' : 'partial', sites: c.sites, guarded: c.guarded, detail: c.detail });
   }
-  const layout = memoryLayout(module);
   const hasMemory = module.memories.length > 0 || module.importedMemoryCount > 0;
   const would = {
     stack: layout.layout === 'data-first' && layout.stackPointer?.foundBy !== 'import',
@@ -31,6 +32,21 @@ function hardeningOf(module: WasmModule, bulkWrites: boolean): Pick<MemorySafety
   };
   const carried = new Set(hardening.filter((h) => h.status === 'verified').map((h) => h.pass));
   return { hardening, hardeningApplicable: HARDEN_PASSES.filter((p) => would[p] && !carried.has(p)) };
+}
+
+/**
+ * Whether checks at every site protect what the pass would here with its
+ * defaults: checks against [0, 1) guard every site and protect nothing, and
+ * must not read as hardened. Where the pass cannot say (no .rodata segment
+ * named, data below the default null guard), the checks stand.
+ */
+function protectsEnough(module: WasmModule, layout: MemoryLayout, pass: HardenPassName, coverage: Coverage): boolean {
+  try {
+    return carries(coverage, passProtection(module, layout, pass, DEFAULT_NULL_GUARD_BYTES, layout.rodata));
+  } catch (error) {
+    if (error instanceof HardenError) return true;
+    throw error;
+  }
 }
 
 /**

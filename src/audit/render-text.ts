@@ -105,7 +105,7 @@ export function renderText(report: InspectReport): string {
   row('memory maximum', s.everyMemoryHasMaximum ? 'declared' : 'missing');
   const guardName = (p: string) => (p === 'rodata' ? 'rodata-guard' : `${p}-guard`);
   row('hardening', s.hardening.length
-    ? s.hardening.map((h) => `${guardName(h.pass)} ${h.status === 'verified' ? 'verified' : `PARTIAL (${h.guarded} of ${h.sites} sites)`}: ${h.detail}`).join('; ')
+    ? s.hardening.map((h) => `${guardName(h.pass)} ${h.status === 'verified' ? 'verified' : h.guarded < h.sites ? `PARTIAL (${h.guarded} of ${h.sites} sites)` : 'PARTIAL (too narrow a range)'}: ${h.detail}`).join('; ')
     : 'none (recognised from the code)');
   if (s.hardeningApplicable.length) row('would apply', s.hardeningApplicable.map(guardName).join(', ') + ' (warden harden)');
 

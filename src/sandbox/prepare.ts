@@ -167,6 +167,7 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
       if (hardened.bytes !== module.bytes) module = decodeModule(hardened.bytes, { validateBodies: false });
     } catch (error) {
       if (error instanceof HardenError) throw new AdmissionError([{ rule: 'not-hardenable', message: error.message }]);
+      if (error instanceof RewriteTooLarge) throw new AdmissionError([{ rule: 'module-too-large', message: error.message }]);
       throw error;
     }
   }

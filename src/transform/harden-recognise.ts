@@ -11,7 +11,7 @@
 import { decodeInstructions } from '../binary/instructions.js';
 import type { Instruction, WasmModule } from '../binary/types.js';
 import { accessOf, bulkDestinationMemory, guardTrapOffsets, isBulkWrite, kindOfTag, NullProofs, type GuardKind } from './harden-guards.js';
-import { findStackPointer } from './harden-layout.js';
+import { findStackPointer, type Range } from './harden-layout.js';
 
 export interface Coverage {
   sites: number;
@@ -19,6 +19,19 @@ export interface Coverage {
   /** Every site guarded. */
   verified: boolean;
   detail: string;
+  /**
+   * The address ranges every guarded site is checked against: what the pass,
+   * as found, actually protects (stack: [0, lowest stack pointer allowed);
+   * null: [0, guard size); rodata: the constant range; bulk: one range per
+   * trap kind). A check is only as good as its constants: a publisher's
+   * check against [0, 1) guards every site and protects almost nothing.
+   */
+  protects: Range[];
+}
+
+/** Whether `coverage` is a verified pass whose checks protect every range of `wanted`. */
+export function carries(coverage: Coverage | null, wanted: readonly Range[]): boolean {
+  return !!coverage?.verified && wanted.every((w) => coverage.protects.some((p) => p.start <= w.start && p.end >= w.end));
 }
 
 export interface Hardening {
@@ -26,6 +39,7 @@ export interface Hardening {
 }
 
 interface Check { local: number; lo: number; span: number; kind: GuardKind }
+interface BulkCheck { range: Range; kind: GuardKind }
 
 const is = (i: Instruction | undefined, code: number, prefix = 0): i is Instruction => !!i && i.prefix === prefix && i.code === code;
 
@@ -47,13 +61,22 @@ function rangeCheckEndingAt(a: Instruction[], j: number): Check | null {
   return { local: get.index, lo: lo.value >>> 0, span: span.value >>> 0, kind };
 }
 
-/** The twenty-instruction bulk check ending at a[j], or null. */
-function bulkCheckEndingAt(a: Instruction[], j: number): GuardKind | null {
+/**
+ * The twenty-instruction bulk check ending at a[j] of the write [D, D + N)
+ * (D and N the locals `dest` and `count`), with the range it traps on, or null.
+ */
+function bulkCheckEndingAt(a: Instruction[], j: number, dest: number, count: number): BulkCheck | null {
   if (j < 19) return null;
   const kind = trapEndingAt(a, j);
   if (!kind) return null;
   const codes = [0x20, 0xad, 0x20, 0xad, 0x7c, 0x42, 0x56, 0x20, 0x41, 0x49, 0x71, 0x20, 0x41, 0x47, 0x71];
-  return a.slice(j - 19, j - 4).every((ins, k) => ins.prefix === 0 && ins.code === codes[k]) ? kind : null;
+  const c = a.slice(j - 19, j - 4);
+  if (!c.every((ins, k) => ins.prefix === 0 && ins.code === codes[k])) return null;
+  // Every operand as emitted: a check on other locals, or against N != 5, would pass for one without being one.
+  if (c[0]!.index !== dest || c[2]!.index !== count || c[7]!.index !== dest || c[11]!.index !== count || c[12]!.value !== 0) return null;
+  const start = c[5]!.value64;
+  if (start < 0n || start > 0xffffffffn) return null;
+  return { range: { start: Number(start), end: c[8]!.value >>> 0 }, kind };
 }
 
 /**
@@ -63,9 +86,9 @@ function bulkCheckEndingAt(a: Instruction[], j: number): GuardKind | null {
  * to an already hardened module wraps the site again), so the walk repeats.
  * `start` is the index of the wrapper's first instruction (t when none).
  */
-function checksBefore(a: Instruction[], t: number, parked: number): { ranges: Check[]; bulk: GuardKind[]; start: number } {
+function checksBefore(a: Instruction[], t: number, parked: number): { ranges: Check[]; bulk: BulkCheck[]; start: number } {
   const ranges: Check[] = [];
-  const bulk: GuardKind[] = [];
+  const bulk: BulkCheck[] = [];
   let start = t;
   let j = t - 1;
   for (;;) {
@@ -75,12 +98,12 @@ function checksBefore(a: Instruction[], t: number, parked: number): { ranges: Ch
       gets.unshift(a[j]!.index);
     }
     const found: Check[] = [];
-    const foundBulk: GuardKind[] = [];
+    const foundBulk: BulkCheck[] = [];
     for (;;) {
       const range = parked === 3 ? null : rangeCheckEndingAt(a, j);
       if (range && range.local === gets[0]) { found.push(range); j -= 10; continue; }
-      const b = parked === 3 ? bulkCheckEndingAt(a, j) : null;
-      if (b && a[j - 19]!.index === gets[0] && a[j - 17]!.index === gets[2]) { foundBulk.push(b); j -= 20; continue; }
+      const b = parked === 3 ? bulkCheckEndingAt(a, j, gets[0]!, gets[2]!) : null;
+      if (b) { foundBulk.push(b); j -= 20; continue; }
       break;
     }
     if (found.length + foundBulk.length === 0) return { ranges, bulk, start };
@@ -100,10 +123,11 @@ export function recogniseHardening(module: WasmModule): Hardening {
   const code = module.sections.find((x) => x.id === 10);
   if (!code || guardTrapOffsets(module.bytes, code.payloadStart, code.end).length === 0) return none;
   const sp = findStackPointer(module)?.global ?? -1;
+  // Each pass's protected range is the weakest over its sites: the largest start, the smallest end.
   const stack = { sites: 0, guarded: 0, limit: Infinity };
   const nul = { sites: 0, guarded: 0, size: Infinity, unchecked: [] as number[] };
-  const ro = { sites: 0, guarded: 0, end: 0, unchecked: [] as number[] };
-  const bulk = { sites: 0, guarded: 0 };
+  const ro = { sites: 0, guarded: 0, start: 0, end: Infinity, unchecked: [] as number[] };
+  const bulk = { sites: 0, guarded: 0, byKind: new Map<GuardKind, Range & { sites: number }>() };
   for (let f = 0; f < module.code.length; f++) {
     const a = decodeInstructions(module, f);
     // First: each site's checks, and which instructions belong to inserted wrappers.
@@ -131,30 +155,44 @@ export function recogniseHardening(module: WasmModule): Hardening {
       const c = checksAt.get(t);
       if (c && i.prefix === 0 && i.code === 0x24) {
         stack.sites++;
-        const check = c.ranges.find((r) => r.kind === 'stack-guard' && r.lo === 0);
-        if (check) { stack.guarded++; stack.limit = Math.min(stack.limit, check.span); }
+        const limit = widest(c.ranges.filter((r) => r.kind === 'stack-guard' && r.lo === 0).map((r) => ({ start: 0, end: r.span })));
+        if (limit) { stack.guarded++; stack.limit = Math.min(stack.limit, limit.end); }
       } else if (c && i.memArg) {
         const access = accessOf(i)!;
         const offset = i.memArg.offset;
         nul.sites++;
-        const n = c.ranges.find((r) => r.kind === 'null-guard' && r.lo === 0);
+        const n = widest(c.ranges.filter((r) => r.kind === 'null-guard' && r.lo === 0).map((r) => ({ start: 0, end: r.span })));
         const before = a[c.start - 1];
         const local = before && !inWrapper[c.start - 1] && is(before, 0x20) ? before.index : null;
         if (n) {
           nul.guarded++;
-          nul.size = Math.min(nul.size, n.span + offset);
+          nul.size = Math.min(nul.size, n.end + offset);
           if (!access.store && local !== null) proofs.prove(local, offset);
         } else if (!access.store && local !== null && proofs.covers(local, offset)) {
           nul.guarded++;
         } else nul.unchecked.push(offset);
         if (access.store) {
           ro.sites++;
-          const r = c.ranges.find((x) => x.kind === 'rodata-write');
-          if (r) { ro.guarded++; ro.end = Math.max(ro.end, r.lo + r.span + offset); } else ro.unchecked.push(offset);
+          // A check of L against [lo, lo + span) stops the store's bytes [L + offset, + size) meeting
+          // [lo + size - 1 + offset, lo + span + offset); from 0 when lo is 0 (the emitter's clamp).
+          const r = widest(c.ranges.filter((x) => x.kind === 'rodata-write')
+            .map((x) => ({ start: x.lo === 0 ? 0 : x.lo + access.size - 1 + offset, end: x.lo + x.span + offset })));
+          if (r) {
+            ro.guarded++;
+            ro.start = Math.max(ro.start, r.start);
+            ro.end = Math.min(ro.end, r.end);
+          } else ro.unchecked.push(offset);
         }
       } else if (c) {
         bulk.sites++;
         if (c.bulk.length) bulk.guarded++;
+        for (const kind of new Set(c.bulk.map((b) => b.kind))) {
+          const r = widest(c.bulk.filter((b) => b.kind === kind).map((b) => b.range))!;
+          const sofar = bulk.byKind.get(kind);
+          bulk.byKind.set(kind, sofar
+            ? { start: Math.max(sofar.start, r.start), end: Math.min(sofar.end, r.end), sites: sofar.sites + 1 }
+            : { ...r, sites: 1 });
+        }
       }
       proofs.observe(i);
     }
@@ -162,14 +200,23 @@ export function recogniseHardening(module: WasmModule): Hardening {
   // An access whose constant offset already lies beyond the guarded range needs no check.
   for (const offset of nul.unchecked) if (offset >= nul.size) nul.guarded++;
   for (const offset of ro.unchecked) if (ro.guarded > 0 && offset >= ro.end) ro.guarded++;
-  const coverage = (sites: number, guarded: number, detail: string): Coverage | null =>
-    guarded === 0 ? null : { sites, guarded, verified: guarded === sites, detail };
+  const coverage = (sites: number, guarded: number, detail: string, protects: Range[]): Coverage | null =>
+    guarded === 0 ? null : { sites, guarded, verified: guarded === sites, detail, protects: protects.filter((r) => r.end > r.start) };
+  // A bulk range counts only when every bulk write is checked against it.
+  const bulkRanges = [...bulk.byKind.values()].filter((r) => r.sites === bulk.sites).map(({ start, end }) => ({ start, end }));
   return {
     passes: {
-      stack: coverage(stack.sites, stack.guarded, `stack pointer kept at or above ${stack.limit}`),
-      null: coverage(nul.sites, nul.guarded, `loads and stores below ${nul.size} trap`),
-      rodata: coverage(ro.sites, ro.guarded, `stores below ${ro.end} into the constant range trap`),
-      bulk: coverage(bulk.sites, bulk.guarded, 'memory.fill/copy/init into guarded ranges trap'),
+      stack: coverage(stack.sites, stack.guarded, `stack pointer kept at or above ${stack.limit}`, [{ start: 0, end: stack.limit }]),
+      null: coverage(nul.sites, nul.guarded, `loads and stores below ${nul.size} trap`, [{ start: 0, end: nul.size }]),
+      rodata: coverage(ro.sites, ro.guarded, `stores into [${ro.start}, ${ro.end}) trap`, [{ start: ro.start, end: ro.end }]),
+      bulk: coverage(bulk.sites, bulk.guarded, `memory.fill/copy/init into ${bulkRanges.map((r) => `[${r.start}, ${r.end})`).join(' or ') || 'no range every site checks'} trap`, bulkRanges),
     },
   };
+}
+
+/** The longest of `ranges` (a site wrapped twice keeps its better check), or null. */
+function widest(ranges: Range[]): Range | null {
+  let best: Range | null = null;
+  for (const r of ranges) if (!best || r.end - r.start > best.end - best.start) best = r;
+  return best;
 }

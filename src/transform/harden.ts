@@ -26,12 +26,14 @@ import { checkIndices } from '../binary/indices.js';
 import { forEachInstruction, newInstruction } from '../binary/instructions.js';
 import { encodeFunctionBody, rewriteModule } from '../binary/encode.js';
 import type { Instruction, LocalDecl, WasmModule } from '../binary/types.js';
+import { defaultDecodeLimits } from '../binary/limits.js';
+import { RewriteTooLarge } from './bodies.js';
 import { CodeWriter } from './code-writer.js';
 import {
   accessOf, bulkDestinationMemory, emitBulkCheck, emitRangeCheck, isBulkWrite, NullProofs, type GuardKind,
 } from './harden-guards.js';
 import { memoryLayout, type MemoryLayout, type Range } from './harden-layout.js';
-import { recogniseHardening, type Hardening } from './harden-recognise.js';
+import { carries, recogniseHardening, type Hardening } from './harden-recognise.js';
 
 import { DEFAULT_NULL_GUARD_BYTES, HARDEN_PASSES, type HardenPassName } from './harden-passes.js';
 
@@ -107,6 +109,37 @@ function memoryOk(module: WasmModule, pass: HardenPassName): void {
   if ((memory as { type: { limits: { is64: boolean } } }).type.limits.is64) throw new HardenError(`--${pass}-guard: 64-bit memories are not supported`);
 }
 
+/**
+ * The address ranges `pass` would protect in this module (stack: below the end
+ * of static data; null: the guard; rodata: the constant range; bulk: both), or
+ * a HardenError saying why it cannot apply. Shared with `warden inspect`, which
+ * asks it whether the checks a module carries protect what the pass would.
+ */
+export function passProtection(module: WasmModule, layout: MemoryLayout, pass: HardenPassName, nullSize: number, rodataRange: Range | null): Range[] {
+  if (pass === 'stack') {
+    const sp = layout.stackPointer;
+    if (!sp) throw new HardenError('--stack-guard: no stack pointer global found (no `__stack_pointer` name, no mutable i32 global)');
+    if (sp.foundBy === 'import') throw new HardenError('--stack-guard: the stack pointer is imported; its placement is the host\'s');
+    if (layout.layout === 'stack-first') throw new HardenError('--stack-guard: the stack is placed below static data (stack-first): an overflow already leaves memory and traps out-of-bounds');
+    if (layout.staticEnd === null) throw new HardenError('--stack-guard: the stack pointer\'s initial value is not a constant; cannot place the stack');
+    return [{ start: 0, end: layout.staticEnd }];
+  }
+  memoryOk(module, pass);
+  if (pass === 'rodata') {
+    if (!rodataRange) throw new HardenError('--rodata-guard: the module names no `.rodata` data segment; give --rodata-range START..END');
+    if (!(rodataRange.start >= 0 && rodataRange.end > rodataRange.start && rodataRange.end <= 2 ** 32)) throw new HardenError(`--rodata-guard: bad range ${rodataRange.start}..${rodataRange.end}`);
+    return [rodataRange];
+  }
+  // A data segment below the guard would make every access to it trap.
+  if (layout.lowestData !== null && layout.lowestData < nullSize) {
+    throw new HardenError(pass === 'null'
+      ? `--null-guard: static data starts at ${layout.lowestData}, below the guard size ${nullSize}; give a smaller --null-guard-size`
+      : `--bulk-guard: static data starts at ${layout.lowestData}, below the null-guard size ${nullSize}`);
+  }
+  const nullPage = { start: 0, end: nullSize };
+  return pass === 'null' ? [nullPage] : rodataRange ? [nullPage, rodataRange] : [nullPage];
+}
+
 /** Hardens a decoded module; see the file comment. The module is not modified. */
 export function hardenModule(module: WasmModule, options: HardenOptions): HardenResult {
   if (!options.validatedAsShipped) validateAsShipped(module);
@@ -114,60 +147,52 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
   const found = recogniseHardening(module);
   const wanted = new Set(options.passes);
   const reports: PassReport[] = [];
-  const present = (pass: HardenPassName): boolean => {
-    const coverage = found.passes[pass];
-    if (!coverage?.verified) return false;
-    reports.push({ pass, status: 'present', sites: coverage.sites, detail: coverage.detail });
-    return true;
-  };
   const nullSize = options.nullSize ?? DEFAULT_NULL_GUARD_BYTES;
   if (!Number.isSafeInteger(nullSize) || nullSize < 1 || nullSize > 2 ** 31) throw new HardenError(`null-guard size must be 1 byte to 2 GiB, got ${nullSize}`);
 
   const plan: Plan = { stack: null, nullSize: null, rodata: null, bulk: null };
 
-  // Each pass's precondition; `lenient` turns a pass that cannot apply into a report instead of an error.
-  const attempt = (pass: HardenPassName, apply: () => void): void => {
-    if (!wanted.has(pass) || present(pass)) return;
-    try {
-      if (pass !== 'stack') memoryOk(module, pass);
-      apply();
-    } catch (error) {
-      if (!(error instanceof HardenError) || !options.lenient) throw error;
-      reports.push({ pass, status: 'not-applicable', sites: 0, detail: error.message.replace(/^--[a-z-]+: /, '') });
-    }
-  };
-  attempt('stack', () => {
-    const sp = layout.stackPointer;
-    if (!sp) throw new HardenError('--stack-guard: no stack pointer global found (no `__stack_pointer` name, no mutable i32 global)');
-    if (sp.foundBy === 'import') throw new HardenError('--stack-guard: the stack pointer is imported; its placement is the host\'s');
-    if (layout.layout === 'stack-first') throw new HardenError('--stack-guard: the stack is placed below static data (stack-first): an overflow already leaves memory and traps out-of-bounds');
-    if (layout.staticEnd === null) throw new HardenError('--stack-guard: the stack pointer\'s initial value is not a constant; cannot place the stack');
-    plan.stack = { global: sp.global, staticEnd: layout.staticEnd };
-  });
   const rodataRange = options.rodataRange ?? layout.rodata;
-  attempt('null', () => {
-    // A data segment below the guard would make every access to it trap.
-    if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--null-guard: static data starts at ${layout.lowestData}, below the guard size ${nullSize}; give a smaller --null-guard-size`);
-    plan.nullSize = nullSize;
-  });
-  attempt('rodata', () => {
-    if (!rodataRange) throw new HardenError('--rodata-guard: the module names no `.rodata` data segment; give --rodata-range START..END');
-    if (!(rodataRange.start >= 0 && rodataRange.end > rodataRange.start && rodataRange.end <= 2 ** 32)) throw new HardenError(`--rodata-guard: bad range ${rodataRange.start}..${rodataRange.end}`);
-    plan.rodata = rodataRange;
-  });
-  attempt('bulk', () => {
-    if (layout.lowestData !== null && layout.lowestData < nullSize) throw new HardenError(`--bulk-guard: static data starts at ${layout.lowestData}, below the null-guard size ${nullSize}`);
-    plan.bulk = [{ start: 0, end: nullSize, kind: 'null-guard' }];
-    if (rodataRange) plan.bulk.push({ start: rodataRange.start, end: rodataRange.end, kind: 'rodata-write' });
-  });
+  // A pass the module already carries counts as present only when its checks protect at least what the
+  // pass would now (a publisher's checks against [0, 1) do not pass for a null guard of 1024 bytes; the
+  // pass is applied over them). `lenient` turns a pass that cannot apply into a report instead of an error.
+  for (const pass of HARDEN_PASSES) {
+    if (!wanted.has(pass)) continue;
+    const coverage = found.passes[pass];
+    const present = () => reports.push({ pass, status: 'present', sites: coverage!.sites, detail: coverage!.detail });
+    let protects: Range[];
+    try {
+      protects = passProtection(module, layout, pass, nullSize, rodataRange);
+    } catch (error) {
+      if (!(error instanceof HardenError)) throw error;
+      // What the pass would protect is unknown here (a --rodata-range given before, not now): the module's own checks stand.
+      if (coverage?.verified) { present(); continue; }
+      if (!options.lenient) throw error;
+      reports.push({ pass, status: 'not-applicable', sites: 0, detail: error.message.replace(/^--[a-z-]+: /, '') });
+      continue;
+    }
+    if (carries(coverage, protects)) { present(); continue; }
+    if (pass === 'stack') plan.stack = { global: layout.stackPointer!.global, staticEnd: layout.staticEnd! };
+    else if (pass === 'null') plan.nullSize = nullSize;
+    else if (pass === 'rodata') plan.rodata = rodataRange;
+    else plan.bulk = protects.map((r, i) => ({ ...r, kind: i === 0 ? 'null-guard' : 'rodata-write' }));
+  }
   if (!plan.stack && plan.nullSize === null && !plan.rodata && !plan.bulk) return { bytes: module.bytes, passes: reports, layout, signatureRemoved: false };
 
   const counts = { stack: 0, null: 0, rodata: 0, bulk: 0 };
   const bodies = new Map<number, Uint8Array>();
   const ins = newInstruction();
+  // Guards multiply dense code (a body of 3-byte loads grows about ninefold under the null pass): the module
+  // is refused at the first body that would pass V8's limits, before the rest is built.
+  let size = module.bytes.length;
   for (let f = 0; f < module.code.length; f++) {
     const body = hardenBody(module, f, plan, ins, counts);
-    if (body) bodies.set(f, body);
+    if (!body) continue;
+    bodies.set(f, body);
+    size += body.length - (module.code[f]!.end - module.code[f]!.start);
+    if (size > defaultDecodeLimits.maxModuleBytes) {
+      throw new RewriteTooLarge(`the module would pass ${defaultDecodeLimits.maxModuleBytes} bytes once hardened (V8's module limit) at function ${module.importedFunctionCount + f}`);
+    }
   }
   const signed = module.customs.some((c) => c.name === 'signature');
   const bytes = rewriteModule(module, { bodies, ...(signed ? { dropCustomSections: ['signature', 'signature_delimiter'] } : {}) });
@@ -187,7 +212,14 @@ function paramCount(module: WasmModule, f: number): number {
 /** Locals the guards park operands in, appended after the body's own. */
 const ADDED_LOCALS: LocalDecl[] = [{ count: 3, type: 'i32' }, { count: 1, type: 'i64' }, { count: 1, type: 'f32' }, { count: 1, type: 'f64' }];
 
-interface Site { at: number; ins: Instruction; skipNull: boolean }
+/** A site to guard, and for a load or store which of its checks it gets. */
+interface Site { at: number; ins: Instruction; checkNull: boolean; checkRodata: boolean }
+
+/**
+ * The fewest bytes a guard adds in front of its site: one operand parked and
+ * pushed back (two 2-byte local instructions) and one range check (18 bytes).
+ */
+const MIN_GUARD_BYTES = 22;
 
 function hardenBody(module: WasmModule, f: number, plan: Plan, ins: Instruction, counts: Record<HardenPassName, number>): Uint8Array | null {
   const body = module.code[f]!;
@@ -197,15 +229,19 @@ function hardenBody(module: WasmModule, f: number, plan: Plan, ins: Instruction,
   let addressLocal: number | null = null; // the local the previous instruction got, if it was a local.get
   forEachInstruction(module, f, (i) => {
     const access = i.memArg && i.memArg.memory === 0 ? accessOf(i) : null;
-    if (plan.stack && i.prefix === 0 && i.code === 0x24 && i.index === plan.stack.global) sites.push({ at: i.offset, ins: { ...i }, skipNull: false });
+    if (plan.stack && i.prefix === 0 && i.code === 0x24 && i.index === plan.stack.global) sites.push({ at: i.offset, ins: { ...i }, checkNull: false, checkRodata: false });
     else if (guardsAccesses && access) {
+      const offset = i.memArg!.offset;
       let skipNull = false;
       if (plan.nullSize !== null && !access.store && addressLocal !== null) {
-        skipNull = proofs.covers(addressLocal, i.memArg!.offset);
-        if (!skipNull && i.memArg!.offset < plan.nullSize) proofs.prove(addressLocal, i.memArg!.offset);
+        skipNull = proofs.covers(addressLocal, offset);
+        if (!skipNull && offset < plan.nullSize) proofs.prove(addressLocal, offset);
       }
-      sites.push({ at: i.offset, ins: { ...i, memArg: { ...i.memArg! } }, skipNull });
-    } else if (plan.bulk && isBulkWrite(i) && bulkDestinationMemory(i) === 0) sites.push({ at: i.offset, ins: { ...i }, skipNull: false });
+      // Null page: the access starts below nullSize (the range starts at 0, so its size does not matter).
+      const checkNull = plan.nullSize !== null && offset < plan.nullSize && !skipNull;
+      const checkRodata = plan.rodata !== null && access.store && offset < plan.rodata.end;
+      if (checkNull || checkRodata) sites.push({ at: i.offset, ins: { ...i, memArg: { ...i.memArg! } }, checkNull, checkRodata });
+    } else if (plan.bulk && isBulkWrite(i) && bulkDestinationMemory(i) === 0) sites.push({ at: i.offset, ins: { ...i }, checkNull: false, checkRodata: false });
     else if (guardsAccesses && i.memArg && (i.prefix === 0xfd || i.prefix === 0xfe)) {
       throw new HardenError(`function ${module.importedFunctionCount + f}: ${i.name} is not covered by the null and read-only guards (SIMD and atomic accesses are not supported)`);
     }
@@ -213,62 +249,58 @@ function hardenBody(module: WasmModule, f: number, plan: Plan, ins: Instruction,
     addressLocal = i.prefix === 0 && i.code === 0x20 ? i.index : null;
   }, ins);
   if (sites.length === 0) return null;
+  // Refused while planned: what the guards add at the least already takes the body past what V8 compiles.
+  const limit = defaultDecodeLimits.maxFunctionBodyBytes;
+  const tooLarge = () => new RewriteTooLarge(`function ${module.importedFunctionCount + f} would pass V8's limit of ${limit} bytes once hardened (${body.end - body.start} bytes as shipped, ${sites.length} sites to guard)`);
+  if (body.end - body.start + sites.length * MIN_GUARD_BYTES > limit) throw tooLarge();
 
   const base = paramCount(module, f) + body.localCount;
   const L = base, V32 = base + 1, N = base + 2, V64 = base + 3, VF32 = base + 4, VF64 = base + 5;
   const valueLocal = { i32: V32, i64: V64, f32: VF32, f64: VF64 } as const;
   const out = new CodeWriter(body.end - body.codeStart + sites.length * 40 + 16);
   let copied = body.codeStart;
-  let changed = false;
-  for (const { at, ins: site, skipNull } of sites) {
+  for (const { at, ins: site, checkNull, checkRodata } of sites) {
+    if (out.length > limit) throw tooLarge();
     const access = accessOf(site);
     const guard = new CodeWriter(64);
-    let wrapped = false;
     if (site.prefix === 0 && site.code === 0x24) {
       guard.u8(0x21).u32(L);
       emitRangeCheck(guard, L, 0, plan.stack!.staticEnd, 'stack-guard');
       guard.u8(0x20).u32(L);
       counts.stack++;
-      wrapped = true;
     } else if (access) {
       const offset = site.memArg!.offset;
       const checks = new CodeWriter(32);
-      // Null page: the access starts below nullSize (the range starts at 0, so its size does not matter).
-      if (plan.nullSize !== null && offset < plan.nullSize && !skipNull) {
-        emitRangeCheck(checks, L, 0, plan.nullSize - offset, 'null-guard');
+      if (checkNull) {
+        emitRangeCheck(checks, L, 0, plan.nullSize! - offset, 'null-guard');
         counts.null++;
       }
       // Read-only data: [addr + offset, + size) meets [start, end).
-      if (plan.rodata && access.store && offset < plan.rodata.end) {
-        const lo = Math.max(0, plan.rodata.start - access.size + 1 - offset);
-        const hi = plan.rodata.end - offset;
+      if (checkRodata) {
+        const lo = Math.max(0, plan.rodata!.start - access.size + 1 - offset);
+        const hi = plan.rodata!.end - offset;
         emitRangeCheck(checks, L, lo, hi - lo, 'rodata-write');
         counts.rodata++;
       }
-      if (checks.length > 0) {
-        if (access.store) guard.u8(0x21).u32(valueLocal[access.value!]);
-        guard.u8(0x21).u32(L);
-        guard.copy(checks.finish(), 0, checks.length);
-        guard.u8(0x20).u32(L);
-        if (access.store) guard.u8(0x20).u32(valueLocal[access.value!]);
-        wrapped = true;
-      }
+      if (access.store) guard.u8(0x21).u32(valueLocal[access.value!]);
+      guard.u8(0x21).u32(L);
+      guard.copy(checks.finish(), 0, checks.length);
+      guard.u8(0x20).u32(L);
+      if (access.store) guard.u8(0x20).u32(valueLocal[access.value!]);
     } else {
       guard.u8(0x21).u32(N).u8(0x21).u32(V32).u8(0x21).u32(L);
       for (const range of plan.bulk!) emitBulkCheck(guard, L, N, range.start, range.end, range.kind);
       guard.u8(0x20).u32(L).u8(0x20).u32(V32).u8(0x20).u32(N);
       counts.bulk++;
-      wrapped = true;
     }
-    if (!wrapped) continue;
-    changed = true;
     out.copy(module.bytes, copied, at);
     out.copy(guard.finish(), 0, guard.length);
     copied = at;
   }
-  if (!changed) return null;
   out.copy(module.bytes, copied, body.end);
-  return encodeFunctionBody([...body.locals, ...ADDED_LOCALS], out.finish());
+  const hardened = encodeFunctionBody([...body.locals, ...ADDED_LOCALS], out.finish());
+  if (hardened.length > limit) throw tooLarge();
+  return hardened;
 }
 
 export type { Hardening, Range };

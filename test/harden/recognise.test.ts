@@ -75,6 +75,54 @@ describe('recognising hardening', () => {
     assert.equal(coverage.verified, false);
   });
 
+  it('checks weaker than the pass asked for do not pass for it: the pass is applied over them and the attack traps', async () => {
+    // Every site carries a check of the right shape and tag, but against a range that protects almost nothing.
+    const trap = (tag: number) => `(if (then i32.const ${tag} drop unreachable))`;
+    const check = (l: string, lo: number, span: number, tag: number) => `local.get ${l} i32.const ${lo} i32.sub i32.const ${span} i32.lt_u ${trap(tag)}`;
+    const bulkCheck = (start: number, end: number) => `local.get $d i64.extend_i32_u local.get $n i64.extend_i32_u i64.add i64.const ${start} i64.gt_u
+      local.get $d i32.const ${end} i32.lt_u i32.and local.get $n i32.const 0 i32.ne i32.and ${trap(0x57470002)}`;
+    const module = (body: string) => wat(`(module (memory (export "memory") 1)
+      (global $sp (mut i32) (i32.const 65536)) (data (i32.const 1024) "constant")
+      (func (export "_start") (local $l i32) (local $v i32) (local $d i32) (local $n i32) ${body}))`);
+    const cases = [
+      // A store at 16 under a null "guard" of 1 byte.
+      { pass: 'null' as const, bytes: await module(`i32.const 16 i32.const 7 local.set $v local.set $l ${check('$l', 0, 1, 0x57470002)} local.get $l local.get $v i32.store`) },
+      // The stack pointer set to 2048, far below the end of static data, under a "guard" of 1 byte.
+      { pass: 'stack' as const, bytes: await module(`i32.const 2048 local.set $l ${check('$l', 0, 1, 0x57470001)} local.get $l global.set $sp`) },
+      // A store into the constant range [1024, 1032) under a "guard" of [4000, 4001).
+      { pass: 'rodata' as const, bytes: await module(`i32.const 1024 i32.const 7 local.set $v local.set $l ${check('$l', 3997, 4, 0x57470003)} local.get $l local.get $v i32.store`) },
+      // A fill of the null page under a bulk "guard" of the empty range [0, 0).
+      { pass: 'bulk' as const, bytes: await module(`i32.const 0 i32.const 7 i32.const 64 local.set $n local.set $v local.set $d ${bulkCheck(0, 0)} local.get $d local.get $v local.get $n memory.fill`) },
+    ];
+    for (const { pass, bytes } of cases) {
+      assert.ok(WebAssembly.validate(bytes), pass);
+      assert.equal(recogniseHardening(decodeModule(bytes)).passes[pass]?.verified, true, `${pass}: every site carries a check`);
+      // inspect does not read them as hardened either (the rodata case names no .rodata segment: nothing to compare with).
+      if (pass !== 'rodata') assert.equal(inspect(decodeModule(bytes)).memorySafety.hardening.find((h) => h.pass === pass)?.status, 'partial', pass);
+      const run = (b: Uint8Array) => (new WebAssembly.Instance(new WebAssembly.Module(b)).exports._start as () => void)();
+      assert.doesNotThrow(() => run(bytes), `${pass}: the forged check lets the attack through`);
+      const hardened = hardenModule(decodeModule(bytes), { passes: [pass], rodataRange: { start: 1024, end: 1032 } });
+      assert.equal(hardened.passes[0]!.status, 'applied', `${pass}: ${JSON.stringify(hardened.passes)}`);
+      assert.throws(() => run(hardened.bytes), /unreachable/, `${pass}: hardened for real, the attack traps`);
+      const again = hardenModule(decodeModule(hardened.bytes), { passes: [pass], rodataRange: { start: 1024, end: 1032 } });
+      assert.equal(again.passes[0]!.status, 'present', `${pass}: the real checks are recognised`);
+      if (pass !== 'rodata') assert.equal(inspect(decodeModule(hardened.bytes)).memorySafety.hardening.find((h) => h.pass === pass)?.status, 'verified', pass);
+      assert.ok(Buffer.from(again.bytes).equals(Buffer.from(hardened.bytes)), `${pass}: hardening again changes nothing`);
+    }
+  });
+
+  it('a bulk check on the wrong operands is no check', async () => {
+    // The shape of a bulk check, but comparing the count where the destination belongs: no protection of [0, 1024).
+    const bytes = await wat(`(module (memory 1) (func (export "_start") (local $d i32) (local $v i32) (local $n i32)
+      i32.const 0 i32.const 7 i32.const 64 local.set $n local.set $v local.set $d
+      local.get $d i64.extend_i32_u local.get $n i64.extend_i32_u i64.add i64.const 0 i64.gt_u
+      local.get $n i32.const 1024 i32.lt_u i32.and local.get $n i32.const 0 i32.ne i32.and
+      (if (then i32.const ${0x57470002} drop unreachable))
+      local.get $d local.get $v local.get $n memory.fill))`);
+    assert.ok(WebAssembly.validate(bytes));
+    assert.equal(recogniseHardening(decodeModule(bytes)).passes.bulk, null);
+  });
+
   it('refuses a module that is not valid as shipped, and says why a pass cannot apply', async () => {
     const invalid = await wat('(module (memory 1) (func (export "_start") (global.set 0 (i32.const 1))))');
     assert.throws(() => hardenModule(decodeModule(invalid), { passes: ['null'] }), (e: unknown) => e instanceof HardenError && /not a valid module/.test(e.message));

@@ -3,6 +3,7 @@
 
 import { decodeModule } from '../../binary/decode.js';
 import { WasmDecodeError } from '../../binary/errors.js';
+import { RewriteTooLarge } from '../../transform/bodies.js';
 import { hardenModule, HardenError, HARDEN_PASSES, type HardenPassName } from '../../transform/harden.js';
 import { flag, parseArgs, parseSize } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
@@ -57,7 +58,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     result = hardenModule(decodeModule(bytes), { passes, lenient: args.switches.has('all'), ...(nullSize !== undefined ? { nullSize } : {}), ...(rodataRange ? { rodataRange } : {}) });
   } catch (error) {
-    if (error instanceof HardenError || error instanceof WasmDecodeError) throw new InputError(`${input}: ${error.message}`);
+    if (error instanceof HardenError || error instanceof WasmDecodeError || error instanceof RewriteTooLarge) throw new InputError(`${input}: ${error.message}`);
     throw error;
   }
   writeFileAtomic(resolveFrom(io.cwd, out), result.bytes);
