@@ -159,6 +159,12 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
   const hostFunctions = policy.hostFunctions;
   const metered = policy.limits.fuel !== null;
   const checkpoint = policy.limits.deadline;
+  // Fuel charges and deadline checks park the size of a memory.grow, fill or copy in an i32 global and
+  // compare it as an i32; a 64-bit memory's sizes are i64, so the rewrite would not validate (V8 refused
+  // it when compiling, and the refusal read as the module's fault). Refused by name before any rewrite.
+  if ((metered || checkpoint) && hasMemory64(module)) {
+    throw new AdmissionError([{ rule: 'not-meterable', message: `its memory is 64-bit (memory64), whose sizes ${metered ? 'fuel metering' : 'the deadline checkpoints'} cannot read` }]);
+  }
   // Hardening (policy `harden`) comes first: limits, fuel and checkpoints then apply to the guards too.
   // A pass that cannot apply to this module (a stack placed first, no .rodata segment) is skipped.
   if (policy.harden.length > 0) {
@@ -215,6 +221,11 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
     usesKernel,
     ...(rewritten.overwritten ? { overwritten: rewritten.overwritten } : {}),
   };
+}
+
+/** Whether a memory the module declares or imports is 64-bit. */
+function hasMemory64(module: WasmModule): boolean {
+  return module.memories.some((m) => m.limits.is64) || module.imports.some((i) => i.desc.kind === 'memory' && i.desc.type.limits.is64);
 }
 
 type Overwritten = RewrittenModule & { overwritten?: NonNullable<Prepared['overwritten']> };
