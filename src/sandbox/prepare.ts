@@ -16,6 +16,7 @@ import { planDiffersOnlyInLimits } from './limits-only.js';
 import { hardenModule, HardenError } from '../transform/harden.js';
 import { guardTrapOffsets } from '../transform/harden-guards.js';
 import { readSections } from '../binary/sections.js';
+import { v8Reason, v8Refusal } from '../binary/v8-verdict.js';
 import type { TrapKind } from '../wasi/trap.js';
 import { verifyModule } from '../signing/verify.js';
 import { WASI_PREVIEW1, wasiFunction } from '../binary/wasi-abi.js';
@@ -109,7 +110,7 @@ export function prepareWith(bytes: Uint8Array, config: PrepareConfig, knownDiges
 export async function prepareOverlapped(bytes: Uint8Array, config: PrepareConfig, knownDigest?: string): Promise<Prepared> {
   checkSignatures(bytes, config);
   // Settles to the refusal's reason or null; never rejects, so a refusal by admission leaves nothing unhandled.
-  const v8 = WebAssembly.compile(bytes).then(() => null, (error: Error) => reasonOf(error));
+  const v8 = WebAssembly.compile(bytes).then(() => null, (error: Error) => v8Reason(error));
   const shipped = admitAsShipped(bytes, config, knownDigest);
   validateAsShipped(shipped.module, shipped.facts, await v8);
   return rewriteAdmitted(shipped, config);
@@ -358,19 +359,6 @@ function validateAsShipped(module: WasmModule, facts: CodeFacts, v8: string | nu
     throw error;
   }
 }
-
-/** Why V8 refuses `bytes`, or null when it validates them. */
-function v8Refusal(bytes: Uint8Array): string | null {
-  if (WebAssembly.validate(bytes)) return null;
-  try {
-    new WebAssembly.Module(bytes);
-  } catch (error) {
-    return reasonOf(error as Error);
-  }
-  return 'WebAssembly.validate refused it';
-}
-
-const reasonOf = (error: Error) => error.message.replace(/^WebAssembly\.(Module|compile)\(\): /, '');
 
 /** Which imports are granted host functions and which get stubs (admission has refused the rest). */
 function linkedImports(module: WasmModule, policy: PrepareConfig, hostFunctions: readonly HostFunctionSignature[]): Pick<Prepared, 'stubs' | 'imported'> {

@@ -6,6 +6,8 @@ import { runWarden } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 import { watFixture } from '../helpers/wat.js';
+import { body, FUNC_TYPE_VOID, moduleOf, name, section, vector } from '../helpers/module-builder.js';
+import { sarifProblems } from '../audit/sarif-check.js';
 
 describe('warden inspect', () => {
   it('exits 0 and prints the report for a clean module', async () => {
@@ -78,5 +80,29 @@ describe('warden inspect', () => {
     assert.ok(!plain.stderr.includes('    at '));
     const debug = await runWarden(['inspect', '/nonexistent.wasm', '--debug']);
     assert.ok(debug.stderr.includes('    at '));
+  });
+});
+
+describe('warden inspect on hostile modules', () => {
+  it('reports a module V8 refuses as refused, with an error, exit 1 and valid SARIF', async (t) => {
+    // Decodes and walks cleanly, but does not type-check: an i32 left on a function returning nothing.
+    const path = join(tempDir(t), 'invalid.wasm');
+    writeFileSync(path, moduleOf(section(1, vector([FUNC_TYPE_VOID])), section(3, vector([[0]])), section(7, vector([[...name('_start'), 0x00, 0x00]])), section(10, vector([body([0x41, 0x00])]))));
+    const text = await runWarden(['inspect', path]);
+    assert.equal(text.code, 1, text.stdout);
+    assert.match(text.stdout, /refused invalid: not a valid module: Compiling function #0 failed/);
+    assert.match(text.stdout, /error +module-invalid: V8 refuses it/);
+    const report = JSON.parse((await runWarden(['inspect', '--json', path])).stdout);
+    assert.equal(report.run.admitted, false);
+    assert.deepEqual(report.run.refusals.map((r: { rule: string }) => r.rule), ['invalid']);
+    const sarif = await runWarden(['inspect', '--sarif', path]);
+    assert.equal(sarif.code, 1);
+    const log = JSON.parse(sarif.stdout);
+    assert.deepEqual(sarifProblems(log), []);
+    assert.deepEqual(log.runs[0].results.map((r: { ruleId: string; level: string }) => [r.ruleId, r.level]), [['module-invalid', 'error']]);
+    // warden run refuses it for the same reason.
+    const run = await runWarden(['run', path]);
+    assert.equal(run.code, 125);
+    assert.match(run.stderr, /invalid: not a valid module: Compiling function #0 failed/);
   });
 });
