@@ -17,6 +17,7 @@ import { readPublicKey } from '../read-key.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
+import { terminalSafeJson } from '../terminal-text.js';
 
 export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif] [--key KEY.pub …] [--debug]
 
@@ -70,8 +71,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const retarget = new Set(['import-unknown-module', 'import-unknown-function', 'import-signature-mismatch']);
   const fix = (v: Violation) => (retarget.has(v.rule) ? `no policy grants it: ${advice('wasi-target', report.toolchain.detected)}` : fixFor(v));
   report.run = { policy: 'warden run defaults', admitted: verdict.violations.length === 0, refusals: verdict.violations.map((v) => ({ rule: v.rule, message: v.message, fix: fix(v) })) };
-  if (args.switches.has('sarif')) io.stdout(JSON.stringify(renderSarif(report), null, 2) + '\n');
-  else if (args.switches.has('json')) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  // The module's own names are in both: written so that no character of theirs acts on a terminal.
+  if (args.switches.has('sarif')) io.stdout(terminalSafeJson(renderSarif(report)) + '\n');
+  else if (args.switches.has('json')) io.stdout(terminalSafeJson(report) + '\n');
   else io.stdout(renderText(report));
   return hasErrors(report) ? ExitCode.NEGATIVE : ExitCode.OK;
 }
