@@ -3,6 +3,7 @@
 
 import { decodeModule } from '../binary/decode.js';
 import { valTypeName } from '../binary/valtypes.js';
+import { v8Refusal } from '../binary/v8-verdict.js';
 import { WASI_PREVIEW1, wasiFunction, type WasiCapability } from '../binary/wasi-abi.js';
 import type { FuncType, WasmModule } from '../binary/types.js';
 import { scanCode, type CodeScan } from './code-scan.js';
@@ -159,6 +160,10 @@ export function inspect(input: Uint8Array | WasmModule, options: InspectOptions 
   const module = input instanceof Uint8Array ? decodeModule(input, { validateBodies: false }) : input;
   const scan = scanCode(module);
   const findings: Finding[] = [];
+  // Judged as shipped, by the engine that would run it: the decoder frames and walks, V8 type-checks.
+  // Without this, a module that fails to type-check was reported as runnable, with no error.
+  const invalid = v8Refusal(module.bytes);
+  if (invalid !== null) findings.push(finding(rules.moduleInvalid, `V8 refuses it: ${invalid}`));
   const { imports, capabilities } = describeImports(module, findings);
   const exported = (kind: string, index: number) => module.exports.some((e) => e.kind === kind && e.index === index);
 

@@ -15,11 +15,11 @@ const MAX_WORD = 160;
 
 /**
  * Names come from the module, so they may hold terminal escapes, newlines or
- * bidi overrides: those are shown as \u{…} escapes, and overlong words cut.
+ * bidi controls: those are shown as \u{…} escapes, and overlong words cut.
  */
 function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
   return escaped.split(' ').map((word) => (word.length > MAX_WORD ? `${word.slice(0, MAX_WORD)}…` : word)).join(' ');
 }
 
@@ -51,7 +51,8 @@ function where(f: Finding): string {
 export function renderText(report: InspectReport): string {
   const lines: string[] = [];
   const heading = (title: string) => lines.push('', title);
-  const row = (label: string, value: string) => lines.push(...wrap(`  ${label.padEnd(LABEL_WIDTH)} `, value, VALUE_INDENT));
+  // Labels too may come from the module (a producers field, an import's module name): escaped and cut like values.
+  const row = (label: string, value: string) => lines.push(...wrap(`  ${printable(label).slice(0, LABEL_WIDTH).padEnd(LABEL_WIDTH)} `, value, VALUE_INDENT));
 
   const c = report.counts;
   lines.push(...wrap('', `${report.file ?? 'module'}: ${size(report.size)}, ${c.definedFunctions} functions (+${c.importedFunctions} imported)`, '  '));
@@ -72,7 +73,7 @@ export function renderText(report: InspectReport): string {
     if (names) names.push(entry);
     else unknown.set(label, [entry]);
   }
-  for (const [label, names] of unknown) row(printable(label).slice(0, LABEL_WIDTH), names.join(' '));
+  for (const [label, names] of unknown) row(label, names.join(' '));
 
   heading('Exports');
   if (report.exports.length === 0) lines.push('  none');

@@ -52,6 +52,8 @@ export const rules = {
     'Informational: the policy decides which directories, if any, are granted.'),
   malformedCustomSection: rule('custom-section-malformed', 'note', 'A name, producers or target_features section is malformed.',
     'Engines ignore custom sections, so the module stays valid, but names and toolchain details from it are missing from the report.'),
+  moduleInvalid: rule('module-invalid', 'error', 'V8 refuses the module as shipped.',
+    'It is not valid WebAssembly for the engine that would run it (a type error, an index out of range, a proposal this Node.js does not run), so warden run refuses it; the rest of the report reads its sections as they are.'),
 } as const;
 
 export const allRules: Rule[] = Object.values(rules);

@@ -12,9 +12,10 @@ import { bodyWalker } from './body-walk.js';
 import { resolveLimits } from './limits.js';
 import { ByteReader } from './reader.js';
 import { readSections } from './sections.js';
+import { DecodedBody } from './local-decls.js';
 import { readRefType, readValType } from './valtypes.js';
 import type {
-  DecodeLimits, DecodeOptions, ExternKind, FuncType, GlobalType, Limits, LocalDecl,
+  DecodeLimits, DecodeOptions, ExternKind, FuncType, GlobalType, Limits,
   TableType, TagType, ValType, WasmModule,
 } from './types.js';
 
@@ -117,8 +118,6 @@ function readElements(reader: ByteReader, limits: DecodeLimits, module: WasmModu
   module.elements = new ElementSegmentList(module.bytes, first, ends);
 }
 
-const noLocals: LocalDecl[] = Object.freeze([]) as unknown as LocalDecl[];
-
 function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, validateBodies: boolean): void {
   const at = reader.pos;
   const n = reader.count('function body', limits.maxFunctions, 2);
@@ -135,18 +134,17 @@ function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, 
     const end = start + size;
     body.pos = start;
     body.end = end;
+    // Checked and summed here, kept in the bytes (local-decls.ts): no object per run.
     const groups = body.count('local declaration', limits.maxLocalsPerFunction, 2);
-    const locals: LocalDecl[] = groups === 0 ? noLocals : new Array(groups);
     let localCount = 0;
     for (let g = 0; g < groups; g++) {
       const countAt = body.pos;
-      const count = body.u32();
-      localCount += count;
+      localCount += body.u32();
       if (localCount > limits.maxLocalsPerFunction) body.fail(`more than ${limits.maxLocalsPerFunction} locals in function ${i}`, countAt);
-      locals[g] = { count, type: readValType(body) };
+      readValType(body);
     }
     if (walk) walk(reader.bytes, body.pos, end);
-    module.code.push({ start, end, locals, localCount, codeStart: body.pos });
+    module.code.push(new DecodedBody(reader.bytes, start, end, localCount, body.pos));
     reader.pos = end;
   }
 }

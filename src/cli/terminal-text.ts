@@ -3,6 +3,7 @@
 // own lines.
 
 import { formatViolation } from '../sandbox/admission-fixes.js';
+import { escapeLogLine } from '../server/log.js';
 import type { Violation } from '../sandbox/admission.js';
 
 /**
@@ -21,4 +22,14 @@ export function terminalSafe(text: string): string {
  */
 export function violationLines(violations: ReadonlyArray<Pick<Violation, 'rule' | 'message'>>): string {
   return violations.map((v) => `  ${terminalSafe(formatViolation(v))}`).join('\n');
+}
+
+/**
+ * `value` as indented JSON in which no character acts on a terminal: beyond
+ * what JSON.stringify escapes (C0), DEL, the C1 controls (U+009B is a CSI),
+ * the line separators and the bidi controls are written as \u escapes, as in
+ * the server's log, and parse back unchanged. For reports quoting a module's names.
+ */
+export function terminalSafeJson(value: unknown): string {
+  return escapeLogLine(JSON.stringify(value, null, 2));
 }

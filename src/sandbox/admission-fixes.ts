@@ -54,6 +54,7 @@ export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string |
     case 'export-reserved': return 'rename the export: names starting with the reserved prefix are the host\'s';
     case 'import-reserved': return 'no policy grants it: warden:host is the host\'s own module; remove the import';
     case 'not-hardenable': return 'drop the pass from the policy\'s harden list, or rebuild the module without what the pass cannot cover (e.g. SIMD memory accesses: no -msimd128)';
+    case 'not-meterable': return 'rebuild it for a 32-bit memory (wasm32), or run it without fuel and deadline (no --fuel, no --timeout)';
     case 'invalid': return 'no policy grants it: the module is not valid WebAssembly; rebuild it with a toolchain that validates its output';
     default: return null;
   }

@@ -29,7 +29,7 @@ export const ADMISSION_RULES = [
   'malformed', 'unsigned', 'signature-untrusted', 'digest-not-pinned', 'module-too-large', 'import-unknown-module', 'import-unknown-function', 'import-not-granted',
   'import-signature-mismatch', 'import-non-function', 'shared-memory', 'atomics', 'memory-too-large',
   'table-too-large', 'too-many-tables', 'too-many-memories', 'too-many-functions', 'data-too-large', 'feature-not-allowed', 'not-a-command', 'export-reserved',
-  'invalid', 'import-reserved', 'not-hardenable',
+  'invalid', 'import-reserved', 'not-hardenable', 'not-meterable',
   'export-missing', 'export-signature-unsupported',
 ] as const;
 

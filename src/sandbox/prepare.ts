@@ -16,6 +16,7 @@ import { planDiffersOnlyInLimits } from './limits-only.js';
 import { hardenModule, HardenError } from '../transform/harden.js';
 import { guardTrapOffsets } from '../transform/harden-guards.js';
 import { readSections } from '../binary/sections.js';
+import { v8Reason, v8Refusal } from '../binary/v8-verdict.js';
 import type { TrapKind } from '../wasi/trap.js';
 import { verifyModule } from '../signing/verify.js';
 import { WASI_PREVIEW1, wasiFunction } from '../binary/wasi-abi.js';
@@ -109,7 +110,7 @@ export function prepareWith(bytes: Uint8Array, config: PrepareConfig, knownDiges
 export async function prepareOverlapped(bytes: Uint8Array, config: PrepareConfig, knownDigest?: string): Promise<Prepared> {
   checkSignatures(bytes, config);
   // Settles to the refusal's reason or null; never rejects, so a refusal by admission leaves nothing unhandled.
-  const v8 = WebAssembly.compile(bytes).then(() => null, (error: Error) => reasonOf(error));
+  const v8 = WebAssembly.compile(bytes).then(() => null, (error: Error) => v8Reason(error));
   const shipped = admitAsShipped(bytes, config, knownDigest);
   validateAsShipped(shipped.module, shipped.facts, await v8);
   return rewriteAdmitted(shipped, config);
@@ -159,6 +160,12 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
   const hostFunctions = policy.hostFunctions;
   const metered = policy.limits.fuel !== null;
   const checkpoint = policy.limits.deadline;
+  // Fuel charges and deadline checks park the size of a memory.grow, fill or copy in an i32 global and
+  // compare it as an i32; a 64-bit memory's sizes are i64, so the rewrite would not validate (V8 refused
+  // it when compiling, and the refusal read as the module's fault). Refused by name before any rewrite.
+  if ((metered || checkpoint) && hasMemory64(module)) {
+    throw new AdmissionError([{ rule: 'not-meterable', message: `its memory is 64-bit (memory64), whose sizes ${metered ? 'fuel metering' : 'the deadline checkpoints'} cannot read` }]);
+  }
   // Hardening (policy `harden`) comes first: limits, fuel and checkpoints then apply to the guards too.
   // A pass that cannot apply to this module (a stack placed first, no .rodata segment) is skipped.
   if (policy.harden.length > 0) {
@@ -216,6 +223,11 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
     usesKernel,
     ...(rewritten.overwritten ? { overwritten: rewritten.overwritten } : {}),
   };
+}
+
+/** Whether a memory the module declares or imports is 64-bit. */
+function hasMemory64(module: WasmModule): boolean {
+  return module.memories.some((m) => m.limits.is64) || module.imports.some((i) => i.desc.kind === 'memory' && i.desc.type.limits.is64);
 }
 
 type Overwritten = RewrittenModule & { overwritten?: NonNullable<Prepared['overwritten']> };
@@ -348,19 +360,6 @@ function validateAsShipped(module: WasmModule, facts: CodeFacts, v8: string | nu
     throw error;
   }
 }
-
-/** Why V8 refuses `bytes`, or null when it validates them. */
-function v8Refusal(bytes: Uint8Array): string | null {
-  if (WebAssembly.validate(bytes)) return null;
-  try {
-    new WebAssembly.Module(bytes);
-  } catch (error) {
-    return reasonOf(error as Error);
-  }
-  return 'WebAssembly.validate refused it';
-}
-
-const reasonOf = (error: Error) => error.message.replace(/^WebAssembly\.(Module|compile)\(\): /, '');
 
 /** Which imports are granted host functions and which get stubs (admission has refused the rest). */
 function linkedImports(module: WasmModule, policy: PrepareConfig, hostFunctions: readonly HostFunctionSignature[]): Pick<Prepared, 'stubs' | 'imported'> {

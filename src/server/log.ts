@@ -24,12 +24,12 @@ export interface RequestLine {
  * Characters JSON.stringify leaves raw that a terminal acts on, or that hide,
  * reorder or split what an operator reads: DEL, the C1 controls (U+009B is a
  * CSI, as ESC [ is), the line and paragraph separators, and the bidi
- * embeddings, overrides and isolates. A method, a tenant's stderr or a trap
- * message carrying them could otherwise recolour or rewrite a terminal showing
- * the log. In a JSON line they can only sit inside strings, so each is written
- * as a \u escape, which JSON.parse reads back as the same character.
+ * marks, embeddings, overrides and isolates. A method, a tenant's stderr or a
+ * trap message carrying them could otherwise recolour or rewrite a terminal
+ * showing the log. In a JSON line they can only sit inside strings, so each is
+ * written as a \u escape, which JSON.parse reads back as the same character.
  */
-const TERMINAL_ACTIVE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const TERMINAL_ACTIVE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const TERMINAL_ACTIVE_ALL = new RegExp(TERMINAL_ACTIVE.source, 'g');
 const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 

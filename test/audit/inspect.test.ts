@@ -6,7 +6,7 @@ import { renderText } from '../../src/audit/render-text.js';
 import { renderSarif } from '../../src/audit/render-sarif.js';
 import { allRules } from '../../src/audit/rules.js';
 import { fixture } from '../helpers/paths.js';
-import { watFixture } from '../helpers/wat.js';
+import { wat, watFixture } from '../helpers/wat.js';
 import { largeModulePaths } from '../binary/corpus.js';
 
 const rulesOf = (bytes: Uint8Array) => inspect(bytes).findings.map((f) => f.rule);
@@ -38,6 +38,16 @@ describe('inspect', () => {
     const report = inspect(await watFixture('audit-clean'));
     assert.deepEqual(report.findings.filter((f) => f.severity !== 'note'), []);
     assert.deepEqual(report.memories[0], { index: 0, initialPages: 1, maximumPages: 4, shared: false, is64: false, imported: false, exported: true });
+  });
+
+  it('reports a module V8 refuses as shipped as an error, with V8\'s reason', async () => {
+    // Decodes and walks cleanly, but does not type-check: an i32 left where nothing is returned.
+    const report = inspect(await wat('(module (func (export "_start") i32.const 0))'));
+    const invalid = report.findings.filter((f) => f.rule === 'module-invalid');
+    assert.equal(invalid.length, 1);
+    assert.match(invalid[0]!.message, /^V8 refuses it: Compiling function #0 failed: .*found 1/);
+    assert.equal(hasErrors(report), true);
+    assert.ok(!rulesOf(cModule('hello')).includes('module-invalid'));
   });
 
   it('treats shared memory as an error and counts atomic waits', async () => {

@@ -19,16 +19,9 @@ v8.setFlagsFromString('--experimental-wasm-type-reflection');
 // (Not gc or typed-funcref: this V8 reads an older encoding of them than the decoder.)
 for (const flag of ['extended-const', 'memory64', 'relaxed-simd']) v8.setFlagsFromString(`--experimental-wasm-${flag}`);
 
-/**
- * Classes of modules V8 accepts and the decoder refuses on purpose, each
- * matched by the decoder's reason. Keep in step with docs/RATIONALE.md.
- */
-export const DELIBERATELY_STRICTER: ReadonlyArray<{ name: string; reason: RegExp }> = [
-  // Import, export and custom section names over 100,000 bytes (V8 takes any length).
-  { name: 'names over 100,000 bytes', reason: /^name of \d+ bytes exceeds the limit of \d+$/ },
-  // Blocks nested over 10,000 deep (V8 bounds nesting only by the function's size).
-  { name: 'nesting over 10,000 blocks', reason: /^nesting deeper than \d+$/ },
-];
+import { DELIBERATELY_STRICTER } from './stricter.js';
+
+export { DELIBERATELY_STRICTER };
 
 export interface Mismatch {
   kind: 'refused' | 'structure';

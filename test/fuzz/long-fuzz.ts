@@ -1,6 +1,9 @@
 // A longer fuzzing run of the decoder for local use (npm run fuzz -- --seconds 300).
-// Mutates every module of the corpus, and random byte strings, until time runs
-// out; any failure other than a clean WasmDecodeError is printed with its seed.
+// Mutates every module of the corpus and generated modules, byte by byte and
+// by structure (mutate-structure.ts), until time runs out; any failure other
+// than a clean WasmDecodeError, any difference from V8 (differential.ts, with
+// V8's flagged proposals on) and any break of the admission oracle
+// (admission-oracle.ts: prepare under every rewrite) is printed with its seed.
 
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
@@ -10,6 +13,8 @@ import { forEachInstruction } from '../../src/binary/instructions.js';
 import { inspect } from '../../src/audit/inspect.js';
 import { largeModulePaths, smallCorpus } from '../binary/corpus.js';
 import { mutations } from '../binary/mutate.js';
+import { structuredMutations } from '../binary/mutate-structure.js';
+import { admissionFindings } from '../binary/admission-oracle.js';
 import { compareWithV8 } from '../binary/differential.js';
 import { generateModule } from '../binary/generate.js';
 
@@ -31,6 +36,8 @@ function check(bytes: Uint8Array): void {
   // Differential: what V8 accepts, the decoder accepts and reads the same way.
   const mismatch = compareWithV8(bytes);
   if (mismatch) throw new Error(mismatch.detail);
+  const findings = admissionFindings(bytes);
+  if (findings.length > 0) throw new Error(findings.map((f) => `${f.kind} [${f.config}]: ${f.detail}`).join('\n'));
 }
 
 let rounds = 0;
@@ -39,7 +46,7 @@ while (Date.now() < deadline) {
   const seed = Date.now() ^ (rounds * 0x9e3779b1);
   const numRuns = 500;
   const generated = fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((s) => ({ name: `generated ${s}`, bytes: generateModule(s) }));
-  const result = fc.check(fc.property(fc.oneof(fc.constantFrom(...corpus), generated), mutations(), fc.integer({ min: 0, max: 4 }), (m, mutate, times) => {
+  const result = fc.check(fc.property(fc.oneof(fc.constantFrom(...corpus), generated), fc.oneof(mutations(), structuredMutations()), fc.integer({ min: 0, max: 4 }), (m, mutate, times) => {
     let bytes = m.bytes;
     for (let i = 0; i < times; i++) bytes = mutate(bytes);
     check(bytes);

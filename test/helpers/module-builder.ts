@@ -72,6 +72,22 @@ export function tableGrowBomb(tables: number, step: number): Uint8Array {
 }
 
 /**
+ * About `size` bytes of local declarations: functions each declaring 50,000
+ * locals (V8's limit) as 50,000 runs of one i32 (`01 7f`). Valid, and each
+ * run was once an object of about 40 bytes in the decoded module.
+ */
+export function localRunsBomb(size: number): Uint8Array {
+  const runs = 50_000;
+  const code = body([], new Array(runs).fill([1, 0x7f]));
+  const functions = Math.max(1, Math.floor(size / code.length));
+  return moduleOf(
+    section(1, vector([FUNC_TYPE_VOID])), section(3, vector(new Array(functions).fill([0]))),
+    section(7, vector([[...name('_start'), 0, 0]])),
+    section(10, vector(new Array(functions).fill(code))),
+  );
+}
+
+/**
  * A command module of about `size` bytes, nearly all of it passive element
  * segments listing function 0 over and over (one byte per item), the shape
  * of a module that once cost admission 16 times its size. Has a table and a

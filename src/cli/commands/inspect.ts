@@ -8,6 +8,7 @@ import { admit, type Violation } from '../../sandbox/admission.js';
 import { fixFor } from '../../sandbox/admission-fixes.js';
 import { sha256 } from '../../store/local.js';
 import { hasErrors, inspect } from '../../audit/inspect.js';
+import { rules } from '../../audit/rules.js';
 import { renderSarif } from '../../audit/render-sarif.js';
 import { renderText } from '../../audit/render-text.js';
 import { signatureStatus } from '../../signing/verify.js';
@@ -16,6 +17,7 @@ import { readPublicKey } from '../read-key.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
+import { terminalSafeJson } from '../terminal-text.js';
 
 export const usage = `usage: warden inspect MODULE.wasm [--json | --sarif] [--key KEY.pub …] [--debug]
 
@@ -63,11 +65,15 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (status.signed || keys.length > 0) report.signatures = status;
   // What `warden run` would refuse with no flags: the same admission, on the same decoded module.
   const verdict = admit(module, commandLinePolicy(), () => sha256(bytes));
+  // As prepare does: a module admission passes is refused still when V8 refuses it as shipped.
+  const invalid = report.findings.find((f) => f.rule === rules.moduleInvalid.id);
+  if (verdict.admitted && invalid) verdict.violations.push({ rule: 'invalid', message: `not a valid module: ${invalid.message.replace(/^V8 refuses it: /, '')}` });
   const retarget = new Set(['import-unknown-module', 'import-unknown-function', 'import-signature-mismatch']);
   const fix = (v: Violation) => (retarget.has(v.rule) ? `no policy grants it: ${advice('wasi-target', report.toolchain.detected)}` : fixFor(v));
-  report.run = { policy: 'warden run defaults', admitted: verdict.admitted, refusals: verdict.violations.map((v) => ({ rule: v.rule, message: v.message, fix: fix(v) })) };
-  if (args.switches.has('sarif')) io.stdout(JSON.stringify(renderSarif(report), null, 2) + '\n');
-  else if (args.switches.has('json')) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  report.run = { policy: 'warden run defaults', admitted: verdict.violations.length === 0, refusals: verdict.violations.map((v) => ({ rule: v.rule, message: v.message, fix: fix(v) })) };
+  // The module's own names are in both: written so that no character of theirs acts on a terminal.
+  if (args.switches.has('sarif')) io.stdout(terminalSafeJson(renderSarif(report)) + '\n');
+  else if (args.switches.has('json')) io.stdout(terminalSafeJson(report) + '\n');
   else io.stdout(renderText(report));
   return hasErrors(report) ? ExitCode.NEGATIVE : ExitCode.OK;
 }
