@@ -88,11 +88,14 @@ describe('the vulnerable decoder, unhardened', () => {
     assert.match(text(r.stdout), /image is clean\n$/);
   });
 
-  it('overflows its stack into static data through nested groups: the overlay changes, and no trap names the cause', () => {
+  it('overflows its stack into static data through nested groups, and no trap names the cause', () => {
+    // Captured stdout is no terminal, so C stdio buffers it whole: the overflow overwrites stdio's own state in
+    // static data, and the flush at exit runs out of bounds, far from the bug (on a terminal, line-buffered, the
+    // run completes with the overlay buffer changed).
     const r = decode(plain, 'stack.wimg');
-    assert.doesNotMatch(text(r.stdout), /overlay: 00000000/, 'the stack ran over the overlay buffer');
-    assert.match(text(r.stdout), /overlay: [0-9a-f]{8}\n/);
-    assert.notEqual(r.trap?.kind, 'stack-guard');
+    assert.equal(r.trap?.kind, 'out-of-bounds', JSON.stringify(r.trap));
+    assert.ok(r.trap!.stack?.some((frame) => frame.name === '__stdio_exit'), JSON.stringify(r.trap!.stack));
+    assert.equal(text(r.stdout), 'WIMG 1x1\n', 'what was buffered after the header is lost');
   });
 });
 
