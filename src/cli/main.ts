@@ -17,6 +17,10 @@ options for every command:
   --json          the result as JSON, where the command prints one
   --debug         stack traces with errors
 
+  A module may be named by its file, by '-' (read from stdin), or by its store
+  digest sha256:<hex> (warden push; the data dir: --data-dir, $WARDEN_DATA_DIR,
+  $XDG_DATA_HOME/wasm-warden, ~/.local/share/wasm-warden).
+
   warden --version, -V   prints the version
 
 Run 'warden help <command>' for a command's options.`;

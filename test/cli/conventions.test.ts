@@ -99,6 +99,10 @@ describe('CLI conventions', () => {
     assert.equal((await json(['verify', '--key', 'k.pub', signed])).ok, true);
     await json(['init', '--out', 'p.toml']);
     assert.equal((await json(['check', '--policy', 'p.toml', digest])).admitted, true);
+    assert.equal((await json(['harden', '--null-guard', digest, '-o', 'hardened.wasm'])).inputBytes, readFileSync(hello).length);
+    const { digest: pluginDigest } = await json(['push', fixture('c', 'plugins', 'kernel-plugin.wasm')]);
+    assert.equal((await json(['call', pluginDigest, 'echo', '--input', 'p.toml'])).rc, 0);
+    assert.equal(JSON.parse((await runWarden(['run', '--json', digest], { cwd, env })).stdout).exitCode, 0);
     const plain = await runWarden(['ls'], { cwd, env });
     assert.match(plain.stdout, /^sha256:[0-9a-f]{64} +\d+(\.\d)? KiB {2}\d{4}-/m);
     const missing = await runWarden(['inspect', `sha256:${'0'.repeat(64)}`], { cwd, env });
@@ -107,6 +111,38 @@ describe('CLI conventions', () => {
     const typo = await runWarden(['inspect', 'sha256:ABC'], { cwd, env });
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /looks like a store digest/);
+    const runTypo = await runWarden(['run', 'sha256:ABC'], { cwd, env });
+    assert.equal(runTypo.code, 125);
+    assert.match(runTypo.stderr, /looks like a store digest/);
+  });
+
+  it("'-' reads the module from stdin, wherever a module is read", async (t) => {
+    const cwd = tempDir(t);
+    const module = readFileSync(hello);
+    const plugin = readFileSync(fixture('c', 'plugins', 'kernel-plugin.wasm'));
+    writeFileSync(join(cwd, 'p.toml'), '');
+    const env = { WARDEN_DATA_DIR: join(cwd, 'store') };
+    const cases: Array<[string[], Uint8Array, RegExp]> = [
+      [['inspect', '-'], module, /^-: 28\.\d KiB/],
+      [['check', '--policy', 'p.toml', '-'], module, /^-: admitted\n$/],
+      [['run', '-', 'x'], module, /^hello from wasm-warden, x\n$/],
+      [['push', '-'], module, /^sha256:[0-9a-f]{64}\n$/],
+      [['harden', '--null-guard', '-', '-o', 'hardened.wasm'], module, /^wrote hardened\.wasm/],
+      [['call', '-', 'echo'], plugin, /^$/],
+    ];
+    for (const [args, input, stdout] of cases) {
+      const r = await runWarden(args, { cwd, env, input });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, stdout, args.join(' '));
+    }
+    // Not a module on stdin: one line, exit 2 (125 for run).
+    const text = await runWarden(['inspect', '-'], { input: '(module)' });
+    assert.equal(text.code, 2);
+    assert.equal(text.stderr, 'warden inspect: stdin is WebAssembly text, not a binary module; assemble it first (e.g. wat2wasm)\n');
+    assert.equal((await runWarden(['run', '-'])).stderr, 'warden run: stdin is empty\n');
+    const twice = await runWarden(['call', '-', 'echo', '--input', '-'], { input: plugin });
+    assert.equal(twice.code, 125);
+    assert.match(twice.stderr, /cannot both be read from stdin/);
   });
 
   it('warden run --json captures the guest\'s output into the run record', async () => {
