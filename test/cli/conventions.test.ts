@@ -4,6 +4,7 @@
 // `--env NAME` inherits one variable; colour only on a terminal.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,7 +12,7 @@ import { colourWanted } from '../../src/cli/colour.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { closest } from '../../src/cli/suggest.js';
 import { runWarden } from '../helpers/cli.js';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { fixture, repoRoot, wardenBin } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const hello = fixture('c', 'hello.wasm');
@@ -143,6 +144,16 @@ describe('CLI conventions', () => {
     const twice = await runWarden(['call', '-', 'echo', '--input', '-'], { input: plugin });
     assert.equal(twice.code, 125);
     assert.match(twice.stderr, /cannot both be read from stdin/);
+  });
+
+  it('a reader that stops reading ends the output quietly, not with a stack trace', async () => {
+    const child = spawn(process.execPath, [wardenBin, 'inspect', '--json', hello], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the command writes: its first write meets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 
   it('warden run --json captures the guest\'s output into the run record', async () => {
