@@ -146,6 +146,25 @@ describe('CLI conventions', () => {
     assert.match(twice.stderr, /cannot both be read from stdin/);
   });
 
+  it('paths with spaces, non-ASCII letters or a leading dash are files like any other', async (t) => {
+    const cwd = tempDir(t);
+    const awkward = '-ünï côdé.wasm';
+    writeFileSync(join(cwd, awkward), readFileSync(hello));
+    const inspected = await runWarden(['inspect', '--json', '--', awkward], { cwd });
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.equal(JSON.parse(inspected.stdout).file, awkward);
+    const ran = await runWarden(['run', '--', awkward, 'a b'], { cwd });
+    assert.equal(ran.stdout, 'hello from wasm-warden, a b\n');
+    assert.equal((await runWarden(['keygen', '--out', '-k ü'], { cwd })).code, 0);
+    assert.equal((await runWarden(['sign', '--key', '-k ü', '-o', '-s ü.wasm', '--', awkward], { cwd })).code, 0);
+    const verified = await runWarden(['verify', '--key', '-k ü.pub', '--', '-s ü.wasm'], { cwd });
+    assert.equal(verified.stdout, '-s ü.wasm: verified by -k ü.pub (1 part)\n');
+    // Without --, a leading dash reads as a flag; the error says how to name the file.
+    const slip = await runWarden(['inspect', awkward], { cwd });
+    assert.equal(slip.code, 2);
+    assert.match(slip.stderr, /unknown flag -ünï côdé\.wasm \(a file\? write \.\/-ünï côdé\.wasm, or put -- before it\)/);
+  });
+
   it('a reader that stops reading ends the output quietly, not with a stack trace', async () => {
     const child = spawn(process.execPath, [wardenBin, 'inspect', '--json', hello], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy(); // closed before the command writes: its first write meets EPIPE
