@@ -30,7 +30,8 @@ const names = () => Object.keys(commands);
 export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [first, ...after] = argv;
   if (!first || first === '--help' || first === '-h' || (first === 'help' && after.length === 0)) {
-    io.stdout(usage + '\n');
+    // Asked for, the usage is the answer (stdout, 0); with no command at all it is bad usage (stderr, 2).
+    (first ? io.stdout : io.stderr)(usage + '\n');
     return first ? ExitCode.OK : ExitCode.USAGE;
   }
   if (first === '--version' || first === '-V') {

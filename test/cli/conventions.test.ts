@@ -1,7 +1,8 @@
 // The CLI conventions, command by command: `warden help CMD` equals
 // `warden CMD --help`; --version/-V; "did you mean" for slips; --json on every
 // command that prints a result; store digests wherever a module is taken;
-// `--env NAME` inherits one variable; colour only on a terminal.
+// `--env NAME` inherits one variable; colour only on a terminal; `-` is stdin;
+// awkward file names; the usage and exit statuses; a closed stdout.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -19,7 +20,7 @@ const hello = fixture('c', 'hello.wasm');
 const oneLine = (text: string) => text.trim().split('\n').length === 1;
 
 describe('CLI conventions', () => {
-  it('warden help CMD prints exactly what warden CMD --help and -h print, for every command', async () => {
+  it('warden help CMD prints exactly what warden CMD --help and -h print, for every command, exit statuses included', async () => {
     for (const name of Object.keys(commands)) {
       const viaHelp = await runWarden(['help', name]);
       const viaFlag = await runWarden([name, '--help']);
@@ -28,6 +29,8 @@ describe('CLI conventions', () => {
       assert.match(viaHelp.stdout, new RegExp(`^usage: warden ${name}\\b`));
       assert.equal(viaHelp.stdout, viaFlag.stdout, name);
       assert.equal(viaHelp.stdout, viaShort.stdout, name);
+      assert.match(viaHelp.stdout, /\bExit\b|\bexits 0\b/, `${name} --help does not state its exit statuses`);
+      assert.match(viaHelp.stdout, /\b(2|125)\b/, `${name} --help does not name its exit status for bad usage`);
     }
   });
 
@@ -163,6 +166,14 @@ describe('CLI conventions', () => {
     const slip = await runWarden(['inspect', awkward], { cwd });
     assert.equal(slip.code, 2);
     assert.match(slip.stderr, /unknown flag -ünï côdé\.wasm \(a file\? write \.\/-ünï côdé\.wasm, or put -- before it\)/);
+  });
+
+  it('no command: the usage on stderr, exit 2', async () => {
+    const bare = await runWarden([]);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, '');
+    assert.match(bare.stderr, /^usage: warden <command>/);
+    assert.match(bare.stderr, /'-' \(read from stdin\)/);
   });
 
   it('a reader that stops reading ends the output quietly, not with a stack trace', async () => {
