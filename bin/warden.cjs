@@ -8,9 +8,23 @@ if (!require('node:fs').existsSync(bundle)) {
 }
 const cli = require('./load-bundle.cjs').loadBundle(bundle).exports;
 
+// A reader that goes away (`warden inspect x.wasm | head -1`) ends the output, not with a stack
+// trace: EPIPE ends the process quietly, with the status the command would have had.
+let stdoutGuarded = false;
+function stdout() {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on('error', (error) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+  return process.stdout;
+}
+
 const io = {
-  stdout: (text) => process.stdout.write(text),
-  stdoutBytes: (bytes) => process.stdout.write(bytes),
+  stdout: (text) => stdout().write(text),
+  stdoutBytes: (bytes) => stdout().write(bytes),
   stdinBytes: () => require('node:fs').readFileSync(0),
   stderr: (text) => process.stderr.write(text),
   env: process.env,

@@ -60,6 +60,7 @@ export { checkIndices } from './binary/indices.js';
 export { ADMISSION_RULES, admit, impliedImports, type Verdict, type Violation } from './sandbox/admission.js';
 export { fixFor, formatViolation } from './sandbox/admission-fixes.js';
 export { AdmissionError, createSandbox, createSharedPool, SandboxBusyError, SandboxClosedError, type PluginOutcome, type PluginSession, type PluginCallResult, type InstancePolicy, type Sandbox, type SandboxOptions, type SandboxResult, type SharedPool, type SharedPoolOptions } from './sandbox/sandbox.js';
+export { SessionClosedError } from './sandbox/plugin-session.js';
 export { PreparedCache, type PreparedCacheOptions } from './sandbox/prepared-cache.js';
 export type { GuestMemoryView, HostFunctionBody, HostFunctionGrant, HostFunctionSignature, UnknownImports } from './sandbox/host-functions.js';
 
@@ -72,6 +73,7 @@ export { formatWasmValue, toWasmValue, ValueError, type NumType, type WasmValue 
 export { encodePublicKey, encodeSecretKey, generateSecretKey, KeyError, parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from './signing/keys.js';
 export { signModule, SigningError, type SignOptions } from './signing/sign.js';
 export { signatureStatus, verifyModule, type Verification, type VerifyOptions } from './signing/verify.js';
+export { SignatureFormatError } from './signing/format.js';
 
 // store: the content-addressed store and OCI distribution.
 export { openStore, sha256, StoreError, type BlobIngest, type ResolvedModule, type Store, type StoreEntry, type StoreOptions } from './store/local.js';

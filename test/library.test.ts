@@ -36,6 +36,32 @@ describe('the library API', () => {
     assert.equal(new TextDecoder().decode(result.stdout), 'hello from wasm-warden\n');
   });
 
+  it('a closed sandbox refuses every call with SandboxClosedError, in every isolation', async () => {
+    const hello = new Uint8Array(readFileSync(fixture('c', 'hello.wasm')));
+    const plugin = new Uint8Array(readFileSync(fixture('c', 'plugins', 'kernel-plugin.wasm')));
+    for (const isolation of ['none', 'thread'] as const) {
+      const sandbox = await warden.createSandbox({ isolation });
+      await sandbox.close();
+      // A closed sandbox runs nothing, even a module it would admit, and says why before any admission.
+      await assert.rejects(sandbox.run(hello), warden.SandboxClosedError, isolation);
+      await assert.rejects(sandbox.invoke(plugin, 'echo'), warden.SandboxClosedError, isolation);
+      await assert.rejects(sandbox.callPlugin(plugin, 'echo'), warden.SandboxClosedError, isolation);
+      await assert.rejects(sandbox.plugin(plugin), warden.SandboxClosedError, isolation);
+    }
+  });
+
+  it('the errors its calls throw are classes the package exports', async () => {
+    const sandbox = await warden.createSandbox({ isolation: 'none' });
+    const session = await sandbox.plugin(new Uint8Array(readFileSync(fixture('c', 'plugins', 'kernel-plugin.wasm'))));
+    await session.close();
+    await assert.rejects(session.call('echo', 'x'), warden.SessionClosedError);
+    await sandbox.close();
+    // A module whose signature section is malformed cannot be signed again.
+    const hello = new Uint8Array(readFileSync(fixture('c', 'hello.wasm')));
+    const malformed = new Uint8Array([...hello.subarray(0, 8), 0, 11, 9, ...new TextEncoder().encode('signature'), 9, ...hello.subarray(8)]);
+    assert.throws(() => warden.signModule(malformed, warden.generateSecretKey()), warden.SignatureFormatError);
+  });
+
   it('lists the fixed trap kinds', () => {
     assert.ok(warden.TRAP_KINDS.includes('deadline'));
     assert.ok(warden.TRAP_KINDS.includes('output-limit'));

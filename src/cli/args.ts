@@ -39,7 +39,7 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
       const eq = word.indexOf('=');
       const name = word.slice(2, eq === -1 ? undefined : eq);
       const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
-      if (!spec) throw new UsageError(`unknown flag --${name}${didYouMean(name, Object.keys(specs).filter((k) => k.length > 1), '--')}`);
+      if (!spec) throw new UsageError(`unknown flag --${name}${didYouMean(name, Object.keys(specs).filter((k) => k.length > 1), '--') || (eq === -1 ? pathHint(word) : '')}`);
       if (!spec.value) {
         if (eq !== -1) throw new UsageError(`--${name} takes no value`);
         parsed.switches.add(name);
@@ -64,7 +64,7 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
       const spec = word.length === 2 && Object.hasOwn(specs, word.slice(1)) ? specs[word.slice(1)] : undefined;
       if (!spec) {
         const long = Object.keys(specs).filter((k) => k.length > 1);
-        throw new UsageError(`unknown flag ${word}${long.includes(word.slice(1)) ? ` (did you mean -${word}?)` : didYouMean(word.slice(1), long, '--')}`);
+        throw new UsageError(`unknown flag ${word}${long.includes(word.slice(1)) ? ` (did you mean -${word}?)` : didYouMean(word.slice(1), long, '--') || pathHint(word)}`);
       }
       if (!spec.value) { parsed.switches.add(word.slice(1)); continue; }
       if (i + 1 >= argv.length) throw new UsageError(`${word} needs a value`);
@@ -83,6 +83,11 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
     }
   }
   return parsed;
+}
+
+/** A word that looks like a file name (a dot, a slash, a space) was most likely meant as one. */
+function pathHint(word: string): string {
+  return /[./\s]/.test(word) ? ` (a file? write ./${word}, or put -- before it)` : '';
 }
 
 export function flag(args: ParsedArgs, name: string): string | undefined {

@@ -17,6 +17,10 @@ options for every command:
   --json          the result as JSON, where the command prints one
   --debug         stack traces with errors
 
+  A module may be named by its file, by '-' (read from stdin), or by its store
+  digest sha256:<hex> (warden push; the data dir: --data-dir, $WARDEN_DATA_DIR,
+  $XDG_DATA_HOME/wasm-warden, ~/.local/share/wasm-warden).
+
   warden --version, -V   prints the version
 
 Run 'warden help <command>' for a command's options.`;
@@ -26,7 +30,8 @@ const names = () => Object.keys(commands);
 export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [first, ...after] = argv;
   if (!first || first === '--help' || first === '-h' || (first === 'help' && after.length === 0)) {
-    io.stdout(usage + '\n');
+    // Asked for, the usage is the answer (stdout, 0); with no command at all it is bad usage (stderr, 2).
+    (first ? io.stdout : io.stderr)(usage + '\n');
     return first ? ExitCode.OK : ExitCode.USAGE;
   }
   if (first === '--version' || first === '-V') {

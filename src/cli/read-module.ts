@@ -1,9 +1,13 @@
-// Reads a module file named on the command line, turning each way it can be
-// wrong into its own one-line message.
+// Reads a module file named on the command line (`-`: stdin), turning each way
+// it can be wrong into its own one-line message.
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { readBoundedBytes, TooLargeError } from '../policy/read-text.js';
 import { resolveFrom } from './paths.js';
 import { InputError } from './errors.js';
+
+/** The module argument that means "read the module from stdin". */
+export const STDIN_PATH = '-';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 /** Version 0x0d, layer 1: the preamble of a component-model binary. */
@@ -18,12 +22,14 @@ function looksLikeText(bytes: Uint8Array): boolean {
 }
 
 /**
- * Reads PATH (relative to cwd) as a binary module, or throws InputError
- * naming what is wrong. `room`: bytes of buffer to leave after the module
- * (never touched here, so they cost no memory until written), for a run that
- * builds the rewritten module over the bytes read (SandboxOptions.overwriteModuleBytes).
+ * Reads PATH (relative to cwd; `-` is stdin) as a binary module, or throws
+ * InputError naming what is wrong. `room`: bytes of buffer to leave after the
+ * module (never touched here, so they cost no memory until written), for a run
+ * that builds the rewritten module over the bytes read (SandboxOptions.overwriteModuleBytes);
+ * stdin's bytes get none, and such a run builds in a copy.
  */
 export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024 * 1024, room = 0): Uint8Array {
+  if (path === STDIN_PATH) return checkModuleBytes(readStdin(maxBytes), 'stdin');
   const full = resolveFrom(cwd, path);
   let size: number;
   try {
@@ -48,6 +54,25 @@ export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024
   } catch (error) {
     throw new InputError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  return checkModuleBytes(bytes, path);
+}
+
+/**
+ * Stdin's bytes, bounded like a file's size: a pipe that never ends (`yes |`,
+ * `< /dev/zero`) is refused at the bound instead of filling the host's memory.
+ */
+function readStdin(maxBytes: number): Uint8Array {
+  try {
+    return readBoundedBytes(0, maxBytes, 'the largest module read');
+  } catch (error) {
+    if (error instanceof TooLargeError) throw new InputError(`stdin: ${error.message}`);
+    throw new InputError(`stdin: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** The bytes if they are a core module's binary; else InputError saying what they are instead. */
+function checkModuleBytes(bytes: Uint8Array, path: string): Uint8Array {
+  if (bytes.length === 0) throw new InputError(`${path} is empty`);
   if (!WASM_MAGIC.every((b, i) => bytes[i] === b)) {
     const text = new TextDecoder().decode(bytes.subarray(0, 256)).trimStart();
     if (WAT_START.test(text)) {

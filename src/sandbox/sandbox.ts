@@ -33,6 +33,7 @@ import type { InstancePolicy } from './warm-instance.js';
 import { toWasmValue, ValueError, type NumType } from '../wasi/values.js';
 import { originalFrames, type FrameMap } from '../wasi/trap.js';
 import { originalFunctionIndex, type InjectedFunctions } from '../transform/index.js';
+import { SandboxClosedError } from './isolate-pool.js';
 
 /** Maps trap frames of a rewritten module back to the module as shipped. */
 function frameMap(injected: InjectedFunctions): FrameMap {
@@ -221,7 +222,12 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
   let running = 0;
   let queued = 0;
 
+  // Set by close(): every later run, invoke, plugin call or session is refused, whatever the isolation
+  // (an isolation of 'none' has no pool of its own to refuse it, and admission would otherwise answer first).
+  let closed = false;
+
   function ready(bytes: Uint8Array): Promise<SandboxModule> {
+    if (closed) return Promise.reject(new SandboxClosedError('the sandbox is closed'));
     // A one-shot run (the CLI) compiles nothing else meanwhile: a disk hit may compile with lazy validation,
     // and a module is prepared on this thread, whose event loop has nothing else to serve.
     const once = { lazyValidationOnHit: options.oneShot === true, prepareInline: options.oneShot === true, overwriteBytes: options.overwriteModuleBytes === true };
@@ -398,6 +404,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     get load() { return { running, queued }; },
     get health() { return executor.stats; },
     close: async () => {
+      closed = true;
       await Promise.all([...sessions].map((s) => s.close()));
       await executor.close();
     },

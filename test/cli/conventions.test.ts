@@ -1,9 +1,11 @@
 // The CLI conventions, command by command: `warden help CMD` equals
 // `warden CMD --help`; --version/-V; "did you mean" for slips; --json on every
 // command that prints a result; store digests wherever a module is taken;
-// `--env NAME` inherits one variable; colour only on a terminal.
+// `--env NAME` inherits one variable; colour only on a terminal; `-` is stdin;
+// awkward file names; the usage and exit statuses; a closed stdout.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,14 +13,14 @@ import { colourWanted } from '../../src/cli/colour.js';
 import { commands } from '../../src/cli/commands/index.js';
 import { closest } from '../../src/cli/suggest.js';
 import { runWarden } from '../helpers/cli.js';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { fixture, repoRoot, wardenBin } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const hello = fixture('c', 'hello.wasm');
 const oneLine = (text: string) => text.trim().split('\n').length === 1;
 
 describe('CLI conventions', () => {
-  it('warden help CMD prints exactly what warden CMD --help and -h print, for every command', async () => {
+  it('warden help CMD prints exactly what warden CMD --help and -h print, for every command, exit statuses included', async () => {
     for (const name of Object.keys(commands)) {
       const viaHelp = await runWarden(['help', name]);
       const viaFlag = await runWarden([name, '--help']);
@@ -27,6 +29,8 @@ describe('CLI conventions', () => {
       assert.match(viaHelp.stdout, new RegExp(`^usage: warden ${name}\\b`));
       assert.equal(viaHelp.stdout, viaFlag.stdout, name);
       assert.equal(viaHelp.stdout, viaShort.stdout, name);
+      assert.match(viaHelp.stdout, /\bExit\b|\bexits 0\b/, `${name} --help does not state its exit statuses`);
+      assert.match(viaHelp.stdout, /\b(2|125)\b/, `${name} --help does not name its exit status for bad usage`);
     }
   });
 
@@ -99,6 +103,10 @@ describe('CLI conventions', () => {
     assert.equal((await json(['verify', '--key', 'k.pub', signed])).ok, true);
     await json(['init', '--out', 'p.toml']);
     assert.equal((await json(['check', '--policy', 'p.toml', digest])).admitted, true);
+    assert.equal((await json(['harden', '--null-guard', digest, '-o', 'hardened.wasm'])).inputBytes, readFileSync(hello).length);
+    const { digest: pluginDigest } = await json(['push', fixture('c', 'plugins', 'kernel-plugin.wasm')]);
+    assert.equal((await json(['call', pluginDigest, 'echo', '--input', 'p.toml'])).rc, 0);
+    assert.equal(JSON.parse((await runWarden(['run', '--json', digest], { cwd, env })).stdout).exitCode, 0);
     const plain = await runWarden(['ls'], { cwd, env });
     assert.match(plain.stdout, /^sha256:[0-9a-f]{64} +\d+(\.\d)? KiB {2}\d{4}-/m);
     const missing = await runWarden(['inspect', `sha256:${'0'.repeat(64)}`], { cwd, env });
@@ -107,6 +115,75 @@ describe('CLI conventions', () => {
     const typo = await runWarden(['inspect', 'sha256:ABC'], { cwd, env });
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /looks like a store digest/);
+    const runTypo = await runWarden(['run', 'sha256:ABC'], { cwd, env });
+    assert.equal(runTypo.code, 125);
+    assert.match(runTypo.stderr, /looks like a store digest/);
+  });
+
+  it("'-' reads the module from stdin, wherever a module is read", async (t) => {
+    const cwd = tempDir(t);
+    const module = readFileSync(hello);
+    const plugin = readFileSync(fixture('c', 'plugins', 'kernel-plugin.wasm'));
+    writeFileSync(join(cwd, 'p.toml'), '');
+    const env = { WARDEN_DATA_DIR: join(cwd, 'store') };
+    const cases: Array<[string[], Uint8Array, RegExp]> = [
+      [['inspect', '-'], module, /^-: 28\.\d KiB/],
+      [['check', '--policy', 'p.toml', '-'], module, /^-: admitted\n$/],
+      [['run', '-', 'x'], module, /^hello from wasm-warden, x\n$/],
+      [['push', '-'], module, /^sha256:[0-9a-f]{64}\n$/],
+      [['harden', '--null-guard', '-', '-o', 'hardened.wasm'], module, /^wrote hardened\.wasm/],
+      [['call', '-', 'echo'], plugin, /^$/],
+    ];
+    for (const [args, input, stdout] of cases) {
+      const r = await runWarden(args, { cwd, env, input });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, stdout, args.join(' '));
+    }
+    // Not a module on stdin: one line, exit 2 (125 for run).
+    const text = await runWarden(['inspect', '-'], { input: '(module)' });
+    assert.equal(text.code, 2);
+    assert.equal(text.stderr, 'warden inspect: stdin is WebAssembly text, not a binary module; assemble it first (e.g. wat2wasm)\n');
+    assert.equal((await runWarden(['run', '-'])).stderr, 'warden run: stdin is empty\n');
+    const twice = await runWarden(['call', '-', 'echo', '--input', '-'], { input: plugin });
+    assert.equal(twice.code, 125);
+    assert.match(twice.stderr, /cannot both be read from stdin/);
+  });
+
+  it('paths with spaces, non-ASCII letters or a leading dash are files like any other', async (t) => {
+    const cwd = tempDir(t);
+    const awkward = '-ünï côdé.wasm';
+    writeFileSync(join(cwd, awkward), readFileSync(hello));
+    const inspected = await runWarden(['inspect', '--json', '--', awkward], { cwd });
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.equal(JSON.parse(inspected.stdout).file, awkward);
+    const ran = await runWarden(['run', '--', awkward, 'a b'], { cwd });
+    assert.equal(ran.stdout, 'hello from wasm-warden, a b\n');
+    assert.equal((await runWarden(['keygen', '--out', '-k ü'], { cwd })).code, 0);
+    assert.equal((await runWarden(['sign', '--key', '-k ü', '-o', '-s ü.wasm', '--', awkward], { cwd })).code, 0);
+    const verified = await runWarden(['verify', '--key', '-k ü.pub', '--', '-s ü.wasm'], { cwd });
+    assert.equal(verified.stdout, '-s ü.wasm: verified by -k ü.pub (1 part)\n');
+    // Without --, a leading dash reads as a flag; the error says how to name the file.
+    const slip = await runWarden(['inspect', awkward], { cwd });
+    assert.equal(slip.code, 2);
+    assert.match(slip.stderr, /unknown flag -ünï côdé\.wasm \(a file\? write \.\/-ünï côdé\.wasm, or put -- before it\)/);
+  });
+
+  it('no command: the usage on stderr, exit 2', async () => {
+    const bare = await runWarden([]);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, '');
+    assert.match(bare.stderr, /^usage: warden <command>/);
+    assert.match(bare.stderr, /'-' \(read from stdin\)/);
+  });
+
+  it('a reader that stops reading ends the output quietly, not with a stack trace', async () => {
+    const child = spawn(process.execPath, [wardenBin, 'inspect', '--json', hello], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closed before the command writes: its first write meets EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 
   it('warden run --json captures the guest\'s output into the run record', async () => {

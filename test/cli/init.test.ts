@@ -26,6 +26,9 @@ describe('warden init', () => {
     const refused = await runWarden(['check', '--policy', 'policy.toml', fixture('c', 'wasi', 'basics.wasm')], { cwd });
     assert.equal(refused.code, 1);
     assert.match(refused.stdout, /random_get .*fix: grant it with random = "os"/);
+    const piped = await runWarden(['init', '--out', '-'], { cwd });
+    assert.equal(piped.stdout, STARTER_POLICY);
+    assert.equal(existsSync(join(cwd, '-')), false, "'-' is stdout, not a file of that name");
     const again = await runWarden(['init'], { cwd });
     assert.equal(again.code, 2);
     assert.match(again.stderr, /policy\.toml exists; pass --force/);

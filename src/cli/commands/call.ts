@@ -13,7 +13,8 @@ import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
-import { readModuleFile } from '../read-module.js';
+import { readModuleArg } from '../module-arg.js';
+import { STDIN_PATH } from '../read-module.js';
 import { readBoundedBytes, TooLargeError } from '../../policy/read-text.js';
 import { terminalSafe, violationLines } from '../terminal-text.js';
 
@@ -33,7 +34,8 @@ no clock, no randomness unless a policy grants them.
   --memory-limit SIZE     the plugin's linear memory (default 1GiB)
   --isolation MODE        none | thread | process (default none)
   --json                  print the call's record (output as base64) instead of the bytes
-  --data-dir DIR          where the prepared-module cache lives (default: the data dir)
+  --data-dir DIR          the data dir: the prepared-module cache, and the store (MODULE
+                          may be a sha256:<hex> store digest)
   --no-cache              neither read nor write the prepared-module cache
 
 Logs go to stderr, one line each. Exit status: 0 when the plugin returns 0;
@@ -113,9 +115,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const [modulePath, fn, extra] = args.positionals;
   if (!modulePath || !fn || extra !== undefined) throw new UsageError('needs a module and a function (warden call MODULE.wasm FUNC [--input FILE|-])');
+  // One stdin cannot be read twice: the second reader would get nothing, silently.
+  if (modulePath === STDIN_PATH && flag(args, 'input') === STDIN_PATH) throw new UsageError('the module and --input cannot both be read from stdin (-)');
   const policy = effectivePolicy(args, io);
   const input = readInput(flag(args, 'input'), io, policy.plugin.memoryBytes);
-  const bytes = readModuleFile(modulePath, io.cwd);
+  const bytes = readModuleArg(modulePath, io, flag(args, 'data-dir'));
   const cacheDir = args.switches.has('no-cache') ? undefined : preparedCacheDir('call', flag(args, 'data-dir'), io);
   const sandbox = await createSandbox(policy, { oneShot: true, ...(cacheDir ? { cacheDir } : {}) });
   let result;

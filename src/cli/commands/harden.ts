@@ -9,7 +9,7 @@ import { flag, parseArgs, parseSize } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
-import { readModuleFile } from '../read-module.js';
+import { readModuleArg } from '../module-arg.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
 export const usage = `usage: warden harden [--stack-guard] [--null-guard] [--null-guard-size SIZE] [--rodata-guard]
@@ -22,6 +22,7 @@ Compiles guards into a module's code against memory bugs inside its own linear m
   --rodata-guard         trap (rodata-write) on stores into the .rodata segment (or --rodata-range)
   --bulk-guard           memory.fill/copy/init checked against the same two ranges
   --all                  every pass that applies (the others are listed as not applied)
+  --data-dir DIR         the module store (IN.wasm may be a sha256:<hex> store digest)
 Passes the module already carries are recognised from its code and not applied twice.
 A signed module's signature does not cover the hardened bytes: it is removed; re-sign.
 Exit status: 0 written; 2 bad usage, an unreadable input, or a pass that cannot apply.`;
@@ -40,7 +41,7 @@ function parseRange(text: string): { start: number; end: number } {
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, {
     'stack-guard': {}, 'null-guard': {}, 'null-guard-size': { value: true }, 'rodata-guard': {}, 'rodata-range': { value: true },
-    'bulk-guard': {}, all: {}, o: { value: true }, out: { value: true }, json: {}, help: {},
+    'bulk-guard': {}, all: {}, o: { value: true }, out: { value: true }, 'data-dir': { value: true }, json: {}, help: {},
   });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const passes = args.switches.has('all') ? [...HARDEN_PASSES] : HARDEN_PASSES.filter((p) => Object.entries(SWITCHES).some(([s, q]) => q === p && args.switches.has(s)));
@@ -53,7 +54,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const rangeText = flag(args, 'rodata-range');
   const rodataRange = rangeText === undefined ? undefined : parseRange(rangeText);
   const input = args.positionals[0]!;
-  const bytes = readModuleFile(input, io.cwd);
+  const bytes = readModuleArg(input, io, flag(args, 'data-dir'));
   let result;
   try {
     result = hardenModule(decodeModule(bytes), { passes, lenient: args.switches.has('all'), ...(nullSize !== undefined ? { nullSize } : {}), ...(rodataRange ? { rodataRange } : {}) });

@@ -13,7 +13,7 @@ export const usage = `usage: warden init [--out FILE] [--force] [--json]
 Writes a starter policy: deny by default, every common grant shown commented out with
 what it does. Then: warden check --policy FILE MODULE.wasm, warden run --policy FILE MODULE.wasm.
 
-  --out FILE    where to write it (default policy.toml)
+  --out FILE    where to write it (default policy.toml; '-': stdout)
   --force       overwrite FILE
   --json        the path and the policy's effective values, as JSON
 
@@ -74,6 +74,12 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   if (args.positionals.length) throw new UsageError(`takes no arguments (got '${args.positionals[0]}'; use --out FILE)`);
   const out = flag(args, 'out') ?? 'policy.toml';
+  if (out === '-') {
+    // `-` is stdout, as a module argument `-` is stdin: never a file named '-'.
+    if (args.switches.has('json')) throw new UsageError('--out - writes the policy itself to stdout; --json cannot share it');
+    io.stdout(STARTER_POLICY);
+    return ExitCode.OK;
+  }
   const path = resolveFrom(io.cwd, out);
   if (entryExists(path) && !args.switches.has('force')) throw new UsageError(`${out} exists; pass --force to overwrite`);
   writeFileAtomic(path, STARTER_POLICY);

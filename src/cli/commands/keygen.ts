@@ -14,7 +14,9 @@ in wasmsign2's raw format. Refuses to overwrite unless --force.
 
   --out KEY     where the secret key goes (KEY.pub: the public key)
   --force       overwrite KEY and KEY.pub
-  --json        the key id and both paths, as JSON`;
+  --json        the key id and both paths, as JSON
+
+Exit 0 when both keys are written; 2 for bad usage, or when KEY or KEY.pub exists without --force.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { out: { value: true }, force: {}, json: {}, help: {} });

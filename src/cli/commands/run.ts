@@ -15,11 +15,8 @@ import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type P
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
-import { readModuleFile } from '../read-module.js';
+import { readModuleArg } from '../module-arg.js';
 import { decodeImports } from '../../binary/decode.js';
-import { isStoreDigest } from '../../store/reference.js';
-import { openStore, StoreError } from '../../store/local.js';
-import { dataDir } from '../data-dir.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
@@ -215,15 +212,6 @@ function writeReport(path: string | undefined, cwd: string, record: object): voi
 }
 
 /** A module named by its store digest (warden push prints it). */
-function readFromStore(digest: string, dataDirFlag: string | undefined, io: CommandIO): Uint8Array {
-  try {
-    return openStore(dataDir(dataDirFlag, io)).get(digest);
-  } catch (error) {
-    if (error instanceof StoreError) throw new InputError(error.message);
-    throw error;
-  }
-}
-
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, specs, { stopAtPositional: true });
   if (args.switches.has('help')) {
@@ -252,7 +240,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   let result: SandboxResult;
   try {
     // Room after the bytes read for a rewrite of maxima to be built over them (each adds a few bytes).
-    const bytes = isStoreDigest(modulePath) ? readFromStore(modulePath, flag(args, 'data-dir'), io) : readModuleFile(modulePath, io.cwd, undefined, REWRITE_ROOM);
+    const bytes = readModuleArg(modulePath, io, flag(args, 'data-dir'), REWRITE_ROOM);
     // Asked now, while the bytes are the module's own (the run may overwrite them), and only when the
     // hint could be given (no directory granted); only the import section is read.
     opens = directoryMounts === 0 && opensPaths(bytes);

@@ -25,7 +25,8 @@ and no network. Without --config, serves a bundled demo of two tenants.
   --grace DURATION    how long SIGTERM waits for requests in flight (default: the config's, else 10s)
 
 stdout: 'listening on http://HOST:PORT', then 'admin on …'. Logs: JSON lines on stderr.
-SIGHUP reloads the config; SIGTERM drains, then exits 0.`;
+SIGHUP reloads the config; SIGTERM drains, then exits 0. Exit 2 for bad usage, a config
+that is not valid, an unusable admin token, or an address that cannot be bound.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { config: { value: true }, listen: { value: true }, admin: { value: true }, 'data-dir': { value: true }, grace: { value: true }, help: {} });

@@ -22,7 +22,9 @@ one already there; with --detached, the signature goes to SIG and the module is 
   --detached SIG       write the signature alone to SIG
   --key-id HEX         the key id recorded with the signature (default: wasmsign2's)
   --json               what was written, as JSON
-${DATA_DIR_HELP}`;
+${DATA_DIR_HELP}
+
+Exit 0 when written; 2 for bad usage, an unreadable module or key, or a module that cannot be signed.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { key: { value: true }, o: { value: true }, out: { value: true }, detached: { value: true }, 'key-id': { value: true }, 'data-dir': { value: true }, json: {}, help: {} });
