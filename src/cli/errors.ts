@@ -21,4 +21,11 @@ export class UsageError extends Error {
 /** An input that cannot be read or is not what it should be. Exit 2 (125 for run). */
 export class InputError extends Error {
   override name = 'InputError';
+  /**
+   * `message` is one line, printed with anything in it that acts on a terminal escaped; `details`, lines of their
+   * own printed beneath it, must be made safe by whoever builds them (violationLines does).
+   */
+  constructor(message: string, readonly details?: string) {
+    super(message);
+  }
 }

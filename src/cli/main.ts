@@ -6,6 +6,7 @@ import type { Command, CommandIO } from './io.js';
 import { commands } from './commands/index.js';
 import { didYouMean } from './suggest.js';
 import { packageVersion } from './version.js';
+import { terminalSafe } from './terminal-text.js';
 
 const usage = `usage: warden <command> [options]
 
@@ -43,7 +44,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   const entry = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!entry) {
     const hint = name.startsWith('-') ? didYouMean(name.replace(/^-+/, ''), ['help', 'version'], '--') : didYouMean(name, names());
-    io.stderr(`warden: unknown ${name.startsWith('-') ? 'option' : 'command'} '${name}'${hint || " (try 'warden --help')"}\n`);
+    io.stderr(`warden: unknown ${name.startsWith('-') ? 'option' : 'command'} '${terminalSafe(name)}'${hint || " (try 'warden --help')"}\n`);
     return ExitCode.USAGE;
   }
   const debug = rest.includes('--debug');
@@ -58,9 +59,11 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     // `warden run` and `warden call` reserve 1 and 2 for the guest: their own failures are 125.
     const failure = name === 'run' || name === 'call' ? ExitCode.RUN_REFUSED : ExitCode.USAGE;
-    const message = error instanceof Error ? error.message : String(error);
+    // Messages quote what the user typed (a flag, a path) and what a file held: an escape or a newline in either
+    // must neither act on the terminal nor forge a line of warden's own.
+    const message = terminalSafe(error instanceof Error ? error.message : String(error));
     if (error instanceof UsageError || error instanceof InputError) {
-      io.stderr(`warden ${name}: ${message}\n`);
+      io.stderr(`warden ${name}: ${message}\n${error instanceof InputError && error.details ? `${error.details}\n` : ''}`);
     } else {
       io.stderr(`warden ${name}: internal error: ${message}${debug ? '' : ' (--debug shows where)'}\n`);
     }

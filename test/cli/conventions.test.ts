@@ -67,6 +67,18 @@ describe('CLI conventions', () => {
     assert.equal((await runWarden(['inspect', '--constructor', hello])).code, 2, 'Object.prototype names are not flags');
   });
 
+  it('what the user typed is quoted without acting on the terminal: escapes and newlines in flags, commands and paths', async () => {
+    // An escape in a flag or a path (a script passing on untrusted names) went to stderr raw: it could clear the
+    // screen or forge a line of warden's own.
+    for (const args of [['inspect', '--x\x1b[2J\nwarden: all good', hello], ['\x1b]0;owned\x07'], ['inspect', '/no/such\x1b[31m\u009b.wasm'], ['run', '--timeout', '2\x1b[2J', hello]]) {
+      const r = await runWarden(args);
+      assert.notEqual(r.code, 0, JSON.stringify(args));
+      assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, JSON.stringify(r.stderr));
+      assert.ok(oneLine(r.stderr), JSON.stringify(r.stderr));
+      assert.match(r.stderr, /\\x1b|\\x9b/, JSON.stringify(r.stderr));
+    }
+  });
+
   it('a command missing what it needs says so in one line that names the command once', async (t) => {
     const cwd = tempDir(t);
     // Every command but those that do something with no arguments (ls lists, init writes, serve serves).

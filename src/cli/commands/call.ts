@@ -126,7 +126,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     result = await sandbox.callPlugin(bytes, fn, input);
   } catch (error) {
-    if (error instanceof AdmissionError) throw new InputError(`${modulePath} refused before running:\n${violationLines(error.violations)}`);
+    if (error instanceof AdmissionError) throw new InputError(`${modulePath} refused before running:`, violationLines(error.violations));
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;
   } finally {

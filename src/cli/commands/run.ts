@@ -248,7 +248,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     if (error instanceof AdmissionError) {
       writeReport(reportPath, io.cwd, { version: REPORT_VERSION, module: modulePath, refused: error.violations });
-      throw new InputError(`${modulePath} refused before running:\n${violationLines(error.violations)}`);
+      throw new InputError(`${modulePath} refused before running:`, violationLines(error.violations));
     }
     if (error instanceof RunRefused) throw new InputError(error.message);
     throw error;
