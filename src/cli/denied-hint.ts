@@ -24,7 +24,8 @@ const reasons: Record<string, string> = {
 export function deniedHint(run: { exitCode: number | null; denied: readonly DeniedAttempt[]; deniedCount: number }): string | null {
   const first = run.denied[0];
   if (run.exitCode === 0 || !first) return null;
-  const path = first.path === undefined ? '' : ` "${terminalSafe(first.path)}"`;
+  // The guest's path, cut: it may be as long as the host lets a path be, and this is one line.
+  const path = first.path === undefined ? '' : ` "${terminalSafe(first.path.length > 160 ? `${first.path.slice(0, 160)}…` : first.path)}"`;
   const reason = reasons[first.errno] ?? 'the grant does not allow it';
   const more = run.deniedCount > 1 ? ` (and ${run.deniedCount - 1} more: --report FILE lists them)` : '';
   return `hint: the grant refused ${first.call}${path} (E${first.errno}): ${reason}${more}`;

@@ -24,8 +24,13 @@ export function needsWasmStub(params: readonly string[], results: readonly strin
   return params.includes('v128') || results.includes('v128');
 }
 
-/** Compiled stub modules by signature: one compile per signature per isolate. */
+/**
+ * Compiled stub modules by signature: one compile per signature per isolate. Bounded: signatures are the
+ * guest's, and a pool worker serves many modules, so a tenant deploying module after module of distinct
+ * v128 signatures would otherwise grow this map for the worker's whole life. The oldest goes first.
+ */
 const compiled = new Map<string, WebAssembly.Module>();
+const MAX_COMPILED_STUBS = 256;
 
 function section(id: number, body: Uint8Array): Uint8Array {
   return new ByteWriter(body.length + 6).u8(id).u32(body.length).bytes(body).finish();
@@ -54,9 +59,13 @@ function stubModule(params: readonly string[], results: readonly string[]): WebA
     .bytes(section(10, new ByteWriter(body.length + 8).u32(1).u32(body.length).bytes(body).finish()))
     .finish();
   module = new WebAssembly.Module(bytes);
+  if (compiled.size >= MAX_COMPILED_STUBS) compiled.delete(compiled.keys().next().value!);
   compiled.set(key, module);
   return module;
 }
+
+/** How many stub modules are kept compiled (for tests). */
+export const compiledStubCount = (): number => compiled.size;
 
 /** A Wasm function of the import's signature that calls `notify` and returns typed zeros. */
 export function wasmStub(params: readonly string[], results: readonly string[], notify: () => void): (...args: unknown[]) => unknown {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
 import { AdmissionError } from '../../src/sandbox/prepare.js';
+import { compiledStubCount, wasmStub } from '../../src/sandbox/wasm-stub.js';
 import { fixture } from '../helpers/paths.js';
 import { wat } from '../helpers/wat.js';
 
@@ -95,6 +96,18 @@ describe('zero stubs return typed zeros', () => {
         await trap.close();
       }
     }
+  });
+
+  it('keeps a bounded number of compiled v128 stubs however many signatures guests bring', () => {
+    // Signatures are the guest's; a pool worker links module after module for its whole life.
+    let calls = 0;
+    for (let n = 0; n < 300; n++) {
+      const params = ['v128', ...Array.from({ length: n % 20 }, () => 'i32'), ...Array.from({ length: Math.floor(n / 20) }, () => 'f64')];
+      const stub = wasmStub(params, ['v128'], () => { calls++; });
+      assert.equal(typeof stub, 'function');
+    }
+    assert.ok(compiledStubCount() <= 256, String(compiledStubCount()));
+    assert.equal(calls, 0);
   });
 
   it('never replaces a WASI function or a grant: preview1 names the policy does not grant stay refused', async () => {
