@@ -2,7 +2,7 @@
 // not in the kernel, so append mode can be switched on and off (Node has no
 // fcntl) and positioned I/O never disturbs it.
 
-import { fdatasyncSync, fstatSync, fsyncSync, ftruncateSync } from 'node:fs';
+import { constants, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { Errno, WasiError, asWasiError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { readAt, writeAt } from './native-at.js';
@@ -26,6 +26,8 @@ export class HostFile implements File {
   readonly kind = 'file' as const;
   private position = 0n;
   private closed = false;
+  /** This file reopened O_APPEND for append-mode writes, once the first one comes (-1 before). */
+  private appendFd = -1;
 
   constructor(
     private readonly fd: number,
@@ -66,15 +68,19 @@ export class HostFile implements File {
   write(source: Uint8Array, position: bigint | null, offset: number, length: number): number {
     if (!this.writable) throw new WasiError(Errno.BADF);
     try {
+      const appending = position === null && this.append;
       let at: bigint;
       if (position !== null) at = position;
-      else if (this.append) at = fstatSync(this.fd, { bigint: true }).size;
+      else if (appending) at = fstatSync(this.fd, { bigint: true }).size;
       else at = this.position;
       if (at + BigInt(length) > MAX_OFFSET) throw new WasiError(Errno.FBIG);
       const fileOffset = Number(at);
       // Charged by what the write makes the host keep (blocks, apparent size): EDQUOT or a short write past the quota.
       const allowed = this.storage!.allow(fileOffset, length, this.measure);
-      const n = writeAt(this.fd, source, offset, allowed, fileOffset);
+      // An append goes through an O_APPEND descriptor, where the kernel finds the end and writes there as one
+      // step: the end found by fstat above may be stale by the time of the write when another run (another
+      // request of the same tenant) appends to the same file, and a pwrite there would overwrite its line.
+      const n = appending ? writeSync(this.appendDescriptor(), source, offset, allowed) : writeAt(this.fd, source, offset, allowed, fileOffset);
       this.storage!.wrote(fileOffset, n);
       if (position === null) this.position = at + BigInt(n);
       return n;
@@ -140,5 +146,17 @@ export class HostFile implements File {
     if (this.closed) return;
     this.closed = true;
     closeQuietly(this.fd);
+    if (this.appendFd >= 0) closeQuietly(this.appendFd);
+  }
+
+  /**
+   * This very file opened again for appending, through its /proc/self/fd magic link: the kernel
+   * reopens the inode the descriptor holds, so no name is resolved and nothing the guest controls
+   * is walked. Opened at the first append (most files never append) and kept until close: at most
+   * one more host descriptor per guest descriptor (the guest's are capped by limits.fds).
+   */
+  private appendDescriptor(): number {
+    if (this.appendFd < 0) this.appendFd = openSync(`/proc/self/fd/${this.fd}`, constants.O_WRONLY | constants.O_APPEND);
+    return this.appendFd;
   }
 }
