@@ -9,46 +9,102 @@
 // the quota may write again. Otherwise a full root is measured again at most
 // every 5 s (that walk runs on the event loop).
 
-import { lstatSync, readdirSync } from 'node:fs';
+import { closeSync, constants, fstat, fstatSync, lstatSync, open, openSync, readdirSync, close as closeCallback } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 
 /** Entries visited at most in one measurement (a root with more counts as full). */
 const MAX_ENTRIES = 200_000;
 
-/** A step of the walk: list a directory, or lstat an entry. The answer is null when the call failed (the entry is skipped). */
-type Step = { list: string } | { stat: string };
-type Answer = string[] | { blocks: number; size: number; isDirectory(): boolean } | null;
+const O_DIRECTORY_ONLY = constants.O_RDONLY | constants.O_DIRECTORY;
+
+/** A directory the walk holds open, and which directory it is (to recognise it again from below). */
+interface Held { fd: number; dev: number; ino: number }
+
+/**
+ * A step of the walk, over held descriptors: every name is looked up in a directory
+ * the walk holds (`/proc/self/fd/<fd>/<name>`), so no path grows with depth. The
+ * answer is null when the call failed.
+ */
+export type Step =
+  | { openRoot: string }
+  | { openChild: number; name: string }
+  | { openParent: number }
+  | { list: number }
+  | { stat: number; name: string }
+  | { close: number };
+type Stat = { blocks: number; size: number; isDirectory(): boolean };
+export type Answer = Held | string[] | Stat | null | void;
+
+/** Where the walk is in one directory: its entries, the next to look at, and its identity. */
+interface Level { names: string[]; next: number; dev: number; ino: number }
 
 /**
  * The one walk both measurements share, written once as a generator: it asks
- * for each directory listing and each lstat, and the sync and async drivers
- * below answer with the fs calls of their kind. Returns the storage in bytes;
- * past MAX_ENTRIES entries, Number.MAX_SAFE_INTEGER (a root that large counts
- * as full rather than making the host walk without end).
+ * for each open, listing and lstat, and the sync and async drivers below answer
+ * with the fs calls of their kind. Returns the storage in bytes; past
+ * MAX_ENTRIES entries, Number.MAX_SAFE_INTEGER (a root that large counts as
+ * full rather than making the host walk without end).
+ *
+ * It walks by descriptors, holding one directory at a time and climbing back
+ * through `..`: a walk by path stops at PATH_MAX (ENAMETOOLONG), and a guest
+ * nests directories past it from descriptors it holds, so whatever it kept down
+ * there went uncounted and the tenant stored past its quota. Holding every
+ * level instead would cost a descriptor per level of a tree as deep as the
+ * tenant likes. Climbing is checked: the `..` reached must be the directory the
+ * walk came down from (device and inode), else the tree moved under the walk
+ * (a tenant renaming directories while measured) and `..` may lead anywhere,
+ * even above the root; the root then counts as full until the next measurement.
  */
-function* diskUseWalk(root: string): Generator<Step, number, Answer> {
+export function* diskUseWalk(root: string): Generator<Step, number, Answer> {
+  const top = (yield { openRoot: root }) as Held | null;
+  if (!top) return 0;
+  let fd = top.fd;
+  const levels: Level[] = [{ names: ((yield { list: fd }) as string[] | null) ?? [], next: 0, dev: top.dev, ino: top.ino }];
   let total = 0;
   let visited = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    const names = (yield { list: dir }) as string[] | null;
-    if (!names) continue;
-    for (const name of names) {
-      if (++visited > MAX_ENTRIES) return Number.MAX_SAFE_INTEGER;
-      const path = `${dir}/${name}`;
-      const stat = (yield { stat: path }) as { blocks: number; size: number; isDirectory(): boolean } | null;
+  while (true) {
+    const level = levels[levels.length - 1]!;
+    if (level.next < level.names.length) {
+      const name = level.names[level.next++]!;
+      if (++visited > MAX_ENTRIES) {
+        yield { close: fd };
+        return Number.MAX_SAFE_INTEGER;
+      }
+      const stat = (yield { stat: fd, name }) as Stat | null;
       if (!stat) continue;
       // Counted as the WASI write quota charges a file: the larger of its blocks and its
       // apparent size. Blocks alone let a tenant grow files by truncation (charged to each
       // run, forgotten by the next measurement: holes hold no blocks) and later fill the
       // holes for nothing, since the quota counts a file's existing size as already kept.
       total += Math.max(stat.blocks * 512, stat.size);
-      if (stat.isDirectory()) stack.push(path);
+      if (!stat.isDirectory()) continue;
+      // Opened without following a link: a directory swapped for a symlink since the lstat is not entered.
+      const child = (yield { openChild: fd, name }) as Held | null;
+      if (!child) continue;
+      yield { close: fd };
+      fd = child.fd;
+      levels.push({ names: ((yield { list: fd }) as string[] | null) ?? [], next: 0, dev: child.dev, ino: child.ino });
+      continue;
+    }
+    levels.pop();
+    if (levels.length === 0) {
+      yield { close: fd };
+      return total;
+    }
+    const parent = (yield { openParent: fd }) as Held | null;
+    yield { close: fd };
+    const expected = levels[levels.length - 1]!;
+    if (!parent) return Number.MAX_SAFE_INTEGER;
+    fd = parent.fd;
+    if (parent.dev !== expected.dev || parent.ino !== expected.ino) {
+      yield { close: fd };
+      return Number.MAX_SAFE_INTEGER;
     }
   }
-  return total;
 }
+
+const inHeld = (fd: number, name = ''): string => `/proc/self/fd/${fd}${name ? `/${name}` : ''}`;
 
 function orNull<T>(call: () => T): T | null {
   try {
@@ -58,24 +114,63 @@ function orNull<T>(call: () => T): T | null {
   }
 }
 
+function heldSync(path: string, flags: number): Held | null {
+  const fd = orNull(() => openSync(path, flags));
+  if (fd === null) return null;
+  const stat = orNull(() => fstatSync(fd));
+  if (!stat) {
+    closeSync(fd);
+    return null;
+  }
+  return { fd, dev: stat.dev, ino: stat.ino };
+}
+
+/** Answers one step of the walk with synchronous fs calls (exported for the tests that move a tree under a walk). */
+export function answerSync(ask: Step): Answer {
+  if ('openRoot' in ask) return heldSync(ask.openRoot, O_DIRECTORY_ONLY);
+  if ('openChild' in ask) return heldSync(inHeld(ask.openChild, ask.name), O_DIRECTORY_ONLY | constants.O_NOFOLLOW);
+  if ('openParent' in ask) return heldSync(inHeld(ask.openParent, '..'), O_DIRECTORY_ONLY);
+  if ('list' in ask) return orNull(() => readdirSync(inHeld(ask.list)));
+  if ('stat' in ask) return orNull(() => lstatSync(inHeld(ask.stat, ask.name)));
+  orNull(() => closeSync(ask.close));
+}
+
 export function measureDiskUse(root: string): number {
   const walk = diskUseWalk(root);
   let step = walk.next(null);
-  while (!step.done) {
-    const ask = step.value;
-    step = walk.next('list' in ask ? orNull(() => readdirSync(ask.list)) : orNull(() => lstatSync(ask.stat)));
-  }
+  while (!step.done) step = walk.next(answerSync(step.value));
   return step.value;
 }
 
-/** The same walk off the event loop (each directory read and lstat on libuv's pool). */
+const openAsync = promisify(open);
+const fstatAsync = promisify(fstat);
+const closeAsync = promisify(closeCallback);
+
+async function heldAsync(path: string, flags: number): Promise<Held | null> {
+  const fd = await openAsync(path, flags).catch(() => null);
+  if (fd === null) return null;
+  const stat = await fstatAsync(fd).catch(() => null);
+  if (!stat) {
+    await closeAsync(fd).catch(() => {});
+    return null;
+  }
+  return { fd, dev: stat.dev, ino: stat.ino };
+}
+
+async function answerAsync(ask: Step): Promise<Answer> {
+  if ('openRoot' in ask) return heldAsync(ask.openRoot, O_DIRECTORY_ONLY);
+  if ('openChild' in ask) return heldAsync(inHeld(ask.openChild, ask.name), O_DIRECTORY_ONLY | constants.O_NOFOLLOW);
+  if ('openParent' in ask) return heldAsync(inHeld(ask.openParent, '..'), O_DIRECTORY_ONLY);
+  if ('list' in ask) return readdir(inHeld(ask.list)).catch(() => null);
+  if ('stat' in ask) return lstat(inHeld(ask.stat, ask.name)).catch(() => null);
+  await closeAsync(ask.close).catch(() => {});
+}
+
+/** The same walk off the event loop (each open, listing and lstat on libuv's pool). */
 export async function measureDiskUseAsync(root: string): Promise<number> {
   const walk = diskUseWalk(root);
   let step = walk.next(null);
-  while (!step.done) {
-    const ask = step.value;
-    step = walk.next('list' in ask ? await readdir(ask.list).catch(() => null) : await lstat(ask.stat).catch(() => null));
-  }
+  while (!step.done) step = walk.next(await answerAsync(step.value));
   return step.value;
 }
 

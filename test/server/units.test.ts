@@ -222,6 +222,61 @@ describe('storage meter', () => {
     }
   });
 
+  it('counts what a tenant hides deeper than PATH_MAX, on and off the event loop', async () => {
+    const { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync, constants } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { measureDiskUse, measureDiskUseAsync } = await import('../../src/server/storage.js');
+    const { removeTree } = await import('../../src/wasi/scratch.js');
+    const root = mkdtempSync(`${tmpdir()}/warden-deep-`);
+    try {
+      // A guest nests directories from descriptors it holds, past what any path from the root
+      // can name (300 levels of 60 bytes: 18 KB), and keeps 1 MiB at the bottom. A walk by
+      // path gets ENAMETOOLONG there, skips it, and the tenant stores past its quota unseen.
+      let fd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
+      for (let level = 0; level < 300; level++) {
+        mkdirSync(`/proc/self/fd/${fd}/${'d'.repeat(60)}`);
+        const next = openSync(`/proc/self/fd/${fd}/${'d'.repeat(60)}`, constants.O_RDONLY | constants.O_DIRECTORY);
+        closeSync(fd);
+        fd = next;
+      }
+      writeFileSync(`/proc/self/fd/${fd}/bottom`, Buffer.alloc(1 << 20, 1));
+      closeSync(fd);
+      const sync = measureDiskUse(root);
+      assert.ok(sync >= (1 << 20) + 300 * 4096, `measured ${sync}: the 1 MiB at depth 300 was not counted`);
+      assert.equal(await measureDiskUseAsync(root), sync);
+    } finally {
+      removeTree(root); // by descriptors: rmSync's paths are too long for this tree
+    }
+  });
+
+  it('counts a root whose directories move under the walk as full, never climbing to where it did not come from', async () => {
+    const { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { answerSync, diskUseWalk } = await import('../../src/server/storage.js');
+    const root = mkdtempSync(`${tmpdir()}/warden-moved-`);
+    try {
+      mkdirSync(`${root}/a/b/c`, { recursive: true });
+      writeFileSync(`${root}/a/b/c/file`, 'x');
+      // The tenant moves c up to the root while the walk is inside it: climbing from c then
+      // reaches the root instead of b, and a walk that trusted `..` would go on listing b's
+      // entries there and climb twice more, above the root, into the other tenants' data.
+      const walk = diskUseWalk(root);
+      let step = walk.next(null);
+      let moved = false;
+      while (!step.done) {
+        if ('openParent' in step.value && !moved) {
+          renameSync(`${root}/a/b/c`, `${root}/c`);
+          moved = true;
+        }
+        step = walk.next(answerSync(step.value));
+      }
+      assert.ok(moved, 'the walk never climbed');
+      assert.equal(step.value, Number.MAX_SAFE_INTEGER);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('counts a sparse file at its apparent size, so a tenant cannot fill holes it made in earlier runs for free', async () => {
     const { mkdtempSync, openSync, ftruncateSync, closeSync, rmSync, statSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
