@@ -150,6 +150,12 @@ describe('routes', () => {
     assert.equal(table.match('api.example.:8080', '/t/a/x')!.target, 'api');
     assert.equal(table.match('api.example..', '/t/a/x')!.target, 'a');
   });
+  it('matches the path as sent: an encoded spelling of a route reaches no tenant', () => {
+    const table = new RouteTable<string>();
+    table.add(route('/t/a/...'), 'a');
+    table.add(route('/exact'), 'exact');
+    for (const path of ['/t/%61/x', '/t/%61', '/%74/a/x', '/t%2fa/x', '/%65xact', '/EXACT']) assert.equal(table.match('x', path), null, path);
+  });
   it('refuses routes with dot segments or bad hosts', () => {
     for (const text of ['/t/../x/...', 'bad host/...', '/a/./b', '', 'x/..../']) assert.equal(typeof parseRoute(text), 'string', text);
   });
