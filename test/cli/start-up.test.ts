@@ -37,6 +37,16 @@ describe('the CLI bundle and its code cache', () => {
     assert.equal(typeof loaded.exports.main, 'function');
   });
 
+  it('the bundle is ASCII and one function expression, as bin/load-bundle.cjs reads and compiles it', () => {
+    // Read as latin1 (one read, no utf8 decoding) and compiled as it is (no wrapper concatenated and
+    // flattened on each start): both need the build to have written it so.
+    const bytes = readFileSync(builtBundle);
+    assert.ok(!bytes.some((byte) => byte > 0x7f), 'a byte outside ASCII would read differently as latin1');
+    const source = bytes.toString('latin1');
+    assert.ok(source.startsWith('(function (exports, require, module, __filename, __dirname, __wardenImport) {'), source.slice(0, 80));
+    assert.match(source, /\n\}\);\n\/\/ warden-build \S+\s*$/);
+  });
+
   it('ignores a cache made for another build of the bundle (the build id on its last line)', (t) => {
     const { bin, bundle } = installedCopy(t);
     // The same cache beside a bundle of another build (same length, another id): not offered to V8 at all.
