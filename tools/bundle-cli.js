@@ -83,12 +83,21 @@ for (const [outfile, entry] of Object.entries(bundles)) await build({
   logLevel: 'warning',
   define: { WARDEN_CODE_HASH: JSON.stringify(codeHash) },
   plugins: outfile === 'dist/cli/warden.cjs' ? [lazyBuiltins, importThroughLoader] : [lazyBuiltins],
-  // The CLI bundle's last line names its build; its code cache is used only with the same id.
-  ...(outfile === 'dist/cli/warden.cjs' ? { footer: { js: `// warden-build ${randomUUID()}` } } : {}),
+  // The CLI bundle is one function expression (Module.wrap's wrapper and `__wardenImport`), which
+  // bin/load-bundle.cjs compiles as it is read; its last line names its build, and its code cache is
+  // used only with the same id.
+  ...(outfile === 'dist/cli/warden.cjs' ? {
+    banner: { js: '(function (exports, require, module, __filename, __dirname, __wardenImport) {' },
+    footer: { js: `\n});\n// warden-build ${randomUUID()}` },
+  } : {}),
 });
 
 // No dynamic import() may be left in the CLI bundle: under the code cache it would fail (above).
-if (/\bimport\(/.test(readFileSync('dist/cli/warden.cjs', 'utf8'))) throw new Error('bundle-cli: dist/cli/warden.cjs has a dynamic import(); make it a require');
+const cliBundle = readFileSync('dist/cli/warden.cjs');
+if (/\bimport\(/.test(cliBundle.toString('latin1'))) throw new Error('bundle-cli: dist/cli/warden.cjs has a dynamic import(); make it a require');
+// bin/load-bundle.cjs reads the bundle as latin1, which is its utf8 text only while every byte is ASCII
+// (esbuild escapes any other character by default).
+if (cliBundle.some((byte) => byte > 0x7f)) throw new Error('bundle-cli: dist/cli/warden.cjs has a byte outside ASCII; bin/load-bundle.cjs reads it as latin1');
 
 // V8's code cache for the CLI bundle (bin/load-bundle.cjs reads it): written after real
 // `warden run`s (hello; files created, read, stat'ed and removed; clocks and randomness), so it

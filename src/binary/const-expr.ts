@@ -6,8 +6,12 @@ import type { ConstExpr, Instruction } from './types.js';
 
 const noBlocks = { maxNestingDepth: 0 };
 
-/** Values of small `i32.const` expressions, shared (and frozen): most globals and offsets hold one. */
-const smallI32Values: ConstExpr['value'][] = Array.from({ length: 2048 }, (_, i) => Object.freeze({ kind: 'i32.const' as const, value: i - 1024 }));
+/**
+ * Values of small `i32.const` expressions, shared (and frozen): most globals and offsets hold one.
+ * Made at first use: 2,048 frozen objects made when the bundle starts cost every `warden run` a
+ * scavenge's worth of allocation, most of them for values no module uses.
+ */
+const smallI32Values: Array<ConstExpr['value'] | undefined> = new Array(2048);
 const scratch = newInstruction();
 
 function valueOf(ins: Instruction): ConstExpr['value'] {
@@ -32,7 +36,7 @@ export function readConstExpr(reader: ByteReader): ConstExpr {
     const value = reader.s32();
     if (reader.bytes[reader.pos] === 0x0b && reader.pos < reader.end) {
       reader.pos++;
-      const shared = value >= -1024 && value < 1024 ? smallI32Values[value + 1024]! : undefined;
+      const shared = value >= -1024 && value < 1024 ? (smallI32Values[value + 1024] ??= Object.freeze({ kind: 'i32.const', value })) : undefined;
       return { start, end: reader.pos, value: shared ?? { kind: 'i32.const', value } };
     }
     reader.pos = start;

@@ -6,7 +6,7 @@
 // directory a mount names, output limits, isolation) stay out: changing them
 // keeps the cache warm.
 
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './digest.js';
 import type { Policy } from '../policy/policy.js';
 import type { PublicKey } from '../signing/keys.js';
 import type { HardenPassName } from '../transform/harden-passes.js';
@@ -79,7 +79,7 @@ export function prepareConfig(policy: Policy, hostFunctions: readonly HostFuncti
  * nothing.
  */
 export function configHash(config: PrepareConfig): string {
-  return createHash('sha256').update(canonical(config)).digest('hex');
+  return sha256Hex(canonical(config));
 }
 
 function canonical(value: unknown): string {

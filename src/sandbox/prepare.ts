@@ -3,7 +3,7 @@
 // checkpoints rewritten into the bytes. Validation and admission see the
 // module as its author shipped it; rewriting comes after.
 
-import { createRequire } from 'node:module';
+import { sha256Hex } from './digest.js';
 import { decodeModule } from '../binary/decode.js';
 import { WasmDecodeError } from '../binary/errors.js';
 import { checkSectionIndices } from '../binary/indices.js';
@@ -66,14 +66,9 @@ export class AdmissionError extends Error {
   }
 }
 
-// node:crypto is loaded on first use: `warden run` needs a digest only for pins.
-let hash: typeof import('node:crypto').createHash | undefined;
-
+// Through digest.ts: the native helper when built, so that a run from the cache never loads node:crypto.
 export function digestOf(bytes: Uint8Array): string {
-  // `require` exists in the CommonJS CLI bundle; the ESM library makes one.
-  const load = typeof require === 'function' ? require : createRequire(import.meta.url);
-  hash ??= (load('node:crypto') as typeof import('node:crypto')).createHash;
-  return 'sha256:' + hash('sha256').update(bytes).digest('hex');
+  return 'sha256:' + sha256Hex(bytes);
 }
 
 /**

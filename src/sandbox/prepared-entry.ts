@@ -12,7 +12,7 @@
 // (prepared-store.ts): an entry that was edited, truncated, or written for
 // another key is refused on read.
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { equalBytes, hmacSha256 } from './digest.js';
 import { readSections } from '../binary/sections.js';
 import { layInPlace, type LaidPiece } from '../binary/in-place.js';
 import type { FuncType } from '../binary/types.js';
@@ -95,7 +95,7 @@ export function decodeEntry(data: Uint8Array, key: EntryKey, original: Uint8Arra
   if (data.length < HEADER_AT + MAC_BYTES) return fail('truncated');
   const body = data.subarray(0, data.length - MAC_BYTES);
   // A wrong MAC is a tampered, truncated or foreign entry: nothing in it is read.
-  if (!timingSafeEqual(mac(macKey, body), data.subarray(data.length - MAC_BYTES))) return fail('its MAC does not match');
+  if (!equalBytes(mac(macKey, body), data.subarray(data.length - MAC_BYTES))) return fail('its MAC does not match');
   if (!Buffer.from(body.buffer, body.byteOffset, MAGIC.length).equals(MAGIC)) return fail('not an entry of this format');
   const headerLength = Buffer.from(body.buffer, body.byteOffset, body.length).readUInt32LE(MAGIC.length);
   if (headerLength > body.length - HEADER_AT) return fail('its header runs past the end');
@@ -129,7 +129,7 @@ export function decodeEntry(data: Uint8Array, key: EntryKey, original: Uint8Arra
 }
 
 function mac(key: Uint8Array, body: Uint8Array): Buffer {
-  return createHmac('sha256', key).update(body).digest();
+  return hmacSha256(key, body);
 }
 
 /**

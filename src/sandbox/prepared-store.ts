@@ -9,7 +9,8 @@
 // within their bounds. A bad entry is a miss, said with --debug, removed, and
 // written afresh by the fresh preparation that follows.
 
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from './digest.js';
 import {
   closeSync, constants, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
@@ -46,7 +47,7 @@ export class PreparedStore {
 
   /** The entry's file: named by a hash of the whole key, so no part of a key reaches a path. */
   pathOf(key: EntryKey): string {
-    const name = createHash('sha256').update(`${key.digest}\n${key.config}\n${key.version}`).digest('hex');
+    const name = sha256Hex(`${key.digest}\n${key.config}\n${key.version}`);
     return `${this.dir}/${name}${ENTRY_SUFFIX}`;
   }
 

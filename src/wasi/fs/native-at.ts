@@ -48,10 +48,12 @@ export function useNativeAt(on: boolean): void {
 }
 
 /** errno numbers to the codes Node's errors carry (ENOENT, ...), for one way of failing. */
-const codeOf = new Map<number, string>(Object.entries(osConstants.errno).map(([code, n]) => [n, code]));
+let codeOf: Map<number, string> | undefined;
 
 /** A failed call of the helper as Node would have thrown it: an Error with the errno's code. */
 function systemError(errno: number, call: string): Error {
+  // Made at the first failure, not when the bundle starts: most runs never fail a call here.
+  codeOf ??= new Map<number, string>(Object.entries(osConstants.errno).map(([code, n]) => [n, code]));
   const code = codeOf.get(errno) ?? 'EIO';
   return Object.assign(new Error(`${code}: ${call}`), { code, errno: -errno });
 }
