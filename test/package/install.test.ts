@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,6 +38,10 @@ describe('the packed package, installed into a new project', { timeout: 240_000 
       assert.ok(files.has(needed), `the tarball holds ${needed}`);
     }
     assert.ok(![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('src/')), 'no tests or sources in the tarball');
+    // The optional native helpers this build made (N-API: any Node >= 20 on this platform loads them);
+    // left out, an installed package fell back to Node for every one of them.
+    const helpers = existsSync(join(repoRoot, 'dist/native')) ? readdirSync(join(repoRoot, 'dist/native')).filter((f) => f.endsWith('.node')) : [];
+    for (const helper of helpers) assert.ok(files.has(`dist/native/${helper}`), `the tarball holds dist/native/${helper}`);
     const tarballs = [join(work, packed[0]!.filename)];
     const { dependencies = {} } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     for (const name of Object.keys(dependencies)) {
