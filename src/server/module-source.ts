@@ -18,6 +18,8 @@ export interface ResolvedModule {
 export interface ModuleSource {
   /** Resolves a configured reference to bytes (fetching once) and keeps them by digest. */
   resolve(ref: ModuleRef): Promise<ResolvedModule>;
+  /** The bytes a reference names, fetched but not kept: a deploy keeps them only once admitted. */
+  fetch(ref: ModuleRef): Promise<Uint8Array>;
   /** Keeps uploaded bytes (a deploy) by digest. */
   put(bytes: Uint8Array): ResolvedModule;
   /** Bytes kept under a digest, or null. */
@@ -45,9 +47,14 @@ export class LocalModuleSource implements ModuleSource {
       if (!kept) throw new ModuleSourceError(`${ref.digest} is not in the store`);
       return kept;
     }
+    return this.put(await this.fetch(ref));
+  }
+
+  async fetch(ref: ModuleRef): Promise<Uint8Array> {
+    if (ref.kind === 'store') return (await this.resolve(ref)).bytes;
     if (ref.kind === 'oci') {
       const { module } = await pullModule(parseOciReference(ref.reference), { maxBytes: this.maxBytes, timeoutMs: 30_000 });
-      return this.put(module);
+      return module;
     }
     let size: number;
     try {
@@ -56,7 +63,7 @@ export class LocalModuleSource implements ModuleSource {
       throw new ModuleSourceError(`cannot read ${ref.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     if (size > this.maxBytes) throw new ModuleSourceError(`${ref.path} is ${size} bytes, over ${this.maxBytes}`);
-    return this.put(new Uint8Array(readFileSync(ref.path)));
+    return new Uint8Array(readFileSync(ref.path));
   }
 
   put(bytes: Uint8Array): ResolvedModule {
