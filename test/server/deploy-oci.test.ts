@@ -103,4 +103,34 @@ keys = ["${key}.pub"]
     assert.deepEqual(stored(), [...before, sha256(signed2).slice(7)].sort());
     assert.equal(await served.stop(), 0);
   });
+
+  it('a tenant configured by pinned reference restarts and reloads from the data dir, the registry gone', async (t) => {
+    const dir = tempDir(t);
+    const dataDir = `${dir}/data`;
+    const v1 = new Uint8Array(readFileSync(fixture('versioned-v1.wasm')));
+    repos.set('restart', [manifestFor(v1), v1]);
+    const reference = `${address}/restart@${sha256(repos.get('restart')![0])}`;
+    const configPath = writeConfig(dir, `
+data-dir = "${dataDir}"
+[[tenant]]
+id = "app"
+routes = ["/app/..."]
+module = "${reference}"
+[tenant.policy.limits]
+fuel = 0
+`);
+    let served = await serve(t, { dataDir, config: configPath });
+    assert.equal((await http(`${served.url}/app/`)).text.trim(), 'version 1');
+    assert.equal(await served.stop(), 0);
+    // The registry no longer has it: a pinned reference names the same bytes for ever, and
+    // those are in the data dir.
+    repos.delete('restart');
+    served = await serve(t, { dataDir, config: configPath });
+    assert.equal((await http(`${served.url}/app/`)).text.trim(), 'version 1');
+    const reloaded = await admin(served, '/reload', { method: 'POST' });
+    assert.equal(reloaded.status, 200, reloaded.text);
+    assert.deepEqual((JSON.parse(reloaded.text) as { failed: unknown[] }).failed, []);
+    assert.equal((await http(`${served.url}/app/`)).text.trim(), 'version 1');
+    assert.equal(await served.stop(), 0);
+  });
 });
