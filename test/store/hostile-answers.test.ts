@@ -9,13 +9,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../../src/store/local.js';
 import { pullModule } from '../../src/store/oci.js';
 import { fetchSignatures, SIGNATURE_ARTIFACT_TYPE } from '../../src/store/referrers.js';
 import { parseOciReference } from '../../src/store/reference.js';
 import { runWarden } from '../helpers/cli.js';
+import { fixture } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -173,5 +175,32 @@ describe('a hostile registry\'s answers', () => {
       await assert.rejects(fetchSignatures(ref('flood'), subject), /more than 64 signature referrers/);
       assert.ok(requests - before <= 2, `${requests - before} requests`);
     });
+  });
+});
+
+describe('warden push --referrer: a signature for other bytes is not published', () => {
+  it('refuses, exit 1, one line, before any request', async (t) => {
+    let requests = 0;
+    const registry = createServer((_req, res) => { requests++; res.statusCode = 500; res.end(); });
+    await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise((r) => registry.close(r)));
+    const address = `127.0.0.1:${(registry.address() as { port: number }).port}`;
+    const cwd = tempDir(t);
+    assert.equal((await runWarden(['keygen', '--out', 'k'], { cwd })).code, 0);
+    assert.equal((await runWarden(['sign', '--key', 'k', fixture('c', 'hello.wasm'), '-o', 'hello.wasm'], { cwd })).code, 0);
+    // A detached signature of another module, and one that is not signature data at all.
+    assert.equal((await runWarden(['sign', '--key', 'k', fixture('c', 'audit_md5.wasm'), '--detached', 'other.sig'], { cwd })).code, 0);
+    writeFileSync(join(cwd, 'junk.sig'), 'not a signature');
+    for (const [sig, reason] of [['other.sig', /other\.sig does not sign hello\.wasm/], ['junk.sig', /junk\.sig: malformed signature data/]] as const) {
+      const r = await runWarden(['push', '--oci', `${address}/app:1`, '--referrer', sig, 'hello.wasm'], { cwd });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, reason);
+    }
+    assert.equal(requests, 0);
+    // The signature of these very bytes goes out (and meets the registry's 500: exit 2).
+    assert.equal((await runWarden(['sign', '--key', 'k', fixture('c', 'hello.wasm'), '--detached', 'hello.sig'], { cwd })).code, 0);
+    assert.equal((await runWarden(['push', '--oci', `${address}/app:1`, '--referrer', 'hello.sig', 'hello.wasm'], { cwd })).code, 2);
+    assert.ok(requests > 0);
   });
 });
