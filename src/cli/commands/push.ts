@@ -35,9 +35,8 @@ by manifest digest, REGISTRY/REPO@sha256:<hex>. Only modules carrying an embedde
 
 Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
 Exit 0 on success; 1 when the module is refused (not signed), the referrer signs other
-bytes, or the registry's answer is;
-2 for bad usage, an unreadable file, a registry that cannot be reached or answers with an
-error, or a local write failure.`;
+bytes, or the registry's answer is; 2 for bad usage, an unreadable file, a registry that
+cannot be reached or answers with an error, or a local write failure.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { oci: { value: true }, 'data-dir': { value: true }, insecure: {}, timeout: { value: true }, referrer: { value: true }, json: {}, help: {} });
