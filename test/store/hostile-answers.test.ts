@@ -9,13 +9,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../../src/store/local.js';
 import { pullModule } from '../../src/store/oci.js';
 import { fetchSignatures, SIGNATURE_ARTIFACT_TYPE } from '../../src/store/referrers.js';
 import { parseOciReference } from '../../src/store/reference.js';
+import { credentialsFrom } from '../../src/cli/registry-credentials.js';
 import { runWarden } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -203,4 +205,29 @@ describe('warden push --referrer: a signature for other bytes is not published',
     assert.equal((await runWarden(['push', '--oci', `${address}/app:1`, '--referrer', 'hello.sig', 'hello.wasm'], { cwd })).code, 2);
     assert.ok(requests > 0);
   });
+});
+
+describe('Docker\'s config.json, read for credentials, is read within bounds', () => {
+  it('a regular one is read', (t) => {
+    const docker = tempDir(t);
+    writeFileSync(join(docker, 'config.json'), JSON.stringify({ auths: { 'reg.example:5000': { auth: Buffer.from('bob:pw').toString('base64') } } }));
+    const io = { env: { DOCKER_CONFIG: docker } } as unknown as Parameters<typeof credentialsFrom>[0];
+    assert.deepEqual(credentialsFrom(io, 'reg.example:5000'), { credentials: { username: 'bob', password: 'pw' } });
+    assert.deepEqual(credentialsFrom(io, 'other.example'), {});
+  });
+
+  for (const kind of ['a FIFO', 'a link to /dev/zero'] as const) {
+    it(`${kind} is skipped, not read for ever`, async (t) => {
+      const cwd = tempDir(t);
+      const docker = join(cwd, 'docker');
+      mkdirSync(docker);
+      if (kind === 'a FIFO') execFileSync('mkfifo', [join(docker, 'config.json')]);
+      else symlinkSync('/dev/zero', join(docker, 'config.json'));
+      // Port 9 on loopback: nothing listens, so the pull itself fails at once.
+      const r = await runWarden(['pull', `127.0.0.1:9/app@${sha256(good)}`, '-o', 'out.wasm'], { cwd, env: { DOCKER_CONFIG: docker }, timeoutMs: 60_000 });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /ECONNREFUSED/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
 });
