@@ -3,7 +3,7 @@
 // config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json).
 // Credential helpers (credsStore, credHelpers) are not consulted.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Credentials } from '../store/http.js';
 import type { CommandIO } from './io.js';
 
@@ -22,8 +22,8 @@ function dockerConfigCredentials(io: CommandIO, registry: string): Credentials |
   if (!dir) return null;
   let config: { auths?: Record<string, { auth?: unknown }> };
   try {
-    const raw = readFileSync(`${dir}/config.json`);
-    if (raw.length > MAX_CONFIG_BYTES) return null;
+    const raw = readConfigFile(`${dir}/config.json`);
+    if (!raw) return null;
     config = JSON.parse(raw.toString('utf8'));
   } catch {
     return null; // no (readable) Docker config: anonymous, as docker itself would be
@@ -42,4 +42,27 @@ function dockerConfigCredentials(io: CommandIO, registry: string): Credentials |
 /** Docker config keys are `host[:port]` or a URL such as `https://host/v1/`. */
 function hostOf(key: string): string {
   return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+}
+
+/**
+ * A regular file of at most MAX_CONFIG_BYTES, else null. Read whole before the size was
+ * looked at, a config.json that was a FIFO hung the pull for ever, and one linked to
+ * /dev/zero read until memory ran out; O_NONBLOCK lets a FIFO open without a writer, to be skipped.
+ */
+function readConfigFile(path: string): Buffer | null {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size > MAX_CONFIG_BYTES) return null;
+    const buffer = Buffer.alloc(stat.size);
+    let at = 0;
+    while (at < buffer.length) {
+      const n = readSync(fd, buffer, at, buffer.length - at, at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buffer.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
 }

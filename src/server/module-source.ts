@@ -2,12 +2,14 @@
 // The interface is what several nodes would share (an OCI registry, pulled by
 // digest); the default reads files, the local store and pinned OCI references,
 // and keeps every module it has resolved in the local store, by digest, so a
-// restart needs nothing but the data dir.
+// restart needs nothing but the data dir. A pinned reference's manifest is
+// kept too (by its own digest, in a store of its own): it names the module's
+// digest, so a restart or a reload finds the module without the registry.
 
 import { readFileSync, statSync } from 'node:fs';
 import { openStore, type Store } from '../store/local.js';
-import { pullModule } from '../store/oci.js';
-import { parseOciReference } from '../store/reference.js';
+import { pullModule, wasmLayerDigest } from '../store/oci.js';
+import { parseOciReference, type OciReference } from '../store/reference.js';
 import type { ModuleRef } from './config.js';
 
 export interface ResolvedModule {
@@ -18,6 +20,8 @@ export interface ResolvedModule {
 export interface ModuleSource {
   /** Resolves a configured reference to bytes (fetching once) and keeps them by digest. */
   resolve(ref: ModuleRef): Promise<ResolvedModule>;
+  /** The bytes a reference names, fetched but not kept: a deploy keeps them only once admitted. */
+  fetch(ref: ModuleRef): Promise<Uint8Array>;
   /** Keeps uploaded bytes (a deploy) by digest. */
   put(bytes: Uint8Array): ResolvedModule;
   /** Bytes kept under a digest, or null. */
@@ -35,8 +39,12 @@ export class LocalModuleSource implements ModuleSource {
   /** Bytes held in memory by digest, so a digest's bytes are one object (the sandbox keys its compile cache on it). */
   private readonly held = new Map<string, Uint8Array>();
 
+  /** Manifests of pinned references resolved before, by their digest (`<data>/oci/blobs/sha256/`). */
+  private readonly manifests: Store;
+
   constructor(dataDir: string, private readonly maxBytes: number) {
     this.store = openStore(dataDir);
+    this.manifests = openStore(`${dataDir}/oci`);
   }
 
   async resolve(ref: ModuleRef): Promise<ResolvedModule> {
@@ -46,8 +54,45 @@ export class LocalModuleSource implements ModuleSource {
       return kept;
     }
     if (ref.kind === 'oci') {
-      const { module } = await pullModule(parseOciReference(ref.reference), { maxBytes: this.maxBytes, timeoutMs: 30_000 });
-      return this.put(module);
+      const oci = parseOciReference(ref.reference);
+      const kept = this.pinned(oci);
+      if (kept) return kept;
+      const pulled = await this.pull(oci);
+      const module = this.put(pulled.module);
+      try {
+        this.manifests.put(pulled.manifest);
+      } catch {
+        // Only a shortcut: without it, the next start pulls again.
+      }
+      return module;
+    }
+    return this.put(await this.fetch(ref));
+  }
+
+  /**
+   * The module a pinned reference names, from the data dir: its manifest (re-hashed against the
+   * pinned digest, as the store re-hashes every read) names the module's digest, whose bytes the
+   * store re-hashes in turn. Null when either is missing or damaged: the reference is pulled again.
+   */
+  private pinned(ref: OciReference): ResolvedModule | null {
+    if (!ref.digest) return null;
+    try {
+      if (!this.manifests.has(ref.digest)) return null;
+      return this.get(wasmLayerDigest(this.manifests.get(ref.digest)));
+    } catch {
+      return null;
+    }
+  }
+
+  private pull(ref: OciReference): ReturnType<typeof pullModule> {
+    return pullModule(ref, { maxBytes: this.maxBytes, timeoutMs: 30_000 });
+  }
+
+  async fetch(ref: ModuleRef): Promise<Uint8Array> {
+    if (ref.kind === 'store') return (await this.resolve(ref)).bytes;
+    if (ref.kind === 'oci') {
+      const oci = parseOciReference(ref.reference);
+      return (this.pinned(oci) ?? { bytes: (await this.pull(oci)).module }).bytes;
     }
     let size: number;
     try {
@@ -56,7 +101,7 @@ export class LocalModuleSource implements ModuleSource {
       throw new ModuleSourceError(`cannot read ${ref.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     if (size > this.maxBytes) throw new ModuleSourceError(`${ref.path} is ${size} bytes, over ${this.maxBytes}`);
-    return this.put(new Uint8Array(readFileSync(ref.path)));
+    return new Uint8Array(readFileSync(ref.path));
   }
 
   put(bytes: Uint8Array): ResolvedModule {

@@ -260,12 +260,16 @@ export class WardenServer {
       const ref = parseModuleRef(input.ref, '/');
       // A remote caller must not make the server read its own files.
       if (typeof ref === 'string' || ref.kind === 'file') throw new DeployRefused(typeof ref === 'string' ? ref : 'name a store digest or a pinned OCI reference, or upload the module');
+      let bytes: Uint8Array;
       try {
-        module = await this.options.source.resolve(ref);
+        bytes = await this.options.source.fetch(ref);
       } catch (error) {
         throw new DeployRefused(error instanceof Error ? error.message : String(error));
       }
-      await this.admitOrRefuse(tenant, module.bytes);
+      // Verified and admitted before it is kept: a module a registry serves is stored only once
+      // the tenant's policy (its trust keys and pins) took it, as an uploaded one is.
+      await this.admitOrRefuse(tenant, bytes);
+      module = this.options.source.put(bytes);
     }
     if (module.digest === tenant.current.digest) return { digest: module.digest, previous: tenant.previous, changed: false };
     const previous = tenant.current.digest;

@@ -85,15 +85,55 @@ function classify(bytes: Uint8Array): Encoding {
   if (bytes.length === 0) throw new KeyError('the key file is empty');
   if (bytes.length > MAX_KEY_FILE_BYTES) throw new KeyError(`a key file of ${bytes.length} bytes is too large to be a key`);
   if (bytes[0] === PUBLIC_KEY_TAG || bytes[0] === SECRET_KEY_TAG) return { kind: 'raw' };
-  if (bytes[0] === 0x30) return { kind: 'der' };
+  if (bytes[0] === 0x30) {
+    checkDerLength(bytes);
+    return { kind: 'der' };
+  }
   const text = Buffer.from(bytes).toString('utf8');
   const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
-  if (label) return { kind: 'pem', label, text };
+  if (label) {
+    checkOnePemBlock(text);
+    return { kind: 'pem', label, text };
+  }
   if (/^\s*(ssh-[a-z0-9-]+|ecdsa-[a-z0-9-]+|sk-[a-z0-9-@.]+)\s/.test(text)) return { kind: 'openssh', text };
   throw new KeyError(`unknown key type (first byte 0x${bytes[0]!.toString(16).padStart(2, '0')}; expected 0x01 for a raw Ed25519 public key, 0x81 for a secret key, PEM, DER or OpenSSH)`);
 }
 
 const isSecretLabel = (label: string) => label.includes('PRIVATE KEY');
+
+// A key file holds one key and nothing else. node:crypto reads the first PEM block or DER
+// structure and ignores what follows: a file of two keys was trusted as its first alone (the
+// second signer silently untrusted, a threshold counting the file once), and bytes appended
+// to a key went unseen, so two tools could read two different keys from one file.
+
+/** One BEGIN … END block, with nothing but whitespace around it. */
+function checkOnePemBlock(text: string): void {
+  const blocks = text.match(/-----BEGIN [^\r\n]*?-----/g)?.length ?? 0;
+  if (blocks > 1) throw new KeyError(`the file holds ${blocks} PEM blocks; a key file holds one key`);
+  if (!/^\s*-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----\s*$/.test(text)) {
+    throw new KeyError('a PEM key file holds one BEGIN … END block and nothing else (text was found around it, or no END line)');
+  }
+}
+
+/** The outer DER SEQUENCE's length covers the file exactly. */
+function checkDerLength(bytes: Uint8Array): void {
+  if (bytes.length < 2) throw new KeyError('truncated DER key');
+  const first = bytes[1]!;
+  let header = 2;
+  let length = first;
+  if (first & 0x80) {
+    const octets = first & 0x7f;
+    // A key file is at most MAX_KEY_FILE_BYTES: two length octets always suffice.
+    if (octets === 0 || octets > 2) throw new KeyError('not a DER key (an unusable length)');
+    if (bytes.length < 2 + octets) throw new KeyError('truncated DER key');
+    length = 0;
+    for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i]!;
+    header += octets;
+  }
+  const extra = bytes.length - header - length;
+  if (extra > 0) throw new KeyError(`${extra} bytes after the DER key; a key file holds one key and nothing else`);
+  if (extra < 0) throw new KeyError('truncated DER key');
+}
 
 function readSshString(blob: Buffer, at: number): [Buffer, number] {
   if (at + 4 > blob.length) throw new KeyError('truncated OpenSSH public key');
@@ -103,6 +143,9 @@ function readSshString(blob: Buffer, at: number): [Buffer, number] {
 }
 
 function parseOpenSsh(text: string): PublicKey {
+  // One line: an authorized_keys-style list would be trusted as its first key alone.
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '').length;
+  if (lines > 1) throw new KeyError(`the OpenSSH key file has ${lines} lines; a key file holds one key on one line`);
   const [type, base64] = text.trim().split(/\s+/);
   if (type !== 'ssh-ed25519') throw new KeyError(`expected an Ed25519 key, got an OpenSSH ${type} key`);
   if (!base64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) throw new KeyError('the OpenSSH public key is not base64');

@@ -198,3 +198,31 @@ export function signatureStatus(bytes: Uint8Array, keys: readonly PublicKey[] = 
   if (signed && !result.ok && !(keys.length === 0 && result.code === 'untrusted')) status.error = result.reason!;
   return status;
 }
+
+/**
+ * Whether a detached signature is one for these bytes, keys aside: null when one of its hash
+ * sets covers every part of the module (an embedded signature section, first, left out as
+ * verification leaves it out); else 'other-bytes', or what is wrong with the signature data
+ * or the module. What `warden push --referrer` checks before it publishes a signature.
+ */
+export function detachedMismatch(bytes: Uint8Array, detached: Uint8Array): string | null {
+  let sets: SignedHashes[];
+  try {
+    sets = parseSignatureData(detached);
+  } catch (error) {
+    if (error instanceof SignatureFormatError) return error.message;
+    throw error;
+  }
+  let scanned;
+  try {
+    scanned = scanSections(bytes);
+  } catch (error) {
+    if (error instanceof WasmDecodeError) return `not a well-formed module: ${error.message}`;
+    throw error;
+  }
+  const start = scanned.signatureSections[0] === 0 ? scanned.first!.end : HEADER_BYTES;
+  const parts = partCount(bytes.length, scanned.delimiters, scanned.lastDelimiterEnd);
+  if (parts > MAX_HASHES) return 'other-bytes';
+  const hashes = hashParts(bytes, start, bytes.length, scanned.delimiterEnds);
+  return sets.some((set) => set.hashes.length === hashes.length && set.hashes.every((h, i) => equal(h, hashes[i]!))) ? null : 'other-bytes';
+}

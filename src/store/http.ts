@@ -61,7 +61,7 @@ export interface RequestInit {
 }
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/;
-/** Bodies of error and redirect responses are read (to reuse the connection) but capped and dropped. */
+/** Bodies of error and redirect responses are read (to reuse the connection) up to this cap, then the connection is dropped. */
 const DISCARDED_BODY_CAP = 64 * 1024;
 const MAX_REDIRECTS = 5;
 
@@ -207,7 +207,13 @@ export class RegistryClient {
           size += chunk.length;
           if (size > cap) {
             if (success) fail(new RegistryError(`${registry} sent more than ${cap} bytes`));
-            return; // a discarded body is simply not kept past the cap
+            else {
+              // An error or a redirect is its status and headers: a body past the cap is not
+              // read on. Read to its end (dropped), an endless one held the pull until the deadline.
+              succeed({ status, headers: res.headers, body: new Uint8Array(0) });
+              req.destroy();
+            }
+            return;
           }
           if (!sink) { chunks.push(chunk); return; }
           try {

@@ -1,10 +1,12 @@
 // The content-addressed module store: blobs/sha256/<hex> under a data
 // directory. Writes go to a temporary file in the same directory, are synced,
 // then renamed into place, so a crash or a full disk never leaves a partial
-// module under a digest's name. Reads re-hash what they read.
+// module under a digest's name. Reads re-hash what they read, and read only
+// regular files the store could have written: never through a symlink, never
+// a FIFO or a device, never more than the largest module any command reads.
 
 import { createHash, type Hash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
 import { createAtomicFile, defaultWrite, type AtomicFile, type WriteFn } from './atomic-file.js';
 import { classifyModuleRef, isStoreDigest } from './reference.js';
 
@@ -49,6 +51,9 @@ export interface StoreOptions {
   /** The write call, replaceable so tests can make the disk fill up halfway. */
   write?: WriteFn;
 }
+
+/** The largest blob read back: the largest module any command reads (a file named on the command line). */
+export const MAX_STORED_BYTES = 1024 * 1024 * 1024;
 
 const code = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
 
@@ -96,13 +101,38 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   };
 
   const get = (digest: string): Uint8Array => {
-    let bytes: Uint8Array;
     const path = pathOf(digest);
+    let fd: number;
     try {
-      bytes = new Uint8Array(readFileSync(path));
+      // O_NOFOLLOW: the store writes regular files only, so a link under a digest's name was put
+      // there by someone else; followed, one to /dev/zero was read until the host's memory ran out.
+      // O_NONBLOCK: opening a FIFO waits for a writer that never comes; this way it opens, and is refused below.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
       if (code(error) === 'ENOENT') throw new StoreError(`${digest} is not in the store at ${dataDir}`);
+      if (code(error) === 'ELOOP') throw new StoreError(`the store entry for ${digest} is a symbolic link, which the store never writes; refused (remove it and push the module again)`);
       throw new StoreError(`cannot read ${digest} from the store at ${dataDir} (${code(error)})`);
+    }
+    let bytes: Uint8Array;
+    try {
+      const stat = fstatSync(fd);
+      // A FIFO or a device never ends: only a regular file, of a bounded size, is read.
+      if (!stat.isFile()) throw new StoreError(`the store entry for ${digest} is not a regular file; refused`);
+      if (stat.size > MAX_STORED_BYTES) throw new StoreError(`the store entry for ${digest} is ${stat.size} bytes, over the ${MAX_STORED_BYTES} a module may have`);
+      // What fstat said, no more: a file that grows while read is cut there (and fails the hash).
+      bytes = new Uint8Array(stat.size);
+      let at = 0;
+      while (at < bytes.length) {
+        const n = readSync(fd, bytes, at, bytes.length - at, at);
+        if (n === 0) break;
+        at += n;
+      }
+      bytes = bytes.subarray(0, at);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`cannot read ${digest} from the store at ${dataDir} (${code(error)})`);
+    } finally {
+      closeSync(fd);
     }
     if (sha256(bytes) !== digest) throw new StoreError(`the stored bytes for ${digest} are corrupted (they hash to ${sha256(bytes)})`);
     return bytes;
@@ -118,8 +148,10 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     ingest,
     get,
     has(digest) {
+      // Anything under the name: get() then says what is wrong with an entry that is no regular file.
       try {
-        return statSync(pathOf(digest)).isFile();
+        lstatSync(pathOf(digest));
+        return true;
       } catch {
         return false;
       }
@@ -134,7 +166,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     entries() {
       return this.list().flatMap((digest) => {
         try {
-          const stat = statSync(pathOf(digest));
+          const stat = lstatSync(pathOf(digest)); // a link is not an entry get() would read
           return stat.isFile() ? [{ digest, size: stat.size, stored: stat.mtime.toISOString() }] : [];
         } catch {
           return []; // removed while listing

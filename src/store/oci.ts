@@ -88,6 +88,8 @@ function descriptor(value: unknown, what: string): { mediaType: string; digest: 
 /** What a pull fetched: the manifest it pinned and the module's digest and size. */
 export interface Pulled {
   manifestDigest: string;
+  /** The manifest's raw bytes, as pinned (they hash to manifestDigest). */
+  manifest: Uint8Array;
   layerDigest: string;
   size: number;
 }
@@ -126,14 +128,19 @@ export async function pullModuleInto(ref: OciReference, sink: (chunk: Uint8Array
   if (blob.status !== 200) throw new RegistryError(`fetching the module failed (${blob.status})`, 'unavailable');
   if (received !== layer.size) throw new RegistryError(`the module is ${received} bytes, the manifest says ${layer.size}`);
   if ('sha256:' + hash.digest('hex') !== layer.digest) throw new RegistryError(`the module's digest does not match the manifest (${layer.digest})`);
-  return { manifestDigest, layerDigest: layer.digest, size: layer.size };
+  return { manifestDigest, manifest: response.body, layerDigest: layer.digest, size: layer.size };
 }
 
 /** Pulls a module into memory (at most `maxBytes`, default 256 MiB). */
-export async function pullModule(ref: OciReference, options: PullOptions = {}): Promise<{ module: Uint8Array; manifestDigest: string }> {
+export async function pullModule(ref: OciReference, options: PullOptions = {}): Promise<{ module: Uint8Array; manifestDigest: string; manifest: Uint8Array }> {
   const parts: Uint8Array[] = [];
   const pulled = await pullModuleInto(ref, (chunk) => parts.push(chunk), options);
-  return { module: new Uint8Array(Buffer.concat(parts, pulled.size)), manifestDigest: pulled.manifestDigest };
+  return { module: new Uint8Array(Buffer.concat(parts, pulled.size)), manifestDigest: pulled.manifestDigest, manifest: pulled.manifest };
+}
+
+/** The module's layer digest in a manifest a pull accepted before (the same checks; its raw bytes kept by their digest). */
+export function wasmLayerDigest(manifest: Uint8Array): string {
+  return wasmLayerOf(manifest, MANIFEST_TYPE).digest;
 }
 
 /** Checks a manifest is a Wasm artifact and returns its one layer. */

@@ -12,6 +12,11 @@ export const SIGNATURE_ARTIFACT_TYPE = 'application/vnd.wasm.signature.v1+wasmsi
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 const EMPTY_TYPE = 'application/vnd.oci.empty.v1+json';
 const EMPTY = new TextEncoder().encode('{}');
+/**
+ * The most signature referrers read for one module: each costs three requests and up to
+ * 1 MiB held, and an index of 4 MiB lists some 25,000 (25 GiB of signatures, had they all been fetched).
+ */
+export const MAX_SIGNATURE_REFERRERS = 64;
 
 interface IndexDescriptor { mediaType: string; digest: string; size: number; artifactType?: string }
 
@@ -66,8 +71,11 @@ export async function fetchSignatures(ref: OciReference, subject: string, option
   const client = new RegistryClient(ref.registry, options);
   const scope = `repository:${ref.repository}:pull`;
   const out: Uint8Array[] = [];
-  for (const d of await readIndex(client, ref.repository, subject)) {
-    if (d.artifactType !== SIGNATURE_ARTIFACT_TYPE || !/^sha256:[0-9a-f]{64}$/.test(d.digest)) continue;
+  const listed = (await readIndex(client, ref.repository, subject)).filter((d) => d.artifactType === SIGNATURE_ARTIFACT_TYPE);
+  // Bounded before anything is fetched: the index is the registry's (or any pusher's) to fill.
+  if (listed.length > MAX_SIGNATURE_REFERRERS) throw new RegistryError(`the referrers index of ${subject} lists ${listed.length} signatures, more than ${MAX_SIGNATURE_REFERRERS} signature referrers are read`);
+  for (const d of listed) {
+    if (!/^sha256:[0-9a-f]{64}$/.test(d.digest)) continue;
     const response = await client.send('GET', `/v2/${ref.repository}/manifests/${d.digest}`, { headers: { accept: MANIFEST_TYPE }, maxBytes: 1 << 20, scope });
     if (response.status !== 200 || sha256(response.body) !== d.digest) throw new RegistryError(`referrer ${d.digest} does not match its digest`);
     let manifest: { subject?: { digest?: string }; layers?: Array<{ digest?: string; size?: number }> };

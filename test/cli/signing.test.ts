@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runWarden } from '../helpers/cli.js';
@@ -95,5 +95,32 @@ describe('signatures in inspect and run --policy', () => {
     const refused = await runWarden(['run', '--policy', 'trust.toml', fixture('c', 'hello.wasm')], { cwd });
     assert.equal(refused.code, 125);
     assert.match(refused.stderr, /unsigned/);
+  });
+});
+
+describe('keygen writes both halves or neither', () => {
+  it('a public half that cannot be written leaves the old pair as it was', async (t) => {
+    const cwd = tempDir(t);
+    assert.equal((await runWarden(['keygen', '--out', 'k'], { cwd })).code, 0);
+    const secret = readFileSync(join(cwd, 'k'));
+    // k.pub becomes a directory: the new public half cannot go there.
+    rmSync(join(cwd, 'k.pub'));
+    mkdirSync(join(cwd, 'k.pub'));
+    const r = await runWarden(['keygen', '--out', 'k', '--force'], { cwd });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /k\.pub/);
+    // The secret key is the old one: a new secret without its public half is a pair that does not match.
+    assert.deepEqual(readFileSync(join(cwd, 'k')), secret);
+    assert.deepEqual(readdirSync(cwd).sort(), ['k', 'k.pub']);
+  });
+
+  it('a secret half that cannot be written leaves no public half', async (t) => {
+    const cwd = tempDir(t);
+    mkdirSync(join(cwd, 'k'));
+    const r = await runWarden(['keygen', '--out', 'k', '--force'], { cwd });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.deepEqual(readdirSync(cwd), ['k']);
   });
 });

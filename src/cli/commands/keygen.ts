@@ -4,8 +4,10 @@ import { encodePublicKey, encodeSecretKey, generateSecretKey } from '../../signi
 import { flag, parseArgs } from '../args.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { entryExists, resolveFrom } from '../paths.js';
-import { writeFileAtomic } from '../write-atomic.js';
+import { entryExists, parentOf, resolveFrom } from '../paths.js';
+import { createAtomicFile, type AtomicFile } from '../../store/atomic-file.js';
+import { InputError } from '../errors.js';
+import { lstatSync } from 'node:fs';
 
 export const usage = `usage: warden keygen --out KEY [--force]
 
@@ -28,10 +30,44 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw new UsageError(`${out} or ${out}.pub exists; pass --force to overwrite`);
   }
   const key = generateSecretKey();
-  writeFileAtomic(secretPath, encodeSecretKey(key), 0o600);
-  writeFileAtomic(`${secretPath}.pub`, encodePublicKey(key.publicKey));
+  writePair(secretPath, out, encodeSecretKey(key), encodePublicKey(key.publicKey));
   const keyId = Buffer.from(key.publicKey.keyId).toString('hex');
   if (args.switches.has('json')) io.stdout(JSON.stringify({ keyId, secretKey: out, publicKey: `${out}.pub` }, null, 2) + '\n');
   else io.stdout(`key id ${keyId}\n`);
   return ExitCode.OK;
+}
+
+/**
+ * Both halves or neither: each is written whole to a temporary file beside it first, and
+ * only then are both renamed into place. Written one after the other, a public half that
+ * could not be written (with --force) left a new secret key beside the old public key: a
+ * pair that does not match, and the old secret key gone.
+ */
+function writePair(secretPath: string, shown: string, secret: Uint8Array, publicKey: Uint8Array): void {
+  const targets: Array<[string, string, Uint8Array, number]> = [[secretPath, shown, secret, 0o600], [`${secretPath}.pub`, `${shown}.pub`, publicKey, 0o644]];
+  // A rename onto a directory fails: found now, before either half is in place.
+  for (const [path, name] of targets) {
+    if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new InputError(`cannot write ${name} (EISDIR); nothing was written`);
+  }
+  const files: AtomicFile[] = [];
+  try {
+    for (const [path, name, bytes, mode] of targets) {
+      try {
+        const file = createAtomicFile(parentOf(path), undefined, mode);
+        files.push(file);
+        file.write(bytes);
+      } catch (error) {
+        throw new InputError(`cannot write ${name} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was written`);
+      }
+    }
+    targets.forEach(([path, name], i) => {
+      try {
+        files[i]!.commit(path);
+      } catch (error) {
+        throw new InputError(`cannot write ${name} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+    });
+  } finally {
+    for (const file of files) file.abort();
+  }
 }

@@ -13,6 +13,7 @@ import type { CommandIO } from '../io.js';
 import { readDetached } from '../read-key.js';
 import { readModuleArg } from '../module-arg.js';
 import { credentialsFrom } from '../registry-credentials.js';
+import { detachedMismatch } from '../../signing/verify.js';
 
 export const usage = `usage: warden push [--data-dir DIR] FILE
        warden push --oci REGISTRY/REPO:TAG [--referrer SIG] [options] FILE
@@ -24,17 +25,18 @@ by manifest digest, REGISTRY/REPO@sha256:<hex>. Only modules carrying an embedde
 
   --data-dir DIR       where the store lives (FILE may be a sha256:<hex> store digest)
   --oci REF            push to a registry, under the tag REF names
-  --referrer SIG       also attach a detached signature (warden sign --detached) as an OCI
-                       referrer, through the tag-schema fallback (sha256-<hex> index tag)
+  --referrer SIG       also attach a detached signature (warden sign --detached) of FILE's
+                       bytes as an OCI referrer, through the tag-schema fallback
+                       (sha256-<hex> index tag); one for other bytes is refused
   --timeout DURATION   each registry operation (the module's push, the referrer's), every
                        request from connecting to the last byte (default 5m)
   --insecure           plain HTTP (automatic for 127.0.0.1, localhost, [::1])
   --json               the digest (and pinned reference) as JSON
 
 Credentials: WARDEN_REGISTRY_USER and WARDEN_REGISTRY_PASSWORD, else Docker's config.json.
-Exit 0 on success; 1 when the module is refused (not signed) or the registry's answer is;
-2 for bad usage, an unreadable file, a registry that cannot be reached or answers with an
-error, or a local write failure.`;
+Exit 0 on success; 1 when the module is refused (not signed), the referrer signs other
+bytes, or the registry's answer is; 2 for bad usage, an unreadable file, a registry that
+cannot be reached or answers with an error, or a local write failure.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
   const args = parseArgs(argv, { oci: { value: true }, 'data-dir': { value: true }, insecure: {}, timeout: { value: true }, referrer: { value: true }, json: {}, help: {} });
@@ -75,6 +77,15 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   };
   const referrer = flag(args, 'referrer');
   const signature = referrer ? readDetached(referrer, io.cwd) : null;
+  if (referrer && signature) {
+    // Published as the module's signature, it must be one for these bytes: a signature of
+    // other bytes (or no signature data at all) would go out under the module's name.
+    const why = detachedMismatch(bytes, signature);
+    if (why) {
+      io.stderr(`warden push: refused: ${referrer}${why === 'other-bytes' ? ` does not sign ${args.positionals[0]}: it signs other bytes` : `: ${why}`}\n`);
+      return ExitCode.NEGATIVE;
+    }
+  }
   try {
     const pushed = await pushModuleManifest(ref, bytes, { ...client, created: new Date().toISOString() });
     if (signature) await attachSignature(ref, pushed, signature, client);
@@ -89,3 +100,4 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw error;
   }
 }
+
