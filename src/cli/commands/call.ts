@@ -16,7 +16,7 @@ import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { readModuleArg } from '../module-arg.js';
 import { STDIN_PATH } from '../read-module.js';
 import { readBoundedBytes, TooLargeError } from '../../policy/read-text.js';
-import { terminalSafe, violationLines } from '../terminal-text.js';
+import { printJson, terminalSafe, violationLines } from '../terminal-text.js';
 
 export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
 
@@ -134,11 +134,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const { plugin } = result;
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({
+    printJson(io, {
       version: REPORT_VERSION, module: modulePath, function: fn, isolation: result.isolation, rc: plugin.rc, error: plugin.error,
       output: Buffer.from(plugin.output).toString('base64'), logs: plugin.logs, logsDropped: plugin.logsDropped,
       trap: result.trap, limitsHit: result.limitsHit, fuelUsed: result.fuelUsed, usage: { ...result.usage, pluginMemoryBytes: plugin.memoryBytes },
-    }, null, 2) + '\n');
+    });
   } else {
     for (const line of plugin.logs) io.stderr(`${line.level}: ${terminalSafe(line.message)}\n`);
     if (plugin.logsDropped) io.stderr(`warden call: ${plugin.logsDropped} more log lines dropped (plugin.logs)\n`);

@@ -11,6 +11,7 @@ import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
 import { readModuleArg } from '../module-arg.js';
 import { writeFileAtomic } from '../write-atomic.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden harden [--stack-guard] [--null-guard] [--null-guard-size SIZE] [--rodata-guard]
                      [--rodata-range START..END] [--bulk-guard] [--all] IN.wasm -o OUT.wasm [--json]
@@ -64,13 +65,13 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   writeFileAtomic(resolveFrom(io.cwd, out), result.bytes);
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({
+    printJson(io, {
       output: out, bytes: result.bytes.length, inputBytes: bytes.length, passes: result.passes, signatureRemoved: result.signatureRemoved,
       layout: { stackPointer: result.layout.stackPointer?.global ?? null, layout: result.layout.layout, staticEnd: result.layout.staticEnd, staticEndFrom: result.layout.staticEndFrom ?? null, rodata: result.layout.rodata },
-    }, null, 2) + '\n');
+    });
   } else {
     const growth = ((result.bytes.length / bytes.length - 1) * 100).toFixed(1);
-    io.stdout(`wrote ${out} (${result.bytes.length} bytes, ${growth}% larger)\n`);
+    io.stdout(`wrote ${terminalSafe(out)} (${result.bytes.length} bytes, ${growth}% larger)\n`);
     for (const p of result.passes) {
       const name = p.pass === 'rodata' ? 'rodata-guard' : `${p.pass}-guard`;
       io.stdout(`  ${name.padEnd(13)} ${p.status === 'not-applicable' ? `not applied: ${p.detail}` : `${p.status === 'applied' ? 'applied' : 'already present'}, ${p.sites} site${p.sites === 1 ? '' : 's'}: ${p.detail}`}\n`);
@@ -80,7 +81,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     }
   }
   if (result.signatureRemoved) {
-    io.stderr(`warden harden: warning: ${input} was signed; the publisher's signature does not cover the hardened module, so it was removed: re-sign ${out} (warden sign)\n`);
+    io.stderr(`warden harden: warning: ${terminalSafe(input)} was signed; the publisher's signature does not cover the hardened module, so it was removed: re-sign ${terminalSafe(out)} (warden sign)\n`);
   }
   return ExitCode.OK;
 }

@@ -8,6 +8,7 @@ import { entryExists, parentOf, resolveFrom } from '../paths.js';
 import { createAtomicFile, type AtomicFile } from '../../store/atomic-file.js';
 import { InputError } from '../errors.js';
 import { lstatSync } from 'node:fs';
+import { printJson } from '../terminal-text.js';
 
 export const usage = `usage: warden keygen --out KEY [--force]
 
@@ -32,7 +33,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const key = generateSecretKey();
   writePair(secretPath, out, encodeSecretKey(key), encodePublicKey(key.publicKey));
   const keyId = Buffer.from(key.publicKey.keyId).toString('hex');
-  if (args.switches.has('json')) io.stdout(JSON.stringify({ keyId, secretKey: out, publicKey: `${out}.pub` }, null, 2) + '\n');
+  if (args.switches.has('json')) printJson(io, { keyId, secretKey: out, publicKey: `${out}.pub` });
   else io.stdout(`key id ${keyId}\n`);
   return ExitCode.OK;
 }

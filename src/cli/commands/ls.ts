@@ -5,6 +5,7 @@ import { flag, parseArgs } from '../args.js';
 import { dataDir } from '../data-dir.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden ls [--data-dir DIR] [--json]
 
@@ -33,9 +34,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const dir = dataDir(flag(args, 'data-dir'), io);
   const entries = openStore(dir).entries();
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({ store: dir, modules: entries }, null, 2) + '\n');
+    printJson(io, { store: dir, modules: entries });
   } else if (entries.length === 0) {
-    io.stderr(`warden ls: no modules in ${dir} (warden push FILE adds one)\n`);
+    io.stderr(`warden ls: no modules in ${terminalSafe(dir)} (warden push FILE adds one)\n`);
   } else {
     for (const e of entries) io.stdout(`${e.digest}  ${humanSize(e.size).padStart(9)}  ${e.stored}\n`);
   }

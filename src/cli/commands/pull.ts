@@ -13,6 +13,7 @@ import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { parentOf, resolveFrom } from '../paths.js';
 import { credentialsFrom } from '../registry-credentials.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden pull REGISTRY/REPO@sha256:<manifest digest> (-o FILE | --store) [options]
 
@@ -96,7 +97,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     maxBytes: maxSize ? parseSize(maxSize, '--max-size') : DEFAULT_MAX_MODULE_BYTES,
   };
   const storeDir = args.switches.has('store') ? dataDir(flag(args, 'data-dir'), io) : null;
-  if (!ref.digest) io.stderr(`warden pull: warning: ${args.positionals[0]} is a tag, which can be moved; pin a digest\n`);
+  if (!ref.digest) io.stderr(`warden pull: warning: ${terminalSafe(args.positionals[0]!)} is a tag, which can be moved; pin a digest\n`);
 
   const destinations: Destination[] = [];
   try {
@@ -107,17 +108,17 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     for (const d of destinations) stored = d.commit(pulled) ?? stored;
     const reference = formatOciReference({ ...ref, tag: null, digest: pulled.manifestDigest });
     if (args.switches.has('json')) {
-      io.stdout(JSON.stringify({ reference, manifestDigest: pulled.manifestDigest, layerDigest: pulled.layerDigest, size: pulled.size, ...(out ? { out } : {}), ...(stored ? { stored } : {}) }, null, 2) + '\n');
+      printJson(io, { reference, manifestDigest: pulled.manifestDigest, layerDigest: pulled.layerDigest, size: pulled.size, ...(out ? { out } : {}), ...(stored ? { stored } : {}) });
     } else {
       if (stored) io.stdout(stored + '\n');
-      if (out) io.stdout(reference + '\n');
+      if (out) io.stdout(terminalSafe(reference) + '\n');
     }
     return ExitCode.OK;
   } catch (error) {
     for (const d of destinations) d.abort();
     if (error instanceof RegistryError) {
       if (error.failure === 'unavailable') throw new InputError(error.message);
-      io.stderr(`warden pull: refused: ${error.message}\n`);
+      io.stderr(`warden pull: refused: ${terminalSafe(error.message)}\n`);
       return ExitCode.NEGATIVE;
     }
     if (error instanceof StoreError) throw new InputError(error.message);

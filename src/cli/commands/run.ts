@@ -20,7 +20,7 @@ import { decodeImports } from '../../binary/decode.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
-import { terminalSafe, violationLines } from '../terminal-text.js';
+import { printJson, terminalSafe, terminalSafeJson, violationLines } from '../terminal-text.js';
 import { deniedHint } from '../denied-hint.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
@@ -208,7 +208,7 @@ function jsonNumber(v: number): number | string {
 }
 
 function writeReport(path: string | undefined, cwd: string, record: object): void {
-  if (path) writeFileAtomic(resolveFrom(cwd, path), JSON.stringify(record, null, 2) + '\n');
+  if (path) writeFileAtomic(resolveFrom(cwd, path), terminalSafeJson(record) + '\n');
 }
 
 /** A module named by its store digest (warden push prints it). */
@@ -258,7 +258,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   writeReport(reportPath, io.cwd, reportOf(modulePath, result));
   if (args.switches.has('json')) {
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    io.stdout(JSON.stringify({ ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) }, null, 2) + '\n');
+    printJson(io, { ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) });
   }
   const hint = noDirectoryHint(result, directoryMounts, () => opens) ?? deniedHint(result);
   if (result.trap) {

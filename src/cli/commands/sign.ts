@@ -10,6 +10,7 @@ import { resolveFrom } from '../paths.js';
 import { readSecretKey } from '../read-key.js';
 import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 import { writeFileAtomic } from '../write-atomic.js';
+import { printJson } from '../terminal-text.js';
 
 export const usage = `usage: warden sign --key KEY IN.wasm -o OUT.wasm [--key-id HEX]
        warden sign --key KEY IN.wasm --detached SIG
@@ -49,7 +50,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (detached) writeFileAtomic(resolveFrom(io.cwd, detached), signed.signature, 0o644, detached);
   else writeFileAtomic(resolveFrom(io.cwd, out!), signed.module, 0o644, out!);
   const keyId = Buffer.from(key.publicKey.keyId).toString('hex');
-  if (args.switches.has('json')) io.stdout(JSON.stringify({ module: args.positionals[0], keyId, ...(detached ? { detached } : { out }) }, null, 2) + '\n');
+  if (args.switches.has('json')) printJson(io, { module: args.positionals[0], keyId, ...(detached ? { detached } : { out }) });
   else io.stdout(`signed by key id ${keyId}\n`);
   return ExitCode.OK;
 }
