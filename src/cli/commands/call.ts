@@ -16,6 +16,7 @@ import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { readModuleArg } from '../module-arg.js';
 import { STDIN_PATH } from '../read-module.js';
 import { readBoundedBytes, TooLargeError } from '../../policy/read-text.js';
+import { writeStdoutBytes } from '../output-path.js';
 import { printJson, terminalSafe, violationLines } from '../terminal-text.js';
 
 export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
@@ -146,8 +147,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (result.stdout.length) io.stderr(new TextDecoder().decode(result.stdout));
     if (result.stderr.length) io.stderr(new TextDecoder().decode(result.stderr));
     if (plugin.output.length) {
-      if (io.stdoutBytes) io.stdoutBytes(plugin.output);
-      else io.stdout(new TextDecoder().decode(plugin.output));
+      writeStdoutBytes(io, plugin.output);
     }
   }
   if (result.trap) {

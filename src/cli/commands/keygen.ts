@@ -26,6 +26,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const out = flag(args, 'out');
   if (!out || args.positionals.length) throw new UsageError('usage: warden keygen --out KEY');
+  // `-` is stdout for an output, and two files (a secret key among them) cannot share it: never a file named '-'.
+  if (out === '-') throw new UsageError('--out -: keygen writes two files, KEY and KEY.pub; name a path, not stdout');
   const secretPath = resolveFrom(io.cwd, out);
   if (!args.switches.has('force') && (entryExists(secretPath) || entryExists(`${secretPath}.pub`))) {
     throw new UsageError(`${out} or ${out}.pub exists; pass --force to overwrite`);

@@ -222,6 +222,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!modulePath) throw new UsageError('needs a module (warden run [options] MODULE.wasm [-- ARGS...])');
   const policy = effectivePolicy(args, io.cwd, io.env);
   const reportPath = flag(args, 'report');
+  // `-` is stdout for an output, and stdout is the guest's: the record would be mixed into its output. --json puts it there alone.
+  if (reportPath === '-') throw new UsageError('--report -: stdout carries the guest\'s output; name a file, or use --json for the record on stdout');
   const invoke = flag(args, 'invoke');
   const guestArgs = [modulePath, ...args.rest];
   // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.
