@@ -1,11 +1,13 @@
 // warden run [options] MODULE.wasm [-- ARGS...]
 
+import { statSync } from 'node:fs';
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { RunRefused } from '../../wasi/run.js';
 import { formatWasmValue } from '../../wasi/values.js';
 import { formatGuestStack, noDirectoryHint, REPORT_VERSION } from '../../wasi/trap.js';
 import { PolicyError } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
+import { checkMountSources, mountSourceProblem } from '../../policy/mount-sources.js';
 import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/overrides.js';
 import type { MountPolicy, Policy } from '../../policy/policy.js';
 import type { SandboxResult } from '../../sandbox/execute.js';
@@ -90,6 +92,20 @@ function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
   return { kind: 'host', host: resolveFrom(cwd, host), guest, readOnly };
 }
 
+/** `--stdin FILE`, resolved and there: a file, a device or a pipe, not a directory; named by the flag when not. */
+function stdinFile(text: string, cwd: string): string {
+  const path = resolveFrom(cwd, text);
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`--stdin ${text}: ${path} ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`}`);
+  }
+  if (stat.isDirectory()) throw new InputError(`--stdin ${text}: ${path} is a directory`);
+  return path;
+}
+
 function parseEnv(text: string, hostEnv: CommandIO['env']): [string, string] {
   const eq = text.indexOf('=');
   if (eq === -1 && text) {
@@ -115,22 +131,31 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   let base: Policy;
   try {
     base = file ? loadPolicy(resolveFrom(cwd, file)) : commandLinePolicy();
+    // The file's own mounts, by their keys and the file's name, before the flags' are added after them.
+    if (file) checkMountSources(base, file);
   } catch (error) {
     throw new InputError(error instanceof PolicyError ? error.message : String(error));
   }
   const overrides: Overrides = { limits: {} };
   const limits = overrides.limits!;
-  overrides.mounts = [
-    ...flagList(args, 'dir').map((d) => parseMount(d, false, cwd)),
-    ...flagList(args, 'dir-ro').map((d) => parseMount(d, true, cwd)),
-    ...flagList(args, 'tmpfs').map((guest): MountPolicy => ({ kind: 'tmpfs', guest })),
-    ...flagList(args, 'file').map((text): MountPolicy => {
+  // Each grant flag with the words the user typed, so that a host path that is missing is reported by
+  // the flag and value (`--dir /x::/y`), not by the policy key it becomes (`mount[0].host`).
+  const granted: Array<[string, MountPolicy]> = [
+    ...flagList(args, 'dir').map((d): [string, MountPolicy] => [`--dir ${d}`, parseMount(d, false, cwd)]),
+    ...flagList(args, 'dir-ro').map((d): [string, MountPolicy] => [`--dir-ro ${d}`, parseMount(d, true, cwd)]),
+    ...flagList(args, 'tmpfs').map((guest): [string, MountPolicy] => [`--tmpfs ${guest}`, { kind: 'tmpfs', guest }]),
+    ...flagList(args, 'file').map((text): [string, MountPolicy] => {
       const split = text.indexOf('::');
       const guest = text.slice(split + 2);
       if (split <= 0 || !guest.startsWith('/')) throw new UsageError(`--file: '${text}' is not HOST::/GUEST/PATH`);
-      return { kind: 'file', host: resolveFrom(cwd, text.slice(0, split)), guest };
+      return [`--file ${text}`, { kind: 'file', host: resolveFrom(cwd, text.slice(0, split)), guest }];
     }),
   ];
+  for (const [typed, mount] of granted) {
+    const problem = mountSourceProblem(mount);
+    if (problem) throw new InputError(`${typed}: ${problem}`);
+  }
+  overrides.mounts = granted.map(([, mount]) => mount);
   overrides.env = flagList(args, 'env').map((e) => parseEnv(e, hostEnv));
   const clock = flag(args, 'clock');
   if (clock !== undefined) {
@@ -139,7 +164,7 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   const random = flag(args, 'random');
   if (random !== undefined) overrides.random = parseRandom(random);
   const stdin = flag(args, 'stdin');
-  if (stdin !== undefined) overrides.stdin = stdin === '-' ? { kind: 'inherit' } : stdin === 'none' ? { kind: 'none' } : { kind: 'file', path: resolveFrom(cwd, stdin) };
+  if (stdin !== undefined) overrides.stdin = stdin === '-' ? { kind: 'inherit' } : stdin === 'none' ? { kind: 'none' } : { kind: 'file', path: stdinFile(stdin, cwd) };
   const timeout = flag(args, 'timeout');
   if (timeout !== undefined) limits.timeoutMs = parseDuration(timeout, '--timeout');
   const memory = flag(args, 'memory-limit');
