@@ -30,7 +30,7 @@ no clock, no randomness unless a policy grants them.
                           the plugin memory limit (plugin.memory, default 64MiB)
   --policy FILE           a policy file; its [plugin] table gives config and bounds
   --config K=V            a config value the plugin can read (repeatable; over the policy's)
-  --timeout DURATION      wall-clock limit (default none)
+  --timeout DURATION      wall-clock limit (default none; 0s: none)
   --fuel N                instruction budget (default off)
   --memory-limit SIZE     the plugin's linear memory (default 1GiB)
   --isolation MODE        none | thread | process (default none)
@@ -72,7 +72,7 @@ function effectivePolicy(args: ReturnType<typeof parseArgs>, io: CommandIO): Pol
   const isolation = flag(args, 'isolation');
   if (isolation !== undefined && isolation !== 'none' && isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not none, thread or process`);
   if (base) {
-    const timeoutMs = timeout !== undefined ? parseDuration(timeout, '--timeout') : base.limits.timeoutMs;
+    const timeoutMs = timeout !== undefined ? parseDuration(timeout, '--timeout') || null : base.limits.timeoutMs;
     const fuelN = fuel !== undefined ? parseCount(fuel, '--fuel') || null : base.limits.fuel;
     const memoryBytes = memory !== undefined ? parseSize(memory, '--memory-limit') : base.limits.memory;
     return Object.freeze({

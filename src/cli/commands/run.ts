@@ -16,7 +16,7 @@ import { createSandbox } from '../../sandbox/sandbox.js';
 import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { resolveFrom } from '../paths.js';
+import { parentOf, resolveFrom } from '../paths.js';
 import { readModuleArg } from '../module-arg.js';
 import { decodeImports } from '../../binary/decode.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
@@ -49,7 +49,7 @@ prints its results one per line.
   --clock POLICY          real | coarse[:RES] | frozen | virtual[:STEP]   (default coarse:1ms)
   --random SOURCE         os | seeded:N                                   (default os)
   --stdin FILE            read stdin from FILE ('-' inherits, 'none' gives EOF; default inherit)
-  --timeout DURATION      wall-clock limit, preempting running code (default none)
+  --timeout DURATION      wall-clock limit, preempting running code (default none; 0s: none)
   --memory-limit SIZE     linear memory (default 1GiB; memory.grow fails beyond)
   --fuel N                instruction budget, about one unit per instruction (default off)
   --invoke FUNC           call the exported function FUNC with numeric ARGS (i32, i64, f32, f64)
@@ -81,7 +81,7 @@ const specs = {
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
   'max-files': { value: true }, 'max-write': { value: true }, 'max-table-elements': { value: true },
   'max-tables': { value: true }, 'max-memories': { value: true }, report: { value: true }, json: {}, help: {},
-  invoke: { value: true }, 'unknown-imports': { value: true }, 'no-cache': {},
+  invoke: { value: true, empty: true }, 'unknown-imports': { value: true }, 'no-cache': {},
 } as const;
 
 function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
@@ -120,9 +120,10 @@ function parseEnv(text: string, hostEnv: CommandIO['env']): [string, string] {
 
 function parseRandom(text: string): { kind: 'os' } | { kind: 'seeded'; seed: number } {
   if (text === 'os') return { kind: 'os' };
-  const match = /^seeded:(\d+)$/.exec(text);
-  if (!match) throw new UsageError(`--random: '${text}' is not os or seeded:N`);
-  return { kind: 'seeded', seed: Number(match[1]) >>> 0 };
+  const match = /^seeded:(\d{1,10})$/.exec(text);
+  // The seed is 32 bits: a larger one had been cut to its low bits without a word, two seeds then one stream.
+  if (!match || Number(match[1]) > 0xffffffff) throw new UsageError(`--random: '${text}' is not os or seeded:N (N from 0 to 4294967295)`);
+  return { kind: 'seeded', seed: Number(match[1]) };
 }
 
 /** The policy this run gets: the file's (or the CLI's defaults), with every flag on top. */
@@ -166,7 +167,8 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   const stdin = flag(args, 'stdin');
   if (stdin !== undefined) overrides.stdin = stdin === '-' ? { kind: 'inherit' } : stdin === 'none' ? { kind: 'none' } : { kind: 'file', path: stdinFile(stdin, cwd) };
   const timeout = flag(args, 'timeout');
-  if (timeout !== undefined) limits.timeoutMs = parseDuration(timeout, '--timeout');
+  // 0 is no deadline, as a policy's timeout = "0s" is (and --fuel 0 is no metering); it had ended every run at once.
+  if (timeout !== undefined) limits.timeoutMs = parseDuration(timeout, '--timeout') || null;
   const memory = flag(args, 'memory-limit');
   if (memory !== undefined) limits.memory = parseSize(memory, '--memory-limit');
   const fuel = flag(args, 'fuel');
@@ -232,6 +234,21 @@ function jsonNumber(v: number): number | string {
   return Number.isFinite(v) ? v : String(v);
 }
 
+/** Throws the error writing `path` would, when it is a directory or its parent is not one, before anything runs. */
+function checkWritable(path: string, shown: string): void {
+  const problem = (target: string, want: 'file' | 'directory'): string | null => {
+    try {
+      const stat = statSync(target);
+      return want === 'file' ? (stat.isDirectory() ? 'EISDIR' : null) : stat.isDirectory() ? null : 'ENOTDIR';
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      return want === 'file' && code === 'ENOENT' ? null : code;
+    }
+  };
+  const code = problem(path, 'file') ?? problem(parentOf(path), 'directory');
+  if (code) throw new InputError(`cannot write ${shown} (${code})`);
+}
+
 function writeReport(path: string | undefined, cwd: string, record: object): void {
   if (path) writeFileAtomic(resolveFrom(cwd, path), terminalSafeJson(record) + '\n');
 }
@@ -249,6 +266,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const reportPath = flag(args, 'report');
   // `-` is stdout for an output, and stdout is the guest's: the record would be mixed into its output. --json puts it there alone.
   if (reportPath === '-') throw new UsageError('--report -: stdout carries the guest\'s output; name a file, or use --json for the record on stdout');
+  // A report that cannot be written is found now, not after the guest ran (its effects done, and exit 125 saying it had not).
+  if (reportPath !== undefined) checkWritable(resolveFrom(io.cwd, reportPath), reportPath);
   const invoke = flag(args, 'invoke');
   const guestArgs = [modulePath, ...args.rest];
   // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.

@@ -27,7 +27,7 @@ ${DATA_DIR_HELP}
 Exit 0 when written; 2 for bad usage, an unreadable module or key, or a module that cannot be signed.`;
 
 export async function run(argv: string[], io: CommandIO): Promise<number> {
-  const args = parseArgs(argv, { key: { value: true }, o: { value: true }, out: { value: true }, detached: { value: true }, 'key-id': { value: true }, 'data-dir': { value: true }, json: {}, help: {} });
+  const args = parseArgs(argv, { key: { value: true }, o: { value: true }, out: { value: true }, detached: { value: true }, 'key-id': { value: true, empty: true }, 'data-dir': { value: true }, json: {}, help: {} });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const keyPath = flag(args, 'key');
   if (args.flags.has('o') && args.flags.has('out')) throw new UsageError('-o and --out name the same thing; give one');
