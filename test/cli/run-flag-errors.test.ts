@@ -46,6 +46,12 @@ describe('warden run: a grant flag that cannot be granted', () => {
     const flagged = await runWarden(['run', '--policy', 'good.toml', '--dir', 'nope::/nope', hello], { cwd });
     assert.equal(flagged.code, 125);
     assert.equal(flagged.stderr, `warden run: --dir nope::/nope: the directory ${cwd}/nope does not exist\n`);
+    const twice = await runWarden(['run', '--dir', 'data::/d', '--dir-ro', 'data::/d', hello], { cwd });
+    assert.equal(twice.code, 125);
+    assert.equal(twice.stderr, "warden run: --dir-ro data::/d: '/d' is already mounted\n");
+    const overPolicy = await runWarden(['run', '--policy', 'good.toml', '--tmpfs', '/data', hello], { cwd });
+    assert.equal(overPolicy.code, 125);
+    assert.equal(overPolicy.stderr, "warden run: --tmpfs /data: '/data' is already mounted (by good.toml)\n");
     const stdin = await runWarden(['run', '--stdin', '/dev/null', hello], { cwd });
     assert.equal(stdin.code, 0, stdin.stderr);
   });

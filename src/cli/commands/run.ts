@@ -152,9 +152,12 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
       return [`--file ${text}`, { kind: 'file', host: resolveFrom(cwd, text.slice(0, split)), guest }];
     }),
   ];
+  const guests = new Set(base.mounts.map((m) => m.guest));
   for (const [typed, mount] of granted) {
     const problem = mountSourceProblem(mount);
     if (problem) throw new InputError(`${typed}: ${problem}`);
+    if (guests.has(mount.guest)) throw new UsageError(`${typed}: '${mount.guest}' is already mounted${file && base.mounts.some((m) => m.guest === mount.guest) ? ` (by ${file})` : ''}`);
+    guests.add(mount.guest);
   }
   overrides.mounts = granted.map(([, mount]) => mount);
   overrides.env = flagList(args, 'env').map((e) => parseEnv(e, hostEnv));
