@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { flag, parseDuration, type ParsedArgs } from './args.js';
 import { InputError, UsageError } from './errors.js';
 import type { CommandIO } from './io.js';
+import { printJson, terminalSafe } from './terminal-text.js';
 
 export interface AdminResponse {
   status: number;
@@ -104,17 +105,18 @@ export function reportAdmin(io: CommandIO, command: string, res: AdminResponse, 
   if (res.status === 200 && typeof res.body.digest !== 'string') {
     throw new InputError(`the admin API at ${res.url} answered HTTP 200 without the digest a warden server reports; nothing is known to be ${command === 'deploy' ? 'deployed' : 'rolled back'}`);
   }
-  if (json) io.stdout(JSON.stringify({ status: res.status, ...res.body }, null, 2) + '\n');
+  if (json) printJson(io, { status: res.status, ...res.body });
   if (res.status === 200) {
-    if (!json) io.stdout(success(res.body) + '\n');
+    // The server's answer is quoted: none of its characters may act on the terminal.
+    if (!json) io.stdout(terminalSafe(success(res.body)) + '\n');
     return 0;
   }
   const reason = String(res.body.reason ?? res.body.error ?? `HTTP ${res.status}`);
   if (res.status === 409) {
-    io.stderr(`warden ${command}: ${reason}\n`);
+    io.stderr(`warden ${command}: ${terminalSafe(reason)}\n`);
     return 1;
   }
   const why = res.status === 401 ? 'the admin token was not accepted' : reason;
-  io.stderr(`warden ${command}: ${why}\n`);
+  io.stderr(`warden ${command}: ${terminalSafe(why)}\n`);
   return 2;
 }

@@ -11,6 +11,8 @@ export interface FlagSpec {
   value?: boolean;
   /** May be given more than once; values collect into an array. */
   repeat?: boolean;
+  /** An empty value means something (an export named ""); otherwise one is refused. */
+  empty?: boolean;
 }
 
 export interface ParsedArgs {
@@ -51,6 +53,7 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
         if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
         value = argv[++i]!;
       }
+      refuseEmpty(`--${name}`, spec, value);
       const list = parsed.flags.get(name);
       if (list && !spec.repeat) throw new UsageError(`--${name} given more than once`);
       if (list) list.push(value);
@@ -68,6 +71,7 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
       }
       if (!spec.value) { parsed.switches.add(word.slice(1)); continue; }
       if (i + 1 >= argv.length) throw new UsageError(`${word} needs a value`);
+      refuseEmpty(word, spec, argv[i + 1]!);
       const name = word.slice(1);
       const list = parsed.flags.get(name);
       if (list && !spec.repeat) throw new UsageError(`${word} given more than once`);
@@ -83,6 +87,14 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
     }
   }
   return parsed;
+}
+
+/**
+ * An empty value (`--policy "$UNSET"`) is refused by its flag: taken as given it read as no flag at all
+ * (`--policy ''` ran under the defaults) or as the working directory (`--stdin ''`).
+ */
+function refuseEmpty(flagName: string, spec: FlagSpec, value: string): void {
+  if (value === '' && !spec.empty) throw new UsageError(`${flagName} needs a value, not an empty string`);
 }
 
 /** A word that looks like a file name (a dot, a slash, a space) was most likely meant as one. */

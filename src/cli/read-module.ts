@@ -39,7 +39,7 @@ export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024
     fd = openSync(full, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`${path}: no such file`);
+    if (code === 'ENOENT') throw new InputError(`${path}: no such file${notUtf8Hint(path)}`);
     if (code === 'EACCES') throw new InputError(`${path}: permission denied`);
     throw new InputError(`${path}: cannot read (${code ?? 'error'})`);
   }
@@ -72,6 +72,14 @@ function readStdin(maxBytes: number): Uint8Array {
     if (error instanceof TooLargeError) throw new InputError(`stdin: ${error.message}`);
     throw new InputError(`stdin: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+}
+
+/**
+ * Node reads its arguments as UTF-8: a file name that is not (bytes of another encoding) arrives with
+ * U+FFFD in place of them and names no file. Said so, since the file is plainly there in `ls`.
+ */
+export function notUtf8Hint(path: string): string {
+  return path.includes('\ufffd') ? ' (its name as given holds U+FFFD: a name that is not UTF-8 cannot be passed to warden; rename the file)' : '';
 }
 
 /** The bytes if they are a core module's binary; else InputError saying what they are instead. */

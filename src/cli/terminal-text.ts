@@ -5,14 +5,20 @@
 import { formatViolation } from '../sandbox/admission-fixes.js';
 import { escapeLogLine } from '../server/log.js';
 import type { Violation } from '../sandbox/admission.js';
+import type { CommandIO } from './io.js';
 
 /**
- * `text` with control characters (C0 but tab, DEL, C1) shown as `\xNN`. Stops a
- * guest's text from sending terminal escapes (moving the cursor, retitling the
- * window, erasing what came before) or a newline that forges a line of warden's own.
+ * `text` with control characters (C0 but tab, DEL, C1) shown as `\xNN`, and the line separators and
+ * bidi controls as `\u{NNNN}` (as the text report writes them). Stops a guest's text, a server's answer
+ * or a path from sending terminal escapes (moving the cursor, retitling the window, erasing what came
+ * before), from forging a line of warden's own with a newline, and from reordering what the line reads
+ * (a right-to-left override turning `gnp.exe` into `exe.png`).
  */
 export function terminalSafe(text: string): string {
-  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }
 
 /**
@@ -32,4 +38,12 @@ export function violationLines(violations: ReadonlyArray<Pick<Violation, 'rule' 
  */
 export function terminalSafeJson(value: unknown): string {
   return escapeLogLine(JSON.stringify(value, null, 2));
+}
+
+/**
+ * Prints `value` as a command's --json result on stdout: every command's JSON goes out through here, so
+ * none of them can let a module's name, a path, a guest's text or a server's answer act on the terminal.
+ */
+export function printJson(io: Pick<CommandIO, 'stdout'>, value: unknown): void {
+  io.stdout(terminalSafeJson(value) + '\n');
 }

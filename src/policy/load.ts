@@ -262,8 +262,9 @@ export function parsePolicy(input: unknown, source?: string, baseDir = '.'): Pol
     const seeded = /^seeded:(\d+)$/.exec(randomText);
     if (randomText === 'none') random = null;
     else if (randomText === 'os') random = { kind: 'os' };
-    else if (seeded) random = { kind: 'seeded', seed: Number(seeded[1]) >>> 0 };
-    else r.fail('random', `'${randomText}' is not os or seeded:N`);
+    // The seed is 32 bits: a larger one had been cut to its low bits without a word (two seeds, one stream).
+    else if (seeded && Number(seeded[1]) <= 0xffffffff) random = { kind: 'seeded', seed: Number(seeded[1]) };
+    else r.fail('random', `'${randomText}' is not none, os or seeded:N (N from 0 to 4294967295)`);
   }
   const stdio = readStdio(r, raw.stdio, baseDir);
   let extraImports: string[] = [];

@@ -5,24 +5,34 @@
 
 import { statSync } from 'node:fs';
 import { PolicyError } from './load.js';
-import type { Policy } from './policy.js';
+import type { MountPolicy, Policy } from './policy.js';
+
+/**
+ * What is wrong with a mount's host path ("the directory /x does not exist"), or null when it is there
+ * and of the right kind (tmpfs has none). For a message naming the mount as its reader knows it: a
+ * policy key, or the command-line flag it came from.
+ */
+export function mountSourceProblem(mount: MountPolicy): string | null {
+  if (mount.kind === 'tmpfs') return null;
+  const want = mount.kind === 'host' ? 'directory' : 'file';
+  let problem: string | null = null;
+  try {
+    const stat = statSync(mount.host);
+    if (want === 'directory' && !stat.isDirectory()) problem = 'is not a directory';
+    if (want === 'file' && !stat.isFile()) problem = 'is not a regular file';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problem = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`;
+  }
+  return problem && `the ${want} ${mount.host} ${problem}`;
+}
 
 /** One problem per mount whose host path is missing or of the wrong kind, with its key path. */
 export function mountSourceProblems(policy: Pick<Policy, 'mounts'>): string[] {
   const problems: string[] = [];
   policy.mounts.forEach((mount, i) => {
-    if (mount.kind === 'tmpfs') return;
-    const want = mount.kind === 'host' ? 'directory' : 'file';
-    let problem: string | null = null;
-    try {
-      const stat = statSync(mount.host);
-      if (want === 'directory' && !stat.isDirectory()) problem = 'is not a directory';
-      if (want === 'file' && !stat.isFile()) problem = 'is not a regular file';
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      problem = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`;
-    }
-    if (problem) problems.push(`mount[${i}].host: the ${want} ${mount.host} ${problem}`);
+    const problem = mountSourceProblem(mount);
+    if (problem) problems.push(`mount[${i}].host: ${problem}`);
   });
   return problems;
 }

@@ -33,7 +33,17 @@ export function fixFor(violation: Pick<Violation, 'rule' | 'message'>): string |
     case 'unsigned': return 'sign it (warden sign --key KEY IN.wasm -o OUT.wasm), or set trust.require = "none"';
     case 'signature-untrusted': return "add the signer's public key to trust.keys, or lower trust.require";
     case 'digest-not-pinned': return 'add its digest to trust.pins';
-    case 'module-too-large': return 'raise limits.module-size';
+    case 'module-too-large': {
+      // Over limits.module-size as shipped, or within it and grown past V8's limit by the rewrites (prepare.ts).
+      const grown = /; grown by (.+)$/.exec(message)?.[1];
+      if (!grown) return 'raise limits.module-size';
+      const ways = [
+        ...(grown.includes('fuel metering') ? ['without fuel (warden run --fuel, limits.fuel)'] : []),
+        ...(grown.includes('deadline checkpoints') ? ['without a deadline (warden run --timeout, limits.timeout)'] : []),
+        ...(grown.includes('hardening guards') ? ["with fewer hardening passes (the policy's harden list)"] : []),
+      ];
+      return `it is within limits.module-size as shipped; ${grown} took it past V8's limit, which no limit raises: ${ways.length ? `run it ${ways.join(' or ')}, or ` : ''}rebuild it with smaller functions`;
+    }
     case 'memory-too-large': return 'raise limits.memory (warden run --memory-limit)';
     case 'table-too-large': return 'raise limits.table-elements (warden run --max-table-elements)';
     case 'too-many-tables': return 'raise limits.tables (warden run --max-tables)';

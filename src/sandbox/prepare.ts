@@ -75,6 +75,15 @@ export function digestOf(bytes: Uint8Array): string {
  * `entry`: the export admission requires, `_start` by default (warden check, deploys);
  * null when each run admits its own (the sandbox: one prepared module serves run and invoke).
  */
+/**
+ * A module within limits.module-size as shipped that a rewrite would take past what V8 compiles: refused as
+ * module-too-large, the message naming what grew it, so that the fix (admission-fixes.ts) points at that and
+ * not at limits.module-size, whose raising would change nothing.
+ */
+function grownTooLarge(error: RewriteTooLarge, causes: readonly string[]): AdmissionError {
+  return new AdmissionError([{ rule: 'module-too-large', message: `${error.message}; grown by ${causes.join(' and ')}` }]);
+}
+
 export function prepare(bytes: Uint8Array, policy: Policy, hostFunctions: readonly HostFunctionSignature[] = [], entry: string | null = '_start'): Prepared {
   return prepareWith(bytes, prepareConfig(policy, hostFunctions, entry));
 }
@@ -132,6 +141,11 @@ function admitAsShipped(bytes: Uint8Array, policy: PrepareConfig, knownDigest: s
   let module;
   let verdict;
   let facts: CodeFacts;
+  // Over the limit as shipped: refused by its rule, before a byte is decoded. The decoder's own bound (below)
+  // had answered first, as 'malformed' at byte offset 0, a verdict with no fix for a module merely too large.
+  if (bytes.length > policy.limits.moduleBytes) {
+    throw new AdmissionError([{ rule: 'module-too-large', message: `${bytes.length} bytes, over the limit of ${policy.limits.moduleBytes}` }]);
+  }
   try {
     // One walk of every body proves them well formed, checks their indices, finds what admission
     // gates and records where the rewrite patches (body-walk.ts): the decoder need not walk them first.
@@ -169,7 +183,7 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
       if (hardened.bytes !== module.bytes) module = decodeModule(hardened.bytes, { validateBodies: false });
     } catch (error) {
       if (error instanceof HardenError) throw new AdmissionError([{ rule: 'not-hardenable', message: error.message }]);
-      if (error instanceof RewriteTooLarge) throw new AdmissionError([{ rule: 'module-too-large', message: error.message }]);
+      if (error instanceof RewriteTooLarge) throw grownTooLarge(error, ['the hardening guards']);
       throw error;
     }
   }
@@ -198,7 +212,10 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
     rewritten = inPlace ? rewriteOver(module, options) : rewriteForRun(module, options);
   } catch (error) {
     // Refused while planned, before any byte of the input is overwritten.
-    if (error instanceof RewriteTooLarge) throw new AdmissionError([{ rule: 'module-too-large', message: error.message }]);
+    if (error instanceof RewriteTooLarge) {
+      const causes = [...(module !== shipped.module ? ['the hardening guards'] : []), ...(metered ? ['fuel metering'] : []), ...(checkpoint ? ['the deadline checkpoints'] : [])];
+      throw grownTooLarge(error, causes.length ? causes : ['the limits rewriting']);
+    }
     throw error;
   }
   // Where the guards trap in the bytes that run (a search of the code section for their trap arms): hardened

@@ -41,8 +41,8 @@ export class RewriteTooLarge extends Error {
 }
 
 export interface BodyPlan {
-  /** Metering: the counter global, and the page count a memory.grow is charged up to. */
-  fuel: { counter: number; growCapPages: number } | null;
+  /** Metering: the counter global, and each memory's and table's maximum (a grow past it is charged nothing). */
+  fuel: { counter: number; memoryMax: readonly number[]; tableMax: readonly number[] } | null;
   /**
    * The first i32 scratch global: bulk charges and checkpoints park a size in
    * it (needed with either); with checkpoints, chunked fills and copies also
@@ -118,14 +118,15 @@ function emitBody(module: WasmModule, bodyIndex: number, plan: BodyPlan, facts: 
       case SiteKind.Bulk: {
         const bulk = bulkCosts[(what >> 2) & 3]!;
         if (fuel) {
-          // table.grow pays for the elements its table holds: the table index, read again after the opcode.
-          let table = 0;
-          if (bulk === 'table-grow') {
+          // A grow is checked against its memory's or table's maximum: the index, read again after the opcode.
+          let index = 0;
+          if (bulk === 'table-grow' || bulk === 'pages') {
             reader.pos = at + 1;
-            reader.u32(); // the sub-opcode
-            table = reader.u32();
+            if (bulk === 'table-grow') reader.u32(); // the sub-opcode
+            index = reader.u32();
           }
-          emitBulkCharge(out, fuel.counter, plan.scratch!, bulk, fuel.growCapPages, table);
+          const growMax = bulk === 'pages' ? fuel.memoryMax[index]! : bulk === 'table-grow' ? fuel.tableMax[index]! : 0;
+          emitBulkCharge(out, fuel.counter, plan.scratch!, bulk, growMax, index);
         }
         if (checkpoint === null) break;
         if (bulk === 'pages' || bulk === 'table-grow') {

@@ -14,8 +14,7 @@
 //
 //   memory.fill / memory.copy / memory.init   1 unit per 8 bytes (n >> 3): what a loop
 //                                             of 8-byte stores doing the same would pay
-//   memory.grow                               8,192 units per page (64 KiB at that rate),
-//                                             pages counted up to the memory's maximum
+//   memory.grow                               8,192 units per page (64 KiB at that rate)
 //   table.fill / table.copy / table.init      1,024 units per element: V8 sets a funcref
 //                                             element through its dispatch table, 200-800 ns
 //                                             each here, where an instruction takes about 0.5
@@ -26,13 +25,17 @@
 //
 // A charge that takes the counter below zero traps before the operation
 // touches anything, so an oversized fill costs its fuel and does nothing.
+// A grow bound to fail (more than the memory's or the table's maximum leaves
+// room for) is charged nothing for its size: it returns -1 having done
+// nothing, so it costs what the host did, not what the guest asked, and a
+// guest probing how far it may grow goes on rather than trapping.
 //
 // The counter starts at `budget` (0 unless given), so a module whose start
 // function runs during instantiation, before the host can set the counter,
 // is metered from the real budget instead of trapping at once.
 
 import type { ModuleEdits } from '../binary/encode.js';
-import type { Instruction, WasmModule } from '../binary/types.js';
+import type { Instruction, MemoryType, TableType, WasmModule } from '../binary/types.js';
 import { ByteWriter } from '../binary/writer.js';
 import { rewriteBodies } from './bodies.js';
 import type { Emitter } from './code-writer.js';
@@ -92,25 +95,31 @@ export function emitCharge(writer: Emitter, counter: number, cost: number): void
 /**
  * A charge for the size on top of the stack (an i32), which stays there:
  * the size is parked in the scratch global, pushed back, and read again to
- * compute the charge. Growth is counted up to `growCapPages`, the memory's
- * maximum, so a request that must fail costs no more than the largest that
- * could succeed; table.grow also pays for the elements `table` already holds.
+ * compute the charge. A grow (memory.grow of memory `index`, table.grow of
+ * table `index`) is charged only when it fits in what `growMax` (that
+ * memory's or table's maximum) leaves beyond its current size, and nothing
+ * when it must fail; table.grow also pays for the elements the table already
+ * holds, since V8 copies them on a grow.
  */
-export function emitBulkCharge(writer: Emitter, counter: number, scratch: number, cost: BulkCost, growCapPages: number, table: number): void {
+export function emitBulkCharge(writer: Emitter, counter: number, scratch: number, cost: BulkCost, growMax: number, index: number): void {
   emitPark(writer, scratch);
   writer.u8(0x23).u32(counter);       // global.get counter
-  if (cost === 'pages') {
-    writer.u8(0x23).u32(scratch);     // min(n, cap) by select
-    writer.u8(0x41).s32(growCapPages);
+  if (cost === 'pages' || cost === 'table-grow') {
+    // select(charged, 0, n <= max - size): u32 arithmetic, size <= max always; n + size <= max when it fits.
+    const size = () => (cost === 'pages' ? writer.u8(0x3f).u32(index) : writer.u8(0xfc).u32(16).u32(index)); // memory.size | table.size
     writer.u8(0x23).u32(scratch);
-    writer.u8(0x41).s32(growCapPages);
-    writer.u8(0x49);                  // i32.lt_u
+    if (cost === 'table-grow') { size(); writer.u8(0x6a); } // + the elements held (i32.add)
+    writer.u8(0x41).s32(0);
+    writer.u8(0x23).u32(scratch);
+    writer.u8(0x41).s32(growMax | 0); // the maximum, as the i32 with its bits (u32 compare)
+    size();
+    writer.u8(0x6b);                  // i32.sub: the room left
+    writer.u8(0x4d);                  // i32.le_u
     writer.u8(0x1b);                  // select
   } else {
     writer.u8(0x23).u32(scratch);
   }
   writer.u8(0xad);                    // i64.extend_i32_u
-  if (cost === 'table-grow') writer.u8(0xfc).u32(16).u32(table).u8(0xad).u8(0x7c); // + table.size, as i64
   if (cost === 'bytes') writer.u8(0x42).s32(BULK_BYTES_SHIFT).u8(0x88); // i64.shr_u
   else if (cost === 'pages') writer.u8(0x42).s32(GROW_PAGE_COST).u8(0x7e); // i64.mul
   else writer.u8(0x42).s32(TABLE_ELEMENT_COST).u8(0x7e); // i64.mul
@@ -145,8 +154,7 @@ export const EXTERNREF_SCRATCH_GLOBAL = Uint8Array.of(0x6f, 1, 0xd0, 0x6f, 0x0b)
  */
 export function fuelEdits(module: WasmModule, budget: number | bigint = 0n): ModuleEdits {
   const counter = module.importedGlobalCount + module.globals.length;
-  const growCapPages = module.importedMemoryCount > 0 ? 65536 : module.memories[0]?.limits.max ?? 65536;
-  const bodies = rewriteBodies(module, { fuel: { counter, growCapPages }, scratch: counter + 1, checkpoint: null, remap: null });
+  const bodies = rewriteBodies(module, { fuel: { counter, ...growMaxima(module) }, scratch: counter + 1, checkpoint: null, remap: null });
   return {
     bodies,
     addGlobals: [
@@ -154,5 +162,28 @@ export function fuelEdits(module: WasmModule, budget: number | bigint = 0n): Mod
       { type: { valType: 'i32', mutable: true }, init: SCRATCH_GLOBAL.subarray(2) },
     ],
     addExports: [{ name: FUEL_EXPORT, kind: 'global', index: counter }],
+  };
+}
+
+/** A memory's maximum in pages when it declares none (or is imported): 4 GiB. */
+const MEMORY32_MAX_PAGES = 65536;
+/** A table's maximum in elements when it declares none (or is imported): the most an i32 counts. */
+const TABLE32_MAX_ELEMENTS = 0xffffffff;
+
+/**
+ * Each memory's maximum in pages and each table's in elements, indexed as the code indexes them (imports
+ * first), as the rewritten module declares them (`memories`, `tables`: the limits' edits, by definition index):
+ * what a grow is checked against, to charge nothing for one that must fail.
+ */
+export function growMaxima(module: WasmModule, memories: ReadonlyMap<number, MemoryType> = new Map(), tables: ReadonlyMap<number, TableType> = new Map()): { memoryMax: number[]; tableMax: number[] } {
+  return {
+    memoryMax: [
+      ...Array.from({ length: module.importedMemoryCount }, () => MEMORY32_MAX_PAGES),
+      ...module.memories.map((m, i) => Math.min((memories.get(i) ?? m).limits.max ?? MEMORY32_MAX_PAGES, MEMORY32_MAX_PAGES)),
+    ],
+    tableMax: [
+      ...Array.from({ length: module.importedTableCount }, () => TABLE32_MAX_ELEMENTS),
+      ...module.tables.map((t, i) => Math.min((tables.get(i) ?? t).limits.max ?? TABLE32_MAX_ELEMENTS, TABLE32_MAX_ELEMENTS)),
+    ],
   };
 }

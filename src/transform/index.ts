@@ -29,7 +29,7 @@ import type { MemoryType, TableType, WasmModule } from '../binary/types.js';
 import { encodeFuncType, encodeLimits, encodeTableType } from '../binary/encode.js';
 import { ByteWriter, sized } from '../binary/writer.js';
 import { codePayload, sitesFor, type BodyPlan } from './bodies.js';
-import { counterGlobal, EXTERNREF_SCRATCH_GLOBAL, FUEL_EXPORT, FUNCREF_SCRATCH_GLOBAL, SCRATCH_GLOBAL } from './fuel.js';
+import { counterGlobal, EXTERNREF_SCRATCH_GLOBAL, FUEL_EXPORT, FUNCREF_SCRATCH_GLOBAL, growMaxima, SCRATCH_GLOBAL } from './fuel.js';
 import { memoryLimitEdits, tableLimitEdits } from './limits.js';
 import {
   planAssembly, layOut, type AssemblyPlan, elementsPayload, exportsPayload, extendVector, globalsPayload, namesPayload, remapConstExpr, sectionOf, type FunctionRemap,
@@ -135,7 +135,7 @@ export { RewriteTooLarge } from './bodies.js';
  */
 export function rewriteSites(module: WasmModule, options: Pick<TransformOptions, 'fuel' | 'checkpoint'>): SiteRecording {
   const checkpoint = options.checkpoint ?? false;
-  return sitesFor({ fuel: options.fuel ? { counter: 0, growCapPages: 0 } : null, scratch: null, checkpoint: checkpoint ? 0 : null, remap: checkpoint ? (f) => f : null }, module.importedFunctionCount);
+  return sitesFor({ fuel: options.fuel ? { counter: 0, memoryMax: [], tableMax: [] } : null, scratch: null, checkpoint: checkpoint ? 0 : null, remap: checkpoint ? (f) => f : null }, module.importedFunctionCount);
 }
 
 /**
@@ -185,12 +185,6 @@ function declarations<T>(items: readonly T[], replaced: ReadonlyMap<number, T>, 
 }
 
 /** The largest page count memory 0 can reach after the rewrite (what a grow is charged up to). */
-function growCap(module: WasmModule, memories: ReadonlyMap<number, MemoryType>): number {
-  if (module.importedMemoryCount > 0) return 65536;
-  const memory = memories.get(0) ?? module.memories[0];
-  return memory?.limits.max ?? 65536;
-}
-
 /** A table declaration, its initialiser (if it has one) kept, with `ref.func` in it renumbered. */
 function encodeTable(writer: ByteWriter, table: TableType, bytes: Uint8Array, remap: FunctionRemap | null): void {
   if (!table.init || !remap) return encodeTableType(writer, table, bytes);
@@ -243,7 +237,7 @@ function planRewrite(module: WasmModule, r: Rewrite): PlannedRewrite {
 
   // The fuel counter and the scratch global are appended after the module's globals.
   const globalCount = module.importedGlobalCount + module.globals.length;
-  const fuel = r.fuel === null ? null : { counter: globalCount, growCapPages: growCap(module, r.memories) };
+  const fuel = r.fuel === null ? null : { counter: globalCount, ...growMaxima(module, r.memories, r.tables) };
   // Scratch globals: one to park a size in (fuel charges, checkpoint tests), three with checkpoints (chunking),
   // and with checkpoints in a module with tables, a funcref and an externref one (a chunked table.fill's value).
   const scratchCount = checkpoint !== null ? 3 : fuel ? 1 : 0;

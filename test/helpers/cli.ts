@@ -20,6 +20,8 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** stdout's bytes as written (a module written to `-`). */
+  stdoutBytes: Buffer;
 }
 
 export function runWarden(args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string | Uint8Array; timeoutMs?: number } = {}): Promise<CliResult> {
@@ -37,7 +39,8 @@ export function runWarden(args: string[], options: { cwd?: string; env?: Record<
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
     });
     child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');

@@ -147,10 +147,10 @@ describe('bulk operations pay fuel for their size, before they run', () => {
     assert.equal(await sizeCharge('init', 128), 16n);
   });
 
-  it('memory.grow costs 8,192 units a page, counted up to the memory\'s maximum', async () => {
+  it('memory.grow costs 8,192 units a page; one bound to fail costs nothing for its size', async () => {
     assert.equal(await sizeCharge('grow', 3), 3n * 8192n);
-    // The memory's maximum is 16 pages after the limit: a request for 60,000 pages fails and costs 16 pages.
-    assert.equal(await sizeCharge('grow', 60000, { memoryBytes: 16 * 65536 }), 16n * 8192n);
+    // The memory's maximum is 16 pages after the limit: a request for 60,000 pages fails, having done nothing.
+    assert.equal(await sizeCharge('grow', 60000, { memoryBytes: 16 * 65536 }), 0n);
   });
 
   // At one unit an element, 10^8 units that a spinning guest spends in 60 ms lasted 50-75 s of
@@ -160,6 +160,8 @@ describe('bulk operations pay fuel for their size, before they run', () => {
     assert.equal(await sizeCharge('tcopy', 7), 7n * 1024n);
     assert.equal(await sizeCharge('tinit', 8), 8n * 1024n);
     assert.equal(await sizeCharge('tgrow', 5), 5n * 1024n, 'growing a table of 16 by 5 costs 5 elements more than growing it by 0 (both pay for the 16)');
+    // The table's maximum is 1,000 elements after the limit: a grow past it fails and, like memory.grow's, costs nothing for its size.
+    assert.equal(await sizeCharge('tgrow', 0x7fffffff), -16n * 1024n, 'a grow bound to fail is charged less than a grow by 0, which pays for the 16 held');
   });
 
   it('a fill the budget cannot pay for traps as fuel before it writes a byte', async () => {

@@ -16,7 +16,8 @@ import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { readModuleArg } from '../module-arg.js';
 import { STDIN_PATH } from '../read-module.js';
 import { readBoundedBytes, TooLargeError } from '../../policy/read-text.js';
-import { terminalSafe, violationLines } from '../terminal-text.js';
+import { writeStdoutBytes } from '../output-path.js';
+import { printJson, terminalSafe, violationLines } from '../terminal-text.js';
 
 export const usage = `usage: warden call [options] MODULE.wasm FUNC [--input FILE|-]
 
@@ -29,7 +30,7 @@ no clock, no randomness unless a policy grants them.
                           the plugin memory limit (plugin.memory, default 64MiB)
   --policy FILE           a policy file; its [plugin] table gives config and bounds
   --config K=V            a config value the plugin can read (repeatable; over the policy's)
-  --timeout DURATION      wall-clock limit (default none)
+  --timeout DURATION      wall-clock limit (default none; 0s: none)
   --fuel N                instruction budget (default off)
   --memory-limit SIZE     the plugin's linear memory (default 1GiB)
   --isolation MODE        none | thread | process (default none)
@@ -71,7 +72,7 @@ function effectivePolicy(args: ReturnType<typeof parseArgs>, io: CommandIO): Pol
   const isolation = flag(args, 'isolation');
   if (isolation !== undefined && isolation !== 'none' && isolation !== 'thread' && isolation !== 'process') throw new UsageError(`--isolation: '${isolation}' is not none, thread or process`);
   if (base) {
-    const timeoutMs = timeout !== undefined ? parseDuration(timeout, '--timeout') : base.limits.timeoutMs;
+    const timeoutMs = timeout !== undefined ? parseDuration(timeout, '--timeout') || null : base.limits.timeoutMs;
     const fuelN = fuel !== undefined ? parseCount(fuel, '--fuel') || null : base.limits.fuel;
     const memoryBytes = memory !== undefined ? parseSize(memory, '--memory-limit') : base.limits.memory;
     return Object.freeze({
@@ -134,11 +135,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   const { plugin } = result;
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({
+    printJson(io, {
       version: REPORT_VERSION, module: modulePath, function: fn, isolation: result.isolation, rc: plugin.rc, error: plugin.error,
       output: Buffer.from(plugin.output).toString('base64'), logs: plugin.logs, logsDropped: plugin.logsDropped,
       trap: result.trap, limitsHit: result.limitsHit, fuelUsed: result.fuelUsed, usage: { ...result.usage, pluginMemoryBytes: plugin.memoryBytes },
-    }, null, 2) + '\n');
+    });
   } else {
     for (const line of plugin.logs) io.stderr(`${line.level}: ${terminalSafe(line.message)}\n`);
     if (plugin.logsDropped) io.stderr(`warden call: ${plugin.logsDropped} more log lines dropped (plugin.logs)\n`);
@@ -146,8 +147,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (result.stdout.length) io.stderr(new TextDecoder().decode(result.stdout));
     if (result.stderr.length) io.stderr(new TextDecoder().decode(result.stderr));
     if (plugin.output.length) {
-      if (io.stdoutBytes) io.stdoutBytes(plugin.output);
-      else io.stdout(new TextDecoder().decode(plugin.output));
+      writeStdoutBytes(io, plugin.output);
     }
   }
   if (result.trap) {

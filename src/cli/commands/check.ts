@@ -14,7 +14,7 @@ import type { CommandIO } from '../io.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
 import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
 import { resolveFrom } from '../paths.js';
-import { violationLines } from '../terminal-text.js';
+import { printJson, terminalSafe, violationLines } from '../terminal-text.js';
 
 export const usage = `usage: warden check --policy FILE MODULE.wasm [--json]
 
@@ -66,11 +66,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   if (args.switches.has('json')) {
     const listed = violations.map((v) => ({ ...v, fix: fixFor(v) }));
-    io.stdout(JSON.stringify({ module: modulePath, admitted: violations.length === 0, violations: listed }, null, 2) + '\n');
+    printJson(io, { module: modulePath, admitted: violations.length === 0, violations: listed });
   } else if (violations.length === 0) {
-    io.stdout(`${modulePath}: ${green(io)('admitted')}\n`);
+    io.stdout(`${terminalSafe(modulePath)}: ${green(io)('admitted')}\n`);
   } else {
-    io.stdout(`${modulePath}: ${red(io)('refused')}\n${violationLines(violations)}\n`);
+    io.stdout(`${terminalSafe(modulePath)}: ${red(io)('refused')}\n${violationLines(violations)}\n`);
   }
   return violations.length === 0 ? ExitCode.OK : ExitCode.NEGATIVE;
 }

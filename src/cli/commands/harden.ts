@@ -8,9 +8,9 @@ import { hardenModule, HardenError, HARDEN_PASSES, type HardenPassName } from '.
 import { flag, parseArgs, parseSize } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { resolveFrom } from '../paths.js';
 import { readModuleArg } from '../module-arg.js';
-import { writeFileAtomic } from '../write-atomic.js';
+import { messagesFor, refuseJsonOnStdout, shownOutput, writeOutput } from '../output-path.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden harden [--stack-guard] [--null-guard] [--null-guard-size SIZE] [--rodata-guard]
                      [--rodata-range START..END] [--bulk-guard] [--all] IN.wasm -o OUT.wasm [--json]
@@ -22,6 +22,7 @@ Compiles guards into a module's code against memory bugs inside its own linear m
   --rodata-guard         trap (rodata-write) on stores into the .rodata segment (or --rodata-range)
   --bulk-guard           memory.fill/copy/init checked against the same two ranges
   --all                  every pass that applies (the others are listed as not applied)
+  -o, --out OUT.wasm     where the hardened module goes ('-': stdout, the summary then on stderr)
   --data-dir DIR         the module store (IN.wasm may be a sha256:<hex> store digest)
 Passes the module already carries are recognised from its code and not applied twice.
 A signed module's signature does not cover the hardened bytes: it is removed; re-sign.
@@ -45,8 +46,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   });
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const passes = args.switches.has('all') ? [...HARDEN_PASSES] : HARDEN_PASSES.filter((p) => Object.entries(SWITCHES).some(([s, q]) => q === p && args.switches.has(s)));
+  if (args.flags.has('o') && args.flags.has('out')) throw new UsageError('-o and --out name the same thing; give one');
   const out = flag(args, 'o') ?? flag(args, 'out');
   if (args.positionals.length !== 1 || !out) throw new UsageError('usage: warden harden [--stack-guard] [--null-guard] [--rodata-guard] [--bulk-guard] [--all] IN.wasm -o OUT.wasm');
+  refuseJsonOnStdout(args.flags.has('o') ? '-o' : '--out', out, args.switches.has('json'), 'the module');
   if (passes.length === 0) throw new UsageError('no pass chosen: give --stack-guard, --null-guard, --rodata-guard, --bulk-guard or --all');
   const sizeText = flag(args, 'null-guard-size');
   const nullSize = sizeText === undefined ? undefined : parseSize(sizeText, '--null-guard-size');
@@ -62,25 +65,26 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     if (error instanceof HardenError || error instanceof WasmDecodeError || error instanceof RewriteTooLarge) throw new InputError(`${input}: ${error.message}`);
     throw error;
   }
-  writeFileAtomic(resolveFrom(io.cwd, out), result.bytes);
+  writeOutput(io, out, result.bytes);
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({
+    printJson(io, {
       output: out, bytes: result.bytes.length, inputBytes: bytes.length, passes: result.passes, signatureRemoved: result.signatureRemoved,
       layout: { stackPointer: result.layout.stackPointer?.global ?? null, layout: result.layout.layout, staticEnd: result.layout.staticEnd, staticEndFrom: result.layout.staticEndFrom ?? null, rodata: result.layout.rodata },
-    }, null, 2) + '\n');
+    });
   } else {
+    const say = messagesFor(io, out);
     const growth = ((result.bytes.length / bytes.length - 1) * 100).toFixed(1);
-    io.stdout(`wrote ${out} (${result.bytes.length} bytes, ${growth}% larger)\n`);
+    say(`wrote ${out === '-' ? 'the module to stdout' : terminalSafe(out)} (${result.bytes.length} bytes, ${growth}% larger)\n`);
     for (const p of result.passes) {
       const name = p.pass === 'rodata' ? 'rodata-guard' : `${p.pass}-guard`;
-      io.stdout(`  ${name.padEnd(13)} ${p.status === 'not-applicable' ? `not applied: ${p.detail}` : `${p.status === 'applied' ? 'applied' : 'already present'}, ${p.sites} site${p.sites === 1 ? '' : 's'}: ${p.detail}`}\n`);
+      say(`  ${name.padEnd(13)} ${p.status === 'not-applicable' ? `not applied: ${p.detail}` : `${p.status === 'applied' ? 'applied' : 'already present'}, ${p.sites} site${p.sites === 1 ? '' : 's'}: ${p.detail}`}\n`);
     }
     if (result.layout.staticEndFrom === 'estimate' && result.passes.some((p) => p.pass === 'stack' && p.status === 'applied')) {
-      io.stdout('  (the end of static data is estimated from the stack\'s placement; link with --export=__data_end to give it exactly)\n');
+      say('  (the end of static data is estimated from the stack\'s placement; link with --export=__data_end to give it exactly)\n');
     }
   }
   if (result.signatureRemoved) {
-    io.stderr(`warden harden: warning: ${input} was signed; the publisher's signature does not cover the hardened module, so it was removed: re-sign ${out} (warden sign)\n`);
+    io.stderr(`warden harden: warning: ${terminalSafe(input)} was signed; the publisher's signature does not cover the hardened module, so it was removed: re-sign ${shownOutput(out)} (warden sign)\n`);
   }
   return ExitCode.OK;
 }

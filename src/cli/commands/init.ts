@@ -7,6 +7,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { entryExists, resolveFrom } from '../paths.js';
 import { writeFileAtomic } from '../write-atomic.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden init [--out FILE] [--force] [--json]
 
@@ -91,9 +92,9 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     throw new Error(`the starter policy does not validate: ${(error as PolicyError).message}`);
   }
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({ policy: out, limits: policy.limits, isolation: policy.isolation, mounts: policy.mounts.length }, null, 2) + '\n');
+    printJson(io, { policy: out, limits: policy.limits, isolation: policy.isolation, mounts: policy.mounts.length });
   } else {
-    io.stdout(`wrote ${out} (deny by default; edit it, then: warden check --policy ${out} MODULE.wasm)\n`);
+    io.stdout(`wrote ${terminalSafe(out)} (deny by default; edit it, then: warden check --policy ${terminalSafe(out)} MODULE.wasm)\n`);
   }
   return ExitCode.OK;
 }

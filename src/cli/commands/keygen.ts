@@ -8,6 +8,7 @@ import { entryExists, parentOf, resolveFrom } from '../paths.js';
 import { createAtomicFile, type AtomicFile } from '../../store/atomic-file.js';
 import { InputError } from '../errors.js';
 import { lstatSync } from 'node:fs';
+import { printJson } from '../terminal-text.js';
 
 export const usage = `usage: warden keygen --out KEY [--force]
 
@@ -25,6 +26,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   const out = flag(args, 'out');
   if (!out || args.positionals.length) throw new UsageError('usage: warden keygen --out KEY');
+  // `-` is stdout for an output, and two files (a secret key among them) cannot share it: never a file named '-'.
+  if (out === '-') throw new UsageError('--out -: keygen writes two files, KEY and KEY.pub; name a path, not stdout');
   const secretPath = resolveFrom(io.cwd, out);
   if (!args.switches.has('force') && (entryExists(secretPath) || entryExists(`${secretPath}.pub`))) {
     throw new UsageError(`${out} or ${out}.pub exists; pass --force to overwrite`);
@@ -32,7 +35,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const key = generateSecretKey();
   writePair(secretPath, out, encodeSecretKey(key), encodePublicKey(key.publicKey));
   const keyId = Buffer.from(key.publicKey.keyId).toString('hex');
-  if (args.switches.has('json')) io.stdout(JSON.stringify({ keyId, secretKey: out, publicKey: `${out}.pub` }, null, 2) + '\n');
+  if (args.switches.has('json')) printJson(io, { keyId, secretKey: out, publicKey: `${out}.pub` });
   else io.stdout(`key id ${keyId}\n`);
   return ExitCode.OK;
 }

@@ -1,10 +1,12 @@
 // warden ls [--data-dir DIR] [--json]
 
+import { statSync } from 'node:fs';
 import { openStore } from '../../store/local.js';
 import { flag, parseArgs } from '../args.js';
 import { dataDir } from '../data-dir.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden ls [--data-dir DIR] [--json]
 
@@ -31,11 +33,13 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.switches.has('help')) { io.stdout(usage + '\n'); return ExitCode.OK; }
   if (args.positionals.length) throw new UsageError(`takes no arguments (got '${args.positionals[0]}')`);
   const dir = dataDir(flag(args, 'data-dir'), io);
+  // A data dir that is a file holds no store: said so, where it had listed "no modules in" it and exited 0.
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) throw new InputError(`the data dir ${dir} is not a directory`);
   const entries = openStore(dir).entries();
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({ store: dir, modules: entries }, null, 2) + '\n');
+    printJson(io, { store: dir, modules: entries });
   } else if (entries.length === 0) {
-    io.stderr(`warden ls: no modules in ${dir} (warden push FILE adds one)\n`);
+    io.stderr(`warden ls: no modules in ${terminalSafe(dir)} (warden push FILE adds one)\n`);
   } else {
     for (const e of entries) io.stdout(`${e.digest}  ${humanSize(e.size).padStart(9)}  ${e.stored}\n`);
   }

@@ -13,6 +13,8 @@ import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { parentOf, resolveFrom } from '../paths.js';
 import { credentialsFrom } from '../registry-credentials.js';
+import { messagesFor, refuseJsonOnStdout, STDOUT_PATH, writeStdoutBytes } from '../output-path.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden pull REGISTRY/REPO@sha256:<manifest digest> (-o FILE | --store) [options]
 
@@ -20,6 +22,7 @@ Fetches a Wasm artifact, checking the manifest's raw bytes against the pinned di
 the module against the manifest. A tag works too, with a warning: tags can be moved.
 
   -o, --out FILE       write the module to FILE (atomically); prints REGISTRY/REPO@sha256:<manifest>
+                       ('-': the module to stdout once it matched, what is printed to stderr)
   --store              put the module in the local store; prints its store digest sha256:<hex>
   --data-dir DIR       where the store lives
   --max-size SIZE      largest module accepted (default 256MiB)
@@ -54,6 +57,19 @@ function fileDestination(path: string, shownAs: string): Destination {
   };
 }
 
+/**
+ * Stdout, which cannot be taken back: the module is held (at most --max-size) and written only once it
+ * matched the manifest, so that a pull refused half-way puts nothing on stdout for the next command to run.
+ */
+function stdoutDestination(io: CommandIO): Destination {
+  const chunks: Uint8Array[] = [];
+  return {
+    write(chunk) { chunks.push(chunk); },
+    commit() { writeStdoutBytes(io, Buffer.concat(chunks)); },
+    abort() { chunks.length = 0; },
+  };
+}
+
 function storeDestination(dir: string): Destination {
   let blob: BlobIngest;
   try {
@@ -80,6 +96,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (args.flags.has('o') && args.flags.has('out')) throw new UsageError('-o and --out name the same thing; give one');
   const out = flag(args, 'o') ?? flag(args, 'out');
   if (!out && !args.switches.has('store')) throw new UsageError('needs -o FILE or --store');
+  refuseJsonOnStdout(args.flags.has('o') ? '-o' : '--out', out, args.switches.has('json'), 'the module');
   let ref: OciReference;
   try {
     ref = parseOciReference(args.positionals[0]!);
@@ -96,28 +113,29 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     maxBytes: maxSize ? parseSize(maxSize, '--max-size') : DEFAULT_MAX_MODULE_BYTES,
   };
   const storeDir = args.switches.has('store') ? dataDir(flag(args, 'data-dir'), io) : null;
-  if (!ref.digest) io.stderr(`warden pull: warning: ${args.positionals[0]} is a tag, which can be moved; pin a digest\n`);
+  if (!ref.digest) io.stderr(`warden pull: warning: ${terminalSafe(args.positionals[0]!)} is a tag, which can be moved; pin a digest\n`);
 
   const destinations: Destination[] = [];
   try {
-    if (out) destinations.push(fileDestination(resolveFrom(io.cwd, out), out));
+    if (out) destinations.push(out === STDOUT_PATH ? stdoutDestination(io) : fileDestination(resolveFrom(io.cwd, out), out));
     if (storeDir) destinations.push(storeDestination(storeDir));
     const pulled = await pullModuleInto(ref, (chunk) => { for (const d of destinations) d.write(chunk); }, options);
     let stored: string | undefined;
     for (const d of destinations) stored = d.commit(pulled) ?? stored;
     const reference = formatOciReference({ ...ref, tag: null, digest: pulled.manifestDigest });
     if (args.switches.has('json')) {
-      io.stdout(JSON.stringify({ reference, manifestDigest: pulled.manifestDigest, layerDigest: pulled.layerDigest, size: pulled.size, ...(out ? { out } : {}), ...(stored ? { stored } : {}) }, null, 2) + '\n');
+      printJson(io, { reference, manifestDigest: pulled.manifestDigest, layerDigest: pulled.layerDigest, size: pulled.size, ...(out ? { out } : {}), ...(stored ? { stored } : {}) });
     } else {
-      if (stored) io.stdout(stored + '\n');
-      if (out) io.stdout(reference + '\n');
+      const say = messagesFor(io, out);
+      if (stored) say(stored + '\n');
+      if (out) say(terminalSafe(reference) + '\n');
     }
     return ExitCode.OK;
   } catch (error) {
     for (const d of destinations) d.abort();
     if (error instanceof RegistryError) {
       if (error.failure === 'unavailable') throw new InputError(error.message);
-      io.stderr(`warden pull: refused: ${error.message}\n`);
+      io.stderr(`warden pull: refused: ${terminalSafe(error.message)}\n`);
       return ExitCode.NEGATIVE;
     }
     if (error instanceof StoreError) throw new InputError(error.message);

@@ -14,6 +14,7 @@ import { readDetached } from '../read-key.js';
 import { readModuleArg } from '../module-arg.js';
 import { credentialsFrom } from '../registry-credentials.js';
 import { detachedMismatch } from '../../signing/verify.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden push [--data-dir DIR] FILE
        warden push --oci REGISTRY/REPO:TAG [--referrer SIG] [options] FILE
@@ -62,7 +63,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!ref) {
     try {
       const digest = openStore(dataDir(flag(args, 'data-dir'), io)).put(bytes);
-      io.stdout(json ? JSON.stringify({ digest }, null, 2) + '\n' : digest + '\n');
+      if (json) printJson(io, { digest });
+      else io.stdout(digest + '\n');
     } catch (error) {
       if (error instanceof StoreError) throw new InputError(error.message);
       throw error;
@@ -89,12 +91,13 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   try {
     const pushed = await pushModuleManifest(ref, bytes, { ...client, created: new Date().toISOString() });
     if (signature) await attachSignature(ref, pushed, signature, client);
-    io.stdout(json ? JSON.stringify({ reference: pushed.pinned, manifestDigest: pushed.digest, referrer: !!signature }, null, 2) + '\n' : pushed.pinned + '\n');
+    if (json) printJson(io, { reference: pushed.pinned, manifestDigest: pushed.digest, referrer: !!signature });
+    else io.stdout(pushed.pinned + '\n');
     return ExitCode.OK;
   } catch (error) {
     if (error instanceof RegistryError) {
       if (error.failure === 'unavailable') throw new InputError(error.message);
-      io.stderr(`warden push: refused: ${error.message}\n`);
+      io.stderr(`warden push: refused: ${terminalSafe(error.message)}\n`);
       return ExitCode.NEGATIVE;
     }
     throw error;

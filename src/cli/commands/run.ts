@@ -1,11 +1,13 @@
 // warden run [options] MODULE.wasm [-- ARGS...]
 
+import { statSync } from 'node:fs';
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { RunRefused } from '../../wasi/run.js';
 import { formatWasmValue } from '../../wasi/values.js';
 import { formatGuestStack, noDirectoryHint, REPORT_VERSION } from '../../wasi/trap.js';
 import { PolicyError } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
+import { checkMountSources, mountSourceProblem } from '../../policy/mount-sources.js';
 import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/overrides.js';
 import type { MountPolicy, Policy } from '../../policy/policy.js';
 import type { SandboxResult } from '../../sandbox/execute.js';
@@ -14,13 +16,13 @@ import { createSandbox } from '../../sandbox/sandbox.js';
 import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
-import { resolveFrom } from '../paths.js';
+import { parentOf, resolveFrom } from '../paths.js';
 import { readModuleArg } from '../module-arg.js';
 import { decodeImports } from '../../binary/decode.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
-import { terminalSafe, violationLines } from '../terminal-text.js';
+import { printJson, terminalSafe, terminalSafeJson, violationLines } from '../terminal-text.js';
 import { deniedHint } from '../denied-hint.js';
 
 export const usage = `usage: warden run [options] MODULE.wasm [-- ARGS...]
@@ -47,7 +49,7 @@ prints its results one per line.
   --clock POLICY          real | coarse[:RES] | frozen | virtual[:STEP]   (default coarse:1ms)
   --random SOURCE         os | seeded:N                                   (default os)
   --stdin FILE            read stdin from FILE ('-' inherits, 'none' gives EOF; default inherit)
-  --timeout DURATION      wall-clock limit, preempting running code (default none)
+  --timeout DURATION      wall-clock limit, preempting running code (default none; 0s: none)
   --memory-limit SIZE     linear memory (default 1GiB; memory.grow fails beyond)
   --fuel N                instruction budget, about one unit per instruction (default off)
   --invoke FUNC           call the exported function FUNC with numeric ARGS (i32, i64, f32, f64)
@@ -79,7 +81,7 @@ const specs = {
   fuel: { value: true }, isolation: { value: true }, 'max-output': { value: true }, 'max-fds': { value: true },
   'max-files': { value: true }, 'max-write': { value: true }, 'max-table-elements': { value: true },
   'max-tables': { value: true }, 'max-memories': { value: true }, report: { value: true }, json: {}, help: {},
-  invoke: { value: true }, 'unknown-imports': { value: true }, 'no-cache': {},
+  invoke: { value: true, empty: true }, 'unknown-imports': { value: true }, 'no-cache': {},
 } as const;
 
 function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
@@ -88,6 +90,20 @@ function parseMount(text: string, readOnly: boolean, cwd: string): MountPolicy {
   const guest = split === -1 ? text : text.slice(split + 2);
   if (!host || !guest) throw new UsageError(`--dir${readOnly ? '-ro' : ''}: '${text}' is not HOST[::GUEST]`);
   return { kind: 'host', host: resolveFrom(cwd, host), guest, readOnly };
+}
+
+/** `--stdin FILE`, resolved and there: a file, a device or a pipe, not a directory; named by the flag when not. */
+function stdinFile(text: string, cwd: string): string {
+  const path = resolveFrom(cwd, text);
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`--stdin ${text}: ${path} ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`}`);
+  }
+  if (stat.isDirectory()) throw new InputError(`--stdin ${text}: ${path} is a directory`);
+  return path;
 }
 
 function parseEnv(text: string, hostEnv: CommandIO['env']): [string, string] {
@@ -104,9 +120,10 @@ function parseEnv(text: string, hostEnv: CommandIO['env']): [string, string] {
 
 function parseRandom(text: string): { kind: 'os' } | { kind: 'seeded'; seed: number } {
   if (text === 'os') return { kind: 'os' };
-  const match = /^seeded:(\d+)$/.exec(text);
-  if (!match) throw new UsageError(`--random: '${text}' is not os or seeded:N`);
-  return { kind: 'seeded', seed: Number(match[1]) >>> 0 };
+  const match = /^seeded:(\d{1,10})$/.exec(text);
+  // The seed is 32 bits: a larger one had been cut to its low bits without a word, two seeds then one stream.
+  if (!match || Number(match[1]) > 0xffffffff) throw new UsageError(`--random: '${text}' is not os or seeded:N (N from 0 to 4294967295)`);
+  return { kind: 'seeded', seed: Number(match[1]) };
 }
 
 /** The policy this run gets: the file's (or the CLI's defaults), with every flag on top. */
@@ -115,22 +132,34 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   let base: Policy;
   try {
     base = file ? loadPolicy(resolveFrom(cwd, file)) : commandLinePolicy();
+    // The file's own mounts, by their keys and the file's name, before the flags' are added after them.
+    if (file) checkMountSources(base, file);
   } catch (error) {
     throw new InputError(error instanceof PolicyError ? error.message : String(error));
   }
   const overrides: Overrides = { limits: {} };
   const limits = overrides.limits!;
-  overrides.mounts = [
-    ...flagList(args, 'dir').map((d) => parseMount(d, false, cwd)),
-    ...flagList(args, 'dir-ro').map((d) => parseMount(d, true, cwd)),
-    ...flagList(args, 'tmpfs').map((guest): MountPolicy => ({ kind: 'tmpfs', guest })),
-    ...flagList(args, 'file').map((text): MountPolicy => {
+  // Each grant flag with the words the user typed, so that a host path that is missing is reported by
+  // the flag and value (`--dir /x::/y`), not by the policy key it becomes (`mount[0].host`).
+  const granted: Array<[string, MountPolicy]> = [
+    ...flagList(args, 'dir').map((d): [string, MountPolicy] => [`--dir ${d}`, parseMount(d, false, cwd)]),
+    ...flagList(args, 'dir-ro').map((d): [string, MountPolicy] => [`--dir-ro ${d}`, parseMount(d, true, cwd)]),
+    ...flagList(args, 'tmpfs').map((guest): [string, MountPolicy] => [`--tmpfs ${guest}`, { kind: 'tmpfs', guest }]),
+    ...flagList(args, 'file').map((text): [string, MountPolicy] => {
       const split = text.indexOf('::');
       const guest = text.slice(split + 2);
       if (split <= 0 || !guest.startsWith('/')) throw new UsageError(`--file: '${text}' is not HOST::/GUEST/PATH`);
-      return { kind: 'file', host: resolveFrom(cwd, text.slice(0, split)), guest };
+      return [`--file ${text}`, { kind: 'file', host: resolveFrom(cwd, text.slice(0, split)), guest }];
     }),
   ];
+  const guests = new Set(base.mounts.map((m) => m.guest));
+  for (const [typed, mount] of granted) {
+    const problem = mountSourceProblem(mount);
+    if (problem) throw new InputError(`${typed}: ${problem}`);
+    if (guests.has(mount.guest)) throw new UsageError(`${typed}: '${mount.guest}' is already mounted${file && base.mounts.some((m) => m.guest === mount.guest) ? ` (by ${file})` : ''}`);
+    guests.add(mount.guest);
+  }
+  overrides.mounts = granted.map(([, mount]) => mount);
   overrides.env = flagList(args, 'env').map((e) => parseEnv(e, hostEnv));
   const clock = flag(args, 'clock');
   if (clock !== undefined) {
@@ -139,9 +168,10 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   const random = flag(args, 'random');
   if (random !== undefined) overrides.random = parseRandom(random);
   const stdin = flag(args, 'stdin');
-  if (stdin !== undefined) overrides.stdin = stdin === '-' ? { kind: 'inherit' } : stdin === 'none' ? { kind: 'none' } : { kind: 'file', path: resolveFrom(cwd, stdin) };
+  if (stdin !== undefined) overrides.stdin = stdin === '-' ? { kind: 'inherit' } : stdin === 'none' ? { kind: 'none' } : { kind: 'file', path: stdinFile(stdin, cwd) };
   const timeout = flag(args, 'timeout');
-  if (timeout !== undefined) limits.timeoutMs = parseDuration(timeout, '--timeout');
+  // 0 is no deadline, as a policy's timeout = "0s" is (and --fuel 0 is no metering); it had ended every run at once.
+  if (timeout !== undefined) limits.timeoutMs = parseDuration(timeout, '--timeout') || null;
   const memory = flag(args, 'memory-limit');
   if (memory !== undefined) limits.memory = parseSize(memory, '--memory-limit');
   const fuel = flag(args, 'fuel');
@@ -207,8 +237,23 @@ function jsonNumber(v: number): number | string {
   return Number.isFinite(v) ? v : String(v);
 }
 
+/** Throws the error writing `path` would, when it is a directory or its parent is not one, before anything runs. */
+function checkWritable(path: string, shown: string): void {
+  const problem = (target: string, want: 'file' | 'directory'): string | null => {
+    try {
+      const stat = statSync(target);
+      return want === 'file' ? (stat.isDirectory() ? 'EISDIR' : null) : stat.isDirectory() ? null : 'ENOTDIR';
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      return want === 'file' && code === 'ENOENT' ? null : code;
+    }
+  };
+  const code = problem(path, 'file') ?? problem(parentOf(path), 'directory');
+  if (code) throw new InputError(`cannot write ${shown} (${code})`);
+}
+
 function writeReport(path: string | undefined, cwd: string, record: object): void {
-  if (path) writeFileAtomic(resolveFrom(cwd, path), JSON.stringify(record, null, 2) + '\n');
+  if (path) writeFileAtomic(resolveFrom(cwd, path), terminalSafeJson(record) + '\n');
 }
 
 /** A module named by its store digest (warden push prints it). */
@@ -222,6 +267,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   if (!modulePath) throw new UsageError('needs a module (warden run [options] MODULE.wasm [-- ARGS...])');
   const policy = effectivePolicy(args, io.cwd, io.env);
   const reportPath = flag(args, 'report');
+  // `-` is stdout for an output, and stdout is the guest's: the record would be mixed into its output. --json puts it there alone.
+  if (reportPath === '-') throw new UsageError('--report -: stdout carries the guest\'s output; name a file, or use --json for the record on stdout');
+  // A report that cannot be written is found now, not after the guest ran (its effects done, and exit 125 saying it had not).
+  if (reportPath !== undefined) checkWritable(resolveFrom(io.cwd, reportPath), reportPath);
   const invoke = flag(args, 'invoke');
   const guestArgs = [modulePath, ...args.rest];
   // The same orchestrator as the library's; the isolate (if any) starts now, while the module is read and compiled.
@@ -258,7 +307,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   writeReport(reportPath, io.cwd, reportOf(modulePath, result));
   if (args.switches.has('json')) {
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    io.stdout(JSON.stringify({ ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) }, null, 2) + '\n');
+    printJson(io, { ...reportOf(modulePath, result), stdout: text(result.stdout), stderr: text(result.stderr) });
   }
   const hint = noDirectoryHint(result, directoryMounts, () => opens) ?? deniedHint(result);
   if (result.trap) {

@@ -6,6 +6,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { readDetached, readPublicKey } from '../read-key.js';
 import { DATA_DIR_HELP, readModuleArg } from '../module-arg.js';
+import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden verify --key KEY.pub [--key KEY.pub …] IN.wasm [--detached SIG] [--threshold N] [--json]
 
@@ -41,15 +42,15 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const result = verifyModule(bytes, keys, { requirement: threshold === 1 ? 'any' : { threshold }, ...(detached ? { detached } : {}) });
   const keyName = (i: number | null) => (i === null ? null : keyPaths[i]!);
   if (args.switches.has('json')) {
-    io.stdout(JSON.stringify({
+    printJson(io, {
       module: path,
       ...result,
       verifiedBy: result.verifiedBy.map(keyName),
       signatures: result.signatures.map((s) => ({ ...s, verifiedBy: keyName(s.verifiedBy) })),
-    }, null, 2) + '\n');
+    });
   } else if (result.ok) {
-    io.stdout(`${path}: verified by ${result.verifiedBy.map(keyName).join(', ')} (${result.parts} part${result.parts === 1 ? '' : 's'})\n`);
+    io.stdout(`${terminalSafe(path)}: verified by ${terminalSafe(result.verifiedBy.map(keyName).join(', '))} (${result.parts} part${result.parts === 1 ? '' : 's'})\n`);
   }
-  if (!result.ok) io.stderr(`warden verify: ${path}: ${result.reason}\n`);
+  if (!result.ok) io.stderr(`warden verify: ${terminalSafe(path)}: ${terminalSafe(result.reason ?? '')}\n`);
   return result.ok ? ExitCode.OK : ExitCode.NEGATIVE;
 }
