@@ -3,6 +3,9 @@
 // sees at the end.
 
 import type { Finding, InspectReport } from './report.js';
+import { ACTIVE, matcher } from '../text/control-characters.js';
+
+const ACTIVE_CHARACTERS = matcher(ACTIVE);
 
 const WIDTH = 80;
 const LABEL_WIDTH = 22;
@@ -18,8 +21,7 @@ const MAX_WORD = 160;
  * bidi controls: those are shown as \u{…} escapes, and overlong words cut.
  */
 function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+  const escaped = text.replace(ACTIVE_CHARACTERS, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
   return escaped.split(' ').map((word) => (word.length > MAX_WORD ? `${word.slice(0, MAX_WORD)}…` : word)).join(' ');
 }
 

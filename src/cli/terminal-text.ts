@@ -4,6 +4,7 @@
 
 import { formatViolation } from '../sandbox/admission-fixes.js';
 import { escapeLogLine } from '../server/log.js';
+import { ACTIVE_BEYOND_C0, matcher } from '../text/control-characters.js';
 import type { Violation } from '../sandbox/admission.js';
 import type { CommandIO } from './io.js';
 
@@ -14,8 +15,10 @@ import type { CommandIO } from './io.js';
  * before), from forging a line of warden's own with a newline, and from reordering what the line reads
  * (a right-to-left override turning `gnp.exe` into `exe.png`).
  */
+const TERMINAL_ACTIVE_BUT_TAB = matcher(`\\u0000-\\u0008\\u000a-\\u001f${ACTIVE_BEYOND_C0}`);
+
 export function terminalSafe(text: string): string {
-  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+  return text.replace(TERMINAL_ACTIVE_BUT_TAB, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });

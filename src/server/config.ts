@@ -12,11 +12,13 @@ import { toBytes, toMilliseconds } from '../policy/units.js';
 import { isStoreDigest } from '../store/reference.js';
 import { parseListen, type ListenAddress } from './address.js';
 import { parseRoute, type Route } from './routes.js';
+import { ACTIVE, matcher } from '../text/control-characters.js';
+
+const ACTIVE_CHARACTERS = matcher(ACTIVE);
 
 /** Line breaks and other control characters escaped: a problem quotes keys and values from the file, and an error is one line. */
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(ACTIVE_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export class ConfigError extends Error {

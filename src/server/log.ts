@@ -4,6 +4,7 @@
 // fill the operator's disk.
 
 import { appendFileSync } from 'node:fs';
+import { ACTIVE_BEYOND_C0, matcher } from '../text/control-characters.js';
 
 export type LogSink = (line: string) => void;
 
@@ -29,8 +30,8 @@ export interface RequestLine {
  * showing the log. In a JSON line they can only sit inside strings, so each is
  * written as a \u escape, which JSON.parse reads back as the same character.
  */
-const TERMINAL_ACTIVE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-const TERMINAL_ACTIVE_ALL = new RegExp(TERMINAL_ACTIVE.source, 'g');
+const TERMINAL_ACTIVE = new RegExp(`[${ACTIVE_BEYOND_C0}]`);
+const TERMINAL_ACTIVE_ALL = matcher(ACTIVE_BEYOND_C0);
 const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** A JSON line with the characters above escaped (unchanged, and not copied, when it has none). */

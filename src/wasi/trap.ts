@@ -1,6 +1,8 @@
 // How a run ends, when it does not end by returning or proc_exit: the fixed
 // list of trap kinds, and the classification of engine errors into them.
 
+import { ACTIVE, matcher } from '../text/control-characters.js';
+
 export const TRAP_KINDS = [
   'deadline', 'fuel', 'memory', 'stack', 'unreachable', 'output-limit', 'host-limit', 'out-of-bounds',
   'integer-overflow', 'division-by-zero', 'invalid-conversion', 'indirect-call', 'null-reference',
@@ -66,11 +68,11 @@ export interface Trap {
 export const MAX_FRAMES = 64;
 /** Names come from the module: cut, and stripped of control and bidi characters before anyone prints them. */
 const MAX_NAME = 200;
+const ACTIVE_CHARACTERS = matcher(ACTIVE);
 
 function cleanName(name: string | null | undefined): string | null {
   if (!name) return null;
-  // eslint-disable-next-line no-control-regex
-  return name.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, '?').slice(0, MAX_NAME);
+  return name.replace(ACTIVE_CHARACTERS, '?').slice(0, MAX_NAME);
 }
 
 /** The index at the end of a wasm frame's text, where a name (which comes first) cannot reach. */
