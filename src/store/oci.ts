@@ -14,6 +14,9 @@ import { formatOciReference, type OciReference } from './reference.js';
 export const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 export const CONFIG_TYPE = 'application/vnd.wasm.config.v0+json';
 export const LAYER_TYPE = 'application/wasm';
+/** The first bytes of a core module: the magic number, then version 1. */
+const MAGIC = [0x00, 0x61, 0x73, 0x6d];
+const PREAMBLE = [...MAGIC, 0x01, 0x00, 0x00, 0x00];
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_MODULE_BYTES = 256 * 1024 * 1024;
 
@@ -115,10 +118,12 @@ export async function pullModuleInto(ref: OciReference, sink: (chunk: Uint8Array
   if (layer.size > maxBytes) throw new RegistryError(`the module is ${layer.size} bytes, over the limit of ${maxBytes} (--max-size)`);
   const hash = createHash('sha256');
   let received = 0;
+  const header = new Uint8Array(PREAMBLE.length);
   const blob = await client.send('GET', `/v2/${ref.repository}/blobs/${layer.digest}`, {
     maxBytes: layer.size,
     scope,
     sink: (chunk) => {
+      if (received < header.length) header.set(chunk.subarray(0, header.length - received), received);
       received += chunk.length;
       hash.update(chunk);
       sink(chunk);
@@ -128,6 +133,10 @@ export async function pullModuleInto(ref: OciReference, sink: (chunk: Uint8Array
   if (blob.status !== 200) throw new RegistryError(`fetching the module failed (${blob.status})`, 'unavailable');
   if (received !== layer.size) throw new RegistryError(`the module is ${received} bytes, the manifest says ${layer.size}`);
   if ('sha256:' + hash.digest('hex') !== layer.digest) throw new RegistryError(`the module's digest does not match the manifest (${layer.digest})`);
+  // The publisher's bytes, but are they a module? A layer of text, or a component, would otherwise be
+  // written out or kept in the store under a module's name, to be refused only by whatever reads it next.
+  if (!MAGIC.every((b, i) => header[i] === b) || received < PREAMBLE.length) throw new RegistryError('the layer is not a WebAssembly module (no \\0asm header)');
+  if (!PREAMBLE.every((b, i) => header[i] === b)) throw new RegistryError('the layer is not a core WebAssembly module (version 1): wasm-warden runs core modules');
   return { manifestDigest, manifest: response.body, layerDigest: layer.digest, size: layer.size };
 }
 

@@ -32,6 +32,9 @@ const manifestWith = (over: Record<string, unknown> = {}, layer: Record<string, 
   ...over,
 }));
 const good = manifestWith();
+const TEXT = Buffer.from('#!/bin/sh\necho not a module\n');
+const COMPONENT = Uint8Array.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]);
+const textManifest = manifestWith({}, { digest: sha256(TEXT), size: TEXT.length });
 
 /** Writes `chunk` for as long as the client reads. */
 function endless(res: ServerResponse, chunk = Buffer.alloc(16 * 1024, 0x20)): void {
@@ -72,6 +75,9 @@ const handlers: Record<string, (kind: string, ref: string, res: ServerResponse) 
   dockerlist: (_kind, _ref, res) => { res.setHeader('content-type', MANIFEST); res.end(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MANIFEST, digest: subject, size: good.length }] })); },
   // The body says manifest, the header says index (or the reverse): the body decides, and it is checked whole.
   typegame: (kind, _ref, res) => { res.setHeader('content-type', INDEX); res.end(kind === 'manifests' ? good : module); },
+  // A layer whose bytes match the manifest but are no module: text, and a component.
+  text: (kind, _ref, res) => { res.setHeader('content-type', MANIFEST); res.end(kind === 'manifests' ? textManifest : TEXT); },
+  component: (kind, _ref, res) => { res.setHeader('content-type', MANIFEST); res.end(kind === 'manifests' ? manifestWith({}, { digest: sha256(COMPONENT), size: COMPONENT.length }) : COMPONENT); },
   sha512: (_kind, _ref, res) => { res.setHeader('content-type', MANIFEST); res.end(manifestWith({}, { digest: `sha512:${'a'.repeat(128)}` })); },
   // Referrer floods and lies.
   referrers: (kind, ref, res) => {
@@ -146,6 +152,19 @@ describe('a hostile registry\'s answers', () => {
 
   it('a content type that disagrees with the body does not change what is checked', async () => {
     assert.deepEqual((await pull('typegame')).module, module);
+  });
+
+  it('a layer that is not a core WebAssembly module is refused, though its digest matches', async () => {
+    await assert.rejects(pull('text'), /the layer is not a WebAssembly module/);
+    await assert.rejects(pull('component'), /the layer is not a core WebAssembly module/);
+  });
+
+  it('warden pull --store keeps no layer that is not a module', async (t) => {
+    const cwd = tempDir(t);
+    const r = await runWarden(['pull', `${address}/text@${sha256(textManifest)}`, '--store', '--data-dir', join(cwd, 'data'), '--timeout', '60s'], { cwd });
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal((await runWarden(['ls', '--data-dir', join(cwd, 'data')], { cwd })).stdout.includes('sha256:'), false);
   });
 
   it('a layer digest of another algorithm is refused', async () => {
