@@ -10,20 +10,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runWarden } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
-import { body, FUNC_TYPE_VOID, moduleOf, name, section, vector } from '../helpers/module-builder.js';
+import { startWithMemory } from '../helpers/module-builder.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** `_start`: one body of `fills` memory.fill(0, 0, 0): chunked under a deadline, charged under fuel. */
 function denseFills(fills: number): Uint8Array {
   const code: number[] = [];
   for (let i = 0; i < fills; i++) code.push(0x41, 0, 0x41, 0, 0x41, 0, 0xfc, 11, 0);
-  return moduleOf(
-    section(1, vector([FUNC_TYPE_VOID])),
-    section(3, vector([[0]])),
-    section(5, vector([[0x00, 1]])),
-    section(7, vector([[...name('_start'), 0, 0]])),
-    section(10, vector([body(code)])),
-  );
+  return startWithMemory(code);
 }
 
 /** `_start`: one body of `loads` chained i32.loads from 2048: a null guard in front of each. */
@@ -31,13 +25,7 @@ function denseLoads(loads: number): Uint8Array {
   const code: number[] = [0x41, 0x80, 0x10];
   for (let i = 0; i < loads; i++) code.push(0x28, 0x02, 0x00);
   code.push(0x1a);
-  return moduleOf(
-    section(1, vector([FUNC_TYPE_VOID])),
-    section(3, vector([[0]])),
-    section(5, vector([[0x00, 1]])),
-    section(7, vector([[...name('_start'), 0, 0]])),
-    section(10, vector([body(code)])),
-  );
+  return startWithMemory(code);
 }
 
 describe('the module-too-large refusal names its cause', () => {

@@ -12,7 +12,7 @@ import { AdmissionError, prepare } from '../../src/sandbox/prepare.js';
 import { RewriteTooLarge } from '../../src/transform/bodies.js';
 import { hardenModule } from '../../src/transform/harden.js';
 import { runWarden } from '../helpers/cli.js';
-import { body, FUNC_TYPE_VOID, moduleOf, name, section, vector } from '../helpers/module-builder.js';
+import { startWithMemory } from '../helpers/module-builder.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** `_start`: one body of `loads` chained 3-byte i32.loads from 2048, then drop. */
@@ -21,13 +21,7 @@ function denseLoads(loads: number): Uint8Array {
   code.set([0x41, 0x80, 0x10]); // i32.const 2048
   for (let i = 0; i < loads; i++) code.set([0x28, 0x02, 0x00], 3 + i * 3);
   code[code.length - 1] = 0x1a; // drop
-  return moduleOf(
-    section(1, vector([FUNC_TYPE_VOID])),
-    section(3, vector([[0]])),
-    section(5, vector([[0x00, 1]])),
-    section(7, vector([[...name('_start'), 0, 0]])),
-    section(10, vector([body(code)])),
-  );
+  return startWithMemory(code);
 }
 
 describe('hardening a module the guards would take past V8\'s limits', () => {

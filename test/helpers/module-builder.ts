@@ -48,6 +48,17 @@ export function name(text: string): number[] {
 export const FUNC_TYPE_VOID = [0x60, 0x00, 0x00];
 export const FUNC_TYPE_I32 = [0x60, 0x00, 0x01, 0x7f];
 
+/** A module of one page of memory and one exported function, `_start`, whose body is `code`. */
+export function startWithMemory(code: number[] | Uint8Array): Uint8Array {
+  return moduleOf(
+    section(1, vector([FUNC_TYPE_VOID])),
+    section(3, vector([[0]])),
+    section(5, vector([[0x00, 1]])),
+    section(7, vector([[...name('_start'), 0, 0]])),
+    section(10, vector([body(code)])),
+  );
+}
+
 /**
  * `tables` funcref tables (initial 0, no maximum) and two exports: `_start`
  * (empty) and `grow`, which grows every table by `step` elements at a time
