@@ -15,7 +15,8 @@
 //  4. first request after a deploy (admit + compile + run);
 //  5. a soak recording the server's RSS.
 //
-//   npm run bench:serve [-- --seconds 5 --soak 30]     (--soak 60 for the full minute; --only 1 for section 1 alone)
+//   npm run bench:serve [-- --seconds 5 --soak 30]     (--soak 60 for the full minute; --only 1 for section 1 alone;
+//                                                       --concurrency N: each tenant's runs at once, default the server's 2)
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,8 @@ const seconds = argValue('seconds', 5);
 const soakSeconds = argValue('soak', 30);
 /** `--only 1`: the hello comparison alone (section 1), for repeated runs. */
 const only = argValue('only', 0);
+/** `--concurrency N`: each tenant's runs at once (its queue takes the rest); 0, the default, keeps the server's default (2). */
+const tenantConcurrency = argValue('concurrency', 0);
 const work = mkdtempSync(join(tmpdir(), 'warden-bench-serve-'));
 const children: ChildProcess[] = [];
 const TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -71,7 +74,7 @@ function serveConfig(name: string, tenants: string): string {
   return path;
 }
 
-const limits = `[tenant.limits]\nrate = 0\nqueue = 64\n[tenant.policy.limits]\nfuel = 200000000\ntimeout = "2s"\n`;
+const limits = `[tenant.limits]\nrate = 0\nqueue = 64\n${tenantConcurrency ? `concurrency = ${tenantConcurrency}\n` : ''}[tenant.policy.limits]\nfuel = 200000000\ntimeout = "2s"\n`;
 const helloTenant = (id: string, route = `/t/${id}/...`) => `\n[[tenant]]\nid = "${id}"\nroutes = ["${route}"]\nmodule = "${helloPath}"\n${limits}`;
 
 function startWarden(config: string, name: string): Promise<Started> {
@@ -90,10 +93,17 @@ async function load(url: string, options: { connections?: number; duration?: num
 
 const warm = (url: string, paths?: () => string) => load(url, { duration: 1, ...(paths ? { paths } : {}) });
 
-/** CPU ticks (1/100 s) a process has used, on its main thread and on all its other threads. */
+/** CPU ticks (1/100 s) a process has used, on its main thread and on all its other threads; NaN once it has exited. */
 function cpuTicks(pid: number): { main: number; others: number } {
   const out = { main: 0, others: 0 };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // The server is gone (it crashed under the load): its row says n/a rather than the benchmark dying.
+    return { main: Number.NaN, others: Number.NaN };
+  }
+  for (const tid of tids) {
     try {
       // Fields after the command name: utime and stime are the 12th and 13th.
       const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -240,7 +250,7 @@ await warm(helloUrl);
 const wardenLoad = await withCpu(two.child.pid!, () => load(helloUrl));
 const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 // On a machine with few cores, throughput is CPU per request: where it goes (threads other than the main one: workers and V8's helpers).
-const us = (l: { mainUs: number; othersUs: number }) => [l.mainUs.toFixed(0), l.othersUs.toFixed(0)];
+const us = (l: { mainUs: number; othersUs: number }) => [l.mainUs, l.othersUs].map((v) => (Number.isFinite(v) ? v.toFixed(0) : 'n/a'));
 console.log(`1. hello tenant (fresh instance per request; warden: thread isolation, fuel 2e8, deadline 2s); load average ${loadAverage} on ${availableParallelism()} cores\n`);
 console.log(table([...headers, 'CPU µs/req main', 'other threads'], [
   [...row('plain node:http, same bytes', plainLoad), ...us(plainLoad)],
