@@ -283,7 +283,14 @@ export class WardenServer {
   private async rollbackNow(id: string): Promise<{ digest: string; previous: string }> {
     const tenant = this.tenant(id);
     if (!tenant.previous) throw new DeployRefused(`tenant '${id}' has no previous version`);
-    const module = this.options.source.get(tenant.previous);
+    let module;
+    try {
+      module = this.options.source.get(tenant.previous);
+    } catch (error) {
+      // A damaged store entry (bytes that no longer hash to their name, a FIFO, a link) is a refusal
+      // naming the version, like a missing one: the tenant stays on its current version.
+      throw new DeployRefused(`the previous version ${tenant.previous} cannot be read back from the store: ${(error as Error).message}`);
+    }
     if (!module) throw new DeployRefused(`the previous version ${tenant.previous} is no longer stored`);
     await this.admitOrRefuse(tenant, module.bytes);
     const from = tenant.current.digest;

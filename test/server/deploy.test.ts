@@ -4,7 +4,8 @@
 // on SIGTERM, automatic process isolation, and config errors.
 
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { runWarden } from '../helpers/cli.js';
@@ -131,6 +132,31 @@ keys = ["${key}.pub"]
     served.child.kill('SIGHUP');
     await eventually(async () => (await version(served)) === 'version 1', 'the reload switches app to the config\'s module');
     assert.equal((await http(`${served.url}/signed/`)).text.trim(), 'version 2');
+    assert.equal(await served.stop(), 0);
+  });
+
+  it('refuses a rollback to a previous version whose stored bytes are damaged, and keeps serving', async (t) => {
+    const dir = tempDir(t);
+    const dataDir = `${dir}/data`;
+    const key = `${dir}/k.key`;
+    assert.equal((await runWarden(['keygen', '--out', key])).code, 0);
+    const signed2 = `${dir}/v2.signed.wasm`;
+    assert.equal((await runWarden(['sign', '--key', key, v2, '-o', signed2])).code, 0);
+    const configPath = writeConfig(dir, config(dataDir, v1));
+    let served = await serve(t, { config: configPath, dataDir });
+    assert.equal((await cli(served, ['deploy', 'app', v2])).code, 0);
+    assert.equal((await cli(served, ['deploy', 'app', signed2])).code, 0);
+    assert.equal(await served.stop(), 0);
+    // v2, now the previous version, lives only in the store after a restart: its entry is damaged there.
+    const stored = `${dataDir}/blobs/sha256/${createHash('sha256').update(readFileSync(v2)).digest('hex')}`;
+    rmSync(stored);
+    writeFileSync(stored, 'not the module');
+    served = await serve(t, { config: configPath, dataDir });
+    const back = await cli(served, ['rollback', 'app']);
+    assert.equal(back.code, 1, back.stderr);
+    assert.equal(back.stderr.trim().split('\n').length, 1, back.stderr);
+    assert.match(back.stderr, /previous version sha256:[0-9a-f]{64} cannot be read back/);
+    assert.equal(await version(served), 'version 2');
     assert.equal(await served.stop(), 0);
   });
 
