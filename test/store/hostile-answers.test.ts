@@ -167,6 +167,16 @@ describe('a hostile registry\'s answers', () => {
     assert.equal((await runWarden(['ls', '--data-dir', join(cwd, 'data')], { cwd })).stdout.includes('sha256:'), false);
   });
 
+  it('warden pull -o FILE --store: a store that cannot take the module leaves no file either', async (t) => {
+    const cwd = tempDir(t);
+    // The module's place in the store is taken by a directory, so the store's commit fails.
+    mkdirSync(join(cwd, 'data', 'blobs', 'sha256', sha256(module).slice(7), 'taken'), { recursive: true });
+    const r = await runWarden(['pull', `${address}/good@${sha256(good)}`, '-o', 'out.wasm', '--store', '--data-dir', join(cwd, 'data'), '--timeout', '60s'], { cwd });
+    assert.notEqual(r.code, 0, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.deepEqual(readdirSync(cwd), ['data']);
+  });
+
   it('a layer digest of another algorithm is refused', async () => {
     await assert.rejects(pull('sha512'), /layer is not a valid descriptor/);
   });

@@ -117,8 +117,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
 
   const destinations: Destination[] = [];
   try {
-    if (out) destinations.push(out === STDOUT_PATH ? stdoutDestination(io) : fileDestination(resolveFrom(io.cwd, out), out));
+    // The store commits first: a store that refuses the module leaves no output file behind (the
+    // pull failed), while an output that cannot be written after it leaves only a valid store entry.
     if (storeDir) destinations.push(storeDestination(storeDir));
+    if (out) destinations.push(out === STDOUT_PATH ? stdoutDestination(io) : fileDestination(resolveFrom(io.cwd, out), out));
     const pulled = await pullModuleInto(ref, (chunk) => { for (const d of destinations) d.write(chunk); }, options);
     let stored: string | undefined;
     for (const d of destinations) stored = d.commit(pulled) ?? stored;
