@@ -29,10 +29,10 @@ describe('O_APPEND', () => {
     assert.equal(lines.length, 2 * LINES);
   });
 
-  it('appends after what is already there, and a later write goes to the new end', async (t) => {
+  it('appends after what is already there, in every isolation mode (the process child reopens through /proc too)', async (t) => {
     const dir = tempDir(t);
-    for (const tag of ['first', 'second']) {
-      const r = await runWarden(['run', '--dir', `${dir}::/data`, appender, '--', '/data/log', tag, '2']);
+    for (const [tag, isolation] of [['first', 'none'], ['second', 'process']] as const) {
+      const r = await runWarden(['run', '--isolation', isolation, '--dir', `${dir}::/data`, appender, '--', '/data/log', tag, '2']);
       assert.equal(r.code, 0, r.stderr);
     }
     assert.equal(readFileSync(join(dir, 'log'), 'utf8'), 'first 000000\nfirst 000001\nsecond 000000\nsecond 000001\n');
