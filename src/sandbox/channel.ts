@@ -333,7 +333,7 @@ export class IsolateChannel {
       } else if (op === MEM.READ) {
         u8.set(memory.slice(ptr, len), REPLY_OFFSET);
       } else if (op === MEM.WRITE) {
-        memory.bytes().set(u8.subarray(REPLY_OFFSET, REPLY_OFFSET + len), (memory.check(ptr, len), ptr));
+        memory.bytes().set(u8.subarray(REPLY_OFFSET, REPLY_OFFSET + len), (memory.checkWrite(ptr, len), ptr));
       } else {
         status = 1;
       }

@@ -23,6 +23,8 @@ export interface Job {
   fuel: number | null;
   /** Where the module's hardening guards trap (byte offset → kind), in the bytes that run. */
   guards?: ReadonlyArray<readonly [number, TrapKind]>;
+  /** Ranges its hardening keeps writes out of (flat [start, end) pairs): the WASI host does not write there either. */
+  writeGuarded?: readonly number[];
   /** Preempt with a V8 watchdog (runs on the caller's thread, child processes); worker pools terminate the isolate instead. */
   watchdog: boolean;
   /** What to call; default `_start`. */
@@ -71,6 +73,7 @@ export function execute(job: Job, host: WasiHost = createWasiHost(), channel?: I
     preemptWithWatchdog: job.watchdog,
     ...(stdio ? { stdio, publish: (usage, c) => channel!.publish(usage, c) } : {}),
     ...(job.guards?.length ? { guardTraps: job.guards } : {}),
+    ...(job.writeGuarded?.length ? { writeGuarded: job.writeGuarded } : {}),
     beforeStart: (instance) => fuel.fill(instance.exports),
     afterRun: (instance) => fuel.read(instance?.exports),
   });

@@ -33,6 +33,8 @@ export interface ReadyModule {
   metered: boolean;
   /** Where its hardening guards trap (byte offset → kind), so their traps are named. */
   guards?: Array<[number, TrapKind]>;
+  /** Where its hardening keeps writes out of (flat [start, end) pairs), so the host's writes stay out too. */
+  writeGuarded?: number[];
 }
 
 /** What one run calls and links. */
@@ -113,7 +115,7 @@ export function inlineExecutor(maxQueued = Infinity): Executor {
         setImmediate(() => {
           try {
             host ??= createWasiHost();
-            const result = execute({ module: module.compiled, grant, fuel, watchdog: true, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, host, undefined, call.bodies);
+            const result = execute({ module: module.compiled, grant, fuel, watchdog: true, guards: module.guards ?? [], writeGuarded: module.writeGuarded ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, host, undefined, call.bodies);
             result.isolation = 'none';
             resolve(result);
           } catch (error) {
@@ -164,7 +166,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
     let host: HostChannel | null = null;
     let outcome: PoolOutcome<Answer>;
     try {
-      outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false, guards: module.guards ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, {
+      outcome = await pool.run({ module: module.compiled, grant, fuel, watchdog: false, guards: module.guards ?? [], writeGuarded: module.writeGuarded ?? [], entry: call.entry, plan: call.plan, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, {
         onDispatch: (isolate) => {
           host = new HostChannel(isolate.channel!.sab, { stdin: grant.stdin, stdout: grant.stdout, stderr: grant.stderr });
           serveClosures(host, call, timeoutMs);
@@ -243,7 +245,7 @@ export function poolExecutor(policy: Policy, options: ExecutorOptions): Executor
       : {};
     let outcome: PoolOutcome<Answer>;
     try {
-      outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, guards: module.guards ?? [], entry: call.entry, plan: call.plan, closureRun, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, hooks);
+      outcome = await pool.run({ digest: module.digest, bytes: module.bytes, grant, fuel, guards: module.guards ?? [], writeGuarded: module.writeGuarded ?? [], entry: call.entry, plan: call.plan, closureRun, ...(call.kernel ? { kernel: call.kernel } : {}) }, timeoutMs, hooks);
     } finally {
       (closures as HostChannel | null)?.end();
     }

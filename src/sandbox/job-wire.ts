@@ -59,6 +59,7 @@ interface WireJob {
 function isPlainStart(job: Job): boolean {
   return job.watchdog === false && job.kernel === undefined
     && job.guards !== undefined && job.guards.length === 0
+    && (job.writeGuarded === undefined || job.writeGuarded.length === 0)
     && job.entry !== undefined && job.entry.kind === 'start'
     && job.plan !== undefined && job.plan.stubs.length === 0 && job.plan.hosted.length === 0;
 }

@@ -47,6 +47,8 @@ export interface SessionSpec {
   grant: GrantSpec;
   fuel: number | null;
   guards: ReadonlyArray<readonly [number, TrapKind]>;
+  /** Ranges its hardening keeps writes out of (flat [start, end) pairs). */
+  writeGuarded: readonly number[];
   plan: LinkPlan;
   grants: readonly HostFunctionGrant[];
   /** Bodies callable on this thread (isolation "none"). */
@@ -141,7 +143,7 @@ function pluginRecord(record: WarmResult, spec: SessionSpec): PluginCallResult {
 
 function warmSpecOf(spec: SessionSpec, watchdog: boolean): WarmSpec {
   return {
-    module: spec.module, grant: spec.grant, fuel: spec.fuel, guards: spec.guards, plan: spec.plan,
+    module: spec.module, grant: spec.grant, fuel: spec.fuel, guards: spec.guards, writeGuarded: spec.writeGuarded, plan: spec.plan,
     kernel: { ...spec.kernel, vars: spec.vars.get() }, instances: spec.instances, wasi: spec.wasi, watchdog,
   };
 }

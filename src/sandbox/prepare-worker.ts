@@ -17,7 +17,7 @@ export interface PrepareRequest {
 }
 
 export type PrepareReply =
-  | ({ ok: true; bytes: Uint8Array; metered: boolean; digest?: string; injected: Prepared['injected']; guards: Prepared['guards'] } & Pick<Prepared, 'exports' | 'stubs' | 'imported' | 'usesKernel'>)
+  | ({ ok: true; bytes: Uint8Array; metered: boolean; digest?: string; injected: Prepared['injected']; guards: Prepared['guards']; writeGuarded: Prepared['writeGuarded'] } & Pick<Prepared, 'exports' | 'stubs' | 'imported' | 'usesKernel'>)
   | { ok: false; admission: true; violations: AdmissionError['violations'] }
   | { ok: false; admission: false; message: string };
 
@@ -29,7 +29,7 @@ parentPort!.on('message', async ({ id, bytes, config, digest }: PrepareRequest) 
     const prepared = await prepareOverlapped(bytes, config, digest);
     reply = {
       // The digest only when the caller sent it: hashing a 31 MB module here for nobody cost about 30 ms.
-      ok: true, bytes: prepared.bytes, metered: prepared.metered, ...(digest ? { digest } : {}), injected: prepared.injected, guards: prepared.guards,
+      ok: true, bytes: prepared.bytes, metered: prepared.metered, ...(digest ? { digest } : {}), injected: prepared.injected, guards: prepared.guards, writeGuarded: prepared.writeGuarded,
       exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel,
     };
     // The bytes are this worker's copy or the rewrite's output: either way no one here needs them again.

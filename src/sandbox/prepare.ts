@@ -15,6 +15,8 @@ import type { LaidPiece } from '../binary/in-place.js';
 import { planDiffersOnlyInLimits } from './limits-only.js';
 import { hardenModule, HardenError } from '../transform/harden.js';
 import { guardTrapOffsets } from '../transform/harden-guards.js';
+import { recogniseHardening } from '../transform/harden-recognise.js';
+import type { Range } from '../transform/harden-layout.js';
 import { readSections } from '../binary/sections.js';
 import { v8Reason, v8Refusal } from '../binary/v8-verdict.js';
 import type { TrapKind } from '../wasi/trap.js';
@@ -48,6 +50,11 @@ export interface Prepared {
   usesKernel: boolean;
   /** The hardening guards' trap positions in the module as it runs (byte offset → kind), so their traps are named. */
   guards: Array<[number, TrapKind]>;
+  /**
+   * The ranges of memory 0 the module's null, rodata and bulk guards keep its own writes out of, as flat
+   * [start, end) pairs: the WASI host refuses its writes there too (EFAULT). Empty without such guards.
+   */
+  writeGuarded: number[];
   /**
    * Set when `bytes` were laid over the input's own (prepareWith's
    * `overwrite`), which no longer hold the module as shipped: what was read
@@ -177,15 +184,22 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
   }
   // Hardening (policy `harden`) comes first: limits, fuel and checkpoints then apply to the guards too.
   // A pass that cannot apply to this module (a stack placed first, no .rodata segment) is skipped.
+  let writeGuarded: Range[] = [];
   if (policy.harden.length > 0) {
     try {
       const hardened = hardenModule(module, { passes: policy.harden, lenient: true, validatedAsShipped: true });
+      writeGuarded = hardened.writeGuarded;
       if (hardened.bytes !== module.bytes) module = decodeModule(hardened.bytes, { validateBodies: false });
     } catch (error) {
       if (error instanceof HardenError) throw new AdmissionError([{ rule: 'not-hardenable', message: error.message }]);
       if (error instanceof RewriteTooLarge) throw grownTooLarge(error, ['the hardening guards']);
       throw error;
     }
+  } else if (facts.guardTagAt !== null) {
+    // Hardened before it was shipped (`warden harden`): the guards it carries, recognised from its code
+    // (never from a marker), say where the host must not write for it either.
+    const carried = recogniseHardening(module).passes;
+    for (const coverage of [carried.null, carried.rodata, carried.bulk]) if (coverage?.verified) writeGuarded.push(...coverage.protects);
   }
   // Read from the decoded module before the rewrite may overwrite the bytes it was decoded from.
   const exports = exportedFunctions(module);
@@ -227,6 +241,7 @@ function rewriteAdmitted(shipped: Admitted, policy: PrepareConfig, overwrite = f
   return {
     get digest() { return digest(); },
     guards,
+    writeGuarded: writeGuarded.flatMap((r) => [r.start, r.end]),
     bytes: rewritten.bytes,
     metered,
     injected: rewritten.injected,
@@ -348,7 +363,7 @@ export async function prepareAsyncWith(bytes: Uint8Array, config: PrepareConfig,
   const reply = await (await sharedPreparer()).post(bytes, config, knownDigest);
   if (reply.ok) {
     let digest = reply.digest ?? knownDigest;
-    return { get digest() { return (digest ??= digestOf(bytes)); }, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, guards: reply.guards, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
+    return { get digest() { return (digest ??= digestOf(bytes)); }, bytes: reply.bytes, metered: reply.metered, injected: reply.injected, guards: reply.guards, writeGuarded: reply.writeGuarded, exports: reply.exports, stubs: reply.stubs, imported: reply.imported, usesKernel: reply.usesKernel };
   }
   if (reply.admission) throw new AdmissionError(reply.violations);
   throw new Error(reply.message);

@@ -172,7 +172,7 @@ async function ready(prepared: Prepared, key: string, source: PreparedModule['so
     throw new RunRefused(`the module does not compile: ${(error as Error).message}`);
   }
   return {
-    digest: prepared.digest, bytes: prepared.bytes, compiled, metered: prepared.metered, guards: prepared.guards, injected: prepared.injected,
+    digest: prepared.digest, bytes: prepared.bytes, compiled, metered: prepared.metered, guards: prepared.guards, writeGuarded: prepared.writeGuarded, injected: prepared.injected,
     exports: prepared.exports, stubs: prepared.stubs, imported: prepared.imported, usesKernel: prepared.usesKernel, key, source,
   };
 }

@@ -43,6 +43,7 @@ interface Header {
     metered: boolean;
     injected: Prepared['injected'];
     guards: Prepared['guards'];
+    writeGuarded?: Prepared['writeGuarded'];
     exports: Array<[string, FuncType]>;
     stubs: Prepared['stubs'];
     imported: string[];
@@ -68,7 +69,7 @@ export function encodeEntry(key: EntryKey, original: Uint8Array, outcome: Stored
     header = {
       key, verdict: 'admitted',
       prepared: {
-        length: p.bytes.length, pieces: patch.pieces, metered: p.metered, injected: p.injected, guards: p.guards,
+        length: p.bytes.length, pieces: patch.pieces, metered: p.metered, injected: p.injected, guards: p.guards, writeGuarded: p.writeGuarded,
         exports: [...p.exports], stubs: p.stubs, imported: [...p.imported], usesKernel: p.usesKernel,
       },
     };
@@ -122,6 +123,7 @@ export function decodeEntry(data: Uint8Array, key: EntryKey, original: Uint8Arra
       verdict: 'admitted',
       prepared: {
         digest: key.digest, bytes, metered: p.metered, injected: p.injected, guards: p.guards,
+        writeGuarded: Array.isArray(p.writeGuarded) && p.writeGuarded.every((n) => Number.isSafeInteger(n)) ? p.writeGuarded : [],
         exports: new Map(p.exports), stubs: p.stubs, imported: new Set(p.imported), usesKernel: p.usesKernel,
       },
     },

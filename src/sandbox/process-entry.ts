@@ -33,6 +33,7 @@ interface ProcessJob {
   plan?: LinkPlan;
   kernel?: KernelSpec;
   guards?: Array<[number, TrapKind]>;
+  writeGuarded?: number[];
   /** Tags this run's closure calls (closure-relay-parent.ts refuses calls tagged with another run). */
   closureRun?: number;
 }
@@ -97,7 +98,7 @@ process.on('message', async (message: { id: number; job: ProcessJob; sentAt?: nu
     // memory requests no later than the deadline (the guest has given up by then).
     Atomics.store(relayRun, 0, job.closureRun ?? 0);
     relayDeadline[0] = grant.limits.timeoutMs === null ? Infinity : performance.timeOrigin + performance.now() + grant.limits.timeoutMs;
-    process.send!({ id, result: { ok: true, value: execute({ module, grant, fuel: job.fuel, watchdog: true, ...(job.guards ? { guards: job.guards } : {}), ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies, closureCalls) } });
+    process.send!({ id, result: { ok: true, value: execute({ module, grant, fuel: job.fuel, watchdog: true, ...(job.guards ? { guards: job.guards } : {}), ...(job.writeGuarded ? { writeGuarded: job.writeGuarded } : {}), ...(job.entry ? { entry: job.entry } : {}), ...(job.plan ? { plan: job.plan } : {}), ...(job.kernel ? { kernel: job.kernel } : {}) }, host, undefined, bodies, closureCalls) } });
   } catch (error) {
     process.send!({ id, result: { ok: false, refused: error instanceof RunRefused, message: error instanceof Error ? error.message : String(error) } });
   }

@@ -362,7 +362,7 @@ export async function createSandbox(policyInput: Policy | PolicyInput = {}, opti
     const session = openPluginSession({
       isolation: policy.isolation as 'none' | 'thread', instances,
       module: module.compiled, wasi: WebAssembly.Module.imports(module.compiled).some((i) => i.module === 'wasi_snapshot_preview1'), grant, fuel: module.metered ? limits.fuel : null, guards: module.guards ?? [],
-      plan: planFor(module), grants: hostFunctions, bodies: localBodies,
+      writeGuarded: module.writeGuarded ?? [], plan: planFor(module), grants: hostFunctions, bodies: localBodies,
       kernel: { config: policy.plugin.config, limits: { memoryBytes: policy.plugin.memoryBytes, varBytes: policy.plugin.varBytes, logLines: policy.plugin.logLines }, ...httpGrant },
       vars: { get: () => pluginVars.get(module.key) ?? [], set: (vars) => pluginVars.set(module.key, vars) },
       admit: (name) => {

@@ -42,6 +42,8 @@ export interface WarmSpec {
   /** The fuel budget of each call, when the module was metered. */
   fuel: number | null;
   guards?: ReadonlyArray<readonly [number, TrapKind]>;
+  /** Ranges its hardening keeps writes out of (flat [start, end) pairs): host writes there are EFAULT. */
+  writeGuarded?: readonly number[];
   plan: LinkPlan;
   /** The kernel's config, variables (as the session holds them) and bounds; the input comes with each call. */
   kernel: Omit<KernelSpec, 'input'>;
@@ -114,6 +116,7 @@ export class WarmInstance {
       preemptWithWatchdog: spec.watchdog,
       ...(stdio ? { stdio, publish: (usage, c) => channel!.publish(usage, c) } : {}),
       ...(spec.guards?.length ? { guardTraps: spec.guards } : {}),
+      ...(spec.writeGuarded?.length ? { writeGuarded: spec.writeGuarded } : {}),
       instantiate: (imports) => {
         if (this.instance) {
           reused = true;

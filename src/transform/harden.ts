@@ -76,6 +76,11 @@ export interface HardenResult {
   signatureRemoved: boolean;
   passes: PassReport[];
   layout: MemoryLayout;
+  /**
+   * What the output's null, rodata and bulk guards (applied now or carried already) keep the module's own
+   * writes out of: the host keeps its writes for the module (WASI's fd_read, args_get…) out of them too.
+   */
+  writeGuarded: Range[];
 }
 
 /** A pass cannot apply to this module (and why), or the module is not valid as shipped. */
@@ -151,6 +156,7 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
   if (!Number.isSafeInteger(nullSize) || nullSize < 1 || nullSize > 2 ** 31) throw new HardenError(`null-guard size must be 1 byte to 2 GiB, got ${nullSize}`);
 
   const plan: Plan = { stack: null, nullSize: null, rodata: null, bulk: null };
+  const writeGuarded: Range[] = [];
 
   const rodataRange = options.rodataRange ?? layout.rodata;
   // A pass the module already carries counts as present only when its checks protect at least what the
@@ -159,7 +165,10 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
   for (const pass of HARDEN_PASSES) {
     if (!wanted.has(pass)) continue;
     const coverage = found.passes[pass];
-    const present = () => reports.push({ pass, status: 'present', sites: coverage!.sites, detail: coverage!.detail });
+    const present = () => {
+      reports.push({ pass, status: 'present', sites: coverage!.sites, detail: coverage!.detail });
+      if (pass !== 'stack') writeGuarded.push(...coverage!.protects);
+    };
     let protects: Range[];
     try {
       protects = passProtection(module, layout, pass, nullSize, rodataRange);
@@ -172,12 +181,13 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
       continue;
     }
     if (carries(coverage, protects)) { present(); continue; }
+    if (pass !== 'stack') writeGuarded.push(...protects);
     if (pass === 'stack') plan.stack = { global: layout.stackPointer!.global, staticEnd: layout.staticEnd! };
     else if (pass === 'null') plan.nullSize = nullSize;
     else if (pass === 'rodata') plan.rodata = rodataRange;
     else plan.bulk = protects.map((r, i) => ({ ...r, kind: i === 0 ? 'null-guard' : 'rodata-write' }));
   }
-  if (!plan.stack && plan.nullSize === null && !plan.rodata && !plan.bulk) return { bytes: module.bytes, passes: reports, layout, signatureRemoved: false };
+  if (!plan.stack && plan.nullSize === null && !plan.rodata && !plan.bulk) return { bytes: module.bytes, passes: reports, layout, signatureRemoved: false, writeGuarded };
 
   const counts = { stack: 0, null: 0, rodata: 0, bulk: 0 };
   const bodies = new Map<number, Uint8Array>();
@@ -202,7 +212,7 @@ export function hardenModule(module: WasmModule, options: HardenOptions): Harden
   if (plan.rodata) reports.push({ pass: 'rodata', status: 'applied', sites: counts.rodata, detail: `stores into [${plan.rodata.start}, ${plan.rodata.end}) trap${options.rodataRange ? ' (given range)' : ' (the .rodata segment)'}` });
   if (plan.bulk) reports.push({ pass: 'bulk', status: 'applied', sites: counts.bulk, detail: `memory.fill/copy/init into ${plan.bulk.map((r) => `[${r.start}, ${r.end})`).join(' or ')} trap` });
   reports.sort((a, b) => HARDEN_PASSES.indexOf(a.pass) - HARDEN_PASSES.indexOf(b.pass));
-  return { bytes, passes: reports, layout, signatureRemoved: signed };
+  return { bytes, passes: reports, layout, signatureRemoved: signed, writeGuarded };
 }
 
 function paramCount(module: WasmModule, f: number): number {

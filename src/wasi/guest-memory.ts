@@ -25,6 +25,18 @@ export class GuestMemory {
    * while detached, so no run reaches memory through them that it was not given.
    */
   private made: { buffer: ArrayBufferLike; u8: Uint8Array; view: DataView } | null = null;
+  /**
+   * Ranges of the guest's memory its hardening keeps writes out of (the null page, constant
+   * data), as [start, end) pairs; empty for a module without such guards. The guards check the
+   * module's own stores; this makes the host's writes for it (fd_read, args_get, a filestat)
+   * EFAULT there too, instead of landing where the module's own store would have trapped.
+   */
+  private writeGuarded: readonly number[] = [];
+
+  /** The ranges the module's hardening guards against writes, for this run (none: an empty list). */
+  guardWrites(ranges: readonly number[]): void {
+    this.writeGuarded = ranges;
+  }
 
   /** Forgets the last run's memory, so no view of it survives into the next run. */
   detach(): void {
@@ -86,6 +98,18 @@ export class GuestMemory {
     if (ptr < 0 || length < 0 || ptr > size || length > size - ptr) throw new WasiError(Errno.FAULT);
   }
 
+  /**
+   * Throws EFAULT unless [ptr, ptr + length) lies inside memory and outside every range the module's
+   * hardening guards against writes: every host write into guest memory is checked here first.
+   */
+  checkWrite(ptr: number, length: number): void {
+    this.check(ptr, length);
+    const guarded = this.writeGuarded;
+    for (let i = 0; i < guarded.length; i += 2) {
+      if (length > 0 && ptr < guarded[i + 1]! && ptr + length > guarded[i]!) throw new WasiError(Errno.FAULT);
+    }
+  }
+
   slice(ptr: number, length: number): Uint8Array {
     this.check(ptr, length);
     return this.u8.subarray(ptr, ptr + length);
@@ -97,22 +121,22 @@ export class GuestMemory {
   }
 
   setU8(ptr: number, value: number): void {
-    this.check(ptr, 1);
+    this.checkWrite(ptr, 1);
     this.view.setUint8(ptr, value);
   }
 
   setU16(ptr: number, value: number): void {
-    this.check(ptr, 2);
+    this.checkWrite(ptr, 2);
     this.view.setUint16(ptr, value, true);
   }
 
   setU32(ptr: number, value: number): void {
-    this.check(ptr, 4);
+    this.checkWrite(ptr, 4);
     this.view.setUint32(ptr, value, true);
   }
 
   setU64(ptr: number, value: bigint): void {
-    this.check(ptr, 8);
+    this.checkWrite(ptr, 8);
     // setBigUint64 itself takes the value modulo 2^64 (ToBigUint64): no BigInt.asUintN, one allocation fewer per clock read.
     this.view.setBigUint64(ptr, value, true);
   }
@@ -149,7 +173,7 @@ export class GuestMemory {
   /** Copies as much of `data` as fits in [ptr, ptr + capacity); returns bytes written. */
   write(ptr: number, capacity: number, data: Uint8Array): number {
     const n = Math.min(capacity, data.length);
-    this.check(ptr, n);
+    this.checkWrite(ptr, n);
     this.u8.set(n === data.length ? data : data.subarray(0, n), ptr);
     return n;
   }

@@ -13,7 +13,9 @@ export class ExitSignal {
 function writeStrings(ctx: WasiContext, strings: GuestStrings, pointers: number, buffer: number): void {
   const m = ctx.memory;
   const packed = strings.bytes();
-  m.check(buffer, packed.length);
+  // Both ranges are checked before either is written: a refusal leaves the guest's memory as it was.
+  m.checkWrite(pointers, strings.count * 4);
+  m.checkWrite(buffer, packed.length);
   m.bytes().set(packed, buffer);
   for (let i = 0; i < strings.count; i++) m.setU32(pointers + i * 4, buffer + strings.start(i));
 }
@@ -51,7 +53,7 @@ export function basicFunctions(ctx: WasiContext) {
         throw new WasiError(Errno.INVAL);
       }
       const ptr = buf >>> 0;
-      m.check(ptr, length);
+      m.checkWrite(ptr, length);
       ctx.random.fill(m.bytes(), ptr, length);
       return 0;
     },

@@ -80,7 +80,7 @@ function fileOf(entry: FdEntry, streamErrno: Errno = Errno.BADF): File {
  */
 export function writeFilestat(ctx: WasiContext, ptr: number, stat: FileStat): void {
   const m = ctx.memory;
-  m.check(ptr, 64);
+  m.checkWrite(ptr, 64);
   const v = m.data();
   v.setBigUint64(ptr, stat.dev, true);
   v.setBigUint64(ptr + 8, stat.ino, true);
@@ -104,15 +104,19 @@ export function fdFunctions(ctx: WasiContext) {
    */
   const pairs = new Uint32Array(MAX_IOVS * 2);
 
-  /** Checks an iovec array and every buffer it names (EFAULT before anything moves) and copies the pairs into `pairs`. */
-  function takeIovecs(iovs: number, count: number): void {
+  /**
+   * Checks an iovec array and every buffer it names (EFAULT before anything moves) and copies the pairs into
+   * `pairs`; `into`: the host writes the buffers (a read), so they must also be outside the write-guarded ranges.
+   */
+  function takeIovecs(iovs: number, count: number, into: boolean): void {
     if (count > MAX_IOVS) throw new WasiError(Errno.INVAL);
     m.check(iovs, count * 8);
     const view = m.data();
     for (let i = 0; i < count; i++) {
       const ptr = view.getUint32(iovs + i * 8, true);
       const len = view.getUint32(iovs + i * 8 + 4, true);
-      m.check(ptr, len);
+      if (into) m.checkWrite(ptr, len);
+      else m.check(ptr, len);
       pairs[2 * i] = ptr;
       pairs[2 * i + 1] = len;
     }
@@ -138,7 +142,7 @@ export function fdFunctions(ctx: WasiContext) {
     const file = fileOf(entry);
     // A file opened without write: refused before anything is read from the guest, even for 0 iovecs.
     if (!file.writable) throw new WasiError(Errno.BADF);
-    takeIovecs(iovs, count);
+    takeIovecs(iovs, count, false);
     for (let i = 0; i < count; i++) {
       const ptr = pairs[2 * i]!;
       const len = pairs[2 * i + 1]!;
@@ -167,7 +171,7 @@ export function fdFunctions(ctx: WasiContext) {
     // A file opened without read: refused before anything is written to the guest.
     if (entry.kind === 'file' && !entry.file.readable) throw new WasiError(Errno.BADF);
     let total = 0;
-    takeIovecs(iovs, count);
+    takeIovecs(iovs, count, true);
     for (let i = 0; i < count; i++) {
       const ptr = pairs[2 * i]!;
       const len = pairs[2 * i + 1]!;
@@ -248,7 +252,7 @@ export function fdFunctions(ctx: WasiContext) {
     fd_fdstat_get: (fd: number, out: number) => {
       const entry = fds.get(fd);
       const ptr = out >>> 0;
-      m.check(ptr, 24);
+      m.checkWrite(ptr, 24);
       const v = m.data();
       v.setUint8(ptr, filetypeOf(entry));
       v.setUint8(ptr + 1, 0);
@@ -308,7 +312,7 @@ export function fdFunctions(ctx: WasiContext) {
       const entry = fds.get(fd);
       if (entry.kind !== 'dir' || entry.preopen === null) throw new WasiError(Errno.BADF);
       const ptr = out >>> 0;
-      m.check(ptr, 8);
+      m.checkWrite(ptr, 8);
       m.data().setUint32(ptr, 0, true);
       m.data().setUint32(ptr + 4, encodeUtf8(entry.preopen).length, true);
       return 0;
@@ -326,7 +330,7 @@ export function fdFunctions(ctx: WasiContext) {
       if (entry.kind !== 'dir') throw new WasiError(Errno.BADF);
       const ptr = buf >>> 0;
       const capacity = bufLen >>> 0;
-      m.check(ptr, capacity);
+      m.checkWrite(ptr, capacity);
       const self = entry.dir.stat();
       const listing = [
         { name: '.', ino: self.ino, filetype: FileType.Directory },

@@ -24,8 +24,8 @@ export function pollFunctions(ctx: WasiContext) {
       if (n === 0) throw new WasiError(Errno.INVAL);
       if (n > MAX_SUBSCRIPTIONS) throw new WasiError(Errno.INVAL);
       m.check(input, n * SUBSCRIPTION_BYTES);
-      m.check(output, n * EVENT_BYTES);
-      m.check(neventsPtr >>> 0, 4);
+      m.checkWrite(output, n * EVENT_BYTES);
+      m.checkWrite(neventsPtr >>> 0, 4);
       const view = m.data();
       const events: Array<{ userdata: bigint; error: number; type: number; nbytes: bigint }> = [];
       let sleepUntilNs: bigint | null = null;

@@ -24,6 +24,9 @@ import { guardTrap, type GuardTraps } from './guard-trap.js';
 import { hostMemoryShape, withHostMemory } from '../transform/host-memory.js';
 import { threadMemoryPool } from './memory-pool.js';
 
+/** No write-guarded ranges (shared: never written). */
+const NO_RANGES: readonly number[] = [];
+
 export interface RunUsage {
   wallMs: number;
   bytesWritten: number;
@@ -89,6 +92,8 @@ export interface RunOptions {
   beforeStart?: (instance: WebAssembly.Instance) => void;
   /** Where the module's hardening guards trap (byte offset → kind), so their traps are named by kind. */
   guardTraps?: GuardTraps;
+  /** Ranges of memory the module's hardening keeps writes out of, as flat [start, end) pairs: host writes there are EFAULT. */
+  writeGuarded?: readonly number[];
   /** Called with the instance after the run, however it ended. */
   afterRun?: (instance: WebAssembly.Instance | null, result: RunResult) => void;
   /** Stdio to use instead of this thread's own descriptors (thread isolation hands stdio to the host). */
@@ -221,6 +226,8 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
       }
       const exported = instance.exports;
       if (exported.memory instanceof WebAssembly.Memory) memory.attach(guestMemory = exported.memory, exported.memory === lent);
+      // Set for every run, so a host reused across runs never keeps another module's ranges.
+      memory.guardWrites(options.writeGuarded ?? NO_RANGES);
       if (entry.kind === 'start') {
         const start = exported._start;
         if (typeof start !== 'function') throw new RunRefused('the module exports no _start function (not a WASI command)');

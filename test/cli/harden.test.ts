@@ -29,6 +29,21 @@ describe('warden harden', () => {
     assert.ok(readFileSync(join(dir, 'again.wasm')).equals(readFileSync(join(dir, 'all.wasm'))), 'idempotent');
   });
 
+  it('a module hardened before it ships keeps the host\'s writes out of its guarded ranges too, in every isolation, from a cold and a warm cache', async (t) => {
+    const dir = tempDir(t);
+    const hardened = join(dir, 'hardened.wasm');
+    assert.equal((await runWarden(['harden', '--null-guard', fixture('c', 'harden_bugs.wasm'), '-o', hardened])).code, 0);
+    const data = join(dir, 'data');
+    // harden_bugs host-write 16: args_get given its pointer array at address 16, in the null page.
+    const plain = await runWarden(['run', '--data-dir', data, fixture('c', 'harden_bugs.wasm'), '--', 'host-write', '16']);
+    assert.match(plain.stdout, /^\S*harden_bugs\.wasm \| static marker intact\n$/, 'plain, the host writes there');
+    for (const isolation of ['none', 'thread', 'process', 'process']) {
+      const r = await runWarden(['run', '--data-dir', data, '--isolation', isolation, hardened, '--', 'host-write', '16']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'verdict: clean | static marker intact\n', isolation);
+    }
+  });
+
   it('inspect shows the passes a hardened module carries', async (t) => {
     const dir = tempDir(t);
     await runWarden(['harden', '--rodata-guard', wimg, '-o', join(dir, 'h.wasm')]);

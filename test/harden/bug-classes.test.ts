@@ -22,7 +22,7 @@ function run(args: string[], harden: HardenPassName[] = []) {
   const policy = parsePolicy({ harden });
   const prepared = prepare(bugs, policy);
   const grant = compileGrant(policy, { args: ['harden_bugs', ...args] }, () => { throw new Error('no scratch'); });
-  const r = execute({ module: new WebAssembly.Module(prepared.bytes as BufferSource), grant, fuel: null, watchdog: true, guards: prepared.guards });
+  const r = execute({ module: new WebAssembly.Module(prepared.bytes as BufferSource), grant, fuel: null, watchdog: true, guards: prepared.guards, writeGuarded: prepared.writeGuarded });
   return { exitCode: r.exitCode, trap: r.trap?.kind ?? null, message: r.trap?.message ?? '', stdout: Buffer.from(r.stdout).toString() };
 }
 
@@ -63,8 +63,6 @@ describe('C memory bugs no pass stops (docs/memory-safety.md, "What no pass stop
     // A function that calls nothing never writes the stack pointer (LLVM's 128-byte red zone):
     // its variable-length array reaches .data unchecked.
     { args: ['leaf-vla', '20000'], shows: /Vtatic marker intact\n$/ },
-    // Writes the host makes for the module (a WASI call given a pointer into the null page and the constant).
-    { args: ['host-write', '16'], shows: /^harden_bugs \| static marker intact\n$/ },
   ];
   for (const c of cases) {
     it(c.args.join(' '), () => {
@@ -73,6 +71,20 @@ describe('C memory bugs no pass stops (docs/memory-safety.md, "What no pass stop
       assert.deepEqual(run(c.args, ALL), plain);
     });
   }
+
+  it('host writes for the module (args_get over the null page and the constant): plain they land; under the null or rodata pass, EFAULT and nothing written', () => {
+    // args_get's pointer array at address 16, its strings over the constant "verdict: clean".
+    const plain = run(['host-write', '16']);
+    assert.equal(plain.trap, null);
+    assert.match(plain.stdout, /^harden_bugs \| static marker intact\n$/);
+    for (const passes of [['null'], ['rodata'], ['bulk'], ALL] as HardenPassName[][]) {
+      const hardened = run(['host-write', '16'], passes);
+      assert.deepEqual({ trap: hardened.trap, stdout: hardened.stdout }, { trap: null, stdout: INTACT }, passes.join('+'));
+    }
+    // Over neither range (the pointers at the end of static data, the strings over the constant): the
+    // stack pass alone guards no host write, and the strings land.
+    assert.match(run(['host-write', '16'], ['stack']).stdout, /^harden_bugs \| static marker intact\n$/);
+  });
 
   it('a correct run gives the same output hardened', () => {
     const plain = run(['ok']);

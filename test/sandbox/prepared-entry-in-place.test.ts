@@ -39,7 +39,7 @@ const macKey = randomBytes(32);
 function entryFor(rewritten: Uint8Array): Uint8Array {
   const prepared: Prepared = {
     digest: key.digest, bytes: rewritten, metered: false, injected: { checkpoint: null, startWrapper: null },
-    exports: new Map(), stubs: [], imported: new Set(), usesKernel: false, guards: [],
+    exports: new Map(), stubs: [], imported: new Set(), usesKernel: false, guards: [], writeGuarded: [],
   };
   return encodeEntry(key, original, { verdict: 'admitted', prepared }, macKey);
 }

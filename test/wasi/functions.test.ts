@@ -102,6 +102,63 @@ describe('preview1 functions', () => {
     assert.ok(result.denied.some((d) => d.call === 'sock_accept' && d.errno === 'NOTSOCK'));
   });
 
+  it('every call that writes guest memory refuses a write-guarded range with EFAULT and writes nothing', async (t) => {
+    // A hardened module's guarded ranges (its null page and constants): here [0, 1024) and [4096, 4160).
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'f'), 'file bytes');
+    symlinkSync('f', join(dir, 'link'));
+    const GUARDED = 0;
+    const RO = 4096;
+    await withProbe({ args: ['prog', 'arg'], env: [['K', 'v']], mounts: [{ host: dir, guest: '/d', readOnly: false }] }, (p) => {
+      const before = p.bytes.slice(0, 8192);
+      const fileName = p.put(2000, 'f');
+      const linkName = p.put(2100, 'link');
+      // iovecs for reads: one buffer in the null page, one over the constants.
+      p.view.setUint32(2200, GUARDED + 512, true); p.view.setUint32(2204, 8, true);
+      p.view.setUint32(2208, RO + 8, true); p.view.setUint32(2212, 8, true);
+      // one clock subscription for poll_oneoff, at 2300.
+      p.bytes.fill(0, 2300, 2348); p.view.setBigUint64(2300 + 24, 0n, true);
+      const calls: Array<[string, () => number]> = [
+        ['args_get pointers', () => p.args_get!(GUARDED + 16, 3000)],
+        ['args_get strings', () => p.args_get!(3000, RO)],
+        ['args_sizes_get', () => p.args_sizes_get!(GUARDED, 3000)],
+        ['environ_get strings', () => p.environ_get!(3000, RO + 4)],
+        ['environ_sizes_get', () => p.environ_sizes_get!(3000, RO)],
+        ['clock_time_get', () => p.clock_time_get!(1, 0n, GUARDED + 8)],
+        ['clock_res_get', () => p.clock_res_get!(1, RO)],
+        ['random_get', () => p.random_get!(RO + 60, 16)],
+        ['fd_fdstat_get', () => p.fd_fdstat_get!(1, GUARDED + 100)],
+        ['fd_filestat_get', () => p.fd_filestat_get!(3, RO)],
+        ['fd_prestat_get', () => p.fd_prestat_get!(3, GUARDED)],
+        ['fd_prestat_dir_name', () => p.fd_prestat_dir_name!(3, RO, 2)],
+        ['fd_readdir', () => p.fd_readdir!(3, RO, 64, 0n, 3000)],
+        ['fd_readdir count', () => p.fd_readdir!(3, 3100, 64, 0n, GUARDED)],
+        ['path_open fd', () => p.path_open!(3, 0, 2000, fileName, 0, 2n, 0n, 0, GUARDED + 4)],
+        ['path_filestat_get', () => p.path_filestat_get!(3, 0, 2000, fileName, RO)],
+        ['path_readlink', () => p.path_readlink!(3, 2100, linkName, RO, 16, 3000)],
+        ['path_readlink count', () => p.path_readlink!(3, 2100, linkName, 3100, 16, GUARDED)],
+        ['poll_oneoff events', () => p.poll_oneoff!(2300, RO, 1, 3000)],
+        ['poll_oneoff count', () => p.poll_oneoff!(2300, 3100, 1, GUARDED)],
+      ];
+      for (const [name, call] of calls) assert.equal(call(), Errno.FAULT, name);
+      // A read into the guarded ranges, from a file opened for it.
+      assert.equal(p.path_open!(3, 0, 2000, fileName, 0, 2n, 0n, 0, 3200), OK);
+      const fd = p.view.getUint32(3200, true);
+      assert.equal(p.fd_read!(fd, 2200, 1, 3000), Errno.FAULT, 'fd_read into the null page');
+      assert.equal(p.fd_read!(fd, 2208, 1, 3000), Errno.FAULT, 'fd_read over the constants');
+      assert.equal(p.fd_pread!(fd, 2208, 1, 0n, 3000), Errno.FAULT, 'fd_pread over the constants');
+      assert.equal(p.fd_seek!(fd, 0n, 0, RO + 16), Errno.FAULT, 'fd_seek');
+      assert.equal(p.fd_tell!(fd, GUARDED + 24), Errno.FAULT, 'fd_tell');
+      assert.deepEqual(p.bytes.subarray(0, 1024), before.subarray(0, 1024), 'the null page is as it was');
+      assert.deepEqual(p.bytes.subarray(RO, RO + 64), before.subarray(RO, RO + 64), 'the constants are as they were');
+      // Outside the ranges, the same calls write.
+      assert.equal(p.fd_read!(fd, 2216, 0, 3000), OK);
+      assert.equal(p.clock_time_get!(1, 0n, 5000), OK);
+      assert.equal(p.args_get!(5100, 5200), OK);
+      assert.equal(p.get(5200, 4), 'prog');
+    }, { writeGuarded: [0, 1024, RO, RO + 64] });
+  });
+
   it('prestat names the preopen; non-preopens are EBADF; a short buffer is ENAMETOOLONG', async (t) => {
     const dir = tempDir(t);
     await withProbe({ mounts: [{ host: dir, guest: '/data', readOnly: false }] }, (p) => {

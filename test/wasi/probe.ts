@@ -17,11 +17,12 @@ export type Probe = Record<string, (...args: Array<number | bigint>) => number> 
 };
 
 /** Runs `body` with the probe's exports during a real run under `grant`; returns the run's result. */
-export async function withProbe(grant: Partial<Parameters<typeof defineGrant>[0]>, body: (p: Probe) => void): Promise<RunResult> {
+export async function withProbe(grant: Partial<Parameters<typeof defineGrant>[0]>, body: (p: Probe) => void, options: { writeGuarded?: number[] } = {}): Promise<RunResult> {
   compiled ??= watFixture('wasi-probe').then((bytes) => new WebAssembly.Module(bytes));
   const module = await compiled;
   let failure: unknown;
   const result = runWasi(module, defineGrant(grant as GrantSpec), {
+    ...options,
     beforeStart(instance) {
       const memory = instance.exports.memory as WebAssembly.Memory;
       const probe = Object.assign(Object.create(null), instance.exports) as Probe;
