@@ -1,8 +1,8 @@
 // Reads a module file named on the command line (`-`: stdin), turning each way
 // it can be wrong into its own one-line message.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { readBoundedBytes, TooLargeError } from '../policy/read-text.js';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { readBoundedBytes, readOpenedFile, TooLargeError } from '../policy/read-text.js';
 import { resolveFrom } from './paths.js';
 import { InputError } from './errors.js';
 
@@ -51,7 +51,7 @@ export function readModuleFile(path: string, cwd: string, maxBytes = 1024 * 1024
     if (stat.size === 0) throw new InputError(`${path} is empty`);
     if (stat.size > maxBytes) throw new InputError(`${path} is ${stat.size} bytes, over the limit of ${maxBytes}`);
     // Read to the size fstat gave, never past it: a file that grows meanwhile cannot outrun the bound.
-    bytes = readOpened(fd, stat.size, room);
+    bytes = readOpenedFile(fd, stat.size, room);
   } catch (error) {
     if (error instanceof InputError) throw error;
     throw new InputError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
@@ -98,20 +98,4 @@ function checkModuleBytes(bytes: Uint8Array, path: string): Uint8Array {
   }
   if (bytes.length < 8) throw new InputError(`${path} is truncated: ${bytes.length} bytes, shorter than the 8-byte header`);
   return bytes;
-}
-
-/**
- * `size` bytes of an open file, in a buffer `room` bytes longer (a view of the buffer read, not a
- * copy: a copy of a 31 MB module cost a run about 20 ms). Fewer if the file shrank meanwhile.
- */
-function readOpened(fd: number, size: number, room: number): Uint8Array {
-  // Not zeroed: the bytes up to `size` are read over, and the room is written before it is read.
-  const buffer = new Uint8Array(Buffer.allocUnsafeSlow(size + room).buffer, 0, size);
-  let at = 0;
-  while (at < size) {
-    const n = readSync(fd, buffer, at, size - at, at);
-    if (n === 0) break;
-    at += n;
-  }
-  return buffer.subarray(0, at);
 }

@@ -3,7 +3,8 @@
 // config.json ($DOCKER_CONFIG/config.json, else ~/.docker/config.json).
 // Credential helpers (credsStore, credHelpers) are not consulted.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { readOpenedFile } from '../policy/read-text.js';
 import type { Credentials } from '../store/http.js';
 import type { CommandIO } from './io.js';
 
@@ -54,14 +55,8 @@ function readConfigFile(path: string): Buffer | null {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile() || stat.size > MAX_CONFIG_BYTES) return null;
-    const buffer = Buffer.alloc(stat.size);
-    let at = 0;
-    while (at < buffer.length) {
-      const n = readSync(fd, buffer, at, buffer.length - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    return buffer.subarray(0, at);
+    const bytes = readOpenedFile(fd, stat.size);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   } finally {
     closeSync(fd);
   }

@@ -53,3 +53,21 @@ export function readBoundedBytes(source: string | number, max: number, what: str
 export function readBoundedText(path: string, max = MAX_SETTINGS_FILE): string {
   return Buffer.from(readBoundedBytes(path, max, 'not a settings file').buffer).toString('utf8');
 }
+
+/**
+ * The first `size` bytes of an open file (its size as fstat gave it), read by position, in a buffer
+ * `room` bytes longer than they are (not zeroed: the room is the caller's to write before it reads);
+ * fewer when the file shrank meanwhile, never more when it grew: what a caller bounded by the size
+ * it checked stays bounded. Shared by every reader that opens first and judges the descriptor
+ * (a module named on the command line, the store, Docker's config.json, a tenant's module file).
+ */
+export function readOpenedFile(fd: number, size: number, room = 0): Uint8Array {
+  const buffer = new Uint8Array(Buffer.allocUnsafeSlow(size + room).buffer, 0, size);
+  let at = 0;
+  while (at < size) {
+    const n = readSync(fd, buffer, at, size - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  return buffer.subarray(0, at);
+}

@@ -6,7 +6,8 @@
 // kept too (by its own digest, in a store of its own): it names the module's
 // digest, so a restart or a reload finds the module without the registry.
 
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { readOpenedFile } from '../policy/read-text.js';
 import { openStore, type Store } from '../store/local.js';
 import { pullModule, wasmLayerDigest } from '../store/oci.js';
 import { parseOciReference, type OciReference } from '../store/reference.js';
@@ -94,14 +95,25 @@ export class LocalModuleSource implements ModuleSource {
       const oci = parseOciReference(ref.reference);
       return (this.pinned(oci) ?? { bytes: (await this.pull(oci)).module }).bytes;
     }
-    let size: number;
+    // Opened first and judged by the descriptor: a stat of the path then a read of it blocked the
+    // server's event loop for ever on a FIFO (a stat says size 0; the read waits for a writer).
+    let fd: number;
     try {
-      size = statSync(ref.path).size;
+      fd = openSync(ref.path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
       throw new ModuleSourceError(`cannot read ${ref.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    if (size > this.maxBytes) throw new ModuleSourceError(`${ref.path} is ${size} bytes, over ${this.maxBytes}`);
-    return new Uint8Array(readFileSync(ref.path));
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new ModuleSourceError(`${ref.path} is not a regular file`);
+      if (stat.size > this.maxBytes) throw new ModuleSourceError(`${ref.path} is ${stat.size} bytes, over ${this.maxBytes}`);
+      return readOpenedFile(fd, stat.size);
+    } catch (error) {
+      if (error instanceof ModuleSourceError) throw error;
+      throw new ModuleSourceError(`cannot read ${ref.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   put(bytes: Uint8Array): ResolvedModule {

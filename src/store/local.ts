@@ -6,7 +6,8 @@
 // a FIFO or a device, never more than the largest module any command reads.
 
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { readOpenedFile } from '../policy/read-text.js';
 import { createAtomicFile, defaultWrite, type AtomicFile, type WriteFn } from './atomic-file.js';
 import { classifyModuleRef, isStoreDigest } from './reference.js';
 
@@ -120,14 +121,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
       if (!stat.isFile()) throw new StoreError(`the store entry for ${digest} is not a regular file; refused`);
       if (stat.size > MAX_STORED_BYTES) throw new StoreError(`the store entry for ${digest} is ${stat.size} bytes, over the ${MAX_STORED_BYTES} a module may have`);
       // What fstat said, no more: a file that grows while read is cut there (and fails the hash).
-      bytes = new Uint8Array(stat.size);
-      let at = 0;
-      while (at < bytes.length) {
-        const n = readSync(fd, bytes, at, bytes.length - at, at);
-        if (n === 0) break;
-        at += n;
-      }
-      bytes = bytes.subarray(0, at);
+      bytes = readOpenedFile(fd, stat.size);
     } catch (error) {
       if (error instanceof StoreError) throw error;
       throw new StoreError(`cannot read ${digest} from the store at ${dataDir} (${code(error)})`);

@@ -369,6 +369,25 @@ describe('storage meter', () => {
   });
 });
 
+describe('module source', () => {
+  it('refuses a module file that is a FIFO or a directory at once, instead of blocking the server on it', { timeout: 20_000 }, async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { LocalModuleSource } = await import('../../src/server/module-source.js');
+    const dir = mkdtempSync(`${tmpdir()}/warden-source-`);
+    try {
+      execFileSync('mkfifo', [`${dir}/fifo.wasm`]);
+      const source = new LocalModuleSource(`${dir}/data`, 1 << 20);
+      await assert.rejects(source.resolve({ kind: 'file', path: `${dir}/fifo.wasm` }), /fifo\.wasm is not a regular file/);
+      await assert.rejects(source.resolve({ kind: 'file', path: dir }), /is not a regular file/);
+      await assert.rejects(source.resolve({ kind: 'file', path: `${dir}/missing.wasm` }), /cannot read .*missing\.wasm \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('log lines batched per turn', () => {
   it('writes a turn\'s lines once, in order, at the end of the turn, and at once on flush', async () => {
     const writes: string[] = [];
