@@ -4,7 +4,12 @@
 
 import { readFileSync } from 'node:fs';
 
+/** The version the bundler wrote into a bundle (tools/bundle-cli.js); absent when running from dist/src. */
+declare const WARDEN_VERSION: string | undefined;
+
 export function packageVersionFrom(start: string): string {
+  // A bundle knows its version: no package.json is opened and parsed on each start.
+  if (typeof WARDEN_VERSION === 'string') return WARDEN_VERSION;
   let dir = start;
   for (let i = 0; i < 6; i++) {
     try {

@@ -67,6 +67,9 @@ const importThroughLoader = {
 // The hash of dist/src that keys prepared-module entries (src/sandbox/code-hash.ts), computed
 // here once rather than by hashing the bundle on every start.
 const codeHash = codeHashOf('dist/src');
+// The version too: `--version` and the prepared-module cache's key read it, and a bundle is rebuilt
+// with the package.
+const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
 for (const [outfile, entry] of Object.entries(bundles)) await build({
   entryPoints: [entry],
   outfile,
@@ -81,7 +84,7 @@ for (const [outfile, entry] of Object.entries(bundles)) await build({
   // The sandbox finds its worker entry through __dirname when bundled, import.meta.url when not.
   logOverride: { 'empty-import-meta': 'silent' },
   logLevel: 'warning',
-  define: { WARDEN_CODE_HASH: JSON.stringify(codeHash) },
+  define: { WARDEN_CODE_HASH: JSON.stringify(codeHash), WARDEN_VERSION: JSON.stringify(packageVersion) },
   plugins: outfile === 'dist/cli/warden.cjs' ? [lazyBuiltins, importThroughLoader] : [lazyBuiltins],
   // The CLI bundle is one function expression (Module.wrap's wrapper and `__wardenImport`), which
   // bin/load-bundle.cjs compiles as it is read; its last line names its build, and its code cache is
