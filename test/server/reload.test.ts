@@ -35,8 +35,11 @@ function table(dataDir: string, settings: { listen: string; admin: string; worke
       { id: 'hello', routes: ['/hello/...'], module: example('hello.wasm') },
       { id: 'kv', routes: ['/kv/...'], module: example('kv.wasm') },
       { id: 'app', routes: ['/app/...'], module: fixture('versioned-v1.wasm'), policy: { limits: { fuel: 0, timeout: '20s' } } },
-      // Spins to its deadline on /spin/spin: a run that holds its worker for a while.
-      { id: 'spinner', routes: ['/spin/...'], module: example('hostile.wasm'), limits: { concurrency: 4 }, policy: { limits: { fuel: 0, timeout: '1500ms' } } },
+      // Spins to its deadline on /spin/spin: a run that holds its worker for a while. The resize test
+      // watches states that last only while such a run holds its worker (one runs and one waits,
+      // then a reload, then both run): with 1.5 s, a reload slowed by a loaded machine outlasted
+      // the first run, and "both run" was never seen. 4 s leaves the observation room.
+      { id: 'spinner', routes: ['/spin/...'], module: example('hostile.wasm'), limits: { concurrency: 4 }, policy: { limits: { fuel: 0, timeout: '4s' } } },
     ],
   };
 }
