@@ -1,8 +1,9 @@
 // A file that appears whole or not at all: bytes go to a temporary file in the
 // target's directory (so the final rename stays on one filesystem), are
-// synced, then renamed over the target. Any failure removes the temporary file.
+// synced, then renamed over the target (or, where nothing may be replaced,
+// linked to it). Any failure removes the temporary file.
 
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 /** The write call; replaceable so tests can make the disk fill up halfway. */
 export type WriteFn = (fd: number, data: Uint8Array, offset: number) => number;
@@ -14,6 +15,12 @@ export interface AtomicFile {
   write(chunk: Uint8Array): void;
   /** Syncs and renames the temporary file to `path`. */
   commit(path: string): void;
+  /**
+   * Syncs and links the temporary file to `path`, which must not exist (throws EEXIST, the
+   * target left as it was), then drops the temporary name. Returns the file's identity, so
+   * a caller undoing the commit removes `path` only while it is still this file.
+   */
+  commitNew(path: string): { dev: number; ino: number };
   /** Drops the temporary file. Safe to call at any time, more than once. */
   abort(): void;
 }
@@ -52,6 +59,23 @@ export function createAtomicFile(dir: string, write: WriteFn = defaultWrite, mod
       } catch (error) {
         abort();
         throw error;
+      }
+    },
+    commitNew(path) {
+      if (fd === null) throw new Error('commit after commit or abort');
+      try {
+        fsyncSync(fd);
+        const { dev, ino } = fstatSync(fd);
+        closeSync(fd);
+        fd = null;
+        // link() fails with EEXIST when anything (a file, a dangling symlink) is at `path`, in
+        // the one system call that places the file: this stops a "refuse to overwrite" check
+        // made earlier from being beaten by a file that appears after it (a rename would
+        // replace that file without a word).
+        linkSync(temp, path);
+        return { dev, ino };
+      } finally {
+        abort();
       }
     },
     abort,

@@ -6,7 +6,7 @@ import { flag, parseArgs } from '../args.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { entryExists, resolveFrom } from '../paths.js';
-import { writeFileAtomic } from '../write-atomic.js';
+import { writeFileAtomic, writeNewFileAtomic } from '../write-atomic.js';
 import { printJson, terminalSafe } from '../terminal-text.js';
 
 export const usage = `usage: warden init [--out FILE] [--force] [--json]
@@ -82,8 +82,11 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     return ExitCode.OK;
   }
   const path = resolveFrom(io.cwd, out);
-  if (entryExists(path) && !args.switches.has('force')) throw new UsageError(`${out} exists; pass --force to overwrite`);
-  writeFileAtomic(path, STARTER_POLICY);
+  if (args.switches.has('force')) writeFileAtomic(path, STARTER_POLICY);
+  else {
+    if (entryExists(path)) throw new UsageError(`${out} exists; pass --force to overwrite`);
+    writeNewFileAtomic(path, STARTER_POLICY, 0o644, out);
+  }
   let policy;
   try {
     policy = loadPolicy(path);
