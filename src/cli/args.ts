@@ -110,6 +110,22 @@ export function flagList(args: ParsedArgs, name: string): string[] {
   return args.flags.get(name) ?? [];
 }
 
+/**
+ * The NAME=VALUE pairs of a repeatable flag (`--env`, `call --config`), each name once: a name
+ * given twice (`--env A=1 --env A=2`) had kept the last without a word, where a policy file
+ * refuses the same key twice; a flag once over a policy file's name still replaces it.
+ */
+export function namedPairs(flagName: string, texts: readonly string[], parse: (text: string) => [string, string]): Array<[string, string]> {
+  const seen = new Map<string, string>();
+  return texts.map((text) => {
+    const pair = parse(text);
+    const earlier = seen.get(pair[0]);
+    if (earlier !== undefined) throw new UsageError(`${flagName} ${text}: ${pair[0]} is already set by ${flagName} ${earlier}`);
+    seen.set(pair[0], text);
+    return pair;
+  });
+}
+
 /** Parses `64MiB`, `1GiB`, `4096` into bytes. */
 export function parseSize(text: string, what: string): number {
   const bytes = toBytes(text);

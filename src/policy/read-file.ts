@@ -1,6 +1,7 @@
 // Reading a policy file: TOML unless the name ends in .json.
 
 import { parse as parseToml } from 'smol-toml';
+import { repeatedJsonKey } from './json-keys.js';
 import { parsePolicy, PolicyError } from './load.js';
 import { readBoundedText, TooLargeError } from './read-text.js';
 import type { Policy } from './policy.js';
@@ -19,6 +20,11 @@ export function loadPolicy(path: string): Policy {
   } catch (error) {
     throw new PolicyError([`not valid ${path.endsWith('.json') ? 'JSON' : 'TOML'}${syntaxPosition(error, text)}: ${syntaxReason(error)}`], path);
   }
+  if (path.endsWith('.json')) {
+    // A key given twice is refused, as TOML refuses it: JSON.parse had kept the last one.
+    const repeated = repeatedJsonKey(text);
+    if (repeated) throw new PolicyError([`not valid JSON${positionOf(text, repeated.offset)}: the key ${JSON.stringify(repeated.key.length > 60 ? `${repeated.key.slice(0, 60)}…` : repeated.key)} is given twice`], path);
+  }
   // Relative paths in the file are read from its directory, spelt without `.`/`..` so
   // that messages name it plainly.
   const dir = normalise(path.slice(0, Math.max(0, path.lastIndexOf('/'))) || (path.startsWith('/') ? '/' : '.'));
@@ -30,10 +36,14 @@ function syntaxPosition(error: unknown, text: string): string {
   const { line, column } = error as { line?: unknown; column?: unknown };
   if (typeof line === 'number' && typeof column === 'number') return ` at line ${line}, column ${column}`;
   const offset = /at position (\d+)/.exec((error as Error).message ?? '')?.[1];
-  if (offset === undefined) return '';
-  const before = text.slice(0, Number(offset));
+  return offset === undefined ? '' : positionOf(text, Number(offset));
+}
+
+/** ` at line L, column C` of a character offset. */
+function positionOf(text: string, offset: number): string {
+  const before = text.slice(0, offset);
   const lineNumber = before.split('\n').length;
-  return ` at line ${lineNumber}, column ${Number(offset) - before.lastIndexOf('\n')}`;
+  return ` at line ${lineNumber}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
 /** The reason alone: no code excerpt, no repeated position. */

@@ -8,7 +8,7 @@ import { AdmissionError } from '../../sandbox/prepare.js';
 import { createSandbox } from '../../sandbox/sandbox.js';
 import { RunRefused } from '../../wasi/run.js';
 import { formatGuestStack, REPORT_VERSION } from '../../wasi/trap.js';
-import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize } from '../args.js';
+import { flag, flagList, namedPairs, parseArgs, parseCount, parseDuration, parseSize } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { resolveFrom } from '../paths.js';
@@ -29,7 +29,7 @@ no clock, no randomness unless a policy grants them.
   --input FILE|-          the input bytes (default: none; '-' reads stdin), at most
                           the plugin memory limit (plugin.memory, default 64MiB)
   --policy FILE           a policy file; its [plugin] table gives config and bounds
-  --config K=V            a config value the plugin can read (repeatable; over the policy's)
+  --config K=V            a config value the plugin can read (repeatable, each key once; over the policy's)
   --timeout DURATION      wall-clock limit (default none; 0s: none)
   --fuel N                instruction budget (default off)
   --memory-limit SIZE     the plugin's linear memory (default 1GiB)
@@ -60,11 +60,12 @@ function effectivePolicy(args: ReturnType<typeof parseArgs>, io: CommandIO): Pol
     throw new InputError(error instanceof PolicyError ? error.message : String(error));
   }
   const config: Record<string, string> = { ...(base?.plugin.config ?? {}) };
-  for (const text of flagList(args, 'config')) {
+  const pairs = namedPairs('--config', flagList(args, 'config'), (text) => {
     const eq = text.indexOf('=');
     if (eq <= 0) throw new UsageError(`--config: '${text}' is not K=V`);
-    config[text.slice(0, eq)] = text.slice(eq + 1);
-  }
+    return [text.slice(0, eq), text.slice(eq + 1)];
+  });
+  for (const [key, value] of pairs) config[key] = value;
   const limits: Record<string, unknown> = {};
   const timeout = flag(args, 'timeout');
   const fuel = flag(args, 'fuel');

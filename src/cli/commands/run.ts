@@ -13,7 +13,7 @@ import type { MountPolicy, Policy } from '../../policy/policy.js';
 import type { SandboxResult } from '../../sandbox/execute.js';
 import { AdmissionError } from '../../sandbox/prepare.js';
 import { createSandbox } from '../../sandbox/sandbox.js';
-import { flag, flagList, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
+import { flag, flagList, namedPairs, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { parentOf, resolveFrom } from '../paths.js';
@@ -44,7 +44,7 @@ prints its results one per line.
   --dir-ro HOST[::GUEST]  grant a host directory read-only
   --tmpfs GUEST           grant an empty scratch directory, removed after the run
   --file HOST::GUEST      grant one host file, read-only (a snapshot), at the guest file path
-  --env K=V               set an environment variable (repeatable; nothing is inherited)
+  --env K=V               set an environment variable (repeatable, each name once; nothing is inherited)
   --env NAME              pass the host's NAME through (only the names given)
   --clock POLICY          real | coarse[:RES] | frozen | virtual[:STEP]   (default coarse:1ms)
   --random SOURCE         os | seeded:N                                   (default os)
@@ -160,7 +160,7 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
     guests.add(mount.guest);
   }
   overrides.mounts = granted.map(([, mount]) => mount);
-  overrides.env = flagList(args, 'env').map((e) => parseEnv(e, hostEnv));
+  overrides.env = namedPairs('--env', flagList(args, 'env'), (e) => parseEnv(e, hostEnv));
   const clock = flag(args, 'clock');
   if (clock !== undefined) {
     try { overrides.clock = parseClockPolicy(clock); } catch (error) { throw new UsageError(`--clock: ${(error as Error).message}`); }
