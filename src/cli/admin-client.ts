@@ -2,7 +2,7 @@
 // http://HOST:PORT or unix:PATH, bearer token from $WARDEN_ADMIN_TOKEN.
 
 import { request } from 'node:http';
-import { flag, parseDuration, type ParsedArgs } from './args.js';
+import { flag, parsePositiveDuration, type ParsedArgs } from './args.js';
 import { InputError, UsageError } from './errors.js';
 import type { CommandIO } from './io.js';
 import { printJson, terminalSafe } from './terminal-text.js';
@@ -33,9 +33,7 @@ export function adminToken(io: CommandIO): string {
 export function adminTimeout(args: ParsedArgs): number {
   const text = flag(args, 'timeout');
   if (text === undefined) return DEFAULT_ADMIN_TIMEOUT_MS;
-  const ms = parseDuration(text, '--timeout');
-  if (!(ms > 0)) throw new UsageError(`--timeout: '${text}' must be longer than 0`);
-  return ms;
+  return parsePositiveDuration(text, '--timeout');
 }
 
 export function adminCall(url: string, path: string, token: string, body?: { type: string; data: Uint8Array }, timeoutMs = DEFAULT_ADMIN_TIMEOUT_MS): Promise<AdminResponse> {

@@ -143,6 +143,26 @@ export function parseDuration(text: string, what: string): number {
   return ms;
 }
 
+/**
+ * A size that must allow something (pull's `--max-size`): 0 (or `0.5`, rounded down) would refuse
+ * every module, and only after the registry had been asked; refused here, before any connection.
+ */
+export function parsePositiveSize(text: string, what: string): number {
+  const bytes = parseSize(text, what);
+  if (bytes < 1) throw new UsageError(`${what}: '${text}' must be at least 1 byte`);
+  return bytes;
+}
+
+/**
+ * A deadline that must leave time (a registry's or the admin API's `--timeout`): a zero one ended
+ * the operation at once, after a connection had begun or with a message that named no flag value.
+ */
+export function parsePositiveDuration(text: string, what: string): number {
+  const ms = parseDuration(text, what);
+  if (!(ms > 0)) throw new UsageError(`${what}: '${text}' must be longer than 0`);
+  return ms;
+}
+
 /** Parses a non-negative integer count. */
 export function parseCount(text: string, what: string): number {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what}: '${text}' is not a whole number`);

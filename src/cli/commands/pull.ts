@@ -7,7 +7,7 @@ import { RegistryError } from '../../store/http.js';
 import { openStore, StoreError, type BlobIngest } from '../../store/local.js';
 import { DEFAULT_MAX_MODULE_BYTES, pullModuleInto, type Pulled } from '../../store/oci.js';
 import { formatOciReference, parseOciReference, ReferenceError, type OciReference } from '../../store/reference.js';
-import { flag, parseArgs, parseDuration, parseSize } from '../args.js';
+import { flag, parseArgs, parsePositiveDuration, parsePositiveSize } from '../args.js';
 import { dataDir } from '../data-dir.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
@@ -109,8 +109,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const options = {
     insecure: args.switches.has('insecure'),
     ...credentialsFrom(io, ref.registry),
-    ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
-    maxBytes: maxSize ? parseSize(maxSize, '--max-size') : DEFAULT_MAX_MODULE_BYTES,
+    ...(timeout !== undefined ? { timeoutMs: parsePositiveDuration(timeout, '--timeout') } : {}),
+    maxBytes: maxSize !== undefined ? parsePositiveSize(maxSize, '--max-size') : DEFAULT_MAX_MODULE_BYTES,
   };
   const storeDir = args.switches.has('store') ? dataDir(flag(args, 'data-dir'), io) : null;
   if (!ref.digest) io.stderr(`warden pull: warning: ${terminalSafe(args.positionals[0]!)} is a tag, which can be moved; pin a digest\n`);

@@ -6,7 +6,7 @@ import { openStore, StoreError } from '../../store/local.js';
 import { pushModuleManifest } from '../../store/oci.js';
 import { attachSignature } from '../../store/referrers.js';
 import { parseOciReference, ReferenceError, type OciReference } from '../../store/reference.js';
-import { flag, parseArgs, parseDuration } from '../args.js';
+import { flag, parseArgs, parsePositiveDuration } from '../args.js';
 import { dataDir } from '../data-dir.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
@@ -75,7 +75,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   const client = {
     insecure: args.switches.has('insecure'),
     ...credentialsFrom(io, ref.registry),
-    ...(timeout ? { timeoutMs: parseDuration(timeout, '--timeout') } : {}),
+    ...(timeout !== undefined ? { timeoutMs: parsePositiveDuration(timeout, '--timeout') } : {}),
   };
   const referrer = flag(args, 'referrer');
   const signature = referrer ? readDetached(referrer, io.cwd) : null;
