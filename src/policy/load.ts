@@ -2,6 +2,7 @@
 // frozen Policy. Every problem is reported with the key path that has it, all
 // at once, so one edit fixes a file.
 
+import { guestPathProblem } from './guest-path.js';
 import { MAX_KEY_FILE_BYTES, parsePublicKey, type PublicKey } from '../signing/keys.js';
 import { readBoundedBytes, TooLargeError } from './read-text.js';
 import { parseClockPolicy } from '../wasi/clocks.js';
@@ -103,6 +104,9 @@ function readMounts(r: Reader, raw: unknown, baseDir: string): MountPolicy[] {
     if (!guest) { if (m.guest === undefined) r.fail(`${path}.guest`, 'required'); return; }
     if (guests.has(guest)) r.fail(`${path}.guest`, `'${guest}' is mounted twice`);
     guests.add(guest);
+    // A mount no guest could reach by the path meant (`/a/../y`, `/a//y`): refused, here and for the CLI's flags.
+    const guestProblem = guestPathProblem(guest);
+    if (guestProblem) r.fail(`${path}.guest`, guestProblem);
     const kind = r.string(m.kind, `${path}.kind`) ?? 'host';
     if (kind === 'file') {
       const host = r.string(m.host, `${path}.host`);

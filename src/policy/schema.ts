@@ -69,7 +69,7 @@ export function policySchema(): Schema {
           properties: {
             kind: { enum: ['host', 'tmpfs', 'file'], default: 'host' },
             host: { type: 'string' },
-            guest: { type: 'string' },
+            guest: { type: 'string', description: "The path the guest opens it by, absolute or relative (leading ./ and .. allowed); no empty, '.' or '..' component after its start, since guests match a mount by spelling." },
             mode: { enum: ['ro', 'rw'], default: 'ro' },
           },
         },

@@ -7,6 +7,7 @@ import { formatWasmValue } from '../../wasi/values.js';
 import { formatGuestStack, noDirectoryHint, REPORT_VERSION } from '../../wasi/trap.js';
 import { PolicyError } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
+import { guestPathProblem } from '../../policy/guest-path.js';
 import { checkMountSources, mountSourceProblem } from '../../policy/mount-sources.js';
 import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/overrides.js';
 import type { MountPolicy, Policy } from '../../policy/policy.js';
@@ -154,6 +155,12 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
   ];
   const guests = new Set(base.mounts.map((m) => m.guest));
   for (const [typed, mount] of granted) {
+    // The policy loader's own check of a guest path, so that a flag and a policy file refuse the same paths.
+    const guestProblem = guestPathProblem(mount.guest);
+    if (guestProblem) {
+      const unnamed = mount.kind === 'host' && !typed.includes('::');
+      throw new UsageError(`${typed}: ${guestProblem}${unnamed ? ' (without ::GUEST it is the host path as given; add ::/GUEST)' : ''}`);
+    }
     const problem = mountSourceProblem(mount);
     if (problem) throw new InputError(`${typed}: ${problem}`);
     if (guests.has(mount.guest)) throw new UsageError(`${typed}: '${mount.guest}' is already mounted${file && base.mounts.some((m) => m.guest === mount.guest) ? ` (by ${file})` : ''}`);
