@@ -2,6 +2,7 @@
 // per way they can be wrong. Sizes are checked before reading: a key file is
 // small, and a path to something huge must not be read into memory.
 
+import { notFoundHint } from '../text/not-utf8.js';
 import { readFileSync, statSync } from 'node:fs';
 import { KeyError, parsePublicKey, parseSecretKey, type PublicKey, type SecretKey } from '../signing/keys.js';
 import { InputError } from './errors.js';
@@ -21,7 +22,7 @@ function read(path: string, cwd: string, maxBytes: number, what: string): Uint8A
   } catch (error) {
     if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`}`);
+    throw new InputError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot read (${code})`}${notFoundHint(path, code)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Reads a module file named on the command line (`-`: stdin), turning each way
 // it can be wrong into its own one-line message.
 
+import { notUtf8Hint } from '../text/not-utf8.js';
 import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { readBoundedBytes, readOpenedFile, TooLargeError } from '../policy/read-text.js';
 import { resolveFrom } from './paths.js';
@@ -72,14 +73,6 @@ function readStdin(maxBytes: number): Uint8Array {
     if (error instanceof TooLargeError) throw new InputError(`stdin: ${error.message}`);
     throw new InputError(`stdin: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-}
-
-/**
- * Node reads its arguments as UTF-8: a file name that is not (bytes of another encoding) arrives with
- * U+FFFD in place of them and names no file. Said so, since the file is plainly there in `ls`.
- */
-export function notUtf8Hint(path: string): string {
-  return path.includes('\ufffd') ? ' (its name as given holds U+FFFD: a name that is not UTF-8 cannot be passed to warden; rename the file)' : '';
 }
 
 /** The bytes if they are a core module's binary; else InputError saying what they are instead. */

@@ -3,6 +3,7 @@
 // checked, rather than as a refusal of every run. Runs still open each mount
 // beneath-only when they start: this check is for messages, not security.
 
+import { notFoundHint } from '../text/not-utf8.js';
 import { statSync } from 'node:fs';
 import { PolicyError } from './load.js';
 import type { MountPolicy, Policy } from './policy.js';
@@ -22,7 +23,7 @@ export function mountSourceProblem(mount: MountPolicy): string | null {
     if (want === 'file' && !stat.isFile()) problem = 'is not a regular file';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    problem = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`;
+    problem = (code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`) + notFoundHint(mount.host, code);
   }
   return problem && `the ${want} ${mount.host} ${problem}`;
 }

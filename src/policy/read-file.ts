@@ -1,5 +1,6 @@
 // Reading a policy file: TOML unless the name ends in .json.
 
+import { notFoundHint } from '../text/not-utf8.js';
 import { parse as parseToml } from 'smol-toml';
 import { repeatedJsonKey } from './json-keys.js';
 import { parsePolicy, PolicyError } from './load.js';
@@ -12,7 +13,8 @@ export function loadPolicy(path: string): Policy {
     text = readBoundedText(path);
   } catch (error) {
     if (error instanceof TooLargeError) throw new PolicyError([error.message], path);
-    throw new PolicyError([`cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`], path);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PolicyError([`cannot read (${code ?? 'error'})${notFoundHint(path, code)}`], path);
   }
   let raw: unknown;
   try {

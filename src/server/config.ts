@@ -3,6 +3,7 @@
 // key path; what comes out is frozen and complete (defaults applied), and each
 // tenant's policy is a real Policy built with the serve defaults underneath.
 
+import { notFoundHint } from '../text/not-utf8.js';
 import { readBoundedText, TooLargeError } from '../policy/read-text.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -186,7 +187,8 @@ export function loadConfigFile(path: string, options: LoadOptions): ServeConfig 
     text = readBoundedText(path);
   } catch (error) {
     if (error instanceof TooLargeError) throw new ConfigError([error.message], path);
-    throw new ConfigError([`cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`], path);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError([`cannot read (${code ?? 'error'})${notFoundHint(path, code)}`], path);
   }
   let raw: unknown;
   try {

@@ -79,4 +79,34 @@ describe('hostile flags', () => {
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /^warden inspect: bad\ufffd\.wasm: no such file \(its name as given holds U\+FFFD: a name that is not UTF-8 cannot be passed to warden; rename the file\)\n$/);
   });
+
+  it('every other path argument whose name is not UTF-8 says so too, when it is not found', async (t) => {
+    const cwd = tempDir(t);
+    const bad = (before: string, after = '') => Buffer.concat([Buffer.from(`${cwd}/${before}`), Buffer.from([0xff]), Buffer.from(after)]);
+    // Each file (or directory) is there, its name holding the byte 0xff.
+    writeFileSync(bad('p', '.toml'), '');
+    writeFileSync(bad('k', '.pub'), 'x');
+    writeFileSync(bad('in'), 'x');
+    mkdirSync(bad('d'));
+    writeFileSync(bad('serve', '.toml'), '');
+    const hint = '(its name as given holds U+FFFD: a name that is not UTF-8 cannot be passed to warden; rename the file)';
+    const plugin = fixture('c', 'plugins', 'kernel-plugin.wasm');
+    // `$B` is the byte 0xff in the shell; each command goes through a shell, which can carry it.
+    const cases: Array<[string, number]> = [
+      [`run --policy "p$B.toml" '${hello}'`, 125],
+      [`check --policy "p$B.toml" '${hello}'`, 2],
+      [`verify --key "k$B.pub" '${hello}'`, 2],
+      [`run --stdin "in$B" '${hello}'`, 125],
+      [`run --dir "d$B::/d" '${hello}'`, 125],
+      [`run --file "in$B::/f" '${hello}'`, 125],
+      [`call '${plugin}' echo --input "in$B"`, 125],
+      [`serve --config "serve$B.toml"`, 2],
+    ];
+    for (const [command, status] of cases) {
+      const r = spawnSync('/bin/sh', ['-c', `B="$(printf '\\377')"; "$0" "$1" ${command}`, process.execPath, wardenBin], { cwd, encoding: 'utf8' });
+      assert.equal(r.status, status, `${command}: ${r.stderr}`);
+      assert.equal(r.stderr.split('\n').length, 2, `${command}: ${r.stderr}`);
+      assert.ok(r.stderr.includes('\ufffd') && r.stderr.includes(hint), `${command}: ${r.stderr}`);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // warden call [options] MODULE.wasm FUNC [--input FILE|-]
 
+import { notFoundHint } from '../../text/not-utf8.js';
 import { PolicyError } from '../../policy/load.js';
 import { parsePolicy } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
@@ -105,7 +106,8 @@ function readInput(spec: string | undefined, io: CommandIO, limit: number): Uint
   try {
     return readBoundedBytes(spec === '-' ? 0 : resolveFrom(io.cwd, spec), limit, 'the plugin memory limit (plugin.memory)');
   } catch (error) {
-    throw new InputError(`--input ${spec}: ${error instanceof TooLargeError ? error.message : (error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`--input ${spec}: ${error instanceof TooLargeError ? error.message : code ?? (error as Error).message}${notFoundHint(spec, code)}`);
   }
 }
 

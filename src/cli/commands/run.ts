@@ -1,5 +1,6 @@
 // warden run [options] MODULE.wasm [-- ARGS...]
 
+import { notFoundHint } from '../../text/not-utf8.js';
 import { statSync } from 'node:fs';
 import { parseClockPolicy } from '../../wasi/clocks.js';
 import { RunRefused } from '../../wasi/run.js';
@@ -101,7 +102,7 @@ function stdinFile(text: string, cwd: string): string {
     stat = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`--stdin ${text}: ${path} ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`}`);
+    throw new InputError(`--stdin ${text}: ${path} ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be reached (permission denied)' : `cannot be read (${code})`}${notFoundHint(path, code)}`);
   }
   if (stat.isDirectory()) throw new InputError(`--stdin ${text}: ${path} is a directory`);
   return path;
