@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { createAtomicFile } from '../store/atomic-file.js';
 
 export interface AdminToken {
   token: string;
@@ -54,19 +54,35 @@ export function loadAdminToken(options: { tokenFile: string | null; tokenEnv: st
   }
   const file = `${options.stateDir}/admin-token`;
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-  let kept: string | null = null;
+  const kept = readKept(file);
+  if (kept !== null) return kept;
+  const token = randomBytes(32).toString('base64url');
+  const created = createAtomicFile(options.stateDir, undefined, 0o600);
+  created.write(Buffer.from(token + '\n'));
+  try {
+    // Linked into place, never renamed over: two servers starting at once on one state dir
+    // each made a token, and the later rename left the file holding one the other server
+    // did not accept. The loser of the link takes the winner's.
+    created.commitNew(file);
+  } catch (error) {
+    const winner = (error as NodeJS.ErrnoException).code === 'EEXIST' ? readKept(file) : null;
+    if (!winner) throw error;
+    return winner;
+  }
+  return { token, source: `file ${file} (generated)`, file };
+}
+
+/** The token kept in `file`, or null when there is none yet. */
+function readKept(file: string): AdminToken | null {
+  let kept: string;
   try {
     kept = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return null;
   }
-  if (kept !== null) {
-    // Held to the same rule as a configured token file: one placed here by hand, or whose mode
-    // changed (a restored backup), was used however many others could read it.
-    privateOrRefuse(file);
-    return { token: checked(kept, file), source: `file ${file}`, file };
-  }
-  const token = randomBytes(32).toString('base64url');
-  writeFileAtomic(file, token + '\n', 0o600);
-  return { token, source: `file ${file} (generated)`, file };
+  // Held to the same rule as a configured token file: one placed here by hand, or whose mode
+  // changed (a restored backup), was used however many others could read it.
+  privateOrRefuse(file);
+  return { token: checked(kept, file), source: `file ${file}`, file };
 }

@@ -6,7 +6,7 @@
 // used only while no one else can read it.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { loadAdminToken, TokenError } from '../../src/server/admin-token.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const registryModule = fileURLToPath(new URL('../../src/server/registry.js', import.meta.url));
+const adminTokenModule = fileURLToPath(new URL('../../src/server/admin-token.js', import.meta.url));
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
 
 /** Runs `script` (an ES module body) in a child process whose files may grow to `kib` KiB at most. */
@@ -74,5 +75,19 @@ describe('the admin token kept in the data dir', () => {
     const generated = loadAdminToken({ tokenFile: null, tokenEnv: null, env: {}, stateDir: fresh });
     assert.equal(statSync(`${fresh}/admin-token`).mode & 0o777, 0o600);
     assert.equal(loadAdminToken({ tokenFile: null, tokenEnv: null, env: {}, stateDir: fresh }).token, generated.token);
+  });
+
+  it('servers starting at once on one state dir all take the one token the file keeps', async (t) => {
+    const state = `${tempDir(t)}/serve`;
+    // Each a process of its own, as two `warden serve` are; each prints the token it would accept.
+    const script = `import { loadAdminToken } from ${JSON.stringify(adminTokenModule)};
+      process.stdout.write(loadAdminToken({ tokenFile: null, tokenEnv: null, env: {}, stateDir: ${JSON.stringify(state)} }).token);`;
+    const runs = await Promise.all(Array.from({ length: 16 }, () => new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    })));
+    const kept = readFileSync(`${state}/admin-token`, 'utf8').trim();
+    // Replaced by a later one, the file had held a token some of the servers did not accept.
+    assert.deepEqual(runs, runs.map(() => kept));
+    assert.deepEqual(readdirSync(state), ['admin-token']);
   });
 });
