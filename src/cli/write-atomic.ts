@@ -5,6 +5,7 @@
 import { createAtomicFile, writeFileAtomic as writeWhole } from '../store/atomic-file.js';
 import { InputError, UsageError } from './errors.js';
 import { parentOf } from './paths.js';
+import { notFoundHint } from '../text/not-utf8.js';
 
 /** `shown`: the path as the user gave it, for the message when the file cannot be written. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, shown = path): void {
@@ -13,7 +14,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   } catch (error) {
     // A failure names the file asked for, not the temporary one beside it, and is the user's
     // input error (exit 2, or 125 for run), not an internal error with a stack to look for.
-    throw new InputError(`cannot write ${shown} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot write ${shown} (${code ?? (error as Error).message})${notFoundHint(shown, code)}`);
   }
 }
 
@@ -30,6 +32,6 @@ export function writeNewFileAtomic(path: string, data: string | Uint8Array, mode
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new UsageError(`${shown} exists; pass --force to overwrite`);
-    throw new InputError(`cannot write ${shown} (${code ?? (error as Error).message})`);
+    throw new InputError(`cannot write ${shown} (${code ?? (error as Error).message})${notFoundHint(shown, code)}`);
   }
 }

@@ -101,6 +101,10 @@ describe('hostile flags', () => {
       [`run --file "in$B::/f" '${hello}'`, 125],
       [`call '${plugin}' echo --input "in$B"`, 125],
       [`serve --config "serve$B.toml"`, 2],
+      // An output in a directory whose name is not UTF-8: the directory is not found.
+      [`harden --all '${hello}' -o "d$B/out.wasm"`, 2],
+      [`run --report "d$B/r.json" '${hello}'`, 125],
+      [`init --out "d$B/p.toml"`, 2],
     ];
     for (const [command, status] of cases) {
       const r = spawnSync('/bin/sh', ['-c', `B="$(printf '\\377')"; "$0" "$1" ${command}`, process.execPath, wardenBin], { cwd, encoding: 'utf8' });

@@ -257,7 +257,7 @@ function checkWritable(path: string, shown: string): void {
     }
   };
   const code = problem(path, 'file') ?? problem(parentOf(path), 'directory');
-  if (code) throw new InputError(`cannot write ${shown} (${code})`);
+  if (code) throw new InputError(`cannot write ${shown} (${code})${notFoundHint(shown, code)}`);
 }
 
 function writeReport(path: string | undefined, cwd: string, record: object): void {
