@@ -105,6 +105,9 @@ describe('hostile flags', () => {
       [`harden --all '${hello}' -o "d$B/out.wasm"`, 2],
       [`run --report "d$B/r.json" '${hello}'`, 125],
       [`init --out "d$B/p.toml"`, 2],
+      [`keygen --out "d$B/k"`, 2],
+      // Refused before any connection: the output is made first.
+      [`pull 127.0.0.1:9/r@sha256:${'ab'.repeat(32)} -o "d$B/m.wasm"`, 2],
     ];
     for (const [command, status] of cases) {
       const r = spawnSync('/bin/sh', ['-c', `B="$(printf '\\377')"; "$0" "$1" ${command}`, process.execPath, wardenBin], { cwd, encoding: 'utf8' });

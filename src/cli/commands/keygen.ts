@@ -1,5 +1,6 @@
 // warden keygen --out KEY [--force]
 
+import { notFoundHint } from '../../text/not-utf8.js';
 import { encodePublicKey, encodeSecretKey, generateSecretKey } from '../../signing/keys.js';
 import { flag, parseArgs } from '../args.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -68,7 +69,8 @@ export function writePair(secretPath: string, shown: string, secret: Uint8Array,
         files.push(file);
         file.write(bytes);
       } catch (error) {
-        throw new InputError(`cannot write ${name} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); nothing was written`);
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new InputError(`cannot write ${name} (${code ?? (error as Error).message})${notFoundHint(name, code)}; nothing was written`);
       }
     }
     targets.forEach(([path, name], i) => {

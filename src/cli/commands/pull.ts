@@ -2,6 +2,7 @@
 // The module streams to a temporary file (beside FILE, or in the store) while
 // it is hashed; it is renamed into place only once it matched the manifest.
 
+import { notFoundHint } from '../../text/not-utf8.js';
 import { createAtomicFile, type AtomicFile } from '../../store/atomic-file.js';
 import { RegistryError } from '../../store/http.js';
 import { openStore, StoreError, type BlobIngest } from '../../store/local.js';
@@ -47,7 +48,8 @@ function fileDestination(path: string, shownAs: string): Destination {
   try {
     file = createAtomicFile(parentOf(path));
   } catch (error) {
-    throw new InputError(`cannot write ${shownAs} (${(error as NodeJS.ErrnoException).code ?? error})`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot write ${shownAs} (${code ?? error})${notFoundHint(shownAs, code)}`);
   }
   const failed = (error: unknown) => new InputError(`cannot write ${shownAs} (${(error as NodeJS.ErrnoException).code ?? error}); nothing was written`);
   return {
