@@ -25,6 +25,17 @@ describe('warden call', () => {
     assert.equal(policy.stdout, 'from the policy', policy.stderr);
   });
 
+  it('--config takes any key, __proto__ and constructor too, with or without a policy under it', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'policy.toml'), '[plugin]\nconfig = { other = "1" }\n');
+    for (const policy of [[], ['--policy', join(dir, 'policy.toml')]]) {
+      for (const key of ['__proto__', 'constructor', 'toString']) {
+        const r = await runWarden(['call', ...policy, plugin, 'config', '--input', '-', '--config', `${key}=set`], { input: key });
+        assert.equal(r.stdout, 'set', `${key} ${policy.join(' ')}: ${r.stderr}`);
+      }
+    }
+  });
+
   it('reads --input only up to the plugin memory limit: /dev/zero or a longer pipe is one line and 125, not the host\'s memory', async (t) => {
     const zero = await runWarden(['call', plugin, 'echo', '--input', '/dev/zero'], { timeoutMs: 30_000 });
     assert.equal(zero.code, 125, zero.stderr);

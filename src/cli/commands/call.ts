@@ -60,7 +60,8 @@ function effectivePolicy(args: ReturnType<typeof parseArgs>, io: CommandIO): Pol
   } catch (error) {
     throw new InputError(error instanceof PolicyError ? error.message : String(error));
   }
-  const config: Record<string, string> = { ...(base?.plugin.config ?? {}) };
+  // No prototype, as the policy's own: on a plain object `--config __proto__=x` went to the prototype setter and was lost.
+  const config: Record<string, string> = Object.assign(Object.create(null), base?.plugin.config);
   const pairs = namedPairs('--config', flagList(args, 'config'), (text) => {
     const eq = text.indexOf('=');
     if (eq <= 0) throw new UsageError(`--config: '${text}' is not K=V`);
