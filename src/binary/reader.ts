@@ -6,9 +6,14 @@ import { WasmDecodeError } from './errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** BigInts for the small constants most i64.const instructions hold, so reading them allocates nothing. */
+/**
+ * BigInts for the small constants most i64.const instructions hold, so reading them allocates nothing.
+ * Made on the first read of one: every run loads this reader, and a run from the prepared-module cache reads no code.
+ */
 const SMALL_BIGINT_BIAS = 1024;
-const smallBigInts: bigint[] = Array.from({ length: 2 * SMALL_BIGINT_BIAS }, (_, i) => BigInt(i - SMALL_BIGINT_BIAS));
+let smallBigInts: bigint[] | undefined;
+const smallBigInt = (value: number): bigint =>
+  (smallBigInts ??= Array.from({ length: 2 * SMALL_BIGINT_BIAS }, (_, i) => BigInt(i - SMALL_BIGINT_BIAS)))[value + SMALL_BIGINT_BIAS]!;
 
 export class ByteReader {
   readonly bytes: Uint8Array;
@@ -141,7 +146,7 @@ export class ByteReader {
       if ((b & 0x80) === 0) {
         if (b & 0x40) value -= mul;
         this.pos = pos;
-        return value >= -SMALL_BIGINT_BIAS && value < SMALL_BIGINT_BIAS ? smallBigInts[value + SMALL_BIGINT_BIAS]! : BigInt(value);
+        return value >= -SMALL_BIGINT_BIAS && value < SMALL_BIGINT_BIAS ? smallBigInt(value) : BigInt(value);
       }
     }
     return this.s64Slow();

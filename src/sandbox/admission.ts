@@ -13,6 +13,9 @@ import { RESERVED_IMPORT_MODULES } from '../transform/checkpoint.js';
 import { isNumType } from '../wasi/values.js';
 import { EXTISM_KERNEL, EXTISM_MODULE, EXTISM_NETWORK } from '../plugin/extism-abi.js';
 import { keyOf, type HostFunctionSignature } from './host-functions.js';
+import { entryViolations, signature } from './entry-admission.js';
+
+export { entryViolations } from './entry-admission.js';
 
 export interface Violation {
   rule: string;
@@ -70,7 +73,6 @@ export interface AdmissionPolicy {
   pluginHttp?: 'none' | 'granted' | 'needs-thread';
 }
 
-const signature = (t: { params: readonly string[]; results: readonly string[] }) => `(${t.params.join(', ')}) -> (${t.results.join(', ')})`;
 
 /** The module's exported functions with their signatures. */
 export function exportedFunctions(module: WasmModule): Map<string, FuncType> {
@@ -81,21 +83,6 @@ export function exportedFunctions(module: WasmModule): Map<string, FuncType> {
     if (type) out.set(e.name, type);
   }
   return out;
-}
-
-/** Can a run call `entry`? `_start` must exist for a command run; another export must exist with numeric parameters and results. */
-export function entryViolations(exports: ReadonlyMap<string, FuncType>, entry: string): Violation[] {
-  const type = exports.get(entry);
-  if (entry === '_start') return type ? [] : [{ rule: 'not-a-command', message: 'exports no _start function' }];
-  if (!type) {
-    const names = [...exports.keys()].filter((n) => n !== '_initialize' && !n.startsWith(RESERVED_EXPORT_PREFIX));
-    const shown = names.slice(0, 10).map((n) => JSON.stringify(n.slice(0, 64))).join(', ');
-    return [{ rule: 'export-missing', message: `exports no function ${JSON.stringify(entry.slice(0, 64))}${names.length ? `; its functions: ${shown}${names.length > 10 ? `, and ${names.length - 10} more` : ''}` : '; it exports no functions'}` }];
-  }
-  if (!type.params.every(isNumType) || !type.results.every(isNumType)) {
-    return [{ rule: 'export-signature-unsupported', message: `${JSON.stringify(entry.slice(0, 64))} has the signature ${signature(type as { params: string[]; results: string[] })}; only i32, i64, f32 and f64 can be passed and returned` }];
-  }
-  return [];
 }
 
 /** The WASI functions a policy's grants imply: what a module may import without `imports.allow`. */

@@ -45,6 +45,11 @@ export function sha256(data: Uint8Array | string): Buffer {
 
 export const sha256Hex = (data: Uint8Array | string): string => sha256(data).toString('hex');
 
+/** A module's digest as the prepared-module cache and signatures name it: `sha256:<hex>`. */
+export function digestOf(bytes: Uint8Array): string {
+  return 'sha256:' + sha256Hex(bytes);
+}
+
 /** HMAC-SHA-256 of `data` under `key`. */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(32);

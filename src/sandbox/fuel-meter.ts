@@ -4,7 +4,7 @@
 // exhausted budget is named `fuel` (the metered code traps with `unreachable`
 // once the counter goes below zero, which alone would read as a guest bug).
 
-import { FUEL_EXPORT } from '../transform/index.js';
+import { FUEL_EXPORT } from '../transform/reserved-names.js';
 import type { RunResult } from '../wasi/run.js';
 
 export class FuelMeter {

@@ -3,7 +3,8 @@
 // checkpoints rewritten into the bytes. Validation and admission see the
 // module as its author shipped it; rewriting comes after.
 
-import { sha256Hex } from './digest.js';
+import { digestOf } from './digest.js';
+import { AdmissionError } from './admission-error.js';
 import { decodeModule } from '../binary/decode.js';
 import { WasmDecodeError } from '../binary/errors.js';
 import { checkSectionIndices } from '../binary/indices.js';
@@ -65,18 +66,7 @@ export interface Prepared {
   overwritten?: { limitsOnly: boolean; pieces: LaidPiece[] };
 }
 
-/** The module was refused before any of its code ran. */
-export class AdmissionError extends Error {
-  override name = 'AdmissionError';
-  constructor(readonly violations: readonly Violation[]) {
-    super(`refused: ${violations.map((v) => `${v.rule} (${v.message})`).join('; ')}`);
-  }
-}
-
-// Through digest.ts: the native helper when built, so that a run from the cache never loads node:crypto.
-export function digestOf(bytes: Uint8Array): string {
-  return 'sha256:' + sha256Hex(bytes);
-}
+export { AdmissionError, digestOf };
 
 /**
  * `entry`: the export admission requires, `_start` by default (warden check, deploys);

@@ -19,7 +19,9 @@ import type { LinkPlan } from './host-functions.js';
 import { ModuleCache } from './module-cache.js';
 import { packageVersionFrom } from '../version.js';
 import { codeHashOf } from './code-hash.js';
-import { AdmissionError, digestOf, prepareAsyncWith, prepareWith, type Prepared } from './prepare.js';
+import { AdmissionError } from './admission-error.js';
+import { digestOf } from './digest.js';
+import type { Prepared } from './prepare.js';
 import { differsOnlyInLimits } from './limits-only.js';
 import type { PrepareConfig } from './prepare-config.js';
 import type { PreparedStore } from './prepared-store.js';
@@ -147,6 +149,8 @@ async function load(bytes: Uint8Array, digest: string | undefined, key: string, 
   }
   let prepared: Prepared;
   try {
+    // Admission, decoding and rewriting load on a miss only: a hit runs without their code (about 60 modules).
+    const { prepareWith, prepareAsyncWith } = await import('./prepare.js');
     prepared = options.prepareInline ? prepareWith(bytes, config, digest, options.overwriteBytes === true) : await prepareAsyncWith(bytes, config, digest);
   } catch (error) {
     if (error instanceof AdmissionError && store && entryKey) store.write(entryKey, bytes, { verdict: 'refused', violations: [...error.violations] });

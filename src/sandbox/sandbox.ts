@@ -23,8 +23,8 @@ import { configHash, prepareConfig } from './prepare-config.js';
 import { PreparedCache, sharedPreparedCache, digestFor, prepareModule, type PreparedModule } from './prepared-cache.js';
 import { PreparedStore } from './prepared-store.js';
 import { SharedPool, type SharedPoolOptions } from './shared-pool.js';
-import { AdmissionError as Refusal } from './prepare.js';
-import { entryViolations } from './admission.js';
+import { AdmissionError as Refusal } from './admission-error.js';
+import { entryViolations } from './entry-admission.js';
 import { loadHostBody, validateHostFunctions, type HostFunctionBody, type HostFunctionGrant, type LinkPlan } from './host-functions.js';
 import { RunRefused as Refused } from '../wasi/run.js';
 import { openPluginSession, type PluginCallResult, type PluginOutcome, type PluginSession } from './plugin-session.js';
@@ -32,7 +32,7 @@ import { pluginEntryViolations } from './plugin-entry.js';
 import type { InstancePolicy } from './warm-instance.js';
 import { toWasmValue, ValueError, type NumType } from '../wasi/values.js';
 import { originalFrames, type FrameMap } from '../wasi/trap.js';
-import { originalFunctionIndex, type InjectedFunctions } from '../transform/index.js';
+import { originalFunctionIndex, type InjectedFunctions } from '../transform/injected.js';
 import { SandboxClosedError } from './isolate-pool.js';
 
 /** Maps trap frames of a rewritten module back to the module as shipped. */
@@ -44,7 +44,7 @@ function frameMap(injected: InjectedFunctions): FrameMap {
 }
 
 export type { SandboxResult } from './execute.js';
-export { AdmissionError } from './prepare.js';
+export { AdmissionError } from './admission-error.js';
 export { SandboxBusyError, SandboxClosedError } from './isolate-pool.js';
 export type { SharedPool, SharedPoolOptions } from './shared-pool.js';
 

@@ -15,7 +15,7 @@
 // The imports are built once: the instance keeps the functions it was made
 // with, so every call must reach its state through the same functions.
 
-import { START_EXPORT } from '../transform/start.js';
+import { START_EXPORT } from '../transform/reserved-names.js';
 import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from '../transform/checkpoint.js';
 import { hostMemoryShape, newMemory, withHostMemory } from '../transform/host-memory.js';
 import type { GrantSpec } from '../wasi/grant.js';

@@ -6,8 +6,8 @@
 // prepared and compiled once, at the deploy, and its first request finds it.
 
 import type { Policy } from '../policy/policy.js';
-import { entryViolations } from '../sandbox/admission.js';
-import { AdmissionError } from '../sandbox/prepare.js';
+import { entryViolations } from '../sandbox/entry-admission.js';
+import { AdmissionError } from '../sandbox/admission-error.js';
 import { configHash, prepareConfig, type PrepareConfig } from '../sandbox/prepare-config.js';
 import { PreparedCache, sharedPreparedCache, type PreparedModule } from '../sandbox/prepared-cache.js';
 import { PreparedStore, type PreparedStoreOptions } from '../sandbox/prepared-store.js';

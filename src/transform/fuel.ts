@@ -40,10 +40,9 @@ import { ByteWriter } from '../binary/writer.js';
 import { rewriteBodies } from './bodies.js';
 import type { Emitter } from './code-writer.js';
 
-export const FUEL_EXPORT = '__warden_fuel';
+import { FUEL_EXPORT, RESERVED_EXPORT_PREFIX } from './reserved-names.js';
 
-/** Names the rewriter adds to a module's exports; admission refuses modules that already use the prefix. */
-export const RESERVED_EXPORT_PREFIX = '__warden_';
+export { FUEL_EXPORT, RESERVED_EXPORT_PREFIX };
 
 /** The largest budget the i64 counter holds. */
 export const MAX_FUEL = 2n ** 63n - 1n;

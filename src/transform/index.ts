@@ -38,6 +38,8 @@ import { START_EXPORT, startWrapper, type StartWrapper } from './start.js';
 import { HOST_MEMORY_SECTION, hostMemoryImport, hostMemoryRecord, movableMemory } from './host-memory.js';
 
 export { START_EXPORT } from './start.js';
+export { originalFunctionIndex, type InjectedFunctions } from './injected.js';
+import type { InjectedFunctions } from './injected.js';
 
 export { BULK_BYTES_SHIFT, FUEL_EXPORT, GROW_PAGE_COST, MAX_FUEL, RESERVED_EXPORT_PREFIX, TABLE_ELEMENT_COST } from './fuel.js';
 
@@ -78,27 +80,9 @@ export interface TransformOptions {
   hostMemory?: boolean;
 }
 
-/** Functions the rewriter added, by index in the rewritten module (plain numbers: they cross to isolates). */
-export interface InjectedFunctions {
-  /** The checkpoint import; every function of the module from this index on moved up by one. */
-  checkpoint: number | null;
-  /** The function exported as `_start` that runs the start function first. */
-  startWrapper: number | null;
-}
-
 export interface RewrittenModule {
   bytes: Uint8Array;
   injected: InjectedFunctions;
-}
-
-/**
- * The index a function of the rewritten module had in the module as shipped
- * (what its author's tools show), or null for a function the rewriter added.
- * For trap frames: V8 names functions by their index in the rewritten module.
- */
-export function originalFunctionIndex(index: number, injected: InjectedFunctions): number | null {
-  if (index === injected.checkpoint || index === injected.startWrapper) return null;
-  return injected.checkpoint !== null && index > injected.checkpoint ? index - 1 : index;
 }
 
 /** The module's bytes with maxima capped and, as asked, fuel metering and checkpoints injected. */

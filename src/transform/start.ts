@@ -21,10 +21,9 @@
 // instantiation, where the host could not read the fuel it spent.
 
 import { ByteWriter } from '../binary/writer.js';
-import { RESERVED_EXPORT_PREFIX } from './fuel.js';
+import { START_EXPORT } from './reserved-names.js';
 
-/** The start function of a rewritten module, for the host to call before an entry other than `_start`. */
-export const START_EXPORT = `${RESERVED_EXPORT_PREFIX}start`;
+export { START_EXPORT };
 import type { WasmModule } from '../binary/types.js';
 import type { FunctionRemap } from './sections.js';
 

@@ -18,7 +18,7 @@ import { ExitSignal } from './preview1-basic.js';
 import { createRandom } from './random.js';
 import { DeadlineReached, hostFdOf, localSink, localStdin, OutputGroup, OutputLimitExceeded, OutputStream, reachesHost, type InputSource, type OutputSink } from './stdio.js';
 import { classifyEngineError, GuestTrap, type Trap } from './trap.js';
-import { START_EXPORT } from '../transform/start.js';
+import { START_EXPORT } from '../transform/reserved-names.js';
 import type { NumType, WasmValue } from './values.js';
 import { guardTrap, type GuardTraps } from './guard-trap.js';
 import { hostMemoryShape, withHostMemory } from '../transform/host-memory.js';

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { fixture, repoRoot, wardenBin } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -123,6 +124,42 @@ describe('what a run loads', () => {
     const loaded = JSON.parse(runs[1]!.stderr) as string[];
     assert.ok(!loaded.includes('NativeModule v8'), `v8 was loaded: ${loaded.join(', ')}`);
     assert.ok(!loaded.includes('NativeModule crypto'), `crypto was loaded: ${loaded.join(', ')}`);
+  });
+
+  it('a run from the prepared-module cache loads none of admission, the decoder or the rewriter (a miss loads them)', (t) => {
+    // They are a third of the modules `warden run` imported and a fifth of what a start allocated
+    // (their tables), enough to cost a scavenge; a hit reads a stored verdict and rewritten bytes.
+    // Watched through the library's ESM graph, whose imports the CLI bundle's lazy module
+    // initialisers follow: a module hook records every file of dist/src loaded.
+    const dir = tempDir(t);
+    const hook = join(dir, 'hook.mjs');
+    writeFileSync(hook, `import { appendFileSync } from 'node:fs';
+      export async function load(url, context, next) {
+        if (url.includes('/dist/src/')) appendFileSync(process.env.WARDEN_LOADED, url.slice(url.indexOf('/dist/src/') + 10) + '\\n');
+        return next(url, context);
+      }`);
+    const register = join(dir, 'register.mjs');
+    writeFileSync(register, `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(hook).href)});`);
+    const script = join(dir, 'run.mjs');
+    writeFileSync(script, `import { createSandbox } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist', 'src', 'sandbox', 'sandbox.js')).href)};
+      import { readFileSync } from 'node:fs';
+      const sandbox = await createSandbox({}, { oneShot: true, cacheDir: ${JSON.stringify(join(dir, 'cache'))} });
+      const result = await sandbox.run(new Uint8Array(readFileSync(${JSON.stringify(fixture('c', 'hello.wasm'))})));
+      await sandbox.close();
+      process.exitCode = result.exitCode;`);
+    const loadedBy = (name: string): string[] => {
+      const list = join(dir, name);
+      writeFileSync(list, '');
+      const r = spawnSync(process.execPath, ['--no-warnings', '--import', pathToFileURL(register).href, script], { encoding: 'utf8', env: { ...process.env, WARDEN_LOADED: list } });
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(list, 'utf8').split('\n').filter(Boolean);
+    };
+    const missOnly = ['sandbox/prepare.js', 'sandbox/admission.js', 'binary/decode.js', 'binary/body-walk.js', 'binary/opcodes.js', 'transform/index.js', 'signing/verify.js'];
+    const miss = loadedBy('miss');
+    for (const file of missOnly) assert.ok(miss.includes(file), `the first run (a miss) loads ${file}: the hook sees it`);
+    const hit = loadedBy('hit');
+    assert.ok(hit.includes('sandbox/prepared-store.js'), 'the second run reads the store');
+    assert.deepEqual(missOnly.filter((file) => hit.includes(file)), [], 'the second run (a hit) loads none of them');
   });
 
   it('the CLI bundle carries the hash of the library it was built from, so both read the same cache entries', () => {

@@ -5,7 +5,7 @@ import { PolicyError } from '../../policy/load.js';
 import { parsePolicy } from '../../policy/load.js';
 import { loadPolicy } from '../../policy/read-file.js';
 import type { Policy } from '../../policy/policy.js';
-import { AdmissionError } from '../../sandbox/prepare.js';
+import { AdmissionError } from '../../sandbox/admission-error.js';
 import { createSandbox } from '../../sandbox/sandbox.js';
 import { RunRefused } from '../../wasi/run.js';
 import { formatGuestStack, REPORT_VERSION } from '../../wasi/trap.js';

@@ -13,14 +13,13 @@ import { checkMountSources, mountSourceProblem } from '../../policy/mount-source
 import { applyOverrides, commandLinePolicy, type Overrides } from '../../policy/overrides.js';
 import type { MountPolicy, Policy } from '../../policy/policy.js';
 import type { SandboxResult } from '../../sandbox/execute.js';
-import { AdmissionError } from '../../sandbox/prepare.js';
+import { AdmissionError } from '../../sandbox/admission-error.js';
 import { createSandbox } from '../../sandbox/sandbox.js';
 import { flag, flagList, namedPairs, parseArgs, parseCount, parseDuration, parseSize, type ParsedArgs } from '../args.js';
 import { ExitCode, InputError, UsageError } from '../errors.js';
 import type { CommandIO } from '../io.js';
 import { parentOf, resolveFrom } from '../paths.js';
 import { readModuleArg } from '../module-arg.js';
-import { decodeImports } from '../../binary/decode.js';
 import { preparedCacheDir } from '../prepared-cache-dir.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { tableAndMemoryFlags } from '../limit-flags.js';
@@ -214,7 +213,10 @@ function effectivePolicy(args: ParsedArgs, cwd: string, hostEnv: CommandIO['env'
 const REWRITE_ROOM = 64 * 1024;
 
 /** Does the module import path_open? For the hint after a failed run with no mount; reads the import section only. */
-function opensPaths(bytes: Uint8Array): boolean {
+async function opensPaths(bytes: Uint8Array): Promise<boolean> {
+  // A module importing path_open holds the name's bytes: one without them is answered without loading the decoder.
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf('path_open', 0, 'latin1') === -1) return false;
+  const { decodeImports } = await import('../../binary/decode.js');
   try {
     return decodeImports(bytes).some((i) => i.module === 'wasi_snapshot_preview1' && i.name === 'path_open');
   } catch {
@@ -300,7 +302,7 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     const bytes = readModuleArg(modulePath, io, flag(args, 'data-dir'), REWRITE_ROOM);
     // Asked now, while the bytes are the module's own (the run may overwrite them), and only when the
     // hint could be given (no directory granted); only the import section is read.
-    opens = directoryMounts === 0 && opensPaths(bytes);
+    opens = directoryMounts === 0 && (await opensPaths(bytes));
     result = invoke === undefined ? await sandbox.run(bytes, { args: guestArgs }) : await sandbox.invoke(bytes, invoke, ...args.rest);
   } catch (error) {
     if (error instanceof AdmissionError) {
