@@ -1,5 +1,5 @@
 // The package's version for --version, found from where this file runs
-// (dist/cli/warden.cjs when bundled, dist/src/cli/ when not).
+// (dist/cli/warden.cjs or warden-run.cjs when bundled, dist/src/cli/ when not).
 
 import { packageVersionFrom } from '../version.js';
 

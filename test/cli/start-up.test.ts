@@ -17,7 +17,6 @@ const require = createRequire(import.meta.url);
 const { loadBundle } = require(join(repoRoot, 'bin', 'load-bundle.cjs')) as {
   loadBundle: (file: string, options?: { useCache?: boolean }) => { exports: { main: unknown }; cacheRejected: boolean | undefined };
 };
-const builtBundle = join(repoRoot, 'dist', 'cli', 'warden.cjs');
 
 /** A copy of bin/ and dist/cli/ (the CLI as installed), whose cache a test may spoil. */
 function installedCopy(t: Parameters<typeof tempDir>[0]): { bin: string; bundle: string } {
@@ -30,9 +29,28 @@ function installedCopy(t: Parameters<typeof tempDir>[0]): { bin: string; bundle:
 
 const hello = (bin: string) => spawnSync(process.execPath, [bin, 'run', fixture('c', 'hello.wasm')], { encoding: 'utf8' });
 
-describe('the CLI bundle and its code cache', () => {
+// Each CLI bundle with a command bin/warden.cjs loads it for: `warden run` the run-only bundle, every other command the whole CLI's.
+const cliBundles = [
+  { file: 'warden-run.cjs', command: (bin: string) => hello(bin), expected: 'hello from wasm-warden\n' },
+  { file: 'warden.cjs', command: (bin: string) => spawnSync(process.execPath, [bin, 'inspect', fixture('c', 'hello.wasm')], { encoding: 'utf8' }), expected: null },
+];
+const pristine = (command: (bin: string) => ReturnType<typeof hello>) => command(wardenBin).stdout;
+
+for (const { file, command, expected } of cliBundles) describe(`the CLI bundle ${file} and its code cache`, () => {
+  const builtBundle = join(repoRoot, 'dist', 'cli', file);
+  const copyOf = (t: Parameters<typeof tempDir>[0]) => {
+    const { bin, bundle } = installedCopy(t);
+    return { bin, bundle: join(bundle, '..', file) };
+  };
+  const runsAsBuilt = (bin: string) => {
+    const r = command(bin);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, expected ?? pristine(command));
+    return r;
+  };
+
   it('the build writes a cache that this Node accepts', () => {
-    assert.ok(existsSync(`${builtBundle}.cache`), 'npm run build writes dist/cli/warden.cjs.cache');
+    assert.ok(existsSync(`${builtBundle}.cache`), `npm run build writes dist/cli/${file}.cache`);
     const loaded = loadBundle(builtBundle);
     assert.equal(loaded.cacheRejected, false);
     assert.equal(typeof loaded.exports.main, 'function');
@@ -49,36 +67,48 @@ describe('the CLI bundle and its code cache', () => {
   });
 
   it('ignores a cache made for another build of the bundle (the build id on its last line)', (t) => {
-    const { bin, bundle } = installedCopy(t);
+    const { bin, bundle } = copyOf(t);
     // The same cache beside a bundle of another build (same length, another id): not offered to V8 at all.
     const source = readFileSync(bundle, 'utf8');
     const id = /\/\/ warden-build (\S+)\s*$/.exec(source)![1]!;
     writeFileSync(bundle, source.replace(`// warden-build ${id}`, `// warden-build ${id.replace(/[0-9a-f]/g, '0')}`));
     assert.equal(loadBundle(bundle).cacheRejected, undefined);
-    const r = hello(bin);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'hello from wasm-warden\n');
+    runsAsBuilt(bin);
   });
 
   it('runs the same when V8 refuses the cache', (t) => {
-    const { bin, bundle } = installedCopy(t);
+    const { bin, bundle } = copyOf(t);
     const cache = readFileSync(`${bundle}.cache`);
     cache.fill(0x5a, 64);
     writeFileSync(`${bundle}.cache`, cache);
     assert.equal(loadBundle(bundle).cacheRejected, true);
-    const r = hello(bin);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'hello from wasm-warden\n');
-    assert.equal(r.stderr, '');
+    assert.equal(runsAsBuilt(bin).stderr, '');
   });
 
   it('runs the same with no cache', (t) => {
-    const { bin, bundle } = installedCopy(t);
+    const { bin, bundle } = copyOf(t);
     rmSync(`${bundle}.cache`);
     assert.equal(loadBundle(bundle).cacheRejected, undefined);
-    const r = hello(bin);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, 'hello from wasm-warden\n');
+    runsAsBuilt(bin);
+  });
+});
+
+describe('which bundle a command loads', () => {
+  it('warden run loads the run-only bundle, which holds no other command; every other command the whole CLI', (t) => {
+    const { bin, bundle } = installedCopy(t);
+    rmSync(bundle);
+    // Without the whole CLI's bundle, run still runs and another command says the CLI is not built.
+    assert.equal(hello(bin).stdout, 'hello from wasm-warden\n');
+    const check = spawnSync(process.execPath, [bin, 'check', fixture('c', 'hello.wasm')], { encoding: 'utf8' });
+    assert.equal(check.status, 2);
+    assert.match(check.stderr, /the CLI is not built/);
+    const written: string[] = [];
+    const io = { stdout: (text: string) => written.push(text), stderr: (text: string) => written.push(text), env: {}, cwd: process.cwd(), debug: false };
+    const runOnly = loadBundle(join(repoRoot, 'dist', 'cli', 'warden-run.cjs')).exports as { main: (argv: string[], io: object) => Promise<number> };
+    return runOnly.main(['serve'], io).then((code) => {
+      assert.equal(code, 2);
+      assert.match(written.join(''), /unknown command 'serve'/);
+    });
   });
 });
 
@@ -162,10 +192,12 @@ describe('what a run loads', () => {
     assert.deepEqual(missOnly.filter((file) => hit.includes(file)), [], 'the second run (a hit) loads none of them');
   });
 
-  it('the CLI bundle carries the hash of the library it was built from, so both read the same cache entries', () => {
+  it('each CLI bundle carries the hash of the library it was built from, so all read the same cache entries', () => {
     // Hashed at bundle time, not on each start (src/sandbox/code-hash.ts).
-    const bundle = readFileSync(builtBundle, 'utf8');
-    assert.ok(bundle.includes(codeHashOf(join(repoRoot, 'dist', 'src'))));
+    for (const { file } of cliBundles) {
+      const bundle = readFileSync(join(repoRoot, 'dist', 'cli', file), 'utf8');
+      assert.ok(bundle.includes(codeHashOf(join(repoRoot, 'dist', 'src'))), file);
+    }
   });
 
   it('the builtins loaded on first use still work where a command uses them (keygen: node:crypto)', (t) => {

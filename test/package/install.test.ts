@@ -34,7 +34,7 @@ describe('the packed package, installed into a new project', { timeout: 240_000 
     // Scripts are skipped: the test run has just built dist/ (a `prepare` build here would rewrite it under the running tests).
     const packed = JSON.parse(ok(sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], repoRoot), 'npm pack')) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = new Set(packed[0]!.files.map((f) => f.path));
-    for (const needed of ['bin/warden.cjs', 'dist/cli/warden.cjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/sandbox/worker-entry.js', 'dist/cli/worker-entry.cjs', 'dist/cli/process-entry.cjs', 'dist/cli/prepare-worker.cjs', 'examples/hello.wasm', 'README.md']) {
+    for (const needed of ['bin/warden.cjs', 'dist/cli/warden.cjs', 'dist/cli/warden-run.cjs', 'dist/cli/warden-run.cjs.cache', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/sandbox/worker-entry.js', 'dist/cli/worker-entry.cjs', 'dist/cli/process-entry.cjs', 'dist/cli/prepare-worker.cjs', 'examples/hello.wasm', 'README.md']) {
       assert.ok(files.has(needed), `the tarball holds ${needed}`);
     }
     assert.ok(![...files].some((f) => f.startsWith('dist/test/') || f.startsWith('src/')), 'no tests or sources in the tarball');

@@ -2,6 +2,7 @@
 // when it runs, so `warden run` does not pay for the audit or signing code.
 
 import type { Command } from '../io.js';
+import { run } from './run-entry.js';
 
 export interface CommandEntry {
   summary: string;
@@ -9,7 +10,7 @@ export interface CommandEntry {
 }
 
 export const commands: Record<string, CommandEntry> = {
-  run: { summary: 'run a WASI module with explicit grants', load: () => import('./run.js') },
+  run,
   call: { summary: 'call a plugin function: bytes in, bytes out (Extism kernel ABI)', load: () => import('./call.js') },
   check: { summary: 'would a policy admit this module? (nothing runs)', load: () => import('./check.js') },
   inspect: { summary: 'static security audit of a module', load: () => import('./inspect.js') },
