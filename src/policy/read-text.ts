@@ -5,6 +5,7 @@
 // on the kind of file.
 
 import { closeSync, openSync, readSync } from 'node:fs';
+import { bufferForRead } from './large-buffer.js';
 
 /** The largest policy or config file read, bytes (the largest example in docs/ is under 4 KiB). */
 export const MAX_SETTINGS_FILE = 4 * 1024 * 1024;
@@ -62,7 +63,7 @@ export function readBoundedText(path: string, max = MAX_SETTINGS_FILE): string {
  * (a module named on the command line, the store, Docker's config.json, a tenant's module file).
  */
 export function readOpenedFile(fd: number, size: number, room = 0): Uint8Array {
-  const buffer = new Uint8Array(Buffer.allocUnsafeSlow(size + room).buffer, 0, size);
+  const buffer = new Uint8Array(bufferForRead(size + room), 0, size);
   let at = 0;
   while (at < size) {
     const n = readSync(fd, buffer, at, size - at, at);
