@@ -4,8 +4,8 @@
 // the nanosecond), native/fs-at.c -> dist/native/fs-at.node (one-name
 // opens, stats and unlinks beneath a held descriptor) and native/digest.c ->
 // dist/native/digest.node (SHA-256 and HMAC through the OpenSSL Node exports,
-// so a cached run never loads node:crypto) and native/large-buffer.c ->
-// dist/native/large-buffer.node (a large file's bytes on huge pages). Optional: without a
+// so a cached run never loads node:crypto) and native/huge-pages.c ->
+// dist/native/huge-pages.node (a large file's bytes and a guest's memory on huge pages). Optional: without a
 // compiler or headers it says so and exits 0, and wasm-warden goes through
 // Node instead: times to the microsecond, names through /proc/self/fd
 // (docs/RATIONALE.md).
@@ -17,7 +17,7 @@ const helpers = [
   { source: 'native/timestamps.c', output: 'dist/native/timestamps.node', without: 'file times will be set to the microsecond' },
   { source: 'native/fs-at.c', output: 'dist/native/fs-at.node', without: 'names will be reached through /proc/self/fd by Node' },
   { source: 'native/digest.c', output: 'dist/native/digest.node', without: 'the prepared-module cache will hash through node:crypto' },
-  { source: 'native/large-buffer.c', output: 'dist/native/large-buffer.node', without: 'large files will be read into ordinary pages' },
+  { source: 'native/huge-pages.c', output: 'dist/native/huge-pages.node', without: 'large files and guest memories will use ordinary pages' },
 ];
 const headers = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].find((dir) => existsSync(join(dir, 'node_api.h')));
 const compiler = process.env.CC ?? 'cc';

@@ -5,7 +5,7 @@
 // on the kind of file.
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { bufferForRead } from './large-buffer.js';
+import { bufferForRead } from '../wasi/huge-pages.js';
 
 /** The largest policy or config file read, bytes (the largest example in docs/ is under 4 KiB). */
 export const MAX_SETTINGS_FILE = 4 * 1024 * 1024;

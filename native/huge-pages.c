@@ -1,6 +1,8 @@
-// Memory for a large file read whole (a module of tens of megabytes), backed by
-// transparent huge pages: allocate(length) -> an ArrayBuffer of `length` zeroed
-// bytes, from an anonymous mapping aligned to 2 MiB and advised MADV_HUGEPAGE.
+// Transparent huge pages for the two places a run first touches tens of
+// megabytes: allocate(length) -> an ArrayBuffer of `length` zeroed bytes for a
+// large file read whole (a module), from an anonymous mapping aligned to 2 MiB
+// and advised MADV_HUGEPAGE; adviseHuge(buffer, reserved) -> the same advice over
+// a guest's linear memory, up to what the engine reserved for it to grow into.
 //
 // Why: a fresh buffer takes a page fault per 4 KiB page on first touch, and on
 // this kind of machine a fault costs 10-15 µs; reading a 31 MB module into one
@@ -13,7 +15,7 @@
 // Returns null when the mapping fails; the caller then allocates as usual. The
 // mapping is unmapped when the ArrayBuffer is collected (V8 counts an
 // ArrayBuffer's length as external memory whoever allocated it, so collection
-// comes as it would for a buffer of its own; test/policy/large-buffer.test.ts).
+// comes as it would for a buffer of its own; test/wasi/huge-pages.test.ts).
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,9 +69,35 @@ static napi_value allocate(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
+/**
+ * adviseHuge(buffer, reserved): advises MADV_HUGEPAGE over the 2 MiB-aligned part of
+ * [buffer's start, start + reserved), `reserved` being what the engine reserved for the
+ * buffer to grow into (a guest's linear memory). True when the kernel took the advice.
+ */
+static napi_value advise_huge(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  napi_get_boolean(env, false, &result);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return result;
+  void *data;
+  size_t length;
+  bool is_buffer;
+  if (napi_is_arraybuffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) return result;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok || data == NULL) return result;
+  double reserved;
+  if (napi_get_value_double(env, argv[1], &reserved) != napi_ok || !(reserved >= (double)length && reserved <= (double)((uint64_t)1 << 32))) return result;
+  uintptr_t start = ((uintptr_t)data + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+  uintptr_t end = ((uintptr_t)data + (uintptr_t)reserved) & ~(uintptr_t)(HUGE_PAGE - 1);
+  if (end <= start) return result;
+  napi_get_boolean(env, madvise((void *)start, end - start, MADV_HUGEPAGE) == 0, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "allocate", NAPI_AUTO_LENGTH, allocate, NULL, &fn);
   napi_set_named_property(env, exports, "allocate", fn);
+  napi_create_function(env, "adviseHuge", NAPI_AUTO_LENGTH, advise_huge, NULL, &fn);
+  napi_set_named_property(env, exports, "adviseHuge", fn);
   return exports;
 }
