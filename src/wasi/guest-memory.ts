@@ -4,6 +4,7 @@
 // is EFAULT for the guest, never a host exception.
 
 import { Errno, WasiError } from './errno.js';
+import { adviseGuestMemory } from './huge-pages.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Node's native Latin-1 reader of a byte range (Buffer's own, which takes any Uint8Array); absent elsewhere. */
@@ -63,6 +64,8 @@ export class GuestMemory {
     this.buffer = buffer;
     this.u8 = made.u8;
     this.view = made.view;
+    // Pages the guest touches from here on come two megabytes per fault where the kernel has them.
+    adviseGuestMemory(buffer);
   }
 
   /**
@@ -90,6 +93,7 @@ export class GuestMemory {
     this.buffer = memory.buffer;
     this.u8 = new Uint8Array(this.buffer);
     this.view = new DataView(this.buffer);
+    adviseGuestMemory(this.buffer);
   }
 
   /** Throws EFAULT unless [ptr, ptr + length) lies inside memory. */

@@ -30,19 +30,19 @@ export function bufferForRead(length: number): ArrayBuffer {
   return Buffer.allocUnsafeSlow(length).buffer;
 }
 
-/** The 4 GiB a 32-bit memory may grow to: the engine reserves at least that much address space for it. */
-const MEMORY32_RESERVATION = 2 ** 32;
-const advised = new WeakSet<WebAssembly.Memory>();
+const advised = new WeakSet<ArrayBuffer>();
 
 /**
- * Advises huge pages for a guest's linear memory, up to what it may grow to, once per memory.
- * What the guest can reach is unchanged: huge pages are only ever made inside the memory's
- * accessible part, so the host keeps no more for it than its current size, as before.
+ * Advises huge pages over a guest's linear memory as it is now (each buffer once: memory.grow
+ * makes a new one, which GuestMemory sees at the next host call and advises again). Only the
+ * accessible part: the engine's reservation beyond it may be smaller than the memory could grow
+ * (V8 drops guard regions once a process has reserved a terabyte), and advice must not spill into
+ * a neighbouring mapping. What the guest can reach is unchanged, and the host keeps no more for
+ * it than its current size: a huge page is only ever made where a whole aligned 2 MiB is accessible.
  */
-export function adviseGuestMemory(memory: WebAssembly.Memory): void {
-  if (advised.has(memory)) return;
-  advised.add(memory);
-  const buffer = memory.buffer;
-  // A shared memory's buffer is not an ArrayBuffer the helper takes (and shared memories are refused anyway).
-  if (buffer instanceof ArrayBuffer) loaded()?.adviseHuge(buffer, MEMORY32_RESERVATION);
+export function adviseGuestMemory(buffer: ArrayBuffer): void {
+  // Below one huge page there is nothing to advise, and a small guest never loads the helper.
+  if (buffer.byteLength < LARGE_READ_BYTES || advised.has(buffer)) return;
+  advised.add(buffer);
+  loaded()?.adviseHuge(buffer, buffer.byteLength);
 }

@@ -23,7 +23,6 @@ import type { NumType, WasmValue } from './values.js';
 import { guardTrap, type GuardTraps } from './guard-trap.js';
 import { hostMemoryShape, withHostMemory } from '../transform/host-memory.js';
 import { threadMemoryPool } from './memory-pool.js';
-import { adviseGuestMemory } from './huge-pages.js';
 
 /** No write-guarded ranges (shared: never written). */
 const NO_RANGES: readonly number[] = [];
@@ -226,11 +225,7 @@ function runOn(host: WasiHost, module: WebAssembly.Module, grant: GrantSpec, opt
         throw error;
       }
       const exported = instance.exports;
-      if (exported.memory instanceof WebAssembly.Memory) {
-        memory.attach(guestMemory = exported.memory, exported.memory === lent);
-        // Pages the guest touches from here on come two megabytes per fault where the kernel has them.
-        adviseGuestMemory(exported.memory);
-      }
+      if (exported.memory instanceof WebAssembly.Memory) memory.attach(guestMemory = exported.memory, exported.memory === lent);
       // Set for every run, so a host reused across runs never keeps another module's ranges.
       memory.guardWrites(options.writeGuarded ?? NO_RANGES);
       if (entry.kind === 'start') {
