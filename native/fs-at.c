@@ -196,24 +196,10 @@ static napi_value pwrite_fd(napi_env env, napi_callback_info info) {
   return number(env, n >= 0 ? n : -errno);
 }
 
-/**
- * close(fd): 0, or -errno. Never retried on EINTR: Linux has released the descriptor by then,
- * and a retry could close one another thread just opened under the same number.
- */
-static napi_value close_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !read_int(env, argv[0], &fd)) {
-    return number(env, -EINVAL);
-  }
-  return number(env, close(fd) == 0 ? 0 : -errno);
-}
-
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback fn; } functions[] = {
     { "openAt", open_at }, { "lstatAt", lstat_at }, { "fstat", fstat_fd }, { "unlinkAt", unlink_at },
-    { "pread", pread_fd }, { "pwrite", pwrite_fd }, { "close", close_fd },
+    { "pread", pread_fd }, { "pwrite", pwrite_fd },
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;

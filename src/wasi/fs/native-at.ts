@@ -1,6 +1,6 @@
 // One-name file operations beneath a held directory descriptor, and
 // positioned reads and writes, through the optional native helper
-// (native/fs-at.c: openat, fstatat, fstat, unlinkat, pread, pwrite, close) when it is
+// (native/fs-at.c: openat, fstatat, fstat, unlinkat, pread, pwrite) when it is
 // built, else through Node (names on /proc/self/fd/<dirfd>/<name>). Both act
 // on exactly one name relative to the descriptor, never following a final
 // link, and answer alike (the same descriptors, stats, bytes and error codes):
@@ -9,7 +9,7 @@
 // stat), which a fresh process otherwise spends its first thousands of file
 // calls warming up (docs/RATIONALE.md).
 
-import { closeSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { toFileStat } from './host-stat.js';
 import { FileType, type FileStat } from './types.js';
@@ -23,7 +23,6 @@ interface NativeAt {
   unlinkAt(dirFd: number, name: string): number;
   pread(fd: number, target: Uint8Array, offset: number, length: number, position: number): number;
   pwrite(fd: number, source: Uint8Array, offset: number, length: number, position: number): number;
-  close(fd: number): number;
   STAT_SLOTS: number;
 }
 
@@ -182,14 +181,3 @@ export function writeAt(fd: number, source: Uint8Array, offset: number, length: 
 }
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** close(2) of `fd`. Throws as Node's closeSync does (Node's wrapper took about 2 µs over the call itself). */
-export function closeFd(fd: number): void {
-  const h = helper();
-  if (h) {
-    const result = h.close(fd);
-    if (result < 0) throw systemError(-result, 'close');
-    return;
-  }
-  closeSync(fd);
-}

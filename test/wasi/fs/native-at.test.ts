@@ -12,7 +12,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { closeFd, fstatShape, lstatAt, nativeAtAvailable, openAt, readAt, unlinkAt, useNativeAt, writeAt } from '../../../src/wasi/fs/native-at.js';
+import { fstatShape, lstatAt, nativeAtAvailable, openAt, readAt, unlinkAt, useNativeAt, writeAt } from '../../../src/wasi/fs/native-at.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { entryTrees, plantEntries } from '../../helpers/entry-tree.js';
 import { timestampPrecisionNs } from '../../../src/wasi/fs/timestamps.js';
@@ -121,31 +121,6 @@ describe('one-name operations with the native helper and through Node', () => {
       useNativeAt(true);
       assert.deepEqual(viaHelper, viaNode, name);
     }
-  });
-
-  it('close alike: the descriptor is gone after, and a closed or never-opened one fails with EBADF', (t) => {
-    const { root } = plant(t);
-    const closing = (native: boolean): string[] => {
-      useNativeAt(native);
-      try {
-        const fd = openSync(join(root, 'file'), O_RDONLY);
-        const seen = [String(closeFd(fd))];
-        // The number is free again: a second close of it, and an fstat, both fail.
-        for (const after of [() => closeFd(fd), () => fstatShape(fd), () => closeFd(1 << 30)]) {
-          try {
-            after();
-            seen.push('no error');
-          } catch (error) {
-            seen.push((error as NodeJS.ErrnoException).code ?? 'no code');
-          }
-        }
-        return seen;
-      } finally {
-        useNativeAt(true);
-      }
-    };
-    assert.deepEqual(closing(true), ['undefined', 'EBADF', 'EBADF', 'EBADF']);
-    assert.deepEqual(closing(false), closing(true));
   });
 
   it('read and write alike, at positions, and fail alike', (t) => {
