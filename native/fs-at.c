@@ -12,9 +12,20 @@
 // since the epoch as signed ones (read through 64-bit integer arrays over the
 // same buffer: exact, which a double of a 64-bit value would not be), then mode, nlink, size, blocks, blksize as
 // doubles.
+//
+// Descriptors it opens, it owns until they are closed through it (close): each
+// Node environment (the main thread, each worker) keeps the set of those still
+// open, and its teardown closes them. What that stops: a worker terminated at a
+// guest's deadline left every file the guest had open; Node closes at a worker's
+// exit the descriptors its own fs.open made, not these, so each such run leaked
+// them (a server's tenants spinning with files open ran it out of descriptors).
+// Closing one of them through Node instead would be just as wrong the other way
+// round: close() answers 1 for a descriptor it did not open, and the caller then
+// closes it through Node, which closes its own at a worker's exit.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,6 +92,41 @@ static void fill(double *slots, const struct stat *st) {
   slots[9] = (double)st->st_blksize;
 }
 
+/** The descriptors this environment opened through the helper and has not closed: a flag per number. */
+typedef struct {
+  uint8_t *open;
+  size_t capacity;
+} Owned;
+
+static Owned *owned_of(napi_env env) {
+  void *data = NULL;
+  return napi_get_instance_data(env, &data) == napi_ok ? data : NULL;
+}
+
+/** Records fd as the helper's; false when it cannot (the caller then closes it and fails the open). */
+static int own(Owned *owned, int fd) {
+  if (!owned) return 0;
+  if ((size_t)fd >= owned->capacity) {
+    size_t capacity = owned->capacity ? owned->capacity : 256;
+    while (capacity <= (size_t)fd) capacity *= 2;
+    uint8_t *grown = realloc(owned->open, capacity);
+    if (!grown) return 0;
+    memset(grown + owned->capacity, 0, capacity - owned->capacity);
+    owned->open = grown;
+    owned->capacity = capacity;
+  }
+  owned->open[fd] = 1;
+  return 1;
+}
+
+/** The environment's teardown (a worker's exit, terminated or not; the process's end): closes what is still open. */
+static void close_owned(napi_env env, void *data, void *hint) {
+  Owned *owned = data;
+  for (size_t fd = 0; fd < owned->capacity; fd++) if (owned->open[fd]) close((int)fd);
+  free(owned->open);
+  free(owned);
+}
+
 /** openAt(dirfd, name, flags, mode): never follows a final link (O_NOFOLLOW is always added), always close-on-exec. */
 static napi_value open_at(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -95,7 +141,12 @@ static napi_value open_at(napi_env env, napi_callback_info info) {
   if (bad) return number(env, bad);
   int fd;
   do fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode); while (fd < 0 && errno == EINTR);
-  return number(env, fd >= 0 ? fd : -errno);
+  if (fd < 0) return number(env, -errno);
+  if (!own(owned_of(env), fd)) {
+    close(fd);
+    return number(env, -ENOMEM);
+  }
+  return number(env, fd);
 }
 
 /** lstatAt(dirfd, name, slots): the entry itself, a link included (AT_SYMLINK_NOFOLLOW). */
@@ -196,10 +247,33 @@ static napi_value pwrite_fd(napi_env env, napi_callback_info info) {
   return number(env, n >= 0 ? n : -errno);
 }
 
+/**
+ * close(fd): 0 or -errno for a descriptor this environment opened through the helper, which it
+ * then no longer owns; 1, closing nothing, for any other (the caller closes it through Node).
+ * Never retried on EINTR: Linux has released the descriptor by then.
+ */
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || !read_int(env, argv[0], &fd)) {
+    return number(env, -EINVAL);
+  }
+  Owned *owned = owned_of(env);
+  if (fd < 0 || !owned || (size_t)fd >= owned->capacity || !owned->open[fd]) return number(env, 1);
+  owned->open[fd] = 0;
+  return number(env, close(fd) == 0 ? 0 : -errno);
+}
+
 NAPI_MODULE_INIT() {
+  Owned *owned = calloc(1, sizeof *owned);
+  if (!owned || napi_set_instance_data(env, owned, close_owned, NULL) != napi_ok) {
+    free(owned);
+    return NULL;
+  }
   static const struct { const char *name; napi_callback fn; } functions[] = {
     { "openAt", open_at }, { "lstatAt", lstat_at }, { "fstat", fstat_fd }, { "unlinkAt", unlink_at },
-    { "pread", pread_fd }, { "pwrite", pwrite_fd },
+    { "pread", pread_fd }, { "pwrite", pwrite_fd }, { "close", close_fd },
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;

@@ -73,7 +73,6 @@ export interface AdmissionPolicy {
   pluginHttp?: 'none' | 'granted' | 'needs-thread';
 }
 
-
 /** The module's exported functions with their signatures. */
 export function exportedFunctions(module: WasmModule): Map<string, FuncType> {
   const out = new Map<string, FuncType>();

@@ -10,7 +10,7 @@ import { Errno, WasiError, asWasiError } from '../errno.js';
 import { closeQuietly } from './close-quietly.js';
 import { HostFile } from './host-file.js';
 import { fileTypeOf, toFileStat } from './host-stat.js';
-import { fstatShape, lstatAt, openAt, unlinkAt } from './native-at.js';
+import { closeFd, fstatShape, lstatAt, openAt, unlinkAt } from './native-at.js';
 import { DIRECTORY_BLOCK, allowCreate, chargeCreate, creationCost } from './quota.js';
 import { PAGE } from './storage-meter.js';
 import { READ_ONLY, READ_ONLY_DESCRIPTOR } from './refusals.js';
@@ -186,12 +186,12 @@ export class HostDirectory implements Directory {
       try {
         shape = fstatShape(fd);
       } catch (error) {
-        closeSync(fd);
+        closeFd(fd);
         throw error;
       }
       if (shape.filetype === FileType.Directory) return new HostDirectory(fd, this.readOnly, this.quota, this.now, this.mountRoot);
       if (shape.filetype !== FileType.RegularFile) {
-        closeSync(fd);
+        closeFd(fd);
         throw new WasiError(Errno.NOTSUP);
       }
       // What is there already is not the guest's to pay for; growth from here on is.

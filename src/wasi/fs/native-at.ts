@@ -7,9 +7,11 @@
 // test/wasi/fs/native-at.test.ts runs each on the same trees both ways.
 // The helper skips Node's fs wrappers and its Stats objects (four Dates per
 // stat), which a fresh process otherwise spends its first thousands of file
-// calls warming up (docs/RATIONALE.md).
+// calls warming up (docs/RATIONALE.md). A descriptor the helper opened is
+// closed through it (closeFd): it closes at a worker's exit those still open,
+// as Node does for its own.
 
-import { fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { toFileStat } from './host-stat.js';
 import { FileType, type FileStat } from './types.js';
@@ -23,6 +25,8 @@ interface NativeAt {
   unlinkAt(dirFd: number, name: string): number;
   pread(fd: number, target: Uint8Array, offset: number, length: number, position: number): number;
   pwrite(fd: number, source: Uint8Array, offset: number, length: number, position: number): number;
+  /** 0 or -errno for a descriptor the helper opened in this thread; 1, closing nothing, for another. */
+  close(fd: number): number;
   STAT_SLOTS: number;
 }
 
@@ -181,3 +185,19 @@ export function writeAt(fd: number, source: Uint8Array, offset: number, length: 
 }
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Closes `fd`, whoever opened it: one the helper opened goes back through the helper, which
+ * otherwise closes it when this thread's environment ends (a worker terminated at a deadline)
+ * and would then close whatever had reused the number; any other through Node, which does the
+ * same for its own. Throws as Node's closeSync does.
+ */
+export function closeFd(fd: number): void {
+  // The helper as loaded, even when calls are turned off (a test's useNativeAt(false)): it may own fd.
+  if (native) {
+    const result = native.close(fd);
+    if (result === 0) return;
+    if (result < 0) throw systemError(-result, 'close');
+  }
+  closeSync(fd);
+}
