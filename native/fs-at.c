@@ -14,8 +14,8 @@
 // doubles.
 //
 // Descriptors it opens, it owns until they are closed through it (close): each
-// Node environment (the main thread, each worker) keeps the set of those still
-// open, and its teardown closes them. What that stops: a worker terminated at a
+// thread (the main thread, each worker: one Node environment each) keeps the set
+// of those still open, and its environment's teardown closes them. What that stops: a worker terminated at a
 // guest's deadline left every file the guest had open; Node closes at a worker's
 // exit the descriptors its own fs.open made, not these, so each such run leaked
 // them (a server's tenants spinning with files open ran it out of descriptors).
@@ -92,15 +92,21 @@ static void fill(double *slots, const struct stat *st) {
   slots[9] = (double)st->st_blksize;
 }
 
-/** The descriptors this environment opened through the helper and has not closed: a flag per number. */
+/**
+ * The descriptors this thread opened through the helper and has not closed: a flag per number.
+ * Per thread, not per load: every load of the helper on a thread (each gets an napi_env of its
+ * own) answers for the same descriptors.
+ */
 typedef struct {
   uint8_t *open;
   size_t capacity;
 } Owned;
 
+static __thread Owned thread_owned;
+
 static Owned *owned_of(napi_env env) {
-  void *data = NULL;
-  return napi_get_instance_data(env, &data) == napi_ok ? data : NULL;
+  (void)env;
+  return &thread_owned;
 }
 
 /** Records fd as the helper's; false when it cannot (the caller then closes it and fails the open). */
@@ -119,12 +125,16 @@ static int own(Owned *owned, int fd) {
   return 1;
 }
 
-/** The environment's teardown (a worker's exit, terminated or not; the process's end): closes what is still open. */
+/**
+ * The environment's teardown, on its own thread (a worker's exit, terminated or not; the
+ * process's end): closes what is still open. Each load registers it; the first empties the set.
+ */
 static void close_owned(napi_env env, void *data, void *hint) {
   Owned *owned = data;
   for (size_t fd = 0; fd < owned->capacity; fd++) if (owned->open[fd]) close((int)fd);
   free(owned->open);
-  free(owned);
+  owned->open = NULL;
+  owned->capacity = 0;
 }
 
 /** openAt(dirfd, name, flags, mode): never follows a final link (O_NOFOLLOW is always added), always close-on-exec. */
@@ -266,11 +276,7 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  Owned *owned = calloc(1, sizeof *owned);
-  if (!owned || napi_set_instance_data(env, owned, close_owned, NULL) != napi_ok) {
-    free(owned);
-    return NULL;
-  }
+  if (napi_set_instance_data(env, &thread_owned, close_owned, NULL) != napi_ok) return NULL;
   static const struct { const char *name; napi_callback fn; } functions[] = {
     { "openAt", open_at }, { "lstatAt", lstat_at }, { "fstat", fstat_fd }, { "unlinkAt", unlink_at },
     { "pread", pread_fd }, { "pwrite", pwrite_fd }, { "close", close_fd },

@@ -12,7 +12,7 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fstatShape, lstatAt, nativeAtAvailable, openAt, readAt, unlinkAt, useNativeAt, writeAt } from '../../../src/wasi/fs/native-at.js';
+import { closeFd, fstatShape, lstatAt, nativeAtAvailable, openAt, readAt, unlinkAt, useNativeAt, writeAt } from '../../../src/wasi/fs/native-at.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { entryTrees, plantEntries } from '../../helpers/entry-tree.js';
 import { timestampPrecisionNs } from '../../../src/wasi/fs/timestamps.js';
@@ -66,7 +66,8 @@ function opened(fd: number): unknown {
   try {
     return fstatShape(fd);
   } finally {
-    closeSync(fd);
+    // To whoever opened it: the helper keeps its own until they are closed through it.
+    closeFd(fd);
   }
 }
 
@@ -153,13 +154,38 @@ describe('one-name operations with the native helper and through Node', () => {
         attempt(() => readAt(wo, new Uint8Array(1), 0, 1, 0n));
         attempt(() => readAt(dir, new Uint8Array(1), 0, 1, 0n));
       } finally {
-        for (const fd of [rw, ro, wo, dir]) closeSync(fd);
+        for (const fd of [rw, ro, wo, dir]) closeFd(fd);
       }
       return results;
     };
     const [native, node] = bothWays(t, io);
     assert.equal(native, node);
     assert.match(native, /threw EBADF/);
+  });
+
+  it('the helper closes only what it opened, and answers for it from any load on the thread', (t) => {
+    if (!existsSync(helperPath)) {
+      t.skip('the native helper is not built here (no C compiler or Node headers)');
+      return;
+    }
+    type Helper = { openAt(dirFd: number, name: string, flags: number, mode: number): number; close(fd: number): number };
+    // Two loads of the same file (each has an N-API environment of its own), as two bundles on one thread would.
+    const load = (): Helper => {
+      const module = { exports: {} as Helper };
+      process.dlopen(module, helperPath);
+      return module.exports;
+    };
+    const [first, second] = [load(), load()];
+    const { root, dirFd } = plant(t);
+    const theirs = openSync(join(root, 'file'), O_RDONLY);
+    t.after(() => closeSync(theirs));
+    // A descriptor Node opened is not the helper's: 1, and it stays open.
+    assert.equal(first.close(theirs), 1);
+    assert.doesNotThrow(() => fstatShape(theirs));
+    const mine = first.openAt(dirFd, 'file', O_RDONLY, 0);
+    assert.ok(mine >= 0);
+    assert.equal(second.close(mine), 0, 'the other load knew it');
+    assert.equal(first.close(mine), 1, 'closed once: no longer the helper\'s');
   });
 
   it('the helper refuses anything but one plain name, and never follows a final link', (t) => {
@@ -173,6 +199,7 @@ describe('one-name operations with the native helper and through Node', () => {
       unlinkAt(dirFd: number, name: string): number;
       pread(fd: number, target: Uint8Array, offset: number, length: number, position: number): number;
       pwrite(fd: number, source: Uint8Array, offset: number, length: number, position: number): number;
+      close(fd: number): number;
     };
     const { root, outside, dirFd } = plant(t);
     const slots = new Float64Array(10);
@@ -197,7 +224,7 @@ describe('one-name operations with the native helper and through Node', () => {
     assert.equal(helper.openAt(dirFd, 'link-out', O_WRONLY | O_TRUNC, 0), -ELOOP);
     // A read or write past the end of the buffer it was given is refused before any I/O.
     const rw = helper.openAt(dirFd, 'file', O_RDWR, 0);
-    t.after(() => closeSync(rw));
+    t.after(() => assert.equal(helper.close(rw), 0));
     const small = new Uint8Array(4);
     assert.equal(helper.pwrite(rw, small, 2, 3, 0), EINVAL);
     assert.equal(helper.pread(rw, small, 0, 5, 0), EINVAL);
