@@ -5,6 +5,7 @@
 import type { ClockPolicy } from './clocks.js';
 import type { RandomPolicy } from './random.js';
 import type { OutputSpec, StdinSpec } from './stdio.js';
+import { checkGrantShape } from './grant-check.js';
 
 export interface MountSpec {
   /** Host directory to grant. */
@@ -63,5 +64,6 @@ export function defineGrant(partial: Partial<Omit<GrantSpec, 'limits'>> & { limi
     stderr: partial.stderr ?? { kind: 'capture' },
     limits: Object.freeze({ ...defaultLimits, ...partial.limits }),
   };
+  checkGrantShape(grant);
   return Object.freeze(grant);
 }
