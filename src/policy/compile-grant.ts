@@ -16,6 +16,24 @@ export interface RunInputs {
   stdin?: Uint8Array | string;
 }
 
+/**
+ * A run's own inputs come from the embedder's code, perhaps plain JavaScript: checked alike on both
+ * paths to a grant (a template's, the common one, and a compiled one, whose defineGrant checks its
+ * whole shape), so `args: [1]` is refused whatever the policy rather than on one path and
+ * coerced on the other, and a stdin of the wrong type never reaches the guest's first read.
+ */
+function checkRunInputs(inputs: RunInputs): void {
+  if (inputs.args !== undefined && (!Array.isArray(inputs.args) || !inputs.args.every((a) => typeof a === 'string'))) {
+    throw new TypeError('run: args must be an array of strings');
+  }
+  if (inputs.env !== undefined && (typeof inputs.env !== 'object' || inputs.env === null || !Object.values(inputs.env).every((v) => typeof v === 'string'))) {
+    throw new TypeError('run: env must be an object whose values are strings');
+  }
+  if (inputs.stdin !== undefined && typeof inputs.stdin !== 'string' && !(inputs.stdin instanceof Uint8Array)) {
+    throw new TypeError('run: stdin must be a string or a Uint8Array');
+  }
+}
+
 /** A clock for runs whose policy grants none: time stands at the epoch, so nothing can be measured. */
 const NO_CLOCK = { kind: 'virtual', stepNs: 0n, startNs: 0n } as const;
 
@@ -42,6 +60,7 @@ function fileMounts(policy: Policy, scratch: (guest: string) => string): MountSp
 }
 
 export function compileGrant(policy: Policy, inputs: RunInputs, scratch: (guest: string) => string): GrantSpec {
+  checkRunInputs(inputs);
   const mounts: MountSpec[] = policy.mounts.flatMap((m): MountSpec[] =>
     m.kind === 'host' ? [{ host: m.host, guest: m.guest, readOnly: m.readOnly }]
       : m.kind === 'tmpfs' ? [{ host: scratch(m.guest), guest: m.guest, readOnly: false }] : [],
@@ -104,6 +123,7 @@ export function grantTemplate(policy: Policy): GrantTemplate | null {
 
 /** The grant for one run: the template with this run's args, environment and stdin; equal to compileGrant(policy, inputs). */
 export function grantFor(template: GrantTemplate, inputs: RunInputs): GrantSpec {
+  checkRunInputs(inputs);
   const { base } = template;
   let env = base.env;
   if (inputs.env !== undefined) {

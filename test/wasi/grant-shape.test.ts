@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { defineGrant } from '../../src/wasi/grant.js';
+import { createSandbox } from '../../src/sandbox/sandbox.js';
 import { runWasi } from '../../src/wasi/run.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -51,5 +52,25 @@ describe('defineGrant checks the grant it makes', () => {
     const result = await runWasi(new WebAssembly.Module(readFileSync(fixture('c', 'hello.wasm'))), defineGrant());
     assert.equal(result.exitCode, 0);
     assert.equal(new TextDecoder().decode(result.stdout), 'hello from wasm-warden\n');
+  });
+
+  it('a run\'s own inputs of the wrong type are refused alike whether its policy has a grant template or not', async () => {
+    const hello = readFileSync(fixture('c', 'hello.wasm'));
+    // A policy of host mounts only is served from a template; a scratch mount compiles a grant per run.
+    for (const policy of [{}, { mount: [{ kind: 'tmpfs' as const, guest: '/t' }] }]) {
+      const sandbox = await createSandbox(policy, { cache: false });
+      try {
+        for (const [inputs, message] of [
+          [{ args: ['hello', 1] }, /^run: args must be an array of strings$/],
+          [{ env: { A: 1 } }, /^run: env must be an object whose values are strings$/],
+          [{ stdin: 5 }, /^run: stdin must be a string or a Uint8Array$/],
+        ] as const) {
+          await assert.rejects(sandbox.run(new Uint8Array(hello), inputs as never), (error: Error) => error instanceof TypeError && message.test(error.message), JSON.stringify(policy));
+        }
+        assert.equal((await sandbox.run(new Uint8Array(hello), { args: ['hello'], env: { A: '1' }, stdin: 'x' })).exitCode, 0);
+      } finally {
+        await sandbox.close();
+      }
+    }
   });
 });
