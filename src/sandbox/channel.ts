@@ -13,6 +13,9 @@
 //    at a kill), so a small output costs no message of its own. The guest
 //    waits, bounded by the deadline, while too many bytes are in flight;
 //  - denied attempts, posted as they happen;
+//  - the run's result, posted after everything it wrote; or, when the host
+//    watches for it and it is plain, handed over in cells (offerResultHandoff),
+//    which spares the post's wake-up of the host's event loop;
 //  - synchronous calls into the host (stdin; host functions): the isolate
 //    posts a request (stdin) or writes it to shared memory and notifies (a
 //    host function: the host waits with Atomics.waitAsync), then waits on a
@@ -66,7 +69,13 @@ const RUN_CELLS = I_JOB;
 // that expects a result within microseconds watches this cell instead of
 // waiting for its event loop to be woken (isolate-pool.ts). Never reset.
 const I_RESULTS = 17;
-const INT_CELLS = 18;
+// A lone run's result handed over in these cells instead of posted (offerResultHandoff): whether
+// the host offers (HANDOFF), and the handed result's job id and exit code. Never reset by a run.
+const I_HANDOFF = 18;
+const I_HANDED_ID = 19;
+const I_HANDED_EXIT = 20;
+/** Int32 cells; even, so that the Float64 cells after them are 8-byte aligned. */
+const INT_CELLS = 22;
 // Float64 counters.
 const F_BYTES_WRITTEN = 0;
 const F_FILES = 1;
@@ -74,7 +83,14 @@ const F_OUTPUT = 2;
 const F_PEAK = 3;
 const F_GATHER_BASE = 4; // + stream - 1: stream offset of the region's first byte
 const F_FUEL_LEFT = 6;
-const FLOAT_CELLS = 8;
+// A handed result's usage and fuel (NaN for none).
+const F_HANDED_WALL = 8;
+const F_HANDED_WRITTEN = 9;
+const F_HANDED_FILES = 10;
+const F_HANDED_OUTPUT = 11;
+const F_HANDED_PEAK = 12;
+const F_HANDED_FUEL = 13;
+const FLOAT_CELLS = 14;
 
 const HEADER_BYTES = INT_CELLS * 4 + FLOAT_CELLS * 8;
 const REGION_BYTES = CHUNK_BYTES;
@@ -151,6 +167,69 @@ export function resultsPosted(sab: SharedArrayBuffer): number {
 /** Watches, at most `micros`, for the isolate behind `sab` to post a result after its `seen`-th; whether it did. */
 export function watchForResult(sab: SharedArrayBuffer, seen: number, micros: number): boolean {
   return watch(viewsOf(sab).i32, I_RESULTS, seen, micros) !== seen;
+}
+
+const HANDOFF = { NONE: 0, OFFERED: 1, HANDED: 2 } as const;
+
+/** A finished run's result as the isolate posts it (worker-entry.ts). */
+export interface ResultMessage {
+  id: number;
+  result: { ok: true; value: PlainResult } | { ok: false; refused: boolean; message: string };
+}
+
+/** The fields of a run's record (execute.ts); a plain one holds nothing but numbers beside them. */
+interface PlainResult {
+  exitCode: number | null;
+  trap: unknown;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  limitsHit: string[];
+  denied: DeniedAttempt[];
+  deniedCount: number;
+  usage: RunUsage;
+  fuelUsed: number | null;
+}
+const PLAIN_FIELDS = 9;
+
+/**
+ * Whether a result crosses whole as numbers: the guest exited, with nothing
+ * refused, limited, captured in the record or returned. A record with any
+ * field beyond the nine (results, host-call counts, a plugin's outcome, or
+ * one added later) is posted.
+ */
+function isPlain(message: ResultMessage): boolean {
+  const { result } = message;
+  if (!result.ok) return false;
+  const r = result.value;
+  return r.trap === null && typeof r.exitCode === 'number' && r.limitsHit.length === 0 && r.denied.length === 0 && r.deniedCount === 0
+    && r.stdout.length === 0 && r.stderr.length === 0 && Object.keys(r).length === PLAIN_FIELDS;
+}
+
+/**
+ * Offers the isolate behind `sab` to hand its next result over in shared
+ * memory rather than post it, while this thread watches for it (a lone run,
+ * isolate-pool.ts): a plain result then costs neither side a message, and
+ * this thread's event loop no wake-up. Always ended by withdrawResultHandoff
+ * before the watching thread does anything else, so an offer never outlives
+ * the watch: a result nobody would read is posted.
+ */
+export function offerResultHandoff(sab: SharedArrayBuffer): void {
+  Atomics.store(viewsOf(sab).i32, I_HANDOFF, HANDOFF.OFFERED);
+}
+
+/** Ends the offer: the result the isolate handed over meanwhile, as it would have been posted, or null (it posts its result). */
+export function withdrawResultHandoff(sab: SharedArrayBuffer): ResultMessage | null {
+  const { i32, f64 } = viewsOf(sab);
+  if (Atomics.compareExchange(i32, I_HANDOFF, HANDOFF.OFFERED, HANDOFF.NONE) !== HANDOFF.HANDED) return null;
+  const fuel = f64[F_HANDED_FUEL]!;
+  const value: PlainResult = {
+    exitCode: Atomics.load(i32, I_HANDED_EXIT), trap: null, stdout: new Uint8Array(0), stderr: new Uint8Array(0), limitsHit: [], denied: [], deniedCount: 0,
+    usage: { wallMs: f64[F_HANDED_WALL]!, bytesWritten: f64[F_HANDED_WRITTEN]!, filesCreated: f64[F_HANDED_FILES]!, outputBytes: f64[F_HANDED_OUTPUT]!, peakMemoryBytes: f64[F_HANDED_PEAK]! },
+    fuelUsed: Number.isNaN(fuel) ? null : fuel,
+  };
+  const message: ResultMessage = { id: Atomics.load(i32, I_HANDED_ID), result: { ok: true, value } };
+  Atomics.store(i32, I_HANDOFF, HANDOFF.NONE);
+  return message;
 }
 
 /** The isolate's side of the job bell: the next message on its port, waiting on the bell while there is none. */
@@ -262,10 +341,27 @@ export class IsolateChannel {
     this.port.postMessage(message, transfer ?? []);
   }
 
-  /** Posts a finished run's result after everything it wrote. */
-  postResult(message: unknown): void {
-    this.port.postMessage(message);
-    Atomics.add(this.v.i32, I_RESULTS, 1);
+  /** Hands a finished run's result over (when the host offers and it is plain), else posts it after everything it wrote. */
+  postResult(message: ResultMessage): void {
+    const { i32 } = this.v;
+    if (Atomics.load(i32, I_HANDOFF) !== HANDOFF.OFFERED || !isPlain(message) || !this.hand(message)) this.port.postMessage(message);
+    Atomics.add(i32, I_RESULTS, 1);
+  }
+
+  /** Writes a plain result into the handoff cells; whether the host's offer still stood to take it. */
+  private hand(message: ResultMessage): boolean {
+    const { i32, f64 } = this.v;
+    const r = (message.result as { value: PlainResult }).value;
+    Atomics.store(i32, I_HANDED_ID, message.id);
+    Atomics.store(i32, I_HANDED_EXIT, r.exitCode!);
+    f64[F_HANDED_WALL] = r.usage.wallMs;
+    f64[F_HANDED_WRITTEN] = r.usage.bytesWritten;
+    f64[F_HANDED_FILES] = r.usage.filesCreated;
+    f64[F_HANDED_OUTPUT] = r.usage.outputBytes;
+    f64[F_HANDED_PEAK] = r.usage.peakMemoryBytes;
+    f64[F_HANDED_FUEL] = r.fuelUsed ?? NaN;
+    // The exchange publishes the writes above: the host reads them only after seeing HANDED.
+    return Atomics.compareExchange(i32, I_HANDOFF, HANDOFF.OFFERED, HANDOFF.HANDED) === HANDOFF.OFFERED;
   }
 
   /**

@@ -13,7 +13,7 @@
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Isolate } from './isolates.js';
-import { resultsPosted, watchForResult } from './channel.js';
+import { offerResultHandoff, resultsPosted, watchForResult, withdrawResultHandoff, type ResultMessage } from './channel.js';
 import { WatchBudget } from './watch-cell.js';
 
 export type PoolOutcome<Result> =
@@ -286,13 +286,25 @@ export class IsolatePool<Job, Result> {
       const watchUs = this.options.resultWatchUs ?? 0;
       const lone = watchUs > 0 && pending.hooks.mayWatchResult === true && channel !== undefined && this.slots.every((s) => s === slot || !s.busy);
       const posted = lone ? resultsPosted(channel.sab) : 0;
-      // When it was sent, on the wall clock both sides share: a child counts its deadline from here, not from receipt.
-      isolate.send({ id, job: pending.job, sentAt: performance.timeOrigin + performance.now() });
-      if (lone && watchForResult(channel.sab, posted, this.resultWatch.next(watchUs))) {
-        // Posted within the watch: taken here, in order with the run's other messages.
+      // While this thread watches, a plain result may be handed over in shared memory instead of posted (channel.ts).
+      if (lone) offerResultHandoff(channel.sab);
+      let seen = false;
+      let handed: ResultMessage | null = null;
+      try {
+        // When it was sent, on the wall clock both sides share: a child counts its deadline from here, not from receipt.
+        isolate.send({ id, job: pending.job, sentAt: performance.timeOrigin + performance.now() });
+        if (lone) seen = watchForResult(channel.sab, posted, this.resultWatch.next(watchUs));
+      } finally {
+        // Withdrawn whatever happened: past the watch nobody reads the cells, so the isolate must post.
+        if (lone) handed = withdrawResultHandoff(channel.sab);
+      }
+      if (!lone) return;
+      if (seen || handed) {
+        // Within the watch: the run's messages taken here, in order, a handed result after them.
         drainInto(channel.port, onMessage);
-        this.resultWatch.settle(settled, watchUs);
-      } else if (lone) this.resultWatch.settle(false, watchUs);
+        if (handed) onMessage(handed);
+      }
+      this.resultWatch.settle(settled, watchUs);
     };
     // A started isolate takes the run now; one still starting, when it is up.
     if (isolate.started) go();

@@ -11,7 +11,7 @@
 
 import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { createWasiHost, RunRefused } from '../wasi/run.js';
-import { IsolateChannel, JobBell } from './channel.js';
+import { IsolateChannel, JobBell, type ResultMessage } from './channel.js';
 import { execute } from './execute.js';
 import { loadPlannedBodies, type HostFunctionBody } from './host-functions.js';
 import { JobDecoder } from './job-wire.js';
@@ -31,7 +31,7 @@ const bell = new JobBell(sab, parentPort as unknown as MessagePort, jobWatchUs);
 async function serve(): Promise<never> {
   for (;;) {
     const { id, job } = jobs.decode(bell.next<unknown>());
-    let result;
+    let result: ResultMessage['result'];
     try {
       // Only a run that links host function modules waits for them (on the event loop); the others start at once.
       const bodies = job.plan?.hosted.some((h) => h.via === 'loaded') ? await loadPlannedBodies(job.plan, loaded) : NO_BODIES;
