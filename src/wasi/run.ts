@@ -3,7 +3,6 @@
 // used. A module is compiled once by the caller and may run any number of
 // times, each run with its own grant and nothing carried between runs.
 
-import vm from 'node:vm';
 import { createClocks, hostMonotonicMs } from './clocks.js';
 import { WasiContext, type DeniedAttempt } from './context.js';
 import { WasiError, errnoFromNodeError } from './errno.js';
@@ -23,6 +22,7 @@ import type { NumType, WasmValue } from './values.js';
 import { guardTrap, type GuardTraps } from './guard-trap.js';
 import { hostMemoryShape, withHostMemory } from '../transform/host-memory.js';
 import { threadMemoryPool } from './memory-pool.js';
+import { runWithWatchdog } from './watchdog.js';
 
 /** No write-guarded ranges (shared: never written). */
 const NO_RANGES: readonly number[] = [];
@@ -334,34 +334,4 @@ function mergeImports(base: WebAssembly.Imports, extra: WebAssembly.Imports): We
   return merged;
 }
 
-/**
- * One context for the watchdog, made on first use and kept: creating a context costs about
- * 0.5 ms per run against 0.08 ms to run a script in a kept one (docs/RATIONALE.md). The context
- * holds nothing of a run's: `holder.body` is the only thing in it and is cleared after each run,
- * and its microtask queue (microtaskMode 'afterEvaluate') is drained when each evaluation ends.
- */
-let watchdog: { holder: { body: (() => void) | null }; context: vm.Context; script: vm.Script } | undefined;
-let watchdogDepth = 0;
-
-/** Runs `body` under a V8 watchdog that terminates it after `ms` (plugin sessions' calls use it too). */
-export function runWithWatchdog(body: () => void, ms: number): void {
-  // A run started from inside another (a host function running a guest synchronously) gets a
-  // context of its own, so the outer run's body is never replaced under it.
-  if (watchdogDepth > 0) {
-    const context = vm.createContext({ body }, { microtaskMode: 'afterEvaluate' });
-    vm.runInContext('body()', context, { timeout: Math.ceil(ms) });
-    return;
-  }
-  if (!watchdog) {
-    const holder: { body: (() => void) | null } = { body: null };
-    watchdog = { holder, context: vm.createContext({ holder }, { microtaskMode: 'afterEvaluate' }), script: new vm.Script('holder.body()') };
-  }
-  watchdog.holder.body = body;
-  watchdogDepth++;
-  try {
-    watchdog.script.runInContext(watchdog.context, { timeout: Math.ceil(ms) });
-  } finally {
-    watchdogDepth--;
-    watchdog.holder.body = null;
-  }
-}
+export { runWithWatchdog };
