@@ -16,6 +16,7 @@ import { closeFd, fstatShape, lstatAt, nativeAtAvailable, openAt, readAt, unlink
 import { tempDir } from '../../helpers/tmp.js';
 import { entryTrees, plantEntries } from '../../helpers/entry-tree.js';
 import { timestampPrecisionNs } from '../../../src/wasi/fs/timestamps.js';
+import { nativeWatchdogAvailable } from '../../../src/wasi/watchdog.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
@@ -81,6 +82,7 @@ describe('one-name operations with the native helper and through Node', () => {
     }
     assert.ok(nativeAtAvailable(), 'dist/native/fs-at.node is built and loads');
     assert.equal(timestampPrecisionNs(), 1, 'dist/native/timestamps.node is built and loads');
+    assert.ok(nativeWatchdogAvailable(), 'dist/native/watchdog.node is built (c++) and loads');
   });
 
   it('answer alike for every kind of entry', (t) => {
