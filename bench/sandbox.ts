@@ -1,6 +1,7 @@
 // Sandbox benchmarks, one run, same-run ratios:
 //  1. warm per-run overhead for hello (instantiate, WASI setup, run, teardown):
-//     a wasm-warden sandbox in thread mode, wasm-warden's runWasi on this thread,
+//     a wasm-warden sandbox in thread mode, one in none mode under a deadline
+//     (a watchdog per run), wasm-warden's runWasi on this thread,
 //     node:wasi and @bjorn3/browser_wasi_shim, each with the module compiled once,
 //     taking turns in rounds, with the ratio to the shim per round;
 //  2. fuel metering's cost on CPU-bound programs (SHA-256, LZ77), metered against not;
@@ -38,6 +39,8 @@ const hello = new WebAssembly.Module(helloBytes);
 const rounds = argValue('rounds', 5);
 const perRound = Math.max(1, Math.round(runs / rounds));
 const sandbox = await createSandbox({});
+// On this thread under a deadline: each run is guarded by the watchdog (src/wasi/watchdog.ts).
+const inline = await createSandbox({ isolation: 'none', limits: { timeout: '1s' } });
 // node:wasi runs in a child process of its own, a round at a time: Node 20's
 // node:wasi crashes its process after about a thousand runs of hello
 // (bench/node-wasi-runs.ts). A crashed child is replaced and the round asked again.
@@ -63,6 +66,7 @@ async function nodeWasiRound(count: number): Promise<number[]> {
 }
 const contenders: Array<[string, () => Promise<number[]>]> = [
   ['wasm-warden sandbox, thread mode', () => timeRunsAsync(perRound, async () => { await sandbox.run(helloBytes); }, 20)],
+  ['wasm-warden sandbox, none mode, 1 s deadline', () => timeRunsAsync(perRound, async () => { await inline.run(helloBytes); }, 20)],
   ['wasm-warden runWasi, this thread', async () => timeRuns(perRound, () => { runWasi(hello, defineGrant({ args: ['hello'] })); }, 20)],
   ['node:wasi', () => nodeWasiRound(perRound)],
   ['browser_wasi_shim', async () => timeRuns(perRound, () => {
@@ -84,8 +88,9 @@ for (let r = 0; r < rounds; r++) {
   for (const i of contenders.keys()) shimRatios[i]!.push(roundMedians[i]! / roundMedians[contenders.length - 1]!);
 }
 await sandbox.close();
+await inline.close();
 (nodeWasi as ChildProcess | null)?.kill();
-const base = median(samples[2]!);
+const base = median(samples[contenders.findIndex(([name]) => name === 'node:wasi')]!);
 console.log(`1. warm per-run overhead, hello, ${rounds} rounds of ${perRound} runs each (µs; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after)\n`);
 console.log(table(['host', 'median', 'p99', 'x node:wasi', 'x shim (median of rounds)'], contenders.map(([name], i) => [
   name, us(median(samples[i]!)), us(percentile(samples[i]!, 99)), (median(samples[i]!) / base).toFixed(2), median(shimRatios[i]!).toFixed(2),
