@@ -155,9 +155,11 @@ export function ringJobBell(sab: SharedArrayBuffer): void {
  * a job rung meanwhile (the next run of a caller that awaits each) is taken
  * without a wake-up. The watch adapts (WatchBudget): an isolate whose jobs
  * come far apart (a loaded server's, between its requests) soon stops
- * watching, and an idle one sleeps, costing no CPU.
+ * watching, and an idle one sleeps, costing no CPU. Long enough to cover the
+ * caller's thread being descheduled between two runs on a shared machine,
+ * where waking a sleeping thread costs more than the run (docs/RATIONALE.md).
  */
-export const NEXT_JOB_SPIN_US = 50;
+export const NEXT_JOB_SPIN_US = 500;
 
 /** How many results the isolate behind `sab` has posted so far. */
 export function resultsPosted(sab: SharedArrayBuffer): number {
