@@ -30,7 +30,7 @@ import type { DeniedAttempt, WasiContext } from '../wasi/context.js';
 import type { GuestMemory } from '../wasi/guest-memory.js';
 import { inheritedEndpoint, type Endpoint } from '../wasi/endpoint.js';
 import type { GrantSpec } from '../wasi/grant.js';
-import type { RunStdio, RunUsage } from '../wasi/run.js';
+import type { RunResult, RunStdio, RunUsage } from '../wasi/run.js';
 import { watch, WatchBudget } from './watch-cell.js';
 import { thrownText } from './host-functions.js';
 import {
@@ -179,18 +179,8 @@ export interface ResultMessage {
   result: { ok: true; value: PlainResult } | { ok: false; refused: boolean; message: string };
 }
 
-/** The fields of a run's record (execute.ts); a plain one holds nothing but numbers beside them. */
-interface PlainResult {
-  exitCode: number | null;
-  trap: unknown;
-  stdout: Uint8Array;
-  stderr: Uint8Array;
-  limitsHit: string[];
-  denied: DeniedAttempt[];
-  deniedCount: number;
-  usage: RunUsage;
-  fuelUsed: number | null;
-}
+/** The fields every run's record has (execute.ts); a plain one holds nothing but numbers beside them. */
+type PlainResult = Omit<RunResult, 'results'> & { fuelUsed: number | null };
 const PLAIN_FIELDS = 9;
 
 /**
