@@ -17,7 +17,8 @@
 
 import { START_EXPORT } from '../transform/reserved-names.js';
 import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from '../transform/checkpoint.js';
-import { hostMemoryShape, newMemory, withHostMemory } from '../transform/host-memory.js';
+import { hostMemoryShape, newMemory, withHostMemory, type HostMemoryShape } from '../transform/host-memory.js';
+import { threadMemoryPool } from '../wasi/memory-pool.js';
 import type { GrantSpec } from '../wasi/grant.js';
 import { guardTrap } from '../wasi/guard-trap.js';
 import { RunRefused, runWasi, runWithWatchdog, type RunResult, type WasiHost } from '../wasi/run.js';
@@ -74,6 +75,8 @@ export class WarmInstance {
   private readonly denied: DeniedAttempt[] = [];
   /** Instances made so far (the first, and one after each poisoned call or, with `fresh`, each call). */
   made = 0;
+  /** The memory a fresh session's call borrowed for its instance, given back when the call ends. */
+  private lent: { memory: WebAssembly.Memory; shape: HostMemoryShape } | null = null;
   /** Host functions read guest memory through the run's GuestMemory: attached for each call. */
   private readonly usesMemory: boolean;
   /** Closures on the embedder's thread: their waits are bounded by the call's deadline. */
@@ -99,7 +102,15 @@ export class WarmInstance {
     if (this.counts.size > 0) this.counts.clear();
     // Emptied, not replaced: record() copies what a call was denied into that call's record.
     if (this.denied.length > 0) this.denied.length = 0;
-    return this.record(this.spec.wasi ? this.callWasi(name, results) : this.callBare(name, results));
+    try {
+      return this.record(this.spec.wasi ? this.callWasi(name, results) : this.callBare(name, results));
+    } finally {
+      // A fresh instance is never kept, so it never runs again: its lent memory can serve the next one (zeroed by the pool).
+      if (this.lent) {
+        threadMemoryPool.release(this.lent.memory, this.lent.shape);
+        this.lent = null;
+      }
+    }
   }
 
   /** A module that imports WASI: each call is a WASI run (runWasi) on the kept instance. */
@@ -207,12 +218,17 @@ export class WarmInstance {
   }
 
   /**
-   * A module that imports its memory from the host gets a new one of its own:
-   * the instance may be kept for later calls, so it is never one lent from a pool.
+   * A module that imports its memory from the host: a warm session's instance
+   * may be kept for later calls, so it gets a new memory of its own; a fresh
+   * session's instance serves one call, so it borrows a zeroed one from the
+   * thread's pool (a new memory costs more than the whole call: docs/RATIONALE.md).
    */
   private withMemory(imports: WebAssembly.Imports): WebAssembly.Imports {
     const shape = hostMemoryShape(this.spec.module);
-    return shape ? withHostMemory(imports, newMemory(shape)) : imports;
+    if (!shape) return imports;
+    if (this.spec.instances === 'warm') return withHostMemory(imports, newMemory(shape));
+    this.lent = { memory: threadMemoryPool.acquire(shape), shape };
+    return withHostMemory(imports, this.lent.memory);
   }
 
   /** How a call that did not return ended, named as a run's trap would be. */

@@ -26,6 +26,8 @@ export const POOL_MAX_BYTES = 8 * 1024 * 1024;
 export class MemoryPool {
   private readonly kept = new Map<string, WebAssembly.Memory[]>();
   private keptBytes = 0;
+  /** Memories handed out again after their first instance (for tests and metrics). */
+  reused = 0;
 
   constructor(private readonly maxBytes = POOL_MAX_BYTES, private readonly maxMemoryBytes = POOLED_MEMORY_MAX_BYTES) {}
 
@@ -33,6 +35,7 @@ export class MemoryPool {
   acquire(shape: HostMemoryShape): WebAssembly.Memory {
     const memory = this.kept.get(keyOf(shape))?.pop();
     if (!memory) return newMemory(shape);
+    this.reused++;
     this.keptBytes -= memory.buffer.byteLength;
     return memory;
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
+import { threadMemoryPool } from '../../src/wasi/memory-pool.js';
 import type { PolicyInput } from '../../src/policy/input.js';
 import { fixture } from '../helpers/paths.js';
 import { wat } from '../helpers/wat.js';
@@ -42,6 +43,19 @@ for (const isolation of ['thread', 'none'] as const) {
         assert.equal(s.instances, 3);
       });
     });
+
+    if (isolation === 'none') {
+      it('a fresh session\'s calls borrow a zeroed memory from the thread\'s pool and give it back', async () => {
+        await withSession({ isolation, limits: { timeout: '5s' } }, session, { instances: 'fresh' }, async (s) => {
+          const before = threadMemoryPool.reused;
+          const outputs = [];
+          // Each call counts in its instance's linear memory: a memory handed on unzeroed would answer 2, then 3.
+          for (let i = 0; i < 4; i++) outputs.push(text((await s.call('calls')).plugin.output));
+          assert.deepEqual(outputs, ['1', '1', '1', '1']);
+          assert.ok(threadMemoryPool.reused - before >= 3, 'the calls after the first ran on a memory an earlier call gave back');
+        });
+      });
+    }
 
     it('a trap poisons the instance: the next call gets a fresh one', async () => {
       await withSession({ isolation, limits: { timeout: '5s' } }, session, {}, async (s) => {
