@@ -182,19 +182,20 @@ export interface ResultMessage {
 /** The fields every run's record has (execute.ts); a plain one holds nothing but numbers beside them. */
 type PlainResult = Omit<RunResult, 'results'> & { fuelUsed: number | null };
 const PLAIN_FIELDS = 9;
+const USAGE_FIELDS = 5;
 
 /**
  * Whether a result crosses whole as numbers: the guest exited, with nothing
  * refused, limited, captured in the record or returned. A record with any
  * field beyond the nine (results, host-call counts, a plugin's outcome, or
- * one added later) is posted.
+ * one added later, to the record or to its usage) is posted.
  */
 function isPlain(message: ResultMessage): boolean {
   const { result } = message;
   if (!result.ok) return false;
   const r = result.value;
   return r.trap === null && typeof r.exitCode === 'number' && r.limitsHit.length === 0 && r.denied.length === 0 && r.deniedCount === 0
-    && r.stdout.length === 0 && r.stderr.length === 0 && Object.keys(r).length === PLAIN_FIELDS;
+    && r.stdout.length === 0 && r.stderr.length === 0 && Object.keys(r).length === PLAIN_FIELDS && Object.keys(r.usage).length === USAGE_FIELDS;
 }
 
 /**

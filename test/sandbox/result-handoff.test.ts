@@ -58,6 +58,7 @@ describe('result handoff', () => {
       ['captured output in the record', { id: 4, result: { ok: true, value: { ...plainRecord(), stdout: new Uint8Array([104, 105]) } } }],
       ['results of an invoke', { id: 5, result: { ok: true, value: { ...plainRecord(), results: [7] } as Record } }],
       ['host-call counts', { id: 6, result: { ok: true, value: { ...plainRecord(), hostCalls: { 'env.log': 2 } } as Record } }],
+      ['a usage field the cells do not carry', { id: 8, result: { ok: true, value: { ...plainRecord(), usage: { ...plainRecord().usage, cpuMs: 3 } as Record['usage'] } } }],
       ['a refusal', { id: 7, result: { ok: false, refused: true, message: 'cannot link the module' } }],
     ];
     for (const [what, message] of variants) {
