@@ -341,7 +341,10 @@ class Walker {
           const align = bytes[pos]!;
           const off = bytes[pos + 1]!;
           let memory = 0;
+          // Memory 0 and an offset of one or two LEB128 bytes (below 16 KiB: a C struct's fields, a stack
+          // frame's slots) are read here; two bytes hold 14 bits, so there is nothing to overflow.
           if (align < 0x40 && off < 0x80 && pos + 1 < end) pos += 2;
+          else if (align < 0x40 && off >= 0x80 && pos + 2 < end && bytes[pos + 2]! < 0x80) pos += 3;
           else {
             const ins = this.ins;
             ins.feature = feature;

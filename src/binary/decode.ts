@@ -13,7 +13,7 @@ import { resolveLimits } from './limits.js';
 import { ByteReader } from './reader.js';
 import { readSections } from './sections.js';
 import { DecodedBody } from './local-decls.js';
-import { readRefType, readValType } from './valtypes.js';
+import { readRefType, readValType, valTypeFeature } from './valtypes.js';
 import type {
   DecodeLimits, DecodeOptions, ExternKind, FuncType, GlobalType, Limits,
   TableType, TagType, ValType, WasmModule,
@@ -141,7 +141,8 @@ function readCode(reader: ByteReader, limits: DecodeLimits, module: WasmModule, 
       const countAt = body.pos;
       localCount += body.u32();
       if (localCount > limits.maxLocalsPerFunction) body.fail(`more than ${limits.maxLocalsPerFunction} locals in function ${i}`, countAt);
-      readValType(body);
+      const feature = valTypeFeature(readValType(body));
+      if (feature !== 'mvp' && !module.localFeatures.has(feature)) module.localFeatures.set(feature, start);
     }
     if (walk) walk(reader.bytes, body.pos, end);
     module.code.push(new DecodedBody(reader.bytes, start, end, localCount, body.pos));
@@ -180,7 +181,7 @@ function readExports(reader: ByteReader, limits: DecodeLimits, module: WasmModul
 function emptyModule(bytes: Uint8Array): WasmModule {
   return {
     bytes, version: 1, sections: [], types: [], imports: [], functions: [], tables: [], memories: [], tags: [],
-    globals: GlobalList.empty(bytes), exports: [], start: null, elements: ElementSegmentList.empty(bytes), dataCount: null, code: [], data: DataSegmentList.empty(bytes), customs: [],
+    globals: GlobalList.empty(bytes), exports: [], start: null, elements: ElementSegmentList.empty(bytes), dataCount: null, code: [], localFeatures: new Map(), data: DataSegmentList.empty(bytes), customs: [],
     names: null, producers: null, targetFeatures: null, customSectionErrors: [],
     importedFunctionCount: 0, importedTableCount: 0, importedMemoryCount: 0, importedGlobalCount: 0, importedTagCount: 0,
   };

@@ -8,7 +8,6 @@
 
 import { newInstruction, walkCode } from './instructions.js';
 import { valTypeFeature } from './valtypes.js';
-import { forEachLocalDecl } from './local-decls.js';
 import type { ConstExpr, Feature, Instruction, ValType, WasmModule } from './types.js';
 
 /** Feature → the first byte offset that uses it. */
@@ -119,6 +118,6 @@ export function declaredFeatures(module: WasmModule): FeatureUses {
       noteConstExpr(uses, module, segment.mode.offset);
     }
   }
-  for (const body of module.code) forEachLocalDecl(module.bytes, body.start, body.codeStart, (_count, type) => noteType(uses, type, body.start));
+  for (const [feature, offset] of module.localFeatures) note(uses, feature, offset);
   return uses;
 }

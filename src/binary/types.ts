@@ -215,6 +215,12 @@ export interface WasmModule {
   elements: ElementSegmentList;
   dataCount: number | null;
   code: FunctionBody[];
+  /**
+   * The proposals the bodies' local declarations use (a `v128` or reference-typed local), each with
+   * the offset of the first body that declares one: noted as the decoder reads the declarations,
+   * so the feature audit need not read every body's declarations again.
+   */
+  localFeatures: Map<Feature, number>;
   /** Data segments, materialised on access from the bytes (see DataSegmentList). */
   data: DataSegmentList;
   customs: CustomSection[];

@@ -42,6 +42,17 @@ describe('admission', () => {
     assert.deepEqual(rules(simd, { features: { simd: false } }), ['feature-not-allowed']);
   });
 
+  it('refuses a disallowed feature only declared in a local, named at the first body declaring it', async () => {
+    // No instruction of the proposal: the local declarations alone use it.
+    const bytes = await wat('(module (memory 1) (func (export "_start")) (func (local i32 i64)) (func (local i32) (local v128)) (func (local v128)))');
+    assert.deepEqual(rules(bytes), []);
+    const module = decodeModule(bytes);
+    const refused = admit(module, parsePolicy({ features: { simd: false } }), () => 'sha256:x').violations;
+    assert.deepEqual(refused.map((v) => v.rule), ['feature-not-allowed']);
+    assert.equal(refused[0]!.offset, module.code[2]!.start, 'the first body with a v128 local');
+    assert.deepEqual(rules(await wat('(module (memory 1) (func (export "_start") (local externref)))'), { features: { 'reference-types': false } }), ['feature-not-allowed']);
+  });
+
   it('enforces sizes, pins and the command shape', async () => {
     const big = await wat('(module (memory 100) (table 50 funcref) (func (export "_start")) (data (i32.const 0) "0123456789"))');
     assert.deepEqual(rules(big, { limits: { memory: '1MiB', 'table-elements': 10, data: 5, functions: 0 } }).sort(), ['data-too-large', 'memory-too-large', 'table-too-large', 'too-many-functions']);
