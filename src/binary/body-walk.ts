@@ -129,6 +129,15 @@ prefixes[0xfe] = { ops: atomicOps, what: 'atomic' };
 const UNKNOWN = 255 as Imm;
 const singleImm = Uint8Array.from(singleByteOps, (op) => (op ? op.imm : UNKNOWN));
 const singleMvp = Uint8Array.from(singleByteOps, (op) => (op?.feature === 'mvp' ? 1 : 0));
+/**
+ * One-byte MVP opcodes with no immediates whose only effect on the walk is
+ * their count (every one but `end`, which closes a block): the commonest
+ * instructions (arithmetic, comparisons, drop), passed over before the
+ * general dispatch.
+ */
+const countOnly = Uint8Array.from(singleByteOps, (op, byte) => (op && op.imm === Imm.None && op.feature === 'mvp' && byte !== 0x0b ? 1 : 0));
+/** One-byte MVP loads and stores: with memory 0 and one-byte alignment and offset, passed over as early. */
+const plainAccess = Uint8Array.from(singleByteOps, (op) => (op && op.imm === Imm.MemArg && op.feature === 'mvp' ? 1 : 0));
 
 /** The mutable state of one walk over a module's bodies. */
 class Walker {
@@ -227,6 +236,34 @@ class Walker {
     let depth = 0;
     let pos = start;
     while (pos < end) {
+      const first = bytes[pos]!;
+      if (countOnly[first] === 1) {
+        pos++;
+        count++;
+        continue;
+      }
+      // local.get, local.set and local.tee of a local below 128: the index checked here.
+      if (first >= 0x20 && first <= 0x22) {
+        const index = bytes[pos + 1]!;
+        if (index < 0x80 && pos + 1 < end) {
+          if (!(index < locals)) this.outOfRange(index, locals, 'local', pos);
+          pos += 2;
+          count++;
+          continue;
+        }
+      }
+      // i32.const of a value that takes one byte.
+      if (first === 0x41 && bytes[pos + 1]! < 0x80 && pos + 1 < end) {
+        pos += 2;
+        count++;
+        continue;
+      }
+      if (plainAccess[first] === 1 && bytes[pos + 1]! < 0x40 && bytes[pos + 2]! < 0x80 && pos + 2 < end) {
+        if (!(0 < memories)) this.outOfRange(0, memories, 'memory', pos);
+        pos += 3;
+        count++;
+        continue;
+      }
       const offset = pos;
       const byte = bytes[pos++]!;
       let info: OpInfo | undefined;
