@@ -229,7 +229,9 @@ export class HostWire {
         counts, reused: Atomics.load(i32, REUSED) === 1,
       };
     }
-    if (kind === KIND.FULL) return { kind: 'full', record: deserialize(region.subarray(0, len)) as WarmResult };
+    // From a copy: node:v8 makes each typed array in the record a view of the bytes it reads, and a view of the
+    // region would show the next call's reply (a record handed to the caller changed under it).
+    if (kind === KIND.FULL) return { kind: 'full', record: deserialize(region.slice(0, len)) as WarmResult };
     if (kind === KIND.FULL_ON_PORT) return { kind: 'full', record: takeFromPort(this.port) as WarmResult };
     const failure = JSON.parse(fromUtf8.decode(region.subarray(0, len))) as { message: string; refused: boolean };
     return { kind: 'failed', ...failure };

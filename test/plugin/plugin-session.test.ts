@@ -57,6 +57,20 @@ for (const isolation of ['thread', 'none'] as const) {
       });
     }
 
+    it('a record stays as its call left it: nothing in it is a view of memory a later call writes', async () => {
+      await withSession({ isolation, limits: { timeout: '5s' } }, kernel, {}, async (s) => {
+        // Both calls' records cross whole (logs; a variable set), through the session's shared region in thread isolation.
+        const logged = await s.call('log');
+        const counted = await s.call('count');
+        assert.equal(text(counted.plugin.output), '1');
+        assert.equal(text(logged.plugin.output), 'logged', 'the first record\'s output after the second call');
+        assert.equal(logged.plugin.logs.length, 3);
+        for (const bytes of [logged.plugin.output, logged.stdout, logged.stderr, counted.plugin.output]) {
+          assert.ok(!(bytes.buffer instanceof SharedArrayBuffer), 'a record holds no view of shared memory');
+        }
+      });
+    });
+
     it('a trap poisons the instance: the next call gets a fresh one', async () => {
       await withSession({ isolation, limits: { timeout: '5s' } }, session, {}, async (s) => {
         assert.equal(text((await s.call('calls')).plugin.output), '1');
