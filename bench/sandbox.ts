@@ -3,7 +3,9 @@
 //     a wasm-warden sandbox in thread mode, one in none mode under a deadline
 //     (a watchdog per run), wasm-warden's runWasi on this thread,
 //     node:wasi and @bjorn3/browser_wasi_shim, each with the module compiled once,
-//     taking turns in rounds, with the ratio to the shim per round;
+//     taking turns in rounds, with the ratio to the shim per round; and sustained
+//     (1b): thread mode, none mode and the shim each running back to back for a
+//     block of time (--block-ms, --blocks), taking turns;
 //  2. fuel metering's cost on CPU-bound programs (SHA-256, LZ77), metered against not;
 //  3. deadline accuracy: how long after its deadline a spinning guest's run has
 //     ended and the sandbox can start the next run;
@@ -64,16 +66,18 @@ async function nodeWasiRound(count: number): Promise<number[]> {
     nodeWasi = null;
   }
 }
+/** One run of hello under the shim, as its users write it: in-memory stdio, a new instance. */
+function shimRun(): void {
+  const fds = [new shim.OpenFile(new shim.File([])), new shim.ConsoleStdout(() => {}), new shim.ConsoleStdout(() => {})];
+  const wasi = new shim.WASI(['hello'], [], fds, { debug: false });
+  wasi.start(new WebAssembly.Instance(hello, { wasi_snapshot_preview1: wasi.wasiImport as never }) as never);
+}
 const contenders: Array<[string, () => Promise<number[]>]> = [
   ['wasm-warden sandbox, thread mode', () => timeRunsAsync(perRound, async () => { await sandbox.run(helloBytes); }, 20)],
   ['wasm-warden sandbox, none mode, 1 s deadline', () => timeRunsAsync(perRound, async () => { await inline.run(helloBytes); }, 20)],
   ['wasm-warden runWasi, this thread', async () => timeRuns(perRound, () => { runWasi(hello, defineGrant({ args: ['hello'] })); }, 20)],
   ['node:wasi', () => nodeWasiRound(perRound)],
-  ['browser_wasi_shim', async () => timeRuns(perRound, () => {
-    const fds = [new shim.OpenFile(new shim.File([])), new shim.ConsoleStdout(() => {}), new shim.ConsoleStdout(() => {})];
-    const wasi = new shim.WASI(['hello'], [], fds, { debug: false });
-    wasi.start(new WebAssembly.Instance(hello, { wasi_snapshot_preview1: wasi.wasiImport as never }) as never);
-  }, 20)],
+  ['browser_wasi_shim', async () => timeRuns(perRound, shimRun, 20)],
 ];
 const loadBefore = loadavg()[0]!;
 const samples = contenders.map(() => [] as number[]);
@@ -87,6 +91,32 @@ for (let r = 0; r < rounds; r++) {
   }
   for (const i of contenders.keys()) shimRatios[i]!.push(roundMedians[i]! / roundMedians[contenders.length - 1]!);
 }
+// 1b. Sustained: runs back to back for a whole block of time, thread mode and the shim taking turns.
+// A round of 100 runs above starts on a worker that sat idle through the other contenders' rounds (its
+// watches decayed, its core asleep), so it measures runs that come in bursts; a block of a second of
+// runs measures a steady stream, as a batch or a busy embedder sends them.
+const blockMs = argValue('block-ms', 1000);
+const blocks = argValue('blocks', 3);
+const sustained: Array<[string, () => Promise<void> | void]> = [
+  ['wasm-warden sandbox, thread mode', async () => { await sandbox.run(helloBytes); }],
+  ['wasm-warden sandbox, none mode, 1 s deadline', async () => { await inline.run(helloBytes); }],
+  ['browser_wasi_shim', shimRun],
+];
+const sustainedMedians = sustained.map(() => [] as number[]);
+const sustainedCounts = sustained.map(() => 0);
+for (let b = 0; b < blocks; b++) {
+  for (const [i, [, once]] of sustained.entries()) {
+    const times: number[] = [];
+    const until = performance.now() + blockMs;
+    while (performance.now() < until) {
+      const started = performance.now();
+      await once();
+      times.push(performance.now() - started);
+    }
+    sustainedMedians[i]!.push(median(times));
+    sustainedCounts[i]! += times.length;
+  }
+}
 await sandbox.close();
 await inline.close();
 (nodeWasi as ChildProcess | null)?.kill();
@@ -94,6 +124,11 @@ const base = median(samples[contenders.findIndex(([name]) => name === 'node:wasi
 console.log(`1. warm per-run overhead, hello, ${rounds} rounds of ${perRound} runs each (µs; load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after)\n`);
 console.log(table(['host', 'median', 'p99', 'x node:wasi', 'x shim (median of rounds)'], contenders.map(([name], i) => [
   name, us(median(samples[i]!)), us(percentile(samples[i]!, 99)), (median(samples[i]!) / base).toFixed(2), median(shimRatios[i]!).toFixed(2),
+])));
+const shimBlocks = sustainedMedians[sustained.length - 1]!;
+console.log(`\n1b. sustained per-run overhead, hello: ${blocks} blocks of ${blockMs} ms of runs back to back per host, taking turns (µs)\n`);
+console.log(table(['host', 'runs', 'median of block medians', 'x shim (median of blocks)'], sustained.map(([name], i) => [
+  name, sustainedCounts[i]!, us(median(sustainedMedians[i]!)), median(sustainedMedians[i]!.map((m, b) => m / shimBlocks[b]!)).toFixed(2),
 ])));
 if (nodeWasiCrashes > 0) console.log(`\n   node:wasi's process crashed ${nodeWasiCrashes} time(s) (Node's own WASI, not wasm-warden; bench/node-wasi-runs.ts): replaced, and its round run again`);
 
