@@ -73,6 +73,32 @@ for (let i = 0; i < calls * 10; i++) {
 }
 const burstUsage = process.cpuUsage(burstFrom);
 const burstCpuUs = (burstUsage.user + burstUsage.system) / burst.length;
+// Sustained: the warm session (thread) and the SDK in-process each calling back to back for a block
+// of time, taking turns; a round above starts on a session whose worker slept through the others' rounds.
+const blockMs = argValue('block-ms', 1000);
+const blocks = argValue('blocks', 3);
+// A block also ends at this many calls: the SDK's in-process plugin fails ("cannot assign to this
+// block") at its 16,383rd call on one instance (its blocks are never freed), so each block gets a new one.
+const blockCalls = argValue('block-calls', 10_000);
+const sustainedRatios: number[] = [];
+const sustainedMedians: Array<[number, number]> = [];
+for (let b = 0; b < blocks; b++) {
+  const medians = [];
+  const sdk = await createPlugin({ wasm: [{ data: plugin }] }, { useWasi: false, runInWorker: false });
+  for (const call of [idle.call, () => sdk.call('echo', input)]) {
+    const times: number[] = [];
+    const until = performance.now() + blockMs;
+    while (performance.now() < until && times.length < blockCalls) {
+      const started = performance.now();
+      await call();
+      times.push(performance.now() - started);
+    }
+    medians.push(median(times));
+  }
+  await sdk.close();
+  sustainedMedians.push([medians[0]!, medians[1]!]);
+  sustainedRatios.push(medians[0]! / medians[1]!);
+}
 await new Promise((resolve) => setTimeout(resolve, 50));
 const idleFrom = process.cpuUsage();
 await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -180,6 +206,7 @@ console.log(`Node ${process.version}; ${rounds} rounds of ${calls} plugin calls,
 console.log(table(['measure', 'median', 'ratio'], rows));
 console.log('\nratio: plugin calls against @extism/extism in-process (median over rounds, range); the closure against the MessagePort round trip.');
 console.log(`\nwarm session (thread) / @extism/extism in-process, same run: ${median(warmRatios).toFixed(2)}x (median of ${rounds} rounds; rounds ${warmRatios.map((r) => r.toFixed(2)).join(', ')}; target <= 1.00)`);
+console.log(`warm session (thread) / @extism/extism in-process, sustained (${blocks} blocks of ${blockMs} ms or ${blockCalls} calls back to back each, taking turns; a new SDK plugin per block): ${median(sustainedRatios).toFixed(2)}x (blocks ${sustainedMedians.map(([w, e], i) => `${us(w)} / ${us(e)} µs = ${sustainedRatios[i]!.toFixed(2)}`).join('; ')})`);
 console.log(`warm session (thread), ${burst.length} calls in a row: p50 ${us(percentile(burst, 50))}, p90 ${us(percentile(burst, 90))}, p99 ${us(percentile(burst, 99))} µs; process CPU ${burstCpuUs.toFixed(1)} µs a call`);
 console.log(`idle session (thread), process CPU over one idle second after those calls: ${idleCpuMs.toFixed(1)} ms`);
 console.log(`load average (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(', ')} on ${availableParallelism()} cores`);
