@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import createPlugin from '@extism/extism';
 import { createSandbox } from '../src/sandbox/sandbox.js';
 import { wat } from '../test/helpers/wat.js';
-import { argValue, median, ms, percentile, table, timeRunsAsync } from './stats.js';
+import { argValue, median, ms, percentile, table, timeFor, timeRunsAsync } from './stats.js';
 
 const calls = argValue('calls', 300);
 const rounds = argValue('rounds', 5);
@@ -85,16 +85,7 @@ const sustainedMedians: Array<[number, number]> = [];
 for (let b = 0; b < blocks; b++) {
   const medians = [];
   const sdk = await createPlugin({ wasm: [{ data: plugin }] }, { useWasi: false, runInWorker: false });
-  for (const call of [idle.call, () => sdk.call('echo', input)]) {
-    const times: number[] = [];
-    const until = performance.now() + blockMs;
-    while (performance.now() < until && times.length < blockCalls) {
-      const started = performance.now();
-      await call();
-      times.push(performance.now() - started);
-    }
-    medians.push(median(times));
-  }
+  for (const call of [idle.call, () => sdk.call('echo', input)]) medians.push(median(await timeFor(blockMs, call, blockCalls)));
   await sdk.close();
   sustainedMedians.push([medians[0]!, medians[1]!]);
   sustainedRatios.push(medians[0]! / medians[1]!);

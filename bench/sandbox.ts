@@ -26,7 +26,7 @@ import { createSandbox } from '../src/sandbox/sandbox.js';
 import { fuelEdits, FUEL_EXPORT } from '../src/transform/fuel.js';
 import { defineGrant } from '../src/wasi/grant.js';
 import { runWasi } from '../src/wasi/run.js';
-import { argValue, median, percentile, table, timeRuns, timeRunsAsync } from './stats.js';
+import { argValue, median, percentile, table, timeFor, timeRuns, timeRunsAsync } from './stats.js';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 const fixture = (name: string) => new Uint8Array(readFileSync(join(root, 'test', 'fixtures', 'c', name)));
@@ -97,7 +97,7 @@ for (let r = 0; r < rounds; r++) {
 // runs measures a steady stream, as a batch or a busy embedder sends them.
 const blockMs = argValue('block-ms', 1000);
 const blocks = argValue('blocks', 3);
-const sustained: Array<[string, () => Promise<void> | void]> = [
+const sustained: Array<[string, () => unknown]> = [
   ['wasm-warden sandbox, thread mode', async () => { await sandbox.run(helloBytes); }],
   ['wasm-warden sandbox, none mode, 1 s deadline', async () => { await inline.run(helloBytes); }],
   ['browser_wasi_shim', shimRun],
@@ -106,13 +106,7 @@ const sustainedMedians = sustained.map(() => [] as number[]);
 const sustainedCounts = sustained.map(() => 0);
 for (let b = 0; b < blocks; b++) {
   for (const [i, [, once]] of sustained.entries()) {
-    const times: number[] = [];
-    const until = performance.now() + blockMs;
-    while (performance.now() < until) {
-      const started = performance.now();
-      await once();
-      times.push(performance.now() - started);
-    }
+    const times = await timeFor(blockMs, once);
     sustainedMedians[i]!.push(median(times));
     sustainedCounts[i]! += times.length;
   }

@@ -32,6 +32,21 @@ export async function timeRunsAsync(runs: number, fn: () => Promise<void>, warmu
   return times;
 }
 
+/**
+ * Times `fn` back to back for `ms` milliseconds (or `maxRuns` runs, if sooner): a steady
+ * stream of runs, as a batch or a busy caller makes them, rather than a burst after idling.
+ */
+export async function timeFor(ms: number, fn: () => unknown, maxRuns = Infinity): Promise<number[]> {
+  const times: number[] = [];
+  const until = performance.now() + ms;
+  while (performance.now() < until && times.length < maxRuns) {
+    const start = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times;
+}
+
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
