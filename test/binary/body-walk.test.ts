@@ -117,6 +117,32 @@ describe('the shared walk of the bodies', async () => {
     }), { numRuns: 1500, seed: 11 });
   });
 
+  it('checks the indices of the instructions it passes over early (locals, memory 0), as the general walker does', () => {
+    // One function with one local (its final `end` added); memory only where `withMemory`.
+    const moduleWith = (code: number[], withMemory: boolean) => moduleOf(
+      section(1, Uint8Array.from([1, ...FUNC_TYPE_VOID])), section(3, Uint8Array.of(1, 0)),
+      ...(withMemory ? [section(5, Uint8Array.of(1, 0x00, 1))] : []),
+      section(10, Uint8Array.from([1, ...body(code, [[1, 0x7f]])])));
+    const cases: Array<[string, number[], boolean, RegExp | null]> = [
+      ['local.get of the only local', [0x20, 0x00, 0x1a], false, null],
+      ['local.get past the locals', [0x20, 0x05, 0x1a], false, /local index 5 out of range \(the module has 1\)/],
+      ['local.set past the locals', [0x41, 0x01, 0x21, 0x01], false, /local index 1 out of range/],
+      ['local.tee past the locals', [0x41, 0x01, 0x22, 0x7f, 0x1a], false, /local index 127 out of range/],
+      ['a load with a one-byte offset and no memory', [0x41, 0x00, 0x28, 0x02, 0x08, 0x1a], false, /memory index 0 out of range \(the module has 0\)/],
+      ['a store with a two-byte offset and no memory', [0x41, 0x00, 0x41, 0x00, 0x36, 0x02, 0xc8, 0x01], false, /memory index 0 out of range/],
+      ['a load with memory', [0x41, 0x00, 0x28, 0x02, 0x08, 0x1a], true, null],
+    ];
+    for (const [what, code, withMemory, refused] of cases) {
+      const bytes = moduleWith(code, withMemory);
+      agrees(bytes);
+      const error = walkBodies(decodeModule(bytes, { validateBodies: false })).indexError;
+      if (refused) assert.match(error?.reason ?? 'none', refused, what);
+      else assert.equal(error, null, what);
+      // V8 agrees that each refused case is invalid and each other one valid.
+      assert.equal(WebAssembly.validate(bytes as BufferSource), refused === null, what);
+    }
+  });
+
   it('counts each fuel region of loops nested 3,000 deep (past its first depth tables) in its own region', () => {
     const depth = 3000;
     const code = [...Array(depth).fill([0x03, 0x40]).flat(), 0x01, ...Array(depth).fill(0x0b)];

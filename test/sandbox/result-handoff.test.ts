@@ -5,12 +5,15 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { describe, it } from 'node:test';
 import {
   createChannelMemory, IsolateChannel, offerResultHandoff, resultsPosted, withdrawResultHandoff, type ResultMessage,
 } from '../../src/sandbox/channel.js';
 import { createSandbox } from '../../src/sandbox/sandbox.js';
+import { IsolatePool } from '../../src/sandbox/isolate-pool.js';
+import type { Isolate } from '../../src/sandbox/isolates.js';
 import { fixture } from '../helpers/paths.js';
 
 type Record = Extract<ResultMessage['result'], { ok: true }>['value'];
@@ -83,6 +86,47 @@ describe('result handoff', () => {
     assert.deepEqual(posted(), message);
     assert.equal(withdrawResultHandoff(sab), null);
     close();
+  });
+
+  it('a lone run watched for by the pool takes a plain result from the cells; anything else, or a run not watched for, by message', async () => {
+    // A stand-in isolate that answers each job at once on this thread, through a real channel: what the
+    // pool's dispatch does with the offer is then exact, whatever the machine's timing.
+    function answering(answer: (id: number) => ResultMessage) {
+      const sab = createChannelMemory();
+      const { port1, port2 } = new MessageChannel();
+      const isolate = new IsolateChannel(sab, port2);
+      let posts = 0;
+      const post = port2.postMessage.bind(port2);
+      port2.postMessage = (message: unknown) => { posts++; post(message); };
+      const emitter = new EventEmitter();
+      port1.on('message', (message) => emitter.emit('message', message));
+      const self = Object.assign(emitter, {
+        kind: 'thread' as const, ready: Promise.resolve(), started: true, exited: new Promise<void>(() => {}),
+        channel: { sab, port: port1 },
+        send: (message: unknown) => isolate.postResult(answer((message as { id: number }).id)),
+        kill: () => { port1.close(); },
+        hold: () => {},
+      });
+      return { self, posts: () => posts };
+    }
+    const plain = (id: number): ResultMessage => ({ id, result: { ok: true, value: plainRecord() } });
+    const trapped = (id: number): ResultMessage => ({ id, result: { ok: true, value: { ...plainRecord(), exitCode: null, trap: { kind: 'unreachable', message: 'x' } } } });
+    for (const [what, answer, watched, posted] of [
+      ['plain, watched for', plain, true, 0],
+      ['a trap, watched for', trapped, true, 1],
+      ['plain, not watched for', plain, false, 1],
+    ] as const) {
+      const stand = answering(answer);
+      const pool = new IsolatePool<unknown, unknown>({ spawn: () => stand.self as unknown as Isolate, size: 1, maxQueued: 1, spares: 0, resultWatchUs: 1000 });
+      try {
+        const outcome = await pool.run({}, null, { mayWatchResult: watched });
+        assert.equal(outcome.kind, 'done', what);
+        assert.deepEqual((outcome as { result: unknown }).result, answer(0).result, what);
+        assert.equal(stand.posts(), posted, what);
+      } finally {
+        await pool.close();
+      }
+    }
   });
 
   it('runs of a sandbox in thread isolation give the same records whichever way their results cross', async () => {
