@@ -5,7 +5,8 @@
 // opens, stats and unlinks beneath a held descriptor) and native/digest.c ->
 // dist/native/digest.node (SHA-256 and HMAC through the OpenSSL Node exports,
 // so a cached run never loads node:crypto) and native/huge-pages.c ->
-// dist/native/huge-pages.node (a large file's bytes and a guest's memory on huge pages) and
+// dist/native/huge-pages.node (a large file's bytes and a guest's memory on huge pages),
+// native/random.c -> dist/native/random.node (OpenSSL's generator without loading Web Crypto) and
 // native/watchdog.cc -> dist/native/watchdog.node (a kept deadline watchdog for guest code on the
 // caller's thread; C++, built with the system's c++). Optional: without a
 // compiler or headers it says so and exits 0, and wasm-warden goes through
@@ -19,6 +20,7 @@ const helpers = [
   { source: 'native/timestamps.c', output: 'dist/native/timestamps.node', without: 'file times will be set to the microsecond' },
   { source: 'native/fs-at.c', output: 'dist/native/fs-at.node', without: 'names will be reached through /proc/self/fd by Node' },
   { source: 'native/digest.c', output: 'dist/native/digest.node', without: 'the prepared-module cache will hash through node:crypto' },
+  { source: 'native/random.c', output: 'dist/native/random.node', without: 'random bytes will come from Web Crypto' },
   { source: 'native/huge-pages.c', output: 'dist/native/huge-pages.node', without: 'large files and guest memories will use ordinary pages' },
   // C++: V8's own API (TerminateExecution), which Node-API does not offer.
   { source: 'native/watchdog.cc', output: 'dist/native/watchdog.node', without: 'deadlines on the caller\'s thread will be kept by node:vm (about 80 µs a guarded call)' },

@@ -9,7 +9,7 @@
 // within their bounds. A bad entry is a miss, said with --debug, removed, and
 // written afresh by the fresh preparation that follows.
 
-import { randomBytes } from 'node:crypto';
+import { fillRandom } from '../wasi/lazy-builtins.js';
 import { sha256Hex } from './digest.js';
 import {
   closeSync, constants, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync,
@@ -153,7 +153,9 @@ export class PreparedStore {
       if (key === null) {
         // Made beside the name and linked to it: of two processes making it at once, one key wins and both use it.
         const temp = `${this.dir}/.tmp-key-${process.pid}-${tempCounter++}`;
-        writeWhole(this.dir, temp, randomBytes(32), true);
+        const fresh = new Uint8Array(32);
+        fillRandom(fresh);
+        writeWhole(this.dir, temp, fresh, true);
         try {
           linkSync(temp, path);
         } catch (error) {

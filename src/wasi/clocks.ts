@@ -76,6 +76,14 @@ const floorTo = (ns: bigint, resolution: bigint): bigint => {
 };
 
 const hostMonotonic = (): bigint => process.hrtime.bigint();
+/**
+ * Host monotonic ms as a double, cheap to read: process.hrtime's pair, not performance.now(),
+ * whose first use loads perf_hooks (about 2 ms of a fresh process: docs/RATIONALE.md).
+ */
+const monotonicMs = (): number => {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1000 + nanoseconds / 1e6;
+};
 const hostRealtime = (): bigint => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
 
 /** Parses `real`, `coarse`, `coarse:5ms`, `frozen`, `virtual`, `virtual:1us`. */
@@ -137,7 +145,7 @@ class CoarseClocks implements Clocks {
 
   now(id: number): bigint | undefined {
     if (!knownId(id)) return undefined;
-    const nowMs = performance.now();
+    const nowMs = monotonicMs();
     if (nowMs < this.nextStepMs[id]!) return this.last[id]!;
     const host = hostNow(id);
     const floored = host - (host % this.resolutionNs);

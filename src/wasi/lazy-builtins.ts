@@ -1,10 +1,21 @@
-// Randomness without loading node:crypto up front: `warden run` on a small
-// module finishes in tens of milliseconds, and loading node:crypto (or a
-// require function to load it lazily) costs more than a millisecond of that.
-// Web Crypto's getRandomValues is the same OS CSPRNG, loaded on first use.
+// Randomness without loading node:crypto or Web Crypto up front: `warden run` on a small module
+// finishes in tens of milliseconds, and a fresh process's first Web Crypto call loads node:crypto,
+// its streams and WebIDL (about 7 ms here). The native helper (native/random.c) draws from the same
+// generator (OpenSSL's, in Node) without that JavaScript; without it (not built, or refused under
+// Node's permission model), Web Crypto's getRandomValues, loaded on first use.
+
+import { loadNativeHelper } from './fs/native-helper.js';
+
+interface NativeRandom {
+  /** 0 when every byte of `target` was filled; otherwise non-zero. */
+  fill(target: Uint8Array): number;
+}
+
+let native: NativeRandom | null | undefined;
 
 /** Fills `target` (at most 65,536 bytes) from the OS CSPRNG. */
 export function fillRandom(target: Uint8Array): void {
+  native ??= loadNativeHelper<NativeRandom>('random.node');
+  if (native !== null && native.fill(target) === 0) return;
   globalThis.crypto.getRandomValues(target);
 }
-

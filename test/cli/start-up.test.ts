@@ -114,11 +114,12 @@ describe('which bundle a command loads', () => {
 
 describe('what a run loads', () => {
   // node:crypto is not in this list: a first run makes the cache's key file with it (randomBytes).
-  it('warden run in isolation none loads neither worker threads, nor child processes, nor a stdout stream or tty', (t) => {
+  /** Runs `warden ARGS` in a fresh process (stdout to a file) and answers the builtins it loaded, and what it printed. */
+  function builtinsLoadedBy(t: Parameters<typeof tempDir>[0], args: string[]): { loaded: string[]; stdout: string } {
     const probe = join(tempDir(t), 'probe.cjs');
     writeFileSync(probe, `
       const before = new Set(process.moduleLoadList);
-      process.argv = [process.argv[0], ${JSON.stringify(wardenBin)}, 'run', ${JSON.stringify(fixture('c', 'hello.wasm'))}];
+      process.argv = [process.argv[0], ${JSON.stringify(wardenBin)}, ...${JSON.stringify(args)}];
       require(${JSON.stringify(wardenBin)});
       process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));
     `);
@@ -126,8 +127,12 @@ describe('what a run loads', () => {
     const out = join(tempDir(t), 'out');
     const r = spawnSync(process.execPath, [probe], { encoding: 'utf8', stdio: ['ignore', openSync(out, 'w'), 'pipe'] });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(readFileSync(out, 'utf8'), 'hello from wasm-warden\n');
-    const loaded = JSON.parse(r.stderr) as string[];
+    return { loaded: JSON.parse(r.stderr) as string[], stdout: readFileSync(out, 'utf8') };
+  }
+
+  it('warden run in isolation none loads neither worker threads, nor child processes, nor a stdout stream or tty', (t) => {
+    const { loaded, stdout } = builtinsLoadedBy(t, ['run', fixture('c', 'hello.wasm')]);
+    assert.equal(stdout, 'hello from wasm-warden\n');
     for (const name of ['worker_threads', 'child_process', 'net', 'dgram', 'tty', 'internal/fs/sync_write_stream', 'http']) {
       assert.ok(!loaded.includes(`NativeModule ${name}`), `${name} was loaded: ${loaded.join(', ')}`);
     }
@@ -139,21 +144,29 @@ describe('what a run loads', () => {
     // MAC go through the native helper (src/sandbox/digest.ts): node:crypto's module graph was
     // about 15 M instructions of a 173 M start.
     const data = join(tempDir(t), 'data');
-    const probe = join(tempDir(t), 'probe.cjs');
-    writeFileSync(probe, `
-      const before = new Set(process.moduleLoadList);
-      process.argv = [process.argv[0], ${JSON.stringify(wardenBin)}, 'run', '--data-dir', ${JSON.stringify(data)}, ${JSON.stringify(fixture('c', 'hello.wasm'))}];
-      require(${JSON.stringify(wardenBin)});
-      process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));
-    `);
-    const out = join(tempDir(t), 'out');
-    const runs = [0, 1].map(() => spawnSync(process.execPath, [probe], { encoding: 'utf8', stdio: ['ignore', openSync(out, 'w'), 'pipe'] }));
-    for (const r of runs) assert.equal(r.status, 0, r.stderr);
-    assert.equal(readFileSync(out, 'utf8'), 'hello from wasm-warden\n');
+    const runs = [0, 1].map(() => builtinsLoadedBy(t, ['run', '--data-dir', data, fixture('c', 'hello.wasm')]));
+    for (const { stdout } of runs) assert.equal(stdout, 'hello from wasm-warden\n');
     assert.ok(readdirSync(join(data, 'cache'), { recursive: true }).length > 0, 'the first run wrote a cache entry');
-    const loaded = JSON.parse(runs[1]!.stderr) as string[];
+    const { loaded } = runs[1]!;
     assert.ok(!loaded.includes('NativeModule v8'), `v8 was loaded: ${loaded.join(', ')}`);
     assert.ok(!loaded.includes('NativeModule crypto'), `crypto was loaded: ${loaded.join(', ')}`);
+  });
+
+  it('a guest reading coarse clocks and random bytes loads neither Web Crypto, node:crypto nor perf_hooks (nor does making the cache key)', (t) => {
+    // A fresh process paid about 7 ms for Web Crypto's first random byte (node:crypto, its streams,
+    // WebIDL) and 2 ms for performance.now()'s perf_hooks; the native helper (native/random.c)
+    // draws from the same generator, and the coarse clocks read process.hrtime.
+    if (!existsSync(join(repoRoot, 'dist', 'native', 'random.node'))) {
+      t.skip('the native random helper is not built here (no C compiler or Node headers)');
+      return;
+    }
+    // The first run in a new data dir also makes the cache's key (32 random bytes).
+    const data = join(tempDir(t), 'data');
+    const { loaded, stdout } = builtinsLoadedBy(t, ['run', '--data-dir', data, fixture('c', 'bench', 'clocks.wasm'), '--', '1000', '100']);
+    assert.match(stdout, /\S/, 'the guest printed its result');
+    for (const name of ['internal/crypto/webcrypto', 'crypto', 'internal/crypto/random', 'perf_hooks', 'internal/perf/performance']) {
+      assert.ok(!loaded.includes(`NativeModule ${name}`), `${name} was loaded: ${loaded.join(', ')}`);
+    }
   });
 
   it('a run from the prepared-module cache loads none of admission, the decoder or the rewriter (a miss loads them)', (t) => {

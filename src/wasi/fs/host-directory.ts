@@ -116,7 +116,7 @@ export class HostDirectory implements Directory {
   /** The filesystem's allocation unit (st_blksize, at least a page), for charging new files' writes. */
   private unit = 0;
   private allocationUnit(): number {
-    if (this.unit === 0) this.unit = Math.max(PAGE, wrap(() => fstatSync(this.fd).blksize));
+    if (this.unit === 0) this.unit = Math.max(PAGE, wrap(() => fstatShape(this.fd).blksize));
     return this.unit;
   }
 
