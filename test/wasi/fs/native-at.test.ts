@@ -83,6 +83,9 @@ describe('one-name operations with the native helper and through Node', () => {
     assert.ok(nativeAtAvailable(), 'dist/native/fs-at.node is built and loads');
     assert.equal(timestampPrecisionNs(), 1, 'dist/native/timestamps.node is built and loads');
     assert.ok(nativeWatchdogAvailable(), 'dist/native/watchdog.node is built (c++) and loads');
+    const random = { exports: {} as { fill?: unknown } };
+    process.dlopen(random, fileURLToPath(new URL('../../../native/random.node', import.meta.url)));
+    assert.equal(typeof random.exports.fill, 'function', 'dist/native/random.node is built and loads');
   });
 
   it('answer alike for every kind of entry', (t) => {
