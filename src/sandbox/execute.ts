@@ -16,17 +16,21 @@ import { FuelMeter } from './fuel-meter.js';
 
 const NO_BODIES: LocalBodies = new Map();
 
-export interface Job {
+/** A compiled module with what it runs under: the part a one-off run (Job) and a plugin session (WarmSpec) share. */
+export interface GuestSpec {
   module: WebAssembly.Module;
   grant: GrantSpec;
-  /** The fuel budget, when the module was metered. */
+  /** The fuel budget of a run (of each call, in a session), when the module was metered. */
   fuel: number | null;
   /** Where the module's hardening guards trap (byte offset → kind), in the bytes that run. */
   guards?: ReadonlyArray<readonly [number, TrapKind]>;
-  /** Ranges its hardening keeps writes out of (flat [start, end) pairs): the WASI host does not write there either. */
+  /** Ranges its hardening keeps writes out of (flat [start, end) pairs): host writes there are EFAULT. */
   writeGuarded?: readonly number[];
-  /** Preempt with a V8 watchdog (runs on the caller's thread, child processes); worker pools terminate the isolate instead. */
+  /** Preempt with a V8 watchdog (the caller's thread, child processes); a worker is terminated by its host instead. */
   watchdog: boolean;
+}
+
+export interface Job extends GuestSpec {
   /** What to call; default `_start`. */
   entry?: RunEntry;
   /** Host functions and unknown-import stubs to link beside WASI. */

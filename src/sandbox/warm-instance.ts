@@ -19,13 +19,12 @@ import { START_EXPORT } from '../transform/reserved-names.js';
 import { CHECKPOINT_MODULE, CHECKPOINT_NAME } from '../transform/checkpoint.js';
 import { hostMemoryShape, newMemory, withHostMemory, type HostMemoryShape } from '../transform/host-memory.js';
 import { threadMemoryPool } from '../wasi/memory-pool.js';
-import type { GrantSpec } from '../wasi/grant.js';
 import { guardTrap } from '../wasi/guard-trap.js';
 import { RunRefused, runWasi, runWithWatchdog, type RunResult, type WasiHost } from '../wasi/run.js';
 import { DeadlineReached } from '../wasi/stdio.js';
-import { classifyEngineError, GuestTrap, type Trap, type TrapKind } from '../wasi/trap.js';
+import { classifyEngineError, GuestTrap, type Trap } from '../wasi/trap.js';
 import type { IsolateChannel } from './channel.js';
-import { withKernel, type SandboxResult } from './execute.js';
+import { withKernel, type GuestSpec, type SandboxResult } from './execute.js';
 import type { LinkPlan } from './host-functions.js';
 import { buildLinks, type LocalBodies } from './link.js';
 import { FuelMeter } from './fuel-meter.js';
@@ -37,14 +36,7 @@ import { createKernel, type CallOutcome, type Kernel, type KernelSpec } from '..
 /** Whether a session's calls share one instance (`warm`) or each get a new one (`fresh`). */
 export type InstancePolicy = 'warm' | 'fresh';
 
-export interface WarmSpec {
-  module: WebAssembly.Module;
-  grant: GrantSpec;
-  /** The fuel budget of each call, when the module was metered. */
-  fuel: number | null;
-  guards?: ReadonlyArray<readonly [number, TrapKind]>;
-  /** Ranges its hardening keeps writes out of (flat [start, end) pairs): host writes there are EFAULT. */
-  writeGuarded?: readonly number[];
+export interface WarmSpec extends GuestSpec {
   plan: LinkPlan;
   /** The kernel's config, variables (as the session holds them) and bounds; the input comes with each call. */
   kernel: Omit<KernelSpec, 'input'>;
@@ -54,8 +46,6 @@ export interface WarmSpec {
    * no descriptors, stdio or quotas to set up and tear down for each call.
    */
   wasi: boolean;
-  /** Preempt with a V8 watchdog (the caller's thread); a session's worker is terminated by its host instead. */
-  watchdog: boolean;
 }
 
 /** One call's record: the plugin's outcome, with its variables only when the call changed them. */

@@ -7,7 +7,7 @@
 // its own code anyway, so a module that ships a tagged arm of its own gains
 // nothing but a misleading label on its own failure.
 
-import type { Trap, TrapKind } from './trap.js';
+import { stackOf, type Trap, type TrapKind } from './trap.js';
 
 /** Byte offset of a trap arm → guard kind, in the module as it runs (after any rewriting). */
 export type GuardTraps = ReadonlyMap<number, TrapKind> | readonly (readonly [number, TrapKind])[];
@@ -16,16 +16,7 @@ const WASM_FRAME = /wasm:\/\/wasm\/[0-9a-f]+:wasm-function\[\d+\]:0x([0-9a-f]+)\
 
 /** The module byte offset of the innermost wasm frame of `error`, or null. */
 function innermostWasmOffset(error: Error): number | null {
-  const saved = Error.prepareStackTrace;
-  let sites: unknown;
-  try {
-    Error.prepareStackTrace = (_error, callSites) => callSites;
-    sites = error.stack;
-  } catch {
-    sites = undefined;
-  } finally {
-    Error.prepareStackTrace = saved;
-  }
+  const sites = stackOf(error);
   if (Array.isArray(sites)) {
     for (const site of sites) {
       const frame = WASM_FRAME.exec(String(site));

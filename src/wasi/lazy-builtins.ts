@@ -13,7 +13,7 @@ interface NativeRandom {
 
 let native: NativeRandom | null | undefined;
 
-/** Fills `target` (at most 65,536 bytes) from the OS CSPRNG. */
+/** Fills `target` (at most 65,536 bytes) from the OS-seeded CSPRNG node:crypto uses. */
 export function fillRandom(target: Uint8Array): void {
   native ??= loadNativeHelper<NativeRandom>('random.node');
   if (native !== null && native.fill(target) === 0) return;

@@ -78,17 +78,14 @@ function cleanName(name: string | null | undefined): string | null {
 /** The index at the end of a wasm frame's text, where a name (which comes first) cannot reach. */
 const FRAME_TAIL = /wasm:\/\/wasm\/[0-9a-f]+:wasm-function\[(\d+)\]:0x[0-9a-f]+\)?$/;
 
-interface CallSiteLike { getFunctionName(): string | null; toString(): string }
+export interface CallSiteLike { getFunctionName(): string | null; toString(): string }
 
 /**
- * The guest frames of an engine error. The structured call sites are read when
- * the error's stack has not been formatted yet (V8 formats it on first read,
- * through Error.prepareStackTrace), so a hostile function name cannot forge
- * frames; an already formatted stack is parsed line by line instead.
+ * The stack of an engine error as V8's call sites when it has not been
+ * formatted yet (V8 formats it on first read, through Error.prepareStackTrace),
+ * else as the formatted text; null when it has neither.
  */
-export function guestStack(error: unknown): GuestFrame[] {
-  if (!(error instanceof Error)) return [];
-  const frames: GuestFrame[] = [];
+export function stackOf(error: Error): CallSiteLike[] | string | null {
   const saved = Error.prepareStackTrace;
   let raw: unknown;
   try {
@@ -99,8 +96,21 @@ export function guestStack(error: unknown): GuestFrame[] {
   } finally {
     Error.prepareStackTrace = saved;
   }
+  return Array.isArray(raw) ? (raw as CallSiteLike[]) : typeof raw === 'string' ? raw : null;
+}
+
+/**
+ * The guest frames of an engine error. The structured call sites are read when
+ * the error's stack has not been formatted yet (V8 formats it on first read,
+ * through Error.prepareStackTrace), so a hostile function name cannot forge
+ * frames; an already formatted stack is parsed line by line instead.
+ */
+export function guestStack(error: unknown): GuestFrame[] {
+  if (!(error instanceof Error)) return [];
+  const frames: GuestFrame[] = [];
+  const raw = stackOf(error);
   if (Array.isArray(raw)) {
-    for (const site of raw as CallSiteLike[]) {
+    for (const site of raw) {
       const tail = FRAME_TAIL.exec(String(site));
       if (tail) frames.push({ index: Number(tail[1]), name: cleanName(site.getFunctionName()) });
       if (frames.length === MAX_FRAMES) break;
