@@ -127,7 +127,7 @@ export function lstatAt(dirFd: number, name: string): FileStat | undefined {
   if (h && plainName(name)) {
     const result = h.lstatAt(dirFd, name, slots);
     if (result === 0) return statFromSlots();
-    if (getSystemErrorName(result) === 'ENOENT') return undefined;
+    if (result < 0 && getSystemErrorName(result) === 'ENOENT') return undefined;
     throw systemError(-result, 'lstat');
   }
   // ENOENT as undefined, not a thrown error: Node builds a stack trace for each one.
