@@ -1,5 +1,5 @@
 // Random bytes for a guest's random_get and the coarse clocks' jitter
-// (src/wasi/lazy-builtins.ts) from the generator Web Crypto and node:crypto
+// (src/wasi/random-bytes.ts) from the generator Web Crypto and node:crypto
 // draw from, OpenSSL's (seeded by the kernel), through the OpenSSL Node exports
 // to addons: without loading Web Crypto's JavaScript, which a fresh process
 // pays about 7 ms for on its first random byte (node:crypto, its streams and

@@ -9,7 +9,7 @@
 // within their bounds. A bad entry is a miss, said with --debug, removed, and
 // written afresh by the fresh preparation that follows.
 
-import { fillRandom } from '../wasi/lazy-builtins.js';
+import { fillRandom } from '../wasi/random-bytes.js';
 import { sha256Hex } from './digest.js';
 import {
   closeSync, constants, fstatSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync,

@@ -6,7 +6,7 @@
 //   frozen    time does not advance while the guest runs;
 //   virtual   deterministic: starts at a fixed instant, advances a fixed step per read.
 
-import { fillRandom } from './lazy-builtins.js';
+import { fillRandom } from './random-bytes.js';
 
 export type ClockPolicy =
   | { kind: 'real' }

@@ -1,7 +1,7 @@
 // Randomness as a capability: the OS CSPRNG, or a seeded generator for
 // reproducible runs. Bytes go straight into guest memory in bounded chunks.
 
-import { fillRandom } from './lazy-builtins.js';
+import { fillRandom } from './random-bytes.js';
 
 export type RandomPolicy = { kind: 'os' } | { kind: 'seeded'; seed: number };
 

@@ -1,4 +1,4 @@
-// The native random helper (native/random.c, through src/wasi/lazy-builtins.ts):
+// The native random helper (native/random.c, through src/wasi/random-bytes.ts):
 // it fills exactly the view it is given from OpenSSL's generator, refuses
 // anything but a Uint8Array of at most 64 KiB without writing a byte, and a
 // guest's random_get goes through it (start-up.test.ts shows Web Crypto is then
